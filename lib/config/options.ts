@@ -1,0 +1,221 @@
+/**
+ * The one Options type of dnatsd. The config file, the command line and the
+ * library API all produce an `Options`; the server reads nothing else.
+ * Field names follow the nats-server config keys (snake case turned camel).
+ *
+ * @module
+ */
+
+/** Subject permission lists; absent `allow` means "everything allowed". */
+export interface SubjectPermission {
+  allow?: string[];
+  deny?: string[];
+}
+
+/** `allow_responses`: publish rights to reply subjects of received requests. */
+export interface ResponsePermission {
+  /** Maximum replies per request (nats-server default 1). */
+  maxMsgs: number;
+  /** Expiry in milliseconds (nats-server default 2 minutes). */
+  expiresMs: number;
+}
+
+export interface Permissions {
+  publish?: SubjectPermission;
+  subscribe?: SubjectPermission;
+  allowResponses?: ResponsePermission;
+}
+
+/** One entry of `authorization.users` (or of an account's `users`). */
+export interface UserEntry {
+  user?: string;
+  /** Plain text or bcrypt (`$2a$`, `$2b$`, `$2y$`, `$2x$`). */
+  password?: string;
+  /** Public user NKey (`U...`). */
+  nkey?: string;
+  permissions?: Permissions;
+  /** Account name; undefined = the global account `$G`. */
+  account?: string;
+  allowedConnectionTypes?: string[];
+}
+
+export interface AccountOptions {
+  name: string;
+  users: UserEntry[];
+  defaultPermissions?: Permissions;
+  limits?: {
+    maxConnections?: number;
+    maxSubscriptions?: number;
+    maxPayload?: number;
+  };
+}
+
+/** The `authorization` block and its flag equivalents. */
+export interface AuthorizationOptions {
+  user?: string;
+  password?: string;
+  token?: string;
+  /** Seconds (fractional allowed). */
+  timeout?: number;
+  users?: UserEntry[];
+  defaultPermissions?: Permissions;
+}
+
+/** ACME settings inside `tls { acme { ... } }`; lib/acme owns their meaning. */
+export interface AcmeOptions {
+  domains: string[];
+  email?: string;
+  /** `production`, `staging`, or a directory URL. */
+  caDirectory: string;
+  agreeTos: boolean;
+  keyType: "RSA2048" | "RSA4096" | "EC256" | "EC384";
+  storageDir: string;
+  /** Renew when less than this fraction of the lifetime is left (default 1/3). */
+  renewFraction?: number;
+  /** Check interval in ms (default 12 h). */
+  checkIntervalMs?: number;
+  /** `http-01` or `dns-01`. */
+  challenge: "http-01" | "dns-01";
+  /** HTTP-01 listener `host:port`. */
+  httpListen?: string;
+  dnsProvider?: string;
+  dnsResolvers?: string[];
+  /** PEM file(s) with extra roots to trust a private ACME CA. */
+  caRoots?: string[];
+  eab?: { kid: string; hmacKey: string };
+  /** Everything else of the block, for provider settings. */
+  extra: Record<string, unknown>;
+}
+
+/** A `tls` block (client, cluster, or monitoring). */
+export interface TlsOptions {
+  certFile?: string;
+  keyFile?: string;
+  caFile?: string;
+  verify: boolean;
+  verifyAndMap: boolean;
+  insecure: boolean;
+  /** Go cipher suite names as given; lib/tls decides what can be enforced. */
+  cipherSuites?: string[];
+  curvePreferences?: string[];
+  /** Handshake timeout in seconds (2.9 default 2). */
+  timeout: number;
+  pinnedCerts?: string[];
+  handshakeFirst: boolean;
+  connectionRateLimit?: number;
+  acme?: AcmeOptions;
+}
+
+export interface ClusterOptions {
+  name?: string;
+  host: string;
+  /** 0 = off, -1 = random. */
+  port: number;
+  authorization?: { user?: string; password?: string; timeout?: number };
+  routes: string[];
+  tls?: TlsOptions;
+  advertise?: string;
+  noAdvertise: boolean;
+  connectRetries: number;
+  permissions?: { import?: SubjectPermission; export?: SubjectPermission };
+}
+
+export interface Options {
+  // --- identity and listeners
+  serverName?: string;
+  host: string;
+  /** -1 = random. */
+  port: number;
+  clientAdvertise?: string;
+  // --- limits
+  maxConnections: number;
+  maxSubscriptions: number;
+  maxPayload: number;
+  maxControlLine: number;
+  maxPending: number;
+  /** Milliseconds. */
+  pingIntervalMs: number;
+  maxPingsOut: number;
+  /** Milliseconds. */
+  writeDeadlineMs: number;
+  noHeaderSupport: boolean;
+  disableSublistCache: boolean;
+  // --- logging
+  debug: boolean;
+  trace: boolean;
+  traceVerbose: boolean;
+  logtime: boolean;
+  logFile?: string;
+  syslog: boolean;
+  remoteSyslog?: string;
+  logSizeLimit: number;
+  logMaxFiles: number;
+  maxTracedMsgLen: number;
+  // --- process files
+  pidFile?: string;
+  portsFileDir?: string;
+  // --- auth
+  authorization?: AuthorizationOptions;
+  accounts?: AccountOptions[];
+  noAuthUser?: string;
+  // --- tls
+  tls?: TlsOptions;
+  allowNonTls: boolean;
+  // --- cluster
+  cluster?: ClusterOptions;
+  // --- monitoring
+  httpHost?: string;
+  /** 0 = off, -1 = random. */
+  httpPort: number;
+  httpsPort: number;
+  httpBasePath: string;
+  // --- lame duck
+  lameDuckDurationMs: number;
+  lameDuckGracePeriodMs: number;
+  // --- bookkeeping
+  /** Config file the options came from, if any. */
+  configFile?: string;
+}
+
+/** nats-server 2.9 defaults (server/const.go). */
+export function defaultOptions(): Options {
+  return {
+    host: "0.0.0.0",
+    port: 4222,
+    maxConnections: 64 * 1024,
+    maxSubscriptions: 0,
+    maxPayload: 1024 * 1024,
+    maxControlLine: 4096,
+    maxPending: 64 * 1024 * 1024,
+    pingIntervalMs: 2 * 60 * 1000,
+    maxPingsOut: 2,
+    writeDeadlineMs: 10 * 1000,
+    noHeaderSupport: false,
+    disableSublistCache: false,
+    debug: false,
+    trace: false,
+    traceVerbose: false,
+    logtime: true,
+    syslog: false,
+    logSizeLimit: 0,
+    logMaxFiles: 0,
+    maxTracedMsgLen: 0,
+    allowNonTls: false,
+    httpPort: 0,
+    httpsPort: 0,
+    httpBasePath: "",
+    lameDuckDurationMs: 2 * 60 * 1000,
+    lameDuckGracePeriodMs: 10 * 1000,
+  };
+}
+
+/** Defaults of a `tls` block. */
+export function defaultTlsOptions(): TlsOptions {
+  return {
+    verify: false,
+    verifyAndMap: false,
+    insecure: false,
+    timeout: 2,
+    handshakeFirst: false,
+  };
+}
