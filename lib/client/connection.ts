@@ -1,0 +1,727 @@
+/**
+ * One client connection: protocol state, CONNECT/auth, subscriptions,
+ * publishing, keep-alive and close. The byte parsing lives in
+ * lib/protocol/client_parser.ts and the fan-out in ./deliver.ts.
+ *
+ * @module
+ */
+import { type ClientOps, ClientParser, ParseFailure } from "../protocol/client_parser.ts";
+import {
+  errLine,
+  OK_LINE,
+  PING_LINE,
+  PONG_LINE,
+  pubViolation,
+  replyViolation,
+  subViolation,
+  WireError,
+} from "../protocol/wire_errors.ts";
+import { isValidLiteralSubject, isValidQueueName, isValidSubject } from "../router/subject.ts";
+import type { MatchResult } from "../router/sublist.ts";
+import { fanOut, latin1, PublishContext } from "./deliver.ts";
+import { Outbound } from "./outbound.ts";
+import { Subscription } from "./subscription.ts";
+import { ClosedReason } from "./closed_reason.ts";
+import type { Transport } from "./transport.ts";
+import type { Account } from "../server/account.ts";
+import type { ServerCore } from "../server/core.ts";
+import type {
+  AuthOutcome,
+  CertIdentity,
+  ConnectCredentials,
+  ClientPermissions,
+} from "../server/auth_api.ts";
+
+/** TLS facts about a connection, for logs, /connz and verify_and_map. */
+export interface TlsState {
+  version: string;
+  cipher: string;
+  peerCert?: CertIdentity;
+  peerCertSubject?: string;
+  peerCertDer?: Uint8Array;
+}
+
+/** What the client said in CONNECT (defaults as nats-server for a client that never sends it). */
+export interface ConnectOptions {
+  verbose: boolean;
+  pedantic: boolean;
+  echo: boolean;
+  headers: boolean;
+  noResponders: boolean;
+  protocol: number;
+  name: string;
+  lang: string;
+  version: string;
+  tlsRequired: boolean;
+}
+
+const decoder = new TextDecoder();
+/** nats-server sends the first PING 2 s after CONNECT to measure RTT. */
+const FIRST_PING_MS = 2000;
+/** Reserved reply prefixes a client may not use (reference/protocol.md §7). */
+const RESERVED_REPLY_PREFIXES = ["_R_.", "$JS.ACK.", "_GR_."];
+
+export class ClientConnection implements ClientOps {
+  readonly cid: number;
+  readonly server: ServerCore;
+  readonly transport: Transport;
+  readonly out: Outbound;
+  readonly parser: ClientParser;
+  readonly start = new Date();
+  readonly subs = new Map<string, Subscription>();
+  tls: TlsState | null = null;
+  account: Account;
+  opts: ConnectOptions = {
+    verbose: true,
+    pedantic: true,
+    echo: true,
+    headers: false,
+    noResponders: false,
+    protocol: 0,
+    name: "",
+    lang: "",
+    version: "",
+    tlsRequired: false,
+  };
+  /** Authenticated user name (for /connz auth), if any. */
+  user: string | undefined;
+  /** Credentials kept to re-check the client when authorization is reloaded. */
+  credentials: ConnectCredentials | null = null;
+  permissions: ClientPermissions | null = null;
+  nonce: string | undefined;
+
+  // statistics
+  inMsgs = 0;
+  inBytes = 0;
+  outMsgs = 0;
+  outBytes = 0;
+  lastActivity = Date.now();
+  rttMs = 0;
+
+  // state
+  isClosed = false;
+  closedReason: ClosedReason | null = null;
+  stop: Date | null = null;
+  flushQueued = false;
+  #authenticated: boolean;
+  #connectSeen = false;
+  #backlog: Uint8Array[] = [];
+  #paused = false;
+  #authTimer: ReturnType<typeof setTimeout> | undefined;
+  #pingTimer: ReturnType<typeof setTimeout> | undefined;
+  #pingsOut = 0;
+  #pingSentAt = 0;
+  #activeSincePing = false;
+
+  // publish path caches (the "L1" cache of nats-server's client)
+  #msg = new PublishContext();
+  #lastSubj = new Uint8Array(64);
+  #lastSubjLen = -1;
+  #lastSubjStr = "";
+  #lastGen = -1;
+  #lastResult: MatchResult<Subscription> | null = null;
+  #lastPubOk = true;
+
+  constructor(server: ServerCore, transport: Transport, cid: number, account: Account) {
+    this.server = server;
+    this.transport = transport;
+    this.cid = cid;
+    this.account = account;
+    const o = server.options;
+    this.parser = new ClientParser(this, {
+      maxControlLine: o.maxControlLine,
+      maxPayload: o.maxPayload,
+    });
+    this.out = new Outbound(transport, (e) => this.#writeFailed(e));
+    this.#authenticated = !server.authRequired;
+    this.#msg.publisher = this;
+  }
+
+  get echo(): boolean {
+    return this.opts.echo;
+  }
+
+  get headers(): boolean {
+    return this.opts.headers;
+  }
+
+  /** True when delivered messages with a reply grant temporary publish rights. */
+  get grantsReplies(): boolean {
+    return this.permissions !== null && this.permissions.respondsToReplies;
+  }
+
+  /** The `host:port - cid:N` prefix nats-server puts on connection log lines. */
+  get logPrefix(): string {
+    return `${this.transport.remoteAddress}:${this.transport.remotePort} - cid:${this.cid}`;
+  }
+
+  /** Sends INFO and starts reading. */
+  begin(info: Uint8Array): void {
+    this.out.append(info);
+    this.out.flush();
+    const o = this.server.options;
+    if (this.server.authRequired) {
+      this.#authTimer = setTimeout(() => this.#authTimeout(), this.server.authTimeoutMs);
+    }
+    // A client that never sends CONNECT still gets pinged, after a full interval.
+    this.#schedulePing(o.pingIntervalMs);
+    this.transport.start((chunk) => this.onData(chunk), (e) => this.#transportClosed(e));
+  }
+
+  onData(chunk: Uint8Array): void {
+    if (this.isClosed) return;
+    this.lastActivity = Date.now();
+    this.#activeSincePing = true;
+    if (this.#paused) {
+      this.#backlog.push(chunk.slice());
+      return;
+    }
+    this.#parse(chunk);
+  }
+
+  #parse(chunk: Uint8Array): void {
+    const stop = this.parser.parse(chunk);
+    if (stop >= 0 && stop < chunk.length) {
+      // CONNECT paused the parser for an asynchronous auth check: keep the rest.
+      this.#backlog.push(chunk.slice(stop));
+    }
+    this.server.flushPending();
+  }
+
+  // ---------------------------------------------------------------- CONNECT
+
+  onConnect(buf: Uint8Array, start: number, end: number): boolean {
+    const text = decoder.decode(buf.subarray(start, end));
+    if (this.server.log.traceEnabled) this.#trace(`<<- [CONNECT ${this.server.redact(text)}]`);
+    let json: Record<string, unknown>;
+    try {
+      json = JSON.parse(text);
+      if (json === null || typeof json !== "object" || Array.isArray(json)) throw new TypeError();
+    } catch {
+      // nats-server closes on bad CONNECT JSON without an -ERR.
+      this.close(ClosedReason.ProtocolViolation);
+      return false;
+    }
+    const o = this.opts;
+    o.verbose = bool(json.verbose, o.verbose);
+    o.pedantic = bool(json.pedantic, o.pedantic);
+    o.echo = bool(json.echo, o.echo);
+    o.headers = bool(json.headers, o.headers) && !this.server.options.noHeaderSupport;
+    o.noResponders = bool(json.no_responders, o.noResponders);
+    o.tlsRequired = bool(json.tls_required, o.tlsRequired);
+    o.name = str(json.name, o.name);
+    o.lang = str(json.lang, o.lang);
+    o.version = str(json.version, o.version);
+    o.protocol = typeof json.protocol === "number" ? json.protocol : o.protocol;
+    this.parser.headersAllowed = o.headers;
+    if (o.protocol !== 0 && o.protocol !== 1) {
+      this.sendErrAndClose(WireError.InvalidClientProtocol, ClosedReason.BadClientProtocolVersion);
+      return false;
+    }
+    if (o.noResponders && !o.headers) {
+      this.sendErrAndClose(
+        WireError.NoRespondersRequiresHeaders,
+        ClosedReason.NoRespondersRequiresHeaders,
+      );
+      return false;
+    }
+    if (json.account !== undefined || json.new_account !== undefined) {
+      this.#authFailed("CONNECT with account or new_account");
+      return false;
+    }
+    const firstConnect = !this.#connectSeen;
+    this.#connectSeen = true;
+    if (this.#authenticated && !firstConnect) return this.#connectDone(false);
+    if (!this.server.authRequired) return this.#connectDone(firstConnect);
+    const creds: ConnectCredentials = {
+      user: optStr(json.user),
+      pass: optStr(json.pass),
+      auth_token: optStr(json.auth_token),
+      nkey: optStr(json.nkey),
+      sig: optStr(json.sig),
+      jwt: optStr(json.jwt),
+    };
+    this.credentials = creds;
+    const outcome = this.server.authenticate(this, creds);
+    if (outcome instanceof Promise) {
+      this.#paused = true;
+      this.transport.pause();
+      outcome.then(
+        (r) => this.#finishAsyncAuth(r),
+        () => this.#finishAsyncAuth({ ok: false, reason: "authentication error" }),
+      );
+      return false;
+    }
+    return this.#applyAuth(outcome) && this.#connectDone(firstConnect);
+  }
+
+  #finishAsyncAuth(outcome: AuthOutcome): void {
+    if (this.isClosed) return;
+    if (!this.#applyAuth(outcome)) return;
+    this.#connectDone(true);
+    this.#paused = false;
+    this.transport.resume();
+    const backlog = this.#backlog;
+    this.#backlog = [];
+    for (const chunk of backlog) {
+      if (this.isClosed || this.#paused) {
+        this.#backlog.push(chunk);
+        continue;
+      }
+      this.#parse(chunk);
+    }
+    this.server.flushPending();
+  }
+
+  #applyAuth(outcome: AuthOutcome): boolean {
+    if (!outcome.ok) {
+      this.#authFailed(outcome.reason);
+      return false;
+    }
+    const account = this.server.accountFor(outcome.account);
+    if (account === null) {
+      this.#authFailed(`unknown account "${outcome.account}"`);
+      return false;
+    }
+    this.#setAccount(account);
+    this.user = outcome.user ?? outcome.nkey;
+    this.permissions = outcome.permissions;
+    this.#lastGen = -1;
+    this.#authenticated = true;
+    clearTimeout(this.#authTimer);
+    this.#authTimer = undefined;
+    return true;
+  }
+
+  /** Moves an authenticated client into its account (before it has subscriptions). */
+  #setAccount(account: Account): void {
+    if (account === this.account) return;
+    this.account.clients.delete(this);
+    this.account = account;
+    account.clients.add(this);
+  }
+
+  #connectDone(firstConnect: boolean): boolean {
+    if (this.opts.verbose) this.send(OK_LINE);
+    if (firstConnect) {
+      const o = this.server.options;
+      this.#schedulePing(Math.min(FIRST_PING_MS, o.pingIntervalMs));
+    }
+    return true;
+  }
+
+  #authFailed(reason: string): void {
+    this.server.log.error(`${this.logPrefix} - ${reason}`);
+    this.server.log.error(`${this.logPrefix} - authentication error`);
+    this.sendErrAndClose(WireError.AuthorizationViolation, ClosedReason.AuthenticationViolation);
+  }
+
+  #authTimeout(): void {
+    if (this.isClosed || this.#authenticated) return;
+    this.server.log.error(`${this.logPrefix} - Authentication Timeout`);
+    this.sendErrAndClose(WireError.AuthenticationTimeout, ClosedReason.AuthenticationTimeout);
+  }
+
+  /** Re-checks a connected client after an authorization reload; closes it if refused. */
+  reauthorize(outcome: AuthOutcome): void {
+    if (!outcome.ok || outcome.account !== this.account.name) {
+      this.#authFailed(outcome.ok ? "account changed by reload" : outcome.reason);
+      return;
+    }
+    this.permissions = outcome.permissions;
+    this.user = outcome.user ?? outcome.nkey;
+    this.#lastGen = -1;
+  }
+
+  /** First op must be CONNECT when auth is required (nats-server closes otherwise). */
+  #requireAuth(): boolean {
+    if (this.#authenticated) return true;
+    this.#authFailed("first operation was not CONNECT");
+    return false;
+  }
+
+  // ---------------------------------------------------------------- PUB
+
+  onPub(p: ClientParser, payload: Uint8Array): void {
+    if (!this.#authenticated && !this.#requireAuth()) return;
+    const ab = p.argBuf;
+    const s0 = p.argStart[0];
+    const s1 = p.argEnd[0];
+    const msg = this.#msg;
+    this.inMsgs++;
+    this.inBytes += payload.length;
+    this.server.stats.inMsgs++;
+    this.server.stats.inBytes += payload.length;
+    if (this.server.log.traceEnabled) this.#tracePub(p, payload);
+
+    const account = this.account;
+    const sublist = account.sublist;
+    let result: MatchResult<Subscription>;
+    if (
+      this.#lastGen === sublist.generation && s1 - s0 === this.#lastSubjLen &&
+      sameBytes(this.#lastSubj, ab, s0, s1)
+    ) {
+      if (!this.#lastPubOk) return this.#pubDenied();
+      result = this.#lastResult!;
+    } else {
+      const subject = latin1(ab, s0, s1);
+      msg.subject = subject;
+      if (this.opts.pedantic && !isValidLiteralSubject(subject)) {
+        // nats-server reports it and still routes the message.
+        this.sendErr(WireError.InvalidPublishSubject);
+      }
+      const allowed = this.#publishAllowed(subject);
+      result = sublist.match(subject);
+      this.#remember(ab, s0, s1, subject, sublist.generation, result, allowed);
+      if (!allowed) return this.#pubDenied();
+    }
+
+    msg.subjBuf = ab;
+    msg.subjStart = s0;
+    msg.subjEnd = s1;
+    if (p.pubReply > 0) {
+      msg.replyBuf = ab;
+      msg.replyStart = p.argStart[p.pubReply];
+      msg.replyEnd = p.argEnd[p.pubReply];
+      if (this.#replyReserved(ab, msg.replyStart, msg.replyEnd)) {
+        this.sendErr(replyViolation(msg.replyString()));
+        return;
+      }
+    } else {
+      msg.replyStart = -1;
+    }
+    msg.sizeBuf = ab;
+    msg.sizeStart = p.argStart[p.pubSizeArg];
+    msg.sizeEnd = p.argEnd[p.pubSizeArg];
+    msg.hdrSize = p.pubHeaderSize;
+    if (msg.hdrSize >= 0) {
+      msg.hdrBuf = ab;
+      msg.hdrStart = p.argStart[p.pubSizeArg - 1];
+      msg.hdrEnd = p.argEnd[p.pubSizeArg - 1];
+    }
+    msg.payload = payload;
+    const delivered = fanOut(msg, result);
+    if (delivered === 0 && msg.replyStart >= 0 && this.opts.noResponders) this.#noResponders();
+    if (this.opts.verbose) this.send(OK_LINE);
+  }
+
+  #remember(
+    ab: Uint8Array,
+    s0: number,
+    s1: number,
+    subject: string,
+    gen: number,
+    result: MatchResult<Subscription>,
+    allowed: boolean,
+  ): void {
+    const n = s1 - s0;
+    if (n > this.#lastSubj.length) {
+      this.#lastSubjLen = -1;
+      return;
+    }
+    for (let i = 0; i < n; i++) this.#lastSubj[i] = ab[s0 + i];
+    this.#lastSubjLen = n;
+    this.#lastSubjStr = subject;
+    this.#lastGen = gen;
+    this.#lastResult = result;
+    this.#lastPubOk = allowed;
+  }
+
+  #publishAllowed(subject: string): boolean {
+    // Clients may not publish into the gateway reply space (nats-server rule).
+    if (subject.startsWith("_GR_.")) return false;
+    return this.permissions === null || this.permissions.canPublish(subject);
+  }
+
+  #pubDenied(): void {
+    const subject = this.#lastSubjStr;
+    this.server.log.error(`${this.logPrefix} - Publish Violation - Subject "${subject}"`);
+    this.sendErr(pubViolation(subject));
+  }
+
+  #replyReserved(buf: Uint8Array, s: number, e: number): boolean {
+    const c = buf[s];
+    if (c !== 0x5f && c !== 0x24) return false; // only "_" and "$" can start one
+    const reply = latin1(buf, s, e);
+    return RESERVED_REPLY_PREFIXES.some((prefix) => reply.startsWith(prefix));
+  }
+
+  /** Sends the `NATS/1.0 503` status to the requester's own reply subscription. */
+  #noResponders(): void {
+    const reply = this.#msg.replyString();
+    const result = this.account.sublist.match(reply);
+    let target: Subscription | undefined;
+    for (const sub of result.plain) {
+      if (sub.client === this) {
+        target = sub;
+        break;
+      }
+    }
+    if (target === undefined) return;
+    const line = `HMSG ${reply} ${target.sid} 16 16\r\nNATS/1.0 503\r\n\r\n\r\n`;
+    this.send(new TextEncoder().encode(line));
+  }
+
+  // ---------------------------------------------------------------- SUB / UNSUB
+
+  onSub(p: ClientParser): void {
+    if (!this.#authenticated && !this.#requireAuth()) return;
+    const ab = p.argBuf;
+    const subject = latin1(ab, p.argStart[0], p.argEnd[0]);
+    const sidArg = p.argCount - 1;
+    const queue = p.argCount === 3 ? latin1(ab, p.argStart[1], p.argEnd[1]) : null;
+    const sidBytes = ab.slice(p.argStart[sidArg], p.argEnd[sidArg]);
+    const sid = latin1(sidBytes, 0, sidBytes.length);
+    if (this.server.log.traceEnabled) {
+      this.#trace(`<<- [SUB ${subject}${queue === null ? "" : " " + queue} ${sid}]`);
+    }
+    if (!isValidSubject(subject) || (queue !== null && !isValidQueueName(queue))) {
+      this.sendErr(WireError.InvalidSubject);
+      return;
+    }
+    if (this.permissions !== null && !this.permissions.canSubscribe(subject, queue)) {
+      this.server.log.error(
+        `${this.logPrefix} - Subscription Violation - ${
+          queue === null ? `Subject "${subject}"` : `Subject "${subject}" using queue "${queue}"`
+        }`,
+      );
+      this.sendErr(subViolation(subject, queue));
+      return;
+    }
+    if (this.subs.has(sid)) {
+      // Re-using a sid is ignored (still acknowledged), as nats-server.
+      if (this.opts.verbose) this.send(OK_LINE);
+      return;
+    }
+    const max = this.server.maxSubscriptionsFor(this);
+    if (max > 0 && this.subs.size >= max) {
+      this.server.log.error(`${this.logPrefix} - maximum subscriptions exceeded`);
+      this.sendErr(WireError.MaxSubscriptions);
+      return;
+    }
+    const sub = new Subscription({ subject, queue, sid, sidBytes, client: this });
+    if (this.permissions !== null) {
+      sub.deliveryFiltered = this.permissions.needsDeliveryFilter(subject);
+    }
+    if (!this.account.sublist.insert(sub)) {
+      this.sendErr(WireError.InvalidSubject);
+      return;
+    }
+    this.subs.set(sid, sub);
+    this.server.interestChanged(this.account, sub, true);
+    if (this.opts.verbose) this.send(OK_LINE);
+  }
+
+  onUnsub(p: ClientParser): void {
+    if (!this.#authenticated && !this.#requireAuth()) return;
+    const ab = p.argBuf;
+    const sid = latin1(ab, p.argStart[0], p.argEnd[0]);
+    let max = 0;
+    if (p.argCount === 2) {
+      const n = Number(latin1(ab, p.argStart[1], p.argEnd[1]));
+      // An unparsable max unsubscribes at once, as nats-server.
+      max = Number.isInteger(n) && n > 0 ? n : 0;
+    }
+    if (this.server.log.traceEnabled) this.#trace(`<<- [UNSUB ${sid}${max ? " " + max : ""}]`);
+    const sub = this.subs.get(sid);
+    if (sub !== undefined) {
+      if (max > 0 && sub.msgs < max) sub.max = max;
+      else this.removeSubscription(sub);
+    }
+    if (this.opts.verbose) this.send(OK_LINE);
+  }
+
+  removeSubscription(sub: Subscription): void {
+    sub.closed = true;
+    if (this.subs.get(sub.sid) !== sub) return;
+    this.subs.delete(sub.sid);
+    this.account.sublist.remove(sub);
+    this.server.interestChanged(this.account, sub, false);
+  }
+
+  // ---------------------------------------------------------------- PING / PONG / INFO
+
+  onPing(): void {
+    if (this.server.log.traceEnabled) this.#trace("<<- [PING]");
+    this.server.beforePong(this);
+    this.send(PONG_LINE);
+  }
+
+  onPong(): void {
+    if (this.server.log.traceEnabled) this.#trace("<<- [PONG]");
+    this.#pingsOut = 0;
+    if (this.#pingSentAt > 0) {
+      this.rttMs = performance.now() - this.#pingSentAt;
+      this.#pingSentAt = 0;
+    }
+  }
+
+  onInfo(): void {
+    // A client-sent INFO is accepted and ignored.
+  }
+
+  #schedulePing(delayMs: number): void {
+    clearTimeout(this.#pingTimer);
+    if (this.isClosed || delayMs <= 0) return;
+    this.#pingTimer = setTimeout(() => this.#pingTick(), delayMs);
+  }
+
+  #pingTick(): void {
+    if (this.isClosed) return;
+    const o = this.server.options;
+    if (this.#pingsOut + 1 > o.maxPingsOut) {
+      this.server.log.debug(`${this.logPrefix} - Stale Client Connection - Closing`);
+      this.sendErrAndClose(WireError.StaleConnection, ClosedReason.StaleConnection);
+      return;
+    }
+    // An active client proves it is alive; skip the PING unless we still need an RTT.
+    if (this.#activeSincePing && this.rttMs > 0) {
+      this.#activeSincePing = false;
+      this.#pingsOut = 0;
+    } else {
+      this.#activeSincePing = false;
+      this.#pingsOut++;
+      this.#pingSentAt = performance.now();
+      this.send(PING_LINE);
+    }
+    this.#schedulePing(o.pingIntervalMs);
+  }
+
+  // ---------------------------------------------------------------- errors
+
+  onError(failure: ParseFailure): void {
+    switch (failure) {
+      case ParseFailure.UnknownOp:
+        this.sendErrAndClose(WireError.UnknownProtocol, ClosedReason.ProtocolViolation);
+        break;
+      case ParseFailure.MaxControlLine:
+        this.sendErrAndClose(WireError.MaxControlLine, ClosedReason.MaxControlLineExceeded);
+        break;
+      case ParseFailure.MaxPayload:
+        this.sendErrAndClose(WireError.MaxPayload, ClosedReason.MaxPayloadExceeded);
+        break;
+      case ParseFailure.BadArguments:
+        this.close(ClosedReason.ProtocolViolation);
+        break;
+      case ParseFailure.ClientError:
+        this.server.log.debug(`${this.logPrefix} - Client Error`);
+        this.close(ClosedReason.ParseError);
+        break;
+    }
+  }
+
+  // ---------------------------------------------------------------- output
+
+  /** Queues raw protocol bytes; flushed with everything else this turn. */
+  send(bytes: Uint8Array): void {
+    if (this.isClosed) return;
+    this.out.append(bytes);
+    this.server.queueFlush(this);
+  }
+
+  sendErr(text: string): void {
+    if (this.server.log.traceEnabled) this.#trace(`->> [-ERR '${text}']`);
+    this.send(errLine(text));
+  }
+
+  /** Sends -ERR, flushes it, then closes (as nats-server does for fatal errors). */
+  sendErrAndClose(text: string, reason: ClosedReason): void {
+    if (this.isClosed) return;
+    this.sendErr(text);
+    this.close(reason, true);
+  }
+
+  /** Counts one delivered message (called by the fan-out). */
+  countOut(bytes: number): void {
+    this.outMsgs++;
+    this.outBytes += bytes;
+    const stats = this.server.stats;
+    stats.outMsgs++;
+    stats.outBytes += bytes;
+    if (this.out.pending > this.server.options.maxPending) {
+      this.server.slowConsumer(this, "pending");
+      return;
+    }
+    this.server.queueFlush(this);
+  }
+
+  deliveryAllowed(subject: string): boolean {
+    return this.permissions === null || this.permissions.deliverAllowed(subject);
+  }
+
+  grantReply(reply: string): void {
+    this.permissions?.grantReply(reply);
+  }
+
+  #writeFailed(e: Error): void {
+    if (this.isClosed) return;
+    this.server.log.debug(`${this.logPrefix} - Write error: ${e.message}`);
+    this.close(ClosedReason.WriteError);
+  }
+
+  #transportClosed(e?: Error): void {
+    if (this.isClosed) return;
+    if (e) this.server.log.debug(`${this.logPrefix} - Read error: ${e.message}`);
+    this.close(e ? ClosedReason.ReadError : ClosedReason.ClientClosed);
+  }
+
+  /**
+   * Closes the connection: subscriptions go at once (no more deliveries);
+   * with `flushFirst`, what is already queued (an -ERR) is written before the socket closes.
+   */
+  close(reason: ClosedReason, flushFirst = false): void {
+    if (this.isClosed) return;
+    this.isClosed = true;
+    this.closedReason = reason;
+    this.stop = new Date();
+    clearTimeout(this.#authTimer);
+    clearTimeout(this.#pingTimer);
+    for (const sub of this.subs.values()) {
+      sub.closed = true;
+      this.account.sublist.remove(sub);
+      this.server.interestChanged(this.account, sub, false);
+    }
+    this.server.clientClosed(this);
+    if (flushFirst && this.out.len > 0) {
+      // Bounded: a peer that does not read does not keep the socket open.
+      this.out.drain(1000).finally(() => this.transport.close());
+    } else {
+      this.transport.close();
+    }
+    this.out.discard();
+  }
+
+  // ---------------------------------------------------------------- tracing
+
+  #trace(line: string): void {
+    this.server.log.trace(`${this.logPrefix} - ${line}`);
+  }
+
+  #tracePub(p: ClientParser, payload: Uint8Array): void {
+    const args: string[] = [];
+    for (let k = 0; k < p.argCount; k++) args.push(latin1(p.argBuf, p.argStart[k], p.argEnd[k]));
+    const verb = p.pubHeaderSize >= 0 ? "HPUB" : "PUB";
+    this.#trace(`<<- [${verb} ${args.join(" ")}]`);
+    const limit = this.server.options.maxTracedMsgLen;
+    const shown = limit > 0 && payload.length > limit ? payload.subarray(0, limit) : payload;
+    const suffix = shown.length < payload.length ? "..." : "";
+    this.#trace(`<<- MSG_PAYLOAD: [${decoder.decode(shown)}${suffix}]`);
+  }
+}
+
+function sameBytes(a: Uint8Array, b: Uint8Array, s: number, e: number): boolean {
+  for (let i = s, j = 0; i < e; i++, j++) if (a[j] !== b[i]) return false;
+  return true;
+}
+
+function bool(v: unknown, dflt: boolean): boolean {
+  return typeof v === "boolean" ? v : dflt;
+}
+
+function str(v: unknown, dflt: string): string {
+  return typeof v === "string" ? v : dflt;
+}
+
+function optStr(v: unknown): string | undefined {
+  return typeof v === "string" ? v : undefined;
+}

@@ -1,0 +1,245 @@
+/**
+ * Fan-out of one published message to the subscriptions that matched it:
+ * local clients get MSG/HMSG framed into their outbound buffers, routes get
+ * the message once each (one hop) with the queue groups they must serve.
+ *
+ * Everything here runs once per delivered message: no allocation, no string
+ * building, no await. The message is described by a reusable PublishContext
+ * whose fields point into the publisher's read buffer.
+ *
+ * @module
+ */
+import type { MatchResult } from "../router/sublist.ts";
+import type { ClientConnection } from "./connection.ts";
+import type { RouteLink, Subscription } from "./subscription.ts";
+import { CR, LF, SPACE } from "../protocol/chars.ts";
+
+/** One message in flight through the router. Reused per connection, never per message. */
+export class PublishContext {
+  subject = "";
+  subjBuf: Uint8Array = new Uint8Array(0);
+  subjStart = 0;
+  subjEnd = 0;
+  /** Reply subject bytes; replyStart < 0 when there is none. */
+  replyBuf: Uint8Array = new Uint8Array(0);
+  replyStart = -1;
+  replyEnd = -1;
+  /** The size token as the publisher wrote it (echoed verbatim, as nats-server). */
+  sizeBuf: Uint8Array = new Uint8Array(0);
+  sizeStart = 0;
+  sizeEnd = 0;
+  /** Header bytes at the start of payload; -1 when the message has no headers. */
+  hdrSize = -1;
+  /** Header size token (HPUB/HMSG); valid when hdrSize >= 0. */
+  hdrBuf: Uint8Array = new Uint8Array(0);
+  hdrStart = 0;
+  hdrEnd = 0;
+  /** Headers and body. */
+  payload: Uint8Array = new Uint8Array(0);
+  /** Publishing client (echo suppression), null for route-originated messages. */
+  publisher: ClientConnection | null = null;
+  /** Queue groups named by an incoming RMSG; null = none (then no queue delivery). */
+  routeQueues: readonly string[] | null = null;
+  fromRoute = false;
+
+  /** The reply subject as a string (decoded lazily: only permissions need it). */
+  replyString(): string {
+    return this.replyStart < 0 ? "" : latin1(this.replyBuf, this.replyStart, this.replyEnd);
+  }
+}
+
+let stamp = 0;
+const touchedRoutes: RouteLink[] = [];
+const removals: Subscription[] = [];
+
+/**
+ * Delivers `msg` to everything in `result`; returns how many deliveries were
+ * made (local and remote), which decides no_responders.
+ */
+export function fanOut(msg: PublishContext, result: MatchResult<Subscription>): number {
+  let delivered = 0;
+  const routeStamp = ++stamp;
+  const plain = result.plain;
+  for (let i = 0; i < plain.length; i++) {
+    const sub = plain[i];
+    if (sub.client !== null) {
+      if (deliverToClient(sub, msg)) delivered++;
+    } else if (!msg.fromRoute && sub.route !== null) {
+      markRoute(sub.route, routeStamp);
+    }
+  }
+  const queues = result.queues;
+  for (let g = 0; g < queues.length; g++) {
+    const members = queues[g];
+    if (members.length === 0) continue;
+    if (msg.fromRoute) {
+      // A routed message reaches only the queue groups the sender named for us.
+      const named = msg.routeQueues;
+      if (named === null || !named.includes(members[0].queue!)) continue;
+      if (deliverToQueue(members, msg)) delivered++;
+      continue;
+    }
+    if (deliverToQueue(members, msg)) {
+      delivered++;
+      continue;
+    }
+    // No local member could take it: pick a remote server with that group.
+    const route = pickRouteMember(members);
+    if (route !== null) {
+      markRoute(route, routeStamp);
+      route.pendingQueues.push(members[0].queue!);
+    }
+  }
+  if (touchedRoutes.length > 0) {
+    for (let i = 0; i < touchedRoutes.length; i++) {
+      const route = touchedRoutes[i];
+      route.sendMessage(msg, route.pendingQueues);
+      route.pendingQueues.length = 0;
+      delivered++;
+    }
+    touchedRoutes.length = 0;
+  }
+  if (removals.length > 0) {
+    // Auto-unsubscribe is applied after the loop: the match result may be shared.
+    for (let i = 0; i < removals.length; i++) removals[i].client?.removeSubscription(removals[i]);
+    removals.length = 0;
+  }
+  return delivered;
+}
+
+function markRoute(route: RouteLink, routeStamp: number): void {
+  if (route.deliveryStamp === routeStamp) return;
+  route.deliveryStamp = routeStamp;
+  touchedRoutes.push(route);
+}
+
+/** One member of a queue group, starting at a random one, local clients only. */
+function deliverToQueue(members: readonly Subscription[], msg: PublishContext): boolean {
+  const n = members.length;
+  const start = n === 1 ? 0 : (Math.random() * n) | 0;
+  for (let k = 0; k < n; k++) {
+    const sub = members[(start + k) % n];
+    if (sub.client === null || sub.closed) continue;
+    if (deliverToClient(sub, msg)) return true;
+  }
+  return false;
+}
+
+function pickRouteMember(members: readonly Subscription[]): RouteLink | null {
+  let total = 0;
+  for (let i = 0; i < members.length; i++) if (members[i].route !== null) total += members[i].weight;
+  if (total === 0) return null;
+  let r = Math.random() * total;
+  for (let i = 0; i < members.length; i++) {
+    const sub = members[i];
+    if (sub.route === null) continue;
+    r -= sub.weight;
+    if (r < 0) return sub.route;
+  }
+  return null;
+}
+
+/** Frames the message for one client subscription. Returns false when skipped. */
+function deliverToClient(sub: Subscription, msg: PublishContext): boolean {
+  const client = sub.client!;
+  if (sub.closed || client.isClosed) return false;
+  if (client === msg.publisher && !client.echo) return false;
+  if (sub.deliveryFiltered && !client.deliveryAllowed(msg.subject)) return false;
+  writeMsg(client, sub, msg);
+  if (msg.replyStart >= 0 && client.grantsReplies) client.grantReply(msg.replyString());
+  if (++sub.msgs === sub.max) {
+    sub.closed = true;
+    removals.push(sub);
+  }
+  return true;
+}
+
+/** Appends `MSG`/`HMSG` + payload to the client's outbound buffer. */
+export function writeMsg(client: ClientConnection, sub: Subscription, msg: PublishContext): void {
+  const out = client.out;
+  const subjLen = msg.subjEnd - msg.subjStart;
+  const replyLen = msg.replyStart < 0 ? -1 : msg.replyEnd - msg.replyStart;
+  const sid = sub.sidBytes;
+  let payload = msg.payload;
+  const withHeaders = msg.hdrSize >= 0 && client.headers;
+  if (msg.hdrSize > 0 && !client.headers) payload = payload.subarray(msg.hdrSize);
+  // Upper bound for the control line: verb + tokens + 2 sizes of <= 10 digits + spaces + CRLF.
+  const room = 5 + subjLen + 1 + sid.length + 1 + replyLen + 1 + 24 + payload.length + 4;
+  out.reserve(room);
+  const b = out.buf;
+  let p = out.len;
+  if (withHeaders) b[p++] = 0x48; // H
+  b[p++] = 0x4d; // M
+  b[p++] = 0x53; // S
+  b[p++] = 0x47; // G
+  b[p++] = SPACE;
+  p = copy(b, p, msg.subjBuf, msg.subjStart, msg.subjEnd);
+  b[p++] = SPACE;
+  p = copy(b, p, sid, 0, sid.length);
+  b[p++] = SPACE;
+  if (replyLen >= 0) {
+    p = copy(b, p, msg.replyBuf, msg.replyStart, msg.replyEnd);
+    b[p++] = SPACE;
+  }
+  if (withHeaders) {
+    p = copy(b, p, msg.hdrBuf, msg.hdrStart, msg.hdrEnd);
+    b[p++] = SPACE;
+    p = copy(b, p, msg.sizeBuf, msg.sizeStart, msg.sizeEnd);
+  } else if (msg.hdrSize >= 0) {
+    p = writeDecimal(b, p, payload.length);
+  } else {
+    p = copy(b, p, msg.sizeBuf, msg.sizeStart, msg.sizeEnd);
+  }
+  b[p++] = CR;
+  b[p++] = LF;
+  if (payload.length > 0) {
+    b.set(payload, p);
+    p += payload.length;
+  }
+  b[p++] = CR;
+  b[p++] = LF;
+  out.len = p;
+  client.countOut(payload.length);
+}
+
+function copy(dst: Uint8Array, p: number, src: Uint8Array, s: number, e: number): number {
+  // Subjects and sids are short: a byte loop beats set()+subarray() for them.
+  if (e - s > 64) {
+    dst.set(src.subarray(s, e), p);
+    return p + (e - s);
+  }
+  for (let i = s; i < e; i++) dst[p++] = src[i];
+  return p;
+}
+
+/** Writes a non-negative integer in ASCII decimal; returns the new position. */
+export function writeDecimal(dst: Uint8Array, p: number, value: number): number {
+  if (value === 0) {
+    dst[p] = 0x30;
+    return p + 1;
+  }
+  let digits = 0;
+  for (let v = value; v > 0; v = Math.floor(v / 10)) digits++;
+  let q = p + digits;
+  for (let v = value; v > 0; v = Math.floor(v / 10)) dst[--q] = 0x30 + (v % 10);
+  return p + digits;
+}
+
+/** Bytes to string for ASCII/Latin-1 tokens; callers use it on cache misses only. */
+export function latin1(buf: Uint8Array, start: number, end: number): string {
+  if (end - start < 64) {
+    let s = "";
+    for (let i = start; i < end; i++) {
+      const c = buf[i];
+      if (c >= 0x80) return utf8(buf, start, end);
+      s += String.fromCharCode(c);
+    }
+    return s;
+  }
+  return utf8(buf, start, end);
+}
+
+const decoder = new TextDecoder();
+function utf8(buf: Uint8Array, start: number, end: number): string {
+  return decoder.decode(buf.subarray(start, end));
+}

@@ -1,0 +1,812 @@
+/**
+ * Lexer for the NATS configuration language (the `nats-server.conf` format).
+ *
+ * The language has no formal grammar: nats-server's behaviour is the spec, and
+ * it has many quirks (a `]` glued to a number becomes part of a string, a top
+ * level `}` is a key, `1e5` is the integer `1e` followed by garbage...). To
+ * reproduce them faithfully this lexer is a state machine in the same spirit
+ * as nats-server's: every state consumes characters and returns the next
+ * state, and a small stack remembers where to go back after a value.
+ *
+ * Tokens are pulled one at a time with {@linkcode ConfLexer.next} so that the
+ * parser reports errors in the same order as nats-server (a missing variable
+ * on line 2 wins over a syntax error on line 9).
+ *
+ * @module
+ */
+
+/** Kinds of tokens the lexer emits (comments are dropped). */
+export const TokenKind = {
+  Key: "key",
+  String: "string",
+  Bool: "bool",
+  Integer: "integer",
+  Float: "float",
+  Datetime: "datetime",
+  ArrayStart: "arrayStart",
+  ArrayEnd: "arrayEnd",
+  MapStart: "mapStart",
+  MapEnd: "mapEnd",
+  Variable: "variable",
+  Include: "include",
+  EOF: "eof",
+} as const;
+/** One of the {@linkcode TokenKind} values. */
+export type TokenKind = typeof TokenKind[keyof typeof TokenKind];
+
+/** A lexed token with its position in the source. */
+export interface ConfToken {
+  kind: TokenKind;
+  /** Token text; escapes already resolved for strings, no `$` for variables. */
+  text: string;
+  line: number;
+  /**
+   * Column as nats-server reports it: the offset from the previous newline, so
+   * 1-based from line 2 on but 0-based on line 1 (a quirk kept for identical
+   * `file:line:col` messages).
+   */
+  col: number;
+}
+
+/** A lexical error; `message` is the nats-server text `Parse error on line N: '...'`. */
+export class ConfLexError extends SyntaxError {
+  /** Line where the lexer stood when it gave up. */
+  readonly line: number;
+  /** The reason without the `Parse error on line` wrapper. */
+  readonly reason: string;
+  constructor(line: number, reason: string) {
+    super(`Parse error on line ${line}: '${reason}'`);
+    this.name = "ConfLexError";
+    this.line = line;
+    this.reason = reason;
+  }
+}
+
+/** End of input marker returned by `#next()`; an empty string never occurs as a char. */
+const EOF = "";
+
+type State = (lx: ConfLexer) => State | null;
+
+const isWhitespace = (c: string) => c === " " || c === "\t";
+const isNewline = (c: string) => c === "\n" || c === "\r";
+const isDigit = (c: string) => c >= "0" && c <= "9" && c.length === 1;
+const isKeySeparator = (c: string) => c === "=" || c === ":";
+// Go's unicode.IsSpace: ASCII spaces plus NEL, NBSP and the Unicode space separators.
+const isSpace = (c: string) => c !== EOF && /^[\s\u0085]$/.test(c);
+const isNumberSuffix = (c: string) => "kKmMgGtTpPeE".includes(c) && c.length === 1;
+
+/**
+ * Quotes one character the way Go's `%q` does for a rune, which is how
+ * nats-server prints the offending character in its messages.
+ */
+export function goQuoteRune(c: string): string {
+  switch (c) {
+    case EOF:
+      return "'\\x00'";
+    case "\n":
+      return "'\\n'";
+    case "\r":
+      return "'\\r'";
+    case "\t":
+      return "'\\t'";
+    case "'":
+      return "'\\''";
+    case "\\":
+      return "'\\\\'";
+  }
+  const code = c.codePointAt(0) ?? 0;
+  if (code < 0x20 || code === 0x7f) return `'\\x${code.toString(16).padStart(2, "0")}'`;
+  return `'${c}'`;
+}
+
+/** Pull-based lexer over one configuration text. */
+export class ConfLexer {
+  readonly input: string;
+  /** Start of the token being built. */
+  start = 0;
+  /** Next character to read. */
+  pos = 0;
+  /** Width of the last character read (0 at EOF) so `backup` can undo it. */
+  #width = 0;
+  /** Current line (1-based) at `pos`. */
+  line = 1;
+  #state: State | null = lexTop;
+  #stack: State[] = [];
+  #queue: ConfToken[] = [];
+  /** Pieces of a string with escapes, collected before the final emit. */
+  #parts: string[] = [];
+  /** The string state to resume after an escape sequence. */
+  stringState: State = lexString;
+
+  constructor(input: string) {
+    this.input = input;
+  }
+
+  /**
+   * Returns the next token; after the input is exhausted it keeps returning EOF.
+   * @throws {ConfLexError} on a syntax error.
+   */
+  next(): ConfToken {
+    // Bounded: every state either consumes input or emits/pops; the guard
+    // protects against a state bug turning into a hang.
+    let guard = (this.input.length + 16) * 8;
+    while (this.#queue.length === 0) {
+      if (this.#state === null || guard-- <= 0) {
+        return { kind: TokenKind.EOF, text: "", line: this.line, col: this.#colOf(this.pos) };
+      }
+      this.#state = this.#state(this);
+    }
+    return this.#queue.shift()!;
+  }
+
+  // --- primitives used by the states
+
+  read(): string {
+    if (this.pos >= this.input.length) {
+      this.#width = 0;
+      return EOF;
+    }
+    const c = this.input[this.pos]!;
+    this.#width = 1;
+    this.pos += 1;
+    if (c === "\n") this.line += 1;
+    return c;
+  }
+
+  backup(): void {
+    this.pos -= this.#width;
+    if (this.#width === 1 && this.input[this.pos] === "\n") this.line -= 1;
+  }
+
+  peek(): string {
+    const c = this.read();
+    this.backup();
+    return c;
+  }
+
+  ignore(): void {
+    this.start = this.pos;
+  }
+
+  push(state: State): void {
+    this.#stack.push(state);
+  }
+
+  pop(): State | null {
+    return this.#stack.pop() ?? null;
+  }
+
+  emit(kind: TokenKind, text?: string): void {
+    const value = text ?? this.input.slice(this.start, this.pos);
+    this.#queue.push({ kind, text: value, line: this.#lineOf(this.start), col: this.#colOf(this.start) });
+    this.start = this.pos;
+  }
+
+  /** Emits a string token made of the escaped pieces plus the raw tail. */
+  emitString(kind: TokenKind = TokenKind.String): void {
+    const tail = this.input.slice(this.start, this.pos);
+    const text = this.#parts.length > 0 ? this.#parts.join("") + tail : tail;
+    this.#parts = [];
+    this.emit(kind, text);
+  }
+
+  hasEscapedParts(): boolean {
+    return this.#parts.length > 0;
+  }
+
+  /** Keeps the raw text read so far minus the last `dropTail` characters (the backslash). */
+  addCurrentStringPart(dropTail: number): void {
+    this.#parts.push(this.input.slice(this.start, this.pos - dropTail));
+    this.start = this.pos;
+  }
+
+  addStringPart(s: string): void {
+    this.#parts.push(s);
+    this.start = this.pos;
+  }
+
+  fail(reason: string): never {
+    throw new ConfLexError(this.line, reason);
+  }
+
+  current(): string {
+    return this.input.slice(this.start, this.pos);
+  }
+
+  #lineOf(offset: number): number {
+    // Count back the newlines between the token start and the cursor.
+    let line = this.line;
+    for (let i = Math.min(this.pos, this.input.length) - 1; i >= offset; i--) {
+      if (this.input[i] === "\n") line -= 1;
+    }
+    return line;
+  }
+
+  #colOf(offset: number): number {
+    // nats-server: offset minus the offset of the previous '\n' (0 on line 1).
+    const nl = this.input.lastIndexOf("\n", offset - 1);
+    return nl < 0 ? offset : offset - nl;
+  }
+}
+
+// --- states -----------------------------------------------------------------
+
+function skipTo(lx: ConfLexer, next: State): State {
+  lx.ignore();
+  return next;
+}
+
+/** Looks for `//` after a `/` was read; leaves the cursor after the second slash. */
+function isSlashComment(lx: ConfLexer, c: string): boolean {
+  if (c !== "/") return false;
+  if (lx.peek() === "/") {
+    lx.read();
+    return true;
+  }
+  return false;
+}
+
+function lexTop(lx: ConfLexer): State | null {
+  const c = lx.read();
+  if (isSpace(c)) return skipTo(lx, lexTop);
+  if (c === "{") return skipTo(lx, lexTop); // whole-file braces: the opening one is skipped
+  if (c === "#" || isSlashComment(lx, c)) {
+    lx.push(lexTop);
+    return lexCommentStart;
+  }
+  if (c === EOF) {
+    if (lx.pos > lx.start) lx.fail("Unexpected EOF");
+    lx.emit(TokenKind.EOF);
+    return null;
+  }
+  lx.backup();
+  lx.push(lexTopValueEnd);
+  return lexKeyStart;
+}
+
+function lexTopValueEnd(lx: ConfLexer): State | null {
+  const c = lx.read();
+  if (isWhitespace(c)) return skipTo(lx, lexTopValueEnd);
+  if (c === "#" || isSlashComment(lx, c)) {
+    lx.push(lexTopValueEnd);
+    return lexCommentStart;
+  }
+  if (isNewline(c) || c === EOF || c === ";" || c === "," || c === "}") {
+    return skipTo(lx, lexTop);
+  }
+  return lx.fail(
+    `Expected a top-level value to end with a new line, comment or EOF, but got ${
+      goQuoteRune(c)
+    } instead.`,
+  );
+}
+
+function lexKeyStart(lx: ConfLexer): State | null {
+  const c = lx.peek();
+  if (isKeySeparator(c)) lx.fail(`Unexpected key separator '${c}'`);
+  if (isSpace(c)) {
+    lx.read();
+    return skipTo(lx, lexKeyStart);
+  }
+  if (c === '"' || c === "'") {
+    lx.read();
+    lx.ignore();
+    return quotedKeyState(c, lexKeyEnd);
+  }
+  lx.ignore();
+  lx.read();
+  return lexKey;
+}
+
+function quotedKeyState(quote: string, after: State): State {
+  const state: State = (lx) => {
+    const c = lx.peek();
+    if (c === quote) {
+      lx.emit(TokenKind.Key);
+      lx.read();
+      return skipTo(lx, after);
+    }
+    if (c === EOF) {
+      if (lx.pos > lx.start) lx.fail("Unexpected EOF.");
+      lx.emit(TokenKind.EOF);
+      return null;
+    }
+    lx.read();
+    return state;
+  };
+  return state;
+}
+
+function lexKey(lx: ConfLexer): State | null {
+  const c = lx.peek();
+  if (isSpace(c)) return checkKeyword(lx, lexKeyEnd, null);
+  if (isKeySeparator(c) || c === EOF) {
+    lx.emit(TokenKind.Key);
+    return lexKeyEnd;
+  }
+  lx.read();
+  return lexKey;
+}
+
+/** A key followed by whitespace may be the `include` keyword. */
+function checkKeyword(lx: ConfLexer, fallThrough: State, push: State | null): State {
+  if (lx.current().toLowerCase() === "include") {
+    lx.ignore();
+    if (push) lx.push(push);
+    return lexIncludeStart;
+  }
+  lx.emit(TokenKind.Key);
+  return fallThrough;
+}
+
+function lexKeyEnd(lx: ConfLexer): State | null {
+  const c = lx.read();
+  if (isSpace(c)) return skipTo(lx, lexKeyEnd);
+  if (isKeySeparator(c)) return skipTo(lx, lexValue);
+  if (c === EOF) {
+    lx.emit(TokenKind.EOF);
+    return null;
+  }
+  lx.backup();
+  return lexValue;
+}
+
+function lexValue(lx: ConfLexer): State | null {
+  const c = lx.read();
+  if (isWhitespace(c)) return skipTo(lx, lexValue);
+  switch (c) {
+    case "[":
+      lx.ignore();
+      lx.emit(TokenKind.ArrayStart);
+      return lexArrayValue;
+    case "{":
+      lx.ignore();
+      lx.emit(TokenKind.MapStart);
+      return lexMapKeyStart;
+    case "'":
+      lx.ignore();
+      return lexSingleQuoted;
+    case '"':
+      lx.ignore();
+      lx.stringState = lexDoubleQuoted;
+      return lexDoubleQuoted;
+    case "-":
+      return lexNegNumberStart;
+    case "(":
+      lx.ignore();
+      return lexBlock;
+    case ".":
+      return lx.fail("Floats must start with a digit");
+  }
+  if (isDigit(c)) {
+    lx.backup();
+    return lexNumberOrDateOrStringOrIPStart;
+  }
+  if (isNewline(c)) lx.fail("Expected value but found new line");
+  lx.backup();
+  lx.stringState = lexString;
+  return lexString;
+}
+
+function lexArrayValue(lx: ConfLexer): State | null {
+  const c = lx.read();
+  if (isSpace(c)) return skipTo(lx, lexArrayValue);
+  if (c === "#" || isSlashComment(lx, c)) {
+    lx.push(lexArrayValue);
+    return lexCommentStart;
+  }
+  if (c === ",") lx.fail("Unexpected array value terminator ','.");
+  if (c === "]") return lexArrayEnd;
+  lx.backup();
+  lx.push(lexArrayValueEnd);
+  return lexValue;
+}
+
+function lexArrayValueEnd(lx: ConfLexer): State | null {
+  const c = lx.read();
+  if (isWhitespace(c)) return skipTo(lx, lexArrayValueEnd);
+  if (c === "#" || isSlashComment(lx, c)) {
+    lx.push(lexArrayValueEnd);
+    return lexCommentStart;
+  }
+  if (c === "," || isNewline(c)) return skipTo(lx, lexArrayValue);
+  if (c === "]") return lexArrayEnd;
+  return lx.fail(
+    `Expected an array value terminator "," or an array terminator "]", but got ${
+      goQuoteRune(c)
+    } instead.`,
+  );
+}
+
+function lexArrayEnd(lx: ConfLexer): State | null {
+  lx.ignore();
+  lx.emit(TokenKind.ArrayEnd);
+  return lx.pop();
+}
+
+function lexMapKeyStart(lx: ConfLexer): State | null {
+  const c = lx.peek();
+  if (isKeySeparator(c)) lx.fail(`Unexpected key separator '${c}'.`);
+  if (c === "}") {
+    lx.read();
+    return skipTo(lx, lexMapEnd);
+  }
+  if (isSpace(c)) {
+    lx.read();
+    return skipTo(lx, lexMapKeyStart);
+  }
+  if (c === "#" || (c === "/" && lx.input[lx.pos + 1] === "/")) {
+    lx.read();
+    if (c === "/") lx.read();
+    lx.push(lexMapKeyStart);
+    return lexCommentStart;
+  }
+  if (c === '"' || c === "'") {
+    lx.read();
+    lx.ignore();
+    return quotedKeyState(c, lexMapKeyEnd);
+  }
+  if (c === EOF) lx.fail("Unexpected EOF processing map.");
+  lx.ignore();
+  lx.read();
+  return lexMapKey;
+}
+
+function lexMapKey(lx: ConfLexer): State | null {
+  const c = lx.peek();
+  if (c === EOF) lx.fail("Unexpected EOF processing map.");
+  if (isSpace(c)) return checkKeyword(lx, lexMapKeyEnd, lexMapValueEnd);
+  if (isKeySeparator(c)) {
+    lx.emit(TokenKind.Key);
+    return lexMapKeyEnd;
+  }
+  lx.read();
+  return lexMapKey;
+}
+
+function lexMapKeyEnd(lx: ConfLexer): State | null {
+  const c = lx.read();
+  if (isSpace(c)) return skipTo(lx, lexMapKeyEnd);
+  if (isKeySeparator(c)) {
+    lx.ignore();
+    lx.push(lexMapValueEnd);
+    return lexValue;
+  }
+  if (c === EOF) lx.fail("Unexpected EOF processing map.");
+  lx.backup();
+  lx.push(lexMapValueEnd);
+  return lexValue;
+}
+
+function lexMapValueEnd(lx: ConfLexer): State | null {
+  const c = lx.read();
+  if (isWhitespace(c)) return skipTo(lx, lexMapValueEnd);
+  if (c === "#" || isSlashComment(lx, c)) {
+    lx.push(lexMapValueEnd);
+    return lexCommentStart;
+  }
+  if (c === ";" || c === "," || isNewline(c)) return skipTo(lx, lexMapKeyStart);
+  if (c === "}") return skipTo(lx, lexMapEnd);
+  if (c === EOF) lx.fail("Unexpected EOF processing map.");
+  return lx.fail(
+    `Expected a map value terminator "," or a map terminator "}", but got ${
+      goQuoteRune(c)
+    } instead.`,
+  );
+}
+
+function lexMapEnd(lx: ConfLexer): State | null {
+  lx.emit(TokenKind.MapEnd);
+  return lx.pop();
+}
+
+function lexIncludeStart(lx: ConfLexer): State | null {
+  const c = lx.read();
+  if (isWhitespace(c)) return skipTo(lx, lexIncludeStart);
+  lx.backup();
+  return lexInclude;
+}
+
+function lexInclude(lx: ConfLexer): State | null {
+  const c = lx.read();
+  switch (c) {
+    case "'":
+    case '"':
+      lx.ignore();
+      return includeQuotedState(c);
+    case "[":
+      return lx.fail("Expected include value but found start of an array");
+    case "{":
+      return lx.fail("Expected include value but found start of a map");
+    case "(":
+      return lx.fail("Expected include value but found start of a block");
+    case "\\":
+      return lx.fail("Expected include value but found escape sequence");
+  }
+  if (isDigit(c) || c === "-") lx.fail("Expected include value but found start of a number");
+  if (isNewline(c)) lx.fail("Expected include value but found new line");
+  lx.backup();
+  return lexIncludeString;
+}
+
+function includeQuotedState(quote: string): State {
+  const state: State = (lx) => {
+    const c = lx.read();
+    if (c === quote) {
+      lx.backup();
+      lx.emit(TokenKind.Include);
+      lx.read();
+      lx.ignore();
+      return lx.pop();
+    }
+    if (c === EOF) lx.fail("Unexpected EOF in quoted include");
+    return state;
+  };
+  return state;
+}
+
+function lexIncludeString(lx: ConfLexer): State | null {
+  const c = lx.read();
+  if (isNewline(c) || c === EOF || c === ";" || c === "}" || isWhitespace(c)) {
+    lx.backup();
+    lx.emit(TokenKind.Include);
+    return lx.pop();
+  }
+  return lexIncludeString;
+}
+
+function lexCommentStart(lx: ConfLexer): State | null {
+  lx.ignore();
+  return lexComment;
+}
+
+function lexComment(lx: ConfLexer): State | null {
+  const c = lx.peek();
+  if (isNewline(c) || c === EOF) {
+    lx.ignore(); // comments carry no meaning for the parser
+    return lx.pop();
+  }
+  lx.read();
+  return lexComment;
+}
+
+/** Unquoted string; also where bools and `$variables` are recognised. */
+function lexString(lx: ConfLexer): State | null {
+  const c = lx.read();
+  if (c === "\\") {
+    lx.addCurrentStringPart(1);
+    return lexStringEscape;
+  }
+  if (
+    isNewline(c) || c === EOF || c === ";" || c === "," || c === "]" || c === "}" ||
+    isWhitespace(c)
+  ) {
+    lx.backup();
+    if (lx.hasEscapedParts()) {
+      lx.emitString();
+    } else if (isBoolWord(lx.current())) {
+      lx.emit(TokenKind.Bool);
+    } else if (isVariableRef(lx.current())) {
+      lx.start += 1; // drop the '$'
+      lx.emit(TokenKind.Variable);
+    } else {
+      lx.emitString();
+    }
+    return lx.pop();
+  }
+  return lexString;
+}
+
+function isBoolWord(s: string): boolean {
+  switch (s.toLowerCase()) {
+    case "true":
+    case "yes":
+    case "on":
+    case "false":
+    case "no":
+    case "off":
+      return true;
+  }
+  return false;
+}
+
+function isVariableRef(s: string): boolean {
+  // An unquoted bcrypt hash (`$2a$11$...`) is kept as text; nats-server only
+  // special-cases the 2a prefix, so `$2b$...` must be quoted.
+  return s.startsWith("$") && !s.startsWith("$2a$");
+}
+
+function lexDoubleQuoted(lx: ConfLexer): State | null {
+  const c = lx.read();
+  if (c === "\\") {
+    lx.addCurrentStringPart(1);
+    return lexStringEscape;
+  }
+  if (c === '"') {
+    lx.backup();
+    lx.emitString();
+    lx.read();
+    lx.ignore();
+    return lx.pop();
+  }
+  if (c === EOF) {
+    if (lx.pos > lx.start) lx.fail("Unexpected EOF.");
+    lx.emit(TokenKind.EOF);
+    return null;
+  }
+  return lexDoubleQuoted;
+}
+
+function lexSingleQuoted(lx: ConfLexer): State | null {
+  const c = lx.read();
+  if (c === "'") {
+    lx.backup();
+    lx.emit(TokenKind.String);
+    lx.read();
+    lx.ignore();
+    return lx.pop();
+  }
+  if (c === EOF) {
+    if (lx.pos > lx.start) lx.fail("Unexpected EOF.");
+    lx.emit(TokenKind.EOF);
+    return null;
+  }
+  return lexSingleQuoted;
+}
+
+const SIMPLE_ESCAPES: Record<string, string> = {
+  t: "\t",
+  n: "\n",
+  r: "\r",
+  '"': '"',
+  "\\": "\\",
+};
+
+function lexStringEscape(lx: ConfLexer): State | null {
+  const c = lx.read();
+  if (c === "x") return lexStringHexEscape;
+  const replacement = SIMPLE_ESCAPES[c];
+  if (replacement === undefined || c === EOF) {
+    return lx.fail(
+      `Invalid escape character ${
+        goQuoteRune(c)
+      }. Only the following escape characters are allowed: \\xXX, \\t, \\n, \\r, \\", \\\\.`,
+    );
+  }
+  lx.addStringPart(replacement);
+  return lx.stringState;
+}
+
+function lexStringHexEscape(lx: ConfLexer): State | null {
+  const endOfLine = "Expected two hexadecimal digits after '\\x', but hit end of line";
+  if (isNewline(lx.read())) lx.fail(endOfLine);
+  if (isNewline(lx.read())) lx.fail(endOfLine);
+  const digits = lx.input.slice(lx.pos - 2, lx.pos);
+  if (!/^[0-9a-fA-F]{2}$/.test(digits)) {
+    lx.fail(`Expected two hexadecimal digits after '\\x', but got '${digits}'`);
+  }
+  lx.addStringPart(String.fromCharCode(parseInt(digits, 16)));
+  return lx.stringState;
+}
+
+/** `( ... )` raw text; ends at a `)` alone at the start of a line. */
+function lexBlock(lx: ConfLexer): State | null {
+  const c = lx.read();
+  if (c === EOF) lx.fail("Unexpected EOF processing block.");
+  if (c !== ")") return lexBlock;
+  const closeAt = lx.pos - 1;
+  const before = lx.input[closeAt - 1];
+  const after = lx.input[closeAt + 1];
+  if (before === "\n" && (after === "\n" || after === undefined)) {
+    // The text keeps the newline that precedes the ')', as nats-server does.
+    lx.emit(TokenKind.String, lx.input.slice(lx.start, closeAt));
+    lx.ignore();
+    return lx.pop();
+  }
+  return lexBlock;
+}
+
+function lexNegNumberStart(lx: ConfLexer): State | null {
+  const c = lx.read();
+  if (!isDigit(c)) {
+    if (c === ".") lx.fail("Floats must start with a digit, not '.'.");
+    lx.fail(`Expected a digit but got ${goQuoteRune(c)}.`);
+  }
+  return lexNegNumber;
+}
+
+function lexNegNumber(lx: ConfLexer): State | null {
+  const c = lx.read();
+  if (isDigit(c)) return lexNegNumber;
+  if (c === ".") return lexFloatStart;
+  if (isNumberSuffix(c)) return lexConvenientNumber;
+  lx.backup();
+  lx.emit(TokenKind.Integer);
+  return lx.pop();
+}
+
+function lexNumberOrDateOrStringOrIPStart(lx: ConfLexer): State | null {
+  const c = lx.read();
+  if (!isDigit(c)) {
+    if (c === ".") lx.fail("Floats must start with a digit, not '.'.");
+    lx.fail(`Expected a digit but got ${goQuoteRune(c)}.`);
+  }
+  return lexNumberOrDateOrStringOrIP;
+}
+
+const endsNumber = (c: string) =>
+  isNewline(c) || c === EOF || c === "}" || c === ";" || c === "," || isWhitespace(c);
+
+function lexNumberOrDateOrStringOrIP(lx: ConfLexer): State | null {
+  const c = lx.read();
+  if (c === "-") {
+    if (lx.pos - lx.start !== 5) lx.fail("All ISO8601 dates must be in full Zulu form.");
+    return lexDateAfterYear;
+  }
+  if (isDigit(c)) return lexNumberOrDateOrStringOrIP;
+  if (c === ".") return lexFloatStart;
+  if (isNumberSuffix(c)) return lexConvenientNumber;
+  if (!endsNumber(c)) {
+    // Not a number after all (`4ever`, `1:2`): the rest is an unquoted string.
+    lx.stringState = lexString;
+    return lexString;
+  }
+  lx.backup();
+  lx.emit(TokenKind.Integer);
+  return lx.pop();
+}
+
+/** After a size suffix letter: `kb`, `KiB`... */
+function lexConvenientNumber(lx: ConfLexer): State | null {
+  const c = lx.read();
+  if (c === "b" || c === "B" || c === "i" || c === "I") return lexConvenientNumber;
+  lx.backup();
+  if (endsNumber(c) || isDigit(c)) {
+    lx.emit(TokenKind.Integer);
+    return lx.pop();
+  }
+  lx.stringState = lexString;
+  return lexString;
+}
+
+function lexDateAfterYear(lx: ConfLexer): State | null {
+  // YYYY- has been read; the rest must be MM-DDTHH:MM:SSZ ('0' = any digit).
+  for (const expected of "00-00T00:00:00Z") {
+    const c = lx.read();
+    if (expected === "0") {
+      if (!isDigit(c)) {
+        lx.fail(`Expected digit in ISO8601 datetime, but found ${goQuoteRune(c)} instead.`);
+      }
+    } else if (c !== expected) {
+      lx.fail(`Expected '${expected}' in ISO8601 datetime, but found ${goQuoteRune(c)} instead.`);
+    }
+  }
+  lx.emit(TokenKind.Datetime);
+  return lx.pop();
+}
+
+function lexFloatStart(lx: ConfLexer): State | null {
+  const c = lx.read();
+  if (!isDigit(c)) {
+    lx.fail(`Floats must have a digit after the '.', but got ${goQuoteRune(c)} instead.`);
+  }
+  return lexFloat;
+}
+
+function lexFloat(lx: ConfLexer): State | null {
+  const c = lx.read();
+  if (isDigit(c)) return lexFloat;
+  // A second '.' means this was an IP address, not a float.
+  if (c === ".") return lexIPAddr;
+  lx.backup();
+  lx.emit(TokenKind.Float);
+  return lx.pop();
+}
+
+function lexIPAddr(lx: ConfLexer): State | null {
+  const c = lx.read();
+  if (isDigit(c) || c === "." || c === ":" || c === "-") return lexIPAddr;
+  lx.backup();
+  lx.emit(TokenKind.String);
+  return lx.pop();
+}

@@ -1,0 +1,613 @@
+/**
+ * The interest table: which subscriptions receive a message published on a
+ * subject. A trie keyed by subject tokens, with a bounded cache of match results.
+ *
+ * Layout of one trie node:
+ * - `literal`: children by exact token, in a `Map` (`__proto__` and `constructor`
+ *   are valid tokens, so plain objects would misbehave),
+ * - `star`: the child for a `*` token,
+ * - `full`: the node holding subscriptions that end in `>` at this depth,
+ * - the subscriptions whose subject ends here, plain ones apart from queue ones,
+ *   which are grouped by queue name.
+ *
+ * Each node keeps immutable array snapshots of its subscriptions, rebuilt lazily
+ * after a change. A match that touches one node returns that node's prebuilt result
+ * object; a match over several nodes only concatenates snapshots. Results are never
+ * mutated afterwards, so the server may keep iterating a result while a delivery
+ * removes a subscription (auto-unsubscribe).
+ *
+ * @module
+ */
+
+import {
+  classifySubject,
+  isValidQueueName,
+  SubjectKind,
+  subjectMatchesPattern,
+} from "./subject.ts";
+
+/** What the sublist needs to know about a subscription. */
+export interface SubLike {
+  /** Subject or wildcard pattern subscribed to. Must not change while inserted. */
+  readonly subject: string;
+  /** Queue group name, or `null` for a plain subscription. */
+  readonly queue: string | null;
+}
+
+/** Subscriptions interested in one published subject. */
+export interface MatchResult<T> {
+  /** Plain subscriptions: each receives the message. */
+  readonly plain: readonly T[];
+  /** One inner array per queue group name (members of that group). */
+  readonly queues: readonly (readonly T[])[];
+}
+
+/** Counters reported by `/subsz`, with the meaning nats-server gives them. */
+export interface SublistStats {
+  /** Subscriptions currently stored (`num_subscriptions`). */
+  numSubscriptions: number;
+  /** Entries currently in the match cache (`num_cache`). */
+  numCache: number;
+  /** Successful inserts since creation (`num_inserts`). */
+  numInserts: number;
+  /** Successful removes since creation (`num_removes`). */
+  numRemoves: number;
+  /** Calls to `match()` since creation (`num_matches`). */
+  numMatches: number;
+  /** Share of `match()` calls answered from the cache, 0..1 (`cache_hit_rate`). */
+  cacheHitRate: number;
+  /** Largest fanout (plain subs + queue groups) among cached results (`max_fanout`). */
+  maxFanout: number;
+  /** Mean fanout among cached results (`avg_fanout`). */
+  avgFanout: number;
+}
+
+/** Options for {@linkcode Sublist}. */
+export interface SublistOptions {
+  /** Keep a bounded cache of match results (default `true`). */
+  cache?: boolean;
+}
+
+/** Most entries the match cache holds (nats-server `slCacheMax`). */
+export const CACHE_MAX = 1024;
+/** Size the cache is cut down to when it is full (nats-server `slCacheSweep`). */
+export const CACHE_SWEEP_TO = 256;
+
+const EMPTY_LIST: readonly never[] = Object.freeze([]);
+const EMPTY_RESULT: MatchResult<never> = Object.freeze({ plain: EMPTY_LIST, queues: EMPTY_LIST });
+
+/** Members of one queue group at one node, with a lazily built snapshot. */
+class QueueGroup<T> {
+  readonly members = new Set<T>();
+  snapshot: readonly T[] | null = null;
+
+  constructor(readonly name: string) {}
+
+  list(): readonly T[] {
+    return this.snapshot ??= Array.from(this.members);
+  }
+}
+
+/** One trie level; see the module comment for the layout. */
+class Node<T extends SubLike> {
+  literal: Map<string, Node<T>> | null = null;
+  star: Node<T> | null = null;
+  full: Node<T> | null = null;
+  /** Subscriptions (plain and queue) whose subject ends at this node. */
+  subCount = 0;
+  plain: Set<T> | null = null;
+  queues: Map<string, QueueGroup<T>> | null = null;
+  // Snapshots, dropped on every change at this node and rebuilt on demand.
+  #plainList: readonly T[] | null = null;
+  #queueLists: readonly (readonly T[])[] | null = null;
+  #queueNames: readonly string[] | null = null;
+  #result: MatchResult<T> | null = null;
+
+  /** The child for `token`, or `undefined`. */
+  child(token: string): Node<T> | null | undefined {
+    if (token === "*") return this.star;
+    if (token === ">") return this.full;
+    return this.literal?.get(token);
+  }
+
+  /** The child for `token`, created when missing. */
+  childOrCreate(token: string): Node<T> {
+    if (token === "*") return this.star ??= new Node();
+    if (token === ">") return this.full ??= new Node();
+    const literal = this.literal ??= new Map();
+    let node = literal.get(token);
+    if (node === undefined) {
+      node = new Node();
+      literal.set(token, node);
+    }
+    return node;
+  }
+
+  /** Drops the (empty) child reached by `token`. */
+  detach(token: string): void {
+    if (token === "*") this.star = null;
+    else if (token === ">") this.full = null;
+    else if (this.literal !== null) {
+      this.literal.delete(token);
+      if (this.literal.size === 0) this.literal = null;
+    }
+  }
+
+  /** `true` when the node holds nothing and can be pruned. */
+  isEmpty(): boolean {
+    return this.subCount === 0 && this.literal === null && this.star === null &&
+      this.full === null;
+  }
+
+  /** Adds a subscription; `false` when this very object is already here. */
+  add(sub: T): boolean {
+    const queue = sub.queue;
+    if (queue === null) {
+      const plain = this.plain ??= new Set();
+      if (plain.has(sub)) return false;
+      plain.add(sub);
+      this.#plainList = null;
+    } else {
+      const queues = this.queues ??= new Map();
+      let group = queues.get(queue);
+      if (group === undefined) {
+        group = new QueueGroup(queue);
+        queues.set(queue, group);
+      } else if (group.members.has(sub)) {
+        return false;
+      }
+      group.members.add(sub);
+      group.snapshot = null;
+      this.#queueLists = null;
+      this.#queueNames = null;
+    }
+    this.subCount++;
+    this.#result = null;
+    return true;
+  }
+
+  /** Removes a subscription; `false` when it is not here. */
+  delete(sub: T): boolean {
+    const queue = sub.queue;
+    if (queue === null) {
+      if (this.plain === null || !this.plain.delete(sub)) return false;
+      if (this.plain.size === 0) this.plain = null;
+      this.#plainList = null;
+    } else {
+      const group = this.queues?.get(queue);
+      if (group === undefined || !group.members.delete(sub)) return false;
+      if (group.members.size === 0) {
+        // An empty group must vanish: results promise one non-empty array per group.
+        this.queues!.delete(queue);
+        if (this.queues!.size === 0) this.queues = null;
+      }
+      group.snapshot = null;
+      this.#queueLists = null;
+      this.#queueNames = null;
+    }
+    this.subCount--;
+    this.#result = null;
+    return true;
+  }
+
+  plainList(): readonly T[] {
+    if (this.#plainList === null) {
+      this.#plainList = this.plain === null ? EMPTY_LIST : Array.from(this.plain);
+    }
+    return this.#plainList;
+  }
+
+  queueLists(): readonly (readonly T[])[] {
+    if (this.#queueLists === null) this.#buildQueueSnapshots();
+    return this.#queueLists!;
+  }
+
+  /** Queue names, index for index with {@linkcode queueLists}. */
+  queueNames(): readonly string[] {
+    if (this.#queueNames === null) this.#buildQueueSnapshots();
+    return this.#queueNames!;
+  }
+
+  #buildQueueSnapshots(): void {
+    if (this.queues === null) {
+      this.#queueLists = EMPTY_LIST;
+      this.#queueNames = EMPTY_LIST;
+      return;
+    }
+    const lists: (readonly T[])[] = [];
+    const names: string[] = [];
+    for (const group of this.queues.values()) {
+      lists.push(group.list());
+      names.push(group.name);
+    }
+    this.#queueLists = lists;
+    this.#queueNames = names;
+  }
+
+  /** The whole match result when this node is the only one a subject reaches. */
+  result(): MatchResult<T> {
+    return this.#result ??= { plain: this.plainList(), queues: this.queueLists() };
+  }
+}
+
+/**
+ * Pushes onto `out` every node holding subscriptions that `tokens[start..count)`
+ * reaches from `node`. Each matching pattern has exactly one path through the trie,
+ * so no node is pushed twice.
+ */
+function collectMatches<T extends SubLike>(
+  node: Node<T>,
+  tokens: readonly string[],
+  count: number,
+  start: number,
+  out: Node<T>[],
+): void {
+  let current: Node<T> | undefined = node;
+  for (let i = start; i < count; i++) {
+    // `>` here matches tokens i..count-1, which is at least one token.
+    const full: Node<T> | null = current.full;
+    if (full !== null && full.subCount > 0) out.push(full);
+    const star: Node<T> | null = current.star;
+    if (star !== null) collectMatches(star, tokens, count, i + 1, out);
+    const literal: Map<string, Node<T>> | null = current.literal;
+    if (literal === null) return;
+    current = literal.get(tokens[i] as string);
+    if (current === undefined) return;
+  }
+  if (current.subCount > 0) out.push(current);
+}
+
+/** Like {@linkcode collectMatches}, but stops at the first node with subscriptions. */
+function anyMatch<T extends SubLike>(
+  node: Node<T>,
+  tokens: readonly string[],
+  count: number,
+  start: number,
+): boolean {
+  let current: Node<T> | undefined = node;
+  for (let i = start; i < count; i++) {
+    const full: Node<T> | null = current.full;
+    if (full !== null && full.subCount > 0) return true;
+    const star: Node<T> | null = current.star;
+    if (star !== null && anyMatch(star, tokens, count, i + 1)) return true;
+    const literal: Map<string, Node<T>> | null = current.literal;
+    if (literal === null) return false;
+    current = literal.get(tokens[i] as string);
+    if (current === undefined) return false;
+  }
+  return current.subCount > 0;
+}
+
+/**
+ * Length of the leading literal tokens of a valid pattern, dot included
+ * (`a.b.*.c` -> 4, covering `a.b.`; `*.a` -> 0).
+ */
+function literalPrefixLength(pattern: string): number {
+  let tokenStart = 0;
+  for (;;) {
+    let end = pattern.indexOf(".", tokenStart);
+    if (end === -1) end = pattern.length;
+    if (end - tokenStart === 1) {
+      const code = pattern.charCodeAt(tokenStart);
+      if (code === 0x2a || code === 0x3e) return tokenStart; // `*` or `>`
+    }
+    if (end === pattern.length) return pattern.length;
+    tokenStart = end + 1;
+  }
+}
+
+/**
+ * Splits `subject` on dots into `out` (reused between calls, so no array is
+ * allocated per match).
+ *
+ * @returns the token count, or -1 when a token is empty (such a subject can match
+ * nothing).
+ */
+function tokenize(subject: string, out: string[]): number {
+  const length = subject.length;
+  if (length === 0) return -1;
+  let count = 0;
+  let start = 0;
+  for (;;) {
+    let end = subject.indexOf(".", start);
+    if (end === -1) end = length;
+    if (end === start) return -1;
+    out[count++] = subject.substring(start, end);
+    if (end === length) return count;
+    start = end + 1;
+  }
+}
+
+/**
+ * The subscription interest table, with an optional bounded match cache.
+ *
+ * @typeParam T The subscription type; the sublist stores and returns the objects
+ * themselves and tells them apart by identity.
+ *
+ * @example
+ * ```ts
+ * import { Sublist } from "./sublist.ts";
+ * import assert from "node:assert/strict";
+ *
+ * const subs = new Sublist<{ subject: string; queue: string | null; sid: string }>();
+ * subs.insert({ subject: "orders.*", queue: null, sid: "1" });
+ * subs.insert({ subject: "orders.>", queue: "workers", sid: "2" });
+ * subs.insert({ subject: "orders.>", queue: "workers", sid: "3" });
+ *
+ * const result = subs.match("orders.42");
+ * assert.deepEqual(result.plain.map((s) => s.sid), ["1"]);
+ * assert.equal(result.queues.length, 1); // one group, pick one member
+ * assert.equal(result.queues[0]?.length, 2);
+ * ```
+ */
+export class Sublist<T extends SubLike> {
+  readonly #root = new Node<T>();
+  readonly #cache: Map<string, MatchResult<T>> | null;
+  #count = 0;
+  #generation = 0;
+  #inserts = 0;
+  #removes = 0;
+  #matches = 0;
+  #cacheHits = 0;
+  // Scratch space reused by every uncached match (match() never re-enters itself).
+  readonly #tokens: string[] = [];
+  readonly #nodes: Node<T>[] = [];
+  readonly #groupIndex = new Map<string, number>();
+
+  /**
+   * @param options `cache: false` turns the match cache off (every match walks the
+   * trie); it is on by default.
+   */
+  constructor(options: SublistOptions = {}) {
+    this.#cache = options.cache === false ? null : new Map();
+  }
+
+  /** Bumped by every successful insert and remove; tags per-client caches. */
+  get generation(): number {
+    return this.#generation;
+  }
+
+  /** Subscriptions currently stored. */
+  get count(): number {
+    return this.#count;
+  }
+
+  /**
+   * Adds a subscription.
+   *
+   * @param sub The subscription; the same object can be stored only once.
+   * @returns `false`, storing nothing, when the subject or queue name is invalid
+   * or this object is already stored.
+   */
+  insert(sub: T): boolean {
+    const subject = sub.subject;
+    const kind = classifySubject(subject);
+    if (kind === SubjectKind.Invalid) return false;
+    if (sub.queue !== null && !isValidQueueName(sub.queue)) return false;
+    let node = this.#root;
+    for (const token of subject.split(".")) node = node.childOrCreate(token);
+    // A duplicate was inserted before, so the path existed: nothing to prune here.
+    if (!node.add(sub)) return false;
+    this.#count++;
+    this.#inserts++;
+    this.#generation++;
+    this.#invalidate(subject, kind);
+    return true;
+  }
+
+  /**
+   * Removes a subscription, pruning trie nodes left empty.
+   *
+   * @param sub The object passed to {@linkcode insert}.
+   * @returns `false` when it is not stored.
+   */
+  remove(sub: T): boolean {
+    const subject = sub.subject;
+    const kind = classifySubject(subject);
+    if (kind === SubjectKind.Invalid) return false;
+    const tokens = subject.split(".");
+    const path: Node<T>[] = [];
+    let node = this.#root;
+    for (const token of tokens) {
+      const next = node.child(token);
+      if (next === null || next === undefined) return false;
+      path.push(node);
+      node = next;
+    }
+    if (!node.delete(sub)) return false;
+    for (let depth = tokens.length - 1; depth >= 0 && node.isEmpty(); depth--) {
+      const parent = path[depth] as Node<T>;
+      parent.detach(tokens[depth] as string);
+      node = parent;
+    }
+    this.#count--;
+    this.#removes++;
+    this.#generation++;
+    this.#invalidate(subject, kind);
+    return true;
+  }
+
+  /**
+   * Finds the subscriptions interested in a published subject. A cached subject
+   * costs one `Map` lookup.
+   *
+   * @param subject The subject a message is published to. Its tokens are taken
+   * literally; a subject with an empty token matches nothing.
+   * @returns A result that may be shared with other callers and the cache: never
+   * mutate it.
+   */
+  match(subject: string): MatchResult<T> {
+    this.#matches++;
+    const cache = this.#cache;
+    if (cache !== null) {
+      const hit = cache.get(subject);
+      if (hit !== undefined) {
+        this.#cacheHits++;
+        return hit;
+      }
+    }
+    const tokens = this.#tokens;
+    const count = tokenize(subject, tokens);
+    if (count < 0) return EMPTY_RESULT;
+    const nodes = this.#nodes;
+    collectMatches(this.#root, tokens, count, 0, nodes);
+    const result = this.#merge(nodes);
+    nodes.length = 0; // release references held by the scratch array
+    if (cache !== null) {
+      if (cache.size >= CACHE_MAX) this.#sweep(cache);
+      cache.set(subject, result);
+    }
+    return result;
+  }
+
+  /**
+   * Tells whether any subscription would receive a message on `subject`, without
+   * building a result (used to answer no_responders).
+   *
+   * @param subject The published subject.
+   * @returns `true` when at least one subscription matches.
+   */
+  hasInterest(subject: string): boolean {
+    const cached = this.#cache?.get(subject);
+    if (cached !== undefined) return cached.plain.length > 0 || cached.queues.length > 0;
+    const tokens = this.#tokens;
+    const count = tokenize(subject, tokens);
+    return count > 0 && anyMatch(this.#root, tokens, count, 0);
+  }
+
+  /** Every stored subscription, in no particular order (for `/subsz` and `/connz`). */
+  all(): T[] {
+    const out: T[] = [];
+    const pending: Node<T>[] = [this.#root];
+    for (let node = pending.pop(); node !== undefined; node = pending.pop()) {
+      if (node.plain !== null) { for (const sub of node.plain) out.push(sub); }
+      if (node.queues !== null) {
+        for (const group of node.queues.values()) for (const sub of group.members) out.push(sub);
+      }
+      if (node.literal !== null) { for (const child of node.literal.values()) pending.push(child); }
+      if (node.star !== null) pending.push(node.star);
+      if (node.full !== null) pending.push(node.full);
+    }
+    return out;
+  }
+
+  /**
+   * Counters for `/subsz`. Fanout figures are computed over the cached results,
+   * like nats-server does, so they are 0 without a cache.
+   */
+  stats(): SublistStats {
+    let totalFanout = 0;
+    let maxFanout = 0;
+    const cache = this.#cache;
+    if (cache !== null) {
+      for (const result of cache.values()) {
+        const fanout = result.plain.length + result.queues.length;
+        totalFanout += fanout;
+        if (fanout > maxFanout) maxFanout = fanout;
+      }
+    }
+    const cached = cache?.size ?? 0;
+    return {
+      numSubscriptions: this.#count,
+      numCache: cached,
+      numInserts: this.#inserts,
+      numRemoves: this.#removes,
+      numMatches: this.#matches,
+      cacheHitRate: this.#matches > 0 ? this.#cacheHits / this.#matches : 0,
+      maxFanout,
+      avgFanout: cached > 0 ? totalFanout / cached : 0,
+    };
+  }
+
+  /** Combines the nodes a subject reached into one result, sharing what it can. */
+  #merge(nodes: readonly Node<T>[]): MatchResult<T> {
+    const nodeCount = nodes.length;
+    if (nodeCount === 0) return EMPTY_RESULT;
+    if (nodeCount === 1) return (nodes[0] as Node<T>).result();
+
+    let plain: readonly T[] = EMPTY_LIST;
+    let plainShared = true; // `plain` is still some node's snapshot
+    let queues: (readonly T[])[] | null = null;
+    let queuesFrom: Node<T> | null = null; // the only node with queue subs so far
+    for (let n = 0; n < nodeCount; n++) {
+      const node = nodes[n] as Node<T>;
+      if (node.plain !== null) {
+        if (plain.length === 0) {
+          plain = node.plainList();
+        } else if (plainShared) {
+          plain = plain.concat(node.plainList());
+          plainShared = false;
+        } else {
+          for (const sub of node.plainList()) (plain as T[]).push(sub);
+        }
+      }
+      if (node.queues !== null) {
+        if (queuesFrom === null && queues === null) {
+          queuesFrom = node;
+        } else {
+          if (queues === null) queues = this.#startGroups(queuesFrom as Node<T>);
+          this.#mergeGroups(queues, node);
+          queuesFrom = null;
+        }
+      }
+    }
+    this.#groupIndex.clear();
+    const queueLists = queues ?? queuesFrom?.queueLists() ?? EMPTY_LIST;
+    return { plain, queues: queueLists };
+  }
+
+  /** Copies one node's queue groups into a fresh list and indexes them by name. */
+  #startGroups(node: Node<T>): (readonly T[])[] {
+    const lists = node.queueLists();
+    const names = node.queueNames();
+    for (let i = 0; i < names.length; i++) this.#groupIndex.set(names[i] as string, i);
+    return lists.slice();
+  }
+
+  /** Adds a node's queue groups to `into`, joining groups of the same name. */
+  #mergeGroups(into: (readonly T[])[], node: Node<T>): void {
+    const lists = node.queueLists();
+    const names = node.queueNames();
+    for (let i = 0; i < names.length; i++) {
+      const name = names[i] as string;
+      const members = lists[i] as readonly T[];
+      const index = this.#groupIndex.get(name);
+      if (index === undefined) {
+        this.#groupIndex.set(name, into.length);
+        into.push(members);
+      } else {
+        // concat makes a new array: node snapshots stay untouched.
+        into[index] = (into[index] as readonly T[]).concat(members);
+      }
+    }
+  }
+
+  /**
+   * Drops cached results the changed subscription subject can affect: one key for
+   * a literal subject, every matching key for a wildcard one.
+   */
+  #invalidate(subject: string, kind: SubjectKind): void {
+    const cache = this.#cache;
+    if (cache === null || cache.size === 0) return;
+    if (kind === SubjectKind.Literal) {
+      cache.delete(subject);
+      return;
+    }
+    // Keys that do not start with the pattern's literal tokens cannot match: a
+    // startsWith() test rejects most of the cache far cheaper than a token walk.
+    const prefix = subject.substring(0, literalPrefixLength(subject));
+    // Deleting the current key while iterating a Map is well defined.
+    for (const key of cache.keys()) {
+      if (key.startsWith(prefix) && subjectMatchesPattern(key, subject)) cache.delete(key);
+    }
+  }
+
+  /** Cuts a full cache down to {@linkcode CACHE_SWEEP_TO} entries, oldest first. */
+  #sweep(cache: Map<string, MatchResult<T>>): void {
+    let excess = cache.size - CACHE_SWEEP_TO;
+    for (const key of cache.keys()) {
+      if (excess-- <= 0) break;
+      cache.delete(key);
+    }
+  }
+}

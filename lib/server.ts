@@ -1,0 +1,469 @@
+/**
+ * The server: listeners, connections, accounts, the flush loop, limits and
+ * the lifecycle. Feature modules (auth, TLS, cluster, monitoring) are loaded
+ * only when the options ask for them, so a default server starts fast.
+ *
+ * @module
+ */
+import type { Options } from "./config/options.ts";
+import type { Logger } from "./ops/logger.ts";
+import { ClientConnection } from "./client/connection.ts";
+import { ClosedReason } from "./client/closed_reason.ts";
+import type { Subscription } from "./client/subscription.ts";
+import { DenoTransport, type Transport } from "./client/transport.ts";
+import { errLine, WireError } from "./protocol/wire_errors.ts";
+import { Account, GLOBAL_ACCOUNT } from "./server/account.ts";
+import type { ServerCore, ServerStats } from "./server/core.ts";
+import type {
+  AuthOutcome,
+  ClientAuthenticator,
+  ConnectCredentials,
+} from "./server/auth_api.ts";
+import { newServerId } from "./server/server_id.ts";
+import { CLIENT_PROTO, NATS_COMPAT_VERSION, VERSION } from "./version.ts";
+import { ClosedRing, type ClosedClientInfo } from "./server/closed_ring.ts";
+
+/** Hooks feature modules attach to the server (cluster, TLS, monitoring). */
+export interface ServerExtension {
+  /** Called when local interest changes in an account. */
+  interestChanged?(account: Account, sub: Subscription, added: boolean): void;
+  /** Extra INFO fields (connect_urls, ...). */
+  shutdown?(): Promise<void> | void;
+}
+
+const encoder = new TextEncoder();
+const SECRET_FIELDS = /("(?:pass|password|auth_token|token|sig|jwt)"\s*:\s*)"(?:[^"\\]|\\.)*"/g;
+
+export class Server implements ServerCore {
+  readonly options: Options;
+  log: Logger;
+  readonly serverId = newServerId();
+  readonly serverName: string;
+  readonly stats: ServerStats = {
+    inMsgs: 0,
+    inBytes: 0,
+    outMsgs: 0,
+    outBytes: 0,
+    slowConsumers: 0,
+    totalConnections: 0,
+  };
+  readonly accounts = new Map<string, Account>();
+  readonly globalAccount: Account;
+  readonly clients = new Map<number, ClientConnection>();
+  readonly closedClients = new ClosedRing(10_000);
+  readonly startTime = new Date();
+  configLoadTime = new Date();
+  /** Client URLs of other cluster members, advertised in INFO connect_urls. */
+  readonly peerClientUrls = new Map<string, number>();
+  readonly extensions: ServerExtension[] = [];
+  /** Host and port clients can reach (after binding, with client_advertise applied). */
+  clientHost = "";
+  clientPort = 0;
+  auth: ClientAuthenticator | null = null;
+
+  #nextCid = 1;
+  #listener: Deno.Listener | null = null;
+  #flushList: ClientConnection[] = [];
+  #flushScheduled = false;
+  #sweeper: ReturnType<typeof setInterval> | undefined;
+  #shuttingDown = false;
+  #connectUrlsVersion = 0;
+  #lameDuck = false;
+  #done: { promise: Promise<void>; resolve: () => void };
+
+  constructor(options: Options, log: Logger) {
+    this.options = options;
+    this.log = log;
+    this.serverName = options.serverName ?? this.serverId;
+    const cache = !options.disableSublistCache;
+    this.globalAccount = new Account(GLOBAL_ACCOUNT, { cache });
+    this.accounts.set(GLOBAL_ACCOUNT, this.globalAccount);
+    for (const acc of options.accounts ?? []) {
+      const account = new Account(acc.name, { cache });
+      account.maxConnections = acc.limits?.maxConnections ?? 0;
+      account.maxSubscriptions = acc.limits?.maxSubscriptions ?? 0;
+      account.maxPayload = acc.limits?.maxPayload ?? 0;
+      this.accounts.set(acc.name, account);
+    }
+    let resolve!: () => void;
+    const promise = new Promise<void>((r) => resolve = r);
+    this.#done = { promise, resolve };
+  }
+
+  get authRequired(): boolean {
+    return this.auth?.authRequired ?? false;
+  }
+
+  get authTimeoutMs(): number {
+    return this.auth?.timeoutMs ?? 2000;
+  }
+
+  /** Resolves when the server has shut down. */
+  get done(): Promise<void> {
+    return this.#done.promise;
+  }
+
+  get isLameDuck(): boolean {
+    return this.#lameDuck;
+  }
+
+  /** Binds the listeners and starts accepting. */
+  async start(): Promise<void> {
+    const o = this.options;
+    this.#logBanner();
+    if (needsAuthenticator(o)) {
+      const { Authenticator } = await import("./auth/authenticator.ts");
+      this.auth = new Authenticator(o, { log: this.log }) as unknown as ClientAuthenticator;
+    }
+    const port = o.port === -1 ? 0 : o.port;
+    this.#listener = Deno.listen({ hostname: o.host, port, transport: "tcp" });
+    const addr = this.#listener.addr as Deno.NetAddr;
+    this.clientPort = addr.port;
+    this.clientHost = o.host;
+    this.log.notice(`Listening for client connections on ${hostPort(o.host, addr.port)}`);
+    this.#acceptLoop(this.#listener);
+    this.#startSweeper();
+    this.log.notice("Server is ready");
+  }
+
+  #logBanner(): void {
+    const o = this.options;
+    this.log.notice("Starting nats-server");
+    this.log.notice(`  Version:  ${NATS_COMPAT_VERSION} (dnatsd ${VERSION})`);
+    this.log.notice(`  Git:      [not set]`);
+    this.log.notice(`  Name:     ${this.serverName}`);
+    this.log.notice(`  ID:       ${this.serverId}`);
+    if (o.configFile) this.log.notice(`Using configuration file: ${o.configFile}`);
+  }
+
+  async #acceptLoop(listener: Deno.Listener): Promise<void> {
+    try {
+      for await (const conn of listener) {
+        if (this.#shuttingDown || this.#lameDuck) {
+          conn.close();
+          continue;
+        }
+        this.acceptClient(new DenoTransport(conn));
+      }
+    } catch (e) {
+      if (!this.#shuttingDown && !this.#lameDuck) {
+        this.log.error(`Client accept error: ${(e as Error).message}`);
+      }
+    }
+  }
+
+  /** Takes a new client transport (plain or already set up for TLS by the caller). */
+  acceptClient(transport: Transport): ClientConnection {
+    const cid = this.#nextCid++;
+    const client = new ClientConnection(this, transport, cid, this.globalAccount);
+    this.stats.totalConnections++;
+    if (this.auth?.needsNonce) client.nonce = newNonce();
+    const info = this.infoLine(client);
+    if (this.clients.size >= this.options.maxConnections) {
+      // INFO first, then the error, as nats-server does.
+      client.out.append(info);
+      client.out.append(errLine(WireError.MaxConnections));
+      client.out.flush();
+      this.log.error(`${client.logPrefix} - maximum connections exceeded`);
+      client.close(ClosedReason.MaxConnectionsExceeded, true);
+      return client;
+    }
+    this.clients.set(cid, client);
+    this.globalAccount.clients.add(client);
+    this.log.debug(`${client.logPrefix} - Client connection created`);
+    client.begin(info);
+    return client;
+  }
+
+  /** The INFO line for one client, fields in nats-server's order. */
+  infoLine(client: ClientConnection | null, extra?: { ldm?: boolean }): Uint8Array {
+    const o = this.options;
+    const info: Record<string, unknown> = {
+      server_id: this.serverId,
+      server_name: this.serverName,
+      version: NATS_COMPAT_VERSION,
+      proto: CLIENT_PROTO,
+      go: `deno${Deno.version.deno}`,
+      host: this.advertisedHost(),
+      port: this.advertisedPort(),
+      headers: !o.noHeaderSupport,
+    };
+    if (this.authRequired) info.auth_required = true;
+    if (o.tls && !o.allowNonTls) info.tls_required = true;
+    if (o.tls && (o.tls.verify || o.tls.verifyAndMap)) info.tls_verify = true;
+    if (o.tls && o.allowNonTls) info.tls_available = true;
+    info.max_payload = o.maxPayload;
+    if (client !== null) {
+      info.client_id = client.cid;
+      info.client_ip = client.transport.remoteAddress;
+      if (client.nonce) info.nonce = client.nonce;
+    }
+    if (o.cluster?.name) info.cluster = o.cluster.name;
+    const urls = this.connectUrls();
+    if (urls.length > 0) info.connect_urls = urls;
+    if (extra?.ldm) info.ldm = true;
+    return encoder.encode(`INFO ${JSON.stringify(info)} \r\n`);
+  }
+
+  advertisedHost(): string {
+    const adv = this.options.clientAdvertise;
+    if (adv) return splitHostPort(adv, this.clientPort).host;
+    return this.clientHost;
+  }
+
+  advertisedPort(): number {
+    const adv = this.options.clientAdvertise;
+    if (adv) return splitHostPort(adv, this.clientPort).port;
+    return this.clientPort;
+  }
+
+  /** This server's own client URL(s) first, then the cluster peers' (connect_urls). */
+  connectUrls(): string[] {
+    if (this.peerClientUrls.size === 0 && !this.options.cluster) return [];
+    const own: string[] = [];
+    const host = this.advertisedHost();
+    if (host === "0.0.0.0" || host === "::") {
+      for (const ip of localAddresses()) own.push(hostPort(ip, this.advertisedPort()));
+    } else {
+      own.push(hostPort(host, this.advertisedPort()));
+    }
+    if (this.options.cluster?.noAdvertise) return own;
+    return [...own, ...this.peerClientUrls.keys()];
+  }
+
+  /** Adds or removes a peer's client URLs and tells protocol-1 clients (async INFO). */
+  updatePeerClientUrls(urls: readonly string[], added: boolean): void {
+    let changed = false;
+    for (const url of urls) {
+      const n = this.peerClientUrls.get(url) ?? 0;
+      if (added) {
+        this.peerClientUrls.set(url, n + 1);
+        if (n === 0) changed = true;
+      } else if (n <= 1) {
+        if (this.peerClientUrls.delete(url)) changed = true;
+      } else {
+        this.peerClientUrls.set(url, n - 1);
+      }
+    }
+    if (!changed || this.options.cluster?.noAdvertise) return;
+    this.#connectUrlsVersion++;
+    for (const client of this.clients.values()) {
+      if (client.opts.protocol >= 1) client.send(this.infoLine(client));
+    }
+  }
+
+  get connectUrlsVersion(): number {
+    return this.#connectUrlsVersion;
+  }
+
+  // ------------------------------------------------------------ ServerCore
+
+  authenticate(
+    client: ClientConnection,
+    creds: ConnectCredentials,
+  ): AuthOutcome | Promise<AuthOutcome> {
+    if (this.auth === null) return { ok: true, account: GLOBAL_ACCOUNT, permissions: null };
+    return this.auth.authenticate(creds, { nonce: client.nonce, cert: client.tls?.peerCert });
+  }
+
+  accountFor(name: string): Account | null {
+    return this.accounts.get(name) ?? null;
+  }
+
+  maxSubscriptionsFor(client: ClientConnection): number {
+    const acc = client.account.maxSubscriptions;
+    const srv = this.options.maxSubscriptions;
+    if (acc > 0 && srv > 0) return Math.min(acc, srv);
+    return acc > 0 ? acc : srv;
+  }
+
+  interestChanged(account: Account, sub: Subscription, added: boolean): void {
+    for (const ext of this.extensions) ext.interestChanged?.(account, sub, added);
+  }
+
+  beforePong(_client: ClientConnection): void {
+    // connect_urls changes are pushed as they happen (updatePeerClientUrls).
+  }
+
+  queueFlush(client: ClientConnection): void {
+    if (client.flushQueued) return;
+    client.flushQueued = true;
+    this.#flushList.push(client);
+    if (!this.#flushScheduled) {
+      // Writes outside a read (timers, async auth) still go out this turn.
+      this.#flushScheduled = true;
+      queueMicrotask(() => this.flushPending());
+    }
+  }
+
+  /** Writes every client touched since the last flush: one write per client per turn. */
+  flushPending(): void {
+    this.#flushScheduled = false;
+    const list = this.#flushList;
+    if (list.length === 0) return;
+    for (let i = 0; i < list.length; i++) {
+      const c = list[i];
+      c.flushQueued = false;
+      if (!c.isClosed) c.out.flush();
+    }
+    list.length = 0;
+  }
+
+  slowConsumer(client: ClientConnection, kind: "pending" | "deadline"): void {
+    if (client.isClosed) return;
+    this.stats.slowConsumers++;
+    if (kind === "pending") {
+      this.log.notice(
+        `${client.logPrefix} - Slow Consumer Detected: MaxPending of ${this.options.maxPending} Exceeded`,
+      );
+      client.close(ClosedReason.SlowConsumerPendingBytes);
+    } else {
+      this.log.notice(
+        `${client.logPrefix} - Slow Consumer Detected: WriteDeadline of ${this.options.writeDeadlineMs}ms exceeded with ${client.out.pending} total bytes pending`,
+      );
+      client.close(ClosedReason.SlowConsumerWriteDeadline);
+    }
+  }
+
+  clientClosed(client: ClientConnection): void {
+    if (!this.clients.delete(client.cid)) return;
+    client.account.clients.delete(client);
+    this.closedClients.push(closedInfo(client));
+    this.log.debug(`${client.logPrefix} - Client connection closed: ${client.closedReason}`);
+  }
+
+  redact(text: string): string {
+    return text.replace(SECRET_FIELDS, '$1"[REDACTED]"');
+  }
+
+  /** A write stuck longer than write_deadline makes a slow consumer. */
+  #startSweeper(): void {
+    const deadline = this.options.writeDeadlineMs;
+    const every = Math.max(50, Math.min(1000, deadline / 2));
+    this.#sweeper = setInterval(() => {
+      const now = performance.now();
+      for (const c of this.clients.values()) {
+        const started = c.out.writeStartedAt;
+        if (started > 0 && now - started > deadline) this.slowConsumer(c, "deadline");
+      }
+    }, every);
+    Deno.unrefTimer(this.#sweeper as unknown as number);
+  }
+
+  // ------------------------------------------------------------ lifecycle
+
+  /** Stops accepting, flushes what clients are owed, closes everything. */
+  async shutdown(): Promise<void> {
+    if (this.#shuttingDown) return this.#done.promise;
+    this.#shuttingDown = true;
+    this.log.notice("Initiating Shutdown...");
+    this.#listener?.close();
+    clearInterval(this.#sweeper);
+    for (const ext of this.extensions) await ext.shutdown?.();
+    const drains: Promise<void>[] = [];
+    for (const client of [...this.clients.values()]) {
+      drains.push(client.out.drain(500));
+    }
+    await Promise.all(drains);
+    for (const client of [...this.clients.values()]) client.close(ClosedReason.ServerShutdown);
+    this.auth?.close();
+    this.log.notice("Server Exiting..");
+    this.#done.resolve();
+  }
+
+  /** Lame duck: stop accepting, announce, then close clients gradually and shut down. */
+  async lameDuck(): Promise<void> {
+    if (this.#lameDuck || this.#shuttingDown) return;
+    this.#lameDuck = true;
+    this.log.notice("Entering lame duck mode, stop accepting new clients");
+    this.#listener?.close();
+    const o = this.options;
+    if (this.clients.size === 0) return this.shutdown();
+    for (const client of this.clients.values()) {
+      if (client.opts.protocol >= 1) client.send(this.infoLine(client, { ldm: true }));
+    }
+    this.flushPending();
+    await delay(o.lameDuckGracePeriodMs, () => this.#shuttingDown);
+    if (this.#shuttingDown) return;
+    this.log.notice("Closing existing clients");
+    const clients = [...this.clients.values()];
+    const span = Math.max(0, o.lameDuckDurationMs - o.lameDuckGracePeriodMs);
+    const pause = clients.length > 0 ? Math.min(1000, span / clients.length) : 0;
+    for (const client of clients) {
+      if (this.#shuttingDown) return;
+      client.close(ClosedReason.ServerShutdown);
+      if (pause > 0) await delay(pause / 2 + Math.random() * pause / 2, () => this.#shuttingDown);
+    }
+    await this.shutdown();
+  }
+}
+
+function closedInfo(c: ClientConnection): ClosedClientInfo {
+  return {
+    cid: c.cid,
+    ip: c.transport.remoteAddress,
+    port: c.transport.remotePort,
+    start: c.start,
+    stop: c.stop ?? new Date(),
+    reason: c.closedReason ?? ClosedReason.ClientClosed,
+    lastActivity: new Date(c.lastActivity),
+    rttMs: c.rttMs,
+    inMsgs: c.inMsgs,
+    outMsgs: c.outMsgs,
+    inBytes: c.inBytes,
+    outBytes: c.outBytes,
+    subscriptions: [...c.subs.values()].map((s) => s.subject),
+    name: c.opts.name,
+    lang: c.opts.lang,
+    version: c.opts.version,
+    user: c.user,
+    account: c.account.name,
+    tlsVersion: c.tls?.version,
+    tlsCipher: c.tls?.cipher,
+  };
+}
+
+/** Whether any client authentication is configured. */
+export function needsAuthenticator(o: Options): boolean {
+  const a = o.authorization;
+  return Boolean(
+    a?.user || a?.password || a?.token || a?.users || (o.accounts && o.accounts.length > 0) ||
+      o.tls?.verifyAndMap,
+  );
+}
+
+function newNonce(): string {
+  const bytes = crypto.getRandomValues(new Uint8Array(11));
+  let s = "";
+  for (const b of bytes) s += String.fromCharCode(b);
+  return btoa(s).replaceAll("+", "-").replaceAll("/", "_").replaceAll("=", "");
+}
+
+/** `host:port`, bracketing IPv6 literals. */
+export function hostPort(host: string, port: number): string {
+  return host.includes(":") ? `[${host}]:${port}` : `${host}:${port}`;
+}
+
+function splitHostPort(s: string, defaultPort: number): { host: string; port: number } {
+  const m = /^\[?([^\]]*?)\]?(?::(\d+))?$/.exec(s);
+  if (s.lastIndexOf(":") > s.lastIndexOf("]") && !s.startsWith("[") && s.split(":").length > 2) {
+    return { host: s, port: defaultPort };
+  }
+  return { host: m?.[1] ?? s, port: m?.[2] ? Number(m[2]) : defaultPort };
+}
+
+function localAddresses(): string[] {
+  try {
+    return Deno.networkInterfaces().filter((i) => i.family === "IPv4").map((i) => i.address);
+  } catch {
+    return ["127.0.0.1"];
+  }
+}
+
+/** Waits `ms`, waking early (polled every 100 ms) when `stop()` turns true. */
+async function delay(ms: number, stop: () => boolean): Promise<void> {
+  const end = Date.now() + ms;
+  while (!stop() && Date.now() < end) {
+    await new Promise((r) => setTimeout(r, Math.min(100, end - Date.now())));
+  }
+}

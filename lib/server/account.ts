@@ -1,0 +1,25 @@
+/**
+ * An account: an isolated subject space with its own interest table. Users
+ * without an account live in the global account `$G`.
+ *
+ * @module
+ */
+import { Sublist } from "../router/sublist.ts";
+import type { Subscription } from "../client/subscription.ts";
+import type { ClientConnection } from "../client/connection.ts";
+
+export const GLOBAL_ACCOUNT = "$G";
+
+export class Account {
+  readonly name: string;
+  readonly sublist: Sublist<Subscription>;
+  readonly clients = new Set<ClientConnection>();
+  maxConnections = 0;
+  maxSubscriptions = 0;
+  maxPayload = 0;
+
+  constructor(name: string, options: { cache: boolean }) {
+    this.name = name;
+    this.sublist = new Sublist<Subscription>({ cache: options.cache });
+  }
+}

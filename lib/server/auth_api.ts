@@ -1,0 +1,60 @@
+/**
+ * What the connection code needs from authentication and authorization.
+ * lib/auth implements it; keeping the contract here lets the core run (and
+ * start fast) without loading the auth modules when no auth is configured.
+ *
+ * @module
+ */
+
+/** Credential fields of CONNECT. */
+export interface ConnectCredentials {
+  user?: string;
+  pass?: string;
+  auth_token?: string;
+  nkey?: string;
+  sig?: string;
+  jwt?: string;
+}
+
+/** Identity taken from a verified client certificate (verify_and_map). */
+export interface CertIdentity {
+  emails: string[];
+  dnsNames: string[];
+  uris: string[];
+  /** RFC 2253 form, e.g. `CN=example.com,OU=CNCF`. */
+  subjectDn: string;
+}
+
+/** Per-connection permission verdicts; implementations cache them per subject. */
+export interface ClientPermissions {
+  canPublish(subject: string): boolean;
+  canSubscribe(subject: string, queue: string | null): boolean;
+  /** True when a wildcard subscription overlaps a deny entry, so deliveries need a check. */
+  needsDeliveryFilter(subject: string): boolean;
+  deliverAllowed(subject: string): boolean;
+  /** allow_responses is on: delivered requests grant publish rights to their reply. */
+  readonly respondsToReplies: boolean;
+  grantReply(reply: string): void;
+}
+
+export type AuthOutcome =
+  | {
+    ok: true;
+    user?: string;
+    account: string;
+    permissions: ClientPermissions | null;
+    nkey?: string;
+  }
+  | { ok: false; reason: string };
+
+/** The authenticator as the server uses it. */
+export interface ClientAuthenticator {
+  readonly authRequired: boolean;
+  readonly needsNonce: boolean;
+  readonly timeoutMs: number;
+  authenticate(
+    creds: ConnectCredentials,
+    ctx: { nonce?: string; cert?: CertIdentity },
+  ): AuthOutcome | Promise<AuthOutcome>;
+  close(): void;
+}

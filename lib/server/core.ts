@@ -1,0 +1,43 @@
+/**
+ * The part of the server a connection talks to. Connections depend on this
+ * interface, not on the Server class, so the wiring stays one-directional.
+ *
+ * @module
+ */
+import type { Options } from "../config/options.ts";
+import type { Logger } from "../ops/logger.ts";
+import type { ClientConnection } from "../client/connection.ts";
+import type { Subscription } from "../client/subscription.ts";
+import type { Account } from "./account.ts";
+import type { AuthOutcome, ConnectCredentials } from "./auth_api.ts";
+
+/** Server-wide counters (/varz). */
+export interface ServerStats {
+  inMsgs: number;
+  inBytes: number;
+  outMsgs: number;
+  outBytes: number;
+  slowConsumers: number;
+  totalConnections: number;
+}
+
+export interface ServerCore {
+  readonly options: Options;
+  readonly log: Logger;
+  readonly stats: ServerStats;
+  readonly authRequired: boolean;
+  readonly authTimeoutMs: number;
+  authenticate(client: ClientConnection, creds: ConnectCredentials): AuthOutcome | Promise<AuthOutcome>;
+  accountFor(name: string): Account | null;
+  maxSubscriptionsFor(client: ClientConnection): number;
+  /** Local interest changed (SUB/UNSUB/close): routes are told. */
+  interestChanged(account: Account, sub: Subscription, added: boolean): void;
+  /** Called before answering a PING (async INFO refresh for protocol-1 clients). */
+  beforePong(client: ClientConnection): void;
+  queueFlush(client: ClientConnection): void;
+  flushPending(): void;
+  slowConsumer(client: ClientConnection, kind: "pending" | "deadline"): void;
+  clientClosed(client: ClientConnection): void;
+  /** Trace-safe copy of a CONNECT JSON (secrets replaced). */
+  redact(text: string): string;
+}
