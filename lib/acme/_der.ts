@@ -55,8 +55,7 @@ export const set = (...items: Uint8Array[]): Uint8Array => tlv(Tag.SET, ...items
 /** NULL. */
 export const nul = (): Uint8Array => Uint8Array.of(Tag.NULL, 0);
 /** UTF8String. */
-export const utf8 = (s: string): Uint8Array =>
-  tlv(Tag.UTF8_STRING, new TextEncoder().encode(s));
+export const utf8 = (s: string): Uint8Array => tlv(Tag.UTF8_STRING, new TextEncoder().encode(s));
 /** OCTET STRING. */
 export const octets = (b: Uint8Array): Uint8Array => tlv(Tag.OCTET_STRING, b);
 /** BIT STRING with no unused bits. */
@@ -160,7 +159,10 @@ export function children(node: Node): Node[] {
 /** Decodes an OBJECT IDENTIFIER's content to dotted form. */
 export function oidString(content: Uint8Array): string {
   const first = content[0] ?? 0;
-  const arcs = [Math.min(2, Math.floor(first / 40)), first - 40 * Math.min(2, Math.floor(first / 40))];
+  const arcs = [
+    Math.min(2, Math.floor(first / 40)),
+    first - 40 * Math.min(2, Math.floor(first / 40)),
+  ];
   let v = 0;
   for (const b of content.subarray(1)) {
     v = v * 128 + (b & 0x7f);

@@ -13,7 +13,7 @@
  */
 import { b64url } from "./_encoding.ts";
 import { externalAccountBinding, signJws } from "./jws.ts";
-import { type KeyPair, jwkThumbprint, publicJwk } from "./keys.ts";
+import { jwkThumbprint, type KeyPair, publicJwk } from "./keys.ts";
 
 /** The directory object (RFC 8555 §7.1.1) plus ARI's `renewalInfo` (RFC 9773 §4). */
 export interface Directory {

@@ -63,6 +63,12 @@ export function ariCertId(certDer: Uint8Array): string | undefined {
   return aki ? `${b64url(aki)}.${b64url(serial)}` : undefined;
 }
 
+/** Upper-case hex with an even number of digits (node drops a leading 0 nibble). */
+function evenHex(hex: string): string {
+  const h = hex.toUpperCase();
+  return h.length % 2 ? `0${h}` : h;
+}
+
 /**
  * Inspects the first certificate of a PEM bundle.
  *
@@ -79,7 +85,7 @@ export function inspectCertificate(pemBundle: string): CertInfo {
   return {
     subject: x.subject.replace(/\n/g, ", "),
     issuer: x.issuer.replace(/\n/g, ", "),
-    serial: x.serialNumber.toUpperCase(),
+    serial: evenHex(x.serialNumber),
     notBefore: new Date(x.validFrom),
     notAfter: new Date(x.validTo),
     names,

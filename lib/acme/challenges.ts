@@ -17,7 +17,9 @@ export function parseHostPort(s: string, defaultPort: number): { hostname: strin
   if (!m) throw new TypeError(`Invalid host:port: ${s}`);
   const hostname = m[1] ?? (m[2] || "0.0.0.0");
   const port = m[3] ? Number(m[3]) : defaultPort;
-  if (!Number.isInteger(port) || port < 0 || port > 65535) throw new RangeError(`Invalid port in ${s}`);
+  if (!Number.isInteger(port) || port < 0 || port > 65535) {
+    throw new RangeError(`Invalid port in ${s}`);
+  }
   return { hostname, port };
 }
 
@@ -135,7 +137,9 @@ export class Dns01Solver implements ChallengeSolver {
     let pause = 250;
     for (;;) {
       const seen = await Promise.all(
-        resolvers.map(async (r) => (await lookupTxt(fqdn, r, queryTimeout)).includes(info.dnsValue)),
+        resolvers.map(async (r) =>
+          (await lookupTxt(fqdn, r, queryTimeout)).includes(info.dnsValue)
+        ),
       );
       const ok = this.#opts.requireAll ? seen.every(Boolean) : seen.some(Boolean);
       if (ok) return;

@@ -40,7 +40,7 @@ function abortable(ms: number, signal?: AbortSignal): Promise<void> {
 export class FileStorage implements Storage {
   readonly root: string;
   #refreshMs: number;
-  #held = new Map<string, number>();
+  #held = new Map<string, ReturnType<typeof setInterval>>();
 
   constructor(root: string, opts: FileStorageOptions = {}) {
     this.root = root.replace(/\/+$/, "") || "/";

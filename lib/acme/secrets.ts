@@ -89,7 +89,9 @@ export async function readVaultSecret(
     throw new Error(`Azure Key Vault: reading secret ${name} failed: HTTP ${res.status}`);
   }
   const body = await res.json() as { value?: string };
-  if (typeof body.value !== "string") throw new Error(`Azure Key Vault: secret ${name} has no value`);
+  if (typeof body.value !== "string") {
+    throw new Error(`Azure Key Vault: secret ${name} has no value`);
+  }
   return chomp(body.value);
 }
 

@@ -74,8 +74,8 @@ Deno.test("BcryptPool runs checks in parallel and keeps the event loop responsiv
     const results = await Promise.all(checks);
     assert.equal(results.filter((r) => r).length, 1);
     assert.equal(pool.stats().peakBusy, 2);
-    // One bcrypt check at cost 11 is ~180 ms; the main thread never ran one.
-    assert.ok(maxGap < 100, `event loop stalled ${maxGap.toFixed(1)} ms`);
+    // One bcrypt check at cost 11 is ~180 ms here: a gap that long means the main thread ran one.
+    assert.ok(maxGap < 150, `event loop stalled ${maxGap.toFixed(1)} ms`);
   } finally {
     clearInterval(timer);
     pool.close();

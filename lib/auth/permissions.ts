@@ -165,6 +165,11 @@ export class PermissionChecker {
     this.#now = opts.now ?? Date.now;
   }
 
+  /** `allow_responses` is on: the server should call {@link grantReply} on deliveries with a reply. */
+  get respondsToReplies(): boolean {
+    return this.rules.responses !== null;
+  }
+
   /** Whether subscriptions may have to drop some deliveries (see {@link needsDeliveryFilter}). */
   get hasSubscribeDeny(): boolean {
     return this.rules.subDeny !== null;

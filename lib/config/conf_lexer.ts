@@ -99,6 +99,11 @@ export function goQuoteRune(c: string): string {
   return `'${c}'`;
 }
 
+/** The offending character as nats-server prints it in terminator errors (`%c`). */
+function rawChar(c: string): string {
+  return c === EOF ? "\0" : c;
+}
+
 /** Pull-based lexer over one configuration text. */
 export class ConfLexer {
   readonly input: string;
@@ -178,7 +183,12 @@ export class ConfLexer {
 
   emit(kind: TokenKind, text?: string): void {
     const value = text ?? this.input.slice(this.start, this.pos);
-    this.#queue.push({ kind, text: value, line: this.#lineOf(this.start), col: this.#colOf(this.start) });
+    this.#queue.push({
+      kind,
+      text: value,
+      line: this.#lineOf(this.start),
+      col: this.#colOf(this.start),
+    });
     this.start = this.pos;
   }
 
@@ -254,8 +264,9 @@ function lexTop(lx: ConfLexer): State | null {
     lx.push(lexTop);
     return lexCommentStart;
   }
-  if (c === EOF) {
-    if (lx.pos > lx.start) lx.fail("Unexpected EOF");
+  // A lone '/' falls into nats-server's end-of-input branch.
+  if (c === EOF || c === "/") {
+    if (lx.pos > lx.start) lx.fail("Unexpected EOF.");
     lx.emit(TokenKind.EOF);
     return null;
   }
@@ -275,9 +286,9 @@ function lexTopValueEnd(lx: ConfLexer): State | null {
     return skipTo(lx, lexTop);
   }
   return lx.fail(
-    `Expected a top-level value to end with a new line, comment or EOF, but got ${
-      goQuoteRune(c)
-    } instead.`,
+    `Expected a top-level value to end with a new line, comment or EOF, but got '${
+      rawChar(c)
+    }' instead.`,
   );
 }
 
@@ -412,9 +423,9 @@ function lexArrayValueEnd(lx: ConfLexer): State | null {
   if (c === "," || isNewline(c)) return skipTo(lx, lexArrayValue);
   if (c === "]") return lexArrayEnd;
   return lx.fail(
-    `Expected an array value terminator "," or an array terminator "]", but got ${
-      goQuoteRune(c)
-    } instead.`,
+    `Expected an array value terminator "," or an array terminator "]", but got '${
+      rawChar(c)
+    }' instead.`,
   );
 }
 
@@ -472,7 +483,6 @@ function lexMapKeyEnd(lx: ConfLexer): State | null {
     lx.push(lexMapValueEnd);
     return lexValue;
   }
-  if (c === EOF) lx.fail("Unexpected EOF processing map.");
   lx.backup();
   lx.push(lexMapValueEnd);
   return lexValue;
@@ -487,11 +497,8 @@ function lexMapValueEnd(lx: ConfLexer): State | null {
   }
   if (c === ";" || c === "," || isNewline(c)) return skipTo(lx, lexMapKeyStart);
   if (c === "}") return skipTo(lx, lexMapEnd);
-  if (c === EOF) lx.fail("Unexpected EOF processing map.");
   return lx.fail(
-    `Expected a map value terminator "," or a map terminator "}", but got ${
-      goQuoteRune(c)
-    } instead.`,
+    `Expected a map value terminator "," or a map terminator "}", but got '${rawChar(c)}' instead.`,
   );
 }
 

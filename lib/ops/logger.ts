@@ -1,6 +1,8 @@
 /**
- * Logging with nats-server's line format. This file starts as the interface
- * plus a stderr implementation; file, syslog and rotation build on it.
+ * Logging with nats-server's line format: the {@link Logger} interface, the stderr
+ * and file loggers (reopen, size rotation), {@link createLogger}, and
+ * {@link MemoryLogger} for unit tests. Syslog lives in `syslog.ts`, CONNECT
+ * redaction in `redact.ts`.
  *
  * Lines look like `[<pid>] 2026/11/23 10:00:00.123456 [INF] message` (local time,
  * microseconds), or `[<pid>] [INF] message` when `logtime` is off. Writes are
@@ -364,12 +366,11 @@ export class FileLogger extends LineLogger {
     } catch (err) {
       if (!this.#failing) {
         this.#failing = true;
-        writeStderrLine(
-          formatLogLine(LogLevel.Error, `Unable to write log file "${this.path}": ${err}`, {
-            ...this.lineOptions,
-            colors: false,
-          }),
-        );
+        writeStderrLine(formatLogLine(
+          LogLevel.Error,
+          `Unable to write log file "${this.path}": ${err}`,
+          this.lineOptions,
+        ));
       }
       writeStderrLine(line);
     }

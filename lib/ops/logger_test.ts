@@ -424,6 +424,24 @@ Deno.test("FileLogger.close(): later lines go to stderr rather than being lost",
   assert.equal(stderr, "[9] [INF] after close\n");
 });
 
+Deno.test(
+  "FileLogger: a failing write goes to stderr, reported once",
+  { ignore: Deno.build.os !== "linux" },
+  async () => {
+    // Writes to /dev/full fail with ENOSPC, like a full disk.
+    const { stderr } = await runScript(`
+      const log = new L.FileLogger("/dev/full", { debug: false, trace: false, logtime: false, pid: 6 });
+      log.notice("one");
+      log.notice("two");
+      log.close();
+    `);
+    const lines = stderr.trimEnd().split("\n");
+    assert.equal(lines.length, 3, stderr);
+    assert.match(lines[0] ?? "", /^\[6\] \[ERR\] Unable to write log file "\/dev\/full": /);
+    assert.deepEqual(lines.slice(1), ["[6] [INF] one", "[6] [INF] two"]);
+  },
+);
+
 Deno.test("MemoryLogger records labelled lines and honours its flags", () => {
   const log = new MemoryLogger();
   log.notice("n");

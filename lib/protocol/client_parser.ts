@@ -210,8 +210,8 @@ export class ClientParser {
           if (end - start > this.maxControlLine) return this.#fail(ParseFailure.MaxControlLine);
           this.#state = State.OpStart;
           const next = this.#dispatchLine(buf, start, end, chunk, i);
-          if (next < 0) return -1;
           if (next === PAUSED) return i;
+          if (next < 0) return -1;
           i = next;
           break;
         }

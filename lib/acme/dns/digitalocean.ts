@@ -58,7 +58,10 @@ export class DigitalOceanProvider implements DnsProvider {
         await this.#fetch(`/v2/domains?per_page=200&page=${page}`),
         "DigitalOcean: listing domains",
       );
-      const body = await res.json() as { domains?: { name: string }[]; links?: { pages?: { next?: string } } };
+      const body = await res.json() as {
+        domains?: { name: string }[];
+        links?: { pages?: { next?: string } };
+      };
       zones.push(...(body.domains ?? []).map((d) => d.name));
       if (!body.links?.pages?.next) break;
     }
@@ -72,7 +75,12 @@ export class DigitalOceanProvider implements DnsProvider {
     const res = await expectOk(
       await this.#fetch(`/v2/domains/${encodeURIComponent(zone)}/records`, {
         method: "POST",
-        body: JSON.stringify({ type: "TXT", name: relative, data: value, ttl: this.#opts.ttl ?? 30 }),
+        body: JSON.stringify({
+          type: "TXT",
+          name: relative,
+          data: value,
+          ttl: this.#opts.ttl ?? 30,
+        }),
       }),
       `DigitalOcean: creating TXT ${fqdn}`,
     );

@@ -37,7 +37,9 @@ export class Route53Provider implements DnsProvider {
 
   constructor(opts: Route53Options) {
     if (!opts.accessKeyId || !opts.secretAccessKey) {
-      throw new TypeError("Route 53 DNS provider needs AWS_ACCESS_KEY_ID and AWS_SECRET_ACCESS_KEY");
+      throw new TypeError(
+        "Route 53 DNS provider needs AWS_ACCESS_KEY_ID and AWS_SECRET_ACCESS_KEY",
+      );
     }
     this.#opts = opts;
     this.#base = (opts.endpoint ?? "https://route53.amazonaws.com").replace(/\/+$/, "");

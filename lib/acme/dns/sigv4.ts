@@ -48,8 +48,9 @@ async function hmac(key: ArrayBuffer | Uint8Array, data: string): Promise<ArrayB
 
 /** RFC 3986 encoding as SigV4 wants it (unreserved characters stay). */
 function uriEncode(s: string): string {
-  return encodeURIComponent(s).replace(/[!'()*]/g, (c) =>
-    `%${c.charCodeAt(0).toString(16).toUpperCase()}`
+  return encodeURIComponent(s).replace(
+    /[!'()*]/g,
+    (c) => `%${c.charCodeAt(0).toString(16).toUpperCase()}`,
   );
 }
 

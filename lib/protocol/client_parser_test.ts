@@ -1,0 +1,245 @@
+import { deepStrictEqual as assertEquals } from "node:assert/strict";
+import { type ClientOps, ClientParser, ParseFailure } from "./client_parser.ts";
+
+const enc = new TextEncoder();
+const dec = new TextDecoder();
+
+/** Records every callback as a readable string. */
+class Recorder implements ClientOps {
+  events: string[] = [];
+  pauseOnConnect = false;
+  onConnect(buf: Uint8Array, s: number, e: number): boolean {
+    this.events.push(`CONNECT ${dec.decode(buf.subarray(s, e))}`);
+    return !this.pauseOnConnect;
+  }
+  onPub(p: ClientParser, payload: Uint8Array): void {
+    const args = tokens(p);
+    const verb = p.pubHeaderSize >= 0 ? "HPUB" : "PUB";
+    this.events.push(`${verb} ${args.join(" ")} [${dec.decode(payload)}]`);
+  }
+  onSub(p: ClientParser): void {
+    this.events.push(`SUB ${tokens(p).join(" ")}`);
+  }
+  onUnsub(p: ClientParser): void {
+    this.events.push(`UNSUB ${tokens(p).join(" ")}`);
+  }
+  onPing(): void {
+    this.events.push("PING");
+  }
+  onPong(): void {
+    this.events.push("PONG");
+  }
+  onInfo(buf: Uint8Array, s: number, e: number): void {
+    this.events.push(`INFO ${dec.decode(buf.subarray(s, e))}`);
+  }
+  onError(f: ParseFailure): void {
+    this.events.push(`ERROR ${f}`);
+  }
+}
+
+function tokens(p: ClientParser): string[] {
+  const out: string[] = [];
+  for (let k = 0; k < p.argCount; k++) {
+    out.push(dec.decode(p.argBuf.subarray(p.argStart[k], p.argEnd[k])));
+  }
+  return out;
+}
+
+function parser(rec: Recorder, headers = true, limits = { maxControlLine: 4096, maxPayload: 1024 }) {
+  const p = new ClientParser(rec, limits);
+  p.headersAllowed = headers;
+  return p;
+}
+
+/** Feeds `input` split at the given points into fresh, reused-looking chunks. */
+function feedSplit(input: Uint8Array, cuts: number[], headers = true): string[] {
+  const rec = new Recorder();
+  const p = parser(rec, headers);
+  let prev = 0;
+  for (const cut of [...cuts, input.length]) {
+    // Copy into a scratch buffer that is overwritten afterwards, like a reused read buffer.
+    const chunk = new Uint8Array(cut - prev);
+    chunk.set(input.subarray(prev, cut));
+    p.parse(chunk);
+    chunk.fill(0x58);
+    prev = cut;
+  }
+  return rec.events;
+}
+
+const STREAM = "CONNECT {\"verbose\":false}\r\n" +
+  "PUB foo 5\r\nhello\r\n" +
+  "pub foo.bar reply.1 3\r\nabc\r\n" +
+  "HPUB h rep 12 14\r\nNATS/1.0\r\n\r\nhi\r\n" +
+  "SUB foo.* 1\r\n" +
+  "sub\tq  grp\t2\r\n" +
+  "UNSUB 1 5\r\n" +
+  "PING\r\nPONG\r\n+OK\r\n" +
+  "PUB empty 0\r\n\r\n" +
+  "INFO {}\r\n" +
+  "PING\n";
+
+const EXPECTED = [
+  'CONNECT {"verbose":false}',
+  "PUB foo 5 [hello]",
+  "PUB foo.bar reply.1 3 [abc]",
+  "HPUB h rep 12 14 [NATS/1.0\r\n\r\nhi]",
+  "SUB foo.* 1",
+  "SUB q grp 2",
+  "UNSUB 1 5",
+  "PING",
+  "PONG",
+  "PUB empty 0 []",
+  "INFO {}",
+  "PING",
+];
+
+Deno.test("ClientParser.parse() handles every verb in one chunk", () => {
+  assertEquals(feedSplit(enc.encode(STREAM), []), EXPECTED);
+});
+
+Deno.test("ClientParser.parse() gives the same events fed one byte at a time", () => {
+  const input = enc.encode(STREAM);
+  const cuts = Array.from({ length: input.length - 1 }, (_, i) => i + 1);
+  assertEquals(feedSplit(input, cuts), EXPECTED);
+});
+
+Deno.test("ClientParser.parse() gives the same events at every single split point", () => {
+  const input = enc.encode(STREAM);
+  for (let cut = 1; cut < input.length; cut++) {
+    assertEquals(feedSplit(input, [cut]), EXPECTED, `split at ${cut}`);
+  }
+});
+
+Deno.test("ClientParser.parse() gives the same events at every pair of split points", () => {
+  const input = enc.encode("PUB a.b r 10\r\n0123456789\r\nSUB x 1\r\n");
+  const expected = ["PUB a.b r 10 [0123456789]", "SUB x 1"];
+  for (let a = 1; a < input.length; a++) {
+    for (let b = a + 1; b < input.length; b++) {
+      assertEquals(feedSplit(input, [a, b]), expected, `split at ${a},${b}`);
+    }
+  }
+});
+
+Deno.test("ClientParser.parse() hands a whole payload over without copying it", () => {
+  const rec = new Recorder();
+  let seen: Uint8Array | null = null;
+  rec.onPub = (_p, payload) => {
+    seen = payload;
+  };
+  const p = parser(rec);
+  const chunk = enc.encode("PUB foo 5\r\nhello\r\n");
+  p.parse(chunk);
+  assertEquals(seen!.buffer, chunk.buffer);
+});
+
+const BAD: [string, string, boolean?][] = [
+  ["garbage verb", "FOO bar\r\n"],
+  ["unknown first byte", "\x01\r\n"],
+  ["verb without space", "SUB\r\n"],
+  ["verb without space (PUB)", "PUBfoo 1\r\nx\r\n"],
+  ["misspelled verb", "PUX foo 1\r\n"],
+  ["route verb from a client", "RS+ $G foo\r\n"],
+  ["MSG from a client", "MSG foo 1 1\r\nx\r\n"],
+  ["payload longer than declared", "PUB foo 2\r\nabc\r\n"],
+  ["payload shorter than declared", "PUB foo 5\r\nab\r\nPING\r\n"],
+  ["payload ended by bare LF", "PUB foo 2\r\nab\nPING\r\n"],
+  ["negative size", "PUB foo -1\r\n"],
+  ["non-numeric size", "PUB foo abc\r\n"],
+  ["ten-digit size", "PUB foo 0000000001\r\nx\r\n"],
+  ["PUB with too few args", "PUB foo\r\n"],
+  ["PUB with too many args", "PUB a b c 1\r\nx\r\n"],
+  ["SUB with one arg", "SUB foo\r\n"],
+  ["SUB with four args", "SUB a b c d\r\n"],
+  ["UNSUB with three args", "UNSUB 1 2 3\r\n"],
+  ["HPUB header larger than total", "HPUB foo 5 3\r\nabc\r\n"],
+  ["HPUB without headers enabled", "HPUB foo 12 12\r\nNATS/1.0\r\n\r\n\r\n", false],
+  ["client -ERR", "-ERR 'boom'\r\n"],
+  ["payload over max_payload", "PUB foo 2000\r\n"],
+];
+
+const EXPECTED_FAILURE: Record<string, ParseFailure> = {
+  "payload over max_payload": ParseFailure.MaxPayload,
+  "client -ERR": ParseFailure.ClientError,
+  "negative size": ParseFailure.BadArguments,
+  "non-numeric size": ParseFailure.BadArguments,
+  "ten-digit size": ParseFailure.BadArguments,
+  "PUB with too few args": ParseFailure.BadArguments,
+  "PUB with too many args": ParseFailure.BadArguments,
+  "SUB with one arg": ParseFailure.BadArguments,
+  "SUB with four args": ParseFailure.BadArguments,
+  "UNSUB with three args": ParseFailure.BadArguments,
+  "HPUB header larger than total": ParseFailure.BadArguments,
+  "HPUB without headers enabled": ParseFailure.BadArguments,
+};
+
+for (const [name, input, headers] of BAD) {
+  Deno.test(`ClientParser.parse() rejects ${name}`, () => {
+    const events = feedSplit(enc.encode(input), [], headers ?? true);
+    const want = EXPECTED_FAILURE[name] ?? ParseFailure.UnknownOp;
+    assertEquals(events[events.length - 1], `ERROR ${want}`);
+    assertEquals(events.filter((e) => e.startsWith("ERROR")).length, 1);
+  });
+}
+
+Deno.test("ClientParser.parse() stops for good after an error", () => {
+  const rec = new Recorder();
+  const p = parser(rec);
+  assertEquals(p.parse(enc.encode("XX\r\n")), -1);
+  assertEquals(p.parse(enc.encode("PING\r\n")), -1);
+  assertEquals(rec.events, [`ERROR ${ParseFailure.UnknownOp}`]);
+});
+
+Deno.test("ClientParser enforces max_control_line on complete and partial lines", () => {
+  const limits = { maxControlLine: 16, maxPayload: 1024 };
+  const rec = new Recorder();
+  parser(rec, true, limits).parse(enc.encode("SUB aaaaaaaaaaaaaaaaaaaa 1\r\n"));
+  assertEquals(rec.events, [`ERROR ${ParseFailure.MaxControlLine}`]);
+  // A line that never ends is refused once it is longer than the limit, not buffered forever.
+  const rec2 = new Recorder();
+  const p2 = parser(rec2, true, limits);
+  p2.parse(enc.encode("SUB aaaaaaaa"));
+  assertEquals(rec2.events, []);
+  p2.parse(enc.encode("aaaaaaaaaaaa"));
+  assertEquals(rec2.events, [`ERROR ${ParseFailure.MaxControlLine}`]);
+  // Exactly at the limit is fine.
+  const rec3 = new Recorder();
+  parser(rec3, true, limits).parse(enc.encode("SUB 123456789 12\r\n"));
+  assertEquals(rec3.events, ["SUB 123456789 12"]);
+});
+
+Deno.test("ClientParser pauses after CONNECT and resumes with the rest", () => {
+  const rec = new Recorder();
+  rec.pauseOnConnect = true;
+  const p = parser(rec);
+  const input = enc.encode('CONNECT {}\r\nPUB a 1\r\nx\r\n');
+  const stop = p.parse(input);
+  assertEquals(stop, 12);
+  assertEquals(rec.events, ["CONNECT {}"]);
+  assertEquals(p.parse(input.slice(stop)), input.length - stop);
+  assertEquals(rec.events, ["CONNECT {}", "PUB a 1 [x]"]);
+});
+
+Deno.test("ClientParser ignores bytes between PING and the line feed", () => {
+  assertEquals(feedSplit(enc.encode("PING whatever\r\nping\n"), []), ["PING", "PING"]);
+});
+
+Deno.test("ClientParser survives a seeded random stream of valid and split input", () => {
+  let seed = 42;
+  const rand = () => (seed = (seed * 1103515245 + 12345) & 0x7fffffff) / 0x7fffffff;
+  const parts: string[] = [];
+  const expected: string[] = [];
+  for (let i = 0; i < 300; i++) {
+    const n = Math.floor(rand() * 40);
+    const payload = "x".repeat(n);
+    parts.push(`PUB s.${i} ${n}\r\n${payload}\r\n`);
+    expected.push(`PUB s.${i} ${n} [${payload}]`);
+  }
+  const input = enc.encode(parts.join(""));
+  const cuts: number[] = [];
+  for (let at = 0; at < input.length;) {
+    at += 1 + Math.floor(rand() * 50);
+    if (at < input.length) cuts.push(at);
+  }
+  assertEquals(feedSplit(input, cuts), expected);
+});

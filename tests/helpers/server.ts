@@ -1,0 +1,187 @@
+/**
+ * Test helpers: run dnatsd (or Debian's nats-server) as a real process on a
+ * free port and talk to it. Ports are never fixed: the server binds port -1
+ * and the helper reads the port from its "Listening for client connections"
+ * log line, racing an early exit.
+ *
+ * @module
+ */
+const ROOT = new URL("../../", import.meta.url);
+export const MAIN_TS = new URL("main.ts", ROOT).pathname;
+export const REPO_ROOT = ROOT.pathname;
+export const NATS_SERVER_BIN = "/usr/sbin/nats-server";
+
+/** True when Debian's nats-server is installed (interop tests skip otherwise). */
+export function hasNatsServer(): boolean {
+  try {
+    return Deno.statSync(NATS_SERVER_BIN).isFile;
+  } catch {
+    return false;
+  }
+}
+
+export interface ServerProcessOptions {
+  /** Extra command-line arguments. */
+  args?: string[];
+  /** Config file text; written to a temp file and passed with -c. */
+  config?: string;
+  /** Use Debian's nats-server instead of dnatsd. */
+  reference?: boolean;
+  env?: Record<string, string>;
+  /** Do not add `-a 127.0.0.1 -p -1` (the test passes its own). */
+  noDefaultListen?: boolean;
+  /** Milliseconds to wait for readiness. */
+  timeoutMs?: number;
+}
+
+export class ServerProcess {
+  readonly child: Deno.ChildProcess;
+  readonly port: number;
+  readonly host: string;
+  readonly configFile?: string;
+  /** Everything the server wrote to stderr so far. */
+  readonly logs: { text: string };
+  #exited: Promise<Deno.CommandStatus>;
+
+  private constructor(
+    child: Deno.ChildProcess,
+    host: string,
+    port: number,
+    logs: { text: string },
+    exited: Promise<Deno.CommandStatus>,
+    configFile?: string,
+  ) {
+    this.child = child;
+    this.host = host;
+    this.port = port;
+    this.logs = logs;
+    this.#exited = exited;
+    this.configFile = configFile;
+  }
+
+  get url(): string {
+    return `nats://${this.host}:${this.port}`;
+  }
+
+  get pid(): number {
+    return this.child.pid;
+  }
+
+  /** Starts a server and resolves once it listens for clients. */
+  static async start(opts: ServerProcessOptions = {}): Promise<ServerProcess> {
+    const args = [...(opts.noDefaultListen ? [] : ["-a", "127.0.0.1", "-p", "-1"])];
+    let configFile: string | undefined;
+    if (opts.config !== undefined) {
+      configFile = await Deno.makeTempFile({ suffix: ".conf" });
+      await Deno.writeTextFile(configFile, opts.config);
+      args.push("-c", configFile);
+    }
+    args.push(...(opts.args ?? []));
+    const cmd = opts.reference
+      ? new Deno.Command(NATS_SERVER_BIN, { args, stderr: "piped", stdout: "piped", env: opts.env })
+      : new Deno.Command(Deno.execPath(), {
+        args: ["run", "-A", "--no-check", MAIN_TS, ...args],
+        stderr: "piped",
+        stdout: "piped",
+        env: opts.env,
+      });
+    const child = cmd.spawn();
+    const logs = { text: "" };
+    const ready = collectUntil(child.stderr, logs, /Listening for client connections on (\S+)/);
+    child.stdout.pipeTo(new WritableStream()).catch(() => {});
+    const exited = child.status;
+    const timeout = opts.timeoutMs ?? 10_000;
+    let timer: ReturnType<typeof setTimeout> | undefined;
+    const result = await Promise.race([
+      ready,
+      exited.then((s) => ({ exit: s.code })),
+      new Promise<{ timeout: true }>((r) => timer = setTimeout(() => r({ timeout: true }), timeout)),
+    ]);
+    clearTimeout(timer);
+    if (!("match" in result)) {
+      try {
+        child.kill("SIGKILL");
+      } catch { /* already gone */ }
+      await exited;
+      throw new Error(`server did not start (${JSON.stringify(result)}):\n${logs.text}`);
+    }
+    const hostPort = result.match[1];
+    const idx = hostPort.lastIndexOf(":");
+    const port = Number(hostPort.slice(idx + 1));
+    // Readiness is the later "Server is ready" line; wait for it briefly.
+    await waitFor(() => /Server is ready/.test(logs.text), 5000, "Server is ready");
+    return new ServerProcess(child, "127.0.0.1", port, logs, exited, configFile);
+  }
+
+  signal(sig: Deno.Signal): void {
+    this.child.kill(sig);
+  }
+
+  /** Resolves with the exit status. */
+  get exited(): Promise<Deno.CommandStatus> {
+    return this.#exited;
+  }
+
+  /** Stops the server (SIGTERM, then SIGKILL after a grace period). */
+  async stop(): Promise<Deno.CommandStatus> {
+    try {
+      this.child.kill("SIGTERM");
+    } catch { /* already exited */ }
+    let timer: ReturnType<typeof setTimeout> | undefined;
+    const killed = new Promise<void>((r) => {
+      timer = setTimeout(() => {
+        try {
+          this.child.kill("SIGKILL");
+        } catch { /* exited meanwhile */ }
+        r();
+      }, 5000);
+    });
+    const status = await Promise.race([this.#exited, killed.then(() => this.#exited)]);
+    clearTimeout(timer);
+    if (this.configFile) await Deno.remove(this.configFile).catch(() => {});
+    return status;
+  }
+
+  /** Waits until the server log matches `re`. */
+  async waitForLog(re: RegExp, timeoutMs = 5000): Promise<void> {
+    await waitFor(() => re.test(this.logs.text), timeoutMs, `log ${re}`);
+  }
+}
+
+async function collectUntil(
+  stream: ReadableStream<Uint8Array>,
+  logs: { text: string },
+  re: RegExp,
+): Promise<{ match: RegExpExecArray }> {
+  const decoder = new TextDecoder();
+  let resolveMatch!: (m: { match: RegExpExecArray }) => void;
+  const matched = new Promise<{ match: RegExpExecArray }>((r) => resolveMatch = r);
+  (async () => {
+    for await (const chunk of stream) {
+      logs.text += decoder.decode(chunk, { stream: true });
+      const m = re.exec(logs.text);
+      if (m) resolveMatch({ match: m });
+    }
+  })().catch(() => {});
+  return await matched;
+}
+
+/** Polls `check` until true or the deadline passes (then throws with `what`). */
+export async function waitFor(
+  check: () => boolean | Promise<boolean>,
+  timeoutMs: number,
+  what: string,
+): Promise<void> {
+  const deadline = Date.now() + timeoutMs;
+  let lastError: unknown;
+  while (Date.now() < deadline) {
+    try {
+      if (await check()) return;
+    } catch (e) {
+      lastError = e;
+    }
+    await new Promise((r) => setTimeout(r, 20));
+  }
+  throw new Error(`timed out after ${timeoutMs} ms waiting for ${what}` +
+    (lastError ? `: ${lastError}` : ""));
+}
