@@ -7,7 +7,7 @@
  */
 import type { Options } from "./config/options.ts";
 import type { Logger } from "./ops/logger.ts";
-import { ClientConnection } from "./client/connection.ts";
+import { ClientConnection, type TlsState } from "./client/connection.ts";
 import { ClosedReason } from "./client/closed_reason.ts";
 import type { Subscription } from "./client/subscription.ts";
 import { DenoTransport, type Transport } from "./client/transport.ts";
@@ -22,6 +22,28 @@ import type {
 import { newServerId } from "./server/server_id.ts";
 import { CLIENT_PROTO, NATS_COMPAT_VERSION, VERSION } from "./version.ts";
 import { ClosedRing, type ClosedClientInfo } from "./server/closed_ring.ts";
+
+/** What lib/monitor returns: its bound ports and a way to stop it. */
+export interface MonitorHandle {
+  readonly httpPort: number;
+  readonly httpsPort: number;
+  close(): Promise<void> | void;
+}
+
+/** What lib/cluster returns; it is also the server extension that sees interest changes. */
+export interface ClusterHandle extends ServerExtension {
+  /** Bound route port. */
+  readonly port: number;
+}
+
+/** A client id, nonce and INFO reserved before the connection object exists. */
+export interface PreparedClient {
+  cid: number;
+  nonce: string | undefined;
+  info: Uint8Array;
+  /** The INFO was already written (TLS: in plain text before the handshake). */
+  infoSent: boolean;
+}
 
 /** Hooks feature modules attach to the server (cluster, TLS, monitoring). */
 export interface ServerExtension {
@@ -60,6 +82,10 @@ export class Server implements ServerCore {
   clientHost = "";
   clientPort = 0;
   auth: ClientAuthenticator | null = null;
+  /** Monitoring endpoints (lib/monitor), when -m/-ms or http/https is set. */
+  monitor: MonitorHandle | null = null;
+  /** Routes (lib/cluster), when a cluster block or --cluster is set. */
+  cluster: ClusterHandle | null = null;
 
   #nextCid = 1;
   #listener: Deno.Listener | null = null;
@@ -116,14 +142,31 @@ export class Server implements ServerCore {
       this.auth = new Authenticator(o, { log: this.log }) as unknown as ClientAuthenticator;
     }
     const port = o.port === -1 ? 0 : o.port;
-    this.#listener = Deno.listen({ hostname: o.host, port, transport: "tcp" });
-    const addr = this.#listener.addr as Deno.NetAddr;
-    this.clientPort = addr.port;
     this.clientHost = o.host;
-    this.log.notice(`Listening for client connections on ${hostPort(o.host, addr.port)}`);
-    this.#acceptLoop(this.#listener);
+    if (o.tls) {
+      // TLS needs node:net/node:tls (upgrade after a plain-text INFO); see lib/tls.
+      const { startTlsClientListener } = await import("./tls/client_listener.ts");
+      const listener = await startTlsClientListener(this, { host: o.host, port });
+      this.extensions.push({ shutdown: () => listener.close() });
+      this.clientPort = listener.port;
+    } else {
+      this.#listener = Deno.listen({ hostname: o.host, port, transport: "tcp" });
+      this.clientPort = (this.#listener.addr as Deno.NetAddr).port;
+      this.#acceptLoop(this.#listener);
+    }
+    this.log.notice(`Listening for client connections on ${hostPort(o.host, this.clientPort)}`);
+    if (o.httpPort !== 0 || o.httpsPort !== 0) {
+      const { startMonitoring } = await import("./monitor/monitor.ts");
+      this.monitor = await startMonitoring(this);
+      this.extensions.push({ shutdown: () => this.monitor?.close() });
+    }
     this.#startSweeper();
     this.log.notice("Server is ready");
+    if (o.cluster && o.cluster.port !== 0) {
+      const { startCluster } = await import("./cluster/cluster.ts");
+      this.cluster = await startCluster(this);
+      this.extensions.push(this.cluster);
+    }
   }
 
   #logBanner(): void {
@@ -152,31 +195,52 @@ export class Server implements ServerCore {
     }
   }
 
-  /** Takes a new client transport (plain or already set up for TLS by the caller). */
-  acceptClient(transport: Transport): ClientConnection {
+  /**
+   * Reserves a client id (and nonce) for a connection about to be accepted and
+   * builds its INFO line. The TLS listener sends that INFO in plain text before
+   * the handshake, then calls acceptClient() with the upgraded transport.
+   */
+  prepareClient(remoteAddress: string): PreparedClient {
     const cid = this.#nextCid++;
-    const client = new ClientConnection(this, transport, cid, this.globalAccount);
+    const nonce = this.auth?.needsNonce ? newNonce() : undefined;
+    return { cid, nonce, info: this.infoLine({ cid, ip: remoteAddress, nonce }), infoSent: false };
+  }
+
+  /** True when max_connections is reached (a new client gets INFO then -ERR). */
+  get atConnectionLimit(): boolean {
+    return this.clients.size >= this.options.maxConnections;
+  }
+
+  /** Takes a new client transport (plain, or already upgraded to TLS by the caller). */
+  acceptClient(
+    transport: Transport,
+    prepared: PreparedClient = this.prepareClient(transport.remoteAddress),
+    tls: TlsState | null = null,
+  ): ClientConnection {
+    const client = new ClientConnection(this, transport, prepared.cid, this.globalAccount);
+    client.nonce = prepared.nonce;
+    client.tls = tls;
     this.stats.totalConnections++;
-    if (this.auth?.needsNonce) client.nonce = newNonce();
-    const info = this.infoLine(client);
-    if (this.clients.size >= this.options.maxConnections) {
+    if (this.atConnectionLimit) {
       // INFO first, then the error, as nats-server does.
-      client.out.append(info);
+      if (!prepared.infoSent) client.out.append(prepared.info);
       client.out.append(errLine(WireError.MaxConnections));
-      client.out.flush();
       this.log.error(`${client.logPrefix} - maximum connections exceeded`);
       client.close(ClosedReason.MaxConnectionsExceeded, true);
       return client;
     }
-    this.clients.set(cid, client);
+    this.clients.set(client.cid, client);
     this.globalAccount.clients.add(client);
     this.log.debug(`${client.logPrefix} - Client connection created`);
-    client.begin(info);
+    client.begin(prepared.infoSent ? null : prepared.info);
     return client;
   }
 
   /** The INFO line for one client, fields in nats-server's order. */
-  infoLine(client: ClientConnection | null, extra?: { ldm?: boolean }): Uint8Array {
+  infoLine(
+    client: { cid: number; ip: string; nonce?: string } | null,
+    extra?: { ldm?: boolean },
+  ): Uint8Array {
     const o = this.options;
     const info: Record<string, unknown> = {
       server_id: this.serverId,
@@ -195,7 +259,7 @@ export class Server implements ServerCore {
     info.max_payload = o.maxPayload;
     if (client !== null) {
       info.client_id = client.cid;
-      info.client_ip = client.transport.remoteAddress;
+      info.client_ip = client.ip;
       if (client.nonce) info.nonce = client.nonce;
     }
     if (o.cluster?.name) info.cluster = o.cluster.name;
@@ -248,7 +312,7 @@ export class Server implements ServerCore {
     if (!changed || this.options.cluster?.noAdvertise) return;
     this.#connectUrlsVersion++;
     for (const client of this.clients.values()) {
-      if (client.opts.protocol >= 1) client.send(this.infoLine(client));
+      if (client.opts.protocol >= 1) client.send(this.infoLine(infoTarget(client)));
     }
   }
 
@@ -357,7 +421,9 @@ export class Server implements ServerCore {
     if (this.#shuttingDown) return this.#done.promise;
     this.#shuttingDown = true;
     this.log.notice("Initiating Shutdown...");
-    this.#listener?.close();
+    try {
+      this.#listener?.close();
+    } catch { /* already closed by lame duck */ }
     clearInterval(this.#sweeper);
     for (const ext of this.extensions) await ext.shutdown?.();
     const drains: Promise<void>[] = [];
@@ -380,7 +446,7 @@ export class Server implements ServerCore {
     const o = this.options;
     if (this.clients.size === 0) return this.shutdown();
     for (const client of this.clients.values()) {
-      if (client.opts.protocol >= 1) client.send(this.infoLine(client, { ldm: true }));
+      if (client.opts.protocol >= 1) client.send(this.infoLine(infoTarget(client), { ldm: true }));
     }
     this.flushPending();
     await delay(o.lameDuckGracePeriodMs, () => this.#shuttingDown);
@@ -396,6 +462,10 @@ export class Server implements ServerCore {
     }
     await this.shutdown();
   }
+}
+
+function infoTarget(c: ClientConnection): { cid: number; ip: string; nonce?: string } {
+  return { cid: c.cid, ip: c.transport.remoteAddress, nonce: c.nonce };
 }
 
 function closedInfo(c: ClientConnection): ClosedClientInfo {

@@ -446,6 +446,7 @@ export class AcmeManager {
     const opts: ConstructorParameters<typeof AcmeClient>[0] = {
       directoryUrl: this.#s.directoryUrl,
       accountKey: await this.#accountKey(),
+      log: this.#d.log,
     };
     if (this.#httpClient) opts.httpClient = this.#httpClient;
     this.#client = new AcmeClient(opts);

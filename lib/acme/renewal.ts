@@ -57,6 +57,7 @@ export function renewalTime(cert: Lifetime, fraction: number, ari?: AriState): D
 /** Human-readable duration for logs: `2d3h`, `5m`, `40s`. */
 export function formatDuration(ms: number): string {
   const neg = ms < 0;
+  if (Math.abs(ms) < 1000) return `${Math.round(ms)}ms`;
   let s = Math.floor(Math.abs(ms) / 1000);
   const d = Math.floor(s / 86400);
   s -= d * 86400;

@@ -155,10 +155,12 @@ export class ClientConnection implements ClientOps {
     return `${this.transport.remoteAddress}:${this.transport.remotePort} - cid:${this.cid}`;
   }
 
-  /** Sends INFO and starts reading. */
-  begin(info: Uint8Array): void {
-    this.out.append(info);
-    this.out.flush();
+  /** Sends INFO (unless already sent before a TLS upgrade) and starts reading. */
+  begin(info: Uint8Array | null): void {
+    if (info !== null) {
+      this.out.append(info);
+      this.out.flush();
+    }
     const o = this.server.options;
     if (this.server.authRequired) {
       this.#authTimer = setTimeout(() => this.#authTimeout(), this.server.authTimeoutMs);

@@ -6,7 +6,13 @@
  *
  * @module
  */
-import { type ConfKind, type ConfMap, type ConfPos, type ConfValue, goTypeName } from "./conf_parser.ts";
+import {
+  type ConfKind,
+  type ConfMap,
+  type ConfPos,
+  type ConfValue,
+  goTypeName,
+} from "./conf_parser.ts";
 
 /** One configuration error or warning. */
 export interface ConfigIssue {

@@ -7,11 +7,7 @@
 import { dirname, join } from "node:path";
 import type { ConfMap, ConfValue } from "./conf_parser.ts";
 import { entries, type IssueCollector, parseGoDuration } from "./conf_values.ts";
-import {
-  type AcmeOptions,
-  defaultTlsOptions,
-  type TlsOptions,
-} from "./options.ts";
+import { type AcmeOptions, defaultTlsOptions, type TlsOptions } from "./options.ts";
 
 /** Go cipher suite names accepted by `cipher_suites` (nats-server 2.9). */
 export const CIPHER_SUITE_NAMES: readonly string[] = [
@@ -71,9 +67,13 @@ export function readTlsBlock(
     return undefined;
   };
   const fileName = (v: ConfValue, key: string) =>
-    v.kind === "string" ? v.value : fail(v, `error parsing tls config, expected '${key}' to be filename`);
+    v.kind === "string"
+      ? v.value
+      : fail(v, `error parsing tls config, expected '${key}' to be filename`);
   const flag = (v: ConfValue, key: string) =>
-    v.kind === "bool" ? v.value : fail(v, `error parsing tls config, expected '${key}' to be a boolean`);
+    v.kind === "bool"
+      ? v.value
+      : fail(v, `error parsing tls config, expected '${key}' to be a boolean`);
 
   for (const [key, rawKey, v] of entries(map)) {
     switch (key) {
@@ -169,7 +169,9 @@ function readNameList(
     if (!known.includes(name)) {
       issues.error(
         item,
-        key === "cipher_suites" ? `unrecognized cipher ${name}` : `unrecognized curve preference ${name}`,
+        key === "cipher_suites"
+          ? `unrecognized cipher ${name}`
+          : `unrecognized curve preference ${name}`,
       );
       return undefined;
     }
@@ -204,7 +206,10 @@ function readPins(issues: IssueCollector, v: ConfValue): string[] | undefined {
   const pins: string[] = [];
   for (const item of v.value) {
     if (item.kind !== "string") {
-      issues.error(item, `error parsing tls config, cert pinning requires string, got ${item.kind}`);
+      issues.error(
+        item,
+        `error parsing tls config, cert pinning requires string, got ${item.kind}`,
+      );
       return undefined;
     }
     pins.push(item.value.toLowerCase());
@@ -220,7 +225,10 @@ function checkKeyPair(
   ctx: TlsBlockContext,
 ): boolean {
   if (tls.acme && (tls.certFile || tls.keyFile)) {
-    issues.error(block, "error parsing tls config, 'acme' cannot be combined with 'cert_file'/'key_file'");
+    issues.error(
+      block,
+      "error parsing tls config, 'acme' cannot be combined with 'cert_file'/'key_file'",
+    );
     return false;
   }
   if (tls.certFile && !tls.keyFile) {
@@ -233,10 +241,12 @@ function checkKeyPair(
   }
   if (!ctx.checkFiles) return true;
   if (tls.certFile && tls.keyFile) {
-    for (const [file, what, marker] of [
-      [tls.certFile, "certificate", "-----BEGIN CERTIFICATE-----"],
-      [tls.keyFile, "key", "PRIVATE KEY-----"],
-    ] as const) {
+    for (
+      const [file, what, marker] of [
+        [tls.certFile, "certificate", "-----BEGIN CERTIFICATE-----"],
+        [tls.keyFile, "key", "PRIVATE KEY-----"],
+      ] as const
+    ) {
       const text = readPem(file);
       if (text instanceof Error) {
         issues.error(block, `error parsing X509 certificate/key pair: ${text.message}`);

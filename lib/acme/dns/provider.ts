@@ -48,9 +48,12 @@ export function matchZone(
   return { zone: best, relative };
 }
 
-/** The candidate parent zones of a name, longest first (`a.b.c` -> `a.b.c`, `b.c`, `c`). */
+/**
+ * The candidate zones holding a record, longest first
+ * (`_acme-challenge.a.b.c` -> `a.b.c`, `b.c`; single labels are never zones we manage).
+ */
 export function parentZones(fqdn: string): string[] {
-  const labels = unFqdn(fqdn).split(".");
+  const labels = unFqdn(fqdn).replace(/^_acme-challenge\./i, "").split(".");
   return labels.map((_, i) => labels.slice(i).join(".")).filter((z) => z.includes("."));
 }
 

@@ -1,0 +1,140 @@
+/**
+ * Raw-socket helpers for the load generator: connect, handshake, write in
+ * full, read with a deadline. No NATS client library, so the client side costs
+ * as little as possible and measures the server rather than a client.
+ *
+ * @module
+ */
+import { MsgScanner } from "./msg_scanner.ts";
+
+/** User and password sent in CONNECT (the bcrypt workload). */
+export interface Creds {
+  user: string;
+  pass: string;
+}
+
+const encoder = new TextEncoder();
+
+/** Encodes protocol text (control lines only, never per message on hot paths). */
+export function bytes(text: string): Uint8Array {
+  return encoder.encode(text);
+}
+
+/** The CONNECT line: verbose off so no `+OK` per message, optional credentials. */
+export function connectLine(creds?: Creds): string {
+  const o: Record<string, unknown> = { verbose: false, pedantic: false, name: "bench" };
+  if (creds !== undefined) {
+    o.user = creds.user;
+    o.pass = creds.pass;
+  }
+  return `CONNECT ${JSON.stringify(o)}\r\n`;
+}
+
+/** Writes all of `buf`: a socket write may take only part of it. */
+export async function writeAll(conn: Deno.Conn, buf: Uint8Array): Promise<void> {
+  let off = 0;
+  while (off < buf.length) off += await conn.write(buf.subarray(off));
+}
+
+/**
+ * Reads into `buf` and feeds `scanner` until `done()` holds, the peer closes,
+ * or `deadlineAt` (a `performance.now()` value) passes; on a deadline the
+ * connection is closed so the pending read does not linger.
+ *
+ * @throws {Error} on timeout, on EOF before `done()`, or on a `-ERR` line.
+ */
+export async function readUntil(
+  conn: Deno.Conn,
+  io: { scanner: MsgScanner; buf: Uint8Array },
+  done: () => boolean,
+  deadlineAt: number,
+): Promise<void> {
+  while (!done()) {
+    if (io.scanner.errors.length > 0) throw new Error(`server said: ${io.scanner.errors[0]}`);
+    const left = deadlineAt - performance.now();
+    if (left <= 0) {
+      conn.close();
+      throw new Error("timed out waiting for the server");
+    }
+    const n = await readWithin(conn, io.buf, left);
+    if (n === null) {
+      const why = io.scanner.errors[0];
+      throw new Error(why === undefined ? "connection closed by the server" : `server said: ${why}`);
+    }
+    io.scanner.feed(io.buf, n);
+  }
+  if (io.scanner.errors.length > 0) throw new Error(`server said: ${io.scanner.errors[0]}`);
+}
+
+/** One read that gives up after `ms`, closing the connection then (throws on timeout). */
+export async function readWithin(conn: Deno.Conn, buf: Uint8Array, ms: number): Promise<number | null> {
+  let timer: ReturnType<typeof setTimeout> | undefined;
+  const read = conn.read(buf);
+  // The read rejects once the timeout closes the socket; that is expected.
+  read.catch(() => {});
+  const timeout = new Promise<"timeout">((resolve) => {
+    timer = setTimeout(() => resolve("timeout"), ms);
+  });
+  try {
+    const r = await Promise.race([read, timeout]);
+    if (r === "timeout") {
+      conn.close();
+      throw new Error("timed out waiting for the server");
+    }
+    return r;
+  } finally {
+    clearTimeout(timer);
+  }
+}
+
+/** A connected, handshaken raw client. */
+export interface RawClient {
+  conn: Deno.Conn;
+  scanner: MsgScanner;
+  buf: Uint8Array;
+}
+
+/**
+ * Connects to 127.0.0.1:`port`, sends CONNECT, the `extra` protocol text and a
+ * PING, and waits for the PONG, so everything in `extra` (SUBs) is in force.
+ *
+ * @throws {Error} when the server refuses (e.g. `-ERR 'Authorization Violation'`).
+ */
+export async function rawConnect(
+  port: number,
+  opts: { creds?: Creds; extra?: string; scanner?: MsgScanner; timeoutMs?: number; bufSize?: number },
+): Promise<RawClient> {
+  const deadline = performance.now() + (opts.timeoutMs ?? 10_000);
+  const conn = await Deno.connect({ hostname: "127.0.0.1", port });
+  const client: RawClient = {
+    conn,
+    scanner: opts.scanner ?? new MsgScanner(),
+    buf: new Uint8Array(opts.bufSize ?? 4096),
+  };
+  try {
+    conn.setNoDelay(true);
+    await writeAll(conn, bytes(connectLine(opts.creds) + (opts.extra ?? "") + "PING\r\n"));
+    const target = client.scanner.pongs + 1;
+    await readUntil(conn, client, () => client.scanner.pongs >= target, deadline);
+    return client;
+  } catch (e) {
+    closeQuietly(conn);
+    throw e;
+  }
+}
+
+/** Sends PING and waits for its PONG: the server has processed all earlier input. */
+export async function flush(client: RawClient, timeoutMs = 10_000): Promise<void> {
+  const target = client.scanner.pongs + 1;
+  await writeAll(client.conn, bytes("PING\r\n"));
+  await readUntil(client.conn, client, () => client.scanner.pongs >= target, performance.now() + timeoutMs);
+}
+
+/** Closes a connection that may already be closed (by a deadline or the peer). */
+export function closeQuietly(conn: Deno.Conn): void {
+  try {
+    conn.close();
+  } catch (e) {
+    if (!(e instanceof Deno.errors.BadResource)) throw e;
+  }
+}

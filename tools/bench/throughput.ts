@@ -1,0 +1,187 @@
+/**
+ * Single-server throughput workloads: pub-only, pub/sub 1:1, fan-out 1:4,
+ * queue 1:4 with the exactly-once check, and 10,000 wildcard subscriptions.
+ *
+ * @module
+ */
+import { runFlow } from "./flows.ts";
+import { MUST_BE_OK, ratioAtLeast } from "./report.ts";
+import type { Measured } from "./report.ts";
+import type { ServerSpec } from "./servers.ts";
+import type { SubSpec } from "./tasks.ts";
+import {
+  type BenchContext,
+  deliveryFigure,
+  flowNote,
+  maxPublishMs,
+  n,
+  withServer,
+  type Workload,
+} from "./workload.ts";
+
+const SIZE = 128;
+
+/** pub-only 16 B and 128 B: one publisher, no subscribers. */
+export const pubOnly: Workload = {
+  name: "pub",
+  figures: [
+    { id: "pub.16", label: "pub-only 16 B (msgs/s)", format: "rate" },
+    { id: "pub.128", label: "pub-only 128 B (msgs/s)", format: "rate" },
+  ],
+  run: (spec, ctx) =>
+    withServer(spec, {}, async (server) => {
+      const out = new Map<string, Measured>();
+      for (const size of [16, 128]) {
+        const r = await runFlow({
+          pubPort: server.port,
+          subPort: server.port,
+          pubSubjects: ["bench.pub"],
+          payloadSize: size,
+          count: ctx.quick ? 200_000 : size === 16 ? 5_000_000 : 3_000_000,
+          maxMs: maxPublishMs(ctx),
+          subscribers: [],
+          expectedDeliveries: () => 0,
+        });
+        out.set(`pub.${size}`, { value: r.pubRate, note: flowNote(r) });
+      }
+      return out;
+    }),
+};
+
+/** pub/sub 1:1, 128 B. */
+export const pubSub: Workload = {
+  name: "pubsub",
+  figures: [{
+    id: "pubsub",
+    label: "pub/sub 1:1 128 B (msgs/s)",
+    format: "rate",
+    target: ratioAtLeast(0.5),
+  }],
+  run: (spec, ctx) => oneFlow(spec, ctx, "pubsub", [[{ subject: "bench.ps" }]]),
+};
+
+/** fan-out 1:4: four subscribers on the same subject. */
+export const fanOut: Workload = {
+  name: "fanout",
+  figures: [{
+    id: "fanout",
+    label: "fan-out 1:4 128 B (deliveries/s)",
+    format: "rate",
+    target: ratioAtLeast(0.5),
+  }],
+  run: (spec, ctx) =>
+    oneFlow(spec, ctx, "fanout", Array.from({ length: 4 }, () => [{ subject: "bench.fan" }])),
+};
+
+async function oneFlow(
+  spec: ServerSpec,
+  ctx: BenchContext,
+  id: string,
+  subscribers: SubSpec[][],
+): Promise<Map<string, Measured>> {
+  return await withServer(spec, {}, async (server) => {
+    const r = await runFlow({
+      pubPort: server.port,
+      subPort: server.port,
+      pubSubjects: [subscribers[0]![0]!.subject],
+      payloadSize: SIZE,
+      count: ctx.quick ? 100_000 : subscribers.length > 1 ? 1_000_000 : 3_000_000,
+      maxMs: maxPublishMs(ctx),
+      subscribers,
+      expectedDeliveries: (sent) => sent * subscribers.length,
+    });
+    return new Map([[id, deliveryFigure(r)]]);
+  });
+}
+
+/** queue 1:4: four members of one group; every sequence must arrive exactly once. */
+export const queue: Workload = {
+  name: "queue",
+  figures: [
+    {
+      id: "queue",
+      label: "queue 1:4 128 B (deliveries/s)",
+      format: "rate",
+      target: ratioAtLeast(0.5),
+    },
+    { id: "queue.once", label: "queue 1:4 exactly-once", format: "okfail", target: MUST_BE_OK },
+  ],
+  run: (spec, ctx) =>
+    withServer(spec, {}, async (server) => {
+      const r = await runFlow({
+        pubPort: server.port,
+        subPort: server.port,
+        pubSubjects: ["bench.q"],
+        payloadSize: SIZE,
+        count: ctx.quick ? 100_000 : 2_000_000,
+        maxMs: maxPublishMs(ctx),
+        subscribers: Array.from({ length: 4 }, () => [{ subject: "bench.q", queue: "workers" }]),
+        expectedDeliveries: (sent) => sent,
+        exactlyOnce: true,
+      });
+      const once = r.exactlyOnce!;
+      return new Map<string, Measured>([
+        ["queue", deliveryFigure(r)],
+        ["queue.once", {
+          value: once.ok ? 1 : 0,
+          note: `${n(r.sent)} sequences, ${n(once.missing)} missing, ${
+            n(once.duplicated)
+          } duplicated`,
+        }],
+      ]);
+    }),
+};
+
+/** Wildcard mix: token ranges chosen so each message matches 2 or 3 subscriptions. */
+const WILD_SUBJECTS = 100;
+const WILD_SUBS = 10_000;
+
+/**
+ * 10,000 subscriptions on one connection: `bench.<i>.*` (5,000),
+ * `bench.*.<i>` (4,990) and `bench.<i>.>` (10). Publishing cycles over
+ * `bench.<k>.<k>` for k < 100, so each message matches `bench.k.*` and
+ * `bench.*.k`, plus `bench.k.>` when k < 10.
+ */
+function wildcardSubs(): SubSpec[] {
+  const subs: SubSpec[] = [];
+  for (let i = 0; i < 5000; i++) subs.push({ subject: `bench.${i}.*` });
+  for (let i = 0; i < WILD_SUBS - 5000 - 10; i++) subs.push({ subject: `bench.*.${i}` });
+  for (let i = 0; i < 10; i++) subs.push({ subject: `bench.${i}.>` });
+  return subs;
+}
+
+function wildcardDeliveries(sent: number): number {
+  const perCycle = WILD_SUBJECTS * 2 + 10;
+  let total = Math.floor(sent / WILD_SUBJECTS) * perCycle;
+  for (let k = 0; k < sent % WILD_SUBJECTS; k++) total += k < 10 ? 3 : 2;
+  return total;
+}
+
+/** 10,000 wildcard subscriptions: time to subscribe, then deliveries/s through them. */
+export const wildcard: Workload = {
+  name: "wildcard",
+  figures: [
+    { id: "wild.sub", label: "10k wildcard subs: SUB..PONG time", format: "ms" },
+    { id: "wild.rate", label: "10k wildcard subs: deliveries/s", format: "rate" },
+  ],
+  run: (spec, ctx) =>
+    withServer(spec, {}, async (server) => {
+      const r = await runFlow({
+        pubPort: server.port,
+        subPort: server.port,
+        pubSubjects: Array.from({ length: WILD_SUBJECTS }, (_, k) => `bench.${k}.${k}`),
+        payloadSize: SIZE,
+        count: ctx.quick ? 50_000 : 1_000_000,
+        maxMs: maxPublishMs(ctx),
+        subscribers: [wildcardSubs()],
+        expectedDeliveries: wildcardDeliveries,
+      });
+      return new Map<string, Measured>([
+        ["wild.sub", {
+          value: r.subscribeMs[0]!,
+          note: `${n(WILD_SUBS)} SUBs in one write, until PONG`,
+        }],
+        ["wild.rate", deliveryFigure(r)],
+      ]);
+    }),
+};
