@@ -14,14 +14,10 @@ import { DenoTransport, type Transport } from "./client/transport.ts";
 import { errLine, WireError } from "./protocol/wire_errors.ts";
 import { Account, GLOBAL_ACCOUNT } from "./server/account.ts";
 import type { ServerCore, ServerStats } from "./server/core.ts";
-import type {
-  AuthOutcome,
-  ClientAuthenticator,
-  ConnectCredentials,
-} from "./server/auth_api.ts";
+import type { AuthOutcome, ClientAuthenticator, ConnectCredentials } from "./server/auth_api.ts";
 import { newServerId } from "./server/server_id.ts";
 import { CLIENT_PROTO, NATS_COMPAT_VERSION, VERSION } from "./version.ts";
-import { ClosedRing, type ClosedClientInfo } from "./server/closed_ring.ts";
+import { type ClosedClientInfo, ClosedRing } from "./server/closed_ring.ts";
 
 /** What lib/monitor returns: its bound ports and a way to stop it. */
 export interface MonitorHandle {
@@ -88,6 +84,8 @@ export class Server implements ServerCore {
   cluster: ClusterHandle | null = null;
 
   #nextCid = 1;
+  /** bcrypt worker pool (lib/auth), created on first need and kept across reloads. */
+  #bcrypt: import("./auth/bcrypt_pool.ts").BcryptPool | null = null;
   #listener: Deno.Listener | null = null;
   #flushList: ClientConnection[] = [];
   #flushScheduled = false;
@@ -133,14 +131,23 @@ export class Server implements ServerCore {
     return this.#lameDuck;
   }
 
+  /**
+   * Builds the authenticator for `options` (start and reload). The bcrypt pool is
+   * the server's, shared across reloads, so re-checking connected clients after a
+   * reload hits its cache instead of paying ~180 ms of bcrypt per client.
+   */
+  async buildAuthenticator(options: Options): Promise<ClientAuthenticator> {
+    const { Authenticator } = await import("./auth/authenticator.ts");
+    const { BcryptPool } = await import("./auth/bcrypt_pool.ts");
+    this.#bcrypt ??= new BcryptPool();
+    return new Authenticator(options, { log: this.log, bcrypt: this.#bcrypt });
+  }
+
   /** Binds the listeners and starts accepting. */
   async start(): Promise<void> {
     const o = this.options;
     this.#logBanner();
-    if (needsAuthenticator(o)) {
-      const { Authenticator } = await import("./auth/authenticator.ts");
-      this.auth = new Authenticator(o, { log: this.log }) as unknown as ClientAuthenticator;
-    }
+    if (needsAuthenticator(o)) this.auth = await this.buildAuthenticator(o);
     const port = o.port === -1 ? 0 : o.port;
     this.clientHost = o.host;
     if (o.tls) {
@@ -164,8 +171,9 @@ export class Server implements ServerCore {
     this.log.notice("Server is ready");
     if (o.cluster && o.cluster.port !== 0) {
       const { startCluster } = await import("./cluster/cluster.ts");
-      this.cluster = await startCluster(this);
-      this.extensions.push(this.cluster);
+      const cluster = await startCluster(this);
+      this.cluster = cluster;
+      this.extensions.push(cluster);
     }
   }
 
@@ -433,6 +441,7 @@ export class Server implements ServerCore {
     await Promise.all(drains);
     for (const client of [...this.clients.values()]) client.close(ClosedReason.ServerShutdown);
     this.auth?.close();
+    this.#bcrypt?.close();
     this.log.notice("Server Exiting..");
     this.#done.resolve();
   }

@@ -20,7 +20,10 @@ async function withServer(
   }
 }
 
-async function client(s: ServerProcess, extra: Record<string, unknown> = {}): Promise<NatsConnection> {
+async function client(
+  s: ServerProcess,
+  extra: Record<string, unknown> = {},
+): Promise<NatsConnection> {
   return await connect({ servers: s.url, reconnect: false, ...extra });
 }
 
@@ -160,7 +163,7 @@ Deno.test("max_payload from the config file is enforced and announced", async ()
 });
 
 Deno.test("slow consumer is cut off while the publisher keeps going", async () => {
-  await withServer({ config: "max_pending: 256KB\nwrite_deadline: \"2s\"" }, async (s) => {
+  await withServer({ config: 'max_pending: 256KB\nwrite_deadline: "2s"' }, async (s) => {
     // A subscriber that subscribes and then never reads a byte.
     const silent = await Deno.connect({ hostname: "127.0.0.1", port: s.port });
     await silent.write(new TextEncoder().encode('CONNECT {"verbose":false}\r\nSUB flood 1\r\n'));

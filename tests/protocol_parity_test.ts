@@ -68,7 +68,8 @@ const CASES: Case[] = [
   },
   {
     name: "UNSUB with max delivers exactly max",
-    send: QUIET + "SUB foo 1\r\nUNSUB 1 2\r\nPUB foo 1\r\na\r\nPUB foo 1\r\nb\r\nPUB foo 1\r\nc\r\n" +
+    send: QUIET +
+      "SUB foo 1\r\nUNSUB 1 2\r\nPUB foo 1\r\na\r\nPUB foo 1\r\nb\r\nPUB foo 1\r\nc\r\n" +
       "PING\r\n",
     expect: "MSG foo 1 1\r\na\r\nMSG foo 1 1\r\nb\r\nPONG\r\n",
     closes: false,
@@ -88,7 +89,8 @@ const CASES: Case[] = [
   },
   {
     name: "pedantic: invalid publish subject reported and still delivered",
-    send: 'CONNECT {"verbose":false,"pedantic":true}\r\nSUB foo.> 1\r\nPUB foo.* 1\r\nx\r\nPING\r\n',
+    send:
+      'CONNECT {"verbose":false,"pedantic":true}\r\nSUB foo.> 1\r\nPUB foo.* 1\r\nx\r\nPING\r\n',
     expect: "-ERR 'Invalid Publish Subject'\r\nMSG foo.* 1 1\r\nx\r\nPONG\r\n",
     closes: false,
   },

@@ -81,9 +81,10 @@ export async function importPrivateKeyPem(pem: string): Promise<KeyPair> {
   else throw new TypeError(`Unsupported private key type: ${jwk.kty} ${jwk.crv ?? ""}`.trim());
   const params = paramsFor(alg);
   const privateKey = await crypto.subtle.importKey("jwk", jwk, params, true, ["sign"]);
+  // The public half: the same JWK without the private members.
   const pub: JsonWebKey = jwk.kty === "RSA"
-    ? { kty: "RSA", n: jwk.n, e: jwk.e }
-    : { kty: "EC", crv: jwk.crv, x: jwk.x, y: jwk.y };
+    ? { kty: "RSA", n: jwk.n!, e: jwk.e! }
+    : { kty: "EC", crv: jwk.crv!, x: jwk.x!, y: jwk.y! };
   const publicKey = await crypto.subtle.importKey("jwk", pub, params, true, ["verify"]);
   return { privateKey, publicKey, alg };
 }

@@ -28,8 +28,8 @@ import type { ServerCore } from "../server/core.ts";
 import type {
   AuthOutcome,
   CertIdentity,
-  ConnectCredentials,
   ClientPermissions,
+  ConnectCredentials,
 } from "../server/auth_api.ts";
 
 /** TLS facts about a connection, for logs, /connz and verify_and_map. */

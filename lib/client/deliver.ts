@@ -127,7 +127,9 @@ function deliverToQueue(members: readonly Subscription[], msg: PublishContext): 
 
 function pickRouteMember(members: readonly Subscription[]): RouteLink | null {
   let total = 0;
-  for (let i = 0; i < members.length; i++) if (members[i].route !== null) total += members[i].weight;
+  for (let i = 0; i < members.length; i++) {
+    if (members[i].route !== null) total += members[i].weight;
+  }
   if (total === 0) return null;
   let r = Math.random() * total;
   for (let i = 0; i < members.length; i++) {

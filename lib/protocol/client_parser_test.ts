@@ -45,7 +45,11 @@ function tokens(p: ClientParser): string[] {
   return out;
 }
 
-function parser(rec: Recorder, headers = true, limits = { maxControlLine: 4096, maxPayload: 1024 }) {
+function parser(
+  rec: Recorder,
+  headers = true,
+  limits = { maxControlLine: 4096, maxPayload: 1024 },
+) {
   const p = new ClientParser(rec, limits);
   p.headersAllowed = headers;
   return p;
@@ -67,7 +71,7 @@ function feedSplit(input: Uint8Array, cuts: number[], headers = true): string[] 
   return rec.events;
 }
 
-const STREAM = "CONNECT {\"verbose\":false}\r\n" +
+const STREAM = 'CONNECT {"verbose":false}\r\n' +
   "PUB foo 5\r\nhello\r\n" +
   "pub foo.bar reply.1 3\r\nabc\r\n" +
   "HPUB h rep 12 14\r\nNATS/1.0\r\n\r\nhi\r\n" +
@@ -212,7 +216,7 @@ Deno.test("ClientParser pauses after CONNECT and resumes with the rest", () => {
   const rec = new Recorder();
   rec.pauseOnConnect = true;
   const p = parser(rec);
-  const input = enc.encode('CONNECT {}\r\nPUB a 1\r\nx\r\n');
+  const input = enc.encode("CONNECT {}\r\nPUB a 1\r\nx\r\n");
   const stop = p.parse(input);
   assertEquals(stop, 12);
   assertEquals(rec.events, ["CONNECT {}"]);

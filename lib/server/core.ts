@@ -27,7 +27,10 @@ export interface ServerCore {
   readonly stats: ServerStats;
   readonly authRequired: boolean;
   readonly authTimeoutMs: number;
-  authenticate(client: ClientConnection, creds: ConnectCredentials): AuthOutcome | Promise<AuthOutcome>;
+  authenticate(
+    client: ClientConnection,
+    creds: ConnectCredentials,
+  ): AuthOutcome | Promise<AuthOutcome>;
   accountFor(name: string): Account | null;
   maxSubscriptionsFor(client: ClientConnection): number;
   /** Local interest changed (SUB/UNSUB/close): routes are told. */

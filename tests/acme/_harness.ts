@@ -284,14 +284,18 @@ const res = await fetch(${JSON.stringify(chall.mgmt)} + path, {
   body: JSON.stringify(action === "present" ? { host: fqdn, value } : { host: fqdn }),
 });
 await res.body?.cancel();
-await Deno.writeTextFile(${JSON.stringify(`${dir}/exec.log`)}, \`\${action} \${fqdn} \${value}\\n\`, { append: true });
+await Deno.writeTextFile(${
+      JSON.stringify(`${dir}/exec.log`)
+    }, \`\${action} \${fqdn} \${value}\\n\`, { append: true });
 if (!res.ok) Deno.exit(1);
 `,
   );
   const sh = `${dir}/exec_provider.sh`;
   await Deno.writeTextFile(
     sh,
-    `#!/bin/sh\nexec ${JSON.stringify(Deno.execPath())} run --quiet --no-config --allow-net=127.0.0.1 --allow-write=${dir} ${ts} "$@"\n`,
+    `#!/bin/sh\nexec ${
+      JSON.stringify(Deno.execPath())
+    } run --quiet --no-config --allow-net=127.0.0.1 --allow-write=${dir} ${ts} "$@"\n`,
   );
   await Deno.chmod(sh, 0o755);
   return sh;

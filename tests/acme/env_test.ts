@@ -12,7 +12,9 @@ import { AcmeManager } from "../../lib/acme/manager.ts";
 import { ChallTestSrv, havePebble, Pebble, RecordingLogger, startDoFixture } from "./_harness.ts";
 
 const ignore = !havePebble();
-if (ignore) console.log("SKIP tests/acme/env_test.ts: /usr/bin/pebble or pebble-challtestsrv missing");
+if (ignore) {
+  console.log("SKIP tests/acme/env_test.ts: /usr/bin/pebble or pebble-challtestsrv missing");
+}
 
 /** Fake IMDS + Key Vault on one listener; records what it was asked. */
 function startAzureFake(secret: string) {
@@ -27,7 +29,9 @@ function startAzureFake(secret: string) {
       return Response.json({ access_token: "vault-access-token", token_type: "Bearer" });
     }
     if (url.pathname === "/secrets/dns-token") {
-      seen.push(`vault auth=${req.headers.get("authorization")} v=${url.searchParams.get("api-version")}`);
+      seen.push(
+        `vault auth=${req.headers.get("authorization")} v=${url.searchParams.get("api-version")}`,
+      );
       if (req.headers.get("authorization") !== "Bearer vault-access-token") {
         return new Response(null, { status: 401 });
       }
@@ -110,7 +114,11 @@ Deno.test({
       }
       // Restart: the files and account key are reused, nothing is ordered.
       const log2 = new RecordingLogger();
-      const again = new AcmeManager(parsed.options, { log: log2, onCertificate: () => {}, env: {} });
+      const again = new AcmeManager(parsed.options, {
+        log: log2,
+        onCertificate: () => {},
+        env: {},
+      });
       try {
         assert.equal((await again.start()).serial, serial);
         assert.equal(log2.find("notice", /obtaining/).length, 0);

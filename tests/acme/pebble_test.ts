@@ -21,7 +21,9 @@ import {
 import { makeCert } from "./_pki.ts";
 
 const ignore = !havePebble();
-if (ignore) console.log("SKIP tests/acme/pebble_test.ts: /usr/bin/pebble or pebble-challtestsrv missing");
+if (ignore) {
+  console.log("SKIP tests/acme/pebble_test.ts: /usr/bin/pebble or pebble-challtestsrv missing");
+}
 
 interface Env {
   dir: string;
@@ -95,7 +97,9 @@ Deno.test({
         const calls = (await Deno.readTextFile(`${env.dir}/exec.log`)).trim().split("\n");
         assert.equal(calls.filter((c) => c.startsWith("present _acme-challenge.")).length, 2);
         assert.equal(calls.filter((c) => c.startsWith("cleanup _acme-challenge.")).length, 2);
-        assert.ok(calls.every((c) => / _acme-challenge\.nats-[ab]\.example\.com\. \S{43}$/.test(c)));
+        assert.ok(
+          calls.every((c) => / _acme-challenge\.nats-[ab]\.example\.com\. \S{43}$/.test(c)),
+        );
         const st = mgr.status();
         assert.equal(st.state, "ready");
         assert.equal(st.serial, cert.serial);
@@ -141,7 +145,9 @@ Deno.test({
         const cert = await mgr.start();
         assertUsable(cert, ["www.nats.example.com"]);
         assert.ok(fixture.calls.includes("POST /v2/domains/example.com/records"));
-        assert.ok(fixture.calls.some((c) => c.startsWith("DELETE /v2/domains/example.com/records/")));
+        assert.ok(
+          fixture.calls.some((c) => c.startsWith("DELETE /v2/domains/example.com/records/")),
+        );
         assert.equal(fixture.records.size, 0, "TXT record left behind");
         assert.ok(!log.lines.some((l) => l.msg.includes("do-secret-token")), "token was logged");
       } finally {

@@ -166,7 +166,10 @@ Deno.test("ariCertId() follows the RFC 9773 example", async () => {
 });
 
 Deno.test("renewalTime() uses the lifetime fraction, ARI, and the 1/20 safety net", () => {
-  const cert = { notBefore: new Date("2025-01-01T00:00:00Z"), notAfter: new Date("2025-04-01T00:00:00Z") };
+  const cert = {
+    notBefore: new Date("2025-01-01T00:00:00Z"),
+    notAfter: new Date("2025-04-01T00:00:00Z"),
+  };
   const life = cert.notAfter.getTime() - cert.notBefore.getTime();
   assert.equal(
     renewalTime(cert, 1 / 3).getTime(),
@@ -379,10 +382,13 @@ Deno.test("CloudflareProvider and Route53Provider send the expected requests", a
 });
 
 Deno.test("matchZone() picks the longest zone and the relative name", () => {
-  assert.deepEqual(matchZone("_acme-challenge.a.b.example.com.", ["example.com", "b.example.com"]), {
-    zone: "b.example.com",
-    relative: "_acme-challenge.a",
-  });
+  assert.deepEqual(
+    matchZone("_acme-challenge.a.b.example.com.", ["example.com", "b.example.com"]),
+    {
+      zone: "b.example.com",
+      relative: "_acme-challenge.a",
+    },
+  );
   assert.equal(matchZone("_acme-challenge.x.org.", ["example.com"]), undefined);
 });
 
@@ -399,16 +405,12 @@ Deno.test("Dns01Solver.wait() gives up after the propagation timeout", async () 
     queryTimeoutMs: 150,
     log: new RecordingLogger(),
   });
-  try {
-    const started = Date.now();
-    await assert.rejects(
-      solver.wait({ domain: "a.example.com", token: "t", keyAuthorization: "t.x", dnsValue: "v" }),
-      /TXT _acme-challenge\.a\.example\.com\. not visible on 127\.0\.0\.1:\d+ within 1s/,
-    );
-    assert.ok(Date.now() - started < 5000);
-  } finally {
-    // nothing to close
-  }
+  const started = Date.now();
+  await assert.rejects(
+    solver.wait({ domain: "a.example.com", token: "t", keyAuthorization: "t.x", dnsValue: "v" }),
+    /TXT _acme-challenge\.a\.example\.com\. not visible on 127\.0\.0\.1:\d+ within 1s/,
+  );
+  assert.ok(Date.now() - started < 5000);
 });
 
 Deno.test("buildCsr() produces a CSR openssl accepts, with every name in the SAN", async (t) => {

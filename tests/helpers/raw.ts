@@ -48,9 +48,11 @@ export class RawClient {
   /** Waits until the received text matches `re`; returns the match. */
   async expect(re: RegExp, timeoutMs = 3000): Promise<RegExpExecArray> {
     let m: RegExpExecArray | null = null;
-    await waitFor(() => (m = re.exec(this.received)) !== null, timeoutMs, `${re} in ${
-      JSON.stringify(this.received.slice(-300))
-    }`);
+    await waitFor(
+      () => (m = re.exec(this.received)) !== null,
+      timeoutMs,
+      `${re} in ${JSON.stringify(this.received.slice(-300))}`,
+    );
     return m!;
   }
 

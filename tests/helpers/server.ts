@@ -95,7 +95,9 @@ export class ServerProcess {
     const result = await Promise.race([
       ready,
       exited.then((s) => ({ exit: s.code })),
-      new Promise<{ timeout: true }>((r) => timer = setTimeout(() => r({ timeout: true }), timeout)),
+      new Promise<{ timeout: true }>((r) =>
+        timer = setTimeout(() => r({ timeout: true }), timeout)
+      ),
     ]);
     clearTimeout(timer);
     if (!("match" in result)) {
@@ -182,6 +184,8 @@ export async function waitFor(
     }
     await new Promise((r) => setTimeout(r, 20));
   }
-  throw new Error(`timed out after ${timeoutMs} ms waiting for ${what}` +
-    (lastError ? `: ${lastError}` : ""));
+  throw new Error(
+    `timed out after ${timeoutMs} ms waiting for ${what}` +
+      (lastError ? `: ${lastError}` : ""),
+  );
 }

@@ -19,7 +19,9 @@ export class LoadWorker {
   /** Starts the Worker thread and hands it its task. */
   constructor(label: string, task: WorkerTask) {
     this.label = label;
-    this.#worker = new Worker(new URL("./load_worker.ts", import.meta.url).href, { type: "module" });
+    this.#worker = new Worker(new URL("./load_worker.ts", import.meta.url).href, {
+      type: "module",
+    });
     this.#worker.onmessage = (e: MessageEvent<WorkerReport>) => {
       if (e.data.type === "error") this.#failure ??= new Error(`${label}: ${e.data.message}`);
       else this.#queue.push(e.data);

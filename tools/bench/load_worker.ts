@@ -6,7 +6,7 @@
  * @module
  */
 import { MsgScanner, SEQ_DIGITS } from "./msg_scanner.ts";
-import { bytes, closeQuietly, flush, rawConnect, type RawClient, writeAll } from "./raw.ts";
+import { bytes, closeQuietly, flush, type RawClient, rawConnect, writeAll } from "./raw.ts";
 import {
   absNow,
   type PubTask,
@@ -92,7 +92,10 @@ async function runPub(task: PubTask): Promise<void> {
   while (sent < task.count) {
     const n = Math.min(perBatch, task.count - sent);
     if (task.seq) writeSeqs(batch, sent, n);
-    await writeAll(client.conn, n === perBatch ? batch.buf : batch.buf.subarray(0, batch.ends[n - 1]));
+    await writeAll(
+      client.conn,
+      n === perBatch ? batch.buf : batch.buf.subarray(0, batch.ends[n - 1]),
+    );
     sent += n;
     if (performance.now() > stopAt) break;
   }
@@ -236,6 +239,12 @@ self.onmessage = (e: MessageEvent<WorkerTask | WorkerCommand>) => {
   }
   if (started) return;
   started = true;
-  const run = msg.role === "pub" ? runPub(msg) : msg.role === "sub" ? runSub(msg) : runResponder(msg);
-  run.catch((err) => post({ type: "error", message: err instanceof Error ? err.message : String(err) }));
+  const run = msg.role === "pub"
+    ? runPub(msg)
+    : msg.role === "sub"
+    ? runSub(msg)
+    : runResponder(msg);
+  run.catch((err) =>
+    post({ type: "error", message: err instanceof Error ? err.message : String(err) })
+  );
 };

@@ -59,7 +59,9 @@ export async function readUntil(
     const n = await readWithin(conn, io.buf, left);
     if (n === null) {
       const why = io.scanner.errors[0];
-      throw new Error(why === undefined ? "connection closed by the server" : `server said: ${why}`);
+      throw new Error(
+        why === undefined ? "connection closed by the server" : `server said: ${why}`,
+      );
     }
     io.scanner.feed(io.buf, n);
   }
@@ -67,7 +69,11 @@ export async function readUntil(
 }
 
 /** One read that gives up after `ms`, closing the connection then (throws on timeout). */
-export async function readWithin(conn: Deno.Conn, buf: Uint8Array, ms: number): Promise<number | null> {
+export async function readWithin(
+  conn: Deno.Conn,
+  buf: Uint8Array,
+  ms: number,
+): Promise<number | null> {
   let timer: ReturnType<typeof setTimeout> | undefined;
   const read = conn.read(buf);
   // The read rejects once the timeout closes the socket; that is expected.
@@ -102,7 +108,13 @@ export interface RawClient {
  */
 export async function rawConnect(
   port: number,
-  opts: { creds?: Creds; extra?: string; scanner?: MsgScanner; timeoutMs?: number; bufSize?: number },
+  opts: {
+    creds?: Creds;
+    extra?: string;
+    scanner?: MsgScanner;
+    timeoutMs?: number;
+    bufSize?: number;
+  },
 ): Promise<RawClient> {
   const deadline = performance.now() + (opts.timeoutMs ?? 10_000);
   const conn = await Deno.connect({ hostname: "127.0.0.1", port });
@@ -127,7 +139,12 @@ export async function rawConnect(
 export async function flush(client: RawClient, timeoutMs = 10_000): Promise<void> {
   const target = client.scanner.pongs + 1;
   await writeAll(client.conn, bytes("PING\r\n"));
-  await readUntil(client.conn, client, () => client.scanner.pongs >= target, performance.now() + timeoutMs);
+  await readUntil(
+    client.conn,
+    client,
+    () => client.scanner.pongs >= target,
+    performance.now() + timeoutMs,
+  );
 }
 
 /** Closes a connection that may already be closed (by a deadline or the peer). */

@@ -62,7 +62,8 @@ export function formatValue(format: Format, v: number): string {
     case "rate":
       return v >= 1e6 ? `${(v / 1e6).toFixed(2)} M/s` : `${(v / 1e3).toFixed(1)} k/s`;
     case "us":
-      return `${v.toFixed(0)} µs`;
+      // Stalls of many milliseconds read better in ms.
+      return v >= 10_000 ? `${(v / 1000).toFixed(1)} ms` : `${v.toFixed(0)} µs`;
     case "ms":
       return `${v.toFixed(1)} ms`;
     case "kib":

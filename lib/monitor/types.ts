@@ -1,0 +1,78 @@
+/**
+ * Shapes shared by the monitoring builders, and the hooks other modules
+ * (lib/cluster, lib/tls, lib/acme) may offer to it. Every hook is optional
+ * and read defensively, so monitoring works before those modules exist.
+ *
+ * @module
+ */
+
+/** One route as lib/cluster reports it for /routez and /metrics (JSON-ready names). */
+export interface RouteInfo {
+  /** Route id (shares the client id counter in nats-server). */
+  rid: number;
+  /** Server id of the peer. */
+  remote_id: string;
+  /** True when this server dialed the route. */
+  did_solicit: boolean;
+  /** True when the route came from the `routes` list (not from gossip). */
+  is_configured: boolean;
+  /** Remote TCP address. */
+  ip: string;
+  port: number;
+  start: Date;
+  last_activity: Date;
+  /** Round-trip time in milliseconds; 0 or absent = not measured yet. */
+  rtt?: number;
+  /** Bytes waiting to be written to the peer. */
+  pending_size: number;
+  in_msgs: number;
+  out_msgs: number;
+  in_bytes: number;
+  out_bytes: number;
+  /** Number of remote subscriptions (interest) learned from the peer. */
+  subscriptions: number;
+  /** Subjects of that interest; shown with `subs=true|detail`. */
+  subscriptions_list?: string[];
+  /** Per-subscription detail; shown with `subs=detail` when given. */
+  subscriptions_list_detail?: SubDetail[];
+  /** Route permissions, when configured. */
+  import?: { allow?: string[]; deny?: string[] };
+  export?: { allow?: string[]; deny?: string[] };
+}
+
+/** What /routez needs from `server.cluster` (a lib/cluster ClusterHandle). */
+export interface ClusterMonitorSource {
+  routezInfo(): RouteInfo[];
+}
+
+/** One subscription in `subscriptions_list_detail` / subsz `subscriptions_list`. */
+export interface SubDetail {
+  account?: string;
+  subject: string;
+  qgroup?: string;
+  sid: string;
+  msgs: number;
+  max?: number;
+  cid: number;
+}
+
+/** A served certificate, for `dnatsd_tls_certificate_not_after_seconds` and the dashboard. */
+export interface TlsCertificateInfo {
+  /** Certificate subject, e.g. `CN=example.com`. */
+  subject: string;
+  notAfter: Date;
+  /** Where it came from: `file`, `acme`, ... */
+  source?: string;
+}
+
+/**
+ * Optional server hook (lib/tls or lib/acme may add it to Server): the
+ * certificates currently served. Without it, monitoring reads
+ * `options.tls.certFile` itself.
+ */
+export interface TlsCertificateSource {
+  tlsCertificateInfo(): TlsCertificateInfo[];
+}
+
+/** A JSON object whose key order is the order fields are assigned in. */
+export type JsonObject = Record<string, unknown>;

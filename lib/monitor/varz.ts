@@ -1,0 +1,129 @@
+/**
+ * The /varz body: server identity, options (never secrets) and counters, in
+ * nats-server 2.9's field order and omitempty rules.
+ *
+ * @module
+ */
+import type { Server } from "../server.ts";
+import { NATS_COMPAT_VERSION, CLIENT_PROTO } from "../version.ts";
+import { preciseNowMs, rfc3339Nano, uptimeString } from "./format.ts";
+import { type CpuSampler, cpuCores, residentMemory } from "./proc_stats.ts";
+import { routeInfos } from "./routez.ts";
+import type { JsonObject } from "./types.ts";
+
+/** Monitoring-side state /varz reports besides the server's own. */
+export interface VarzContext {
+  /** Bound HTTP and HTTPS monitoring ports (0 when off). */
+  httpPort: number;
+  httpsPort: number;
+  /** Hits per endpoint path (`http_req_stats`). */
+  reqStats: ReadonlyMap<string, number>;
+  cpu: CpuSampler;
+}
+
+const MS_TO_NS = 1_000_000;
+/** nats-server's default TLS and route auth timeout, in seconds. */
+const DEFAULT_TIMEOUT_S = 2;
+
+/** Total subscriptions over every account (what `subscriptions` shows). */
+export function totalSubscriptions(server: Server): number {
+  let n = 0;
+  for (const acc of server.accounts.values()) n += acc.sublist.count;
+  return n;
+}
+
+/**
+ * Builds the /varz object.
+ *
+ * @param server The running server.
+ * @param ctx Monitoring state (ports, request counters, CPU sampler).
+ * @returns A JSON-ready object, keys in nats-server's order.
+ */
+export function buildVarz(server: Server, ctx: VarzContext): JsonObject {
+  const o = server.options;
+  const nowMs = preciseNowMs();
+  const routes = routeInfos(server);
+  const v: JsonObject = {
+    server_id: server.serverId,
+    server_name: server.serverName,
+    version: NATS_COMPAT_VERSION,
+    proto: CLIENT_PROTO,
+    go: `deno${Deno.version.deno}`,
+    host: o.host,
+    port: server.clientPort || o.port,
+  };
+  if (server.authRequired) v.auth_required = true;
+  if (o.tls && !o.allowNonTls) v.tls_required = true;
+  if (o.tls && (o.tls.verify || o.tls.verifyAndMap)) v.tls_verify = true;
+  if (server.peerClientUrls.size > 0) v.connect_urls = server.connectUrls();
+  v.max_connections = o.maxConnections;
+  if (o.maxSubscriptions > 0) v.max_subscriptions = o.maxSubscriptions;
+  v.ping_interval = o.pingIntervalMs * MS_TO_NS;
+  v.ping_max = o.maxPingsOut;
+  v.http_host = o.httpHost ?? o.host;
+  v.http_port = ctx.httpPort;
+  v.http_base_path = o.httpBasePath;
+  v.https_port = ctx.httpsPort;
+  v.auth_timeout = server.authTimeoutMs / 1000;
+  v.max_control_line = o.maxControlLine;
+  v.max_payload = o.maxPayload;
+  v.max_pending = o.maxPending;
+  v.cluster = clusterVarz(server);
+  v.gateway = {};
+  v.leaf = {};
+  v.mqtt = {};
+  v.websocket = {};
+  v.jetstream = {};
+  v.tls_timeout = o.tls?.timeout ?? DEFAULT_TIMEOUT_S;
+  v.write_deadline = o.writeDeadlineMs * MS_TO_NS;
+  v.start = rfc3339Nano(server.startTime.getTime());
+  v.now = rfc3339Nano(nowMs);
+  v.uptime = uptimeString(nowMs - server.startTime.getTime());
+  v.mem = residentMemory();
+  v.cores = cpuCores();
+  v.gomaxprocs = cpuCores();
+  v.cpu = ctx.cpu.sample();
+  v.connections = server.clients.size;
+  v.total_connections = server.stats.totalConnections;
+  v.routes = routes.length;
+  v.remotes = new Set(routes.map((r) => r.remote_id)).size;
+  v.leafnodes = 0;
+  v.in_msgs = server.stats.inMsgs;
+  v.out_msgs = server.stats.outMsgs;
+  v.in_bytes = server.stats.inBytes;
+  v.out_bytes = server.stats.outBytes;
+  v.slow_consumers = server.stats.slowConsumers;
+  v.subscriptions = totalSubscriptions(server);
+  v.http_req_stats = Object.fromEntries(ctx.reqStats);
+  v.config_load_time = rfc3339Nano(server.configLoadTime.getTime());
+  v.system_account = "$SYS";
+  return v;
+}
+
+/** The `cluster` object: listen address, configured route host:ports, timeouts. */
+function clusterVarz(server: Server): JsonObject {
+  const c = server.options.cluster;
+  if (!c) return {};
+  const out: JsonObject = {};
+  if (c.name) out.name = c.name;
+  out.addr = c.host;
+  const port = server.cluster?.port ?? c.port;
+  if (port > 0) out.cluster_port = port;
+  out.auth_timeout = c.authorization?.timeout ?? DEFAULT_TIMEOUT_S;
+  // Only host:port: a route URL may carry credentials, which must never show.
+  const urls = c.routes.map(routeHostPort).filter((u) => u !== "");
+  if (urls.length > 0) out.urls = urls;
+  out.tls_timeout = c.tls?.timeout ?? DEFAULT_TIMEOUT_S;
+  if (c.tls) out.tls_required = true;
+  if (c.tls && (c.tls.verify || c.tls.verifyAndMap)) out.tls_verify = true;
+  return out;
+}
+
+/** `nats://user:pass@host:port` -> `host:port` (credentials dropped). */
+export function routeHostPort(url: string): string {
+  try {
+    return new URL(url.includes("://") ? url : `nats://${url}`).host;
+  } catch {
+    return url.replace(/^[a-z]+:\/\//i, "").replace(/^[^@/]*@/, "").replace(/\/.*$/, "");
+  }
+}

@@ -1,0 +1,114 @@
+/**
+ * Two-node pub/sub: two servers joined by routes, publisher on A, subscriber
+ * on B. The route is proven by a probe (a message published on A must reach a
+ * subscriber on B) before the measured run, so a server without cluster
+ * support is reported as n/a rather than as zero.
+ *
+ * @module
+ */
+import { runFlow } from "./flows.ts";
+import { bytes, closeQuietly, flush, type RawClient, rawConnect, writeAll } from "./raw.ts";
+import type { Measured } from "./report.ts";
+import { freePort, launch, type RunningServer, type ServerSpec } from "./servers.ts";
+import { deliveryFigure, maxPublishMs, type Workload } from "./workload.ts";
+
+const SUBJECT = "bench.cluster";
+/** How long the pair may take to connect and exchange interest. */
+const FORM_MS = 10_000;
+
+const NO_CLUSTER = "no cluster support yet";
+
+/** Starts A and B routed to each other; both are stopped by the caller. */
+async function startPair(spec: ServerSpec, into: RunningServer[]): Promise<void> {
+  const [ca, cb] = [freePort(), freePort()];
+  const results = await Promise.allSettled([
+    launch(spec, { cluster: { port: ca, routes: [cb] } }),
+    launch(spec, { cluster: { port: cb, routes: [ca] } }),
+  ]);
+  for (const r of results) if (r.status === "fulfilled") into.push(r.value);
+  const failed = results.find((r): r is PromiseRejectedResult => r.status === "rejected");
+  if (failed !== undefined) throw failed.reason;
+}
+
+/**
+ * Publishes small probes on A until the subscriber on B sees one. The
+ * measured subscriber (already subscribed on B) counts only 128-byte
+ * payloads, so the 1-byte probes do not disturb its count.
+ *
+ * @throws {Error} when no probe arrives within {@link FORM_MS}.
+ */
+async function probe(portA: number, portB: number): Promise<void> {
+  let onB: RawClient | undefined;
+  let onA: RawClient | undefined;
+  try {
+    onB = await rawConnect(portB, { extra: `SUB ${SUBJECT} 1\r\n` });
+    onA = await rawConnect(portA, {});
+    const b = onB;
+    // Read B in the background; the loop below only looks at the count.
+    const pump = (async () => {
+      while (true) {
+        const got = await b.conn.read(b.buf);
+        if (got === null) return;
+        b.scanner.feed(b.buf, got);
+      }
+    })().catch(() => {});
+    const msg = bytes(`PUB ${SUBJECT} 1\r\np\r\n`);
+    const deadline = performance.now() + FORM_MS;
+    while (b.scanner.count === 0 && performance.now() < deadline) {
+      await writeAll(onA.conn, msg);
+      await flush(onA);
+      await new Promise((resolve) => setTimeout(resolve, 50));
+    }
+    closeQuietly(b.conn);
+    await pump;
+    if (b.scanner.count === 0) throw new Error(`route did not form within ${FORM_MS} ms`);
+  } finally {
+    if (onB !== undefined) closeQuietly(onB.conn);
+    if (onA !== undefined) closeQuietly(onA.conn);
+  }
+}
+
+/** Two-node pub/sub 1:1, 128 B. */
+export const twoNode: Workload = {
+  name: "cluster",
+  figures: [{ id: "cluster", label: "two-node pub/sub 128 B (msgs/s)", format: "rate" }],
+  run: async (spec, ctx) => {
+    const servers: RunningServer[] = [];
+    try {
+      try {
+        await startPair(spec, servers);
+      } catch (e) {
+        if (spec.kind === "dnatsd") return new Map([["cluster", { na: NO_CLUSTER }]]);
+        throw e;
+      }
+      const [a, b] = servers as [RunningServer, RunningServer];
+      let formed = true;
+      const r = await runFlow({
+        pubPort: a.port,
+        subPort: b.port,
+        pubSubjects: [SUBJECT],
+        payloadSize: 128,
+        count: ctx.quick ? 50_000 : 2_000_000,
+        maxMs: maxPublishMs(ctx),
+        subscribers: [[{ subject: SUBJECT }]],
+        expectedDeliveries: (sent) => sent,
+        beforePublish: async () => {
+          try {
+            await probe(a.port, b.port);
+          } catch (e) {
+            formed = false;
+            // Publishing into a pair that never formed would only measure loss.
+            throw e;
+          }
+        },
+      }).catch((e) => {
+        if (!formed && spec.kind === "dnatsd") return undefined;
+        throw e;
+      });
+      const out: Measured = r === undefined ? { na: NO_CLUSTER } : deliveryFigure(r);
+      return new Map([["cluster", out]]);
+    } finally {
+      await Promise.all(servers.map((s) => s.stop()));
+    }
+  },
+};

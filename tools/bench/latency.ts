@@ -1,0 +1,202 @@
+// deno-lint-ignore-file no-import-prefix -- pinned npm: specifier keeps `deno run <URL>` working without deno.json (DESIGN.md)
+/**
+ * Request/reply latency: sequential requests against a responder Worker, and
+ * the same stream's p99 while 50 clients authenticate with a bcrypt (cost 11)
+ * password, which shows whether password checks stall message routing.
+ *
+ * @module
+ */
+import bcrypt from "npm:bcryptjs@3.0.3";
+import { LoadWorker } from "./load_pool.ts";
+import {
+  bytes,
+  closeQuietly,
+  type Creds,
+  type RawClient,
+  rawConnect,
+  readUntil,
+  writeAll,
+} from "./raw.ts";
+import { type Measured, ratioAtMost } from "./report.ts";
+import { launch, type LaunchOptions, type RunningServer } from "./servers.ts";
+import { type BenchContext, n, naFrom, withServer, type Workload } from "./workload.ts";
+
+/** Latency samples in µs. */
+type Samples = number[];
+
+/** The p-th percentile (0..1) of samples, nearest rank. */
+export function percentile(samples: Samples, p: number): number {
+  if (samples.length === 0) return NaN;
+  const sorted = [...samples].sort((a, b) => a - b);
+  return sorted[Math.min(sorted.length - 1, Math.max(0, Math.ceil(p * sorted.length) - 1))]!;
+}
+
+const REQUEST = bytes("PUB bench.req bench.inbox 16\r\n0123456789abcdef\r\n");
+
+/**
+ * Sends requests one at a time and times each until its reply arrives; stops
+ * after `count`, after `maxMs`, or once `until()` holds.
+ */
+async function requestLoop(
+  c: RawClient,
+  opts: { count: number; maxMs: number; until?: () => boolean },
+): Promise<Samples> {
+  const samples: Samples = [];
+  const stopAt = performance.now() + opts.maxMs;
+  for (let i = 0; i < opts.count; i++) {
+    const target = c.scanner.count + 1;
+    const t0 = performance.now();
+    await writeAll(c.conn, REQUEST);
+    await readUntil(c.conn, c, () => c.scanner.count >= target, t0 + 10_000);
+    samples.push((performance.now() - t0) * 1000);
+    if (performance.now() > stopAt || opts.until?.() === true) break;
+  }
+  return samples;
+}
+
+/** A responder Worker plus a connected requester, both torn down by `fn`'s end. */
+async function withRequestPair<T>(
+  server: RunningServer,
+  creds: Creds | undefined,
+  fn: (requester: RawClient) => Promise<T>,
+): Promise<T> {
+  const credsOpt = creds === undefined ? {} : { creds };
+  const responder = new LoadWorker("responder", {
+    role: "responder",
+    port: server.port,
+    subject: "bench.req",
+    ...credsOpt,
+  });
+  let requester: RawClient | undefined;
+  try {
+    await responder.next("ready", 60_000);
+    requester = await rawConnect(server.port, {
+      ...credsOpt,
+      extra: "SUB bench.inbox 1\r\n",
+      timeoutMs: 60_000,
+    });
+    await requestLoop(requester, { count: 200, maxMs: 5000 }); // warm-up, not measured
+    return await fn(requester);
+  } finally {
+    if (requester !== undefined) closeQuietly(requester.conn);
+    responder.terminate();
+  }
+}
+
+function latencyNote(s: Samples): string {
+  return `${n(s.length)} sequential requests, 16 B`;
+}
+
+/** Request/reply p50 and p99 with one responder. */
+export const reqReply: Workload = {
+  name: "reqreply",
+  figures: [
+    { id: "rr.p50", label: "req/reply p50", format: "us", target: ratioAtMost(2) },
+    { id: "rr.p99", label: "req/reply p99", format: "us" },
+  ],
+  run: (spec, ctx) =>
+    withServer(spec, {}, (server) =>
+      withRequestPair(server, undefined, async (req) => {
+        const s = await requestLoop(req, { count: ctx.quick ? 500 : 5000, maxMs: 15_000 });
+        return new Map<string, Measured>([
+          ["rr.p50", { value: percentile(s, 0.5), note: latencyNote(s) }],
+          ["rr.p99", { value: percentile(s, 0.99), note: latencyNote(s) }],
+        ]);
+      })),
+};
+
+const PASSWORD = "bench-secret-password";
+const CREDS: Creds = { user: "bench", pass: PASSWORD };
+const STORM = 50;
+let configFile: string | undefined;
+
+/** Writes the auth config once per bench run (hashing at cost 11 takes a moment). */
+async function authConfig(): Promise<string> {
+  if (configFile === undefined) {
+    const hash = bcrypt.hashSync(PASSWORD, 11);
+    const text =
+      `# written by tools/bench.ts\nauthorization {\n  users = [\n    {user: bench, password: "${hash}"}\n  ]\n}\n`;
+    const file = await Deno.makeTempFile({ prefix: "dnatsd-bench-auth-", suffix: ".conf" });
+    await Deno.writeTextFile(file, text);
+    configFile = file;
+  }
+  return configFile;
+}
+
+/** Removes the temporary auth config, if one was written. */
+export async function cleanupAuthConfig(): Promise<void> {
+  if (configFile !== undefined) await Deno.remove(configFile).catch(() => {});
+  configFile = undefined;
+}
+
+/** Fails unless the server refuses a client without credentials. */
+async function assertAuthEnforced(server: RunningServer): Promise<void> {
+  let anonymous: RawClient | undefined;
+  try {
+    anonymous = await rawConnect(server.port, { timeoutMs: 10_000 });
+  } catch {
+    return; // refused, as it should be
+  }
+  closeQuietly(anonymous.conn);
+  throw new Error("auth config not enforced (anonymous client accepted)");
+}
+
+/** Request/reply p99 with auth on, quiet and during 50 concurrent bcrypt connects. */
+export const bcryptStorm: Workload = {
+  name: "bcrypt",
+  figures: [
+    { id: "bc.quiet", label: "req/reply p99, auth on, quiet", format: "us" },
+    { id: "bc.storm", label: `req/reply p99 during ${STORM} bcrypt connects`, format: "us" },
+  ],
+  run: async (spec, ctx) => {
+    const opts: LaunchOptions = { config: await authConfig() };
+    let server: RunningServer;
+    try {
+      server = await launch(spec, opts);
+    } catch (e) {
+      const na = naFrom(e);
+      return new Map([["bc.quiet", na], ["bc.storm", na]]);
+    }
+    try {
+      await assertAuthEnforced(server);
+      return await withRequestPair(server, CREDS, (req) => measureStorm(server, req, ctx));
+    } finally {
+      await server.stop();
+    }
+  },
+};
+
+async function measureStorm(
+  server: RunningServer,
+  req: RawClient,
+  ctx: BenchContext,
+): Promise<Map<string, Measured>> {
+  const quiet = await requestLoop(req, { count: ctx.quick ? 300 : 2000, maxMs: 15_000 });
+  let settled = 0;
+  let ok = 0;
+  const t0 = performance.now();
+  let stormMs = 0;
+  const storm = Array.from({ length: STORM }, async () => {
+    try {
+      const c = await rawConnect(server.port, { creds: CREDS, timeoutMs: 60_000 });
+      closeQuietly(c.conn);
+      ok++;
+    } finally {
+      if (++settled === STORM) stormMs = performance.now() - t0;
+    }
+  });
+  const during = await requestLoop(req, {
+    count: 1_000_000,
+    maxMs: 90_000,
+    until: () => settled === STORM,
+  });
+  const outcomes = await Promise.allSettled(storm);
+  const failed = outcomes.find((o): o is PromiseRejectedResult => o.status === "rejected");
+  const stormNote = `${n(during.length)} requests while ${ok}/${STORM} clients connected in ${
+    (stormMs / 1000).toFixed(2)
+  } s${failed === undefined ? "" : `; a connect failed: ${String(failed.reason)}`}`;
+  return new Map<string, Measured>([
+    ["bc.quiet", { value: percentile(quiet, 0.99), note: latencyNote(quiet) }],
+    ["bc.storm", { value: percentile(during, 0.99), note: stormNote }],
+  ]);
+}
