@@ -1,47 +1,74 @@
 /**
- * The command-line program: resolve options from flags and config, run the
- * server, wire signals. Returns an exit code, or null while the server runs.
+ * The command-line program: resolve options from flags and config, then run
+ * the server (or print help/version, check a config with -t, signal a running
+ * server with -sl). Returns the exit code once the process should end.
  *
  * @module
  */
-import { defaultOptions, type Options } from "./config/options.ts";
-import { createLogger } from "./ops/logger.ts";
+import { resolveOptions } from "./config/resolve.ts";
+import type { Options } from "./config/options.ts";
+import { createLogger, type Logger } from "./ops/logger.ts";
 import { Server } from "./server.ts";
+import { NATS_COMPAT_VERSION, VERSION } from "./version.ts";
 
-/** Runs the CLI; resolves with the exit code once the server stopped. */
-export async function runCli(args: string[]): Promise<number | null> {
-  const options = provisionalFlags(args);
-  const log = createLogger({
-    debug: options.debug,
-    trace: options.trace,
-    logtime: options.logtime,
-    logFile: options.logFile,
-    syslog: options.syslog,
-    remoteSyslog: options.remoteSyslog,
-    logSizeLimit: options.logSizeLimit,
-    logMaxFiles: options.logMaxFiles,
-  });
-  const server = new Server(options, log);
-  await server.start();
-  const stop = () => server.shutdown();
-  Deno.addSignalListener("SIGINT", stop);
-  Deno.addSignalListener("SIGTERM", stop);
-  await server.done;
-  log.close();
-  return 0;
+const encoder = new TextEncoder();
+
+/** Runs the CLI with `args` (without the program name); resolves with the exit code. */
+export async function runCli(args: string[]): Promise<number> {
+  const resolved = await resolveOptions(args);
+  if (resolved.stdout) await Deno.stdout.write(encoder.encode(resolved.stdout));
+  if (resolved.stderr) await Deno.stderr.write(encoder.encode(resolved.stderr));
+  switch (resolved.command) {
+    case "help":
+    case "help_tls":
+      return resolved.exitCode;
+    case "version":
+      console.log(`dnatsd: v${VERSION} (nats-server v${NATS_COMPAT_VERSION} compatible)`);
+      return 0;
+    case "check_config":
+      return resolved.exitCode;
+    case "signal": {
+      const { sendSignalCommand } = await import("./ops/signal_command.ts");
+      return await sendSignalCommand(resolved.signal!);
+    }
+  }
+  if (resolved.exitCode !== 0 || resolved.errors.length > 0) return resolved.exitCode || 1;
+  return await runServer(resolved.options, resolved);
 }
 
-/** Minimal flags until the full flag table lands (lib/config/flags.ts). */
-function provisionalFlags(args: string[]): Options {
-  const o = defaultOptions();
-  for (let i = 0; i < args.length; i++) {
-    const [flag, inline] = args[i].replace(/^--?/, "").split("=", 2);
-    const value = () => inline ?? args[++i];
-    if (flag === "p" || flag === "port") o.port = Number(value());
-    else if (flag === "a" || flag === "addr") o.host = value();
-    else if (flag === "D") o.debug = true;
-    else if (flag === "V") o.trace = true;
-    else if (flag === "DV") o.debug = o.trace = true;
+/** Starts the server and waits until it has shut down. */
+async function runServer(
+  options: Options,
+  resolved: Awaited<ReturnType<typeof resolveOptions>>,
+): Promise<number> {
+  const log = loggerFor(options);
+  const server = new Server(options, log);
+  try {
+    await server.start();
+  } catch (e) {
+    log.fatal((e as Error).message);
+    await server.shutdown().catch(() => {});
+    log.close();
+    return 1;
   }
-  return o;
+  const { installSignalHandlers } = await import("./ops/signals.ts");
+  const signals = installSignalHandlers(server, { resolved, makeLogger: loggerFor });
+  const exitCode = await signals.exitCode;
+  signals.uninstall();
+  server.log.close();
+  return exitCode;
+}
+
+/** The logger the options ask for (also rebuilt on reload). */
+export function loggerFor(o: Options): Logger {
+  return createLogger({
+    debug: o.debug,
+    trace: o.trace,
+    logtime: o.logtime,
+    logFile: o.logFile,
+    syslog: o.syslog,
+    remoteSyslog: o.remoteSyslog,
+    logSizeLimit: o.logSizeLimit,
+    logMaxFiles: o.logMaxFiles,
+  });
 }

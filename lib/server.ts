@@ -194,7 +194,7 @@ export class Server implements ServerCore {
           conn.close();
           continue;
         }
-        this.acceptClient(new DenoTransport(conn));
+        this.acceptClient(new DenoTransport(conn, this.options.maxPending / 4));
       }
     } catch (e) {
       if (!this.#shuttingDown && !this.#lameDuck) {

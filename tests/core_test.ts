@@ -163,7 +163,7 @@ Deno.test("max_payload from the config file is enforced and announced", async ()
 });
 
 Deno.test("slow consumer is cut off while the publisher keeps going", async () => {
-  await withServer({ config: 'max_pending: 256KB\nwrite_deadline: "2s"' }, async (s) => {
+  await withServer({ config: 'max_pending: 256KB\nmax_payload: 64KB\nwrite_deadline: "2s"' }, async (s) => {
     // A subscriber that subscribes and then never reads a byte.
     const silent = await Deno.connect({ hostname: "127.0.0.1", port: s.port });
     await silent.write(new TextEncoder().encode('CONNECT {"verbose":false}\r\nSUB flood 1\r\n'));

@@ -58,6 +58,8 @@ export interface ConnectOptions {
 const decoder = new TextDecoder();
 /** nats-server sends the first PING 2 s after CONNECT to measure RTT. */
 const FIRST_PING_MS = 2000;
+/** Outbound bytes after which a flush starts mid-read (see countOut). */
+const EAGER_FLUSH_BYTES = 64 * 1024;
 /** Reserved reply prefixes a client may not use (reference/protocol.md §7). */
 const RESERVED_REPLY_PREFIXES = ["_R_.", "$JS.ACK.", "_GR_."];
 
@@ -640,11 +642,15 @@ export class ClientConnection implements ClientOps {
     const stats = this.server.stats;
     stats.outMsgs++;
     stats.outBytes += bytes;
-    if (this.out.pending > this.server.options.maxPending) {
+    const out = this.out;
+    if (out.pending > this.server.options.maxPending) {
       this.server.slowConsumer(this, "pending");
       return;
     }
-    this.server.queueFlush(this);
+    // A big buffer goes to the socket now rather than at the end of the read:
+    // Deno starts the write at once, which keeps a fast reader's pending bytes low.
+    if (out.len >= EAGER_FLUSH_BYTES && !out.writing) out.flush();
+    else this.server.queueFlush(this);
   }
 
   deliveryAllowed(subject: string): boolean {

@@ -32,9 +32,16 @@ export class DenoTransport implements Transport {
   #closed = false;
   #paused = false;
   #resume: (() => void) | null = null;
+  #maxRead: number;
 
-  constructor(conn: Deno.Conn) {
+  /**
+   * @param maxRead largest read; the server keeps it at most a quarter of
+   * max_pending, because one read's fan-out lands in subscribers' buffers
+   * before any write can complete, and must not by itself make a slow consumer.
+   */
+  constructor(conn: Deno.Conn, maxRead = MAX_READ) {
     this.#conn = conn;
+    this.#maxRead = Math.max(MIN_READ, Math.min(MAX_READ, maxRead));
     const addr = conn.remoteAddr as Deno.NetAddr;
     this.remoteAddress = addr.hostname;
     this.remotePort = addr.port;
@@ -62,7 +69,7 @@ export class DenoTransport implements Transport {
       }
       if (n === null) return;
       onData(buf.subarray(0, n));
-      if (n === buf.length && buf.length < MAX_READ) {
+      if (n === buf.length && buf.length * 2 <= this.#maxRead) {
         buf = new Uint8Array(buf.length * 2);
         shortReads = 0;
       } else if (n < buf.length >> 2 && buf.length > MIN_READ && ++shortReads > 16) {

@@ -45,7 +45,10 @@ const SAMPLES: Array<[string, string]> = [
   ["unused variable", "PORT = 4333\nport: 4222\n"],
   ["missing variable", "port: $NOPE_NOT_SET_ANYWHERE\n"],
   ["block scope var", "x = 1\ncluster { port: $x }\n"],
-  ["bcrypt unquoted", "authorization { user: a, password: $2a$11$W2zko751KUvVy59mUTWmpOdWjpEm5qhcCZRd05GjI/sSOT.xtiHyG }\n"],
+  [
+    "bcrypt unquoted",
+    "authorization { user: a, password: $2a$11$W2zko751KUvVy59mUTWmpOdWjpEm5qhcCZRd05GjI/sSOT.xtiHyG }\n",
+  ],
   ["bcrypt 2b unquoted", "authorization { user: a, password: $2b$11$W2zko751KUvVy59mUTWmpO }\n"],
   ["type mismatch", 'port: "abc"\n'],
   ["bad escape", 'server_name: "a\\qb"\n'],
@@ -58,7 +61,10 @@ const SAMPLES: Array<[string, string]> = [
   ["bad curve", `tls { ${tls}, curve_preferences: [Foo] }\n`],
   ["tls ok", `tls { ${tls}, verify: true, timeout: 3, ca_file: "${CERTS}ca.pem" }\n`],
   ["tls missing key", `tls { cert_file: "${CERTS}server-cert.pem" }\n`],
-  ["tls missing file", `tls { cert_file: "${CERTS}nope.pem", key_file: "${CERTS}server-key.pem" }\n`],
+  [
+    "tls missing file",
+    `tls { cert_file: "${CERTS}nope.pem", key_file: "${CERTS}server-key.pem" }\n`,
+  ],
   ["tls unknown key", `tls { ${tls}, bogus: 1 }\n`],
   ["tls timeout string", `tls { ${tls}, timeout: "2s" }\n`],
   ["tls timeout bad", `tls { ${tls}, timeout: true }\n`],
@@ -75,9 +81,15 @@ const SAMPLES: Array<[string, string]> = [
     'authorization { users: [{user: a, permissions: {publish: {allow: ["a.>"], deny: "b"}, subscribe: ["c", "d q"], allow_responses: {max: 2, expires: "1m"}}}] }\n',
   ],
   ["perm bad subject", 'authorization { users: [{user: a, permissions: {publish: "a..b"}}] }\n'],
-  ["perm bad field", "authorization { users: [{user: a, permissions: {publish: {allow: a, x: b}}}] }\n"],
+  [
+    "perm bad field",
+    "authorization { users: [{user: a, permissions: {publish: {allow: a, x: b}}}] }\n",
+  ],
   ["perm unknown", "authorization { users: [{user: a, permissions: {bogus: a}}] }\n"],
-  ["default permissions", "authorization { default_permissions: {publish: a}, users: [{user: a}] }\n"],
+  [
+    "default permissions",
+    "authorization { default_permissions: {publish: a}, users: [{user: a}] }\n",
+  ],
   ["nkey bad", "authorization { users: [{nkey: UABC}] }\n"],
   [
     "nkey good",
@@ -88,12 +100,18 @@ const SAMPLES: Array<[string, string]> = [
   ["accounts $G", "accounts { $G { users: [{user: a}] } }\n"],
   ["accounts dup", "accounts { A { users: [{user: a}] }, B { users: [{user: a}] } }\n"],
   ["accounts unknown", "accounts { A { foo: 1 } }\n"],
-  ["accounts + auth user", "accounts { A { users: [{user: a}] } }\nauthorization { user: b, password: c }\n"],
+  [
+    "accounts + auth user",
+    "accounts { A { users: [{user: a}] } }\nauthorization { user: b, password: c }\n",
+  ],
   ["cluster", 'cluster { name: c1, listen: 127.0.0.1:6222, routes: ["nats://127.0.0.1:6223"] }\n'],
   ["cluster unknown", "cluster {\n  port: 4244\n  bogus: 1\n}\n"],
   ["cluster users", "cluster { authorization { users: [] } }\n"],
   ["cluster token", "cluster { authorization { token: x } }\n"],
-  ["cluster auth", "cluster { port: 6222, authorization { user: r, password: p, timeout: 0.5 } }\n"],
+  [
+    "cluster auth",
+    "cluster { port: 6222, authorization { user: r, password: p, timeout: 0.5 } }\n",
+  ],
   ["cluster perms", "cluster { permissions { import: a, export: {deny: b} } }\n"],
   ["cluster perms responses", "cluster { permissions { import: a, allow_responses: true } }\n"],
   ["cluster dup routes", 'cluster { routes: ["nats://a:1", "nats://a:1"] }\n'],
@@ -104,7 +122,7 @@ const SAMPLES: Array<[string, string]> = [
   ["comments", "# c\nport: 4222 // c\n// x\ndebug: true # y\n"],
   ["block string", "server_name: (\nabc\n)\n"],
   ["map value terminator", "c { a: 1 2 }\n"],
-  ["quoted keys", '"port": 4222\n\'debug\': true\n'],
+  ["quoted keys", "\"port\": 4222\n'debug': true\n"],
   ["case insensitive keys", "PORT: 4222\nMax_Payload: 1000\n"],
 ];
 

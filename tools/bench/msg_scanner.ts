@@ -72,9 +72,13 @@ export class MsgScanner {
     while (i < n) {
       if (this.#skip > 0) {
         const take = Math.min(this.#skip, n - i);
-        if (this.#opts.seqCounts !== undefined && this.#payloadPos < SEQ_DIGITS) {
+        if (
+          this.#opts.seqCounts !== undefined && this.#payloadPos < SEQ_DIGITS &&
+          this.#payloadPos < this.#payloadLen
+        ) {
           // Only the first digits matter; they may straddle two reads.
-          const end = Math.min(i + take, i + SEQ_DIGITS - this.#payloadPos);
+          const digits = Math.min(SEQ_DIGITS, this.#payloadLen) - this.#payloadPos;
+          const end = Math.min(i + take, i + digits);
           for (let k = i; k < end; k++) this.#seq = this.#seq * 10 + (view[k]! - ZERO);
         }
         this.#payloadPos += take;

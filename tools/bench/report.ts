@@ -75,7 +75,10 @@ export function formatValue(format: Format, v: number): string {
 
 function cell(format: Format, m: Measured | undefined, skipped: string): string {
   if (m === undefined) return skipped;
-  return "na" in m ? `n/a (${m.na})` : formatValue(format, m.value);
+  if (!("na" in m)) return formatValue(format, m.value);
+  // The full reason was printed with the progress lines; keep the table narrow.
+  const reason = m.na.length > 48 ? m.na.slice(0, 45) + "..." : m.na;
+  return `n/a (${reason})`;
 }
 
 function valueOf(m: Measured | undefined): number | undefined {

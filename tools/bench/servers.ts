@@ -141,8 +141,13 @@ function signal(child: Deno.ChildProcess, sig: Deno.Signal): void {
   }
 }
 
+/** The most telling line of a failed start: the last `error` line, else the last line. */
 function lastLines(text: string): string {
-  return text.trim().split("\n").slice(-5).join(" | ");
+  // deno colours its error output; escape codes would garble the table.
+  // deno-lint-ignore no-control-regex
+  const lines = text.replace(/\x1b\[[0-9;]*m/g, "").trim().split("\n").map((l) => l.trim());
+  const errors = lines.filter((l) => /error|fatal|\[FTL\]/i.test(l));
+  return errors.at(-1) ?? lines.at(-1) ?? "(no output)";
 }
 
 /** A loopback port that was free a moment ago (the OS picks it). */

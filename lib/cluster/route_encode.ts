@@ -1,0 +1,118 @@
+/**
+ * Framing a client's message for a route: `RMSG <acc> <subject> [reply] <size>`
+ * or, with remote queue groups, `RMSG <acc> <subject> + <reply> <q>... <size>` /
+ * `RMSG <acc> <subject> | <q>... <size>`; `HMSG` adds the header size before
+ * the total (reference/routes.md §8).
+ *
+ * Runs once per message per route: bytes are copied straight from the
+ * PublishContext into the outbound buffer, no strings are built (queue names
+ * and the account name come as cached bytes or are written char by char).
+ *
+ * @module
+ */
+import type { Outbound } from "../client/outbound.ts";
+import { type PublishContext, writeDecimal } from "../client/deliver.ts";
+import { CR, LF, SPACE } from "../protocol/chars.ts";
+
+const encoder = new TextEncoder();
+const PLUS = 0x2b;
+const PIPE = 0x7c;
+
+/**
+ * Appends the message to `out` for a peer.
+ *
+ * @param account the publisher's account name as bytes
+ * @param queues remote queue groups this peer must serve
+ * @param headers whether the peer announced `headers:true` (else headers are stripped)
+ * @returns the payload bytes written (for the byte counters)
+ */
+export function writeRouteMsg(
+  out: Outbound,
+  account: Uint8Array,
+  msg: PublishContext,
+  queues: readonly string[],
+  headers: boolean,
+): number {
+  let payload = msg.payload;
+  const withHeaders = msg.hdrSize >= 0 && headers;
+  if (msg.hdrSize > 0 && !headers) payload = payload.subarray(msg.hdrSize);
+  const subjLen = msg.subjEnd - msg.subjStart;
+  const replyLen = msg.replyStart < 0 ? 0 : msg.replyEnd - msg.replyStart;
+  let queueLen = 0;
+  for (let i = 0; i < queues.length; i++) queueLen += 1 + queueBytes(queues[i]).length;
+  // verb + account + subject + "+ reply" + queues + 2 sizes + spaces + CRLF + payload + CRLF.
+  const room = 5 + account.length + 1 + subjLen + 3 + replyLen + 1 + queueLen + 32 +
+    payload.length + 4;
+  out.reserve(room);
+  const b = out.buf;
+  let p = out.len;
+  b[p++] = withHeaders ? 0x48 : 0x52; // H or R
+  b[p++] = 0x4d; // M
+  b[p++] = 0x53; // S
+  b[p++] = 0x47; // G
+  b[p++] = SPACE;
+  p = copy(b, p, account, 0, account.length);
+  b[p++] = SPACE;
+  p = copy(b, p, msg.subjBuf, msg.subjStart, msg.subjEnd);
+  b[p++] = SPACE;
+  if (queues.length > 0) {
+    if (msg.replyStart >= 0) {
+      b[p++] = PLUS;
+      b[p++] = SPACE;
+      p = copy(b, p, msg.replyBuf, msg.replyStart, msg.replyEnd);
+    } else {
+      b[p++] = PIPE;
+    }
+    for (let i = 0; i < queues.length; i++) {
+      const q = queueBytes(queues[i]);
+      b[p++] = SPACE;
+      p = copy(b, p, q, 0, q.length);
+    }
+    b[p++] = SPACE;
+  } else if (msg.replyStart >= 0) {
+    p = copy(b, p, msg.replyBuf, msg.replyStart, msg.replyEnd);
+    b[p++] = SPACE;
+  }
+  if (withHeaders) {
+    p = copy(b, p, msg.hdrBuf, msg.hdrStart, msg.hdrEnd);
+    b[p++] = SPACE;
+    p = copy(b, p, msg.sizeBuf, msg.sizeStart, msg.sizeEnd);
+  } else if (msg.hdrSize >= 0) {
+    p = writeDecimal(b, p, payload.length);
+  } else {
+    p = copy(b, p, msg.sizeBuf, msg.sizeStart, msg.sizeEnd);
+  }
+  b[p++] = CR;
+  b[p++] = LF;
+  if (payload.length > 0) {
+    b.set(payload, p);
+    p += payload.length;
+  }
+  b[p++] = CR;
+  b[p++] = LF;
+  out.len = p;
+  return payload.length;
+}
+
+/** Queue names as bytes, cached: a handful of group names are reused for every message. */
+const queueCache = new Map<string, Uint8Array>();
+const QUEUE_CACHE_MAX = 4096;
+
+function queueBytes(name: string): Uint8Array {
+  let bytes = queueCache.get(name);
+  if (bytes === undefined) {
+    if (queueCache.size >= QUEUE_CACHE_MAX) queueCache.clear();
+    bytes = encoder.encode(name);
+    queueCache.set(name, bytes);
+  }
+  return bytes;
+}
+
+function copy(dst: Uint8Array, p: number, src: Uint8Array, s: number, e: number): number {
+  if (e - s > 64) {
+    dst.set(src.subarray(s, e), p);
+    return p + (e - s);
+  }
+  for (let i = s; i < e; i++) dst[p++] = src[i];
+  return p;
+}

@@ -1,0 +1,140 @@
+/**
+ * /metrics: the server's figures in the Prometheus text exposition format
+ * 0.0.4 (https://prometheus.io/docs/instrumenting/exposition_formats/).
+ * Every family has `# HELP` and `# TYPE`; counters end in `_total`.
+ *
+ * @module
+ */
+import type { Server } from "../server.ts";
+import { NATS_COMPAT_VERSION, VERSION } from "../version.ts";
+import { tlsCertificates } from "./cert_info.ts";
+import type { CpuSampler } from "./proc_stats.ts";
+import { residentMemory } from "./proc_stats.ts";
+import { routeInfos } from "./routez.ts";
+import { totalSubscriptions } from "./varz.ts";
+
+/** The Content-Type Prometheus expects for this format. */
+export const METRICS_CONTENT_TYPE = "text/plain; version=0.0.4; charset=utf-8";
+
+type Labels = Record<string, string>;
+type Sample = { labels?: Labels; value: number };
+
+/** Escapes a label value: backslash, double quote and newline (format 0.0.4). */
+export function escapeLabel(v: string): string {
+  return v.replaceAll("\\", "\\\\").replaceAll('"', '\\"').replaceAll("\n", "\\n");
+}
+
+/** Escapes HELP text: backslash and newline. */
+function escapeHelp(v: string): string {
+  return v.replaceAll("\\", "\\\\").replaceAll("\n", "\\n");
+}
+
+/** Go-like float text; Prometheus reads `+Inf`, `-Inf`, `NaN`. */
+function num(v: number): string {
+  if (Number.isNaN(v)) return "NaN";
+  if (v === Infinity) return "+Inf";
+  if (v === -Infinity) return "-Inf";
+  return String(v);
+}
+
+class Exposition {
+  #lines: string[] = [];
+
+  family(name: string, type: "counter" | "gauge", help: string, samples: Sample[]): void {
+    this.#lines.push(`# HELP ${name} ${escapeHelp(help)}`, `# TYPE ${name} ${type}`);
+    for (const s of samples) {
+      const labels = s.labels && Object.keys(s.labels).length > 0
+        ? `{${
+          Object.entries(s.labels).map(([k, v]) => `${k}="${escapeLabel(v)}"`).join(",")
+        }}`
+        : "";
+      this.#lines.push(`${name}${labels} ${num(s.value)}`);
+    }
+  }
+
+  one(name: string, type: "counter" | "gauge", help: string, value: number): void {
+    this.family(name, type, help, [{ value }]);
+  }
+
+  text(): string {
+    return this.#lines.join("\n") + "\n";
+  }
+}
+
+/**
+ * Renders the metrics text.
+ *
+ * @param server The running server.
+ * @param ctx Request counters and the CPU sampler shared with /varz.
+ */
+export function buildMetrics(
+  server: Server,
+  ctx: { reqStats: ReadonlyMap<string, number>; cpu: CpuSampler },
+): string {
+  const m = new Exposition();
+  const st = server.stats;
+  const nowMs = Date.now();
+  m.family("dnatsd_info", "gauge", "Server identity; the value is always 1.", [{
+    labels: {
+      server_id: server.serverId,
+      server_name: server.serverName,
+      version: VERSION,
+      nats_version: NATS_COMPAT_VERSION,
+    },
+    value: 1,
+  }]);
+  m.one(
+    "dnatsd_start_time_seconds",
+    "gauge",
+    "Start time of the server, seconds since the epoch.",
+    server.startTime.getTime() / 1000,
+  );
+  m.one(
+    "dnatsd_uptime_seconds",
+    "gauge",
+    "Seconds since the server started.",
+    (nowMs - server.startTime.getTime()) / 1000,
+  );
+  m.one("dnatsd_memory_resident_bytes", "gauge", "Resident memory.", residentMemory());
+  m.one("dnatsd_cpu_percent", "gauge", "CPU use since the previous sample.", ctx.cpu.sample());
+  m.one("dnatsd_connections", "gauge", "Open client connections.", server.clients.size);
+  m.one(
+    "dnatsd_connections_total",
+    "counter",
+    "Client connections accepted since start.",
+    st.totalConnections,
+  );
+  m.one("dnatsd_subscriptions", "gauge", "Subscriptions in all accounts.", totalSubscriptions(server));
+  m.one("dnatsd_in_msgs_total", "counter", "Messages received.", st.inMsgs);
+  m.one("dnatsd_out_msgs_total", "counter", "Messages sent.", st.outMsgs);
+  m.one("dnatsd_in_bytes_total", "counter", "Payload bytes received.", st.inBytes);
+  m.one("dnatsd_out_bytes_total", "counter", "Payload bytes sent.", st.outBytes);
+  m.one("dnatsd_slow_consumers_total", "counter", "Slow consumers detected.", st.slowConsumers);
+
+  const routes = routeInfos(server);
+  m.one("dnatsd_routes", "gauge", "Open routes to other cluster members.", routes.length);
+  const perRoute = (pick: (r: (typeof routes)[number]) => number): Sample[] =>
+    routes.map((r) => ({ labels: { remote_id: r.remote_id }, value: pick(r) }));
+  m.family("dnatsd_route_in_msgs_total", "counter", "Messages received from a route.", perRoute((r) => r.in_msgs));
+  m.family("dnatsd_route_out_msgs_total", "counter", "Messages sent to a route.", perRoute((r) => r.out_msgs));
+  m.family("dnatsd_route_in_bytes_total", "counter", "Bytes received from a route.", perRoute((r) => r.in_bytes));
+  m.family("dnatsd_route_out_bytes_total", "counter", "Bytes sent to a route.", perRoute((r) => r.out_bytes));
+  m.family("dnatsd_route_subscriptions", "gauge", "Remote interest learned from a route.", perRoute((r) => r.subscriptions));
+
+  m.family(
+    "dnatsd_tls_certificate_not_after_seconds",
+    "gauge",
+    "Expiry (notAfter) of a served TLS certificate, seconds since the epoch.",
+    tlsCertificates(server).map((c) => ({
+      labels: { subject: c.subject },
+      value: c.notAfter.getTime() / 1000,
+    })),
+  );
+  m.family(
+    "dnatsd_http_requests_total",
+    "counter",
+    "Monitoring requests per endpoint.",
+    [...ctx.reqStats].map(([path, n]) => ({ labels: { path }, value: n })),
+  );
+  return m.text();
+}

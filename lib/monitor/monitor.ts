@@ -1,0 +1,131 @@
+/**
+ * Starts the monitoring listener (HTTP with `Deno.serve`, or HTTPS with
+ * `node:https` so a renewed certificate can be swapped in without a restart)
+ * and returns the handle the server keeps.
+ *
+ * @module
+ */
+import { createServer as createHttpsServer, type Server as HttpsServer } from "node:https";
+import type { IncomingMessage, ServerResponse } from "node:http";
+import { hostPort, type MonitorHandle, type Server } from "../server.ts";
+import { createMonitorHandler, type MonitorHandler } from "./http_handler.ts";
+
+/** What {@linkcode startMonitoring} returns. */
+export interface MonitorServerHandle extends MonitorHandle {
+  /** The request handler (also usable without a socket, e.g. in tests). */
+  readonly handler: MonitorHandler;
+  /**
+   * Replaces the HTTPS certificate (PEM texts), e.g. after an ACME renewal.
+   * New TLS handshakes use it at once; a no-op for plain HTTP.
+   */
+  setCertificate(certPem: string, keyPem: string): void;
+}
+
+/**
+ * Binds the monitoring port chosen by the options and logs
+ * `Starting http monitor on <host>:<port>` (or `https`) as nats-server does.
+ *
+ * @throws {Error} when both HTTP and HTTPS ports are set, when HTTPS has no
+ *   certificate and key, or when the port cannot be bound.
+ */
+export async function startMonitoring(server: Server): Promise<MonitorServerHandle> {
+  const o = server.options;
+  if (o.httpPort !== 0 && o.httpsPort !== 0) {
+    throw new Error(`can't specify both HTTP (${o.httpPort}) and HTTPs (${o.httpsPort}) ports`);
+  }
+  const host = o.httpHost ?? o.host;
+  const ports = { httpPort: 0, httpsPort: 0 };
+  const handler = createMonitorHandler(server, ports);
+  if (o.httpsPort !== 0) {
+    const handle = await startHttps(server, handler, { host, port: o.httpsPort });
+    ports.httpsPort = handle.httpsPort;
+    server.log.notice(`Starting https monitor on ${hostPort(host, handle.httpsPort)}`);
+    return handle;
+  }
+  const httpServer = Deno.serve({
+    hostname: host,
+    port: o.httpPort === -1 ? 0 : o.httpPort,
+    // Deno prints its own "Listening on" line otherwise.
+    onListen: () => {},
+    onError: (e) => {
+      server.log.error(`Monitoring: ${(e as Error).message}`);
+      return new Response("internal error", { status: 500 });
+    },
+  }, (req) => handler(req));
+  ports.httpPort = httpServer.addr.port;
+  server.log.notice(`Starting http monitor on ${hostPort(host, ports.httpPort)}`);
+  return {
+    httpPort: ports.httpPort,
+    httpsPort: 0,
+    handler,
+    setCertificate: () => {},
+    close: () => httpServer.shutdown(),
+  };
+}
+
+async function startHttps(
+  server: Server,
+  handler: MonitorHandler,
+  where: { host: string; port: number },
+): Promise<MonitorServerHandle> {
+  const tls = server.options.tls;
+  const haveFiles = Boolean(tls?.certFile && tls?.keyFile);
+  // With ACME the certificate may arrive later, through setCertificate().
+  if (!haveFiles && !tls?.acme) throw new Error("TLS cert and key required for HTTPS");
+  const secure = haveFiles
+    ? { cert: Deno.readTextFileSync(tls!.certFile!), key: Deno.readTextFileSync(tls!.keyFile!) }
+    : {};
+  // Client certificates are not asked for: monitoring never verifies clients.
+  const https: HttpsServer = createHttpsServer(
+    { ...secure, requestCert: false },
+    (req, res) => serveNode(handler, req, res, server),
+  );
+  await new Promise<void>((resolve, reject) => {
+    https.once("error", reject);
+    https.listen(where.port === -1 ? 0 : where.port, where.host, () => {
+      https.off("error", reject);
+      resolve();
+    });
+  });
+  const port = (https.address() as { port: number }).port;
+  return {
+    httpPort: 0,
+    httpsPort: port,
+    handler,
+    setCertificate: (cert, key) => https.setSecureContext({ cert, key }),
+    close: () =>
+      new Promise<void>((resolve) => {
+        https.close(() => resolve());
+        // Idle keep-alive connections would hold close() open.
+        (https as unknown as { closeAllConnections?: () => void }).closeAllConnections?.();
+      }),
+  };
+}
+
+/** Adapts a node:http request to the `(Request) => Response` handler. */
+function serveNode(
+  handler: MonitorHandler,
+  req: IncomingMessage,
+  res: ServerResponse,
+  server: Server,
+): void {
+  // Monitoring requests carry no body that matters: drain it, answer from the URL.
+  req.resume();
+  let response: Response;
+  try {
+    response = handler(new Request(new URL(req.url ?? "/", "https://monitor"), {
+      method: req.method === "GET" || req.method === "HEAD" ? req.method : "GET",
+    }));
+  } catch (e) {
+    server.log.error(`Monitoring: ${(e as Error).message}`);
+    res.statusCode = 500;
+    res.end();
+    return;
+  }
+  res.statusCode = response.status;
+  response.headers.forEach((v, k) => res.setHeader(k, v));
+  response.arrayBuffer().then(
+    (body) => res.end(new Uint8Array(body)),
+    () => res.end(),
+  );
+}
