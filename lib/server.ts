@@ -53,7 +53,8 @@ const encoder = new TextEncoder();
 const SECRET_FIELDS = /("(?:pass|password|auth_token|token|sig|jwt)"\s*:\s*)"(?:[^"\\]|\\.)*"/g;
 
 export class Server implements ServerCore {
-  readonly options: Options;
+  /** Replaced as a whole on reload (lib/ops/reload.ts); read it fresh, do not cache it. */
+  options: Options;
   log: Logger;
   readonly serverId = newServerId();
   readonly serverName: string;

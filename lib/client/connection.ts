@@ -124,6 +124,11 @@ export class ClientConnection implements ClientOps {
   #lastResult: MatchResult<Subscription> | null = null;
   #lastPubOk = true;
 
+  /** A cached publish verdict stays valid only without reply grants (allow_responses). */
+  get #pubVerdictCacheable(): boolean {
+    return this.permissions === null || !this.permissions.respondsToReplies;
+  }
+
   constructor(server: ServerCore, transport: Transport, cid: number, account: Account) {
     this.server = server;
     this.transport = transport;
@@ -365,7 +370,10 @@ export class ClientConnection implements ClientOps {
       this.#lastGen === sublist.generation && s1 - s0 === this.#lastSubjLen &&
       sameBytes(this.#lastSubj, ab, s0, s1)
     ) {
-      if (!this.#lastPubOk) return this.#pubDenied();
+      // Reply grants (allow_responses) are consumed per publish: never cache those verdicts.
+      const allowed = this.#lastPubOk && this.#pubVerdictCacheable ||
+        this.#publishAllowed(this.#lastSubjStr);
+      if (!allowed) return this.#pubDenied(this.#lastSubjStr);
       result = this.#lastResult!;
     } else {
       const subject = latin1(ab, s0, s1);
@@ -377,7 +385,7 @@ export class ClientConnection implements ClientOps {
       const allowed = this.#publishAllowed(subject);
       result = sublist.match(subject);
       this.#remember(ab, s0, s1, subject, sublist.generation, result, allowed);
-      if (!allowed) return this.#pubDenied();
+      if (!allowed) return this.#pubDenied(subject);
     }
 
     msg.subjBuf = ab;
@@ -437,8 +445,7 @@ export class ClientConnection implements ClientOps {
     return this.permissions === null || this.permissions.canPublish(subject);
   }
 
-  #pubDenied(): void {
-    const subject = this.#lastSubjStr;
+  #pubDenied(subject: string): void {
     this.server.log.error(`${this.logPrefix} - Publish Violation - Subject "${subject}"`);
     this.sendErr(pubViolation(subject));
   }

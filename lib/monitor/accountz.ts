@@ -7,7 +7,7 @@
  */
 import type { Server } from "../server.ts";
 import type { Account } from "../server/account.ts";
-import { preciseNowMs, QueryError, queryBool, rfc3339Nano } from "./format.ts";
+import { preciseNowMs, queryBool, QueryError, rfc3339Nano } from "./format.ts";
 import { statsJson } from "./subsz.ts";
 import type { JsonObject } from "./types.ts";
 

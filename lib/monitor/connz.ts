@@ -12,8 +12,8 @@ import type { ClosedClientInfo } from "../server/closed_ring.ts";
 import { GLOBAL_ACCOUNT } from "../server/account.ts";
 import {
   preciseNowMs,
-  QueryError,
   queryBool,
+  QueryError,
   queryInt,
   queryUint,
   rfc3339Nano,
@@ -266,8 +266,10 @@ function comparator(sort: ConnzSort, nowMs: number): Compare {
 export function buildConnz(server: Server, params: ConnzParams): JsonObject {
   const nowMs = preciseNowMs();
   let rows: ConnRow[] = [];
-  if (params.state !== "closed") for (const c of server.clients.values()) rows.push(openRow(c));
-  if (params.state !== "open") for (const c of server.closedClients.list()) rows.push(closedRow(c));
+  if (params.state !== "closed") { for (const c of server.clients.values()) rows.push(openRow(c)); }
+  if (params.state !== "open") {
+    for (const c of server.closedClients.list()) rows.push(closedRow(c));
+  }
   let limit = params.limit;
   if (params.cid > 0) {
     rows = rows.filter((r) => r.cid === params.cid);

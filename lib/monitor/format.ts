@@ -120,7 +120,9 @@ export function queryBool(params: URLSearchParams, name: string): boolean {
   if (TRUE_WORDS.has(v)) return true;
   if (FALSE_WORDS.has(v)) return false;
   throw new QueryError(
-    `Error decoding boolean for '${name}': strconv.ParseBool: parsing ${goQuote(v)}: invalid syntax`,
+    `Error decoding boolean for '${name}': strconv.ParseBool: parsing ${
+      goQuote(v)
+    }: invalid syntax`,
   );
 }
 
@@ -148,7 +150,9 @@ export function queryUint(params: URLSearchParams, name: string): number {
   if (v === null || v === "") return 0;
   if (!/^\d+$/.test(v)) {
     throw new QueryError(
-      `Error decoding uint64 for '${name}': strconv.ParseUint: parsing ${goQuote(v)}: invalid syntax`,
+      `Error decoding uint64 for '${name}': strconv.ParseUint: parsing ${
+        goQuote(v)
+      }: invalid syntax`,
     );
   }
   return Number(v);

@@ -51,11 +51,18 @@ export function normalizeBasePath(p: string): string {
  */
 export function goJson(v: unknown, indent = true): string {
   const text = indent ? JSON.stringify(v, null, 2) : JSON.stringify(v);
-  return text.replace(/[<>&\u2028\u2029]/g, (c) => `\\u${c.charCodeAt(0).toString(16).padStart(4, "0")}`);
+  return text.replace(
+    /[<>&\u2028\u2029]/g,
+    (c) => `\\u${c.charCodeAt(0).toString(16).padStart(4, "0")}`,
+  );
 }
 
 /** A JSON (or JSONP, with `callback=`) response. */
-function jsonResponse(body: JsonObject, q: URLSearchParams, opts: { status?: number; compact?: boolean } = {}): Response {
+function jsonResponse(
+  body: JsonObject,
+  q: URLSearchParams,
+  opts: { status?: number; compact?: boolean } = {},
+): Response {
   const json = goJson(body, !opts.compact);
   const callback = q.get("callback");
   if (callback) {
@@ -89,8 +96,7 @@ export function createMonitorHandler(server: Server, ports: HandlerPorts): Monit
   const base = normalizeBasePath(server.options.httpBasePath);
 
   const endpoints: Record<string, Endpoint> = {
-    "/varz": (s, q) =>
-      jsonResponse(buildVarz(s, { ...ports, reqStats, cpu }), q),
+    "/varz": (s, q) => jsonResponse(buildVarz(s, { ...ports, reqStats, cpu }), q),
     "/connz": (s, q) => jsonResponse(buildConnz(s, parseConnzParams(q)), q),
     "/routez": (s, q) => jsonResponse(buildRoutez(s, { subs: parseSubsMode(q) }), q),
     "/subsz": (s, q) => jsonResponse(buildSubsz(s, parseSubszParams(q)), q),

@@ -44,9 +44,7 @@ class Exposition {
     this.#lines.push(`# HELP ${name} ${escapeHelp(help)}`, `# TYPE ${name} ${type}`);
     for (const s of samples) {
       const labels = s.labels && Object.keys(s.labels).length > 0
-        ? `{${
-          Object.entries(s.labels).map(([k, v]) => `${k}="${escapeLabel(v)}"`).join(",")
-        }}`
+        ? `{${Object.entries(s.labels).map(([k, v]) => `${k}="${escapeLabel(v)}"`).join(",")}}`
         : "";
       this.#lines.push(`${name}${labels} ${num(s.value)}`);
     }
@@ -104,7 +102,12 @@ export function buildMetrics(
     "Client connections accepted since start.",
     st.totalConnections,
   );
-  m.one("dnatsd_subscriptions", "gauge", "Subscriptions in all accounts.", totalSubscriptions(server));
+  m.one(
+    "dnatsd_subscriptions",
+    "gauge",
+    "Subscriptions in all accounts.",
+    totalSubscriptions(server),
+  );
   m.one("dnatsd_in_msgs_total", "counter", "Messages received.", st.inMsgs);
   m.one("dnatsd_out_msgs_total", "counter", "Messages sent.", st.outMsgs);
   m.one("dnatsd_in_bytes_total", "counter", "Payload bytes received.", st.inBytes);
@@ -115,11 +118,36 @@ export function buildMetrics(
   m.one("dnatsd_routes", "gauge", "Open routes to other cluster members.", routes.length);
   const perRoute = (pick: (r: (typeof routes)[number]) => number): Sample[] =>
     routes.map((r) => ({ labels: { remote_id: r.remote_id }, value: pick(r) }));
-  m.family("dnatsd_route_in_msgs_total", "counter", "Messages received from a route.", perRoute((r) => r.in_msgs));
-  m.family("dnatsd_route_out_msgs_total", "counter", "Messages sent to a route.", perRoute((r) => r.out_msgs));
-  m.family("dnatsd_route_in_bytes_total", "counter", "Bytes received from a route.", perRoute((r) => r.in_bytes));
-  m.family("dnatsd_route_out_bytes_total", "counter", "Bytes sent to a route.", perRoute((r) => r.out_bytes));
-  m.family("dnatsd_route_subscriptions", "gauge", "Remote interest learned from a route.", perRoute((r) => r.subscriptions));
+  m.family(
+    "dnatsd_route_in_msgs_total",
+    "counter",
+    "Messages received from a route.",
+    perRoute((r) => r.in_msgs),
+  );
+  m.family(
+    "dnatsd_route_out_msgs_total",
+    "counter",
+    "Messages sent to a route.",
+    perRoute((r) => r.out_msgs),
+  );
+  m.family(
+    "dnatsd_route_in_bytes_total",
+    "counter",
+    "Bytes received from a route.",
+    perRoute((r) => r.in_bytes),
+  );
+  m.family(
+    "dnatsd_route_out_bytes_total",
+    "counter",
+    "Bytes sent to a route.",
+    perRoute((r) => r.out_bytes),
+  );
+  m.family(
+    "dnatsd_route_subscriptions",
+    "gauge",
+    "Remote interest learned from a route.",
+    perRoute((r) => r.subscriptions),
+  );
 
   m.family(
     "dnatsd_tls_certificate_not_after_seconds",

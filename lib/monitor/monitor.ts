@@ -113,9 +113,11 @@ function serveNode(
   req.resume();
   let response: Response;
   try {
-    response = handler(new Request(new URL(req.url ?? "/", "https://monitor"), {
-      method: req.method === "GET" || req.method === "HEAD" ? req.method : "GET",
-    }));
+    response = handler(
+      new Request(new URL(req.url ?? "/", "https://monitor"), {
+        method: req.method === "GET" || req.method === "HEAD" ? req.method : "GET",
+      }),
+    );
   } catch (e) {
     server.log.error(`Monitoring: ${(e as Error).message}`);
     res.statusCode = 500;

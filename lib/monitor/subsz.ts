@@ -9,7 +9,7 @@ import type { Server } from "../server.ts";
 import type { Account } from "../server/account.ts";
 import type { SublistStats } from "../router/sublist.ts";
 import { isValidLiteralSubject, subjectMatchesPattern } from "../router/subject.ts";
-import { preciseNowMs, QueryError, queryBool, queryInt, rfc3339Nano } from "./format.ts";
+import { preciseNowMs, queryBool, QueryError, queryInt, rfc3339Nano } from "./format.ts";
 import { DEFAULT_LIMIT } from "./connz.ts";
 import type { JsonObject } from "./types.ts";
 

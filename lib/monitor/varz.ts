@@ -5,9 +5,9 @@
  * @module
  */
 import type { Server } from "../server.ts";
-import { NATS_COMPAT_VERSION, CLIENT_PROTO } from "../version.ts";
+import { CLIENT_PROTO, NATS_COMPAT_VERSION } from "../version.ts";
 import { preciseNowMs, rfc3339Nano, uptimeString } from "./format.ts";
-import { type CpuSampler, cpuCores, residentMemory } from "./proc_stats.ts";
+import { cpuCores, type CpuSampler, residentMemory } from "./proc_stats.ts";
 import { routeInfos } from "./routez.ts";
 import type { JsonObject } from "./types.ts";
 

@@ -22,7 +22,7 @@ export interface ServerStats {
 }
 
 export interface ServerCore {
-  readonly options: Options;
+  options: Options;
   readonly log: Logger;
   readonly stats: ServerStats;
   readonly authRequired: boolean;

@@ -211,9 +211,11 @@ async function measureStorm(
   });
   const outcomes = await storm;
   const failed = outcomes.find((o): o is PromiseRejectedResult => o.status === "rejected");
-  const stormNote = `${n(during.length)} requests while ${ok}/${STORM} clients connected in ${
-    (stormMs / 1000).toFixed(2)
-  } s${failed === undefined ? "" : `; a connect failed: ${String(failed.reason)}`}`;
+  const reason = failed === undefined
+    ? ""
+    : `; first failure: ${failed.reason instanceof Error ? failed.reason.message : failed.reason}`;
+  const stormNote = `${n(during.length)} requests during the connects: ${ok}/${STORM} ` +
+    `authenticated, all settled in ${(stormMs / 1000).toFixed(2)} s${reason}`;
   return new Map<string, Measured>([
     ["bc.quiet", { value: percentile(quiet, 0.99), note: latencyNote(quiet) }],
     ["bc.storm", { value: percentile(during, 0.99), note: stormNote }],

@@ -1,0 +1,662 @@
+/**
+ * One route: a TCP connection to another server of the cluster, either
+ * accepted on the cluster port or dialed. It runs the handshake
+ * (CONNECT/INFO), keeps the peer's interest (RS+/RS-) in the account
+ * sublists as route subscriptions, delivers RMSG/HMSG to local clients only
+ * (one hop), and frames local messages for the peer (`sendMessage`).
+ *
+ * Registration, gossip and reconnects are decisions about the whole cluster:
+ * they are taken by the {@link RouteHost} (lib/cluster/cluster.ts).
+ *
+ * @module
+ */
+import { fanOut, latin1, PublishContext } from "../client/deliver.ts";
+import { Outbound } from "../client/outbound.ts";
+import { type RouteLink, Subscription } from "../client/subscription.ts";
+import type { Transport } from "../client/transport.ts";
+import { ClosedReason } from "../client/closed_reason.ts";
+import { errLine, PING_LINE, PONG_LINE, WireError } from "../protocol/wire_errors.ts";
+import type { MatchResult } from "../router/sublist.ts";
+import type { Account } from "../server/account.ts";
+import type { Server } from "../server.ts";
+import { InterestOp, type RouteOps, RouteParseFailure, RouteParser } from "./route_parser.ts";
+import { writeRouteMsg } from "./route_encode.ts";
+import type { RouteAuth } from "./route_auth.ts";
+import type { RouteUrl } from "./route_url.ts";
+
+const decoder = new TextDecoder();
+const encoder = new TextEncoder();
+const EMPTY = new Uint8Array(0);
+/** nats-server sends the first route PING after ~1 s (plus jitter) to measure RTT. */
+const FIRST_PING_MS = 1000;
+
+/** A route INFO as JSON (fields of reference/routes.md §2). */
+export type RouteInfoJson = Record<string, unknown>;
+
+/** What a route needs from the cluster it belongs to. */
+export interface RouteHost {
+  readonly server: Server;
+  readonly auth: RouteAuth;
+  /** Logs a route-level error line once (with the connection prefix). */
+  checkClusterName(conn: RouteConnection, theirs: string, dynamic: boolean): boolean;
+  /** First INFO from the peer: register (or refuse) the route. */
+  processFirstInfo(conn: RouteConnection, info: RouteInfoJson): void;
+  /** An INFO about another server (gossip). */
+  gossipReceived(conn: RouteConnection, info: RouteInfoJson): void;
+  /** The peer entered lame duck mode or changed its client URLs. */
+  peerUrlsChanged(conn: RouteConnection, urls: string[]): void;
+  /** The connection closed (registered or not). */
+  routeClosed(conn: RouteConnection): void;
+  /** Schedules a coalesced write of `conn.out`. */
+  queueFlush(conn: RouteConnection): void;
+  /** Route `export` permission: whether we accept interest on `subject`. */
+  exportAllowed(subject: string): boolean;
+}
+
+/** How a connection came to be. */
+export interface RouteOrigin {
+  rid: number;
+  /** We dialed it. */
+  solicited: boolean;
+  /** The URL dialed (solicited routes only). */
+  url: RouteUrl | null;
+  /** The URL is from the configured `routes` (reconnect forever). */
+  explicit: boolean;
+}
+
+export class RouteConnection implements RouteLink, RouteOps {
+  readonly rid: number;
+  readonly host: RouteHost;
+  readonly server: Server;
+  readonly transport: Transport;
+  readonly out: Outbound;
+  readonly parser: RouteParser;
+  readonly solicited: boolean;
+  readonly start = new Date();
+
+  /** Dialed URL; for an accepted route it may be set when it survives a duplicate. */
+  url: RouteUrl | null;
+  explicit: boolean;
+  /** Set when the cluster decided this route must not be dialed again. */
+  noReconnect = false;
+
+  // Peer identity, from CONNECT (name = server id) and then INFO.
+  remoteId = "";
+  remoteName = "";
+  remoteInfo: RouteInfoJson | null = null;
+  /** The peer accepts HMSG. */
+  headers = false;
+  /** The peer's client URLs currently added to our connect_urls. */
+  connectUrls: string[] = [];
+  registered = false;
+
+  // RouteLink (lib/client/deliver.ts)
+  deliveryStamp = 0;
+  pendingQueues: string[] = [];
+
+  // statistics
+  inMsgs = 0;
+  inBytes = 0;
+  outMsgs = 0;
+  outBytes = 0;
+  lastActivity = Date.now();
+  rttMs = 0;
+
+  isClosed = false;
+  closedReason: ClosedReason | null = null;
+  flushQueued = false;
+
+  /** The peer's interest: "acc subject[ queue]" -> route subscription. */
+  readonly remoteSubs = new Map<string, { account: Account; sub: Subscription }>();
+
+  #connectSeen = false;
+  #paused = false;
+  #backlog: Uint8Array[] = [];
+  #authTimer: ReturnType<typeof setTimeout> | undefined;
+  #pingTimer: ReturnType<typeof setTimeout> | undefined;
+  #pingsOut = 0;
+  #pingSentAt = 0;
+
+  // Inbound message path: one reusable context and an "L1" cache of the last
+  // account and subject, so a steady stream builds no strings.
+  #msg = new PublishContext();
+  #queues: string[] = [];
+  #lastAccBytes = new Uint8Array(64);
+  #lastAccLen = -1;
+  #lastAccount: Account | null = null;
+  #lastSubj = new Uint8Array(128);
+  #lastSubjLen = -1;
+  #lastGen = -1;
+  #lastSublistAcc: Account | null = null;
+  #lastResult: MatchResult<Subscription> | null = null;
+
+  // Outbound: the publisher's account name as bytes, cached.
+  #outAccount: Account | null = null;
+  #outAccountBytes: Uint8Array = EMPTY;
+
+  constructor(host: RouteHost, transport: Transport, origin: RouteOrigin) {
+    this.host = host;
+    this.server = host.server;
+    this.transport = transport;
+    this.rid = origin.rid;
+    this.solicited = origin.solicited;
+    this.url = origin.url;
+    this.explicit = origin.explicit;
+    this.parser = new RouteParser(this);
+    this.out = new Outbound(transport, (e) => this.#writeFailed(e));
+    this.#msg.fromRoute = true;
+    this.#msg.publisher = null;
+  }
+
+  /** The `host:port - rid:N` prefix of nats-server's route log lines. */
+  get logPrefix(): string {
+    return `${this.transport.remoteAddress}:${this.transport.remotePort} - rid:${this.rid}`;
+  }
+
+  /**
+   * Starts the connection. Accepted: sends our INFO (with nonce) and waits for
+   * CONNECT. Dialed: sends CONNECT then INFO without waiting (as nats-server).
+   */
+  begin(first: Uint8Array[]): void {
+    for (const line of first) this.out.append(line);
+    this.out.flush();
+    const auth = this.host.auth;
+    if (!this.solicited && auth.required) {
+      this.#authTimer = setTimeout(() => this.#authTimeout(), auth.timeoutMs);
+    }
+    this.#schedulePing(FIRST_PING_MS + Math.random() * FIRST_PING_MS * 0.2);
+    this.transport.start((chunk) => this.#onData(chunk), (e) => this.#transportClosed(e));
+  }
+
+  #onData(chunk: Uint8Array): void {
+    if (this.isClosed) return;
+    this.lastActivity = Date.now();
+    if (this.#paused) {
+      this.#backlog.push(chunk.slice());
+      return;
+    }
+    this.#parse(chunk);
+  }
+
+  #parse(chunk: Uint8Array): void {
+    const stop = this.parser.parse(chunk);
+    if (stop >= 0 && stop < chunk.length && !this.isClosed) {
+      // CONNECT paused the parser for a bcrypt check: keep the rest for later.
+      this.#backlog.push(chunk.slice(stop));
+    }
+    // Deliveries to local clients made while parsing go out now, once per client.
+    this.server.flushPending();
+  }
+
+  // ------------------------------------------------------------ handshake
+
+  onConnect(buf: Uint8Array, start: number, end: number): boolean {
+    if (this.solicited || this.#connectSeen) return true; // nats-server ignores repeats
+    const text = decoder.decode(buf.subarray(start, end));
+    if (this.server.log.traceEnabled) {
+      this.#trace(`<<- [CONNECT ${this.server.redact(text)}]`);
+    }
+    const json = parseJson(text);
+    if (json === null) {
+      this.close(ClosedReason.ProtocolViolation);
+      return false;
+    }
+    this.#connectSeen = true;
+    const auth = this.host.auth;
+    if (auth.required) {
+      const verdict = auth.check(optStr(json.user), optStr(json.pass));
+      if (verdict instanceof Promise) {
+        this.#paused = true;
+        this.transport.pause();
+        verdict.then((ok) => this.#finishAsyncAuth(ok, json));
+        return false;
+      }
+      if (!verdict) {
+        this.#authFailed();
+        return false;
+      }
+    }
+    return this.#connectChecks(json);
+  }
+
+  #finishAsyncAuth(ok: boolean, json: RouteInfoJson): void {
+    if (this.isClosed) return;
+    if (!ok) return this.#authFailed();
+    if (!this.#connectChecks(json)) return;
+    this.#paused = false;
+    this.transport.resume();
+    const backlog = this.#backlog;
+    this.#backlog = [];
+    for (const chunk of backlog) {
+      if (this.isClosed) break;
+      this.#parse(chunk);
+    }
+  }
+
+  /** CONNECT checks after authentication, in nats-server's order. */
+  #connectChecks(json: RouteInfoJson): boolean {
+    clearTimeout(this.#authTimer);
+    this.#authTimer = undefined;
+    if (optStr(json.lang)) {
+      this.server.log.error(`${this.logPrefix} - ${WireError.IncorrectRoutePort}`);
+      this.sendErrAndClose(WireError.IncorrectRoutePort, ClosedReason.WrongPort);
+      return false;
+    }
+    const gateway = optStr(json.gateway);
+    if (gateway) {
+      const text = `Rejecting connection from gateway "${gateway}" on the Route port`;
+      this.server.log.error(`${this.logPrefix} - ${text}`);
+      this.sendErrAndClose(text, ClosedReason.WrongPort);
+      return false;
+    }
+    const cluster = optStr(json.cluster) ?? "";
+    if (!this.host.checkClusterName(this, cluster, json.cluster_dynamic === true)) return false;
+    this.remoteId = optStr(json.name) ?? "";
+    if (json.headers === true) this.headers = !this.server.options.noHeaderSupport;
+    return true;
+  }
+
+  #authFailed(): void {
+    this.server.log.error(`${this.logPrefix} - authentication error`);
+    this.sendErrAndClose(WireError.AuthorizationViolation, ClosedReason.AuthenticationViolation);
+  }
+
+  #authTimeout(): void {
+    if (this.isClosed || this.#connectSeen) return;
+    this.server.log.error(`${this.logPrefix} - Authentication Timeout`);
+    this.sendErrAndClose(WireError.AuthenticationTimeout, ClosedReason.AuthenticationTimeout);
+  }
+
+  onInfo(buf: Uint8Array, start: number, end: number): void {
+    const text = decoder.decode(buf.subarray(start, end));
+    if (this.server.log.traceEnabled) this.#trace(`<<- [INFO ${text}]`);
+    const info = parseJson(text);
+    if (info === null) {
+      this.close(ClosedReason.ProtocolViolation);
+      return;
+    }
+    if (!this.registered) {
+      if (!this.solicited && !this.#connectSeen) {
+        // An accepted route must start with CONNECT.
+        this.#authFailed();
+        return;
+      }
+      this.remoteInfo = info;
+      this.remoteId = optStr(info.server_id) ?? this.remoteId;
+      this.remoteName = optStr(info.server_name) ?? "";
+      this.headers = info.headers === true && !this.server.options.noHeaderSupport;
+      this.host.processFirstInfo(this, info);
+      return;
+    }
+    const id = optStr(info.server_id);
+    if (id !== undefined && id !== this.remoteId) {
+      this.host.gossipReceived(this, info);
+    } else if (info.ldm === true) {
+      this.server.log.debug(`${this.logPrefix} - Peer entered lame duck mode`);
+      this.host.peerUrlsChanged(this, []);
+    } else {
+      this.remoteInfo = info;
+      if (Array.isArray(info.connect_urls)) {
+        this.host.peerUrlsChanged(this, info.connect_urls.filter((u) => typeof u === "string"));
+      }
+    }
+  }
+
+  /** Marks the route registered and sends it all local interest (called by the host). */
+  registeredWith(snapshot: Uint8Array): void {
+    this.registered = true;
+    this.server.log.debug(`${this.logPrefix} - Registering remote route "${this.remoteId}"`);
+    if (snapshot.length > 0) this.send(snapshot);
+    this.server.log.debug(`${this.logPrefix} - Sent local subscriptions to route`);
+  }
+
+  // ------------------------------------------------------------ interest
+
+  onInterest(p: RouteParser, op: InterestOp): void {
+    if (!this.registered || op === InterestOp.Account) return;
+    // LS+ carries the origin cluster first; LS- does not.
+    const k = op === InterestOp.LeafAdd ? 1 : 0;
+    const n = p.argCount - k;
+    const adding = op === InterestOp.RemoteAdd || op === InterestOp.LeafAdd;
+    if (n < 2 || n > 4 || (!adding && n > 3)) {
+      this.server.log.debug(`${this.logPrefix} - Ignoring malformed interest line`);
+      return;
+    }
+    const ab = p.argBuf;
+    const accName = latin1(ab, p.argStart[k], p.argEnd[k]);
+    const subject = latin1(ab, p.argStart[k + 1], p.argEnd[k + 1]);
+    const queue = n >= 3 ? latin1(ab, p.argStart[k + 2], p.argEnd[k + 2]) : null;
+    if (this.server.log.traceEnabled) {
+      const verb = op === InterestOp.RemoteAdd ? "RS+" : op === InterestOp.RemoteRemove ? "RS-"
+        : op === InterestOp.LeafAdd ? "LS+" : "LS-";
+      this.#trace(`<<- [${verb} ${accName} ${subject}${queue === null ? "" : " " + queue}]`);
+    }
+    const account = this.server.accounts.get(accName);
+    if (account === undefined) {
+      // $SYS interest is exchanged by nats-server's system account: ignore it quietly.
+      if (accName !== "$SYS") {
+        this.server.log.debug(
+          `${this.logPrefix} - Unknown account "${accName}" for subject "${subject}"`,
+        );
+      }
+      return;
+    }
+    const key = queue === null ? `${accName} ${subject}` : `${accName} ${subject} ${queue}`;
+    const existing = this.remoteSubs.get(key);
+    if (!adding) {
+      if (existing === undefined) return;
+      this.remoteSubs.delete(key);
+      existing.sub.closed = true;
+      existing.account.sublist.remove(existing.sub);
+      return;
+    }
+    const weight = n === 4 ? p.parseSize(k + 3) : 1;
+    if (existing !== undefined) {
+      // A repeated RS+ for a queue group carries its new weight.
+      if (weight > 0) existing.sub.weight = weight;
+      return;
+    }
+    if (!this.host.exportAllowed(subject)) {
+      this.server.log.debug(`${this.logPrefix} - Not permitted to export "${subject}"`);
+      return;
+    }
+    const sub = new Subscription({ subject, queue, sid: key, sidBytes: EMPTY, route: this });
+    if (weight > 0) sub.weight = weight;
+    if (!account.sublist.insert(sub)) {
+      this.server.log.error(`${this.logPrefix} - Invalid subscription "${subject}"`);
+      this.send(errLine("Invalid Subscription"));
+      return;
+    }
+    this.remoteSubs.set(key, { account, sub });
+  }
+
+  /** Drops all of the peer's interest (route closed or replaced). */
+  #removeRemoteSubs(): void {
+    if (this.remoteSubs.size === 0) return;
+    const perAccount = new Map<string, number>();
+    for (const { account, sub } of this.remoteSubs.values()) {
+      sub.closed = true;
+      account.sublist.remove(sub);
+      perAccount.set(account.name, (perAccount.get(account.name) ?? 0) + 1);
+    }
+    this.remoteSubs.clear();
+    if (this.server.log.debugEnabled) {
+      for (const [name, n] of perAccount) {
+        this.server.log.debug(
+          `${this.logPrefix} - Removing ${n} subscriptions for account "${name}"`,
+        );
+      }
+    }
+  }
+
+  // ------------------------------------------------------------ messages
+
+  onMsg(p: RouteParser, payload: Uint8Array): void {
+    if (!this.registered) return;
+    this.inMsgs++;
+    this.inBytes += payload.length;
+    const stats = this.server.stats;
+    stats.inMsgs++;
+    stats.inBytes += payload.length;
+    const ab = p.argBuf;
+    const account = this.#accountFor(ab, p.argStart[p.msgAccount], p.argEnd[p.msgAccount]);
+    if (account === null) return;
+    const s0 = p.argStart[p.msgSubject];
+    const s1 = p.argEnd[p.msgSubject];
+    const msg = this.#msg;
+    const sublist = account.sublist;
+    let result: MatchResult<Subscription>;
+    if (
+      this.#lastSublistAcc === account && this.#lastGen === sublist.generation &&
+      s1 - s0 === this.#lastSubjLen && sameBytes(this.#lastSubj, ab, s0, s1)
+    ) {
+      result = this.#lastResult!;
+    } else {
+      const subject = latin1(ab, s0, s1);
+      msg.subject = subject;
+      result = sublist.match(subject);
+      this.#rememberSubject(ab, s0, s1, account, result);
+    }
+    if (this.server.log.traceEnabled) this.#traceMsg(p, payload);
+    msg.subjBuf = ab;
+    msg.subjStart = s0;
+    msg.subjEnd = s1;
+    if (p.msgReply >= 0) {
+      msg.replyBuf = ab;
+      msg.replyStart = p.argStart[p.msgReply];
+      msg.replyEnd = p.argEnd[p.msgReply];
+    } else {
+      msg.replyStart = -1;
+    }
+    msg.sizeBuf = ab;
+    msg.sizeStart = p.argStart[p.msgSizeArg];
+    msg.sizeEnd = p.argEnd[p.msgSizeArg];
+    // LMSG always carries a header size: 0 means "no headers".
+    if (p.msgHdrArg < 0 || (p.msgOrigin >= 0 && p.msgHdrSize === 0)) {
+      msg.hdrSize = -1;
+    } else {
+      msg.hdrSize = p.msgHdrSize;
+      msg.hdrBuf = ab;
+      msg.hdrStart = p.argStart[p.msgHdrArg];
+      msg.hdrEnd = p.argEnd[p.msgHdrArg];
+    }
+    if (p.msgQueueEnd > p.msgQueueFirst) {
+      const queues = this.#queues;
+      queues.length = 0;
+      for (let q = p.msgQueueFirst; q < p.msgQueueEnd; q++) {
+        queues.push(latin1(ab, p.argStart[q], p.argEnd[q]));
+      }
+      msg.routeQueues = queues;
+    } else {
+      msg.routeQueues = null;
+    }
+    msg.payload = payload;
+    fanOut(msg, result);
+  }
+
+  #accountFor(buf: Uint8Array, s: number, e: number): Account | null {
+    if (e - s === this.#lastAccLen && sameBytes(this.#lastAccBytes, buf, s, e)) {
+      return this.#lastAccount;
+    }
+    const name = latin1(buf, s, e);
+    const account = this.server.accounts.get(name) ?? null;
+    if (account === null) {
+      if (name !== "$SYS") {
+        this.server.log.debug(`${this.logPrefix} - Unknown account "${name}" for routed message`);
+      }
+      return null;
+    }
+    if (e - s <= this.#lastAccBytes.length) {
+      for (let i = s, j = 0; i < e; i++, j++) this.#lastAccBytes[j] = buf[i];
+      this.#lastAccLen = e - s;
+      this.#lastAccount = account;
+    }
+    return account;
+  }
+
+  #rememberSubject(
+    buf: Uint8Array,
+    s: number,
+    e: number,
+    account: Account,
+    result: MatchResult<Subscription>,
+  ): void {
+    const n = e - s;
+    if (n > this.#lastSubj.length) {
+      this.#lastSubjLen = -1;
+      return;
+    }
+    for (let i = 0; i < n; i++) this.#lastSubj[i] = buf[s + i];
+    this.#lastSubjLen = n;
+    this.#lastSublistAcc = account;
+    this.#lastGen = account.sublist.generation;
+    this.#lastResult = result;
+  }
+
+  /** RouteLink: frames a local client's message for this peer (one hop). */
+  sendMessage(msg: PublishContext, queues: readonly string[]): void {
+    if (this.isClosed) return;
+    const account = msg.publisher?.account;
+    if (account === undefined) return; // routed messages are never forwarded
+    if (account !== this.#outAccount) {
+      this.#outAccount = account;
+      this.#outAccountBytes = encoder.encode(account.name);
+    }
+    const size = writeRouteMsg(this.out, this.#outAccountBytes, msg, queues, this.headers);
+    this.outMsgs++;
+    this.outBytes += size;
+    const stats = this.server.stats;
+    stats.outMsgs++;
+    stats.outBytes += size;
+    if (this.out.pending > this.server.options.maxPending) {
+      this.server.log.notice(
+        `${this.logPrefix} - Slow Consumer Detected: MaxPending of ${this.server.options.maxPending} Exceeded`,
+      );
+      this.server.stats.slowConsumers++;
+      this.close(ClosedReason.SlowConsumerPendingBytes);
+      return;
+    }
+    this.host.queueFlush(this);
+  }
+
+  // ------------------------------------------------------------ keep-alive
+
+  onPing(): void {
+    if (this.server.log.traceEnabled) this.#trace("<<- [PING]");
+    this.send(PONG_LINE);
+  }
+
+  onPong(): void {
+    if (this.server.log.traceEnabled) this.#trace("<<- [PONG]");
+    this.#pingsOut = 0;
+    if (this.#pingSentAt > 0) {
+      this.rttMs = performance.now() - this.#pingSentAt;
+      this.#pingSentAt = 0;
+    }
+  }
+
+  #schedulePing(delayMs: number): void {
+    clearTimeout(this.#pingTimer);
+    if (this.isClosed || delayMs <= 0) return;
+    this.#pingTimer = setTimeout(() => this.#pingTick(), delayMs);
+  }
+
+  #pingTick(): void {
+    if (this.isClosed) return;
+    const o = this.server.options;
+    if (this.#pingsOut + 1 > o.maxPingsOut) {
+      this.server.log.debug(`${this.logPrefix} - Stale Route Connection - Closing`);
+      this.sendErrAndClose(WireError.StaleConnection, ClosedReason.StaleConnection);
+      return;
+    }
+    this.#pingsOut++;
+    this.#pingSentAt = performance.now();
+    this.send(PING_LINE);
+    this.#schedulePing(o.pingIntervalMs);
+  }
+
+  // ------------------------------------------------------------ errors
+
+  onPeerError(buf: Uint8Array, start: number, end: number): void {
+    const text = decoder.decode(buf.subarray(start, end));
+    this.server.log.error(`${this.logPrefix} - Route Error ${text}`);
+    this.close(ClosedReason.ParseError);
+  }
+
+  onError(failure: RouteParseFailure): void {
+    if (failure === RouteParseFailure.UnknownOp) {
+      this.sendErrAndClose(WireError.UnknownProtocol, ClosedReason.ProtocolViolation);
+    } else {
+      this.close(ClosedReason.ProtocolViolation);
+    }
+  }
+
+  // ------------------------------------------------------------ output and close
+
+  /** Queues raw protocol bytes; written with everything else this turn. */
+  send(bytes: Uint8Array): void {
+    if (this.isClosed) return;
+    this.out.append(bytes);
+    this.host.queueFlush(this);
+  }
+
+  sendErrAndClose(text: string, reason: ClosedReason): void {
+    if (this.isClosed) return;
+    this.send(errLine(text));
+    this.close(reason, true);
+  }
+
+  #writeFailed(e: Error): void {
+    if (this.isClosed) return;
+    this.server.log.debug(`${this.logPrefix} - Write error: ${e.message}`);
+    this.close(ClosedReason.WriteError);
+  }
+
+  #transportClosed(e?: Error): void {
+    if (this.isClosed) return;
+    if (e) this.server.log.debug(`${this.logPrefix} - Read error: ${e.message}`);
+    this.close(e ? ClosedReason.ReadError : ClosedReason.ClientClosed);
+  }
+
+  /**
+   * Closes the route: its interest leaves the sublists at once, the host
+   * unregisters it (and may schedule a reconnect); with `flushFirst`, what is
+   * queued (an -ERR) is written before the socket closes.
+   */
+  close(reason: ClosedReason, flushFirst = false): void {
+    if (this.isClosed) return;
+    this.isClosed = true;
+    this.closedReason = reason;
+    this.parser.stop();
+    clearTimeout(this.#authTimer);
+    clearTimeout(this.#pingTimer);
+    this.server.log.notice(`${this.logPrefix} - Router connection closed: ${reason}`);
+    this.#removeRemoteSubs();
+    this.host.routeClosed(this);
+    if (flushFirst && this.out.pending > 0) {
+      this.out.flush();
+      this.out.drain(1000).finally(() => {
+        this.transport.close();
+        this.out.discard();
+      });
+    } else {
+      this.transport.close();
+      this.out.discard();
+    }
+  }
+
+  // ------------------------------------------------------------ tracing
+
+  #trace(line: string): void {
+    this.server.log.trace(`${this.logPrefix} - ${line}`);
+  }
+
+  #traceMsg(p: RouteParser, payload: Uint8Array): void {
+    const args: string[] = [];
+    for (let k = 0; k < p.argCount; k++) args.push(latin1(p.argBuf, p.argStart[k], p.argEnd[k]));
+    const verb = p.msgOrigin >= 0 ? "LMSG" : p.msgHdrArg >= 0 ? "HMSG" : "RMSG";
+    this.#trace(`<<- [${verb} ${args.join(" ")}]`);
+    const limit = this.server.options.maxTracedMsgLen;
+    const shown = limit > 0 && payload.length > limit ? payload.subarray(0, limit) : payload;
+    const suffix = shown.length < payload.length ? "..." : "";
+    this.#trace(`<<- MSG_PAYLOAD: [${decoder.decode(shown)}${suffix}]`);
+  }
+}
+
+function parseJson(text: string): RouteInfoJson | null {
+  try {
+    const v = JSON.parse(text);
+    return v !== null && typeof v === "object" && !Array.isArray(v) ? v : null;
+  } catch {
+    return null;
+  }
+}
+
+function optStr(v: unknown): string | undefined {
+  return typeof v === "string" ? v : undefined;
+}
+
+function sameBytes(a: Uint8Array, b: Uint8Array, s: number, e: number): boolean {
+  for (let i = s, j = 0; i < e; i++, j++) if (a[j] !== b[i]) return false;
+  return true;
+}

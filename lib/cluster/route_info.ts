@@ -1,0 +1,102 @@
+/**
+ * The route INFO and CONNECT lines this server sends, fields in nats-server
+ * 2.9's order (reference/routes.md §2). `lnoc` is left out on purpose: peers
+ * then send us only RS±/RMSG/HMSG, never LS±/LMSG.
+ *
+ * @module
+ */
+import { NATS_COMPAT_VERSION } from "../version.ts";
+import type { ClusterOptions } from "../config/options.ts";
+import type { RouteUrl } from "./route_url.ts";
+
+const encoder = new TextEncoder();
+
+/** Route protocol level: account-aware RS±/RMSG (RouteProtoV2). */
+export const ROUTE_PROTO = 2;
+
+/** What the INFO/CONNECT builders need to know about this server. */
+export interface RouteIdentity {
+  serverId: string;
+  serverName: string;
+  /** Host and port peers should dial (cluster_advertise or the listen address). */
+  host: string;
+  port: number;
+  /** `nats-route://adv-host:adv-port/` when cluster_advertise is set. */
+  advertiseUrl: string | null;
+  clusterName: string;
+  clusterDynamic: boolean;
+  headers: boolean;
+  maxPayload: number;
+  authRequired: boolean;
+  tls: boolean;
+  /** Our client URLs (omitted with no_advertise). */
+  connectUrls: string[] | null;
+  permissions: ClusterOptions["permissions"];
+}
+
+/** The route INFO line, `INFO {json} \r\n` as nats-server frames its own. */
+export function routeInfoLine(
+  id: RouteIdentity,
+  extra: { nonce?: string; ldm?: boolean } = {},
+): Uint8Array {
+  const info: Record<string, unknown> = {
+    server_id: id.serverId,
+    server_name: id.serverName,
+    version: NATS_COMPAT_VERSION,
+    proto: ROUTE_PROTO,
+    go: `deno${Deno.version.deno}`,
+    host: id.host,
+    port: id.port,
+    headers: id.headers,
+  };
+  if (id.authRequired) info.auth_required = true;
+  if (id.tls) {
+    info.tls_required = true;
+    info.tls_verify = true;
+  }
+  info.max_payload = id.maxPayload;
+  if (extra.nonce) info.nonce = extra.nonce;
+  if (id.advertiseUrl) info.ip = id.advertiseUrl;
+  info.cluster = id.clusterName;
+  if (id.clusterDynamic) info.cluster_dynamic = true;
+  if (id.connectUrls && id.connectUrls.length > 0) info.connect_urls = id.connectUrls;
+  if (id.permissions?.import) info.import = id.permissions.import;
+  if (id.permissions?.export) info.export = id.permissions.export;
+  if (extra.ldm) info.ldm = true;
+  return encoder.encode(`INFO ${JSON.stringify(info)} \r\n`);
+}
+
+/** The CONNECT a dialing server sends first; `name` is the server id. */
+export function routeConnectLine(id: RouteIdentity, url: RouteUrl): Uint8Array {
+  const connect: Record<string, unknown> = {
+    echo: true,
+    verbose: false,
+    pedantic: false,
+  };
+  if (url.user !== undefined) connect.user = url.user;
+  if (url.pass !== undefined) connect.pass = url.pass;
+  connect.tls_required = id.tls;
+  connect.headers = id.headers;
+  connect.name = id.serverId;
+  connect.cluster = id.clusterName;
+  if (id.clusterDynamic) connect.cluster_dynamic = true;
+  return encoder.encode(`CONNECT ${JSON.stringify(connect)}\r\n`);
+}
+
+/** A random nonce (present in route INFO, unused on routes). */
+export function routeNonce(): string {
+  const bytes = crypto.getRandomValues(new Uint8Array(11));
+  let s = "";
+  for (const b of bytes) s += String.fromCharCode(b);
+  return btoa(s).replaceAll("+", "-").replaceAll("/", "_").replaceAll("=", "");
+}
+
+const NUID_ALPHABET = "0123456789ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz";
+
+/** A 22-character base62 name, like the NUID nats-server uses for a dynamic cluster name. */
+export function dynamicClusterName(): string {
+  const bytes = crypto.getRandomValues(new Uint8Array(22));
+  let s = "";
+  for (const b of bytes) s += NUID_ALPHABET[b % NUID_ALPHABET.length];
+  return s;
+}

@@ -1,0 +1,298 @@
+/**
+ * The client listener when a top-level `tls` block is set: a `node:net`
+ * server whose sockets get the plain-text INFO (`tls_required`), then are
+ * upgraded by emitting `connection` on a `node:tls` Server (the one path on
+ * which Deno verifies client certificates; a bare `new TLSSocket(...,
+ * {isServer})` completes handshakes with untrusted certificates). Handles
+ * `handshake_first`, `allow_non_tls`, `connection_rate_limit`, the handshake
+ * timeout and `pinned_certs`.
+ *
+ * @module
+ */
+import * as net from "node:net";
+import * as tls from "node:tls";
+import type { PreparedClient, Server } from "../server.ts";
+import { hostPort } from "../server.ts";
+import { NodeTransport } from "../client/transport.ts";
+import { ClosedReason } from "../client/closed_reason.ts";
+import { errLine, WireError } from "../protocol/wire_errors.ts";
+import { CertificateHolder } from "./context.ts";
+import { peerCertificate, refusalReason, tlsStateOf } from "./session.ts";
+
+/** What {@link startTlsClientListener} returns to the server. */
+export interface TlsClientListener {
+  /** Bound port. */
+  readonly port: number;
+  /** Owner of the listener's certificate: ACME and reload swap it here. */
+  readonly certificate: CertificateHolder;
+  /** Stops accepting and drops connections still in their handshake. */
+  close(): Promise<void>;
+}
+
+/** The first byte of a TLS record carrying a handshake (ClientHello). */
+const TLS_HANDSHAKE_RECORD = 0x16;
+
+/** One accepted socket until it is handed to the server. */
+interface Pending {
+  socket: net.Socket;
+  address: string;
+  port: number;
+  prepared: PreparedClient;
+  start: Date;
+  timer: ReturnType<typeof setTimeout> | undefined;
+  done: boolean;
+}
+
+/**
+ * Binds the TLS client listener.
+ *
+ * @param server The server (prepareClient/acceptClient, options, log).
+ * @param opts Host and port to bind (0 = any free port).
+ * @returns The bound port, the certificate holder and `close()`.
+ * @throws {TlsConfigError} When the TLS material or settings are unusable.
+ */
+export async function startTlsClientListener(
+  server: Server,
+  opts: { host: string; port: number },
+): Promise<TlsClientListener> {
+  const o = server.options;
+  const tlsOpts = o.tls;
+  if (!tlsOpts) throw new TypeError("startTlsClientListener needs options.tls");
+  const holder = new CertificateHolder(tlsOpts, "server");
+  for (const w of holder.warnings) server.log.warn(w);
+  const verify = tlsOpts.verify || tlsOpts.verifyAndMap;
+  const timeoutMs = Math.max(1, Math.round((tlsOpts.timeout > 0 ? tlsOpts.timeout : 2) * 1000));
+  const rate = tlsOpts.connectionRateLimit && tlsOpts.connectionRateLimit > 0
+    ? new RateCounter(tlsOpts.connectionRateLimit)
+    : null;
+
+  const tlsServer = tls.createServer({
+    ...holder.secureContextOptions(),
+    requestCert: verify,
+    rejectUnauthorized: verify,
+    // Our own timer (tls.timeout) logs and frees; this is only a backstop.
+    handshakeTimeout: timeoutMs + 1000,
+  });
+  const detach = holder.attach(tlsServer);
+  const pending = new Map<net.Socket, Pending>();
+  let closed = false;
+
+  const logPrefix = (p: Pending) => `${hostPort(p.address, p.port)} - cid:${p.prepared.cid}`;
+
+  const fail = (p: Pending, message: string, level: "error" | "debug" = "error") => {
+    if (p.done) return;
+    p.done = true;
+    clearTimeout(p.timer);
+    pending.delete(p.socket);
+    server.log[level](`${logPrefix(p)} - ${message}`);
+    p.socket.destroy();
+    recordFailure(server, p);
+  };
+
+  const upgrade = (p: Pending) => {
+    server.log.debug(`${logPrefix(p)} - Starting TLS client connection handshake`);
+    tlsServer.emit("connection", p.socket);
+  };
+
+  tlsServer.on("secureConnection", (ts: tls.TLSSocket) => {
+    const p = pendingOf(pending, ts);
+    if (p === undefined || p.done) {
+      ts.destroy();
+      return;
+    }
+    const peer = peerCertificate(ts);
+    if (verify && (!ts.authorized || peer === undefined)) {
+      // rejectUnauthorized already refuses these; kept as a guard on the runtime.
+      ts.destroy();
+      return fail(p, `TLS handshake error: ${refusalReason(peer)}`);
+    }
+    const pinError = holder.checkPinned(peer);
+    if (pinError !== null) {
+      ts.destroy();
+      return fail(p, `TLS handshake error: ${pinError}`);
+    }
+    p.done = true;
+    clearTimeout(p.timer);
+    pending.delete(p.socket);
+    const state = tlsStateOf(ts, peer);
+    if (server.log.debugEnabled) {
+      server.log.debug(`${logPrefix(p)} - TLS handshake complete`);
+      server.log.debug(
+        `${logPrefix(p)} - TLS version ${state.version}, cipher suite ${state.cipher}`,
+      );
+    }
+    const transport = new NodeTransport(ts, { address: p.address, port: p.port });
+    server.acceptClient(transport, p.prepared, state);
+  });
+
+  tlsServer.on("tlsClientError", (err: Error, ts: tls.TLSSocket) => {
+    const p = pendingOf(pending, ts);
+    if (p === undefined) return;
+    const code = (ts as { authorizationError?: unknown }).authorizationError;
+    const reason = code ? `${refusalReason(peerCertificate(ts))} (${code})` : err.message;
+    fail(p, `TLS handshake error: ${reason}`);
+  });
+
+  const onSocket = (socket: net.Socket) => {
+    if (closed || server.isLameDuck) {
+      socket.destroy();
+      return;
+    }
+    const address = socket.remoteAddress ?? "";
+    const port = socket.remotePort ?? 0;
+    socket.setNoDelay(true);
+    const prepared = server.prepareClient(address);
+    if (server.atConnectionLimit) {
+      // INFO then -ERR in plain text, before any handshake (as nats-server).
+      server.acceptClient(new NodeTransport(socket, { address, port }), prepared);
+      return;
+    }
+    const p: Pending = {
+      socket,
+      address,
+      port,
+      prepared,
+      start: new Date(),
+      timer: undefined,
+      done: false,
+    };
+    pending.set(socket, p);
+    socket.on("error", () => {/* reported through tlsClientError or close */});
+    socket.once("close", () => {
+      if (!p.done) fail(p, "TLS handshake error: connection closed by client", "debug");
+    });
+    p.timer = setTimeout(() => fail(p, "TLS handshake timeout"), timeoutMs);
+    if (tlsOpts.handshakeFirst) {
+      // TLS before INFO; the server sends INFO over TLS once it is up.
+      prepared.infoSent = false;
+      upgrade(p);
+      return;
+    }
+    socket.write(prepared.info);
+    prepared.infoSent = true;
+    if (rate !== null && !rate.allow()) {
+      socket.end(errLine(WireError.ConnectionThrottling));
+      p.done = true;
+      clearTimeout(p.timer);
+      pending.delete(socket);
+      server.log.error(`${logPrefix(p)} - Connection throttling is active`);
+      recordFailure(server, p, ClosedReason.MaxConnectionsExceeded);
+      return;
+    }
+    if (!o.allowNonTls) {
+      upgrade(p);
+      return;
+    }
+    // allow_non_tls: a ClientHello starts with a handshake record; anything else
+    // (a CONNECT) stays plain. A client that sends nothing within the timeout is
+    // handed over as plain, as nats-server does after its 4-byte peek times out.
+    const onFirst = (chunk: Uint8Array) => {
+      clearTimeout(p.timer);
+      socket.pause();
+      socket.unshift(chunk);
+      if (chunk[0] === TLS_HANDSHAKE_RECORD) {
+        p.timer = setTimeout(() => fail(p, "TLS handshake timeout"), timeoutMs);
+        upgrade(p);
+      } else {
+        handPlain(p);
+      }
+    };
+    const handPlain = (q: Pending) => {
+      socket.off("data", onFirst);
+      q.done = true;
+      clearTimeout(q.timer);
+      pending.delete(socket);
+      server.acceptClient(new NodeTransport(socket, { address, port }), q.prepared, null);
+    };
+    socket.once("data", onFirst);
+    clearTimeout(p.timer);
+    p.timer = setTimeout(() => handPlain(p), timeoutMs);
+  };
+
+  const netServer = net.createServer({ noDelay: true }, onSocket);
+  await new Promise<void>((resolve, reject) => {
+    netServer.once("error", reject);
+    netServer.listen(opts.port, opts.host, () => {
+      netServer.off("error", reject);
+      resolve();
+    });
+  });
+  netServer.on("error", (e: Error) => server.log.error(`Client accept error: ${e.message}`));
+  const bound = (netServer.address() as net.AddressInfo).port;
+  server.log.notice("TLS required for client connections");
+
+  return {
+    port: bound,
+    certificate: holder,
+    close(): Promise<void> {
+      if (closed) return Promise.resolve();
+      closed = true;
+      detach();
+      for (const p of [...pending.values()]) {
+        p.done = true;
+        clearTimeout(p.timer);
+        p.socket.destroy();
+      }
+      pending.clear();
+      return new Promise<void>((resolve) => netServer.close(() => resolve()));
+    },
+  };
+}
+
+/** The pending entry of a TLS socket made by the tls.Server from our raw socket. */
+function pendingOf(pending: Map<net.Socket, Pending>, ts: tls.TLSSocket): Pending | undefined {
+  // node:tls keeps the wrapped socket as `_parent` (Node and Deno alike).
+  const parent = (ts as unknown as { _parent?: net.Socket })._parent;
+  return parent ? pending.get(parent) : undefined;
+}
+
+/** A connection that never reached the server still counts and shows in closed /connz. */
+function recordFailure(
+  server: Server,
+  p: Pending,
+  reason: string = ClosedReason.TlsHandshakeError,
+): void {
+  server.stats.totalConnections++;
+  const now = new Date();
+  server.closedClients.push({
+    cid: p.prepared.cid,
+    ip: p.address,
+    port: p.port,
+    start: p.start,
+    stop: now,
+    reason,
+    lastActivity: p.start,
+    rttMs: 0,
+    inMsgs: 0,
+    outMsgs: 0,
+    inBytes: 0,
+    outBytes: 0,
+    subscriptions: [],
+    name: "",
+    lang: "",
+    version: "",
+    account: "$G",
+  });
+}
+
+/** `connection_rate_limit`: at most `limit` new TLS connections per second. */
+class RateCounter {
+  readonly limit: number;
+  #windowEnd = 0;
+  #count = 0;
+
+  constructor(limit: number) {
+    this.limit = limit;
+  }
+
+  allow(): boolean {
+    const now = Date.now();
+    if (now >= this.#windowEnd) {
+      this.#windowEnd = now + 1000;
+      this.#count = 0;
+    }
+    if (this.#count >= this.limit) return false;
+    this.#count++;
+    return true;
+  }
+}

@@ -1,0 +1,119 @@
+/**
+ * Shared helpers of the authentication/authorization black-box tests
+ * (tests/auth_*_test.ts): run one scenario against dnatsd and, where it is
+ * installed, Debian's nats-server, and speak raw CONNECTs to both.
+ *
+ * @module
+ */
+import { equal, match } from "node:assert/strict";
+import { bcrypt } from "../lib/deps.ts";
+import { RawClient } from "./helpers/raw.ts";
+import { hasNatsServer, ServerProcess, type ServerProcessOptions } from "./helpers/server.ts";
+
+export const AUTH_VIOLATION = "-ERR 'Authorization Violation'\r\n";
+export const AUTH_TIMEOUT = "-ERR 'Authentication Timeout'\r\n";
+
+/** Which server a scenario runs against. */
+export type Flavor = "dnatsd" | "nats-server";
+
+/** The flavors to run: dnatsd always, nats-server when installed (else a SKIP line once). */
+export function flavors(what: string): Flavor[] {
+  if (hasNatsServer()) return ["dnatsd", "nats-server"];
+  console.log(`SKIP nats-server cross-check of ${what}: /usr/sbin/nats-server not installed`);
+  return ["dnatsd"];
+}
+
+/** Starts `flavor` with `opts`, runs `fn`, always stops the server. */
+export async function withFlavor(
+  flavor: Flavor,
+  opts: ServerProcessOptions,
+  fn: (s: ServerProcess) => Promise<void>,
+): Promise<void> {
+  const server = await ServerProcess.start({ ...opts, reference: flavor === "nats-server" });
+  try {
+    await fn(server);
+  } catch (e) {
+    // Name the flavor and show the server log: a cross-check failure must say which side.
+    throw new Error(`[${flavor}] ${(e as Error).message}\n--- server log ---\n${server.logs.text}`, {
+      cause: e,
+    });
+  } finally {
+    await server.stop();
+  }
+}
+
+/** Runs `fn` against every flavor in turn (same config, same assertions). */
+export async function onBoth(
+  what: string,
+  opts: ServerProcessOptions,
+  fn: (s: ServerProcess, flavor: Flavor) => Promise<void>,
+): Promise<void> {
+  for (const flavor of flavors(what)) await withFlavor(flavor, opts, (s) => fn(s, flavor));
+}
+
+/** The INFO JSON the server sent first on a raw connection. */
+export async function readInfo(raw: RawClient): Promise<Record<string, unknown>> {
+  const m = await raw.expect(/^INFO (\{.*\}) \r\n/);
+  return JSON.parse(m[1]!);
+}
+
+/** Everything received after the INFO line. */
+export function afterInfo(raw: RawClient): string {
+  const i = raw.received.indexOf("\r\n");
+  return i < 0 ? "" : raw.received.slice(i + 2);
+}
+
+/**
+ * Opens a raw connection, sends CONNECT with `fields` (verbose and pedantic
+ * off) and PING, and returns what came back after INFO once the server either
+ * answered PONG or closed the connection.
+ */
+export async function rawConnect(
+  s: ServerProcess,
+  fields: Record<string, unknown>,
+  opts: { info?: (info: Record<string, unknown>) => Record<string, unknown> } = {},
+): Promise<{ reply: string; closed: boolean; info: Record<string, unknown> }> {
+  const raw = await RawClient.connect(s.port);
+  try {
+    const info = await readInfo(raw);
+    const extra = opts.info ? opts.info(info) : {};
+    const connect = { verbose: false, pedantic: false, ...fields, ...extra };
+    await raw.send(`CONNECT ${JSON.stringify(connect)}\r\nPING\r\n`);
+    await raw.expect(/PONG\r\n|-ERR '[^']*'\r\n/);
+    if (!/PONG\r\n/.test(afterInfo(raw))) await raw.expectClosed();
+    return { reply: afterInfo(raw), closed: raw.closed, info };
+  } finally {
+    await raw.close();
+  }
+}
+
+/** Asserts that CONNECT with `fields` is accepted (PONG, connection open). */
+export async function assertAccepted(
+  s: ServerProcess,
+  fields: Record<string, unknown>,
+): Promise<void> {
+  const r = await rawConnect(s, fields);
+  equal(r.reply, "PONG\r\n", `CONNECT ${JSON.stringify(fields)} should be accepted`);
+}
+
+/** Asserts that CONNECT with `fields` gets exactly `-ERR 'Authorization Violation'` and a close. */
+export async function assertRefused(
+  s: ServerProcess,
+  fields: Record<string, unknown>,
+): Promise<void> {
+  const r = await rawConnect(s, fields);
+  equal(r.reply, AUTH_VIOLATION, `CONNECT ${JSON.stringify(fields)} should be refused`);
+  equal(r.closed, true, "the server must close a refused connection");
+}
+
+/** A bcrypt hash of `secret` with the given prefix (`$2a$`, `$2b$`, `$2y$`); all one algorithm. */
+export function bcryptHash(secret: string, prefix: "$2a$" | "$2b$" | "$2y$", cost = 4): string {
+  const h = bcrypt.hashSync(secret, cost);
+  match(h, /^\$2[ab]\$/);
+  return prefix + h.slice(4);
+}
+
+/** Polls until `re` shows in the server log. */
+export async function logShows(s: ServerProcess, re: RegExp, timeoutMs = 3000): Promise<void> {
+  await s.waitForLog(re, timeoutMs);
+}
