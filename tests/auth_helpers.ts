@@ -8,7 +8,13 @@
 import { equal, match } from "node:assert/strict";
 import { bcrypt } from "../lib/deps.ts";
 import { RawClient } from "./helpers/raw.ts";
-import { hasNatsServer, ServerProcess, type ServerProcessOptions } from "./helpers/server.ts";
+import {
+  hasNatsServer,
+  MAIN_TS,
+  NATS_SERVER_BIN,
+  ServerProcess,
+  type ServerProcessOptions,
+} from "./helpers/server.ts";
 
 export const AUTH_VIOLATION = "-ERR 'Authorization Violation'\r\n";
 export const AUTH_TIMEOUT = "-ERR 'Authentication Timeout'\r\n";
@@ -34,9 +40,12 @@ export async function withFlavor(
     await fn(server);
   } catch (e) {
     // Name the flavor and show the server log: a cross-check failure must say which side.
-    throw new Error(`[${flavor}] ${(e as Error).message}\n--- server log ---\n${server.logs.text}`, {
-      cause: e,
-    });
+    throw new Error(
+      `[${flavor}] ${(e as Error).message}\n--- server log ---\n${server.logs.text}`,
+      {
+        cause: e,
+      },
+    );
   } finally {
     await server.stop();
   }
@@ -116,4 +125,28 @@ export function bcryptHash(secret: string, prefix: "$2a$" | "$2b$" | "$2y$", cos
 /** Polls until `re` shows in the server log. */
 export async function logShows(s: ServerProcess, re: RegExp, timeoutMs = 3000): Promise<void> {
   await s.waitForLog(re, timeoutMs);
+}
+
+/** Runs a server expected to exit by itself (a bad config); killed after 10 s otherwise. */
+export async function runToExit(
+  flavor: Flavor,
+  args: string[],
+): Promise<{ code: number; stderr: string }> {
+  const cmd = flavor === "nats-server"
+    ? new Deno.Command(NATS_SERVER_BIN, { args, stdout: "piped", stderr: "piped" })
+    : new Deno.Command(Deno.execPath(), {
+      args: ["run", "-A", "--no-check", MAIN_TS, ...args],
+      stdout: "piped",
+      stderr: "piped",
+    });
+  const child = cmd.spawn();
+  const timer = setTimeout(() => {
+    try {
+      child.kill("SIGKILL");
+    } catch { /* exited meanwhile */ }
+  }, 10_000);
+  const out = await child.output();
+  clearTimeout(timer);
+  const dec = new TextDecoder();
+  return { code: out.code, stderr: dec.decode(out.stderr) + dec.decode(out.stdout) };
 }

@@ -117,12 +117,10 @@ export class ClientConnection implements ClientOps {
 
   // publish path caches (the "L1" cache of nats-server's client)
   #msg = new PublishContext();
-  #lastSubj = new Uint8Array(64);
-  #lastSubjLen = -1;
-  #lastSubjStr = "";
-  #lastGen = -1;
-  #lastResult: MatchResult<Subscription> | null = null;
-  #lastPubOk = true;
+  /** Recent subjects by hash of their bytes: a hit needs no string and no Map lookup. */
+  #l1: L1Entry[] | null = null;
+  /** Bumped to invalidate every L1 entry (account or permissions changed). */
+  #l1Epoch = 0;
 
   /** A cached publish verdict stays valid only without reply grants (allow_responses). */
   get #pubVerdictCacheable(): boolean {
@@ -253,6 +251,10 @@ export class ClientConnection implements ClientOps {
     this.credentials = creds;
     const outcome = this.server.authenticate(this, creds);
     if (outcome instanceof Promise) {
+      // The client sent CONNECT in time: the auth timeout covers waiting for it,
+      // not our bcrypt queue (a connect storm must not turn into timeouts).
+      clearTimeout(this.#authTimer);
+      this.#authTimer = undefined;
       this.#paused = true;
       this.transport.pause();
       outcome.then(
@@ -295,7 +297,7 @@ export class ClientConnection implements ClientOps {
     this.#setAccount(account);
     this.user = outcome.user ?? outcome.nkey;
     this.permissions = outcome.permissions;
-    this.#lastGen = -1;
+    this.#l1Epoch++;
     this.#authenticated = true;
     clearTimeout(this.#authTimer);
     this.#authTimer = undefined;
@@ -327,7 +329,8 @@ export class ClientConnection implements ClientOps {
 
   #authTimeout(): void {
     if (this.isClosed || this.#authenticated) return;
-    this.server.log.error(`${this.logPrefix} - Authentication Timeout`);
+    // auth tests: nats-server logs this at debug level (port probes would flood the error log).
+    this.server.log.debug(`${this.logPrefix} - Authentication Timeout`);
     this.sendErrAndClose(WireError.AuthenticationTimeout, ClosedReason.AuthenticationTimeout);
   }
 
@@ -339,7 +342,7 @@ export class ClientConnection implements ClientOps {
     }
     this.permissions = outcome.permissions;
     this.user = outcome.user ?? outcome.nkey;
-    this.#lastGen = -1;
+    this.#l1Epoch++;
   }
 
   /** First op must be CONNECT when auth is required (nats-server closes otherwise). */
@@ -351,30 +354,32 @@ export class ClientConnection implements ClientOps {
 
   // ---------------------------------------------------------------- PUB
 
-  onPub(p: ClientParser, payload: Uint8Array): void {
+  onPub(p: ClientParser, buf: Uint8Array, start: number, end: number): void {
     if (!this.#authenticated && !this.#requireAuth()) return;
     const ab = p.argBuf;
     const s0 = p.argStart[0];
     const s1 = p.argEnd[0];
     const msg = this.#msg;
+    const size = end - start;
     this.inMsgs++;
-    this.inBytes += payload.length;
-    this.server.stats.inMsgs++;
-    this.server.stats.inBytes += payload.length;
-    if (this.server.log.traceEnabled) this.#tracePub(p, payload);
+    this.inBytes += size;
+    const stats = this.server.stats;
+    stats.inMsgs++;
+    stats.inBytes += size;
+    if (this.server.log.traceEnabled) this.#tracePub(p, buf.subarray(start, end));
 
-    const account = this.account;
-    const sublist = account.sublist;
+    const sublist = this.account.sublist;
+    const gen = sublist.generation;
     let result: MatchResult<Subscription>;
-    if (
-      this.#lastGen === sublist.generation && s1 - s0 === this.#lastSubjLen &&
-      sameBytes(this.#lastSubj, ab, s0, s1)
-    ) {
+    const l1 = this.#l1 ??= newL1();
+    const entry = l1[hashBytes(ab, s0, s1) & L1_MASK];
+    if (entry.gen === gen && entry.epoch === this.#l1Epoch && entry.matches(ab, s0, s1)) {
+      msg.subject = entry.subject;
       // Reply grants (allow_responses) are consumed per publish: never cache those verdicts.
-      const allowed = this.#lastPubOk && this.#pubVerdictCacheable ||
-        this.#publishAllowed(this.#lastSubjStr);
-      if (!allowed) return this.#pubDenied(this.#lastSubjStr);
-      result = this.#lastResult!;
+      const allowed = entry.allowed && this.#pubVerdictCacheable ||
+        this.#publishAllowed(entry.subject);
+      if (!allowed) return this.#pubDenied(entry.subject);
+      result = entry.result!;
     } else {
       const subject = latin1(ab, s0, s1);
       msg.subject = subject;
@@ -384,15 +389,16 @@ export class ClientConnection implements ClientOps {
       }
       const allowed = this.#publishAllowed(subject);
       result = sublist.match(subject);
-      this.#remember(ab, s0, s1, subject, sublist.generation, result, allowed);
+      entry.store(ab, s0, s1, subject, result, allowed, gen, this.#l1Epoch);
       if (!allowed) return this.#pubDenied(subject);
     }
 
-    msg.subjBuf = ab;
+    // Compare before storing: skips V8's write barrier when the buffer is unchanged,
+    // which is the common case (the transport reuses its read buffer).
+    if (msg.subjBuf !== ab) msg.subjBuf = msg.replyBuf = msg.sizeBuf = msg.hdrBuf = ab;
     msg.subjStart = s0;
     msg.subjEnd = s1;
     if (p.pubReply > 0) {
-      msg.replyBuf = ab;
       msg.replyStart = p.argStart[p.pubReply];
       msg.replyEnd = p.argEnd[p.pubReply];
       if (this.#replyReserved(ab, msg.replyStart, msg.replyEnd)) {
@@ -402,41 +408,19 @@ export class ClientConnection implements ClientOps {
     } else {
       msg.replyStart = -1;
     }
-    msg.sizeBuf = ab;
     msg.sizeStart = p.argStart[p.pubSizeArg];
     msg.sizeEnd = p.argEnd[p.pubSizeArg];
     msg.hdrSize = p.pubHeaderSize;
     if (msg.hdrSize >= 0) {
-      msg.hdrBuf = ab;
       msg.hdrStart = p.argStart[p.pubSizeArg - 1];
       msg.hdrEnd = p.argEnd[p.pubSizeArg - 1];
     }
-    msg.payload = payload;
+    if (msg.payloadBuf !== buf) msg.payloadBuf = buf;
+    msg.payloadStart = start;
+    msg.payloadEnd = end;
     const delivered = fanOut(msg, result);
     if (delivered === 0 && msg.replyStart >= 0 && this.opts.noResponders) this.#noResponders();
     if (this.opts.verbose) this.send(OK_LINE);
-  }
-
-  #remember(
-    ab: Uint8Array,
-    s0: number,
-    s1: number,
-    subject: string,
-    gen: number,
-    result: MatchResult<Subscription>,
-    allowed: boolean,
-  ): void {
-    const n = s1 - s0;
-    if (n > this.#lastSubj.length) {
-      this.#lastSubjLen = -1;
-      return;
-    }
-    for (let i = 0; i < n; i++) this.#lastSubj[i] = ab[s0 + i];
-    this.#lastSubjLen = n;
-    this.#lastSubjStr = subject;
-    this.#lastGen = gen;
-    this.#lastResult = result;
-    this.#lastPubOk = allowed;
   }
 
   #publishAllowed(subject: string): boolean {
@@ -553,12 +537,15 @@ export class ClientConnection implements ClientOps {
   // ---------------------------------------------------------------- PING / PONG / INFO
 
   onPing(): void {
+    // auth tests: as nats-server, any first op but CONNECT is refused when auth is required.
+    if (!this.#authenticated && !this.#requireAuth()) return;
     if (this.server.log.traceEnabled) this.#trace("<<- [PING]");
     this.server.beforePong(this);
     this.send(PONG_LINE);
   }
 
   onPong(): void {
+    if (!this.#authenticated && !this.#requireAuth()) return; // auth tests: see onPing
     if (this.server.log.traceEnabled) this.#trace("<<- [PONG]");
     this.#pingsOut = 0;
     if (this.#pingSentAt > 0) {
@@ -568,7 +555,8 @@ export class ClientConnection implements ClientOps {
   }
 
   onInfo(): void {
-    // A client-sent INFO is accepted and ignored.
+    // A client-sent INFO is accepted and ignored (but not before CONNECT when auth is required).
+    if (!this.#authenticated) this.#requireAuth(); // auth tests: see onPing
   }
 
   #schedulePing(delayMs: number): void {
@@ -727,9 +715,66 @@ export class ClientConnection implements ClientOps {
   }
 }
 
-function sameBytes(a: Uint8Array, b: Uint8Array, s: number, e: number): boolean {
-  for (let i = s, j = 0; i < e; i++, j++) if (a[j] !== b[i]) return false;
-  return true;
+const L1_SIZE = 32;
+const L1_MASK = L1_SIZE - 1;
+/** Subjects longer than this are not kept in the L1 cache (rare; they take the Map path). */
+const L1_MAX_SUBJECT = 128;
+
+/** One slot of a connection's L1 publish cache. */
+class L1Entry {
+  bytes = new Uint8Array(0);
+  len = -1;
+  subject = "";
+  result: MatchResult<Subscription> | null = null;
+  allowed = false;
+  /** Sublist generation the result belongs to. */
+  gen = -1;
+  epoch = -1;
+
+  matches(buf: Uint8Array, s: number, e: number): boolean {
+    if (e - s !== this.len) return false;
+    const b = this.bytes;
+    for (let i = s, j = 0; i < e; i++, j++) if (b[j] !== buf[i]) return false;
+    return true;
+  }
+
+  store(
+    buf: Uint8Array,
+    s: number,
+    e: number,
+    subject: string,
+    result: MatchResult<Subscription>,
+    allowed: boolean,
+    gen: number,
+    epoch: number,
+  ): void {
+    const n = e - s;
+    if (n > L1_MAX_SUBJECT) {
+      this.len = -1;
+      return;
+    }
+    if (this.bytes.length < n) this.bytes = new Uint8Array(Math.max(32, n));
+    for (let i = 0; i < n; i++) this.bytes[i] = buf[s + i];
+    this.len = n;
+    this.subject = subject;
+    this.result = result;
+    this.allowed = allowed;
+    this.gen = gen;
+    this.epoch = epoch;
+  }
+}
+
+function newL1(): L1Entry[] {
+  const entries: L1Entry[] = [];
+  for (let i = 0; i < L1_SIZE; i++) entries.push(new L1Entry());
+  return entries;
+}
+
+/** FNV-1a over the subject bytes. */
+function hashBytes(buf: Uint8Array, s: number, e: number): number {
+  let h = 0x811c9dc5;
+  for (let i = s; i < e; i++) h = Math.imul(h ^ buf[i], 0x01000193);
+  return h >>> 0;
 }
 
 function bool(v: unknown, dflt: boolean): boolean {

@@ -34,13 +34,26 @@ export class PublishContext {
   hdrBuf: Uint8Array = new Uint8Array(0);
   hdrStart = 0;
   hdrEnd = 0;
-  /** Headers and body. */
-  payload: Uint8Array = new Uint8Array(0);
+  /** Headers and body: `payloadBuf[payloadStart, payloadEnd)` (no view made unless needed). */
+  payloadBuf: Uint8Array = new Uint8Array(0);
+  payloadStart = 0;
+  payloadEnd = 0;
   /** Publishing client (echo suppression), null for route-originated messages. */
   publisher: ClientConnection | null = null;
   /** Queue groups named by an incoming RMSG; null = none (then no queue delivery). */
   routeQueues: readonly string[] | null = null;
   fromRoute = false;
+
+  /** Headers and body as a view (allocates: for routes and rare paths). */
+  get payload(): Uint8Array {
+    return this.payloadBuf.subarray(this.payloadStart, this.payloadEnd);
+  }
+
+  set payload(bytes: Uint8Array) {
+    this.payloadBuf = bytes;
+    this.payloadStart = 0;
+    this.payloadEnd = bytes.length;
+  }
 
   /** The reply subject as a string (decoded lazily: only permissions need it). */
   replyString(): string {
@@ -57,9 +70,11 @@ const removals: Subscription[] = [];
  * made (local and remote), which decides no_responders.
  */
 export function fanOut(msg: PublishContext, result: MatchResult<Subscription>): number {
+  const plain = result.plain;
+  const queues = result.queues;
+  if (plain.length === 0 && queues.length === 0) return 0;
   let delivered = 0;
   const routeStamp = ++stamp;
-  const plain = result.plain;
   for (let i = 0; i < plain.length; i++) {
     const sub = plain[i];
     if (sub.client !== null) {
@@ -68,7 +83,6 @@ export function fanOut(msg: PublishContext, result: MatchResult<Subscription>): 
       markRoute(sub.route, routeStamp);
     }
   }
-  const queues = result.queues;
   for (let g = 0; g < queues.length; g++) {
     const members = queues[g];
     if (members.length === 0) continue;
@@ -162,11 +176,14 @@ export function writeMsg(client: ClientConnection, sub: Subscription, msg: Publi
   const subjLen = msg.subjEnd - msg.subjStart;
   const replyLen = msg.replyStart < 0 ? -1 : msg.replyEnd - msg.replyStart;
   const sid = sub.sidBytes;
-  let payload = msg.payload;
   const withHeaders = msg.hdrSize >= 0 && client.headers;
-  if (msg.hdrSize > 0 && !client.headers) payload = payload.subarray(msg.hdrSize);
+  // A header-less client gets the body only (nats-server strips the headers).
+  const bodyStart = msg.hdrSize > 0 && !client.headers
+    ? msg.payloadStart + msg.hdrSize
+    : msg.payloadStart;
+  const bodyLen = msg.payloadEnd - bodyStart;
   // Upper bound for the control line: verb + tokens + 2 sizes of <= 10 digits + spaces + CRLF.
-  const room = 5 + subjLen + 1 + sid.length + 1 + replyLen + 1 + 24 + payload.length + 4;
+  const room = 5 + subjLen + 1 + sid.length + 1 + replyLen + 1 + 24 + bodyLen + 4;
   out.reserve(room);
   const b = out.buf;
   let p = out.len;
@@ -188,20 +205,17 @@ export function writeMsg(client: ClientConnection, sub: Subscription, msg: Publi
     b[p++] = SPACE;
     p = copy(b, p, msg.sizeBuf, msg.sizeStart, msg.sizeEnd);
   } else if (msg.hdrSize >= 0) {
-    p = writeDecimal(b, p, payload.length);
+    p = writeDecimal(b, p, bodyLen);
   } else {
     p = copy(b, p, msg.sizeBuf, msg.sizeStart, msg.sizeEnd);
   }
   b[p++] = CR;
   b[p++] = LF;
-  if (payload.length > 0) {
-    b.set(payload, p);
-    p += payload.length;
-  }
+  p = copy(b, p, msg.payloadBuf, bodyStart, msg.payloadEnd);
   b[p++] = CR;
   b[p++] = LF;
   out.len = p;
-  client.countOut(payload.length);
+  client.countOut(bodyLen);
 }
 
 function copy(dst: Uint8Array, p: number, src: Uint8Array, s: number, e: number): number {

@@ -327,8 +327,13 @@ export class RouteConnection implements RouteLink, RouteOps {
     const subject = latin1(ab, p.argStart[k + 1], p.argEnd[k + 1]);
     const queue = n >= 3 ? latin1(ab, p.argStart[k + 2], p.argEnd[k + 2]) : null;
     if (this.server.log.traceEnabled) {
-      const verb = op === InterestOp.RemoteAdd ? "RS+" : op === InterestOp.RemoteRemove ? "RS-"
-        : op === InterestOp.LeafAdd ? "LS+" : "LS-";
+      const verb = op === InterestOp.RemoteAdd
+        ? "RS+"
+        : op === InterestOp.RemoteRemove
+        ? "RS-"
+        : op === InterestOp.LeafAdd
+        ? "LS+"
+        : "LS-";
       this.#trace(`<<- [${verb} ${accName} ${subject}${queue === null ? "" : " " + queue}]`);
     }
     const account = this.server.accounts.get(accName);

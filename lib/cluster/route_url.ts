@@ -70,7 +70,9 @@ export function redactedUrl(url: RouteUrl): string {
 
 /** A copy of `url` with credentials added (gossip-learned routes to an auth-requiring peer). */
 export function withCredentials(url: RouteUrl, user: string, pass: string): RouteUrl {
-  const scheme = url.text.includes("://") ? url.text.slice(0, url.text.indexOf("://")) : "nats-route";
+  const scheme = url.text.includes("://")
+    ? url.text.slice(0, url.text.indexOf("://"))
+    : "nats-route";
   const text = `${scheme}://${encodeURIComponent(user)}:${encodeURIComponent(pass)}@${url.key}/`;
   return { text, host: url.host, port: url.port, user, pass, key: url.key };
 }

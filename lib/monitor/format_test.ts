@@ -1,8 +1,8 @@
 import { equal, throws } from "node:assert/strict";
 import {
   goDuration,
-  QueryError,
   queryBool,
+  QueryError,
   queryInt,
   queryUint,
   rfc3339Nano,

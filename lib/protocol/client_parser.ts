@@ -30,8 +30,11 @@ export type ParseFailure = typeof ParseFailure[keyof typeof ParseFailure];
 export interface ClientOps {
   /** `CONNECT <json>`: the JSON is `buf[start, end)`. Return false to pause parsing (async auth). */
   onConnect(buf: Uint8Array, start: number, end: number): boolean;
-  /** PUB or HPUB; arguments are in the parser's `pub*` fields. */
-  onPub(parser: ClientParser, payload: Uint8Array): void;
+  /**
+   * PUB or HPUB; arguments are in the parser's `pub*` fields, the payload is
+   * `buf[start, end)` (offsets, not a subarray: most messages never need a view).
+   */
+  onPub(parser: ClientParser, buf: Uint8Array, start: number, end: number): void;
   /** SUB; arguments are `parser.argBuf` tokens 0..argCount-1. */
   onSub(parser: ClientParser): void;
   /** UNSUB; arguments as for onSub. */
@@ -149,6 +152,16 @@ export class ClientParser {
       const b = chunk[i];
       switch (this.#state) {
         case State.OpStart: {
+          // Fast path for the most common op: "PUB " whole in this chunk.
+          if (
+            (b | LOWER) === 0x70 && i + 3 < len && (chunk[i + 1] | LOWER) === 0x75 &&
+            (chunk[i + 2] | LOWER) === 0x62 && (chunk[i + 3] === SPACE || chunk[i + 3] === TAB)
+          ) {
+            this.#verb = Verb.Pub;
+            this.#state = State.SkipSpace;
+            i += 4;
+            break;
+          }
           const verb = firstLetterVerb(b);
           if (verb < 0) return this.#fail(ParseFailure.UnknownOp);
           this.#verb = verb;
@@ -235,7 +248,7 @@ export class ClientParser {
               return this.#fail(ParseFailure.UnknownOp);
             }
             this.#state = State.OpStart;
-            this.#ops.onPub(this, this.#msgBuf.subarray(0, size));
+            this.#ops.onPub(this, this.#msgBuf, 0, size);
             if (this.#failed) return -1;
           }
           break;
@@ -312,7 +325,7 @@ export class ClientParser {
       if (chunk[next + size] !== CR || chunk[next + size + 1] !== LF) {
         return this.#fail(ParseFailure.UnknownOp);
       }
-      this.#ops.onPub(this, chunk.subarray(next, next + size));
+      this.#ops.onPub(this, chunk, next, next + size);
       return this.#failed ? -1 : next + need;
     }
     // The payload crosses into later chunks: keep the arguments and gather it.

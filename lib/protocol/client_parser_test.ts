@@ -12,7 +12,8 @@ class Recorder implements ClientOps {
     this.events.push(`CONNECT ${dec.decode(buf.subarray(s, e))}`);
     return !this.pauseOnConnect;
   }
-  onPub(p: ClientParser, payload: Uint8Array): void {
+  onPub(p: ClientParser, buf: Uint8Array, start: number, end: number): void {
+    const payload = buf.subarray(start, end);
     const args = tokens(p);
     const verb = p.pubHeaderSize >= 0 ? "HPUB" : "PUB";
     this.events.push(`${verb} ${args.join(" ")} [${dec.decode(payload)}]`);
@@ -128,13 +129,16 @@ Deno.test("ClientParser.parse() gives the same events at every pair of split poi
 Deno.test("ClientParser.parse() hands a whole payload over without copying it", () => {
   const rec = new Recorder();
   let seen: Uint8Array | null = null;
-  rec.onPub = (_p, payload) => {
-    seen = payload;
+  let range: [number, number] = [0, 0];
+  rec.onPub = (_p, buf, start, end) => {
+    seen = buf;
+    range = [start, end];
   };
   const p = parser(rec);
   const chunk = enc.encode("PUB foo 5\r\nhello\r\n");
   p.parse(chunk);
-  assertEquals(seen!.buffer, chunk.buffer);
+  assertEquals(seen, chunk);
+  assertEquals(range, [11, 16]);
 });
 
 const BAD: [string, string, boolean?][] = [

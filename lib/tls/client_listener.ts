@@ -219,7 +219,6 @@ export async function startTlsClientListener(
   });
   netServer.on("error", (e: Error) => server.log.error(`Client accept error: ${e.message}`));
   const bound = (netServer.address() as net.AddressInfo).port;
-  server.log.notice("TLS required for client connections");
 
   return {
     port: bound,

@@ -1,0 +1,519 @@
+/**
+ * The cluster: the route listener, the dialer, and the registry of routes
+ * (exactly one per remote server). It decides what a whole server decides
+ * about routes: cluster names, duplicates, gossip, reconnects, and which
+ * local interest the peers hear about. One connection's protocol lives in
+ * ./route_connection.ts.
+ *
+ * @module
+ */
+import { DenoTransport, type Transport } from "../client/transport.ts";
+import { ClosedReason } from "../client/closed_reason.ts";
+import type { Subscription } from "../client/subscription.ts";
+import { PermissionChecker } from "../auth/permissions.ts";
+import type { ClusterOptions } from "../config/options.ts";
+import type { RouteInfo } from "../monitor/types.ts";
+import type { Account } from "../server/account.ts";
+import type { ClusterHandle, Server } from "../server.ts";
+import { gossipIp, gossipLine, gossipTarget } from "./gossip.ts";
+import { LocalInterest } from "./interest.ts";
+import { RouteAuth } from "./route_auth.ts";
+import { RouteConnection, type RouteHost, type RouteInfoJson } from "./route_connection.ts";
+import { dialTcp, RouteDialer } from "./route_dialer.ts";
+import {
+  dynamicClusterName,
+  routeConnectLine,
+  type RouteIdentity,
+  routeInfoLine,
+  routeNonce,
+} from "./route_info.ts";
+import { joinHostPort, parseRouteUrl, redactedUrl, type RouteUrl } from "./route_url.ts";
+
+/** Reconnect delay of a dropped solicited route: 1 s plus up to 100 ms of jitter. */
+const RECONNECT_DELAY_MS = 1000;
+const RECONNECT_JITTER_MS = 100;
+
+/** The cluster part of /varz. */
+export interface ClusterVarz {
+  name: string;
+  addr: string;
+  cluster_port: number;
+  auth_timeout: number;
+  urls: string[];
+  tls_timeout: number;
+  tls_required: boolean;
+  tls_verify: boolean;
+}
+
+/**
+ * Starts the route listener and dials the configured routes.
+ *
+ * @param server The running server (its client listener is up).
+ * @returns The handle the server keeps as `server.cluster` and as an extension.
+ */
+export async function startCluster(server: Server): Promise<Cluster> {
+  const cluster = new Cluster(server);
+  await cluster.start();
+  return cluster;
+}
+
+export class Cluster implements ClusterHandle, RouteHost {
+  readonly server: Server;
+  readonly auth: RouteAuth;
+  readonly interest: LocalInterest;
+  /** Bound route port (after start). */
+  port = 0;
+  #opts: ClusterOptions;
+  #name: string;
+  #dynamic: boolean;
+  #listener: Deno.Listener | null = null;
+  #dialer: RouteDialer;
+  /** Every route connection, registered or still in its handshake. */
+  readonly #conns = new Set<RouteConnection>();
+  /** Registered routes by remote server id. */
+  readonly #remotes = new Map<string, RouteConnection>();
+  /** Configured (explicit) routes by `host:port`. */
+  readonly #configured = new Map<string, RouteUrl>();
+  /** `host:port` found to be ourselves: never dialed again. */
+  readonly #selfKeys = new Set<string>();
+  #importChecker: PermissionChecker | null = null;
+  #exportChecker: PermissionChecker | null = null;
+  #nextRid = 1;
+  #flushList: RouteConnection[] = [];
+  #flushScheduled = false;
+  #shuttingDown = false;
+
+  constructor(server: Server) {
+    this.server = server;
+    const opts = server.options.cluster;
+    if (!opts) throw new TypeError("startCluster() needs options.cluster");
+    this.#opts = opts;
+    this.auth = new RouteAuth(opts.authorization);
+    this.#dynamic = !opts.name;
+    this.#name = opts.name || dynamicClusterName();
+    this.#setPermissions(opts.permissions);
+    this.interest = new LocalInterest((s) => this.#importAllowed(s));
+    this.#dialer = new RouteDialer({
+      log: server.log,
+      connectRetries: () => this.#opts.connectRetries,
+      connect: (host, port, timeoutMs) => dialTcp(host, port, timeoutMs),
+      connected: (conn, url, explicit) => this.#dialed(conn as Deno.Conn, url, explicit),
+    });
+  }
+
+  /** The cluster name in use (a dynamic one may be replaced by a peer's). */
+  get name(): string {
+    return this.#name;
+  }
+
+  get nameIsDynamic(): boolean {
+    return this.#dynamic;
+  }
+
+  async start(): Promise<void> {
+    const o = this.#opts;
+    const log = this.server.log;
+    log.notice(`Cluster name is ${this.#name}`);
+    if (this.#dynamic) log.warn("Cluster name was dynamically generated, consider setting one");
+    const host = o.host || "0.0.0.0";
+    this.#listener = Deno.listen({ hostname: host, port: o.port === -1 ? 0 : o.port });
+    this.port = (this.#listener.addr as Deno.NetAddr).port;
+    log.notice(`Listening for route connections on ${joinHostPort(host, this.port)}`);
+    this.#acceptLoop(this.#listener);
+    // Interest that existed before the cluster came up (clients may already be connected).
+    for (const account of this.server.accounts.values()) {
+      for (const sub of account.sublist.all()) {
+        if (sub.client !== null) this.interest.change(account.name, sub, true);
+      }
+    }
+    for (const text of o.routes) this.addRoute(text);
+    await Promise.resolve();
+  }
+
+  async #acceptLoop(listener: Deno.Listener): Promise<void> {
+    try {
+      for await (const conn of listener) {
+        if (this.#shuttingDown) {
+          conn.close();
+          continue;
+        }
+        this.#accepted(new DenoTransport(conn));
+      }
+    } catch (e) {
+      if (!this.#shuttingDown) this.server.log.error(`Route accept error: ${(e as Error).message}`);
+    }
+  }
+
+  #accepted(transport: Transport): void {
+    const conn = new RouteConnection(this, transport, {
+      rid: this.#nextRid++,
+      solicited: false,
+      url: null,
+      explicit: false,
+    });
+    this.#conns.add(conn);
+    this.server.log.notice(`${conn.logPrefix} - Route connection created`);
+    conn.begin([routeInfoLine(this.#identity(), { nonce: routeNonce() })]);
+  }
+
+  #dialed(socket: Deno.Conn, url: RouteUrl, explicit: boolean): void {
+    if (this.#shuttingDown) {
+      socket.close();
+      return;
+    }
+    const conn = new RouteConnection(this, new DenoTransport(socket), {
+      rid: this.#nextRid++,
+      solicited: true,
+      url,
+      explicit,
+    });
+    this.#conns.add(conn);
+    const id = this.#identity();
+    conn.begin([routeConnectLine(id, url), routeInfoLine(id, { nonce: routeNonce() })]);
+    this.server.log.debug(`${conn.logPrefix} - Route connect msg sent`);
+    this.server.log.notice(`${conn.logPrefix} - Route connection created`);
+  }
+
+  /** What our INFO and CONNECT say about us right now. */
+  #identity(): RouteIdentity {
+    const o = this.#opts;
+    const server = this.server;
+    let host = o.host || "0.0.0.0";
+    let port = this.port;
+    let advertiseUrl: string | null = null;
+    if (o.advertise) {
+      const adv = splitHostPort(o.advertise, port);
+      host = adv.host;
+      port = adv.port;
+      advertiseUrl = `nats-route://${joinHostPort(host, port)}/`;
+    }
+    let connectUrls: string[] | null = null;
+    if (!o.noAdvertise) {
+      connectUrls = server.connectUrls().filter((u) => !server.peerClientUrls.has(u));
+    }
+    return {
+      serverId: server.serverId,
+      serverName: server.serverName,
+      host,
+      port,
+      advertiseUrl,
+      clusterName: this.#name,
+      clusterDynamic: this.#dynamic,
+      headers: !server.options.noHeaderSupport,
+      maxPayload: server.options.maxPayload,
+      authRequired: this.auth.required,
+      tls: false,
+      connectUrls,
+      permissions: o.permissions,
+    };
+  }
+
+  // ------------------------------------------------------------ RouteHost
+
+  checkClusterName(conn: RouteConnection, theirs: string, dynamic: boolean): boolean {
+    if (theirs === this.#name) return true;
+    // A generated name gives way to a configured one, or to a larger generated one,
+    // so every server of a cluster started without names converges on one name.
+    if (this.#dynamic && theirs !== "" && (!dynamic || theirs > this.#name)) {
+      this.#name = theirs;
+      this.server.log.notice(`Cluster name updated to ${theirs}`);
+      for (const other of [...this.#conns]) {
+        if (other !== conn) other.close(ClosedReason.ClusterNameConflict);
+      }
+      return true;
+    }
+    if (conn.solicited) {
+      conn.close(ClosedReason.ClusterNameConflict);
+    } else {
+      const text = `Rejecting connection, cluster name "${theirs}" does not match "${this.#name}"`;
+      this.server.log.error(`${conn.logPrefix} - ${text}`);
+      conn.sendErrAndClose(text, ClosedReason.ClusterNameConflict);
+    }
+    return false;
+  }
+
+  processFirstInfo(conn: RouteConnection, info: RouteInfoJson): void {
+    const server = this.server;
+    const id = conn.remoteId;
+    if (id === server.serverId) {
+      if (conn.solicited && conn.url) {
+        server.log.debug(`Detected route to self, ignoring "${redactedUrl(conn.url)}"`);
+        this.#selfKeys.add(conn.url.key);
+      }
+      conn.noReconnect = true;
+      conn.close(ClosedReason.DuplicateRoute);
+      return;
+    }
+    if (id === "") {
+      conn.close(ClosedReason.ProtocolViolation);
+      return;
+    }
+    if (conn.solicited) {
+      const cluster = typeof info.cluster === "string" ? info.cluster : "";
+      if (!this.checkClusterName(conn, cluster, info.cluster_dynamic === true)) return;
+    } else if (conn.remoteName !== "" && conn.remoteName === server.serverName) {
+      server.log.error(
+        `${conn.logPrefix} - Remote server has a duplicate name: "${conn.remoteName}"`,
+      );
+      conn.noReconnect = true;
+      conn.close(ClosedReason.DuplicateServerName);
+      return;
+    }
+    const existing = this.#remotes.get(id);
+    if (existing !== undefined && existing !== conn) {
+      if (!this.#newWins(existing, conn, info)) {
+        // The survivor takes over the duplicate's URL: if it drops, it is dialed again.
+        if (conn.url !== null && existing.url === null) {
+          existing.url = conn.url;
+          existing.explicit = conn.explicit;
+        }
+        conn.noReconnect = true;
+        conn.close(ClosedReason.DuplicateRoute);
+        return;
+      }
+      if (existing.url !== null && conn.url === null) {
+        conn.url = existing.url;
+        conn.explicit = existing.explicit;
+      }
+      existing.noReconnect = true;
+      existing.close(ClosedReason.DuplicateRoute);
+    }
+    this.#remotes.set(id, conn);
+    conn.registeredWith(this.interest.snapshot());
+    const urls = stringList(info.connect_urls);
+    conn.connectUrls = urls;
+    if (this.#remotes.size > 1) {
+      const line = gossipLine(info, gossipIp(info, conn.transport.remoteAddress));
+      for (const other of this.#remotes.values()) if (other !== conn) other.send(line);
+    }
+    if (urls.length > 0) server.updatePeerClientUrls(urls, true);
+  }
+
+  /**
+   * Which of two connections to the same server survives. nats-server keeps the
+   * first registered, which can drop both when two servers dial each other at
+   * once; between dnatsd servers (INFO `go` says deno) both sides instead keep
+   * the connection dialed by the smaller server id, so they always agree.
+   */
+  #newWins(existing: RouteConnection, conn: RouteConnection, info: RouteInfoJson): boolean {
+    if (typeof info.go !== "string" || !info.go.startsWith("deno")) return false;
+    const own = this.server.serverId;
+    const dialerOf = (c: RouteConnection) => c.solicited ? own : c.remoteId;
+    const a = dialerOf(existing);
+    const b = dialerOf(conn);
+    return a !== b && b < a;
+  }
+
+  gossipReceived(_conn: RouteConnection, info: RouteInfoJson): void {
+    const a = this.#opts.authorization;
+    const url = gossipTarget(info, {
+      ownId: this.server.serverId,
+      connected: (id) => this.#remotes.has(id),
+      configured: new Set(this.#configured.keys()),
+      dialing: (key) => this.#dialer.dialing(key),
+      credentials: a ? { user: a.user, password: a.password } : undefined,
+    });
+    if (url === null || this.#selfKeys.has(url.key) || this.#shuttingDown) return;
+    this.#dialer.solicit(url, { explicit: false });
+  }
+
+  peerUrlsChanged(conn: RouteConnection, urls: string[]): void {
+    if (!conn.registered || this.#remotes.get(conn.remoteId) !== conn) return;
+    const old = conn.connectUrls;
+    if (old.length === urls.length && old.every((u, i) => u === urls[i])) return;
+    conn.connectUrls = urls;
+    if (old.length > 0) this.server.updatePeerClientUrls(old, false);
+    if (urls.length > 0) this.server.updatePeerClientUrls(urls, true);
+  }
+
+  routeClosed(conn: RouteConnection): void {
+    this.#conns.delete(conn);
+    if (conn.registered && this.#remotes.get(conn.remoteId) === conn) {
+      this.#remotes.delete(conn.remoteId);
+      if (conn.connectUrls.length > 0) this.server.updatePeerClientUrls(conn.connectUrls, false);
+      conn.connectUrls = [];
+    }
+    const url = conn.url;
+    if (this.#shuttingDown || conn.noReconnect || url === null) return;
+    if (conn.explicit && !this.#configured.has(url.key)) return; // removed by a reload
+    this.server.log.debug(`Attempting reconnect for solicited route "${redactedUrl(url)}"`);
+    this.#dialer.solicit(url, {
+      explicit: conn.explicit,
+      delayMs: RECONNECT_DELAY_MS + Math.random() * RECONNECT_JITTER_MS,
+      reconnect: true,
+    });
+  }
+
+  queueFlush(conn: RouteConnection): void {
+    if (conn.flushQueued) return;
+    conn.flushQueued = true;
+    this.#flushList.push(conn);
+    if (!this.#flushScheduled) {
+      // One write per route per turn: everything a read chunk produced goes out together.
+      this.#flushScheduled = true;
+      queueMicrotask(() => this.#flush());
+    }
+  }
+
+  #flush(): void {
+    this.#flushScheduled = false;
+    const list = this.#flushList;
+    for (let i = 0; i < list.length; i++) {
+      const c = list[i];
+      c.flushQueued = false;
+      if (!c.isClosed) c.out.flush();
+    }
+    list.length = 0;
+  }
+
+  exportAllowed(subject: string): boolean {
+    return this.#exportChecker === null || this.#exportChecker.canSubscribe(subject, null);
+  }
+
+  #importAllowed(subject: string): boolean {
+    return this.#importChecker === null || this.#importChecker.canPublish(subject);
+  }
+
+  #setPermissions(p: ClusterOptions["permissions"]): void {
+    // import = what we take from peers (so the interest we announce); export = what
+    // we let peers subscribe to (the interest we accept). nats-server maps them to
+    // publish and subscribe permissions the same way.
+    this.#importChecker = p?.import ? new PermissionChecker({ publish: p.import }) : null;
+    this.#exportChecker = p?.export ? new PermissionChecker({ subscribe: p.export }) : null;
+  }
+
+  // ------------------------------------------------------------ ServerExtension
+
+  interestChanged(account: Account, sub: Subscription, added: boolean): void {
+    if (sub.client === null) return;
+    const line = this.interest.change(account.name, sub, added);
+    if (line === null) return;
+    for (const conn of this.#remotes.values()) conn.send(line);
+  }
+
+  /** Closes every route and stops listening and dialing. */
+  shutdown(): void {
+    if (this.#shuttingDown) return;
+    this.#shuttingDown = true;
+    try {
+      this.#listener?.close();
+    } catch { /* already closed */ }
+    this.#dialer.stopAll();
+    for (const conn of [...this.#conns]) conn.close(ClosedReason.ServerShutdown, true);
+    this.auth.close();
+  }
+
+  // ------------------------------------------------------------ management
+
+  /** Lame duck: peers are told (route INFO with `ldm:true`) to drop our client URLs. */
+  lameDuck(): void {
+    const line = routeInfoLine(this.#identity(), { ldm: true });
+    for (const conn of this.#remotes.values()) conn.send(line);
+  }
+
+  /** Adds a configured route and dials it (start, config reload). */
+  addRoute(text: string): void {
+    let url: RouteUrl;
+    try {
+      url = parseRouteUrl(text);
+    } catch (e) {
+      this.server.log.error(`Invalid route URL "${text}": ${(e as Error).message}`);
+      return;
+    }
+    if (this.#configured.has(url.key)) return;
+    this.#configured.set(url.key, url);
+    if (!this.#shuttingDown) this.#dialer.solicit(url, { explicit: true });
+  }
+
+  /** Removes a configured route: stops dialing it and closes its connection. */
+  removeRoute(text: string): void {
+    let url: RouteUrl;
+    try {
+      url = parseRouteUrl(text);
+    } catch {
+      return;
+    }
+    if (!this.#configured.delete(url.key)) return;
+    this.#dialer.cancel(url.key);
+    for (const conn of [...this.#conns]) {
+      if (conn.url?.key === url.key && conn.explicit) {
+        conn.noReconnect = true;
+        conn.close(ClosedReason.RouteRemoved);
+      }
+    }
+  }
+
+  /** Number of registered routes. */
+  get numRoutes(): number {
+    return this.#remotes.size;
+  }
+
+  /** Server ids of the registered routes. */
+  remotes(): string[] {
+    return [...this.#remotes.keys()];
+  }
+
+  /** The registered route connections (tests, monitoring). */
+  routes(): RouteConnection[] {
+    return [...this.#remotes.values()];
+  }
+
+  /** One entry per registered route, for /routez. */
+  routezInfo(): RouteInfo[] {
+    const out: RouteInfo[] = [];
+    for (const conn of this.#remotes.values()) {
+      const subjects: string[] = [];
+      for (const { sub } of conn.remoteSubs.values()) subjects.push(sub.subject);
+      const entry: RouteInfo = {
+        rid: conn.rid,
+        remote_id: conn.remoteId,
+        did_solicit: conn.solicited,
+        is_configured: conn.explicit && conn.url !== null && this.#configured.has(conn.url.key),
+        ip: conn.transport.remoteAddress,
+        port: conn.transport.remotePort,
+        start: conn.start,
+        last_activity: new Date(conn.lastActivity),
+        pending_size: conn.out.pending,
+        in_msgs: conn.inMsgs,
+        out_msgs: conn.outMsgs,
+        in_bytes: conn.inBytes,
+        out_bytes: conn.outBytes,
+        subscriptions: conn.remoteSubs.size,
+        subscriptions_list: subjects,
+      };
+      if (conn.rttMs > 0) entry.rtt = conn.rttMs;
+      const p = this.#opts.permissions;
+      if (p?.import) entry.import = p.import;
+      if (p?.export) entry.export = p.export;
+      out.push(entry);
+    }
+    return out;
+  }
+
+  /** The cluster object of /varz. */
+  varz(): ClusterVarz {
+    const o = this.#opts;
+    return {
+      name: this.#name,
+      addr: o.host || "0.0.0.0",
+      cluster_port: this.port,
+      auth_timeout: this.auth.timeoutMs / 1000,
+      urls: [...this.#configured.keys()],
+      tls_timeout: o.tls?.timeout ?? 0,
+      tls_required: o.tls !== undefined,
+      tls_verify: o.tls !== undefined,
+    };
+  }
+}
+
+function stringList(v: unknown): string[] {
+  return Array.isArray(v) ? v.filter((u): u is string => typeof u === "string") : [];
+}
+
+/** `host[:port]` (IPv6 in brackets) with a default port. */
+function splitHostPort(s: string, defaultPort: number): { host: string; port: number } {
+  const text = s.replace(/^[a-z+.-]+:\/\//i, "").replace(/\/$/, "");
+  const m = /^\[([^\]]+)\](?::(\d+))?$/.exec(text) ?? /^([^:]+)(?::(\d+))?$/.exec(text);
+  if (m === null) return { host: text, port: defaultPort };
+  return { host: m[1], port: m[2] ? Number(m[2]) : defaultPort };
+}
