@@ -7,7 +7,8 @@
  *
  * @module
  */
-import { DenoTransport, type Transport } from "../client/transport.ts";
+import type * as net from "node:net";
+import { DenoTransport, NodeTransport, type Transport } from "../client/transport.ts";
 import { ClosedReason } from "../client/closed_reason.ts";
 import type { Subscription } from "../client/subscription.ts";
 import { PermissionChecker } from "../auth/permissions.ts";
@@ -27,6 +28,7 @@ import {
   routeInfoLine,
   routeNonce,
 } from "./route_info.ts";
+import type { RouteTls } from "./route_tls.ts";
 import { joinHostPort, parseRouteUrl, redactedUrl, type RouteUrl } from "./route_url.ts";
 
 /** Reconnect delay of a dropped solicited route: 1 s plus up to 100 ms of jitter. */
@@ -67,6 +69,8 @@ export class Cluster implements ClusterHandle, RouteHost {
   #name: string;
   #dynamic: boolean;
   #listener: Deno.Listener | null = null;
+  /** Route TLS (handshake first, both sides verify), when `cluster.tls` is set. */
+  #tls: RouteTls | null = null;
   #dialer: RouteDialer;
   /** Every route connection, registered or still in its handshake. */
   readonly #conns = new Set<RouteConnection>();
@@ -96,8 +100,10 @@ export class Cluster implements ClusterHandle, RouteHost {
     this.#dialer = new RouteDialer({
       log: server.log,
       connectRetries: () => this.#opts.connectRetries,
-      connect: (host, port, timeoutMs) => dialTcp(host, port, timeoutMs),
-      connected: (conn, url, explicit) => this.#dialed(conn as Deno.Conn, url, explicit),
+      connect: (host, port, timeoutMs) =>
+        this.#tls === null ? dialTcp(host, port, timeoutMs) : this.#tls.dial(host, port),
+      connected: (conn, url, explicit) =>
+        this.#dialed(conn as Deno.Conn | net.Socket, url, explicit),
     });
   }
 
@@ -116,10 +122,24 @@ export class Cluster implements ClusterHandle, RouteHost {
     log.notice(`Cluster name is ${this.#name}`);
     if (this.#dynamic) log.warn("Cluster name was dynamically generated, consider setting one");
     const host = o.host || "0.0.0.0";
-    this.#listener = Deno.listen({ hostname: host, port: o.port === -1 ? 0 : o.port });
-    this.port = (this.#listener.addr as Deno.NetAddr).port;
+    const port = o.port === -1 ? 0 : o.port;
+    if (o.tls) {
+      // TLS needs node:net sockets (node:tls upgrades them); plain routes use Deno's sockets.
+      const { startRouteTls } = await import("./route_tls.ts");
+      this.#tls = await startRouteTls(o.tls, {
+        host,
+        port,
+        log,
+        accepted: (t) => this.#accepted(t),
+        refuse: () => this.#shuttingDown,
+      });
+      this.port = this.#tls.port;
+    } else {
+      this.#listener = Deno.listen({ hostname: host, port });
+      this.port = (this.#listener.addr as Deno.NetAddr).port;
+      this.#acceptLoop(this.#listener);
+    }
     log.notice(`Listening for route connections on ${joinHostPort(host, this.port)}`);
-    this.#acceptLoop(this.#listener);
     // Interest that existed before the cluster came up (clients may already be connected).
     for (const account of this.server.accounts.values()) {
       for (const sub of account.sublist.all()) {
@@ -156,12 +176,15 @@ export class Cluster implements ClusterHandle, RouteHost {
     conn.begin([routeInfoLine(this.#identity(), { nonce: routeNonce() })]);
   }
 
-  #dialed(socket: Deno.Conn, url: RouteUrl, explicit: boolean): void {
+  #dialed(socket: Deno.Conn | net.Socket, url: RouteUrl, explicit: boolean): void {
+    const transport = "destroy" in socket
+      ? new NodeTransport(socket)
+      : new DenoTransport(socket as Deno.Conn);
     if (this.#shuttingDown) {
-      socket.close();
+      transport.close();
       return;
     }
-    const conn = new RouteConnection(this, new DenoTransport(socket), {
+    const conn = new RouteConnection(this, transport, {
       rid: this.#nextRid++,
       solicited: true,
       url,
@@ -202,7 +225,7 @@ export class Cluster implements ClusterHandle, RouteHost {
       headers: !server.options.noHeaderSupport,
       maxPayload: server.options.maxPayload,
       authRequired: this.auth.required,
-      tls: false,
+      tls: this.#tls !== null,
       connectUrls,
       permissions: o.permissions,
     };
@@ -399,6 +422,7 @@ export class Cluster implements ClusterHandle, RouteHost {
       this.#listener?.close();
     } catch { /* already closed */ }
     this.#dialer.stopAll();
+    this.#tls?.close();
     for (const conn of [...this.#conns]) conn.close(ClosedReason.ServerShutdown, true);
     this.auth.close();
   }
