@@ -36,27 +36,66 @@ export async function runCli(args: string[]): Promise<number> {
   return await runServer(resolved.options, resolved);
 }
 
-/** Starts the server and waits until it has shut down. */
+/**
+ * Starts the server, writes the PID and ports files, wires signals (and the
+ * control channel where enabled), then waits until the server has shut down.
+ */
 async function runServer(
   options: Options,
   resolved: Awaited<ReturnType<typeof resolveOptions>>,
 ): Promise<number> {
   const log = loggerFor(options);
   const server = new Server(options, log);
+  const [{ installSignalHandlers, createServerControl }, { ProcessFiles }] = await Promise.all([
+    import("./ops/signals.ts"),
+    import("./ops/process_files.ts"),
+  ]);
+  const files = new ProcessFiles();
+  const control = createServerControl(server, {
+    configFile: resolved.configFile,
+    flags: resolved.flags,
+    makeLogger: loggerFor,
+    files,
+  });
+  // Trap signals before "Server is ready" is logged: whoever waits for that line
+  // may signal at once, and an untrapped SIGHUP/SIGUSR2 would kill the process.
+  const signals = installSignalHandlers(server, control);
   try {
     await server.start();
   } catch (e) {
+    signals.uninstall();
     log.fatal((e as Error).message);
     await server.shutdown().catch(() => {});
     log.close();
     return 1;
   }
-  const { installSignalHandlers } = await import("./ops/signals.ts");
-  const signals = installSignalHandlers(server, { resolved, makeLogger: loggerFor });
+  // The control channel first: the ports file tells waiting tools "ready for -sl too".
+  const channel = await startControlChannelIfEnabled(server, control);
+  files.sync(server);
   const exitCode = await signals.exitCode;
   signals.uninstall();
+  channel?.close();
+  files.removeAll(server.log);
   server.log.close();
   return exitCode;
+}
+
+/** The `-sl` channel for platforms without SIGHUP/SIGUSR1/SIGUSR2 (see control_channel.ts). */
+async function startControlChannelIfEnabled(
+  server: Server,
+  control: import("./ops/signals.ts").ServerControl,
+): Promise<import("./ops/control_channel.ts").ControlChannel | null> {
+  const channel = await import("./ops/control_channel.ts");
+  if (!channel.controlChannelEnabled()) return null;
+  try {
+    return channel.startControlChannel(control, {
+      log: server.log,
+      pidFile: server.options.pidFile,
+    });
+  } catch (e) {
+    server.log.error(`Control channel not started: ${(e as Error).message}`);
+    return null;
+  }
 }
 
 /** The logger the options ask for (also rebuilt on reload). */

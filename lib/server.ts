@@ -30,6 +30,8 @@ export interface MonitorHandle {
 export interface ClusterHandle extends ServerExtension {
   /** Bound route port. */
   readonly port: number;
+  /** The cluster name in force (configured, generated, or adopted from a peer). */
+  readonly name: string;
 }
 
 /** A client id, nonce and INFO reserved before the connection object exists. */
@@ -47,6 +49,8 @@ export interface ServerExtension {
   interestChanged?(account: Account, sub: Subscription, added: boolean): void;
   /** Extra INFO fields (connect_urls, ...). */
   shutdown?(): Promise<void> | void;
+  /** Lame duck mode began (ops: stop accepting, tell peers); see lib/ops/signals.ts. */
+  lameDuck?(): Promise<void> | void;
 }
 
 const encoder = new TextEncoder();
@@ -83,6 +87,8 @@ export class Server implements ServerCore {
   monitor: MonitorHandle | null = null;
   /** Routes (lib/cluster), when a cluster block or --cluster is set. */
   cluster: ClusterHandle | null = null;
+  /** ops: the TLS client listener, kept so a config reload can swap its certificate. */
+  clientTls: import("./tls/client_listener.ts").TlsClientListener | null = null;
 
   #nextCid = 1;
   /** bcrypt worker pool (lib/auth), created on first need and kept across reloads. */
@@ -155,7 +161,9 @@ export class Server implements ServerCore {
       // TLS needs node:net/node:tls (upgrade after a plain-text INFO); see lib/tls.
       const { startTlsClientListener } = await import("./tls/client_listener.ts");
       const listener = await startTlsClientListener(this, { host: o.host, port });
-      this.extensions.push({ shutdown: () => listener.close() });
+      this.clientTls = listener; // ops: reload swaps the certificate here
+      // ops: lame duck stops accepting TLS clients too (close() is idempotent).
+      this.extensions.push({ shutdown: () => listener.close(), lameDuck: () => listener.close() });
       this.clientPort = listener.port;
     } else {
       this.#listener = Deno.listen({ hostname: o.host, port, transport: "tcp" });
@@ -271,8 +279,10 @@ export class Server implements ServerCore {
       info.client_ip = client.ip;
       if (client.nonce) info.nonce = client.nonce;
     }
-    if (o.cluster?.name) info.cluster = o.cluster.name;
-    const urls = this.connectUrls();
+    const clusterName = this.cluster?.name ?? o.cluster?.name;
+    if (clusterName) info.cluster = clusterName;
+    // ops: a lame duck INFO lists only the other servers, where clients should go.
+    const urls = extra?.ldm ? this.#peerUrls() : this.connectUrls();
     if (urls.length > 0) info.connect_urls = urls;
     if (extra?.ldm) info.ldm = true;
     return encoder.encode(`INFO ${JSON.stringify(info)} \r\n`);
@@ -302,6 +312,10 @@ export class Server implements ServerCore {
     }
     if (this.options.cluster?.noAdvertise) return own;
     return [...own, ...this.peerClientUrls.keys()];
+  }
+
+  #peerUrls(): string[] {
+    return this.options.cluster?.noAdvertise ? [] : [...this.peerClientUrls.keys()];
   }
 
   /** Adds or removes a peer's client URLs and tells protocol-1 clients (async INFO). */
@@ -414,6 +428,12 @@ export class Server implements ServerCore {
     const deadline = this.options.writeDeadlineMs;
     const every = Math.max(50, Math.min(1000, deadline / 2));
     this.#sweeper = setInterval(() => {
+      // ops: write_deadline is reloadable; re-arm at the new pace when it changed.
+      if (this.options.writeDeadlineMs !== deadline) {
+        clearInterval(this.#sweeper);
+        this.#startSweeper();
+        return;
+      }
       const now = performance.now();
       for (const c of this.clients.values()) {
         const started = c.out.writeStartedAt;
@@ -453,6 +473,14 @@ export class Server implements ServerCore {
     this.#lameDuck = true;
     this.log.notice("Entering lame duck mode, stop accepting new clients");
     this.#listener?.close();
+    // ops: TLS listener and cluster (route INFO with ldm:true) learn through this hook.
+    for (const ext of this.extensions) {
+      try {
+        await ext.lameDuck?.();
+      } catch (e) {
+        this.log.error(`Lame duck: ${(e as Error).message}`);
+      }
+    }
     const o = this.options;
     if (this.clients.size === 0) return this.shutdown();
     for (const client of this.clients.values()) {

@@ -14,6 +14,7 @@ import {
   NATS_SERVER_BIN,
   ServerProcess,
   type ServerProcessOptions,
+  waitFor,
 } from "./helpers/server.ts";
 
 export const AUTH_VIOLATION = "-ERR 'Authorization Violation'\r\n";
@@ -149,4 +150,65 @@ export async function runToExit(
   clearTimeout(timer);
   const dec = new TextDecoder();
   return { code: out.code, stderr: dec.decode(out.stderr) + dec.decode(out.stdout) };
+}
+
+/**
+ * A raw, authenticated session for exact-byte permission checks: each
+ * {@link RawSession.step} sends some protocol text plus PING and returns
+ * exactly what the server sent back before the PONG.
+ */
+export class RawSession {
+  readonly raw: RawClient;
+  readonly info: Record<string, unknown>;
+  #offset = 0;
+
+  private constructor(raw: RawClient, info: Record<string, unknown>) {
+    this.raw = raw;
+    this.info = info;
+  }
+
+  /** Connects, sends CONNECT with `fields` (verbose/pedantic off) and waits for the PONG. */
+  static async open(
+    s: ServerProcess,
+    fields: Record<string, unknown> | ((info: Record<string, unknown>) => Record<string, unknown>),
+  ): Promise<RawSession> {
+    const raw = await RawClient.connect(s.port);
+    const info = await readInfo(raw);
+    const session = new RawSession(raw, info);
+    session.#offset = raw.received.indexOf("\r\n") + 2;
+    const creds = typeof fields === "function" ? fields(info) : fields;
+    const first = await session.step(
+      `CONNECT ${JSON.stringify({ verbose: false, pedantic: false, ...creds })}\r\n`,
+    );
+    if (first !== "") {
+      await raw.close();
+      throw new Error(`CONNECT ${JSON.stringify(creds)} was answered ${JSON.stringify(first)}`);
+    }
+    return session;
+  }
+
+  /**
+   * Sends `text` + PING; returns what arrived before the PONG (or, when the
+   * server closed the connection instead, everything that arrived).
+   */
+  async step(text: string, timeoutMs = 3000): Promise<string> {
+    const from = this.#offset;
+    await this.raw.send(text + "PING\r\n").catch(() => {/* closed: reported below */});
+    let end = -1;
+    await waitFor(
+      () => (end = this.raw.received.indexOf("PONG\r\n", from)) >= 0 || this.raw.closed,
+      timeoutMs,
+      `PONG after ${JSON.stringify(text)}; got ${JSON.stringify(this.raw.received.slice(from))}`,
+    );
+    if (end < 0) {
+      this.#offset = this.raw.received.length;
+      return this.raw.received.slice(from);
+    }
+    this.#offset = end + 6;
+    return this.raw.received.slice(from, end);
+  }
+
+  async close(): Promise<void> {
+    await this.raw.close();
+  }
 }

@@ -11,6 +11,7 @@ import { Node, stopAll, waitForMesh, waitForRemoteInterest } from "./helpers/clu
 import { RawClient } from "./helpers/raw.ts";
 import { waitFor } from "./helpers/server.ts";
 import { bcrypt } from "../lib/deps.ts";
+import { defaultTlsOptions } from "../lib/config/options.ts";
 
 /** A seed plus two servers that only know the seed, as in the seed document's example. */
 async function seedCluster(
@@ -417,5 +418,74 @@ Deno.test("cluster: clients on the route port and mismatched cluster names are r
     ok(node.log.find("Router connection closed: Cluster Name Conflict").length === 1);
   } finally {
     await node.stop();
+  }
+});
+
+Deno.test("cluster: route TLS (handshake first, both sides verify) carries messages", async () => {
+  const certs = new URL("../certs/", import.meta.url).pathname;
+  const tls = {
+    ...defaultTlsOptions(),
+    certFile: `${certs}route-cert.pem`,
+    keyFile: `${certs}route-key.pem`,
+    caFile: `${certs}ca.pem`,
+    verify: true,
+  };
+  const a = await Node.start({ name: "srvA", clusterName: "c1", cluster: { tls } });
+  const b = await Node.start({
+    name: "srvB",
+    clusterName: "c1",
+    cluster: { tls },
+    routes: [a.routeUrl],
+  });
+  const c = await Node.start({
+    name: "srvC",
+    clusterName: "c1",
+    cluster: { tls },
+    routes: [a.routeUrl],
+  });
+  const plain = await Node.start({ name: "plain", clusterName: "c1", routes: [a.routeUrl] });
+  const nodes = [a, b, c];
+  const ncs = await clients(nodes);
+  try {
+    await waitForMesh(nodes);
+    const info = a.cluster.routes()[0];
+    ok(info.transport.constructor.name === "NodeTransport");
+    const got = counter(ncs[2], "secure");
+    await ncs[2].flush();
+    await waitForRemoteInterest(b, "secure", 1);
+    ncs[1].publish("secure", "over tls");
+    await ncs[1].flush();
+    await waitFor(() => got.got.length === 1, 5000, "message over TLS route");
+    // A plain-text peer cannot join a TLS cluster.
+    await waitFor(() => a.log.find(/TLS handshake/).length > 0, 5000, "handshake failure log");
+    equal(plain.cluster.numRoutes, 0);
+    equal(a.cluster.numRoutes, 2);
+  } finally {
+    await closeAll(ncs);
+    await stopAll([...nodes, plain]);
+  }
+});
+
+Deno.test("cluster: lame duck drops our client URLs at peers; reload removes and adds routes", async () => {
+  const nodes = await seedCluster({ clusterName: "c1" });
+  const [a, b, c] = nodes;
+  try {
+    const bUrl = `127.0.0.1:${b.server.clientPort}`;
+    ok(a.server.connectUrls().includes(bUrl));
+    b.cluster.lameDuck();
+    await waitFor(() => !a.server.connectUrls().includes(bUrl), 5000, "B's URL withdrawn at A");
+    await waitFor(() => !c.server.connectUrls().includes(bUrl), 5000, "B's URL withdrawn at C");
+    equal(a.cluster.numRoutes, 2, "routes stay up in lame duck mode");
+
+    // Reload on B without its seed route: the route to A goes, and is not redialed.
+    const opts = b.server.options.cluster!;
+    b.cluster.applyOptions({ ...opts, routes: [] });
+    await waitFor(() => !b.cluster.remotes().includes(a.id), 5000, "route to A removed");
+    ok(b.log.find("Router connection closed: Route Removed").length === 1, b.logText());
+    // Added back: dialed again, the mesh is whole again.
+    b.cluster.applyOptions({ ...opts, routes: [a.routeUrl] });
+    await waitForMesh(nodes);
+  } finally {
+    await stopAll(nodes);
   }
 });

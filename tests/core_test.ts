@@ -163,28 +163,31 @@ Deno.test("max_payload from the config file is enforced and announced", async ()
 });
 
 Deno.test("slow consumer is cut off while the publisher keeps going", async () => {
-  await withServer({ config: 'max_pending: 256KB\nmax_payload: 64KB\nwrite_deadline: "2s"' }, async (s) => {
-    // A subscriber that subscribes and then never reads a byte.
-    const silent = await Deno.connect({ hostname: "127.0.0.1", port: s.port });
-    await silent.write(new TextEncoder().encode('CONNECT {"verbose":false}\r\nSUB flood 1\r\n'));
-    const healthy = await client(s);
-    let received = 0;
-    healthy.subscribe("flood", { callback: () => received++ });
-    await healthy.flush();
-    const pub = await client(s);
-    const payload = new Uint8Array(1024);
-    const N = 20_000; // 20 MB to a reader that takes nothing: far over 256 KB pending
-    for (let i = 0; i < N; i++) {
-      pub.publish("flood", payload);
-      if (i % 1000 === 0) await pub.flush();
-    }
-    await pub.flush();
-    await waitFor(() => received === N, 20_000, `healthy subscriber got all (${received})`);
-    await s.waitForLog(/Slow Consumer Detected/, 10_000);
-    ok(!pub.isClosed(), "publisher unaffected");
-    silent.close();
-    await Promise.all([healthy.close(), pub.close()]);
-  });
+  await withServer(
+    { config: 'max_pending: 256KB\nmax_payload: 64KB\nwrite_deadline: "2s"' },
+    async (s) => {
+      // A subscriber that subscribes and then never reads a byte.
+      const silent = await Deno.connect({ hostname: "127.0.0.1", port: s.port });
+      await silent.write(new TextEncoder().encode('CONNECT {"verbose":false}\r\nSUB flood 1\r\n'));
+      const healthy = await client(s);
+      let received = 0;
+      healthy.subscribe("flood", { callback: () => received++ });
+      await healthy.flush();
+      const pub = await client(s);
+      const payload = new Uint8Array(1024);
+      const N = 20_000; // 20 MB to a reader that takes nothing: far over 256 KB pending
+      for (let i = 0; i < N; i++) {
+        pub.publish("flood", payload);
+        if (i % 1000 === 0) await pub.flush();
+      }
+      await pub.flush();
+      await waitFor(() => received === N, 20_000, `healthy subscriber got all (${received})`);
+      await s.waitForLog(/Slow Consumer Detected/, 10_000);
+      ok(!pub.isClosed(), "publisher unaffected");
+      silent.close();
+      await Promise.all([healthy.close(), pub.close()]);
+    },
+  );
 });
 
 Deno.test("stale connection: a client that never answers PINGs is closed", async () => {

@@ -97,7 +97,9 @@ class RawTls {
       raw.once("data", (d) => resolve(String(d)));
       raw.once("error", reject);
     });
-    const key = certName ? { cert: pem(`${certName}-cert.pem`), key: pem(`${certName}-key.pem`) } : {};
+    const key = certName
+      ? { cert: pem(`${certName}-cert.pem`), key: pem(`${certName}-key.pem`) }
+      : {};
     c.socket = tls.connect({ socket: raw, ca: pem("ca.pem"), servername: "localhost", ...key });
     c.socket.on("data", (d) => c.received += String(d));
     c.socket.on("error", () => {});
@@ -177,7 +179,9 @@ Deno.test("TLS verify: client certificates accepted and refused", async (t) => {
       2000,
       `handshake error lines in ${s.log.lines.join("\n")}`,
     );
-    const closed = s.server.closedClients.list().filter((c) => c.reason === "TLS Handshake Failure");
+    const closed = s.server.closedClients.list().filter((c) =>
+      c.reason === "TLS Handshake Failure"
+    );
     ok(closed.length >= 4, `closed: ${closed.length}`);
   } finally {
     await s.stop();
@@ -198,7 +202,10 @@ Deno.test("TLS verify: the same outcomes as nats-server for each client variant"
   globalThis.addEventListener("error", swallowAlert);
   try {
     for (const [name, cert, want] of VERIFY_CASES) {
-      await t.step(name, async () => equal(await outcome(ref.port, { tls: clientTls(cert) }), want));
+      await t.step(
+        name,
+        async () => equal(await outcome(ref.port, { tls: clientTls(cert) }), want),
+      );
     }
     await t.step("plain client without tls options", async () => {
       equal(await outcome(ref.port, { url: `nats://127.0.0.1:${ref.port}` }), "refused");
@@ -223,17 +230,27 @@ for (const reference of [false, true]) {
   const who = reference ? "nats-server" : "dnatsd";
   Deno.test(`TLS verify_and_map (${who}): e-mail SAN and DN map to users`, async () => {
     if (reference && !hasNatsServer()) return console.log("SKIP: nats-server not installed");
-    const ref = reference ? await ServerProcess.start({ reference: true, config: MAP_CONFIG }) : null;
+    const ref = reference
+      ? await ServerProcess.start({ reference: true, config: MAP_CONFIG })
+      : null;
     const s = ref ? null : await startDnatsd(MAP_CONFIG);
     const port = ref?.port ?? s!.port;
     try {
-      for (const [cert, ok1, bad] of [["client-email", "email.a", "dn.a"], ["client-dn", "dn.a", "email.a"]]) {
+      for (
+        const [cert, ok1, bad] of [["client-email", "email.a", "dn.a"], [
+          "client-dn",
+          "dn.a",
+          "email.a",
+        ]]
+      ) {
         const c = await RawTls.connect(port, cert);
         match(c.info, /"tls_verify":true/);
         c.send(`CONNECT {"verbose":false}\r\nPUB ${ok1} 1\r\nx\r\nPING\r\n`);
         await c.expect(/^PONG\r\n$/);
         c.send(`PUB ${bad} 1\r\nx\r\nPING\r\n`);
-        await c.expect(new RegExp(`-ERR 'Permissions Violation for Publish to "${bad}"'\\r\\nPONG`));
+        await c.expect(
+          new RegExp(`-ERR 'Permissions Violation for Publish to "${bad}"'\\r\\nPONG`),
+        );
         c.close();
       }
       const u = await RawTls.connect(port, "client");
@@ -302,7 +319,9 @@ Deno.test("TLS allow_non_tls: plain and TLS clients both connect", async () => {
     await c.send("PING\r\n");
     await c.expect(/PONG\r\n/);
     c.conn.close();
-    equal(await outcome(s.port, { url: `nats://127.0.0.1:${s.port}` }), "ok");
+    // nats.js upgrades when tls_available unless told `tls: null`.
+    equal(await outcome(s.port, { url: `nats://127.0.0.1:${s.port}`, tls: null }), "ok");
+    equal(await outcome(s.port, { tls: clientTls() }), "ok");
     const t = await RawTls.connect(s.port);
     t.send("PING\r\n");
     await t.expect(/PONG\r\n/);
@@ -317,7 +336,12 @@ Deno.test("TLS allow_non_tls: plain and TLS clients both connect", async () => {
 Deno.test("TLS handshake_first: TLS before INFO", async () => {
   const s = await startDnatsd(`tls { ${SERVER_TLS}\n handshake_first: true }`);
   try {
-    const sock = tls.connect({ port: s.port, host: "127.0.0.1", ca: pem("ca.pem"), servername: "localhost" });
+    const sock = tls.connect({
+      port: s.port,
+      host: "127.0.0.1",
+      ca: pem("ca.pem"),
+      servername: "localhost",
+    });
     let text = "";
     sock.on("data", (d) => text += String(d));
     await waitFor(() => /^INFO .*"tls_required":true/.test(text), 3000, "INFO over TLS");
@@ -330,10 +354,26 @@ Deno.test("TLS handshake_first: TLS before INFO", async () => {
 // ---------------------------------------------------------------- start-up
 
 const BAD_STARTS: Array<[string, string, RegExp]> = [
-  ["mismatched key", `cert_file: "${CERTS}server-cert.pem"\n key_file: "${CERTS}client-key.pem"`, /does not match/],
-  ["expired certificate", `cert_file: "${CERTS}expired-server-cert.pem"\n key_file: "${CERTS}expired-server-key.pem"`, /expired on/],
-  ["client-auth-only certificate", `cert_file: "${CERTS}client-auth-only-cert.pem"\n key_file: "${CERTS}client-auth-only-key.pem"`, /server authentication/],
-  ["unenforceable cipher_suites", `${SERVER_TLS}\n cipher_suites: ["TLS_ECDHE_RSA_WITH_AES_128_GCM_SHA256"]`, /cipher_suites cannot be enforced/],
+  [
+    "mismatched key",
+    `cert_file: "${CERTS}server-cert.pem"\n key_file: "${CERTS}client-key.pem"`,
+    /does not match/,
+  ],
+  [
+    "expired certificate",
+    `cert_file: "${CERTS}expired-server-cert.pem"\n key_file: "${CERTS}expired-server-key.pem"`,
+    /expired on/,
+  ],
+  [
+    "client-auth-only certificate",
+    `cert_file: "${CERTS}client-auth-only-cert.pem"\n key_file: "${CERTS}client-auth-only-key.pem"`,
+    /server authentication/,
+  ],
+  [
+    "unenforceable cipher_suites",
+    `${SERVER_TLS}\n cipher_suites: ["TLS_ECDHE_RSA_WITH_AES_128_GCM_SHA256"]`,
+    /cipher_suites cannot be enforced/,
+  ],
 ];
 
 Deno.test("TLS start-up: bad material refuses to start (in-process)", async (t) => {
@@ -417,7 +457,9 @@ Deno.test("TLS: a publisher that never stops keeps the server's memory bounded",
     ok(s.log.find("Slow Consumer Detected").length === 1, "subscriber cut off");
     ok(s.server.stats.inBytes > 100e6, `only ${s.server.stats.inBytes} bytes published`);
     const grew = (peak - base) / 1e6;
-    console.log(`published ${(s.server.stats.inBytes / 1e6).toFixed(0)} MB, RSS grew ${grew.toFixed(0)} MB`);
+    console.log(
+      `published ${(s.server.stats.inBytes / 1e6).toFixed(0)} MB, RSS grew ${grew.toFixed(0)} MB`,
+    );
     ok(grew < 300, `RSS grew ${grew.toFixed(0)} MB`);
   } finally {
     child.kill("SIGKILL");

@@ -169,6 +169,12 @@ export class ClientConnection implements ClientOps {
     const o = this.server.options;
     if (this.server.authRequired) {
       this.#authTimer = setTimeout(() => this.#authTimeout(), this.server.authTimeoutMs);
+    } else {
+      // auth tests: with no_auth_user (users configured, auth not required) the client is
+      // that user from its first byte, as in nats-server: its account and permissions
+      // apply even to ops sent before (or without) CONNECT. Without any auth this is $G.
+      const outcome = this.server.authenticate(this, {});
+      if (!(outcome instanceof Promise) && outcome.ok) this.#applyAuth(outcome);
     }
     // A client that never sends CONNECT still gets pinged, after a full interval.
     this.#schedulePing(o.pingIntervalMs);
@@ -239,7 +245,8 @@ export class ClientConnection implements ClientOps {
     const firstConnect = !this.#connectSeen;
     this.#connectSeen = true;
     if (this.#authenticated && !firstConnect) return this.#connectDone(false);
-    if (!this.server.authRequired) return this.#connectDone(firstConnect);
+    // auth tests: no early return when auth is not required: with no_auth_user, CONNECT
+    // credentials still pick (and must prove) the user; anonymous CONNECTs stay no_auth_user.
     const creds: ConnectCredentials = {
       user: optStr(json.user),
       pass: optStr(json.pass),
@@ -345,6 +352,12 @@ export class ClientConnection implements ClientOps {
     this.#l1Epoch++;
   }
 
+  /** `User "name", ` (or `Nkey "U...", `) for violation log lines, as nats-server; auth tests. */
+  #authUser(): string {
+    if (this.user === undefined) return "";
+    return `${/^U[A-Z2-7]{55}$/.test(this.user) ? "Nkey" : "User"} "${this.user}", `;
+  }
+
   /** First op must be CONNECT when auth is required (nats-server closes otherwise). */
   #requireAuth(): boolean {
     if (this.#authenticated) return true;
@@ -430,7 +443,10 @@ export class ClientConnection implements ClientOps {
   }
 
   #pubDenied(subject: string): void {
-    this.server.log.error(`${this.logPrefix} - Publish Violation - Subject "${subject}"`);
+    // auth tests: same log line as nats-server.
+    this.server.log.error(
+      `${this.logPrefix} - Publish Violation - ${this.#authUser()}Subject "${subject}"`,
+    );
     this.sendErr(pubViolation(subject));
   }
 
@@ -476,9 +492,10 @@ export class ClientConnection implements ClientOps {
     }
     if (this.permissions !== null && !this.permissions.canSubscribe(subject, queue)) {
       this.server.log.error(
-        `${this.logPrefix} - Subscription Violation - ${
-          queue === null ? `Subject "${subject}"` : `Subject "${subject}" using queue "${queue}"`
-        }`,
+        // auth tests: same log line as nats-server.
+        `${this.logPrefix} - Subscription Violation - ${this.#authUser()}Subject "${subject}"${
+          queue === null ? "" : `, Queue: "${queue}"`
+        }, SID ${sid}`,
       );
       this.sendErr(subViolation(subject, queue));
       return;

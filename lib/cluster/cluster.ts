@@ -61,11 +61,11 @@ export async function startCluster(server: Server): Promise<Cluster> {
 
 export class Cluster implements ClusterHandle, RouteHost {
   readonly server: Server;
-  readonly auth: RouteAuth;
   readonly interest: LocalInterest;
   /** Bound route port (after start). */
   port = 0;
   #opts: ClusterOptions;
+  #auth: RouteAuth;
   #name: string;
   #dynamic: boolean;
   #listener: Deno.Listener | null = null;
@@ -92,7 +92,7 @@ export class Cluster implements ClusterHandle, RouteHost {
     const opts = server.options.cluster;
     if (!opts) throw new TypeError("startCluster() needs options.cluster");
     this.#opts = opts;
-    this.auth = new RouteAuth(opts.authorization);
+    this.#auth = new RouteAuth(opts.authorization);
     this.#dynamic = !opts.name;
     this.#name = opts.name || dynamicClusterName();
     this.#setPermissions(opts.permissions);
@@ -105,6 +105,11 @@ export class Cluster implements ClusterHandle, RouteHost {
       connected: (conn, url, explicit) =>
         this.#dialed(conn as Deno.Conn | net.Socket, url, explicit),
     });
+  }
+
+  /** Route authorization (replaced on reload). */
+  get auth(): RouteAuth {
+    return this.#auth;
   }
 
   /** The cluster name in use (a dynamic one may be replaced by a peer's). */
@@ -433,6 +438,37 @@ export class Cluster implements ClusterHandle, RouteHost {
   lameDuck(): void {
     const line = routeInfoLine(this.#identity(), { ldm: true });
     for (const conn of this.#remotes.values()) conn.send(line);
+  }
+
+  /**
+   * Config reload: takes the new cluster options. Routes are added and removed
+   * by difference; authorization, permissions, connect_retries, advertise
+   * settings apply to new connections (existing routes stay up, as
+   * nats-server does for these keys). Listen host/port and TLS are not
+   * reloadable here (the reload diff refuses them).
+   */
+  applyOptions(next: ClusterOptions): void {
+    const before = new Set(this.#configured.keys());
+    const wanted = new Map<string, string>();
+    for (const text of next.routes) {
+      try {
+        wanted.set(parseRouteUrl(text).key, text);
+      } catch {
+        this.server.log.error(`Invalid route URL "${text}"`);
+      }
+    }
+    this.#opts = next;
+    this.#auth.close();
+    this.#auth = new RouteAuth(next.authorization);
+    this.#setPermissions(next.permissions);
+    if (next.name && next.name !== this.#name) {
+      this.#name = next.name;
+      this.#dynamic = false;
+    }
+    for (const key of before) {
+      if (!wanted.has(key)) this.removeRoute(this.#configured.get(key)!.text);
+    }
+    for (const [key, text] of wanted) if (!before.has(key)) this.addRoute(text);
   }
 
   /** Adds a configured route and dials it (start, config reload). */

@@ -37,7 +37,10 @@ export type RouteInfoJson = Record<string, unknown>;
 export interface RouteHost {
   readonly server: Server;
   readonly auth: RouteAuth;
-  /** Logs a route-level error line once (with the connection prefix). */
+  /**
+   * Checks (or adopts, for a dynamic name) the peer's cluster name; on a
+   * mismatch it refuses the connection and returns false.
+   */
   checkClusterName(conn: RouteConnection, theirs: string, dynamic: boolean): boolean;
   /** First INFO from the peer: register (or refuse) the route. */
   processFirstInfo(conn: RouteConnection, info: RouteInfoJson): void;
@@ -396,13 +399,14 @@ export class RouteConnection implements RouteLink, RouteOps {
 
   // ------------------------------------------------------------ messages
 
-  onMsg(p: RouteParser, payload: Uint8Array): void {
+  onMsg(p: RouteParser, buf: Uint8Array, start: number, end: number): void {
     if (!this.registered) return;
+    const size = end - start;
     this.inMsgs++;
-    this.inBytes += payload.length;
+    this.inBytes += size;
     const stats = this.server.stats;
     stats.inMsgs++;
-    stats.inBytes += payload.length;
+    stats.inBytes += size;
     const ab = p.argBuf;
     const account = this.#accountFor(ab, p.argStart[p.msgAccount], p.argEnd[p.msgAccount]);
     if (account === null) return;
@@ -422,7 +426,7 @@ export class RouteConnection implements RouteLink, RouteOps {
       result = sublist.match(subject);
       this.#rememberSubject(ab, s0, s1, account, result);
     }
-    if (this.server.log.traceEnabled) this.#traceMsg(p, payload);
+    if (this.server.log.traceEnabled) this.#traceMsg(p, buf.subarray(start, end));
     msg.subjBuf = ab;
     msg.subjStart = s0;
     msg.subjEnd = s1;
@@ -455,7 +459,9 @@ export class RouteConnection implements RouteLink, RouteOps {
     } else {
       msg.routeQueues = null;
     }
-    msg.payload = payload;
+    msg.payloadBuf = buf;
+    msg.payloadStart = start;
+    msg.payloadEnd = end;
     fanOut(msg, result);
   }
 

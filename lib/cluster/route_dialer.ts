@@ -14,9 +14,6 @@ const RETRY_DELAY_MS = 1000;
 /** First-connect errors of explicit routes are logged at ERR once per this many attempts. */
 const CONNECT_ERROR_REPORTS = 3600;
 
-/** Turns a TCP connection into whatever the route runs on (plain, or TLS-upgraded). */
-export type RouteConnector = (host: string, port: number) => Promise<Deno.Conn | unknown>;
-
 export interface DialerHooks {
   log: Logger;
   /** `cluster.connect_retries` (read at each attempt so reloads apply). */

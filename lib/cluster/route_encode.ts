@@ -33,16 +33,17 @@ export function writeRouteMsg(
   queues: readonly string[],
   headers: boolean,
 ): number {
-  let payload = msg.payload;
   const withHeaders = msg.hdrSize >= 0 && headers;
-  if (msg.hdrSize > 0 && !headers) payload = payload.subarray(msg.hdrSize);
+  // Offsets into the publisher's buffer: no view is made per message.
+  const bodyStart = msg.hdrSize > 0 && !headers ? msg.payloadStart + msg.hdrSize : msg.payloadStart;
+  const bodyLen = msg.payloadEnd - bodyStart;
   const subjLen = msg.subjEnd - msg.subjStart;
   const replyLen = msg.replyStart < 0 ? 0 : msg.replyEnd - msg.replyStart;
   let queueLen = 0;
   for (let i = 0; i < queues.length; i++) queueLen += 1 + queueBytes(queues[i]).length;
   // verb + account + subject + "+ reply" + queues + 2 sizes + spaces + CRLF + payload + CRLF.
   const room = 5 + account.length + 1 + subjLen + 3 + replyLen + 1 + queueLen + 32 +
-    payload.length + 4;
+    bodyLen + 4;
   out.reserve(room);
   const b = out.buf;
   let p = out.len;
@@ -78,20 +79,17 @@ export function writeRouteMsg(
     b[p++] = SPACE;
     p = copy(b, p, msg.sizeBuf, msg.sizeStart, msg.sizeEnd);
   } else if (msg.hdrSize >= 0) {
-    p = writeDecimal(b, p, payload.length);
+    p = writeDecimal(b, p, bodyLen);
   } else {
     p = copy(b, p, msg.sizeBuf, msg.sizeStart, msg.sizeEnd);
   }
   b[p++] = CR;
   b[p++] = LF;
-  if (payload.length > 0) {
-    b.set(payload, p);
-    p += payload.length;
-  }
+  p = copy(b, p, msg.payloadBuf, bodyStart, msg.payloadEnd);
   b[p++] = CR;
   b[p++] = LF;
   out.len = p;
-  return payload.length;
+  return bodyLen;
 }
 
 /** Queue names as bytes, cached: a handful of group names are reused for every message. */

@@ -52,8 +52,11 @@ export interface RouteOps {
   onInfo(buf: Uint8Array, start: number, end: number): void;
   /** RS±/LS±/A±; arguments are tokens 0..argCount-1 of `parser.argBuf`. */
   onInterest(parser: RouteParser, op: InterestOp): void;
-  /** RMSG/HMSG/LMSG; arguments are in the parser's `msg*` fields. */
-  onMsg(parser: RouteParser, payload: Uint8Array): void;
+  /**
+   * RMSG/HMSG/LMSG; arguments are in the parser's `msg*` fields, the payload is
+   * `buf[start, end)` (offsets, so no view is made per message).
+   */
+  onMsg(parser: RouteParser, buf: Uint8Array, start: number, end: number): void;
   onPing(): void;
   onPong(): void;
   /** `-ERR <text>` from the peer: the text is `buf[start, end)`. */
@@ -86,7 +89,7 @@ const enum Verb {
   Err,
 }
 
-/** Lower-case verb spellings, indexed by Verb. */
+/** Lower-case verb spellings and the verb each stands for. */
 const VERBS: readonly [string, Verb][] = [
   ["rs+", Verb.RsAdd],
   ["rs-", Verb.RsDel],
@@ -223,7 +226,7 @@ export class RouteParser {
               return this.#fail(RouteParseFailure.UnknownOp);
             }
             this.#state = State.OpStart;
-            this.#ops.onMsg(this, this.#msgBuf.subarray(0, size));
+            this.#ops.onMsg(this, this.#msgBuf, 0, size);
             if (this.#failed || this.#stopped) return -1;
           }
           break;
@@ -301,7 +304,7 @@ export class RouteParser {
       if (chunk[next + size] !== CR || chunk[next + size + 1] !== LF) {
         return this.#fail(RouteParseFailure.UnknownOp);
       }
-      this.#ops.onMsg(this, chunk.subarray(next, next + size));
+      this.#ops.onMsg(this, chunk, next, next + size);
       return this.#failed || this.#stopped ? -1 : next + need;
     }
     // The payload crosses into later chunks: keep the arguments and gather it.

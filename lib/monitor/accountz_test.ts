@@ -24,7 +24,7 @@ Deno.test("buildAccountz() lists accounts and details one", async () => {
       "client_connections",
       "subscriptions",
       "sublist_stats",
-    ]); // deno-fmt-ignore
+    ]);
     equal(d.client_connections, 1);
     equal(d.subscriptions, 1);
     const sys = buildAccountz(t.server, { acc: "$SYS" }).account_detail as Record<string, unknown>;
@@ -82,7 +82,7 @@ Deno.test("healthz is ok when listening; off-feature bodies match nats-server", 
       "consumers",
       "messages",
       "bytes",
-    ]); // deno-fmt-ignore
+    ]);
     deepEqual(buildGatewayz(t.server).outbound_gateways, {});
     equal(buildLeafz(t.server).leafs, null);
   } finally {

@@ -71,7 +71,7 @@ Deno.test("buildConnz() lists open clients with nats-server's fields", async () 
       "name",
       "lang",
       "version",
-    ]); // deno-fmt-ignore
+    ]);
     equal(c.kind, "Client");
     equal(c.type, "nats");
     equal(c.in_msgs, 1);

@@ -47,7 +47,8 @@ header{display:flex;flex-wrap:wrap;align-items:center;gap:8px 16px;padding:14px 
 .dot.live{background:var(--ok);box-shadow:0 0 0 3px color-mix(in srgb,var(--ok) 25%,transparent)}
 .dot.down{background:var(--warn)}
 main{padding:14px;max-width:1200px;margin:0 auto;display:grid;gap:14px}
-.kpis{display:grid;grid-template-columns:repeat(auto-fill,minmax(150px,1fr));gap:10px}
+.kpis{display:grid;grid-template-columns:repeat(5,minmax(0,1fr));gap:10px}
+@media (max-width:760px){.kpis{grid-template-columns:repeat(3,minmax(0,1fr))}}
 .kpi{background:var(--card);border:1px solid var(--line);border-radius:10px;padding:10px 12px;min-width:0}
 .kpi .l{font-size:11px;text-transform:uppercase;letter-spacing:.6px;color:var(--mute)}
 .kpi .v{font-size:22px;font-weight:650;font-variant-numeric:tabular-nums;white-space:nowrap;overflow:hidden;text-overflow:ellipsis}
@@ -75,7 +76,7 @@ nav.links{display:flex;flex-wrap:wrap;gap:6px}
 nav.links a{color:var(--ink);text-decoration:none;background:var(--chip);border:1px solid var(--line);border-radius:999px;padding:4px 10px;font-size:12px}
 nav.links a:hover{border-color:var(--out);color:var(--out)}
 footer{color:var(--mute);font-size:12px;text-align:center;padding:4px 0 18px}
-@media (max-width:480px){header{padding:12px}.brand{font-size:16px}main{padding:10px;gap:10px}.kpis{grid-template-columns:repeat(2,minmax(0,1fr));gap:8px}.kpi .v{font-size:19px}.status{margin-left:0}}
+@media (max-width:480px){.sm-hide{display:none}th,td{padding:6px 4px;font-size:12px}th{letter-spacing:0;font-size:10.5px}td.name{max-width:96px;overflow:hidden;text-overflow:ellipsis}.card{padding:10px}header{padding:12px}.brand{font-size:16px}main{padding:10px;gap:10px}.kpis{grid-template-columns:repeat(2,minmax(0,1fr));gap:8px}.kpi .v{font-size:19px}.status{margin-left:0}}
 `;
 
 /**
@@ -122,7 +123,7 @@ function chart(id, series, fmt) {
     const pts = s.data.map((v, i) => (L + (off + i) * step).toFixed(1) + "," + (H - P - (v / top) * (H - 2 * P)).toFixed(1));
     const first = pts[0].split(",")[0], last = pts[pts.length - 1].split(",")[0];
     out += '<path d="M' + first + "," + H + " L" + pts.join(" L") + " L" + last + "," + H + 'Z" fill="' + s.color + '" fill-opacity="0.12"/>';
-    out += '<polyline points="' + pts.join(" ") + '" fill="none" stroke="' + s.color + '" stroke-width="2" stroke-linejoin="round" vector-effect="non-scaling-stroke"/>';
+    out += '<polyline points="' + pts.join(" ") + '" fill="none" stroke="' + s.color + '" stroke-width="2" stroke-linejoin="round" vector-effect="non-scaling-stroke"' + (s.dash ? ' stroke-dasharray="5 4"' : "") + "/>";
   }
   out += '<text x="4" y="12">' + fmt(max) + "</text>";
   svg.innerHTML = out;
@@ -130,17 +131,17 @@ function chart(id, series, fmt) {
 
 const COLS = [
   ["cid", "CID", (c) => c.cid],
-  ["name", "Name", (c) => c.name || "", "t"],
-  ["addr", "Address", (c) => c.ip + ":" + c.port, "t"],
+  ["name", "Name", (c) => c.name || "", "t name"],
+  ["addr", "Address", (c) => c.ip + ":" + c.port, "t sm-hide"],
   ["subscriptions", "Subs", (c) => c.subscriptions],
   ["in_msgs", "Msgs in", (c) => c.in_msgs, "", fmtNum],
   ["out_msgs", "Msgs out", (c) => c.out_msgs, "", fmtNum],
-  ["in_bytes", "Bytes in", (c) => c.in_bytes, "", fmtBytes],
-  ["out_bytes", "Bytes out", (c) => c.out_bytes, "", fmtBytes],
-  ["pending_bytes", "Pending", (c) => c.pending_bytes, "", fmtBytes],
-  ["rtt", "RTT", (c) => c.rtt || ""],
-  ["uptime", "Uptime", (c) => c.uptime],
-  ["lang", "Client", (c) => ((c.lang || "") + " " + (c.version || "")).trim(), "t"],
+  ["in_bytes", "Bytes in", (c) => c.in_bytes, "sm-hide", fmtBytes],
+  ["out_bytes", "Bytes out", (c) => c.out_bytes, "sm-hide", fmtBytes],
+  ["pending_bytes", "Pending", (c) => c.pending_bytes, "sm-hide", fmtBytes],
+  ["rtt", "RTT", (c) => c.rtt || "", "sm-hide"],
+  ["uptime", "Uptime", (c) => c.uptime, "sm-hide"],
+  ["lang", "Client", (c) => ((c.lang || "") + " " + (c.version || "")).trim(), "t sm-hide"],
 ];
 function durSecs(s) {
   let t = 0; const re = /(\\d+(?:\\.\\d+)?)(y|d|h|ms|m|s|µs|us|ns)/g; let m;
@@ -259,9 +260,9 @@ async function poll() {
     text("slow", fmtNum(v.slow_consumers)); $("k-slow").classList.toggle("bad", v.slow_consumers > 0);
     text("routes", fmtNum(v.routes)); text("routes-sub", (v.cluster && v.cluster.name) || "no cluster");
     text("mem", fmtBytes(v.mem)); text("cpu-sub", v.cpu + "% CPU · " + v.cores + " cores");
-    chart("chart-msgs", [{ data: hist.min, color: "var(--in)" }, { data: hist.mout, color: "var(--out)" }], (x) => fmtNum(x) + "/s");
-    chart("chart-bytes", [{ data: hist.bin, color: "var(--in)" }, { data: hist.bout, color: "var(--out)" }], (x) => fmtBytes(x) + "/s");
-    chart("chart-conns", [{ data: hist.conns, color: "var(--out)" }, { data: hist.subs, color: "var(--in)" }], fmtNum);
+    chart("chart-msgs", [{ data: hist.mout, color: "var(--out)" }, { data: hist.min, color: "var(--in)", dash: true }], (x) => fmtNum(x) + "/s");
+    chart("chart-bytes", [{ data: hist.bout, color: "var(--out)" }, { data: hist.bin, color: "var(--in)", dash: true }], (x) => fmtBytes(x) + "/s");
+    chart("chart-conns", [{ data: hist.conns, color: "var(--out)" }, { data: hist.subs, color: "var(--in)", dash: true }], fmtNum);
     conns = c.connections || [];
     text("conn-count", conns.length + (c.total > conns.length ? " of " + c.total : ""));
     renderConns();

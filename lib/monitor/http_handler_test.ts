@@ -36,7 +36,7 @@ Deno.test("handler serves every endpoint with the right content type", async () 
       equal(r.status, 200, p);
       equal(r.headers.get("content-type"), "application/json", p);
       JSON.parse(await r.text());
-    } // deno-fmt-ignore
+    }
     const m = t.get("/metrics");
     equal(m.headers.get("content-type"), "text/plain; version=0.0.4; charset=utf-8");
     await m.body?.cancel();
@@ -86,7 +86,7 @@ Deno.test("handler answers bad queries with 400 text and unknown paths with 404"
       ],
       ["/subsz?test=foo.*", "invalid test subject, must be valid publish subject: foo.*"],
       ["/accountz?acc=nope", "Account nope does not exist"],
-    ]; // deno-fmt-ignore
+    ];
     for (const [path, message] of cases) {
       const r = t.get(path);
       equal(r.status, 400, path);

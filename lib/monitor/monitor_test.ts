@@ -1,7 +1,7 @@
 import { equal, ok, rejects } from "node:assert/strict";
 import tls from "node:tls";
 import { startTestServer } from "./_test_util.ts";
-import type { MonitorServerHandle } from "./monitor.ts";
+import { type MonitorServerHandle, startMonitoring } from "./monitor.ts";
 
 const certs = new URL("../../certs/", import.meta.url).pathname;
 const read = (f: string) => Deno.readTextFileSync(certs + f);
@@ -91,6 +91,29 @@ Deno.test("startMonitoring() serves HTTPS with the tls block and swaps certifica
     equal((await peerCertificate(mon.httpsPort)).subject.CN, "localhost expired");
   } finally {
     client.close();
+    await t.close();
+  }
+});
+
+Deno.test("startMonitoring() with ACME and no files starts HTTPS and takes a certificate later", async () => {
+  const t = await startTestServer();
+  const client = Deno.createHttpClient({ caCerts: [read("ca.pem")] });
+  const o = t.server.options as { httpsPort: number; tls: unknown };
+  let mon: MonitorServerHandle | null = null;
+  try {
+    o.httpsPort = -1;
+    // Only the monitor reads these options here: the client listener already runs without TLS.
+    o.tls = { verify: false, verifyAndMap: false, acme: { domains: ["localhost"] } };
+    mon = await startMonitoring(t.server);
+    const url = `https://localhost:${mon.httpsPort}/healthz`;
+    await rejects(fetch(url, { client }));
+    mon.setCertificate(read("server-cert.pem"), read("server-key.pem"));
+    equal(await (await fetch(url, { client })).text(), '{"status":"ok"}');
+  } finally {
+    client.close();
+    await mon?.close();
+    o.tls = undefined;
+    o.httpsPort = 0;
     await t.close();
   }
 });

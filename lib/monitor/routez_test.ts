@@ -39,7 +39,7 @@ Deno.test("buildRoutez() renders cluster routes in nats-server's field order", a
       "in_bytes",
       "out_bytes",
       "subscriptions",
-    ]); // deno-fmt-ignore
+    ]);
     equal(r.rtt, "500µs");
     equal(r.uptime, "1m5s");
     equal(r.idle, "1s");

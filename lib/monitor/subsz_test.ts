@@ -100,7 +100,7 @@ Deno.test("addStats() sums counts and re-weights rates", () => {
       maxFanout: 4,
       avgFanout: 3,
     },
-  ]); // deno-fmt-ignore
+  ]);
   equal(s.numSubscriptions, 2);
   equal(s.numMatches, 40);
   equal(s.cacheHitRate, (5 + 3) / 40);

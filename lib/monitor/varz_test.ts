@@ -59,7 +59,7 @@ const PLAIN_KEYS = [
   "http_req_stats",
   "config_load_time",
   "system_account",
-]; // deno-fmt-ignore
+];
 
 Deno.test("buildVarz() has nats-server's keys in order and live counters", async () => {
   const t = await startTestServer();

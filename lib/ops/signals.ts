@@ -1,45 +1,142 @@
 /**
- * Maps process signals to server actions (nats-server's signal.go table):
- * INT/TERM stop gracefully. Reload, reopen and lame duck are added by the
- * operations work (see issue "Operations").
+ * Maps process signals to server actions, as nats-server's `signal.go`:
+ *
+ * | Signal | Action |
+ * | --- | --- |
+ * | SIGINT, SIGTERM | graceful stop, exit 0 (SIGTERM ignored during lame duck) |
+ * | SIGHUP | reload the configuration file |
+ * | SIGUSR1 | reopen the log file (log rotation) |
+ * | SIGUSR2 | lame duck mode |
+ *
+ * nats-server 2.9.10 exits with code 1 after SIGTERM; dnatsd exits 0, because
+ * service managers (systemd, Docker) treat a non-zero code after their own stop
+ * request as a failure. On Windows only Ctrl-C (SIGINT) and Ctrl-Break
+ * (SIGBREAK) exist; the other actions arrive through the control channel
+ * (lib/ops/control_channel.ts), which runs the same {@link ServerControl}.
  *
  * @module
  */
 import type { Server } from "../server.ts";
-import type { Options } from "../config/options.ts";
-import type { Logger } from "./logger.ts";
+import { FileLogger } from "./logger.ts";
+import { reloadConfig, type ReloadContext } from "./reload.ts";
 
-export interface SignalContext {
-  /** What the command line resolved to (flags are re-applied on reload). */
-  resolved: unknown;
-  makeLogger: (o: Options) => Logger;
+/** The actions signals and the control channel trigger. */
+export interface ServerControl {
+  /** Reloads the config file; failures are logged, never thrown. */
+  reload(): Promise<void>;
+  /** Reopens the log file (SIGUSR1). */
+  reopen(): void;
+  /** Enters lame duck mode (SIGUSR2). */
+  lameDuck(): void;
+  /** Graceful stop; `terminate` is SIGTERM's variant (ignored during lame duck). */
+  stop(terminate?: boolean): void;
+  /** Resolves with the process exit code once the server has shut down. */
+  readonly exitCode: Promise<number>;
 }
 
+/**
+ * Builds the control actions for a running server.
+ *
+ * @param server The server.
+ * @param ctx What a reload needs (config file, flags, logger factory, files).
+ * @returns The actions; `exitCode` settles when the server is done.
+ */
+export function createServerControl(server: Server, ctx: ReloadContext): ServerControl {
+  // Reloads run one at a time: a second SIGHUP waits for the first to finish.
+  let reloading: Promise<void> = Promise.resolve();
+  return {
+    reload() {
+      reloading = reloading.then(async () => {
+        try {
+          await reloadConfig(server, ctx);
+        } catch (e) {
+          server.log.error(`Failed to reload server configuration: ${(e as Error).message}`);
+        }
+      });
+      return reloading;
+    },
+    reopen() {
+      const log = server.log;
+      if (!(log instanceof FileLogger)) {
+        log.notice("File log re-open ignored, not a file logger");
+        return;
+      }
+      try {
+        log.reopen();
+        log.notice("File log re-opened");
+      } catch (e) {
+        log.error(`Error re-opening log file ${log.path}: ${(e as Error).message}`);
+      }
+    },
+    lameDuck() {
+      server.lameDuck().catch((e) => server.log.error(`Lame duck: ${(e as Error).message}`));
+    },
+    stop(terminate = false) {
+      // nats-server lets lame duck finish with its own shutdown when SIGTERM comes.
+      if (terminate && server.isLameDuck) return;
+      server.shutdown().catch((e) => server.log.error(`Shutdown: ${(e as Error).message}`));
+    },
+    exitCode: server.done.then(() => 0),
+  };
+}
+
+/** What {@link installSignalHandlers} returns. */
 export interface SignalHandle {
   /** Resolves with the process exit code once the server has shut down. */
   exitCode: Promise<number>;
+  /** Removes the listeners (lets the process exit once the server is done). */
   uninstall(): void;
 }
 
-export function installSignalHandlers(server: Server, _ctx: SignalContext): SignalHandle {
-  let code = 0;
-  const handlers: [Deno.Signal, () => void][] = [
-    ["SIGINT", () => {
-      server.log.debug('Trapped "interrupt" signal');
-      code = 0;
-      server.shutdown();
-    }],
-    ["SIGTERM", () => {
-      server.log.debug('Trapped "terminated" signal');
-      code = 0;
-      server.shutdown();
-    }],
-  ];
-  for (const [sig, fn] of handlers) Deno.addSignalListener(sig, fn);
+/** nats-server's names for the signals (Go's `os.Signal.String()`), for the debug line. */
+const SIGNAL_NAMES: Partial<Record<Deno.Signal, string>> = {
+  SIGINT: "interrupt",
+  SIGTERM: "terminated",
+  SIGHUP: "hangup",
+  SIGUSR1: "user defined signal 1",
+  SIGUSR2: "user defined signal 2",
+  SIGBREAK: "break",
+};
+
+/**
+ * Installs the signal listeners of this platform.
+ *
+ * @param server The running server.
+ * @param control From {@link createServerControl}.
+ * @returns The exit code promise and a way to remove the listeners.
+ */
+export function installSignalHandlers(server: Server, control: ServerControl): SignalHandle {
+  const actions: [Deno.Signal, () => void][] = Deno.build.os === "windows"
+    ? [
+      ["SIGINT", () => control.stop()],
+      // Ctrl-Break, and what service wrappers may send besides Ctrl-C.
+      ["SIGBREAK", () => control.stop()],
+    ]
+    : [
+      ["SIGINT", () => control.stop()],
+      ["SIGTERM", () => control.stop(true)],
+      ["SIGHUP", () => void control.reload()],
+      ["SIGUSR1", () => control.reopen()],
+      ["SIGUSR2", () => control.lameDuck()],
+    ];
+  const installed: [Deno.Signal, () => void][] = [];
+  for (const [sig, action] of actions) {
+    const listener = () => {
+      server.log.debug(`Trapped "${SIGNAL_NAMES[sig] ?? sig}" signal`);
+      action();
+    };
+    try {
+      Deno.addSignalListener(sig, listener);
+      installed.push([sig, listener]);
+    } catch (e) {
+      // A signal this platform or runtime build does not offer: nothing to trap.
+      server.log.debug(`Signal ${sig} not trapped: ${(e as Error).message}`);
+    }
+  }
   return {
-    exitCode: server.done.then(() => code),
+    exitCode: control.exitCode,
     uninstall() {
-      for (const [sig, fn] of handlers) Deno.removeSignalListener(sig, fn);
+      for (const [sig, fn] of installed) Deno.removeSignalListener(sig, fn);
     },
   };
 }

@@ -159,7 +159,9 @@ export async function startTlsClientListener(
     pending.set(socket, p);
     socket.on("error", () => {/* reported through tlsClientError or close */});
     socket.once("close", () => {
-      if (!p.done) fail(p, "TLS handshake error: connection closed by client", "debug");
+      // The tls.Server reports a refused certificate (tlsClientError) after the
+      // TCP close; give it that turn so the log names the real reason.
+      setTimeout(() => fail(p, "TLS handshake error: connection closed by client", "debug"), 20);
     });
     p.timer = setTimeout(() => fail(p, "TLS handshake timeout"), timeoutMs);
     if (tlsOpts.handshakeFirst) {
@@ -203,6 +205,8 @@ export async function startTlsClientListener(
       clearTimeout(q.timer);
       pending.delete(socket);
       server.acceptClient(new NodeTransport(socket, { address, port }), q.prepared, null);
+      // The peek paused the socket; a 'data' listener alone does not restart it.
+      socket.resume();
     };
     socket.once("data", onFirst);
     clearTimeout(p.timer);

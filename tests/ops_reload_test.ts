@@ -1,0 +1,231 @@
+// deno-lint-ignore-file no-import-prefix -- tests use the real npm NATS client directly
+/**
+ * Config reload (SIGHUP) against a real dnatsd: each class of reloadable option
+ * is applied live, a non-reloadable change refuses the whole reload with
+ * nats-server's exact message, and a broken file leaves the server running on
+ * the old configuration.
+ */
+import { connect } from "npm:@nats-io/transport-node@3.4.0";
+import { equal, match, notEqual, ok } from "node:assert/strict";
+import * as net from "node:net";
+import * as tls from "node:tls";
+import { join } from "node:path";
+import { REPO_ROOT, ServerProcess } from "./helpers/server.ts";
+import { RawClient } from "./helpers/raw.ts";
+import { tempDir, waitFor } from "./ops_helpers.ts";
+
+/** Rewrites the config file and sends SIGHUP; waits for the outcome line. */
+async function reload(s: ServerProcess, config: string): Promise<string> {
+  const before = s.logs.text.length;
+  await Deno.writeTextFile(s.configFile!, config);
+  s.signal("SIGHUP");
+  const outcome = /Reloaded server configuration|Failed to reload server configuration: .*/;
+  await waitFor(() => outcome.test(s.logs.text.slice(before)), 10_000, "reload outcome");
+  return s.logs.text.slice(before);
+}
+
+Deno.test("reload: a user removed from authorization is disconnected, others stay", async () => {
+  const users = (list: string) => `authorization { users [ ${list} ] }\n`;
+  const s = await ServerProcess.start({
+    config: users("{user: a, password: pa}, {user: b, password: pb}"),
+  });
+  const a = await connect({ servers: s.url, user: "a", pass: "pa", reconnect: false });
+  const b = await connect({ servers: s.url, user: "b", pass: "pb", reconnect: false });
+  try {
+    const bClosed = b.closed();
+    const out = await reload(s, users("{user: a, password: pa}"));
+    match(out, /Reloaded: authorization users\n[\s\S]*Reloaded server configuration/);
+    const err = await bClosed;
+    match(String(err), /Authorization Violation/i);
+    await a.flush(); // still connected and authorised
+    equal(a.isClosed(), false);
+    // And b can no longer log in.
+    let refused = false;
+    try {
+      await (await connect({ servers: s.url, user: "b", pass: "pb", reconnect: false })).close();
+    } catch {
+      refused = true;
+    }
+    ok(refused, "removed user refused on a new connection");
+  } finally {
+    await a.close().catch(() => {});
+    await b.close().catch(() => {});
+    await s.stop();
+  }
+});
+
+Deno.test("reload: permissions change applies to a connected client", async () => {
+  const conf = (deny: string) =>
+    `authorization { users [ {user: a, password: pa, permissions: { publish: { deny: [${deny}] } }} ] }\n`;
+  const s = await ServerProcess.start({ config: conf('"nothing"') });
+  const raw = await RawClient.connect(s.port);
+  try {
+    await raw.expect(/^INFO .*\r\n/);
+    await raw.send('CONNECT {"verbose":false,"user":"a","pass":"pa"}\r\nPUB secret 1\r\nx\r\nPING\r\n');
+    await raw.expect(/PONG\r\n/);
+    await reload(s, conf('"secret"'));
+    await raw.send("PUB secret 1\r\nx\r\nPING\r\n");
+    await raw.expect(/-ERR 'Permissions Violation for Publish to "secret"'\r\n/);
+  } finally {
+    await raw.close();
+    await s.stop();
+  }
+});
+
+Deno.test("reload: max_payload reaches new INFOs and existing connections", async () => {
+  const s = await ServerProcess.start({ config: "max_payload: 4096\n" });
+  const old = await RawClient.connect(s.port);
+  try {
+    await old.expect(/"max_payload":4096/);
+    await old.send('CONNECT {"verbose":false}\r\nPING\r\n');
+    await old.expect(/PONG\r\n/);
+    const out = await reload(s, "max_payload: 100\nping_interval: \"1m\"\nmax_connections: 50\n");
+    match(out, /Reloaded: max_connections = 50/);
+    match(out, /Reloaded: ping_interval = 1m0s/);
+    match(out, /Reloaded: max_payload = 100/);
+    const fresh = await RawClient.connect(s.port);
+    await fresh.expect(/"max_payload":100[,}]/);
+    await fresh.close();
+    await old.send(`PUB big 200\r\n${"x".repeat(200)}\r\n`);
+    await old.expect(/-ERR 'Maximum Payload Violation'\r\n/);
+  } finally {
+    await old.close();
+    await s.stop();
+  }
+});
+
+Deno.test("reload: debug turned on takes effect at once", async () => {
+  const s = await ServerProcess.start({ config: "debug: false\n" });
+  try {
+    const out = await reload(s, "debug: true\n");
+    match(out, /\[INF\] Reloaded: debug = true/);
+    const nc = await connect({ servers: s.url, reconnect: false });
+    await nc.close();
+    await s.waitForLog(/\[DBG\] .* - cid:\d+ - Client connection created/);
+  } finally {
+    await s.stop();
+  }
+});
+
+Deno.test("reload: a non-reloadable change is refused with nats-server's message and nothing applies", async () => {
+  const s = await ServerProcess.start({ config: "max_payload: 4096\nserver_name: one\n" });
+  try {
+    const out = await reload(
+      s,
+      "max_payload: 100\nmax_pending: 50000000\ndebug: true\nserver_name: one\n",
+    );
+    match(
+      out,
+      /\[ERR\] Failed to reload server configuration: config reload not supported for MaxPending: old=67108864, new=50000000\n/,
+    );
+    ok(!/Reloaded:/.test(out), "no option applied");
+    const raw = await RawClient.connect(s.port);
+    await raw.expect(/"max_payload":4096/); // old value still in force
+    await raw.close();
+    const out2 = await reload(
+      s,
+      "max_payload: 4096\nlame_duck_duration: \"40s\"\nserver_name: one\n",
+    );
+    match(
+      out2,
+      /config reload not supported for LameDuckDuration: old=2m0s, new=40s/,
+    );
+    const out3 = await reload(s, "max_payload: 4096\nserver_name: two\n");
+    match(out3, /config reload not supported for ServerName: old=one, new=two/);
+  } finally {
+    await s.stop();
+  }
+});
+
+Deno.test("reload: a broken file is reported with file:line:col and the server keeps running", async () => {
+  const s = await ServerProcess.start({ config: "max_payload: 4096\n" });
+  try {
+    const out = await reload(s, "max_payload: 100\nno_such_option: 1\n");
+    match(
+      out,
+      new RegExp(
+        `Failed to reload server configuration: ${
+          s.configFile!.replace(/[.*+?^${}()|[\]\\]/g, "\\$&")
+        }:2:1: unknown field "no_such_option"`,
+      ),
+    );
+    const out2 = await reload(s, "max_payload: 100\nfoo {\n");
+    match(out2, /Failed to reload server configuration: .*line 3/);
+    const raw = await RawClient.connect(s.port);
+    await raw.expect(/"max_payload":4096/);
+    await raw.close();
+    const nc = await connect({ servers: s.url, reconnect: false });
+    await nc.flush();
+    await nc.close();
+  } finally {
+    await s.stop();
+  }
+});
+
+Deno.test("reload: pid_file moves with the option", async () => {
+  const dir = tempDir();
+  const p1 = join(dir.path, "one.pid");
+  const p2 = join(dir.path, "two.pid");
+  const s = await ServerProcess.start({ config: `pid_file: "${p1}"\n` });
+  try {
+    await waitFor(() => Deno.readTextFileSync(p1) === String(s.pid), 5000, "first pid file");
+    await reload(s, `pid_file: "${p2}"\n`);
+    equal(Deno.readTextFileSync(p2), String(s.pid));
+    let gone = false;
+    try {
+      Deno.statSync(p1);
+    } catch {
+      gone = true;
+    }
+    ok(gone, "old pid file removed");
+  } finally {
+    await s.stop();
+    dir.remove();
+  }
+});
+
+/** Connects with TLS (INFO first, then the handshake) and returns the server certificate's fingerprint. */
+async function serverFingerprint(port: number): Promise<string> {
+  const ca = await Deno.readTextFile(join(REPO_ROOT, "certs/ca.pem"));
+  return await new Promise((resolve, reject) => {
+    const sock = net.connect(port, "127.0.0.1");
+    sock.once("error", reject);
+    sock.once("data", () => {
+      // Only the fingerprint matters here; the second certificate has no DNS name.
+      const opts = { socket: sock, ca, servername: "localhost", checkServerIdentity: () => undefined };
+      const t = tls.connect(opts, () => {
+        const fp = t.getPeerCertificate().fingerprint256;
+        t.destroy();
+        resolve(fp);
+      });
+      t.once("error", reject);
+    });
+  });
+}
+
+Deno.test("reload: a new TLS certificate serves new clients while an old connection keeps working", async () => {
+  const dir = tempDir();
+  const cert = join(dir.path, "cert.pem");
+  const key = join(dir.path, "key.pem");
+  Deno.copyFileSync(join(REPO_ROOT, "certs/server-cert.pem"), cert);
+  Deno.copyFileSync(join(REPO_ROOT, "certs/server-key.pem"), key);
+  const conf = `tls { cert_file: "${cert}", key_file: "${key}" }\n`;
+  const s = await ServerProcess.start({ config: conf });
+  const ca = join(REPO_ROOT, "certs/ca.pem");
+  const nc = await connect({ servers: s.url, tls: { caFile: ca }, reconnect: false });
+  try {
+    const before = await serverFingerprint(s.port);
+    Deno.copyFileSync(join(REPO_ROOT, "certs/server-ip-only-cert.pem"), cert);
+    Deno.copyFileSync(join(REPO_ROOT, "certs/server-ip-only-key.pem"), key);
+    const out = await reload(s, conf);
+    match(out, /Reloaded: tls = enabled/);
+    const after = await serverFingerprint(s.port);
+    notEqual(after, before, "new connections get the new certificate");
+    await nc.flush(); // the old TLS connection still works
+    equal(nc.isClosed(), false);
+  } finally {
+    await nc.close().catch(() => {});
+    await s.stop();
+    dir.remove();
+  }
+});
