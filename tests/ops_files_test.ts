@@ -37,7 +37,7 @@ Deno.test("pid file and ports file: content, mode, removal on exit", async () =>
     await waitFor(() => exists(portsFile), 10_000, "ports file");
     await waitForLog(s, /Server is ready/);
     equal(Deno.readTextFileSync(pidFile), String(s.child.pid), "decimal pid, no newline");
-    equal(Deno.statSync(pidFile).mode! & 0o7077 & ~0o066, 0, "no other-user bits beyond 0660");
+    equal(Deno.statSync(pidFile).mode! & 0o777 & ~0o660, 0, "mode within 0660");
     const ports = JSON.parse(Deno.readTextFileSync(portsFile));
     const clientPort = clientPortOf(s.logs.text);
     deepStrictEqual(ports.nats, [`nats://127.0.0.1:${clientPort}`]);

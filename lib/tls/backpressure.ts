@@ -11,6 +11,8 @@
  * @module
  */
 import type { Socket } from "node:net";
+import { setImmediate } from "node:timers";
+import { NodeTransport } from "../client/transport.ts";
 
 interface StreamHandle {
   readStop?(): unknown;
@@ -41,4 +43,39 @@ export function pauseReads(socket: Socket): void {
 export function resumeReads(socket: Socket): void {
   tcpHandle(socket)?.readStart?.();
   socket.resume();
+}
+
+/**
+ * A {@link NodeTransport} for TLS sockets that keeps reads bounded: after each
+ * chunk it stops the TCP handle and restarts it after pending I/O callbacks (setImmediate), so the
+ * TLS layer holds at most what arrived in one event-loop turn instead of
+ * buffering without limit while the parser is busy (DESIGN.md measured 1 GB).
+ * pause()/resume() (async auth) use the same handle calls.
+ */
+export class TlsTransport extends NodeTransport {
+  #paused = false;
+  #throttled = false;
+
+  override start(onData: (chunk: Uint8Array) => void, onClose: (error?: Error) => void): void {
+    super.start((chunk) => {
+      onData(chunk);
+      if (this.#throttled) return;
+      this.#throttled = true;
+      pauseReads(this.socket);
+      setImmediate(() => {
+        this.#throttled = false;
+        if (!this.#paused && !this.socket.destroyed) resumeReads(this.socket);
+      });
+    }, onClose);
+  }
+
+  override pause(): void {
+    this.#paused = true;
+    pauseReads(this.socket);
+  }
+
+  override resume(): void {
+    this.#paused = false;
+    if (!this.#throttled) resumeReads(this.socket);
+  }
 }

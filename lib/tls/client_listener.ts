@@ -17,6 +17,7 @@ import { NodeTransport } from "../client/transport.ts";
 import { ClosedReason } from "../client/closed_reason.ts";
 import { errLine, WireError } from "../protocol/wire_errors.ts";
 import { CertificateHolder } from "./context.ts";
+import { TlsTransport } from "./backpressure.ts";
 import { peerCertificate, refusalReason, tlsStateOf } from "./session.ts";
 
 /** What {@link startTlsClientListener} returns to the server. */
@@ -121,7 +122,7 @@ export async function startTlsClientListener(
         `${logPrefix(p)} - TLS version ${state.version}, cipher suite ${state.cipher}`,
       );
     }
-    const transport = new NodeTransport(ts, { address: p.address, port: p.port });
+    const transport = new TlsTransport(ts, { address: p.address, port: p.port });
     server.acceptClient(transport, p.prepared, state);
   });
 
