@@ -76,7 +76,11 @@ export function spawnDnatsd(
 
 /** Waits for a log line on stderr. */
 export async function waitForLog(s: Spawned, re: RegExp, timeoutMs = 10_000): Promise<void> {
-  await waitFor(() => re.test(s.logs.text), timeoutMs, `log ${re}\n--- log so far:\n${s.logs.text}`);
+  await waitFor(
+    () => re.test(s.logs.text),
+    timeoutMs,
+    `log ${re}\n--- log so far:\n${s.logs.text}`,
+  );
 }
 
 /** Reads a file, "" when it does not exist (yet). */

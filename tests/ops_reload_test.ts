@@ -61,7 +61,9 @@ Deno.test("reload: permissions change applies to a connected client", async () =
   const raw = await RawClient.connect(s.port);
   try {
     await raw.expect(/^INFO .*\r\n/);
-    await raw.send('CONNECT {"verbose":false,"user":"a","pass":"pa"}\r\nPUB secret 1\r\nx\r\nPING\r\n');
+    await raw.send(
+      'CONNECT {"verbose":false,"user":"a","pass":"pa"}\r\nPUB secret 1\r\nx\r\nPING\r\n',
+    );
     await raw.expect(/PONG\r\n/);
     await reload(s, conf('"secret"'));
     await raw.send("PUB secret 1\r\nx\r\nPING\r\n");
@@ -79,7 +81,7 @@ Deno.test("reload: max_payload reaches new INFOs and existing connections", asyn
     await old.expect(/"max_payload":4096/);
     await old.send('CONNECT {"verbose":false}\r\nPING\r\n');
     await old.expect(/PONG\r\n/);
-    const out = await reload(s, "max_payload: 100\nping_interval: \"1m\"\nmax_connections: 50\n");
+    const out = await reload(s, 'max_payload: 100\nping_interval: "1m"\nmax_connections: 50\n');
     match(out, /Reloaded: max_connections = 50/);
     match(out, /Reloaded: ping_interval = 1m0s/);
     match(out, /Reloaded: max_payload = 100/);
@@ -124,7 +126,7 @@ Deno.test("reload: a non-reloadable change is refused with nats-server's message
     await raw.close();
     const out2 = await reload(
       s,
-      "max_payload: 4096\nlame_duck_duration: \"40s\"\nserver_name: one\n",
+      'max_payload: 4096\nlame_duck_duration: "40s"\nserver_name: one\n',
     );
     match(
       out2,
@@ -192,7 +194,12 @@ async function serverFingerprint(port: number): Promise<string> {
     sock.once("error", reject);
     sock.once("data", () => {
       // Only the fingerprint matters here; the second certificate has no DNS name.
-      const opts = { socket: sock, ca, servername: "localhost", checkServerIdentity: () => undefined };
+      const opts = {
+        socket: sock,
+        ca,
+        servername: "localhost",
+        checkServerIdentity: () => undefined,
+      };
       const t = tls.connect(opts, () => {
         const fp = t.getPeerCertificate().fingerprint256;
         t.destroy();

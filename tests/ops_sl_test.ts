@@ -114,7 +114,9 @@ Deno.test("-sl without a pid finds the server by its command line (own PID names
     stdout: "piped",
     stderr: "piped",
   }).output().catch((e) => ({ error: e as Error }));
-  if ("error" in probe || !probe.success && /unshare/.test(new TextDecoder().decode(probe.stderr))) {
+  if (
+    "error" in probe || !probe.success && /unshare/.test(new TextDecoder().decode(probe.stderr))
+  ) {
     console.log("SKIP: unshare -Urpf --mount-proc unavailable, cannot isolate process discovery");
     return;
   }

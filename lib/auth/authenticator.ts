@@ -196,6 +196,16 @@ export class Authenticator {
       this.#noAuthUser = rec;
     }
 
+    // Workers start with the config, not in the middle of the first bcrypt login.
+    const hashed = (s: string | undefined) => s !== undefined && isBcryptHash(s);
+    if (
+      this.#mode !== "none" &&
+      (hashed(this.#token) || hashed(this.#single?.password) ||
+        [...this.#users.values()].some((u) => hashed(u.password)))
+    ) {
+      (this.#pool ??= new BcryptPool()).warm();
+    }
+
     this.authRequired = this.#mode !== "none" && this.#noAuthUser === null;
     this.needsNonce = this.#nkeys.size > 0;
     this.verifyAndMap = options.tls?.verifyAndMap === true;

@@ -177,6 +177,17 @@ export class BcryptPool {
     return p;
   }
 
+  /**
+   * Starts every worker now instead of on first use. A worker's start (a new
+   * isolate loading bcryptjs) briefly competes with the event loop; doing it
+   * when the config is loaded keeps that cost out of the first login, which
+   * would otherwise land in the middle of traffic.
+   */
+  warm(): void {
+    if (this.#closed) return;
+    while (this.#slots.length < this.#size) this.#slots.push(this.#spawn());
+  }
+
   /** Current counters. */
   stats(): BcryptPoolStats {
     let busy = 0;

@@ -97,7 +97,12 @@ export function startControlChannel(
   const body = JSON.stringify({ pid: Deno.pid, port, token } satisfies ControlFile);
   const files: string[] = [];
   try {
-    for (const path of [tempControlFile(Deno.pid), ...(opts.pidFile ? [pidControlFile(opts.pidFile)] : [])]) {
+    for (
+      const path of [
+        tempControlFile(Deno.pid),
+        ...(opts.pidFile ? [pidControlFile(opts.pidFile)] : []),
+      ]
+    ) {
       writePrivateFile(path, body);
       files.push(path);
     }

@@ -109,9 +109,7 @@ export function portsInfo(server: ListenerFacts): PortsInfo {
     const host = h === undefined || h === "" ? "0.0.0.0" : h;
     if (host !== "0.0.0.0" && host !== "::") return [host];
     try {
-      const ips = Deno.networkInterfaces().filter((i) => i.family === "IPv4").map((i) =>
-        i.address
-      );
+      const ips = Deno.networkInterfaces().filter((i) => i.family === "IPv4").map((i) => i.address);
       return ips.length > 0 ? ips : ["127.0.0.1"];
     } catch {
       return ["127.0.0.1"];

@@ -293,7 +293,11 @@ function diffTls(old: Options, next: Options, out: OptionChange[]): void {
     throw refused("TLSMap", String(a.verifyAndMap), String(b.verifyAndMap));
   }
   if ((a.connectionRateLimit ?? 0) !== (b.connectionRateLimit ?? 0)) {
-    throw refused("TLSRateLimit", String(a.connectionRateLimit ?? 0), String(b.connectionRateLimit ?? 0));
+    throw refused(
+      "TLSRateLimit",
+      String(a.connectionRateLimit ?? 0),
+      String(b.connectionRateLimit ?? 0),
+    );
   }
   const notices = ["tls = enabled"];
   if (a.timeout !== b.timeout) notices.push(`tls timeout = ${b.timeout}`);

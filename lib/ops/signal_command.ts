@@ -95,7 +95,10 @@ async function send(req: SignalRequest): Promise<void> {
   const file = sidecar !== undefined && exists(sidecar)
     ? sidecar
     : channel.tempControlFile(target.pid);
-  await channel.sendControlCommand(file, req.command as import("./control_channel.ts").ControlCommand);
+  await channel.sendControlCommand(
+    file,
+    req.command as import("./control_channel.ts").ControlCommand,
+  );
 }
 
 function kill(pid: number, sig: Deno.Signal): void {

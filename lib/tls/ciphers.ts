@@ -46,7 +46,11 @@ const RUNTIME_TLS12_SUITES: Readonly<Record<KeyKind, readonly string[]>> = {
 };
 
 /** TLS 1.3 suites: not configurable in Go, always on in rustls. */
-const TLS13_SUITES = ["TLS_AES_128_GCM_SHA256", "TLS_AES_256_GCM_SHA384", "TLS_CHACHA20_POLY1305_SHA256"];
+const TLS13_SUITES = [
+  "TLS_AES_128_GCM_SHA256",
+  "TLS_AES_256_GCM_SHA384",
+  "TLS_CHACHA20_POLY1305_SHA256",
+];
 
 /** Every name nats-server 2.9 accepts in `cipher_suites` (`--help_tls`). */
 export const GO_CIPHER_SUITES: readonly string[] = [

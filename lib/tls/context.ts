@@ -9,7 +9,7 @@
 import { createHash, createPrivateKey, createPublicKey, X509Certificate } from "node:crypto";
 import type { SecureContextOptions } from "node:tls";
 import type { TlsOptions } from "../config/options.ts";
-import { cipherPolicy, type CipherPolicy, type KeyKind, TlsConfigError } from "./ciphers.ts";
+import { type CipherPolicy, cipherPolicy, type KeyKind, TlsConfigError } from "./ciphers.ts";
 import { allowsPurpose, Eku } from "./_eku.ts";
 
 export { TlsConfigError } from "./ciphers.ts";
@@ -306,8 +306,12 @@ export class CertificateHolder {
    */
   checkPinned(peer: X509Certificate | undefined): string | null {
     if (this.pins === null) return null;
-    if (peer === undefined) return "Matching against pinned certificate set failed: no peer certificate";
-    if (!this.pins.has(spkiSha256(peer))) return "Certificate not pinned. Matching against set failed";
+    if (peer === undefined) {
+      return "Matching against pinned certificate set failed: no peer certificate";
+    }
+    if (!this.pins.has(spkiSha256(peer))) {
+      return "Certificate not pinned. Matching against set failed";
+    }
     return null;
   }
 }

@@ -31,7 +31,8 @@ Deno.test("CertificateHolder refuses a key that is not the certificate's", () =>
 
 Deno.test("CertificateHolder refuses an expired certificate", () => {
   throws(
-    () => new CertificateHolder(block("expired-server-cert.pem", "expired-server-key.pem"), "server"),
+    () =>
+      new CertificateHolder(block("expired-server-cert.pem", "expired-server-key.pem"), "server"),
     /expired-server-cert\.pem expired on/,
   );
 });
@@ -51,7 +52,10 @@ Deno.test("CertificateHolder refuses a certificate that is not yet valid", () =>
 Deno.test("CertificateHolder checks the purpose of the certificate", () => {
   throws(
     () =>
-      new CertificateHolder(block("client-auth-only-cert.pem", "client-auth-only-key.pem"), "server"),
+      new CertificateHolder(
+        block("client-auth-only-cert.pem", "client-auth-only-key.pem"),
+        "server",
+      ),
     /cannot be used for TLS server authentication/,
   );
   throws(

@@ -130,7 +130,9 @@ export function createRouteTlsAcceptor(
     const pinError = holder.checkPinned(peer);
     if (!ts.authorized || peer === undefined || pinError !== null) {
       ts.destroy();
-      w.reject(new Error(`TLS handshake error: ${pinError ?? refusalReason(peer, Eku.clientAuth)}`));
+      w.reject(
+        new Error(`TLS handshake error: ${pinError ?? refusalReason(peer, Eku.clientAuth)}`),
+      );
       return;
     }
     w.resolve(ts);
