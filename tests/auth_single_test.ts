@@ -9,7 +9,7 @@
 import { connect } from "npm:@nats-io/transport-node@3.4.0";
 import { equal, match, ok, rejects } from "node:assert/strict";
 import { RawClient } from "./helpers/raw.ts";
-import { REPO_ROOT, ServerProcess } from "./helpers/server.ts";
+import { REPO_ROOT, type ServerProcess } from "./helpers/server.ts";
 import {
   afterInfo,
   assertAccepted,

@@ -98,3 +98,19 @@ Deno.test("BcryptPool shares identical in-flight checks and bounds its queue", a
   }
   await assert.rejects(pool.compare("x", "y"), /closed/);
 });
+
+Deno.test("BcryptPool.warm() starts every worker before the first check", async () => {
+  const pool = new BcryptPool({ size: 2 });
+  try {
+    assert.equal(pool.stats().workers, 0);
+    pool.warm();
+    assert.equal(pool.stats().workers, 2);
+    pool.warm(); // idempotent
+    assert.equal(pool.stats().workers, 2);
+    const [h] = Object.values(variants("warm", 4));
+    assert.equal(await pool.compare("warm", h!), true);
+    assert.equal(pool.stats().workers, 2);
+  } finally {
+    pool.close();
+  }
+});
