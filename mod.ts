@@ -18,7 +18,12 @@
  * @module
  */
 export { Server } from "./lib/server.ts";
-export type { ClusterHandle, MonitorHandle, PreparedClient, ServerExtension } from "./lib/server.ts";
+export type {
+  ClusterHandle,
+  MonitorHandle,
+  PreparedClient,
+  ServerExtension,
+} from "./lib/server.ts";
 export {
   type AccountOptions,
   type AcmeOptions,

@@ -60,7 +60,7 @@ export class Server implements ServerCore {
   /** Replaced as a whole on reload (lib/ops/reload.ts); read it fresh, do not cache it. */
   options: Options;
   log: Logger;
-  readonly serverId = newServerId();
+  readonly serverId: string = newServerId();
   readonly serverName: string;
   readonly stats: ServerStats = {
     inMsgs: 0,
@@ -70,14 +70,14 @@ export class Server implements ServerCore {
     slowConsumers: 0,
     totalConnections: 0,
   };
-  readonly accounts = new Map<string, Account>();
+  readonly accounts: Map<string, Account> = new Map();
   readonly globalAccount: Account;
-  readonly clients = new Map<number, ClientConnection>();
-  readonly closedClients = new ClosedRing(10_000);
-  readonly startTime = new Date();
-  configLoadTime = new Date();
+  readonly clients: Map<number, ClientConnection> = new Map();
+  readonly closedClients: ClosedRing = new ClosedRing(10_000);
+  readonly startTime: Date = new Date();
+  configLoadTime: Date = new Date();
   /** Client URLs of other cluster members, advertised in INFO connect_urls. */
-  readonly peerClientUrls = new Map<string, number>();
+  readonly peerClientUrls: Map<string, number> = new Map();
   readonly extensions: ServerExtension[] = [];
   /** Host and port clients can reach (after binding, with client_advertise applied). */
   clientHost = "";

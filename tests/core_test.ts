@@ -61,7 +61,11 @@ Deno.test("pub/sub, wildcards and request/reply with a real client", async () =>
     deepStrictEqual(await star.done, ["orders.eu.new:a", "orders.us.new:b"]);
     deepStrictEqual(await full.done, ["orders.eu.new:a", "orders.us.new:b", "orders.us.old.x:c"]);
 
-    nc.subscribe("svc.echo", { callback: (_e, m) => m.respond(`echo:${m.string()}`) });
+    nc.subscribe("svc.echo", {
+      callback: (_e, m) => {
+        m.respond(`echo:${m.string()}`);
+      },
+    });
     const reply = await nc.request("svc.echo", "hi", { timeout: 2000 });
     equal(reply.string(), "echo:hi");
     await nc.close();
@@ -122,7 +126,11 @@ Deno.test("echo off: a connection does not receive its own messages", async () =
     const nc = await client(s, { noEcho: true });
     const other = await client(s);
     let own = 0;
-    nc.subscribe("e", { callback: () => own++ });
+    nc.subscribe("e", {
+      callback: () => {
+        own++;
+      },
+    });
     const fromOther = await collect(other, "e", 2);
     await nc.flush();
     nc.publish("e", "1");
@@ -171,7 +179,11 @@ Deno.test("slow consumer is cut off while the publisher keeps going", async () =
       await silent.write(new TextEncoder().encode('CONNECT {"verbose":false}\r\nSUB flood 1\r\n'));
       const healthy = await client(s);
       let received = 0;
-      healthy.subscribe("flood", { callback: () => received++ });
+      healthy.subscribe("flood", {
+        callback: () => {
+          received++;
+        },
+      });
       await healthy.flush();
       const pub = await client(s);
       const payload = new Uint8Array(1024);

@@ -69,8 +69,8 @@ export class ClientConnection implements ClientOps {
   readonly transport: Transport;
   readonly out: Outbound;
   readonly parser: ClientParser;
-  readonly start = new Date();
-  readonly subs = new Map<string, Subscription>();
+  readonly start: Date = new Date();
+  readonly subs: Map<string, Subscription> = new Map();
   tls: TlsState | null = null;
   account: Account;
   opts: ConnectOptions = {
@@ -97,7 +97,7 @@ export class ClientConnection implements ClientOps {
   inBytes = 0;
   outMsgs = 0;
   outBytes = 0;
-  lastActivity = Date.now();
+  lastActivity: number = Date.now();
   rttMs = 0;
 
   // state
@@ -408,7 +408,13 @@ export class ClientConnection implements ClientOps {
 
     // Compare before storing: skips V8's write barrier when the buffer is unchanged,
     // which is the common case (the transport reuses its read buffer).
-    if (msg.subjBuf !== ab) msg.subjBuf = msg.replyBuf = msg.sizeBuf = msg.hdrBuf = ab;
+    if (msg.subjBuf !== ab) {
+      msg.subjBuf =
+        msg.replyBuf =
+        msg.sizeBuf =
+        msg.hdrBuf =
+          ab;
+    }
     msg.subjStart = s0;
     msg.subjEnd = s1;
     if (p.pubReply > 0) {

@@ -94,8 +94,8 @@ const MAX_ARGS = 8;
 export class ClientParser {
   /** Buffer the current control line's tokens point into (chunk or scratch). */
   argBuf: Uint8Array = new Uint8Array(0);
-  readonly argStart = new Int32Array(MAX_ARGS);
-  readonly argEnd = new Int32Array(MAX_ARGS);
+  readonly argStart: Int32Array = new Int32Array(MAX_ARGS);
+  readonly argEnd: Int32Array = new Int32Array(MAX_ARGS);
   argCount = 0;
 
   /** Token indexes of the current PUB/HPUB (-1 when there is no reply). */

@@ -13,7 +13,7 @@ export const GLOBAL_ACCOUNT = "$G";
 export class Account {
   readonly name: string;
   readonly sublist: Sublist<Subscription>;
-  readonly clients = new Set<ClientConnection>();
+  readonly clients: Set<ClientConnection> = new Set();
   maxConnections = 0;
   maxSubscriptions = 0;
   maxPayload = 0;
