@@ -16,6 +16,7 @@
  *
  * @module
  */
+import { closeSignalInspector } from "./inspector_guard.ts";
 import type { Server } from "../server.ts";
 import { FileLogger } from "./logger.ts";
 import { reloadConfig, type ReloadContext } from "./reload.ts";
@@ -116,7 +117,10 @@ export function installSignalHandlers(server: Server, control: ServerControl): S
       ["SIGINT", () => control.stop()],
       ["SIGTERM", () => control.stop(true)],
       ["SIGHUP", () => void control.reload()],
-      ["SIGUSR1", () => control.reopen()],
+      ["SIGUSR1", () => {
+        closeSignalInspector(() => server.log);
+        control.reopen();
+      }],
       ["SIGUSR2", () => control.lameDuck()],
     ];
   const installed: [Deno.Signal, () => void][] = [];
