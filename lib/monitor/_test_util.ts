@@ -111,8 +111,9 @@ export function fakeRoute(over: Partial<RouteInfo> = {}): RouteInfo {
     is_configured: true,
     ip: "127.0.0.1",
     port: 6222,
-    start: new Date(Date.now() - 65_000),
-    last_activity: new Date(Date.now() - 1_000),
+    // Half a second off the boundary: the builder's clock may differ from Date.now() by a few ms.
+    start: new Date(Date.now() - 65_500),
+    last_activity: new Date(Date.now() - 1_500),
     rtt: 0.5,
     pending_size: 0,
     in_msgs: 4,

@@ -149,14 +149,32 @@ export function buildMetrics(
     perRoute((r) => r.subscriptions),
   );
 
+  const certs = tlsCertificates(server);
   m.family(
     "dnatsd_tls_certificate_not_after_seconds",
     "gauge",
     "Expiry (notAfter) of a served TLS certificate, seconds since the epoch.",
-    tlsCertificates(server).map((c) => ({
+    certs.map((c) => ({
       labels: { subject: c.subject },
       value: c.notAfter.getTime() / 1000,
     })),
+  );
+  // acme: renewal schedule and health of ACME-managed certificates.
+  const acme = certs.filter((c) => c.source?.startsWith("acme"));
+  m.family(
+    "dnatsd_tls_certificate_next_renewal_seconds",
+    "gauge",
+    "When an ACME-managed certificate is due for renewal, seconds since the epoch.",
+    acme.filter((c) => c.nextRenewal).map((c) => ({
+      labels: { subject: c.subject },
+      value: c.nextRenewal!.getTime() / 1000,
+    })),
+  );
+  m.family(
+    "dnatsd_tls_certificate_renewal_failures",
+    "gauge",
+    "Consecutive failed ACME attempts for a certificate (0 after a success).",
+    acme.map((c) => ({ labels: { subject: c.subject }, value: c.failures ?? 0 })),
   );
   m.family(
     "dnatsd_http_requests_total",

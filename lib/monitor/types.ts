@@ -63,6 +63,27 @@ export interface TlsCertificateInfo {
   notAfter: Date;
   /** Where it came from: `file`, `acme`, ... */
   source?: string;
+  // acme: the fields below feed /varz `tls_cert` (a dnatsd extension); all optional.
+  issuer?: string;
+  /** Upper-case hex. */
+  serial?: string;
+  notBefore?: Date;
+  /** ACME: when the next renewal is due. */
+  nextRenewal?: Date;
+  /** ACME: when the manager looks next (renewal or retry). */
+  nextCheck?: Date;
+  /** ACME: `ready`, `renewing`, `failing`, ... */
+  acmeState?: string;
+  /** ACME: directory URL of the CA. */
+  acmeCa?: string;
+  domains?: string[];
+  /** ACME: consecutive failed attempts. */
+  failures?: number;
+  /** ACME: the last failure (secrets removed), until a success clears it. */
+  lastError?: string;
+  lastErrorAt?: Date;
+  /** The file holding it, when there is one. */
+  file?: string;
 }
 
 /**

@@ -9,7 +9,8 @@ import { CLIENT_PROTO, NATS_COMPAT_VERSION } from "../version.ts";
 import { preciseNowMs, rfc3339Nano, uptimeString } from "./format.ts";
 import { cpuCores, type CpuSampler, residentMemory } from "./proc_stats.ts";
 import { routeInfos } from "./routez.ts";
-import type { JsonObject } from "./types.ts";
+import type { JsonObject, TlsCertificateInfo } from "./types.ts";
+import { tlsCertificates } from "./cert_info.ts";
 
 /** Monitoring-side state /varz reports besides the server's own. */
 export interface VarzContext {
@@ -97,7 +98,38 @@ export function buildVarz(server: Server, ctx: VarzContext): JsonObject {
   v.http_req_stats = Object.fromEntries(ctx.reqStats);
   v.config_load_time = rfc3339Nano(server.configLoadTime.getTime());
   v.system_account = "$SYS";
+  // acme: dnatsd extension, absent without TLS (nats-server has no such field).
+  const cert = tlsCertificates(server)[0];
+  if (cert) v.tls_cert = tlsCertVarz(cert);
   return v;
+}
+
+/**
+ * `tls_cert` (a dnatsd extension): the certificate clients are served, and
+ * with ACME its renewal state. Never holds secrets (lib/server/acme_tls.ts
+ * redacts provider tokens from `last_error`).
+ */
+export function tlsCertVarz(c: TlsCertificateInfo): JsonObject {
+  const t = (d: Date | undefined) => (d ? rfc3339Nano(d.getTime()) : undefined);
+  const out: JsonObject = {
+    subject: c.subject,
+    issuer: c.issuer,
+    serial: c.serial,
+    not_before: t(c.notBefore),
+    not_after: t(c.notAfter),
+    source: c.source ?? "file",
+    file: c.file,
+    domains: c.domains,
+    acme_ca: c.acmeCa,
+    acme_state: c.acmeState,
+    next_renewal: t(c.nextRenewal),
+    next_check: t(c.nextCheck),
+    renewal_failures: c.failures,
+    last_error: c.lastError,
+    last_error_at: t(c.lastErrorAt),
+  };
+  for (const k of Object.keys(out)) if (out[k] === undefined) delete out[k];
+  return out;
 }
 
 /** The `cluster` object: listen address, configured route host:ports, timeouts. */
