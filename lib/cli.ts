@@ -15,7 +15,10 @@ const encoder = new TextEncoder();
 
 /** Runs the CLI with `args` (without the program name); resolves with the exit code. */
 export async function runCli(args: string[]): Promise<number> {
-  const resolved = await resolveOptions(args);
+  // acme: letsgo-nats env mode (DOMAINS set) writes cert_file/key_file at start,
+  // so they may not exist yet while the configuration is read.
+  const acmeEnv = letsgoEnv();
+  const resolved = await resolveOptions(args, undefined, acmeEnv ? { checkFiles: false } : {});
   if (resolved.stdout) await Deno.stdout.write(encoder.encode(resolved.stdout));
   if (resolved.stderr) await Deno.stderr.write(encoder.encode(resolved.stderr));
   switch (resolved.command) {
@@ -33,7 +36,16 @@ export async function runCli(args: string[]): Promise<number> {
     }
   }
   if (resolved.exitCode !== 0 || resolved.errors.length > 0) return resolved.exitCode || 1;
-  return await runServer(resolved.options, resolved);
+  return await runServer(resolved.options, resolved, acmeEnv);
+}
+
+/** acme: the environment when letsgo-nats' DOMAINS is set (ACME env mode), else null. */
+function letsgoEnv(): Record<string, string> | null {
+  try {
+    return Deno.env.get("DOMAINS") ? Deno.env.toObject() : null;
+  } catch {
+    return null; // no --allow-env: env mode is off
+  }
 }
 
 /**
@@ -43,9 +55,11 @@ export async function runCli(args: string[]): Promise<number> {
 async function runServer(
   options: Options,
   resolved: Awaited<ReturnType<typeof resolveOptions>>,
+  acmeEnv: Record<string, string> | null,
 ): Promise<number> {
   const log = loggerFor(options);
   const server = new Server(options, log);
+  server.acmeEnv = acmeEnv; // acme: env mode, see lib/server/acme_tls.ts
   const [{ installSignalHandlers, createServerControl }, { ProcessFiles }] = await Promise.all([
     import("./ops/signals.ts"),
     import("./ops/process_files.ts"),

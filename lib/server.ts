@@ -89,6 +89,10 @@ export class Server implements ServerCore {
   cluster: ClusterHandle | null = null;
   /** ops: the TLS client listener, kept so a config reload can swap its certificate. */
   clientTls: import("./tls/client_listener.ts").TlsClientListener | null = null;
+  /** acme: letsgo-nats variables for ACME env mode (set by the CLI when DOMAINS is set). */
+  acmeEnv: Record<string, string | undefined> | null = null;
+  /** acme: the ACME manager's link to this server (lib/server/acme_tls.ts), when ACME is on. */
+  acme: import("./server/acme_tls.ts").AcmeTls | null = null;
 
   #nextCid = 1;
   /** bcrypt worker pool (lib/auth), created on first need and kept across reloads. */
@@ -139,6 +143,14 @@ export class Server implements ServerCore {
   }
 
   /**
+   * acme: the certificate clients are served, for /varz `tls_cert`, /metrics and
+   * the dashboard (lib/monitor/cert_info.ts). Null lets monitoring parse cert_file.
+   */
+  tlsCertificateInfo(): import("./monitor/types.ts").TlsCertificateInfo[] | null {
+    return this.acme?.certificateInfo() ?? null;
+  }
+
+  /**
    * Builds the authenticator for `options` (start and reload). The bcrypt pool is
    * the server's, shared across reloads, so re-checking connected clients after a
    * reload hits its cache instead of paying ~180 ms of bcrypt per client.
@@ -157,10 +169,20 @@ export class Server implements ServerCore {
     if (needsAuthenticator(o)) this.auth = await this.buildAuthenticator(o);
     const port = o.port === -1 ? 0 : o.port;
     this.clientHost = o.host;
+    if (o.tls?.acme || this.acmeEnv) {
+      // acme: load or obtain the certificate before the client listener binds.
+      const { startAcmeTls } = await import("./server/acme_tls.ts");
+      this.acme = await startAcmeTls(this, { env: this.acmeEnv });
+    }
     if (o.tls) {
       // TLS needs node:net/node:tls (upgrade after a plain-text INFO); see lib/tls.
       const { startTlsClientListener } = await import("./tls/client_listener.ts");
-      const listener = await startTlsClientListener(this, { host: o.host, port });
+      const certificate = this.acme?.listenerCertificate(); // acme: no cert_file to read
+      const listener = await startTlsClientListener(this, {
+        host: o.host,
+        port,
+        ...(certificate ? { certificate } : {}),
+      });
       this.clientTls = listener; // ops: reload swaps the certificate here
       // ops: lame duck stops accepting TLS clients too (close() is idempotent).
       this.extensions.push({ shutdown: () => listener.close(), lameDuck: () => listener.close() });

@@ -270,3 +270,15 @@ Deno.test("-t checks a config file and exits 0 or 1", async () => {
     await Deno.remove(dir, { recursive: true });
   }
 });
+
+Deno.test("client_advertise is what INFO announces, as nats-server", async () => {
+  await withServer({ args: ["--client_advertise", "nats.example.com:4333"] }, async (s) => {
+    const raw = await RawClient.connect(s.port);
+    const m = await raw.expect(/^INFO (\{.*\}) \r\n/);
+    const info = JSON.parse(m[1]);
+    equal(info.host, "nats.example.com");
+    equal(info.port, 4333);
+    equal(info.connect_urls, undefined, "no connect_urls without cluster peers");
+    await raw.close();
+  });
+});

@@ -89,7 +89,7 @@ const POLL = ${DASHBOARD_POLL_MS};
 const N = 60;
 const $ = (id) => document.getElementById(id);
 const hist = { min: [], mout: [], bin: [], bout: [], conns: [], subs: [] };
-let prev = null, conns = [], sortKey = "cid", sortAsc = true, certs = [], tick = 0;
+let prev = null, conns = [], sortKey = "cid", sortAsc = true, certs = [], tick = 0, tlsCert = null;
 
 function fmtNum(n) {
   if (!isFinite(n)) return "–";
@@ -218,12 +218,22 @@ function parseCerts(txt) {
   return out;
 }
 function renderCert() {
-  if (certs.length === 0) { text("cert", "none"); text("cert-sub", "no TLS certificate"); $("k-cert").classList.remove("bad"); return; }
-  const c = certs.reduce((a, b) => (a.notAfter < b.notAfter ? a : b));
+  // acme: /varz tls_cert (fresh every poll) wins over the /metrics sample (every 10th poll).
+  const t = tlsCert;
+  const list = t && t.not_after ? [{ subject: t.subject, notAfter: Date.parse(t.not_after) }] : certs;
+  if (list.length === 0) { text("cert", "none"); text("cert-sub", "no TLS certificate"); $("k-cert").classList.remove("bad"); return; }
+  const c = list.reduce((a, b) => (a.notAfter < b.notAfter ? a : b));
   const days = (c.notAfter - Date.now()) / 864e5;
-  text("cert", days < 0 ? "expired" : Math.floor(days) + " days");
-  text("cert-sub", new Date(c.notAfter).toISOString().slice(0, 10) + " · " + c.subject);
-  $("k-cert").classList.toggle("bad", days < 14);
+  text("cert", days < 0 ? "expired" : days < 1 ? Math.max(0, Math.floor(days * 24)) + " hours" : Math.floor(days) + " days");
+  let sub = new Date(c.notAfter).toISOString().slice(0, 10) + " · " + c.subject;
+  if (t && t.issuer) sub += " · by " + t.issuer;
+  if (t && t.source && t.source.startsWith("acme")) sub += " · ACME";
+  if (t && t.next_renewal) sub += " · renews " + t.next_renewal.slice(0, 16).replace("T", " ");
+  if (t && t.last_error) sub += " · renewal failing: " + t.last_error;
+  text("cert-sub", sub);
+  // An ACME certificate renewing on schedule is fine even close to expiry; a failing one is not.
+  const renewing = Boolean(t && t.next_renewal && !t.last_error);
+  $("k-cert").classList.toggle("bad", Boolean(t && t.last_error) || (days < 14 && !renewing) || days < 0);
 }
 async function getJson(path) {
   const r = await fetch(path, { cache: "no-store" });
@@ -267,7 +277,9 @@ async function poll() {
     text("conn-count", conns.length + (c.total > conns.length ? " of " + c.total : ""));
     renderConns();
     renderRoutes(r);
-    if (m !== null) { certs = parseCerts(m); renderCert(); }
+    if (m !== null) certs = parseCerts(m);
+    tlsCert = v.tls_cert || null;
+    renderCert();
     $("dot").className = "dot live"; text("state", "live · " + new Date().toLocaleTimeString());
     document.body.dataset.polls = String(tick);
   } catch (e) {

@@ -72,8 +72,12 @@ async function startHttps(
   const haveFiles = Boolean(tls?.certFile && tls?.keyFile);
   // With ACME the certificate may arrive later, through setCertificate().
   if (!haveFiles && !tls?.acme) throw new Error("TLS cert and key required for HTTPS");
+  // acme: without files, start with the certificate the client listener already holds.
+  const held = haveFiles ? undefined : server.clientTls?.certificate.pair;
   const secure = haveFiles
     ? { cert: Deno.readTextFileSync(tls!.certFile!), key: Deno.readTextFileSync(tls!.keyFile!) }
+    : held
+    ? { cert: held.certPem, key: held.keyPem }
     : {};
   // Client certificates are not asked for: monitoring never verifies clients.
   const https: HttpsServer = createHttpsServer(

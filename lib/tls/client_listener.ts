@@ -48,18 +48,21 @@ interface Pending {
  * Binds the TLS client listener.
  *
  * @param server The server (prepareClient/acceptClient, options, log).
- * @param opts Host and port to bind (0 = any free port).
+ * @param opts Host and port to bind (0 = any free port); `certificate` (ACME) instead of cert_file.
  * @returns The bound port, the certificate holder and `close()`.
  * @throws {TlsConfigError} When the TLS material or settings are unusable.
  */
 export async function startTlsClientListener(
   server: Server,
-  opts: { host: string; port: number },
+  opts: { host: string; port: number; certificate?: { certPem: string; keyPem: string } },
 ): Promise<TlsClientListener> {
   const o = server.options;
   const tlsOpts = o.tls;
   if (!tlsOpts) throw new TypeError("startTlsClientListener needs options.tls");
-  const holder = new CertificateHolder(tlsOpts, "server");
+  // acme: in ACME config mode the certificate comes as PEM text, not from cert_file.
+  const holder = opts.certificate
+    ? CertificateHolder.fromPem(tlsOpts, "server", opts.certificate)
+    : new CertificateHolder(tlsOpts, "server");
   for (const w of holder.warnings) server.log.warn(w);
   const verify = tlsOpts.verify || tlsOpts.verifyAndMap;
   const timeoutMs = Math.max(1, Math.round((tlsOpts.timeout > 0 ? tlsOpts.timeout : 2) * 1000));

@@ -205,23 +205,20 @@ export class CertificateHolder {
    * @param purpose What the certificate must be good for.
    * @throws {TlsConfigError} On any problem, naming the setting or file.
    */
-  constructor(options: TlsOptions, purpose: CertPurpose, now?: Date) {
+  constructor(
+    options: TlsOptions,
+    purpose: CertPurpose,
+    now?: Date,
+    // acme: a certificate held in memory (ACME config mode has no cert_file/key_file).
+    pem?: { certPem: string; keyPem: string },
+  ) {
     this.options = options;
     this.purpose = purpose;
-    if (!options.certFile) {
-      throw new TlsConfigError("cert_file", "missing 'cert_file' in TLS configuration");
+    if (pem) {
+      this.#pair = validateKeyPair(pem.certPem, pem.keyPem, { purpose, now });
+    } else {
+      this.#pair = CertificateHolder.#readPair(options, purpose, now);
     }
-    if (!options.keyFile) {
-      throw new TlsConfigError("key_file", "missing 'key_file' in TLS configuration");
-    }
-    const certPem = readPemFile(options.certFile, "cert_file");
-    const keyPem = readPemFile(options.keyFile, "key_file");
-    this.#pair = validateKeyPair(certPem, keyPem, {
-      purpose,
-      certFile: options.certFile,
-      keyFile: options.keyFile,
-      now,
-    });
     if (options.caFile) {
       this.caPem = readPemFile(options.caFile, "ca_file");
       parseCaBundle(this.caPem, options.caFile);
@@ -230,6 +227,37 @@ export class CertificateHolder {
     this.pins = options.pinnedCerts && options.pinnedCerts.length > 0
       ? new Set(options.pinnedCerts.map((p) => p.toLowerCase()))
       : null;
+  }
+
+  /**
+   * acme: a holder for a certificate given as PEM text (ACME), with the rest
+   * of the block (ca_file, cipher_suites, pins) read as usual.
+   *
+   * @throws {TlsConfigError} When the pair or the block is unusable.
+   */
+  static fromPem(
+    options: TlsOptions,
+    purpose: CertPurpose,
+    pem: { certPem: string; keyPem: string },
+  ): CertificateHolder {
+    return new CertificateHolder(options, purpose, undefined, pem);
+  }
+
+  static #readPair(options: TlsOptions, purpose: CertPurpose, now?: Date): KeyPair {
+    if (!options.certFile) {
+      throw new TlsConfigError("cert_file", "missing 'cert_file' in TLS configuration");
+    }
+    if (!options.keyFile) {
+      throw new TlsConfigError("key_file", "missing 'key_file' in TLS configuration");
+    }
+    const certPem = readPemFile(options.certFile, "cert_file");
+    const keyPem = readPemFile(options.keyFile, "key_file");
+    return validateKeyPair(certPem, keyPem, {
+      purpose,
+      certFile: options.certFile,
+      keyFile: options.keyFile,
+      now,
+    });
   }
 
   /** The current certificate and key. */
