@@ -5,7 +5,7 @@
  */
 import { connect, headers, type NatsConnection } from "npm:@nats-io/transport-node@3.4.0";
 import { deepStrictEqual, equal, ok, rejects } from "node:assert/strict";
-import { MAIN_TS, ServerProcess, waitFor } from "./helpers/server.ts";
+import { hasNatsServer, MAIN_TS, ServerProcess, waitFor } from "./helpers/server.ts";
 import { RawClient } from "./helpers/raw.ts";
 
 async function withServer(
@@ -280,5 +280,63 @@ Deno.test("client_advertise is what INFO announces, as nats-server", async () =>
     equal(info.port, 4333);
     equal(info.connect_urls, undefined, "no connect_urls without cluster peers");
     await raw.close();
+  });
+});
+
+Deno.test("max_connections: the next client gets INFO, then the -ERR, then close (as nats-server)", async () => {
+  const servers = [await ServerProcess.start({ config: "max_connections: 2" })];
+  if (hasNatsServer()) {
+    servers.push(await ServerProcess.start({ config: "max_connections: 2", reference: true }));
+  }
+  try {
+    for (const s of servers) {
+      const held = [await RawClient.connect(s.port), await RawClient.connect(s.port)];
+      for (const c of held) {
+        await c.send("PING\r\n");
+        await c.expect(/PONG\r\n/);
+      }
+      const third = await RawClient.connect(s.port);
+      await third.expect(/^INFO \{.*\} \r\n-ERR 'maximum connections exceeded'\r\n$/);
+      await third.expectClosed();
+      await third.close();
+      // A slot frees up when a client leaves.
+      await held[0].close();
+      await waitFor(
+        async () => {
+          const c = await RawClient.connect(s.port);
+          try {
+            await c.send("PING\r\n");
+            await c.expect(/PONG\r\n|maximum connections/, 1000);
+            return c.received.includes("PONG");
+          } finally {
+            await c.close();
+          }
+        },
+        5000,
+        "a free slot after a client left",
+      );
+      await held[1].close();
+    }
+  } finally {
+    for (const s of servers) await s.stop();
+  }
+});
+
+Deno.test("write_deadline: a consumer whose socket stays full is cut off", async () => {
+  await withServer({ config: 'write_deadline: "500ms"' }, async (s) => {
+    // Never reads: once the kernel buffers are full, the server's write cannot finish.
+    const silent = await Deno.connect({ hostname: "127.0.0.1", port: s.port });
+    await silent.write(new TextEncoder().encode('CONNECT {"verbose":false}\r\nSUB wd 1\r\n'));
+    const pub = await client(s);
+    const payload = new Uint8Array(16 * 1024);
+    // 48 MB: far past socket buffers, well under the default 64 MB max_pending.
+    for (let i = 0; i < 3000 && !/WriteDeadline/.test(s.logs.text); i++) {
+      pub.publish("wd", payload);
+      if (i % 100 === 0) await pub.flush();
+    }
+    await s.waitForLog(/Slow Consumer Detected: WriteDeadline of 500ms exceeded/, 10_000);
+    ok(!pub.isClosed(), "publisher unaffected");
+    silent.close();
+    await pub.close();
   });
 });

@@ -227,12 +227,16 @@ export class AcmeTls {
     if (sameFile(o.tls.certFile, files.cert) && sameFile(o.tls.keyFile, files.key)) {
       this.#swapListener = true;
       this.#log.notice(
-        `ACME: serving certificate ${describe(st)} from ${files.cert}; renewals are swapped in live`,
+        `ACME: serving certificate ${
+          describe(st)
+        } from ${files.cert}; renewals are swapped in live`,
       );
       return;
     }
     this.#log.warn(
-      `ACME: tls.cert_file (${o.tls.certFile ?? "unset"}) is not the ACME certificate ${files.cert}; ` +
+      `ACME: tls.cert_file (${
+        o.tls.certFile ?? "unset"
+      }) is not the ACME certificate ${files.cert}; ` +
         `renewed certificates will not reach the client listener`,
     );
   }
