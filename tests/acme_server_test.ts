@@ -173,6 +173,36 @@ function loggedSerials(s: ServerProcess): string[] {
     .map((m) => norm(m[1]!));
 }
 
+const CHROMIUM = "/usr/bin/chromium";
+
+/** The dashboard's certificate card shows the ACME certificate (headless Chromium, when present). */
+async function checkDashboardCard(httpPort: number): Promise<void> {
+  try {
+    Deno.statSync(CHROMIUM);
+  } catch {
+    console.log(`SKIP dashboard card check: ${CHROMIUM} is not installed`);
+    return;
+  }
+  const { chromium } = await import("npm:playwright-core@1.49.1");
+  const browser = await chromium.launch({
+    executablePath: CHROMIUM,
+    args: ["--headless", "--no-sandbox", "--disable-gpu", "--no-first-run"],
+  });
+  try {
+    const page = await browser.newPage();
+    await page.goto(`http://127.0.0.1:${httpPort}/`);
+    // Page code runs in the browser: given as a string (no DOM types in Deno).
+    await page.waitForFunction("Number(document.body.dataset.polls || 0) >= 1");
+    const sub = (await page.textContent("#cert-sub")) ?? "";
+    assert.match(sub, /nats-a\.example\.com/);
+    assert.match(sub, /by CN=Pebble Intermediate/);
+    assert.match(sub, /ACME · renews \d{4}-\d\d-\d\d \d\d:\d\d/);
+    assert.match((await page.textContent("#cert")) ?? "", /\d+ days/);
+  } finally {
+    await browser.close();
+  }
+}
+
 function acmeBlock(env: Env, fields: string): string {
   return `tls {
   acme {
@@ -243,6 +273,7 @@ Deno.test({
         assert.match(metrics, /^dnatsd_tls_certificate_not_after_seconds\{subject=".*nats-a/m);
         assert.match(metrics, /^dnatsd_tls_certificate_next_renewal_seconds\{subject=/m);
         assert.match(metrics, /^dnatsd_tls_certificate_renewal_failures\{subject=.*\} 0$/m);
+        await checkDashboardCard(monitorPort(s, "http"));
       } finally {
         await Promise.all(ncs.map((nc) => nc.close()));
         await s.stop();

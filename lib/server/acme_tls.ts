@@ -218,7 +218,7 @@ export class AcmeTls {
     const files = this.files!;
     if (!o.tls) {
       this.#log.notice(
-        `ACME: certificate ${describe(st)} is available at ${files.cert} (key ${files.key}); ` +
+        `ACME: certificate ${describe(st)}; available at ${files.cert} (key ${files.key}); ` +
           `NATS has no tls block, so clients are served as configured ` +
           `(add tls { cert_file: "${files.cert}", key_file: "${files.key}" } to use it)`,
       );
@@ -229,7 +229,7 @@ export class AcmeTls {
       this.#log.notice(
         `ACME: serving certificate ${
           describe(st)
-        } from ${files.cert}; renewals are swapped in live`,
+        }; from ${files.cert}, renewals are swapped in live`,
       );
       return;
     }
@@ -256,7 +256,7 @@ export class AcmeTls {
     const st = this.manager.status();
     if (!this.#swapListener) {
       this.#log.notice(
-        `ACME: renewed certificate ${describe(st)} written to ${this.files?.cert ?? "storage"}`,
+        `ACME: renewed certificate ${describe(st)}; written to ${this.files?.cert ?? "storage"}`,
       );
       return;
     }
@@ -283,7 +283,7 @@ export class AcmeTls {
       }
     }
     this.#log.notice(
-      `ACME: renewed certificate ${describe(st)} now used by ${
+      `ACME: renewed certificate ${describe(st)}; now used by ${
         used.length ? used.join(" and ") : "nothing yet"
       } for new connections; existing connections keep theirs`,
     );
