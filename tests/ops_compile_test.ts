@@ -8,7 +8,7 @@ import { connect } from "npm:@nats-io/transport-node@3.4.0";
 import { equal } from "node:assert/strict";
 import { join } from "node:path";
 import { REPO_ROOT } from "./helpers/server.ts";
-import { clientPortOf, waitFor } from "./ops_helpers.ts";
+import { clientPortOf, spawnLogged, waitFor } from "./ops_helpers.ts";
 import { hostTarget, outputFor } from "../tools/compile.ts";
 
 Deno.test("compiled binary: builds, serves clients, stops on SIGINT", async () => {
@@ -27,16 +27,8 @@ Deno.test("compiled binary: builds, serves clients, stops on SIGINT", async () =
     throw new Error(`compile failed:\n${err}`);
   }
   const bin = join(REPO_ROOT, outputFor(hostTarget()));
-  const child = new Deno.Command(bin, {
-    args: ["-a", "127.0.0.1", "-p", "-1", "-D"],
-    stdout: "null",
-    stderr: "piped",
-  }).spawn();
-  const logs = { text: "" };
-  const decoder = new TextDecoder();
-  const pump = (async () => {
-    for await (const c of child.stderr) logs.text += decoder.decode(c, { stream: true });
-  })();
+  const s = spawnLogged(bin, ["-a", "127.0.0.1", "-p", "-1", "-D"]);
+  const logs = s.logs;
   try {
     await waitFor(() => /Server is ready/.test(logs.text), 10_000, `ready:\n${logs.text}`);
     const nc = await connect({ servers: `127.0.0.1:${clientPortOf(logs.text)}`, reconnect: false });
@@ -44,13 +36,9 @@ Deno.test("compiled binary: builds, serves clients, stops on SIGINT", async () =
     nc.publish("bin", "ok");
     for await (const m of sub) equal(m.string(), "ok");
     await nc.close();
-    child.kill("SIGINT");
-    equal((await child.status).code, 0);
+    s.child.kill("SIGINT");
+    equal((await s.status).code, 0);
   } finally {
-    try {
-      child.kill("SIGKILL");
-    } catch { /* exited */ }
-    await child.status;
-    await pump.catch(() => {});
+    await s.kill();
   }
 });

@@ -9,7 +9,7 @@ import { MAIN_TS, waitFor } from "./helpers/server.ts";
 
 export { MAIN_TS, waitFor };
 
-/** A dnatsd process started by {@link spawnDnatsd}. */
+/** A process started by {@link spawnLogged} or {@link spawnDnatsd}. */
 export interface Spawned {
   child: Deno.ChildProcess;
   /** stderr so far. */
@@ -26,8 +26,20 @@ export function spawnDnatsd(
   args: string[],
   opts: { env?: Record<string, string>; cwd?: string } = {},
 ): Spawned {
-  const child = new Deno.Command(Deno.execPath(), {
-    args: ["run", "-A", "--no-check", MAIN_TS, ...args],
+  return spawnLogged(Deno.execPath(), ["run", "-A", "--no-check", MAIN_TS, ...args], opts);
+}
+
+/**
+ * Starts any command (a compiled dnatsd, main.ts from a URL) with its stderr
+ * collected in `logs`, without waiting for anything.
+ */
+export function spawnLogged(
+  command: string,
+  args: string[],
+  opts: { env?: Record<string, string>; cwd?: string } = {},
+): Spawned {
+  const child = new Deno.Command(command, {
+    args,
     stdout: "null",
     stderr: "piped",
     ...(opts.env ? { env: opts.env } : {}),

@@ -8,7 +8,7 @@ import { connect } from "npm:@nats-io/transport-node@3.4.0";
 import { equal } from "node:assert/strict";
 import { extname, join, normalize } from "node:path";
 import { REPO_ROOT } from "./helpers/server.ts";
-import { clientPortOf, tempDir, waitFor } from "./ops_helpers.ts";
+import { clientPortOf, spawnLogged, tempDir, waitFor } from "./ops_helpers.ts";
 
 const TYPES: Record<string, string> = {
   ".ts": "application/typescript; charset=utf-8",
@@ -37,28 +37,19 @@ Deno.test("run from a URL: the server starts, listens and routes messages", asyn
   );
   const base = `http://127.0.0.1:${http.addr.port}`;
   const dir = tempDir();
-  const child = new Deno.Command(Deno.execPath(), {
-    args: [
-      "run",
-      "-A",
-      "--no-config",
-      "--no-lock",
-      "--no-check",
-      `${base}/main.ts`,
-      "-p",
-      "-1",
-      "-a",
-      "127.0.0.1",
-    ],
-    cwd: dir.path,
-    stdout: "null",
-    stderr: "piped",
-  }).spawn();
-  const logs = { text: "" };
-  const decoder = new TextDecoder();
-  const pump = (async () => {
-    for await (const c of child.stderr) logs.text += decoder.decode(c, { stream: true });
-  })();
+  const s = spawnLogged(Deno.execPath(), [
+    "run",
+    "-A",
+    "--no-config",
+    "--no-lock",
+    "--no-check",
+    `${base}/main.ts`,
+    "-p",
+    "-1",
+    "-a",
+    "127.0.0.1",
+  ], { cwd: dir.path });
+  const logs = s.logs;
   try {
     await waitFor(() => /Server is ready/.test(logs.text), 60_000, `ready:\n${logs.text}`);
     const port = clientPortOf(logs.text);
@@ -68,14 +59,10 @@ Deno.test("run from a URL: the server starts, listens and routes messages", asyn
     for await (const m of sub) equal(m.string(), "hello");
     await nc.close();
     equal(served.has("/main.ts"), true);
-    child.kill("SIGINT");
-    equal((await child.status).code, 0);
+    s.child.kill("SIGINT");
+    equal((await s.status).code, 0);
   } finally {
-    try {
-      child.kill("SIGKILL");
-    } catch { /* exited */ }
-    await child.status;
-    await pump.catch(() => {});
+    await s.kill();
     ac.abort();
     await http.finished;
     dir.remove();

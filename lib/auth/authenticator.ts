@@ -11,48 +11,28 @@
  * @module
  */
 import type { Options, Permissions, UserEntry } from "../config/options.ts";
+import type {
+  AuthOutcome as ApiAuthOutcome,
+  CertIdentity,
+  ConnectCredentials,
+} from "../server/auth_api.ts";
 import type { Logger } from "../ops/logger.ts";
 import { BcryptPool, isBcryptHash } from "./bcrypt_pool.ts";
-import { type CertIdentity, dnEqual, dnRdnsMatch, parseDn } from "./cert_identity.ts";
+import { dnEqual, dnRdnsMatch, parseDn } from "./cert_identity.ts";
 import { constantTimeEqual } from "./constant_time.ts";
 import { verifyNonceSignature } from "./nkey_auth.ts";
 import { PermissionChecker, PermissionRules } from "./permissions.ts";
 
-export type { CertIdentity } from "./cert_identity.ts";
+// The contract types live in lib/server/auth_api.ts; re-exported for lib/auth users.
+export type { CertIdentity, ConnectCredentials };
 export { newNonce } from "./nkey_auth.ts";
 export { PermissionChecker } from "./permissions.ts";
 
 /** The global account's name. */
 export const GLOBAL_ACCOUNT = "$G";
 
-/** Credential fields of a client CONNECT. */
-export interface ConnectCredentials {
-  user?: string;
-  pass?: string;
-  auth_token?: string;
-  nkey?: string;
-  sig?: string;
-  jwt?: string;
-}
-
-/** Result of an authentication. */
-export type AuthOutcome =
-  | {
-    ok: true;
-    /** User name (or the certificate identity that mapped), absent for token/anonymous. */
-    user?: string;
-    /** Account name, `$G` when none. */
-    account: string;
-    /** Per-connection checker, or null when the user may do anything. */
-    permissions: PermissionChecker | null;
-    /** The public NKey for NKey users. */
-    nkey?: string;
-  }
-  | {
-    ok: false;
-    /** For the server log; never contains a secret. */
-    reason: string;
-  };
+/** Result of an authentication, with this module's permission checker. */
+export type AuthOutcome = ApiAuthOutcome<PermissionChecker>;
 
 /** Per-connection context of an authentication. */
 export interface AuthContext {

@@ -6,18 +6,9 @@
  * @module
  */
 import type { X509Certificate } from "node:crypto";
+import type { CertIdentity } from "../server/auth_api.ts";
 
-/** The identity fields of a verified client certificate. */
-export interface CertIdentity {
-  /** rfc822Name SANs. */
-  emails: string[];
-  /** dNSName SANs. */
-  dnsNames: string[];
-  /** URI SANs. */
-  uris: string[];
-  /** RFC 2253, most specific RDN first, e.g. "CN=example.com,OU=CNCF". */
-  subjectDn: string;
-}
+export type { CertIdentity };
 
 /** One attribute of an RDN; `type` is upper-cased because types compare case-insensitively. */
 export interface DnAttribute {

@@ -3,31 +3,23 @@
  * purpose: permissions need three different relations between a pattern and a
  * subject (match, subset, overlap), and the router only needs the first.
  *
- * All functions work on token arrays (`"foo.*.bar"` -> `["foo", "*", "bar"]`)
- * so the caller splits each permission entry once, at compile time.
+ * All functions work on token arrays (`"foo.*.bar"` -> `["foo", "*", "bar"]`,
+ * split by the router's `tokenize`, re-exported here) so the caller splits each
+ * permission entry once, at compile time. The router's string functions are
+ * not used for matching on purpose: they refuse empty tokens and check
+ * whitespace differently, and publish subjects reach permission checks
+ * unvalidated (non-pedantic clients), so verdicts would change.
  *
  * @module
  */
+import { tokenize } from "../router/subject.ts";
+
+export { tokenize };
 
 /** Full wildcard token: one or more trailing tokens. */
 export const FWC = ">";
 /** Partial wildcard token: exactly one token. */
 export const PWC = "*";
-
-/**
- * Splits a subject into its tokens.
- *
- * @param subject A subject such as `foo.*.bar`.
- * @returns The tokens, e.g. `["foo", "*", "bar"]`.
- * @example
- * ```ts
- * import { tokenize } from "./subject_match.ts";
- * tokenize("a.b.>"); // ["a", "b", ">"]
- * ```
- */
-export function tokenize(subject: string): string[] {
-  return subject.split(".");
-}
 
 /**
  * Whether a subject is a valid pattern for a permission entry: non-empty

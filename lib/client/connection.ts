@@ -20,6 +20,8 @@ import { isValidLiteralSubject, isValidQueueName, isValidSubject } from "../rout
 import type { MatchResult } from "../router/sublist.ts";
 import { fanOut, latin1, PublishContext } from "./deliver.ts";
 import { Outbound } from "./outbound.ts";
+import { traceArgsLine, tracePayloadLine } from "./trace.ts";
+import { closeOnTransportEnd, closeOnWriteError } from "./transport_failure.ts";
 import { Subscription } from "./subscription.ts";
 import { ClosedReason } from "./closed_reason.ts";
 import type { Transport } from "./transport.ts";
@@ -137,7 +139,7 @@ export class ClientConnection implements ClientOps {
       maxControlLine: o.maxControlLine,
       maxPayload: o.maxPayload,
     });
-    this.out = new Outbound(transport, (e) => this.#writeFailed(e));
+    this.out = new Outbound(transport, (e) => closeOnWriteError(this, e));
     this.#authenticated = !server.authRequired;
     this.#msg.publisher = this;
   }
@@ -178,7 +180,7 @@ export class ClientConnection implements ClientOps {
     }
     // A client that never sends CONNECT still gets pinged, after a full interval.
     this.#schedulePing(o.pingIntervalMs);
-    this.transport.start((chunk) => this.onData(chunk), (e) => this.#transportClosed(e));
+    this.transport.start((chunk) => this.onData(chunk), (e) => closeOnTransportEnd(this, e));
   }
 
   onData(chunk: Uint8Array): void {
@@ -679,18 +681,6 @@ export class ClientConnection implements ClientOps {
     this.permissions?.grantReply(reply);
   }
 
-  #writeFailed(e: Error): void {
-    if (this.isClosed) return;
-    this.server.log.debug(`${this.logPrefix} - Write error: ${e.message}`);
-    this.close(ClosedReason.WriteError);
-  }
-
-  #transportClosed(e?: Error): void {
-    if (this.isClosed) return;
-    if (e) this.server.log.debug(`${this.logPrefix} - Read error: ${e.message}`);
-    this.close(e ? ClosedReason.ReadError : ClosedReason.ClientClosed);
-  }
-
   /**
    * Closes the connection: subscriptions go at once (no more deliveries);
    * with `flushFirst`, what is already queued (an -ERR) is written before the socket closes.
@@ -727,14 +717,9 @@ export class ClientConnection implements ClientOps {
   }
 
   #tracePub(p: ClientParser, payload: Uint8Array): void {
-    const args: string[] = [];
-    for (let k = 0; k < p.argCount; k++) args.push(latin1(p.argBuf, p.argStart[k], p.argEnd[k]));
     const verb = p.pubHeaderSize >= 0 ? "HPUB" : "PUB";
-    this.#trace(`<<- [${verb} ${args.join(" ")}]`);
-    const limit = this.server.options.maxTracedMsgLen;
-    const shown = limit > 0 && payload.length > limit ? payload.subarray(0, limit) : payload;
-    const suffix = shown.length < payload.length ? "..." : "";
-    this.#trace(`<<- MSG_PAYLOAD: [${decoder.decode(shown)}${suffix}]`);
+    this.#trace(traceArgsLine(verb, p));
+    this.#trace(tracePayloadLine(payload, this.server.options.maxTracedMsgLen));
   }
 }
 

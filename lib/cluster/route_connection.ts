@@ -12,6 +12,8 @@
  */
 import { fanOut, latin1, PublishContext } from "../client/deliver.ts";
 import { Outbound } from "../client/outbound.ts";
+import { traceArgsLine, tracePayloadLine } from "../client/trace.ts";
+import { closeOnTransportEnd, closeOnWriteError } from "../client/transport_failure.ts";
 import { type RouteLink, Subscription } from "../client/subscription.ts";
 import type { Transport } from "../client/transport.ts";
 import { ClosedReason } from "../client/closed_reason.ts";
@@ -146,7 +148,7 @@ export class RouteConnection implements RouteLink, RouteOps {
     this.url = origin.url;
     this.explicit = origin.explicit;
     this.parser = new RouteParser(this);
-    this.out = new Outbound(transport, (e) => this.#writeFailed(e));
+    this.out = new Outbound(transport, (e) => closeOnWriteError(this, e));
     this.#msg.fromRoute = true;
     this.#msg.publisher = null;
   }
@@ -168,7 +170,7 @@ export class RouteConnection implements RouteLink, RouteOps {
       this.#authTimer = setTimeout(() => this.#authTimeout(), auth.timeoutMs);
     }
     this.#schedulePing(FIRST_PING_MS + Math.random() * FIRST_PING_MS * 0.2);
-    this.transport.start((chunk) => this.#onData(chunk), (e) => this.#transportClosed(e));
+    this.transport.start((chunk) => this.#onData(chunk), (e) => closeOnTransportEnd(this, e));
   }
 
   #onData(chunk: Uint8Array): void {
@@ -597,18 +599,6 @@ export class RouteConnection implements RouteLink, RouteOps {
     this.close(reason, true);
   }
 
-  #writeFailed(e: Error): void {
-    if (this.isClosed) return;
-    this.server.log.debug(`${this.logPrefix} - Write error: ${e.message}`);
-    this.close(ClosedReason.WriteError);
-  }
-
-  #transportClosed(e?: Error): void {
-    if (this.isClosed) return;
-    if (e) this.server.log.debug(`${this.logPrefix} - Read error: ${e.message}`);
-    this.close(e ? ClosedReason.ReadError : ClosedReason.ClientClosed);
-  }
-
   /**
    * Closes the route: its interest leaves the sublists at once, the host
    * unregisters it (and may schedule a reconnect); with `flushFirst`, what is
@@ -643,14 +633,9 @@ export class RouteConnection implements RouteLink, RouteOps {
   }
 
   #traceMsg(p: RouteParser, payload: Uint8Array): void {
-    const args: string[] = [];
-    for (let k = 0; k < p.argCount; k++) args.push(latin1(p.argBuf, p.argStart[k], p.argEnd[k]));
     const verb = p.msgOrigin >= 0 ? "LMSG" : p.msgHdrArg >= 0 ? "HMSG" : "RMSG";
-    this.#trace(`<<- [${verb} ${args.join(" ")}]`);
-    const limit = this.server.options.maxTracedMsgLen;
-    const shown = limit > 0 && payload.length > limit ? payload.subarray(0, limit) : payload;
-    const suffix = shown.length < payload.length ? "..." : "";
-    this.#trace(`<<- MSG_PAYLOAD: [${decoder.decode(shown)}${suffix}]`);
+    this.#trace(traceArgsLine(verb, p));
+    this.#trace(tracePayloadLine(payload, this.server.options.maxTracedMsgLen));
   }
 }
 

@@ -11,7 +11,7 @@
  * @module
  */
 import type { Outbound } from "../client/outbound.ts";
-import { type PublishContext, writeDecimal } from "../client/deliver.ts";
+import { copyBytes, type PublishContext, writeDecimal } from "../client/deliver.ts";
 import { CR, LF, SPACE } from "../protocol/chars.ts";
 
 const encoder = new TextEncoder();
@@ -52,40 +52,40 @@ export function writeRouteMsg(
   b[p++] = 0x53; // S
   b[p++] = 0x47; // G
   b[p++] = SPACE;
-  p = copy(b, p, account, 0, account.length);
+  p = copyBytes(b, p, account, 0, account.length);
   b[p++] = SPACE;
-  p = copy(b, p, msg.subjBuf, msg.subjStart, msg.subjEnd);
+  p = copyBytes(b, p, msg.subjBuf, msg.subjStart, msg.subjEnd);
   b[p++] = SPACE;
   if (queues.length > 0) {
     if (msg.replyStart >= 0) {
       b[p++] = PLUS;
       b[p++] = SPACE;
-      p = copy(b, p, msg.replyBuf, msg.replyStart, msg.replyEnd);
+      p = copyBytes(b, p, msg.replyBuf, msg.replyStart, msg.replyEnd);
     } else {
       b[p++] = PIPE;
     }
     for (let i = 0; i < queues.length; i++) {
       const q = queueBytes(queues[i]);
       b[p++] = SPACE;
-      p = copy(b, p, q, 0, q.length);
+      p = copyBytes(b, p, q, 0, q.length);
     }
     b[p++] = SPACE;
   } else if (msg.replyStart >= 0) {
-    p = copy(b, p, msg.replyBuf, msg.replyStart, msg.replyEnd);
+    p = copyBytes(b, p, msg.replyBuf, msg.replyStart, msg.replyEnd);
     b[p++] = SPACE;
   }
   if (withHeaders) {
-    p = copy(b, p, msg.hdrBuf, msg.hdrStart, msg.hdrEnd);
+    p = copyBytes(b, p, msg.hdrBuf, msg.hdrStart, msg.hdrEnd);
     b[p++] = SPACE;
-    p = copy(b, p, msg.sizeBuf, msg.sizeStart, msg.sizeEnd);
+    p = copyBytes(b, p, msg.sizeBuf, msg.sizeStart, msg.sizeEnd);
   } else if (msg.hdrSize >= 0) {
     p = writeDecimal(b, p, bodyLen);
   } else {
-    p = copy(b, p, msg.sizeBuf, msg.sizeStart, msg.sizeEnd);
+    p = copyBytes(b, p, msg.sizeBuf, msg.sizeStart, msg.sizeEnd);
   }
   b[p++] = CR;
   b[p++] = LF;
-  p = copy(b, p, msg.payloadBuf, bodyStart, msg.payloadEnd);
+  p = copyBytes(b, p, msg.payloadBuf, bodyStart, msg.payloadEnd);
   b[p++] = CR;
   b[p++] = LF;
   out.len = p;
@@ -104,13 +104,4 @@ function queueBytes(name: string): Uint8Array {
     queueCache.set(name, bytes);
   }
   return bytes;
-}
-
-function copy(dst: Uint8Array, p: number, src: Uint8Array, s: number, e: number): number {
-  if (e - s > 64) {
-    dst.set(src.subarray(s, e), p);
-    return p + (e - s);
-  }
-  for (let i = s; i < e; i++) dst[p++] = src[i];
-  return p;
 }

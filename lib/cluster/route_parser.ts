@@ -13,7 +13,8 @@
  *
  * @module
  */
-import { CR, DIGIT_0, DIGIT_9, LF, LOWER, SPACE, TAB } from "../protocol/chars.ts";
+import { CR, LF, LOWER, SPACE, TAB } from "../protocol/chars.ts";
+import { crlfAt, LineParser } from "../protocol/line_parser.ts";
 
 /** Why parsing stopped for good. */
 export const RouteParseFailure = {
@@ -119,13 +120,8 @@ function validFirst(b: number): boolean {
 const PLUS = 0x2b;
 const PIPE = 0x7c;
 
-export class RouteParser {
-  /** Buffer the current control line's tokens point into (chunk or scratch). */
-  argBuf: Uint8Array = new Uint8Array(0);
-  argStart = new Int32Array(16);
-  argEnd = new Int32Array(16);
-  argCount = 0;
-
+/** Parses what a peer server sends on a route; see the module documentation. */
+export class RouteParser extends LineParser {
   // Fields of the current RMSG/HMSG/LMSG, as token indexes (-1 = absent).
   msgOrigin = -1;
   msgAccount = 0;
@@ -144,17 +140,16 @@ export class RouteParser {
   #ops: RouteOps;
   #state = State.OpStart;
   #verb = Verb.None;
-  #lineStart = 0;
-  #scratch = new Uint8Array(1024);
-  #scratchLen = 0;
-  #spilled = false;
-  #msgBuf: Uint8Array = new Uint8Array(0);
-  #msgHave = 0;
-  #msgNeed = 0;
   #failed = false;
   #stopped = false;
 
   constructor(ops: RouteOps) {
+    super({
+      argSlots: 16,
+      maxArgs: 0x7fffffff, // RMSG lines may name any number of queue groups
+      maxSizeDigits: 15, // no max_payload on routes
+      scratchSize: 1024,
+    });
     this.#ops = ops;
   }
 
@@ -184,27 +179,28 @@ export class RouteParser {
           }
           if (!validFirst(b)) return this.#fail(RouteParseFailure.UnknownOp);
           this.#state = State.Line;
-          this.#lineStart = i;
-          this.#spilled = false;
+          this.beginLine(i);
           break;
         }
         case State.Line: {
+          // Byte loop, not indexOf: measurably faster for short lines.
           let j = i;
           while (j < len && chunk[j] !== LF) j++;
+          const limit = MAX_ROUTE_LINE;
           if (j === len) {
-            if (!this.#spill(chunk, this.#spilled ? 0 : this.#lineStart, len)) return -1;
-            return len;
+            return this.carryLine(chunk, limit) ? len : this.#fail(RouteParseFailure.LineTooLong);
           }
-          let buf: Uint8Array, start: number, end: number;
-          if (this.#spilled) {
-            if (!this.#appendScratch(chunk, 0, j)) return -1;
-            buf = this.#scratch;
+          // Locals, not fields, for the finished line: measurably faster per message.
+          let buf = chunk;
+          let start = this.lineStart;
+          let end = j;
+          if (this.lineCarried) {
+            if (!this.finishCarriedLine(chunk, j, limit)) {
+              return this.#fail(RouteParseFailure.LineTooLong);
+            }
+            buf = this.scratch;
             start = 0;
-            end = this.#scratchLen;
-          } else {
-            buf = chunk;
-            start = this.#lineStart;
-            end = j;
+            end = this.scratchLen;
           }
           if (end > start && buf[end - 1] === CR) end--;
           i = j + 1;
@@ -216,17 +212,12 @@ export class RouteParser {
           break;
         }
         case State.Payload: {
-          const take = Math.min(this.#msgNeed - this.#msgHave, len - i);
-          this.#msgBuf.set(chunk.subarray(i, i + take), this.#msgHave);
-          this.#msgHave += take;
-          i += take;
-          if (this.#msgHave === this.#msgNeed) {
-            const size = this.#msgNeed - 2;
-            if (this.#msgBuf[size] !== CR || this.#msgBuf[size + 1] !== LF) {
-              return this.#fail(RouteParseFailure.UnknownOp);
-            }
+          i = this.fillPayload(chunk, i);
+          if (this.msgHave === this.msgNeed) {
+            const size = this.msgNeed - 2;
+            if (!crlfAt(this.msgBuf, size)) return this.#fail(RouteParseFailure.UnknownOp);
             this.#state = State.OpStart;
-            this.#ops.onMsg(this, this.#msgBuf, 0, size);
+            this.#ops.onMsg(this, this.msgBuf, 0, size);
             if (this.#failed || this.#stopped) return -1;
           }
           break;
@@ -263,7 +254,7 @@ export class RouteParser {
       case Verb.LsDel:
       case Verb.AAdd:
       case Verb.ADel:
-        this.#tokenize(buf, a, end);
+        this.tokenize(buf, a, end);
         if (this.argCount < 1) return this.#fail(RouteParseFailure.BadArguments);
         ops.onInterest(this, interestOp(verb));
         break;
@@ -295,24 +286,18 @@ export class RouteParser {
     chunk: Uint8Array,
     next: number,
   ): number {
-    this.#tokenize(buf, start, end);
+    this.tokenize(buf, start, end);
     if (!this.#msgArgs()) return this.#fail(RouteParseFailure.BadArguments);
     const size = this.msgSize;
     const need = size + 2;
     if (chunk.length - next >= need) {
       // The whole payload is in this chunk: hand it over without copying.
-      if (chunk[next + size] !== CR || chunk[next + size + 1] !== LF) {
-        return this.#fail(RouteParseFailure.UnknownOp);
-      }
+      if (!crlfAt(chunk, next + size)) return this.#fail(RouteParseFailure.UnknownOp);
       this.#ops.onMsg(this, chunk, next, next + size);
       return this.#failed || this.#stopped ? -1 : next + need;
     }
     // The payload crosses into later chunks: keep the arguments and gather it.
-    if (buf === chunk) this.#cloneArgs(buf, start, end);
-    if (this.#msgBuf.length < need) this.#msgBuf = new Uint8Array(Math.max(need, 512));
-    this.#msgBuf.set(chunk.subarray(next), 0);
-    this.#msgHave = chunk.length - next;
-    this.#msgNeed = need;
+    this.beginPayload(chunk, next, need);
     this.#state = State.Payload;
     return chunk.length;
   }
@@ -368,82 +353,6 @@ export class RouteParser {
   #singleByte(arg: number): number {
     const s = this.argStart[arg];
     return this.argEnd[arg] - s === 1 ? this.argBuf[s] : -1;
-  }
-
-  /** Decimal token (up to 15 digits; no max_payload on routes), else -1. */
-  parseSize(arg: number): number {
-    const s = this.argStart[arg];
-    const e = this.argEnd[arg];
-    if (e - s < 1 || e - s > 15) return -1;
-    let v = 0;
-    for (let k = s; k < e; k++) {
-      const d = this.argBuf[k];
-      if (d < DIGIT_0 || d > DIGIT_9) return -1;
-      v = v * 10 + (d - DIGIT_0);
-    }
-    return v;
-  }
-
-  /** Moves the current line into scratch so its tokens survive the chunk. */
-  #cloneArgs(buf: Uint8Array, start: number, end: number): void {
-    const n = end - start;
-    if (this.#scratch.length < n) this.#scratch = new Uint8Array(n);
-    this.#scratch.set(buf.subarray(start, end), 0);
-    for (let k = 0; k < this.argCount; k++) {
-      this.argStart[k] -= start;
-      this.argEnd[k] -= start;
-    }
-    this.argBuf = this.#scratch;
-  }
-
-  #tokenize(buf: Uint8Array, start: number, end: number): void {
-    this.argBuf = buf;
-    let n = 0;
-    let i = start;
-    while (i < end) {
-      let b = buf[i];
-      while ((b === SPACE || b === TAB) && i < end) b = buf[++i];
-      if (i >= end) break;
-      if (n === this.argStart.length) this.#growArgs();
-      this.argStart[n] = i;
-      while (i < end && (b = buf[i]) !== SPACE && b !== TAB) i++;
-      this.argEnd[n++] = i;
-    }
-    this.argCount = n;
-  }
-
-  /** RMSG lines may name any number of queue groups. */
-  #growArgs(): void {
-    const start = new Int32Array(this.argStart.length * 2);
-    const end = new Int32Array(this.argEnd.length * 2);
-    start.set(this.argStart);
-    end.set(this.argEnd);
-    this.argStart = start;
-    this.argEnd = end;
-  }
-
-  #spill(chunk: Uint8Array, from: number, to: number): boolean {
-    if (!this.#spilled) {
-      this.#scratchLen = 0;
-      this.#spilled = true;
-    }
-    return this.#appendScratch(chunk, from, to);
-  }
-
-  #appendScratch(chunk: Uint8Array, from: number, to: number): boolean {
-    const n = to - from;
-    if (this.#scratchLen + n > MAX_ROUTE_LINE) {
-      this.#fail(RouteParseFailure.LineTooLong);
-      return false;
-    }
-    if (this.#scratchLen + n > this.#scratch.length) {
-      const bigger = new Uint8Array(Math.max(this.#scratch.length * 2, this.#scratchLen + n));
-      bigger.set(this.#scratch.subarray(0, this.#scratchLen));
-      this.#scratch = bigger;
-    }
-    this.#scratch.set(chunk.subarray(from, to), this.#scratchLen);
-    this.#scratchLen += n;
-    return true;
   }
 
   #fail(failure: RouteParseFailure): number {

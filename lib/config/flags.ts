@@ -12,7 +12,7 @@
  *
  * @module
  */
-import { CIPHER_SUITE_NAMES, CURVE_NAMES } from "./from_config_tls.ts";
+import { GO_CIPHER_SUITES, GO_CURVE_NAMES } from "../tls/go_names.ts";
 import { defaultClusterOptions } from "./from_config_cluster.ts";
 import {
   type ClusterOptions,
@@ -625,9 +625,9 @@ export function helpTlsText(): string {
     }
 
 Cipher suite names for cipher_suites:
-${CIPHER_SUITE_NAMES.map((n) => `    ${n}`).join("\n")}
+${GO_CIPHER_SUITES.map((n) => `    ${n}`).join("\n")}
 
 Curve names for curve_preferences:
-${CURVE_NAMES.map((n) => `    ${n}`).join("\n")}
+${GO_CURVE_NAMES.map((n) => `    ${n}`).join("\n")}
 `;
 }

@@ -4,6 +4,7 @@
  *
  * @module
  */
+import { base32Decode, crc16 } from "../auth/nkey_encoding.ts";
 import type { ConfMap, ConfPos, ConfValue } from "./conf_parser.ts";
 import { entries, type IssueCollector, parseGoDuration } from "./conf_values.ts";
 import type {
@@ -362,42 +363,18 @@ export function isValidSubject(subject: string): boolean {
 
 // --- nkeys -----------------------------------------------------------------------
 
-const BASE32 = "ABCDEFGHIJKLMNOPQRSTUVWXYZ234567";
 /** First byte of a public user key (`U`): prefix 20 << 3. */
 const USER_PREFIX_BYTE = 20 << 3;
 
 /** Checks a public user NKey: base32, `U` prefix, 32-byte key and CRC-16 trailer. */
 export function isValidPublicUserNkey(key: string): boolean {
   if (key.length !== 56 || key[0] !== "U") return false;
-  const bytes: number[] = [];
-  let buffer = 0;
-  let bits = 0;
-  for (const ch of key) {
-    const idx = BASE32.indexOf(ch);
-    if (idx < 0) return false;
-    buffer = (buffer << 5) | idx;
-    bits += 5;
-    if (bits >= 8) {
-      bits -= 8;
-      bytes.push((buffer >> bits) & 0xff);
-    }
-  }
+  const bytes = base32Decode(key);
+  if (bytes === null) return false;
   if (bytes.length !== 35 || bytes[0] !== USER_PREFIX_BYTE) return false;
   const payload = bytes.slice(0, 33);
   const expected = bytes[33]! | (bytes[34]! << 8);
   return crc16(payload) === expected;
-}
-
-function crc16(data: number[]): number {
-  // CRC-16/XMODEM, as used by NKeys.
-  let crc = 0;
-  for (const b of data) {
-    crc ^= b << 8;
-    for (let i = 0; i < 8; i++) {
-      crc = crc & 0x8000 ? ((crc << 1) ^ 0x1021) & 0xffff : (crc << 1) & 0xffff;
-    }
-  }
-  return crc;
 }
 
 // --- accounts ------------------------------------------------------------------

@@ -8,37 +8,7 @@ import { dirname, join } from "node:path";
 import type { ConfMap, ConfValue } from "./conf_parser.ts";
 import { entries, type IssueCollector, parseGoDuration } from "./conf_values.ts";
 import { type AcmeOptions, defaultTlsOptions, type TlsOptions } from "./options.ts";
-
-/** Go cipher suite names accepted by `cipher_suites` (nats-server 2.9). */
-export const CIPHER_SUITE_NAMES: readonly string[] = [
-  "TLS_RSA_WITH_RC4_128_SHA",
-  "TLS_RSA_WITH_3DES_EDE_CBC_SHA",
-  "TLS_RSA_WITH_AES_128_CBC_SHA",
-  "TLS_RSA_WITH_AES_128_CBC_SHA256",
-  "TLS_RSA_WITH_AES_256_CBC_SHA",
-  "TLS_RSA_WITH_AES_256_GCM_SHA384",
-  "TLS_ECDHE_ECDSA_WITH_RC4_128_SHA",
-  "TLS_ECDHE_ECDSA_WITH_AES_128_CBC_SHA",
-  "TLS_ECDHE_ECDSA_WITH_AES_256_CBC_SHA",
-  "TLS_ECDHE_RSA_WITH_RC4_128_SHA",
-  "TLS_ECDHE_RSA_WITH_3DES_EDE_CBC_SHA",
-  "TLS_ECDHE_RSA_WITH_AES_128_CBC_SHA",
-  "TLS_ECDHE_RSA_WITH_AES_128_CBC_SHA256",
-  "TLS_ECDHE_ECDSA_WITH_AES_128_CBC_SHA256",
-  "TLS_ECDHE_RSA_WITH_AES_256_CBC_SHA",
-  "TLS_ECDHE_RSA_WITH_AES_128_GCM_SHA256",
-  "TLS_ECDHE_ECDSA_WITH_AES_128_GCM_SHA256",
-  "TLS_ECDHE_RSA_WITH_AES_256_GCM_SHA384",
-  "TLS_ECDHE_ECDSA_WITH_AES_256_GCM_SHA384",
-  "TLS_ECDHE_RSA_WITH_CHACHA20_POLY1305",
-  "TLS_ECDHE_ECDSA_WITH_CHACHA20_POLY1305",
-  "TLS_AES_128_GCM_SHA256",
-  "TLS_AES_256_GCM_SHA384",
-  "TLS_CHACHA20_POLY1305_SHA256",
-];
-
-/** Curve names accepted by `curve_preferences`. */
-export const CURVE_NAMES: readonly string[] = ["X25519", "CurveP256", "CurveP384", "CurveP521"];
+import { GO_CIPHER_SUITES, GO_CURVE_NAMES } from "../tls/go_names.ts";
 
 /** What differs between the places a `tls` block may appear. */
 export interface TlsBlockContext {
@@ -161,7 +131,7 @@ function readNameList(
     issues.error(v, `error parsing tls config, '${key}' cannot be empty`);
     return undefined;
   }
-  const known = key === "cipher_suites" ? CIPHER_SUITE_NAMES : CURVE_NAMES;
+  const known = key === "cipher_suites" ? GO_CIPHER_SUITES : GO_CURVE_NAMES;
   const out: string[] = [];
   for (const item of items) {
     const name = issues.str(item);

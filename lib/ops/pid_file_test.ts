@@ -1,15 +1,7 @@
 import assert from "node:assert/strict";
 import { join } from "node:path";
 import { PID_FILE_MODE, readPidFile, removePidFile, writePidFile } from "./pid_file.ts";
-
-function withTempDir(fn: (dir: string) => void): void {
-  const dir = Deno.makeTempDirSync();
-  try {
-    fn(dir);
-  } finally {
-    Deno.removeSync(dir, { recursive: true });
-  }
-}
+import { withTempDir } from "./_test_util.ts";
 
 Deno.test("writePidFile() writes the decimal pid without a newline", () => {
   withTempDir((dir) => {

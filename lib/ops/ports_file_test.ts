@@ -7,15 +7,7 @@ import {
   removePortsFile,
   writePortsFile,
 } from "./ports_file.ts";
-
-function withTempDir(fn: (dir: string) => void): void {
-  const dir = Deno.makeTempDirSync();
-  try {
-    fn(dir);
-  } finally {
-    Deno.removeSync(dir, { recursive: true });
-  }
-}
+import { withTempDir } from "./_test_util.ts";
 
 Deno.test("processBaseName() is dnatsd under deno, the binary's name when compiled", () => {
   assert.equal(processBaseName("/usr/bin/deno"), "dnatsd");

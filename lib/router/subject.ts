@@ -149,6 +149,24 @@ export function isValidQueueName(queue: string): boolean {
   return true;
 }
 
+/**
+ * Splits a subject into its tokens (empty tokens included, nothing checked).
+ *
+ * @param subject A subject such as `foo.*.bar`.
+ * @returns The tokens, e.g. `["foo", "*", "bar"]`.
+ *
+ * @example
+ * ```ts
+ * import { tokenize } from "./subject.ts";
+ * import assert from "node:assert/strict";
+ *
+ * assert.deepEqual(tokenize("a.b.>"), ["a", "b", ">"]);
+ * ```
+ */
+export function tokenize(subject: string): string[] {
+  return subject.split(".");
+}
+
 /** `true` when `text` from `start` to its end holds no empty token. */
 function restHasNoEmptyToken(text: string, start: number): boolean {
   // `start` is the end of a non-empty token: either the end of text or a dot.
@@ -239,8 +257,8 @@ export function subjectMatchesPattern(literal: string, pattern: string): boolean
  */
 export function subjectIsSubsetOf(a: string, b: string): boolean {
   if (!isValidSubject(a) || !isValidSubject(b)) return false;
-  const narrow = a.split(".");
-  const wide = b.split(".");
+  const narrow = tokenize(a);
+  const wide = tokenize(b);
   for (let i = 0; i < narrow.length; i++) {
     const wideToken = wide[i];
     if (wideToken === undefined) return false; // `a` is longer than `b` and `b` has no `>`

@@ -6,7 +6,7 @@
  * @module
  */
 
-/** Credential fields of CONNECT. */
+/** Credential fields of a client CONNECT. */
 export interface ConnectCredentials {
   user?: string;
   pass?: string;
@@ -18,10 +18,13 @@ export interface ConnectCredentials {
 
 /** Identity taken from a verified client certificate (verify_and_map). */
 export interface CertIdentity {
+  /** rfc822Name SANs. */
   emails: string[];
+  /** dNSName SANs. */
   dnsNames: string[];
+  /** URI SANs. */
   uris: string[];
-  /** RFC 2253 form, e.g. `CN=example.com,OU=CNCF`. */
+  /** RFC 2253, most specific RDN first, e.g. "CN=example.com,OU=CNCF". */
   subjectDn: string;
 }
 
@@ -37,15 +40,27 @@ export interface ClientPermissions {
   grantReply(reply: string): void;
 }
 
-export type AuthOutcome =
+/**
+ * Result of an authentication. `P` narrows the permissions to what an
+ * implementation returns (lib/auth: its `PermissionChecker`).
+ */
+export type AuthOutcome<P extends ClientPermissions = ClientPermissions> =
   | {
     ok: true;
+    /** User name (or the certificate identity that mapped), absent for token/anonymous. */
     user?: string;
+    /** Account name, `$G` when none. */
     account: string;
-    permissions: ClientPermissions | null;
+    /** Per-connection checker, or null when the user may do anything. */
+    permissions: P | null;
+    /** The public NKey for NKey users. */
     nkey?: string;
   }
-  | { ok: false; reason: string };
+  | {
+    ok: false;
+    /** For the server log; never contains a secret. */
+    reason: string;
+  };
 
 /** The authenticator as the server uses it. */
 export interface ClientAuthenticator {

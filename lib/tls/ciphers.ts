@@ -30,6 +30,7 @@
  *
  * @module
  */
+import { GO_CIPHER_SUITES, GO_CURVE_NAMES, TLS13_SUITES } from "./go_names.ts";
 
 /** The TLS 1.2 suites rustls negotiates, by the kind of key they need. */
 const RUNTIME_TLS12_SUITES: Readonly<Record<KeyKind, readonly string[]>> = {
@@ -45,46 +46,10 @@ const RUNTIME_TLS12_SUITES: Readonly<Record<KeyKind, readonly string[]>> = {
   ],
 };
 
-/** TLS 1.3 suites: not configurable in Go, always on in rustls. */
-const TLS13_SUITES = [
-  "TLS_AES_128_GCM_SHA256",
-  "TLS_AES_256_GCM_SHA384",
-  "TLS_CHACHA20_POLY1305_SHA256",
-];
-
-/** Every name nats-server 2.9 accepts in `cipher_suites` (`--help_tls`). */
-export const GO_CIPHER_SUITES: readonly string[] = [
-  "TLS_RSA_WITH_RC4_128_SHA",
-  "TLS_RSA_WITH_3DES_EDE_CBC_SHA",
-  "TLS_RSA_WITH_AES_128_CBC_SHA",
-  "TLS_RSA_WITH_AES_128_CBC_SHA256",
-  "TLS_RSA_WITH_AES_256_CBC_SHA",
-  "TLS_RSA_WITH_AES_256_GCM_SHA384",
-  "TLS_ECDHE_ECDSA_WITH_RC4_128_SHA",
-  "TLS_ECDHE_ECDSA_WITH_AES_128_CBC_SHA",
-  "TLS_ECDHE_ECDSA_WITH_AES_256_CBC_SHA",
-  "TLS_ECDHE_RSA_WITH_RC4_128_SHA",
-  "TLS_ECDHE_RSA_WITH_3DES_EDE_CBC_SHA",
-  "TLS_ECDHE_RSA_WITH_AES_128_CBC_SHA",
-  "TLS_ECDHE_RSA_WITH_AES_128_CBC_SHA256",
-  "TLS_ECDHE_ECDSA_WITH_AES_128_CBC_SHA256",
-  "TLS_ECDHE_RSA_WITH_AES_256_CBC_SHA",
-  "TLS_ECDHE_RSA_WITH_AES_128_GCM_SHA256",
-  "TLS_ECDHE_ECDSA_WITH_AES_128_GCM_SHA256",
-  "TLS_ECDHE_RSA_WITH_AES_256_GCM_SHA384",
-  "TLS_ECDHE_ECDSA_WITH_AES_256_GCM_SHA384",
-  "TLS_ECDHE_RSA_WITH_CHACHA20_POLY1305",
-  "TLS_ECDHE_ECDSA_WITH_CHACHA20_POLY1305",
-  ...TLS13_SUITES,
-];
-
-/** Go curve names and whether the runtime can use them. */
-const GO_CURVES: Readonly<Record<string, boolean>> = {
-  X25519: true,
-  CurveP256: true,
-  CurveP384: true,
-  CurveP521: false,
-};
+/** Go curve names and whether the runtime can use them (rustls has no P-521). */
+const GO_CURVES: Readonly<Record<string, boolean>> = Object.fromEntries(
+  GO_CURVE_NAMES.map((c) => [c, c !== "CurveP521"]),
+);
 const RUNTIME_CURVES = Object.keys(GO_CURVES).filter((c) => GO_CURVES[c]);
 
 /** The kind of private key, which decides the TLS 1.2 suites a server can use. */
