@@ -6,6 +6,7 @@
  *
  * @module
  */
+import { abortableDelay } from "./retry.ts";
 import type { LockOptions, Storage, StorageStat, StoreOptions } from "./storage.ts";
 
 /** Tuning for {@link FileStorage}. */
@@ -19,21 +20,6 @@ interface LockFile {
   host: string;
   created: number;
   updated: number;
-}
-
-function abortable(ms: number, signal?: AbortSignal): Promise<void> {
-  return new Promise((resolve, reject) => {
-    if (signal?.aborted) return reject(signal.reason);
-    const onAbort = () => {
-      clearTimeout(t);
-      reject(signal!.reason);
-    };
-    const t = setTimeout(() => {
-      signal?.removeEventListener("abort", onAbort);
-      resolve();
-    }, ms);
-    signal?.addEventListener("abort", onAbort, { once: true });
-  });
 }
 
 /** Files under one root directory; keys map to relative paths. */
@@ -191,7 +177,7 @@ export class FileStorage implements Storage {
   async lock(name: string, opts: LockOptions = {}): Promise<void> {
     const pollMs = Math.max(50, Math.min(1000, this.#refreshMs / 4));
     while (!(await this.tryLock(name))) {
-      await abortable(pollMs, opts.signal);
+      await abortableDelay(pollMs, opts.signal);
     }
   }
 

@@ -5,6 +5,7 @@
  *
  * @module
  */
+import { abortableDelay } from "./retry.ts";
 import type { Logger } from "../ops/logger.ts";
 import { type AcmeClient, AcmeError, type Authorization, type Order } from "./acme_client.ts";
 import { splitCertificates } from "./_encoding.ts";
@@ -53,21 +54,6 @@ export interface ObtainOptions {
   signal?: AbortSignal;
 }
 
-function delay(ms: number, signal?: AbortSignal): Promise<void> {
-  return new Promise((resolve, reject) => {
-    if (signal?.aborted) return reject(signal.reason);
-    const onAbort = () => {
-      clearTimeout(t);
-      reject(signal!.reason);
-    };
-    const t = setTimeout(() => {
-      signal?.removeEventListener("abort", onAbort);
-      resolve();
-    }, ms);
-    signal?.addEventListener("abort", onAbort, { once: true });
-  });
-}
-
 /**
  * Polls `read` until `done` says so, with a short interval that grows to 2 s;
  * throws when the deadline passes.
@@ -83,7 +69,7 @@ async function pollUntil<T>(
     const v = await read();
     if (done(v)) return v;
     if (Date.now() + wait > opts.deadline) throw new AcmeError(`Timed out waiting for ${what}`, {});
-    await delay(wait, opts.signal);
+    await abortableDelay(wait, opts.signal);
     wait = Math.min(wait * 2, 2000);
   }
 }

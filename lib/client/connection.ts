@@ -698,16 +698,7 @@ export class ClientConnection implements ClientOps {
       this.server.interestChanged(this.account, sub, false);
     }
     this.server.clientClosed(this);
-    if (flushFirst && this.out.pending > 0) {
-      // Bounded: a peer that does not read does not keep the socket open.
-      this.out.drain(1000).finally(() => {
-        this.transport.close();
-        this.out.discard();
-      });
-    } else {
-      this.transport.close();
-      this.out.discard();
-    }
+    this.out.closeTransport(flushFirst);
   }
 
   // ---------------------------------------------------------------- tracing

@@ -101,6 +101,23 @@ export class Outbound {
     });
   }
 
+  /**
+   * Closes the transport and drops the buffers. With `flushFirst`, what is
+   * already queued (an -ERR) is written first, waiting at most a second so a
+   * peer that does not read cannot keep the socket open.
+   */
+  closeTransport(flushFirst: boolean): void {
+    if (flushFirst && this.pending > 0) {
+      this.drain(1000).finally(() => {
+        this.#transport.close();
+        this.discard();
+      });
+    } else {
+      this.#transport.close();
+      this.discard();
+    }
+  }
+
   /** Drops everything (connection closed). */
   discard(): void {
     this.buf = EMPTY;

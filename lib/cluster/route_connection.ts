@@ -614,16 +614,7 @@ export class RouteConnection implements RouteLink, RouteOps {
     this.server.log.notice(`${this.logPrefix} - Router connection closed: ${reason}`);
     this.#removeRemoteSubs();
     this.host.routeClosed(this);
-    if (flushFirst && this.out.pending > 0) {
-      this.out.flush();
-      this.out.drain(1000).finally(() => {
-        this.transport.close();
-        this.out.discard();
-      });
-    } else {
-      this.transport.close();
-      this.out.discard();
-    }
+    this.out.closeTransport(flushFirst);
   }
 
   // ------------------------------------------------------------ tracing
