@@ -32,7 +32,15 @@ export interface ClusterHandle extends ServerExtension {
   readonly port: number;
   /** The cluster name in force (configured, generated, or adopted from a peer). */
   readonly name: string;
+  /** ops: the current route certificate holder (null without route TLS); a reload may replace it. */
+  readonly routeTlsCertificate: import("./tls/context.ts").CertificateHolder | null;
 }
+
+/** ops: binds a TLS client listener (lib/tls/client_listener.ts) on a host and port. */
+type BindTlsListener = (
+  host: string,
+  port: number,
+) => Promise<import("./tls/client_listener.ts").TlsClientListener>;
 
 /** A client id, nonce and INFO reserved before the connection object exists. */
 export interface PreparedClient {
@@ -98,6 +106,8 @@ export class Server implements ServerCore {
   /** bcrypt worker pool (lib/auth), created on first need and kept across reloads. */
   #bcrypt: import("./auth/bcrypt_pool.ts").BcryptPool | null = null;
   #listener: Deno.Listener | null = null;
+  /** ops: ends when the plain accept loop has (its pending accept holds the port until then). */
+  #acceptDone: Promise<void> = Promise.resolve();
   #flushList: ClientConnection[] = [];
   #flushScheduled = false;
   #sweeper: ReturnType<typeof setInterval> | undefined;
@@ -169,35 +179,36 @@ export class Server implements ServerCore {
     if (needsAuthenticator(o)) this.auth = await this.buildAuthenticator(o);
     const port = o.port === -1 ? 0 : o.port;
     this.clientHost = o.host;
-    if (o.tls?.acme || this.acmeEnv) {
-      // acme: load or obtain the certificate before the client listener binds.
-      const { startAcmeTls } = await import("./server/acme_tls.ts");
-      this.acme = await startAcmeTls(this, { env: this.acmeEnv });
+    if (o.tls?.acme || o.cluster?.tls?.acme || this.acmeEnv) {
+      const { AcmeTls } = await import("./server/acme_tls.ts");
+      this.acme = AcmeTls.create(this, { env: this.acmeEnv });
     }
+    // Monitoring first, as nats-server: with ACME it shows (/varz tls_cert,
+    // /healthz) why the listeners are not up yet while the first order runs.
+    if (o.httpPort !== 0 || o.httpsPort !== 0) {
+      const { startMonitoring } = await import("./monitor/monitor.ts");
+      this.monitor = await startMonitoring(this);
+      this.extensions.push({ shutdown: () => this.monitor?.close() });
+    }
+    // acme: load or obtain the certificates before the listeners bind.
+    if (this.acme) await this.acme.ready();
     if (o.tls) {
       // TLS needs node:net/node:tls (upgrade after a plain-text INFO); see lib/tls.
       const { startTlsClientListener } = await import("./tls/client_listener.ts");
-      const certificate = this.acme?.listenerCertificate(); // acme: no cert_file to read
+      const certificate = this.acme?.pemFor("client"); // acme: no cert_file to read
       const listener = await startTlsClientListener(this, {
         host: o.host,
         port,
         ...(certificate ? { certificate } : {}),
       });
       this.clientTls = listener; // ops: reload swaps the certificate here
-      // ops: lame duck stops accepting TLS clients too (close() is idempotent).
-      this.extensions.push({ shutdown: () => listener.close(), lameDuck: () => listener.close() });
       this.clientPort = listener.port;
     } else {
       this.#listener = Deno.listen({ hostname: o.host, port, transport: "tcp" });
       this.clientPort = (this.#listener.addr as Deno.NetAddr).port;
-      this.#acceptLoop(this.#listener);
+      this.#acceptDone = this.#acceptLoop(this.#listener);
     }
     this.log.notice(`Listening for client connections on ${hostPort(o.host, this.clientPort)}`);
-    if (o.httpPort !== 0 || o.httpsPort !== 0) {
-      const { startMonitoring } = await import("./monitor/monitor.ts");
-      this.monitor = await startMonitoring(this);
-      this.extensions.push({ shutdown: () => this.monitor?.close() });
-    }
     this.#startSweeper();
     this.log.notice("Server is ready");
     if (o.cluster && o.cluster.port !== 0) {
@@ -232,6 +243,31 @@ export class Server implements ServerCore {
         this.log.error(`Client accept error: ${(e as Error).message}`);
       }
     }
+  }
+
+  /**
+   * ops: a config reload turned TLS on or off: the client listener is replaced
+   * by the other kind on the same host and port; connected clients stay.
+   *
+   * @param bindTls Binds the TLS listener (lib/tls/client_listener.ts); null binds a plain one.
+   * @throws {Error} When the new listener cannot bind; the old one is closed by then.
+   */
+  async replaceClientListener(bindTls: BindTlsListener | null): Promise<void> {
+    if (this.#shuttingDown || this.#lameDuck) return;
+    try {
+      this.#listener?.close();
+    } catch { /* already closed */ }
+    this.#listener = null;
+    await this.#acceptDone;
+    const tls = this.clientTls;
+    this.clientTls = null;
+    await tls?.close();
+    if (bindTls !== null) {
+      this.clientTls = await bindTls(this.clientHost, this.clientPort);
+      return;
+    }
+    this.#listener = Deno.listen({ hostname: this.clientHost, port: this.clientPort });
+    this.#acceptDone = this.#acceptLoop(this.#listener);
   }
 
   /**
@@ -475,6 +511,7 @@ export class Server implements ServerCore {
     try {
       this.#listener?.close();
     } catch { /* already closed by lame duck */ }
+    await this.clientTls?.close(); // ops: idempotent; a reload may have replaced it
     clearInterval(this.#sweeper);
     for (const ext of this.extensions) await ext.shutdown?.();
     const drains: Promise<void>[] = [];
@@ -495,7 +532,8 @@ export class Server implements ServerCore {
     this.#lameDuck = true;
     this.log.notice("Entering lame duck mode, stop accepting new clients");
     this.#listener?.close();
-    // ops: TLS listener and cluster (route INFO with ldm:true) learn through this hook.
+    await this.clientTls?.close(); // ops: the TLS listener (a reload may have replaced it)
+    // ops: the cluster (route INFO with ldm:true) learns through this hook.
     for (const ext of this.extensions) {
       try {
         await ext.lameDuck?.();

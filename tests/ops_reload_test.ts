@@ -13,6 +13,7 @@ import { join } from "node:path";
 import { REPO_ROOT, ServerProcess } from "./helpers/server.ts";
 import { RawClient } from "./helpers/raw.ts";
 import { tempDir, waitFor } from "./ops_helpers.ts";
+import { routePortOf, waitForFlow, waitForLogSince } from "./helpers/reload.ts";
 
 /** Rewrites the config file and sends SIGHUP; waits for the outcome line. */
 async function reload(s: ServerProcess, config: string): Promise<string> {
@@ -187,12 +188,13 @@ Deno.test("reload: pid_file moves with the option", async () => {
 });
 
 /** Connects with TLS (INFO first, then the handshake) and returns the server certificate's fingerprint. */
-async function serverFingerprint(port: number): Promise<string> {
+/** The certificate fingerprint a new TLS handshake gets (after the INFO line on a NATS port). */
+async function serverFingerprint(port: number, natsInfo = true): Promise<string> {
   const ca = await Deno.readTextFile(join(REPO_ROOT, "certs/ca.pem"));
   return await new Promise((resolve, reject) => {
     const sock = net.connect(port, "127.0.0.1");
     sock.once("error", reject);
-    sock.once("data", () => {
+    const handshake = () => {
       // Only the fingerprint matters here; the second certificate has no DNS name.
       const opts = {
         socket: sock,
@@ -206,7 +208,9 @@ async function serverFingerprint(port: number): Promise<string> {
         resolve(fp);
       });
       t.once("error", reject);
-    });
+    };
+    if (natsInfo) sock.once("data", handshake);
+    else sock.once("connect", handshake);
   });
 }
 
@@ -217,22 +221,114 @@ Deno.test("reload: a new TLS certificate serves new clients while an old connect
   Deno.copyFileSync(join(REPO_ROOT, "certs/server-cert.pem"), cert);
   Deno.copyFileSync(join(REPO_ROOT, "certs/server-key.pem"), key);
   const conf = `tls { cert_file: "${cert}", key_file: "${key}" }\n`;
-  const s = await ServerProcess.start({ config: conf });
+  const s = await ServerProcess.start({ config: conf, args: ["-ms", "-1"] });
   const ca = join(REPO_ROOT, "certs/ca.pem");
   const nc = await connect({ servers: s.url, tls: { caFile: ca }, reconnect: false });
+  const httpsPort = Number(/Starting https monitor on \S+:(\d+)/.exec(s.logs.text)?.[1]);
   try {
     const before = await serverFingerprint(s.port);
+    equal(await serverFingerprint(httpsPort, false), before);
     Deno.copyFileSync(join(REPO_ROOT, "certs/server-ip-only-cert.pem"), cert);
     Deno.copyFileSync(join(REPO_ROOT, "certs/server-ip-only-key.pem"), key);
     const out = await reload(s, conf);
     match(out, /Reloaded: tls = enabled/);
     const after = await serverFingerprint(s.port);
     notEqual(after, before, "new connections get the new certificate");
+    equal(await serverFingerprint(httpsPort, false), after, "the HTTPS monitor too");
     await nc.flush(); // the old TLS connection still works
     equal(nc.isClosed(), false);
   } finally {
     await nc.close().catch(() => {});
     await s.stop();
     dir.remove();
+  }
+});
+
+// ------------------------------------------------------------------ cluster
+
+/** A cluster block on a random local port; `body` adds settings. */
+function clusterConf(body: string): string {
+  return `cluster {\n name: rl\n host: 127.0.0.1\n port: -1\n ${body}\n}\n`;
+}
+
+Deno.test("reload: cluster authorization applies to routes: the old password is refused, the new one accepted", async () => {
+  const auth = (pass: string) => `authorization { user: ru, password: ${pass} }`;
+  const a = await ServerProcess.start({ config: clusterConf(auth("p1")) });
+  const aRoute = await routePortOf(a);
+  const route = (pass: string) => `routes: ["nats-route://ru:${pass}@127.0.0.1:${aRoute}"]`;
+  const b = await ServerProcess.start({ config: clusterConf(route("p1")) });
+  const ca = await connect({ servers: a.url, reconnect: false });
+  const cb = await connect({ servers: b.url, reconnect: false });
+  try {
+    await waitForFlow(cb, ca, "auth.before");
+    const mark = a.logs.text.length;
+    const out = await reload(a, clusterConf(auth("p2")));
+    match(out, /Reloaded: cluster\n/);
+    // The route accepted with p1 is closed at once, as nats-server does...
+    await waitForLogSince(a, mark, /rid:\d+ - Router connection closed: Authentication Failure/);
+    // ...and B's redial with the old password is refused.
+    await waitFor(
+      () => (a.logs.text.slice(mark).match(/rid:\d+ - authentication error/g) ?? []).length >= 2,
+      5000,
+      "the redial with the old password refused",
+    );
+    const outB = await reload(b, clusterConf(route("p2")));
+    match(outB, /Reloaded: cluster routes/);
+    await waitForFlow(cb, ca, "auth.after"); // the new password gets the route back
+  } finally {
+    await ca.close().catch(() => {});
+    await cb.close().catch(() => {});
+    await a.stop();
+    await b.stop();
+  }
+});
+
+Deno.test("reload: cluster permissions change which interest a route carries", async () => {
+  const perms = (deny: string) => `permissions { export: { deny: ["${deny}"] } }`;
+  const a = await ServerProcess.start({ config: clusterConf(perms("secret")) });
+  const aRoute = await routePortOf(a);
+  const b = await ServerProcess.start({
+    config: clusterConf(`routes: ["nats-route://127.0.0.1:${aRoute}"]`),
+  });
+  const ca = await connect({ servers: a.url, reconnect: false });
+  const cb = await connect({ servers: b.url, reconnect: false });
+  const got = new Map<string, number>();
+  for (const subject of ["secret", "other"]) {
+    cb.subscribe(subject, { callback: () => void got.set(subject, (got.get(subject) ?? 0) + 1) });
+  }
+  /** Publishes on A and a probe after it; once the probe is at B, `subject` had its chance. */
+  const delivered = async (subject: string, probe: string): Promise<number> => {
+    let probes = 0;
+    const sub = cb.subscribe(probe, { callback: () => void probes++ });
+    await cb.flush();
+    await waitFor(
+      async () => {
+        ca.publish(subject);
+        ca.publish(probe);
+        await ca.flush();
+        return probes > 0;
+      },
+      8000,
+      `probe ${probe} at B`,
+    );
+    sub.unsubscribe();
+    return got.get(subject) ?? 0;
+  };
+  try {
+    await cb.flush();
+    equal(await delivered("secret", "probe.1"), 0, "export denied: A ignores B's interest");
+    ok(await delivered("other", "probe.2") > 0, "other flows before the reload");
+
+    const out = await reload(a, clusterConf(perms("other")));
+    match(out, /Reloaded: cluster\n/);
+    // B is told the new permissions and sends its interest again: "secret" now flows.
+    await waitForFlow(ca, cb, "secret");
+    const before = got.get("other") ?? 0;
+    equal(await delivered("other", "probe.3"), before, "now denied: B's interest is dropped");
+  } finally {
+    await ca.close().catch(() => {});
+    await cb.close().catch(() => {});
+    await a.stop();
+    await b.stop();
   }
 });

@@ -11,6 +11,7 @@
  * @module
  */
 import type { AcmeOptions } from "../config/options.ts";
+import { parseGoDuration } from "../config/conf_values.ts";
 import { defaultFileName, directoryUrl, parseBool } from "./settings.ts";
 
 /** Paths of the three files env mode writes. */
@@ -131,6 +132,24 @@ export function acmeOptionsFromEnv(
   if (resolvers.length) options.dnsResolvers = resolvers;
   const roots = (env.ACME_CA_ROOTS ?? "").split(",").map((s) => s.trim()).filter(Boolean);
   if (roots.length) options.caRoots = roots.map((r) => absolute(r, cwd));
+  if (env.ACME_STARTUP_TIMEOUT) {
+    // dnatsd extension: give up (exit 1) when no first certificate arrives in time.
+    const text = env.ACME_STARTUP_TIMEOUT;
+    let ms = Number(text) * 1000; // plain seconds, as DNS_TIMEOUT
+    if (!Number.isFinite(ms)) {
+      try {
+        ms = parseGoDuration(text);
+      } catch {
+        ms = NaN;
+      }
+    }
+    if (!Number.isFinite(ms) || ms < 0) {
+      throw new TypeError(
+        `ACME_STARTUP_TIMEOUT: invalid duration ${env.ACME_STARTUP_TIMEOUT} (e.g. 10m or 600)`,
+      );
+    }
+    if (ms > 0) options.startupTimeoutMs = ms;
+  }
   return {
     options,
     files: {

@@ -9,6 +9,7 @@ import { abortableDelay } from "./retry.ts";
 import type { Logger } from "../ops/logger.ts";
 import { type AcmeClient, AcmeError, type Authorization, type Order } from "./acme_client.ts";
 import { splitCertificates } from "./_encoding.ts";
+import { NO_SUITABLE_CHALLENGE } from "./failure.ts";
 import { buildCsr } from "./csr.ts";
 import { generateKeyPair, type KeyType, privateKeyToPem } from "./keys.ts";
 
@@ -114,7 +115,7 @@ export async function obtainCertificate(
       if (!ch) {
         throw new AcmeError(
           `The CA offers no ${opts.solver.type} challenge for ${authz.identifier.value}`,
-          {},
+          { type: NO_SUITABLE_CHALLENGE },
         );
       }
       const info: ChallengeInfo = {

@@ -27,7 +27,8 @@ import { FileStorage } from "./file_storage.ts";
 import { type ChallengeSolver, obtainCertificate } from "./issuer.ts";
 import { generateKeyPair, importPrivateKeyPem, type KeyPair, privateKeyToPem } from "./keys.ts";
 import { type AriState, formatDuration, pickInWindow, renewalTime } from "./renewal.ts";
-import { Backoff } from "./retry.ts";
+import { AcmeSettingsError, isPermanentFailure } from "./failure.ts";
+import { abortableDelay, Backoff } from "./retry.ts";
 import { extraBool, extraNumber, type ResolvedSettings, resolveSettings } from "./settings.ts";
 import { loadText, type Storage } from "./storage.ts";
 
@@ -93,21 +94,6 @@ interface Loaded {
 }
 
 const STOPPED = "ACME manager stopped";
-
-function sleep(ms: number, signal: AbortSignal): Promise<void> {
-  return new Promise((resolve, reject) => {
-    if (signal.aborted) return reject(signal.reason);
-    const onAbort = () => {
-      clearTimeout(t);
-      reject(signal.reason);
-    };
-    const t = setTimeout(() => {
-      signal.removeEventListener("abort", onAbort);
-      resolve();
-    }, ms);
-    signal.addEventListener("abort", onAbort, { once: true });
-  });
-}
 
 function errText(err: unknown): string {
   return err instanceof Error ? err.message : String(err);
@@ -199,9 +185,19 @@ export class AcmeManager {
         break;
       } catch (err) {
         if (this.#stopped) throw new Error(STOPPED, { cause: err });
+        if (!this.#current && isPermanentFailure(err)) {
+          // Nothing to serve and nothing a retry can fix: say so now instead
+          // of waiting for hours with the listener down.
+          this.#failed(err, false);
+          throw new Error(
+            `ACME: cannot obtain a certificate for ${this.#what}: ${errText(err)} ` +
+              `(a retry cannot fix this; check the acme settings)`,
+            { cause: err },
+          );
+        }
         const delay = this.#failed(err);
         this.#nextCheck = new Date(this.#now().getTime() + delay);
-        await sleep(delay, this.#abort.signal).catch(() => {});
+        await abortableDelay(delay, this.#abort.signal).catch(() => {});
         if (this.#stopped) throw new Error(STOPPED, { cause: err });
       }
     }
@@ -258,8 +254,11 @@ export class AcmeManager {
     return this.#now() >= renewalTime(cur.info, this.#s.renewFraction, this.#ariFor(cur));
   }
 
-  /** Records a failure, logs it, and returns the delay before the next attempt. */
-  #failed(err: unknown): number {
+  /**
+   * Records a failure and returns the delay before the next attempt; logs it
+   * unless `log` is false (the caller reports it another way).
+   */
+  #failed(err: unknown, log = true): number {
     const retryAfter = err instanceof AcmeError ? err.retryAfterMs : undefined;
     const delay = this.#backoff.next(retryAfter);
     this.#lastError = errText(err);
@@ -273,6 +272,7 @@ export class AcmeManager {
         formatDuration(this.#current.cert.notAfter.getTime() - this.#now().getTime())
       }`
       : "";
+    if (!log) return delay;
     this.#d.log.error(
       `ACME: obtaining a certificate for ${this.#what} failed (attempt ${this.#backoff.failures}): ${this.#lastError}; retrying in ${
         formatDuration(delay)
@@ -357,6 +357,8 @@ export class AcmeManager {
 
   async #obtain(): Promise<void> {
     const log = this.#d.log;
+    // The solver first: a provider without credentials fails here, before any CA request.
+    const solver = await this.#getSolver();
     const client = await this.#acme();
     if (!this.#accountReady) {
       const acct: { email?: string; termsAgreed: boolean; eab?: { kid: string; hmacKey: string } } =
@@ -369,7 +371,6 @@ export class AcmeManager {
       log.debug(`ACME: account ${kid}`);
       this.#accountReady = true;
     }
-    const solver = await this.#getSolver();
     const prev = this.#current;
     const replaces = prev && this.#ariFor(prev) ? prev.info.ariCertId : undefined;
     log.notice(
@@ -492,7 +493,17 @@ export class AcmeManager {
       return this.#solver;
     }
     const env = this.#d.env ?? safeEnv();
-    const provider = await createDnsProvider(this.#o, env);
+    let provider;
+    try {
+      provider = await createDnsProvider(this.#o, env);
+    } catch (err) {
+      // Missing credentials, a missing token file or an unknown provider:
+      // retrying changes nothing. A Key Vault that does not answer may recover.
+      const settings = err instanceof Deno.errors.NotFound ||
+        (err instanceof TypeError && !/error sending request|fetch/i.test(err.message));
+      if (!settings) throw err;
+      throw new AcmeSettingsError(`DNS provider: ${errText(err)}`, { cause: err });
+    }
     const x = this.#o.extra;
     const dnsOpts: ConstructorParameters<typeof Dns01Solver>[1] = { log: this.#d.log };
     if (this.#o.dnsResolvers?.length) dnsOpts.resolvers = this.#o.dnsResolvers;

@@ -20,6 +20,7 @@ import { isValidLiteralSubject, isValidQueueName, isValidSubject } from "../rout
 import type { MatchResult } from "../router/sublist.ts";
 import { fanOut, latin1, PublishContext } from "./deliver.ts";
 import { Outbound } from "./outbound.ts";
+import { hashSubject, PublishCache } from "./publish_cache.ts";
 import { traceArgsLine, tracePayloadLine } from "./trace.ts";
 import { closeOnTransportEnd, closeOnWriteError } from "./transport_failure.ts";
 import { Subscription } from "./subscription.ts";
@@ -120,7 +121,7 @@ export class ClientConnection implements ClientOps {
   // publish path caches (the "L1" cache of nats-server's client)
   #msg = new PublishContext();
   /** Recent subjects by hash of their bytes: a hit needs no string and no Map lookup. */
-  #l1: L1Entry[] | null = null;
+  #l1: PublishCache | null = null;
   /** Bumped to invalidate every L1 entry (account or permissions changed). */
   #l1Epoch = 0;
 
@@ -386,15 +387,17 @@ export class ClientConnection implements ClientOps {
     const sublist = this.account.sublist;
     const gen = sublist.generation;
     let result: MatchResult<Subscription>;
-    const l1 = this.#l1 ??= newL1();
-    const entry = l1[hashBytes(ab, s0, s1) & L1_MASK];
-    if (entry.gen === gen && entry.epoch === this.#l1Epoch && entry.matches(ab, s0, s1)) {
+    const l1 = this.#l1 ??= new PublishCache();
+    const hash = hashSubject(ab, s0, s1);
+    const epoch = this.#l1Epoch;
+    const entry = l1.get(ab, s0, s1, hash, gen, epoch);
+    if (entry !== undefined) {
       msg.subject = entry.subject;
       // Reply grants (allow_responses) are consumed per publish: never cache those verdicts.
       const allowed = entry.allowed && this.#pubVerdictCacheable ||
         this.#publishAllowed(entry.subject);
       if (!allowed) return this.#pubDenied(entry.subject);
-      result = entry.result!;
+      result = entry.result;
     } else {
       const subject = latin1(ab, s0, s1);
       msg.subject = subject;
@@ -404,7 +407,7 @@ export class ClientConnection implements ClientOps {
       }
       const allowed = this.#publishAllowed(subject);
       result = sublist.match(subject);
-      entry.store(ab, s0, s1, subject, result, allowed, gen, this.#l1Epoch);
+      l1.put(ab, s0, s1, hash, subject, result, allowed, gen, epoch);
       if (!allowed) return this.#pubDenied(subject);
     }
 
@@ -712,68 +715,6 @@ export class ClientConnection implements ClientOps {
     this.#trace(traceArgsLine(verb, p));
     this.#trace(tracePayloadLine(payload, this.server.options.maxTracedMsgLen));
   }
-}
-
-const L1_SIZE = 32;
-const L1_MASK = L1_SIZE - 1;
-/** Subjects longer than this are not kept in the L1 cache (rare; they take the Map path). */
-const L1_MAX_SUBJECT = 128;
-
-/** One slot of a connection's L1 publish cache. */
-class L1Entry {
-  bytes = new Uint8Array(0);
-  len = -1;
-  subject = "";
-  result: MatchResult<Subscription> | null = null;
-  allowed = false;
-  /** Sublist generation the result belongs to. */
-  gen = -1;
-  epoch = -1;
-
-  matches(buf: Uint8Array, s: number, e: number): boolean {
-    if (e - s !== this.len) return false;
-    const b = this.bytes;
-    for (let i = s, j = 0; i < e; i++, j++) if (b[j] !== buf[i]) return false;
-    return true;
-  }
-
-  store(
-    buf: Uint8Array,
-    s: number,
-    e: number,
-    subject: string,
-    result: MatchResult<Subscription>,
-    allowed: boolean,
-    gen: number,
-    epoch: number,
-  ): void {
-    const n = e - s;
-    if (n > L1_MAX_SUBJECT) {
-      this.len = -1;
-      return;
-    }
-    if (this.bytes.length < n) this.bytes = new Uint8Array(Math.max(32, n));
-    for (let i = 0; i < n; i++) this.bytes[i] = buf[s + i];
-    this.len = n;
-    this.subject = subject;
-    this.result = result;
-    this.allowed = allowed;
-    this.gen = gen;
-    this.epoch = epoch;
-  }
-}
-
-function newL1(): L1Entry[] {
-  const entries: L1Entry[] = [];
-  for (let i = 0; i < L1_SIZE; i++) entries.push(new L1Entry());
-  return entries;
-}
-
-/** FNV-1a over the subject bytes. */
-function hashBytes(buf: Uint8Array, s: number, e: number): number {
-  let h = 0x811c9dc5;
-  for (let i = s; i < e; i++) h = Math.imul(h ^ buf[i], 0x01000193);
-  return h >>> 0;
 }
 
 function bool(v: unknown, dflt: boolean): boolean {

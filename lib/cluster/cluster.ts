@@ -12,7 +12,7 @@ import { DenoTransport, NodeTransport, type Transport } from "../client/transpor
 import { ClosedReason } from "../client/closed_reason.ts";
 import type { Subscription } from "../client/subscription.ts";
 import { PermissionChecker } from "../auth/permissions.ts";
-import type { ClusterOptions } from "../config/options.ts";
+import type { ClusterOptions, TlsOptions } from "../config/options.ts";
 import type { RouteInfo } from "../monitor/types.ts";
 import type { Account } from "../server/account.ts";
 import type { ClusterHandle, Server } from "../server.ts";
@@ -29,6 +29,8 @@ import {
   routeNonce,
 } from "./route_info.ts";
 import type { RouteTls } from "./route_tls.ts";
+import type { CertificateHolder } from "../tls/context.ts";
+import { bindReleasedPort } from "../ops/rebind.ts";
 import { joinHostPort, parseRouteUrl, redactedUrl, type RouteUrl } from "./route_url.ts";
 
 /** Reconnect delay of a dropped solicited route: 1 s plus up to 100 ms of jitter. */
@@ -69,6 +71,8 @@ export class Cluster implements ClusterHandle, RouteHost {
   #name: string;
   #dynamic: boolean;
   #listener: Deno.Listener | null = null;
+  /** Ends when the plain accept loop has (its pending accept holds the port until then). */
+  #acceptDone: Promise<void> = Promise.resolve();
   /** Route TLS (handshake first, both sides verify), when `cluster.tls` is set. */
   #tls: RouteTls | null = null;
   #dialer: RouteDialer;
@@ -121,6 +125,14 @@ export class Cluster implements ClusterHandle, RouteHost {
     return this.#dynamic;
   }
 
+  /**
+   * The route certificate's owner (null without route TLS). A reload may
+   * replace it; ACME renewals swap their certificate into the current one.
+   */
+  get routeTlsCertificate(): CertificateHolder | null {
+    return this.#tls?.certificate ?? null;
+  }
+
   async start(): Promise<void> {
     const o = this.#opts;
     const log = this.server.log;
@@ -130,19 +142,12 @@ export class Cluster implements ClusterHandle, RouteHost {
     const port = o.port === -1 ? 0 : o.port;
     if (o.tls) {
       // TLS needs node:net sockets (node:tls upgrades them); plain routes use Deno's sockets.
-      const { startRouteTls } = await import("./route_tls.ts");
-      this.#tls = await startRouteTls(o.tls, {
-        host,
-        port,
-        log,
-        accepted: (t) => this.#accepted(t),
-        refuse: () => this.#shuttingDown,
-      });
+      // acme: a cluster tls block with `acme` has no cert_file; ACME holds the PEM.
+      const certificate = o.tls.acme ? this.server.acme?.pemFor("route") : undefined;
+      this.#tls = await this.#startTls(o.tls, port, certificate ? { certificate } : {});
       this.port = this.#tls.port;
     } else {
-      this.#listener = Deno.listen({ hostname: host, port });
-      this.port = (this.#listener.addr as Deno.NetAddr).port;
-      this.#acceptLoop(this.#listener);
+      this.#listenPlain(port);
     }
     log.notice(`Listening for route connections on ${joinHostPort(host, this.port)}`);
     // Interest that existed before the cluster came up (clients may already be connected).
@@ -153,6 +158,29 @@ export class Cluster implements ClusterHandle, RouteHost {
     }
     for (const text of o.routes) this.addRoute(text);
     await Promise.resolve();
+  }
+
+  #startTls(
+    options: TlsOptions,
+    port: number,
+    material: { certificate?: { certPem: string; keyPem: string }; holder?: CertificateHolder },
+  ): Promise<RouteTls> {
+    return import("./route_tls.ts").then(({ startRouteTls }) =>
+      startRouteTls(options, {
+        host: this.#opts.host || "0.0.0.0",
+        port,
+        log: this.server.log,
+        accepted: (t) => this.#accepted(t),
+        refuse: () => this.#shuttingDown,
+        ...material,
+      })
+    );
+  }
+
+  #listenPlain(port: number): void {
+    this.#listener = Deno.listen({ hostname: this.#opts.host || "0.0.0.0", port });
+    this.port = (this.#listener.addr as Deno.NetAddr).port;
+    this.#acceptDone = this.#acceptLoop(this.#listener);
   }
 
   async #acceptLoop(listener: Deno.Listener): Promise<void> {
@@ -442,12 +470,16 @@ export class Cluster implements ClusterHandle, RouteHost {
 
   /**
    * Config reload: takes the new cluster options. Routes are added and removed
-   * by difference; authorization, permissions, connect_retries, advertise
-   * settings apply to new connections (existing routes stay up, as
-   * nats-server does for these keys). Listen host/port and TLS are not
-   * reloadable here (the reload diff refuses them).
+   * by difference. As nats-server does: accepted routes whose CONNECT
+   * credentials fail the new authorization are closed; a permissions change
+   * re-announces local interest (RS+/RS-), forgets peer interest no longer
+   * exportable and sends every peer our new INFO (so it resends what it may
+   * now send); name, connect_retries and advertise settings apply to what
+   * comes next. Listen host and port are not reloadable (the reload diff
+   * refuses them); route TLS is {@link reloadTls}.
    */
   applyOptions(next: ClusterOptions): void {
+    const old = this.#opts;
     const before = new Set(this.#configured.keys());
     const wanted = new Map<string, string>();
     for (const text of next.routes) {
@@ -458,17 +490,125 @@ export class Cluster implements ClusterHandle, RouteHost {
       }
     }
     this.#opts = next;
-    this.#auth.close();
-    this.#auth = new RouteAuth(next.authorization);
-    this.#setPermissions(next.permissions);
+    if (!sameJson(old.authorization, next.authorization)) {
+      const previous = this.#auth;
+      this.#auth = new RouteAuth(next.authorization);
+      this.#recheckRoutes();
+      previous.close();
+    }
     if (next.name && next.name !== this.#name) {
       this.#name = next.name;
       this.#dynamic = false;
+      this.server.log.notice(`Cluster name updated to ${next.name}`);
     }
+    if (!sameJson(old.permissions, next.permissions)) this.#reloadPermissions(next.permissions);
     for (const key of before) {
-      if (!wanted.has(key)) this.removeRoute(this.#configured.get(key)!.text);
+      const text = wanted.get(key);
+      const current = this.#configured.get(key)!.text;
+      // Same host:port with other credentials in the URL: dial again with the new ones.
+      if (text === undefined || text !== current) this.removeRoute(current);
     }
-    for (const [key, text] of wanted) if (!before.has(key)) this.addRoute(text);
+    for (const [key, text] of wanted) if (!this.#configured.has(key)) this.addRoute(text);
+  }
+
+  /** Closes accepted routes whose stored CONNECT credentials the new authorization refuses. */
+  #recheckRoutes(): void {
+    const auth = this.#auth;
+    for (const conn of [...this.#conns]) {
+      // A dialed route authenticated at the peer; we hold nothing to check.
+      if (conn.solicited || conn.credentials === null || conn.isClosed) continue;
+      const verdict = auth.check(conn.credentials.user, conn.credentials.pass);
+      const settle = (ok: boolean) => {
+        if (!ok && !conn.isClosed) conn.revokeAuthorization();
+      };
+      if (verdict instanceof Promise) verdict.then(settle);
+      else settle(verdict);
+    }
+  }
+
+  #reloadPermissions(p: ClusterOptions["permissions"]): void {
+    const importChecker = p?.import ? new PermissionChecker({ publish: p.import }) : null;
+    // Evaluated against the old checker inside setFilter, so it must run first.
+    const lines = this.interest.setFilter(
+      importChecker === null ? null : (s) => importChecker.canPublish(s),
+    );
+    this.#setPermissions(p);
+    const info = routeInfoLine(this.#identity());
+    for (const conn of this.#remotes.values()) {
+      if (lines.length > 0) conn.send(lines);
+      conn.dropRemoteInterest((s) => this.exportAllowed(s));
+      conn.send(info);
+    }
+  }
+
+  /** A peer's permissions changed: send it all our interest again (it skips what it has). */
+  peerPermissionsChanged(conn: RouteConnection): void {
+    if (!conn.registered || this.#remotes.get(conn.remoteId) !== conn) return;
+    const snapshot = this.interest.snapshot();
+    if (snapshot.length > 0) conn.send(snapshot);
+  }
+
+  /**
+   * Config reload of `cluster.tls`: new handshakes (accepted and dialed) use
+   * `holder`, built and validated by the caller; routes already up stay.
+   * Turning route TLS on or off replaces the listener on the same port, as
+   * nats-server applies the block to every new route. Never throws: when the
+   * other kind of listener cannot bind, the old kind is bound again and the
+   * error is logged.
+   *
+   * @param options The new `cluster.tls` (undefined: route TLS off).
+   * @param holder Its certificate holder (null when `options` is undefined).
+   */
+  async reloadTls(
+    options: TlsOptions | undefined,
+    holder: CertificateHolder | null,
+  ): Promise<void> {
+    if (this.#shuttingDown) return;
+    const current = this.#tls;
+    if (current !== null && holder !== null) {
+      current.reconfigure(holder);
+      return;
+    }
+    if (current === null && holder === null) return;
+    const port = this.port;
+    // Close what listens now, then bind the other kind; on failure, the old kind again.
+    let bindNew: () => Promise<void>;
+    let bindOld: () => Promise<void>;
+    const plain = () => Promise.resolve(this.#listenPlain(port));
+    if (current !== null) {
+      current.close();
+      this.#tls = null;
+      bindNew = plain;
+      bindOld = async () => {
+        this.#tls = await this.#startTls(current.certificate.options, port, {
+          holder: current.certificate,
+        });
+      };
+    } else {
+      try {
+        this.#listener?.close();
+      } catch { /* already closed */ }
+      this.#listener = null;
+      await this.#acceptDone;
+      bindNew = async () => {
+        this.#tls = await this.#startTls(options!, port, { holder: holder! });
+      };
+      bindOld = plain;
+    }
+    const log = this.server.log;
+    try {
+      await bindReleasedPort(bindNew);
+      return;
+    } catch (e) {
+      const what = holder === null ? "off" : "on";
+      log.error(`Error listening for route connections with TLS ${what}: ${(e as Error).message}`);
+    }
+    try {
+      await bindReleasedPort(bindOld);
+      log.warn(`Route listener kept TLS ${holder === null ? "on" : "off"}`);
+    } catch (e) {
+      log.error(`Error listening for route connections: ${(e as Error).message}`);
+    }
   }
 
   /** Adds a configured route and dials it (start, config reload). */
@@ -564,6 +704,10 @@ export class Cluster implements ClusterHandle, RouteHost {
       tls_verify: o.tls !== undefined,
     };
   }
+}
+
+function sameJson(a: unknown, b: unknown): boolean {
+  return JSON.stringify(a) === JSON.stringify(b);
 }
 
 function stringList(v: unknown): string[] {

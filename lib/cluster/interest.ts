@@ -30,9 +30,25 @@ export class LocalInterest {
     this.#filter = filter;
   }
 
-  /** Replaces the import filter (config reload); returns nothing, callers resync routes. */
-  setFilter(filter: InterestFilter | null): void {
+  /**
+   * Replaces the import filter (config reload).
+   *
+   * @returns The RS+ lines for interest the new filter announces and the old
+   *   one did not, and RS- lines for the reverse, to send to every route.
+   */
+  setFilter(filter: InterestFilter | null): Uint8Array {
+    const old = this.#filter;
     this.#filter = filter;
+    let text = "";
+    for (const [account, entries] of this.#accounts) {
+      for (const entry of entries.values()) {
+        const was = old === null || old(entry.subject);
+        const now = this.#announced(entry);
+        if (was && !now) text += removeLine(account, entry);
+        else if (!was && now) text += addLine(account, entry);
+      }
+    }
+    return encoder.encode(text);
   }
 
   /**

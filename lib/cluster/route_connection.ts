@@ -56,6 +56,11 @@ export interface RouteHost {
   queueFlush(conn: RouteConnection): void;
   /** Route `export` permission: whether we accept interest on `subject`. */
   exportAllowed(subject: string): boolean;
+  /**
+   * The peer's INFO announced new import/export permissions (its config was
+   * reloaded): what it now accepts from us may have grown.
+   */
+  peerPermissionsChanged?(conn: RouteConnection): void;
 }
 
 /** How a connection came to be. */
@@ -93,6 +98,11 @@ export class RouteConnection implements RouteLink, RouteOps {
   headers = false;
   /** The peer's client URLs currently added to our connect_urls. */
   connectUrls: string[] = [];
+  /**
+   * The credentials of an accepted route's CONNECT, kept so that a config
+   * reload changing the cluster authorization can check them again.
+   */
+  credentials: { user?: string; pass?: string } | null = null;
   registered = false;
 
   // RouteLink (lib/client/deliver.ts)
@@ -207,6 +217,7 @@ export class RouteConnection implements RouteLink, RouteOps {
       return false;
     }
     this.#connectSeen = true;
+    this.credentials = { user: optStr(json.user), pass: optStr(json.pass) };
     const auth = this.host.auth;
     if (auth.required) {
       const verdict = auth.check(optStr(json.user), optStr(json.pass));
@@ -261,6 +272,15 @@ export class RouteConnection implements RouteLink, RouteOps {
     return true;
   }
 
+  /**
+   * Config reload: the CONNECT credentials no longer pass the cluster
+   * authorization, so the route is closed as a failed login would be.
+   */
+  revokeAuthorization(): void {
+    this.noReconnect = true;
+    this.#authFailed();
+  }
+
   #authFailed(): void {
     this.server.log.error(`${this.logPrefix} - authentication error`);
     this.sendErrAndClose(WireError.AuthorizationViolation, ClosedReason.AuthenticationViolation);
@@ -300,7 +320,15 @@ export class RouteConnection implements RouteLink, RouteOps {
       this.server.log.debug(`${this.logPrefix} - Peer entered lame duck mode`);
       this.host.peerUrlsChanged(this, []);
     } else {
+      const before = this.remoteInfo;
       this.remoteInfo = info;
+      if (
+        before !== null &&
+        (JSON.stringify(before.import) !== JSON.stringify(info.import) ||
+          JSON.stringify(before.export) !== JSON.stringify(info.export))
+      ) {
+        this.host.peerPermissionsChanged?.(this);
+      }
       if (Array.isArray(info.connect_urls)) {
         this.host.peerUrlsChanged(this, info.connect_urls.filter((u) => typeof u === "string"));
       }
@@ -378,6 +406,19 @@ export class RouteConnection implements RouteLink, RouteOps {
       return;
     }
     this.remoteSubs.set(key, { account, sub });
+  }
+
+  /**
+   * Config reload narrowed the route `export` permission: forgets the peer's
+   * interest in subjects it may no longer subscribe to.
+   */
+  dropRemoteInterest(allowed: (subject: string) => boolean): void {
+    for (const [key, { account, sub }] of this.remoteSubs) {
+      if (allowed(sub.subject)) continue;
+      this.remoteSubs.delete(key);
+      sub.closed = true;
+      account.sublist.remove(sub);
+    }
   }
 
   /** Drops all of the peer's interest (route closed or replaced). */

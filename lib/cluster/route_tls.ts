@@ -13,7 +13,7 @@ import type { TlsOptions } from "../config/options.ts";
 import type { Logger } from "../ops/logger.ts";
 import { NodeTransport, type Transport } from "../client/transport.ts";
 import { CertificateHolder } from "../tls/context.ts";
-import { createRouteTlsAcceptor, tlsConnect } from "../tls/dial.ts";
+import { createRouteTlsAcceptor, type RouteTlsAcceptor, tlsConnect } from "../tls/dial.ts";
 import { joinHostPort } from "./route_url.ts";
 
 export interface RouteTlsHooks {
@@ -25,12 +25,25 @@ export interface RouteTlsHooks {
   accepted(transport: Transport): void;
   /** True while shutting down: new sockets are dropped. */
   refuse(): boolean;
+  /** acme: the certificate as PEM (the cluster tls block has `acme`, no cert_file). */
+  certificate?: { certPem: string; keyPem: string };
+  /** A holder already built and validated (config reload turning route TLS on). */
+  holder?: CertificateHolder;
 }
 
 export interface RouteTls {
   readonly port: number;
+  /** Owner of the route certificate (the current one: a reload may replace it). */
+  readonly certificate: CertificateHolder;
   /** Dials a route and completes the handshake (our certificate, peer verified). */
   dial(host: string, port: number): Promise<tls.TLSSocket>;
+  /**
+   * Config reload: handshakes begun from now on (accepted and dialed) use
+   * `holder` (its certificate, CA, timeout, pins); routes already up, and
+   * handshakes already running, keep what they had.
+   */
+  reconfigure(holder: CertificateHolder): void;
+  /** Stops listening (the port is free on return) and fails running handshakes. */
   close(): void;
 }
 
@@ -40,8 +53,14 @@ export interface RouteTls {
  * @throws {Error} When the certificate files are unusable or the port is taken.
  */
 export async function startRouteTls(options: TlsOptions, hooks: RouteTlsHooks): Promise<RouteTls> {
-  const holder = new CertificateHolder(options, "both");
-  const acceptor = createRouteTlsAcceptor(holder);
+  let holder = hooks.holder ??
+    (hooks.certificate
+      ? CertificateHolder.fromPem(options, "both", hooks.certificate)
+      : new CertificateHolder(options, "both"));
+  for (const w of holder.warnings) hooks.log.warn(w);
+  let acceptor = createRouteTlsAcceptor(holder);
+  /** Acceptors replaced by a reload, kept until their running handshakes are over. */
+  const retired = new Map<RouteTlsAcceptor, ReturnType<typeof setTimeout>>();
   const server = net.createServer((socket) => {
     if (hooks.refuse()) {
       socket.destroy();
@@ -64,10 +83,38 @@ export async function startRouteTls(options: TlsOptions, hooks: RouteTlsHooks): 
   const bound = (server.address() as net.AddressInfo).port;
   return {
     port: bound,
+    get certificate(): CertificateHolder {
+      return holder;
+    },
     dial: (host, port) => tlsConnect(host, port, holder),
+    reconfigure(next: CertificateHolder): void {
+      const old = acceptor;
+      acceptor = createRouteTlsAcceptor(next);
+      holder = next;
+      for (const w of next.warnings) hooks.log.warn(w);
+      // Every handshake the old acceptor runs has a deadline of its timeout; once
+      // that has passed nothing can still need it.
+      const timer = setTimeout(() => {
+        retired.delete(old);
+        old.close();
+      }, handshakeDeadlineMs(old.certificate) + 1000);
+      Deno.unrefTimer(timer as unknown as number);
+      retired.set(old, timer);
+    },
     close() {
       acceptor.close();
+      for (const [old, timer] of retired) {
+        clearTimeout(timer);
+        old.close();
+      }
+      retired.clear();
       server.close();
     },
   };
+}
+
+/** The handshake deadline of a holder's block (nats-server's default: 2 s). */
+function handshakeDeadlineMs(holder: CertificateHolder): number {
+  const t = holder.options.timeout;
+  return Math.round((t > 0 ? t : 2) * 1000);
 }

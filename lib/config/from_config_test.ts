@@ -352,6 +352,11 @@ Deno.test("optionsFromConfig() tls acme block", () => {
     eab: { kid: "k", hmacKey: "h" },
     extra: { rfc2136_server: "127.0.0.1:53" },
   });
+  assert.equal(
+    opts('tls { acme { domains: "x.example", startup_timeout: "10m" } }').tls!.acme!
+      .startupTimeoutMs,
+    600_000,
+  );
   const d = opts('tls { acme { domains: "x.example", renew_before: "240h" } }').tls!.acme!;
   assert.deepEqual([d.caDirectory, d.challenge, d.keyType, d.extra], [
     "production",

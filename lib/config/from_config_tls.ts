@@ -339,6 +339,11 @@ export function readAcmeBlock(issues: IssueCollector, v: ConfValue): AcmeOptions
         if (ms !== undefined) acme.checkIntervalMs = ms;
         break;
       }
+      case "startup_timeout": {
+        const ms = issues.durationMs(item, "startup_timeout");
+        if (ms !== undefined && ms > 0) acme.startupTimeoutMs = ms;
+        break;
+      }
       case "challenge": {
         const s = issues.str(item);
         if (s === undefined) break;

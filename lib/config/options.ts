@@ -80,6 +80,11 @@ export interface AcmeOptions {
   httpListen?: string;
   dnsProvider?: string;
   dnsResolvers?: string[];
+  /**
+   * Give up starting (exit 1) when no first certificate arrived within this
+   * many ms; unset: keep retrying with back-off, monitoring shows why.
+   */
+  startupTimeoutMs?: number;
   /** PEM file(s) with extra roots to trust a private ACME CA. */
   caRoots?: string[];
   eab?: { kid: string; hmacKey: string };

@@ -36,17 +36,31 @@ export function parseCertificatePem(pem: string, source = "file"): TlsCertificat
   }
 }
 
-/** Certificates currently served to clients (empty without TLS). */
+/**
+ * Certificates the server holds, the one served to clients first (empty
+ * without TLS). ACME certificates come from the server's hook; when none of
+ * them serves clients (ACME for routes only, or letsgo-nats files nothing
+ * uses), the client `cert_file` is listed first.
+ */
 export function tlsCertificates(server: Server): TlsCertificateInfo[] {
   const hook = (server as unknown as Partial<TlsCertificateSource>).tlsCertificateInfo;
+  let hooked: TlsCertificateInfo[] | null = null;
   if (typeof hook === "function") {
     try {
       const list = hook.call(server);
-      if (Array.isArray(list)) return list;
+      if (Array.isArray(list)) hooked = list;
     } catch (e) {
       server.log.debug(`Monitoring: tlsCertificateInfo() failed: ${(e as Error).message}`);
     }
   }
+  if (hooked === null) return clientFileCertificate(server);
+  // Waiting for a first certificate (usedBy empty, no file yet) still shows the ACME state.
+  if (hooked.some((c) => !c.usedBy || c.usedBy.includes("client"))) return hooked;
+  return [...clientFileCertificate(server), ...hooked];
+}
+
+/** The client `cert_file`, parsed (cached by modification time). */
+function clientFileCertificate(server: Server): TlsCertificateInfo[] {
   const path = server.options.tls?.certFile;
   if (!path) return [];
   try {

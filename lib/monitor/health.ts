@@ -22,7 +22,8 @@ export interface Health {
 export function buildHealthz(server: Server): Health {
   let error = "";
   if (server.clientPort === 0) {
-    error = "client listener not ready";
+    const acme = server.acme?.waitingReason();
+    error = acme ? `client listener not ready: ${acme}` : "client listener not ready";
   } else if (server.options.cluster && server.options.cluster.port !== 0 && !server.cluster) {
     error = "route listener not ready";
   } else if (server.isLameDuck) {

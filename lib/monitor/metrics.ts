@@ -154,7 +154,8 @@ export function buildMetrics(
     "dnatsd_tls_certificate_not_after_seconds",
     "gauge",
     "Expiry (notAfter) of a served TLS certificate, seconds since the epoch.",
-    certs.map((c) => ({
+    // An ACME block still waiting for its first certificate has no expiry yet.
+    certs.filter((c) => c.notAfter.getTime() > 0).map((c) => ({
       labels: { subject: c.subject },
       value: c.notAfter.getTime() / 1000,
     })),

@@ -72,13 +72,23 @@ async function startHttps(
   const haveFiles = Boolean(tls?.certFile && tls?.keyFile);
   // With ACME the certificate may arrive later, through setCertificate().
   if (!haveFiles && !tls?.acme) throw new Error("TLS cert and key required for HTTPS");
-  // acme: without files, start with the certificate the client listener already holds.
-  const held = haveFiles ? undefined : server.clientTls?.certificate.pair;
-  const secure = haveFiles
-    ? { cert: Deno.readTextFileSync(tls!.certFile!), key: Deno.readTextFileSync(tls!.keyFile!) }
-    : held
+  // acme: monitoring starts before the first certificate is there; it arrives
+  // through setCertificate() (a stored one may already be loaded).
+  const held = haveFiles ? undefined : server.acme?.pemFor("client");
+  let secure: { cert?: string; key?: string } = held
     ? { cert: held.certPem, key: held.keyPem }
     : {};
+  if (haveFiles) {
+    try {
+      secure = {
+        cert: Deno.readTextFileSync(tls!.certFile!),
+        key: Deno.readTextFileSync(tls!.keyFile!),
+      };
+    } catch (e) {
+      // acme env mode: letsgo-nats' files appear with the first certificate.
+      if (!server.acme) throw e;
+    }
+  }
   // Client certificates are not asked for: monitoring never verifies clients.
   const https: HttpsServer = createHttpsServer(
     { ...secure, requestCert: false },

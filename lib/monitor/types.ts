@@ -84,6 +84,11 @@ export interface TlsCertificateInfo {
   lastErrorAt?: Date;
   /** The file holding it, when there is one. */
   file?: string;
+  /**
+   * ACME: the TLS users serving it now (`client`, `route`); empty while the
+   * first certificate is awaited or when nothing is configured to use it.
+   */
+  usedBy?: string[];
 }
 
 /**

@@ -127,7 +127,10 @@ export function tlsCertVarz(c: TlsCertificateInfo): JsonObject {
     renewal_failures: c.failures,
     last_error: c.lastError,
     last_error_at: t(c.lastErrorAt),
+    used_by: c.usedBy,
   };
+  // No certificate yet (ACME's first order still running): no dates to show.
+  if (c.notAfter.getTime() === 0) delete out.not_after;
   for (const k of Object.keys(out)) if (out[k] === undefined) delete out[k];
   return out;
 }
@@ -148,6 +151,11 @@ function clusterVarz(server: Server): JsonObject {
   out.tls_timeout = c.tls?.timeout ?? DEFAULT_TIMEOUT_S;
   if (c.tls) out.tls_required = true;
   if (c.tls && (c.tls.verify || c.tls.verifyAndMap)) out.tls_verify = true;
+  // acme: dnatsd extension, the route certificate when ACME manages it.
+  const routeCert = c.tls?.acme || server.acmeEnv
+    ? tlsCertificates(server).find((x) => x.usedBy?.includes("route"))
+    : undefined;
+  if (routeCert) out.tls_cert = tlsCertVarz(routeCert);
   return out;
 }
 

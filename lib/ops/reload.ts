@@ -5,15 +5,16 @@
  * or nothing at all when one field cannot be reloaded or the file is broken.
  *
  * Everything that can fail (opening a new log file, building the authenticator,
- * reading new certificates) is prepared before anything is changed, so a failed
- * reload leaves the server exactly as it was.
+ * reading new certificates, ACME's first certificate for a new `acme` block) is
+ * prepared before anything is changed, so a failed reload leaves the server
+ * exactly as it was. TLS is lib/ops/reload_tls.ts.
  *
  * @module
  */
 import { buildOptions } from "../config/resolve.ts";
 import { formatIssue } from "../config/conf_values.ts";
 import type { ParsedFlags } from "../config/flags.ts";
-import type { Options } from "../config/options.ts";
+import type { ClusterOptions, Options } from "../config/options.ts";
 import type { Server } from "../server.ts";
 import { needsAuthenticator } from "../server.ts";
 import { Account } from "../server/account.ts";
@@ -21,6 +22,9 @@ import type { ClientAuthenticator } from "../server/auth_api.ts";
 import type { Logger } from "./logger.ts";
 import type { ProcessFiles } from "./process_files.ts";
 import { ChangeKind, diffOptions, type OptionChange } from "./reload_diff.ts";
+// Types only: the TLS and ACME code is loaded when a reload runs, not at start.
+import type { TlsReloadPlan } from "./reload_tls.ts";
+import type { AcmeReloadPlan } from "../server/acme_reload.ts";
 
 /** What a reload needs besides the server. */
 export interface ReloadContext {
@@ -38,6 +42,8 @@ export interface ReloadContext {
 interface RouteControl {
   addRoute?(url: string): void;
   removeRoute?(url: string): void;
+  /** Authorization, permissions, name, routes... (lib/cluster/cluster.ts). */
+  applyOptions?(next: ClusterOptions): void;
 }
 
 /**
@@ -68,7 +74,8 @@ export async function reloadConfig(server: Server, ctx: ReloadContext): Promise<
   const newLog = has(ChangeKind.Logging) ? ctx.makeLogger(next) : null;
   const oldLog = server.log;
   let auth: ClientAuthenticator | null | undefined; // undefined = keep
-  let tlsPair: { cert: string; key: string } | null = null;
+  let acmePlan: AcmeReloadPlan | null = null;
+  let tls: TlsReloadPlan;
   try {
     // The authenticator keeps the logger it was built with, so it is rebuilt when
     // the logger changes too (the shared bcrypt pool keeps that cheap).
@@ -76,27 +83,39 @@ export async function reloadConfig(server: Server, ctx: ReloadContext): Promise<
       if (newLog !== null) server.log = newLog;
       auth = needsAuthenticator(next) ? await server.buildAuthenticator(next) : null;
     }
-    tlsPair = await readChangedCertificate(server, next);
+    // acme: new or changed acme blocks get their first certificate now; the TLS
+    // holders below are built from it.
+    const { prepareAcmeReload } = await import("../server/acme_reload.ts");
+    acmePlan = await prepareAcmeReload(server, next);
+    const { prepareTlsReload } = await import("./reload_tls.ts");
+    tls = prepareTlsReload(server, next, acmePlan);
   } catch (e) {
     server.log = oldLog;
     newLog?.close();
     auth?.close();
+    await acmePlan?.rollback();
     throw e;
   } finally {
     server.log = oldLog;
   }
-  if (tlsPair !== null && !changes.some((c) => c.kind === ChangeKind.Tls)) {
+  if (tls.client !== "keep" && !has(ChangeKind.Tls)) {
     // Same options, new files on disk: still a TLS reload (nats-server compares
     // the loaded certificates, not only the paths).
     changes.push({ key: "tls", kind: ChangeKind.Tls, notices: ["tls = enabled"] });
+  }
+  if (tls.route !== "keep" && !has(ChangeKind.Cluster)) {
+    changes.push({ key: "cluster", kind: ChangeKind.Cluster, notices: ["cluster"] });
   }
 
   // ---- apply (nothing below throws on purpose)
   server.options = next;
   server.configLoadTime = new Date();
   if (has(ChangeKind.Limits)) applyLimits(server, next);
-  if (tlsPair !== null) applyCertificate(server, tlsPair);
-  if (has(ChangeKind.Routes)) applyRoutes(server, old, next);
+  acmePlan?.commit(); // acme: before the holders built from its certificates go live
+  // TLS first: routes added below are dialed at once, with the new route certificate.
+  await tls.apply();
+  if (has(ChangeKind.Cluster)) applyCluster(server, old, next);
+  else if (has(ChangeKind.Routes)) applyRoutes(server, old, next);
   if (has(ChangeKind.Files)) ctx.files?.sync(server);
   for (const change of changes) {
     for (const text of change.notices) {
@@ -172,6 +191,26 @@ async function recheckClients(server: Server, hadAuth: boolean): Promise<void> {
   server.flushPending();
 }
 
+/**
+ * Hands the new cluster block to lib/cluster, which applies authorization,
+ * permissions, name and the routes (by difference, so they are not applied
+ * twice); route TLS is lib/ops/reload_tls.ts.
+ */
+function applyCluster(server: Server, old: Options, next: Options): void {
+  const control = server.cluster as (RouteControl & object) | null;
+  if (control === null || next.cluster === undefined) return;
+  if (!control.applyOptions) {
+    applyRoutes(server, old, next);
+    return;
+  }
+  try {
+    control.applyOptions(next.cluster);
+  } catch (e) {
+    // Not expected (lib/cluster logs bad route URLs itself); keep the reload going.
+    server.log.error(`Cluster options not fully applied: ${(e as Error).message}`);
+  }
+}
+
 /** Adds and removes solicited routes (lib/cluster does the dialing). */
 function applyRoutes(server: Server, old: Options, next: Options): void {
   const control = server.cluster as (RouteControl & object) | null;
@@ -183,37 +222,4 @@ function applyRoutes(server: Server, old: Options, next: Options): void {
   }
   for (const url of before) if (!after.has(url)) control.removeRoute(url);
   for (const url of after) if (!before.has(url)) control.addRoute(url);
-}
-
-/**
- * Reads the client TLS certificate and key named by the new options, and returns
- * them when they differ from what the listener serves (new paths, or the same
- * paths rewritten on disk).
- */
-async function readChangedCertificate(
-  server: Server,
-  next: Options,
-): Promise<{ cert: string; key: string } | null> {
-  const holder = server.clientTls?.certificate;
-  const t = next.tls;
-  if (!holder || !t?.certFile || !t.keyFile || t.acme) return null;
-  const [cert, key] = await Promise.all([
-    Deno.readTextFile(t.certFile),
-    Deno.readTextFile(t.keyFile),
-  ]);
-  const current = holder.secureContextOptions();
-  if (current.cert === cert && current.key === key) return null;
-  // Validate now so a bad pair fails the reload before anything changes.
-  const { validateKeyPair } = await import("../tls/context.ts");
-  validateKeyPair(cert, key, { purpose: "server" });
-  return { cert, key };
-}
-
-function applyCertificate(server: Server, pair: { cert: string; key: string }): void {
-  try {
-    server.clientTls?.certificate.setCertificate(pair.cert, pair.key);
-  } catch (e) {
-    // Validated above; only a cipher_suites/key-kind clash can land here.
-    server.log.error(`TLS certificate not reloaded: ${(e as Error).message}`);
-  }
 }

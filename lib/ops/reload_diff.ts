@@ -222,7 +222,7 @@ function custom(
       if (a.user !== b.user) notices.push("authorization user");
       if (a.password !== b.password) notices.push("authorization password");
       if (a.token !== b.token) notices.push("authorization token");
-      if (a.timeout !== b.timeout) notices.push(`authorization timeout = ${b.timeout ?? 2}`);
+      if (a.timeout !== b.timeout) notices.push(`authorization timeout = ${authTimeout(next)}`);
       out.push({ key, kind: ChangeKind.Auth, notices });
       return;
     }
@@ -280,27 +280,48 @@ function diffCluster(old: Options, next: Options, out: OptionChange[]): void {
   if (!sameValue(ra, rb)) out.push({ key: "cluster", kind: ChangeKind.Routes, notices: [] });
 }
 
+/** nats-server's TLS handshake timeout when none is set (seconds; also with TLS off). */
+const DEFAULT_TLS_TIMEOUT = 2;
+
+/** The client auth timeout in force (seconds): set, else the TLS timeout + 1 with TLS, else 2. */
+function authTimeout(o: Options): number {
+  const set = o.authorization?.timeout;
+  if (set !== undefined && set > 0) return set;
+  return o.tls ? o.tls.timeout + 1 : 2;
+}
+
 function diffTls(old: Options, next: Options, out: OptionChange[]): void {
   const a = old.tls;
   const b = next.tls;
   if (sameValue(a, b)) return;
-  if (a === undefined || b === undefined) {
-    // dnatsd binds a different kind of listener for TLS (node:tls vs native TCP),
-    // so switching TLS on or off needs a restart.
-    throw refused("TLSConfig", a ? "enabled" : "disabled", b ? "enabled" : "disabled");
+  // Checked in the order of nats-server's Options struct: the first refusal wins.
+  if ((a?.verifyAndMap ?? false) !== (b?.verifyAndMap ?? false)) {
+    throw refused("TLSMap", String(a?.verifyAndMap ?? false), String(b?.verifyAndMap ?? false));
   }
-  if (a.verifyAndMap !== b.verifyAndMap) {
-    throw refused("TLSMap", String(a.verifyAndMap), String(b.verifyAndMap));
-  }
-  if ((a.connectionRateLimit ?? 0) !== (b.connectionRateLimit ?? 0)) {
+  if ((a?.connectionRateLimit ?? 0) !== (b?.connectionRateLimit ?? 0)) {
     throw refused(
       "TLSRateLimit",
-      String(a.connectionRateLimit ?? 0),
-      String(b.connectionRateLimit ?? 0),
+      String(a?.connectionRateLimit ?? 0),
+      String(b?.connectionRateLimit ?? 0),
     );
   }
-  const notices = ["tls = enabled"];
-  if (a.timeout !== b.timeout) notices.push(`tls timeout = ${b.timeout}`);
-  if (!sameValue(a.pinnedCerts, b.pinnedCerts)) notices.push("pinned_certs");
+  // The auth timeout follows the TLS timeout when not set: nats-server reports it too.
+  const authBefore = authTimeout(old);
+  const authAfter = authTimeout(next);
+  const explicitChanged = old.authorization?.timeout !== next.authorization?.timeout;
+  if (authBefore !== authAfter && !explicitChanged) {
+    out.push({
+      key: "authorization",
+      kind: ChangeKind.Auth,
+      notices: [`authorization timeout = ${authAfter}`],
+    });
+  }
+  const notices: string[] = [];
+  const timeoutA = a?.timeout ?? DEFAULT_TLS_TIMEOUT;
+  const timeoutB = b?.timeout ?? DEFAULT_TLS_TIMEOUT;
+  if (timeoutA !== timeoutB) notices.push(`tls timeout = ${timeoutB}`);
+  // Turning TLS on or off is reloadable: lib/ops/reload_tls.ts swaps the listener.
+  notices.push(b ? "tls = enabled" : "tls = disabled");
+  if (!sameValue(a?.pinnedCerts, b?.pinnedCerts)) notices.push("pinned_certs");
   out.push({ key: "tls", kind: ChangeKind.Tls, notices });
 }

@@ -48,3 +48,30 @@ Deno.test("diffOptions() keeps a random port and refuses a new cluster listener"
   }, ctx);
   deepStrictEqual(changes.flatMap((c) => c.notices), ["cluster", "cluster routes"]);
 });
+
+Deno.test("diffOptions() lets TLS be turned on and off, as nats-server 2.9 does", () => {
+  const tls = {
+    certFile: "c.pem",
+    keyFile: "k.pem",
+    verify: false,
+    verifyAndMap: false,
+    insecure: false,
+    timeout: 2,
+    handshakeFirst: false,
+  };
+  // Its log (captured from 2.9.10): the auth timeout follows the TLS timeout.
+  const on = diffOptions(base(), { ...base(), tls: { ...tls, timeout: 0.7 } }, ctx);
+  deepStrictEqual(on.flatMap((c) => c.notices), [
+    "authorization timeout = 1.7",
+    "tls timeout = 0.7",
+    "tls = enabled",
+  ]);
+  const off = diffOptions({ ...base(), tls }, base(), ctx);
+  deepStrictEqual(off.flatMap((c) => c.notices), ["authorization timeout = 2", "tls = disabled"]);
+  const verify = diffOptions({ ...base(), tls }, { ...base(), tls: { ...tls, verify: true } }, ctx);
+  deepStrictEqual(verify.flatMap((c) => c.notices), ["tls = enabled"]);
+  throws(
+    () => diffOptions(base(), { ...base(), tls: { ...tls, verifyAndMap: true } }, ctx),
+    /config reload not supported for TLSMap: old=false, new=true/,
+  );
+});

@@ -7,10 +7,17 @@
  * `handshake_first`, `allow_non_tls`, `connection_rate_limit`, the handshake
  * timeout and `pinned_certs`.
  *
+ * A config reload replaces the settings for new connections only
+ * ({@link TlsClientListener.reconfigure}): each set of settings gets its own
+ * `tls.Server` (a "generation"), and a socket stays with the generation it was
+ * accepted under, so handshakes already running finish as they started and
+ * established connections are never touched.
+ *
  * @module
  */
 import * as net from "node:net";
 import * as tls from "node:tls";
+import type { TlsOptions } from "../config/options.ts";
 import type { PreparedClient, Server } from "../server.ts";
 import { hostPort } from "../server.ts";
 import { NodeTransport } from "../client/transport.ts";
@@ -24,18 +31,47 @@ import { peerCertificate, refusalReason, tlsStateOf } from "./session.ts";
 export interface TlsClientListener {
   /** Bound port. */
   readonly port: number;
-  /** Owner of the listener's certificate: ACME and reload swap it here. */
+  /**
+   * Owner of the certificate new connections get (always the current one:
+   * a reload may replace it). ACME renewals swap their certificate in here.
+   */
   readonly certificate: CertificateHolder;
-  /** Stops accepting and drops connections still in their handshake. */
+  /** The `tls` block new connections are handled with. */
+  readonly options: TlsOptions;
+  /**
+   * Config reload: connections accepted from now on use `options` (verify,
+   * timeout, handshake_first, pins) and `holder` (certificate, CA, ciphers);
+   * connections already accepted keep what they started with. Does not throw:
+   * a failure is logged and the current settings stay.
+   */
+  reconfigure(options: TlsOptions, holder: CertificateHolder): void;
+  /**
+   * Stops accepting (the port is free when this returns) and drops connections
+   * still in their handshake; established clients are left to the server.
+   */
   close(): Promise<void>;
 }
 
 /** The first byte of a TLS record carrying a handshake (ClientHello). */
 const TLS_HANDSHAKE_RECORD = 0x16;
 
+/**
+ * The settings one set of accepted sockets is handled with: a reload makes a
+ * new generation, sockets keep the one they were accepted under.
+ */
+interface Generation {
+  readonly options: TlsOptions;
+  readonly holder: CertificateHolder;
+  readonly timeoutMs: number;
+  readonly tlsServer: tls.Server;
+  /** Stops the holder from updating this generation's tls.Server. */
+  detach(): void;
+}
+
 /** One accepted socket until it is handed to the server. */
 interface Pending {
   socket: net.Socket;
+  gen: Generation;
   address: string;
   port: number;
   prepared: PreparedClient;
@@ -48,36 +84,33 @@ interface Pending {
  * Binds the TLS client listener.
  *
  * @param server The server (prepareClient/acceptClient, options, log).
- * @param opts Host and port to bind (0 = any free port); `certificate` (ACME) instead of cert_file.
- * @returns The bound port, the certificate holder and `close()`.
+ * @param opts Host and port to bind (0 = any free port); `certificate` (ACME)
+ *   instead of cert_file; or `holder`, already built and validated (config reload
+ *   turning TLS on, or a caller that prepared it).
+ * @returns The bound port, the certificate holder, `reconfigure()` and `close()`.
  * @throws {TlsConfigError} When the TLS material or settings are unusable.
  */
 export async function startTlsClientListener(
   server: Server,
-  opts: { host: string; port: number; certificate?: { certPem: string; keyPem: string } },
+  opts: {
+    host: string;
+    port: number;
+    certificate?: { certPem: string; keyPem: string };
+    holder?: CertificateHolder;
+  },
 ): Promise<TlsClientListener> {
-  const o = server.options;
-  const tlsOpts = o.tls;
+  const tlsOpts = opts.holder?.options ?? server.options.tls;
   if (!tlsOpts) throw new TypeError("startTlsClientListener needs options.tls");
   // acme: in ACME config mode the certificate comes as PEM text, not from cert_file.
-  const holder = opts.certificate
-    ? CertificateHolder.fromPem(tlsOpts, "server", opts.certificate)
-    : new CertificateHolder(tlsOpts, "server");
+  const holder = opts.holder ??
+    (opts.certificate
+      ? CertificateHolder.fromPem(tlsOpts, "server", opts.certificate)
+      : new CertificateHolder(tlsOpts, "server"));
   for (const w of holder.warnings) server.log.warn(w);
-  const verify = tlsOpts.verify || tlsOpts.verifyAndMap;
-  const timeoutMs = Math.max(1, Math.round((tlsOpts.timeout > 0 ? tlsOpts.timeout : 2) * 1000));
+  // connection_rate_limit cannot change by reload (refused), so it belongs to the listener.
   const rate = tlsOpts.connectionRateLimit && tlsOpts.connectionRateLimit > 0
     ? new RateCounter(tlsOpts.connectionRateLimit)
     : null;
-
-  const tlsServer = tls.createServer({
-    ...holder.secureContextOptions(),
-    requestCert: verify,
-    rejectUnauthorized: verify,
-    // Our own timer (tls.timeout) logs and frees; this is only a backstop.
-    handshakeTimeout: timeoutMs + 1000,
-  });
-  const detach = holder.attach(tlsServer);
   const pending = new Map<net.Socket, Pending>();
   let closed = false;
 
@@ -95,47 +128,62 @@ export async function startTlsClientListener(
 
   const upgrade = (p: Pending) => {
     server.log.debug(`${logPrefix(p)} - Starting TLS client connection handshake`);
-    tlsServer.emit("connection", p.socket);
+    p.gen.tlsServer.emit("connection", p.socket);
   };
 
-  tlsServer.on("secureConnection", (ts: tls.TLSSocket) => {
-    const p = pendingOf(pending, ts);
-    if (p === undefined || p.done) {
-      ts.destroy();
-      return;
-    }
-    const peer = peerCertificate(ts);
-    if (verify && (!ts.authorized || peer === undefined)) {
-      // rejectUnauthorized already refuses these; kept as a guard on the runtime.
-      ts.destroy();
-      return fail(p, `TLS handshake error: ${refusalReason(peer)}`);
-    }
-    const pinError = holder.checkPinned(peer);
-    if (pinError !== null) {
-      ts.destroy();
-      return fail(p, `TLS handshake error: ${pinError}`);
-    }
-    p.done = true;
-    clearTimeout(p.timer);
-    pending.delete(p.socket);
-    const state = tlsStateOf(ts, peer);
-    if (server.log.debugEnabled) {
-      server.log.debug(`${logPrefix(p)} - TLS handshake complete`);
-      server.log.debug(
-        `${logPrefix(p)} - TLS version ${state.version}, cipher suite ${state.cipher}`,
-      );
-    }
-    const transport = new TlsTransport(ts, { address: p.address, port: p.port });
-    server.acceptClient(transport, p.prepared, state);
-  });
+  /** A tls.Server whose handlers apply the settings of its own generation. */
+  const makeGeneration = (options: TlsOptions, h: CertificateHolder): Generation => {
+    const verify = options.verify || options.verifyAndMap;
+    const timeoutMs = Math.max(1, Math.round((options.timeout > 0 ? options.timeout : 2) * 1000));
+    const tlsServer = tls.createServer({
+      ...h.secureContextOptions(),
+      requestCert: verify,
+      rejectUnauthorized: verify,
+      // Our own timer (tls.timeout) logs and frees; this is only a backstop.
+      handshakeTimeout: timeoutMs + 1000,
+    });
+    tlsServer.on("secureConnection", (ts: tls.TLSSocket) => {
+      const p = pendingOf(pending, ts);
+      if (p === undefined || p.done) {
+        ts.destroy();
+        return;
+      }
+      const peer = peerCertificate(ts);
+      if (verify && (!ts.authorized || peer === undefined)) {
+        // rejectUnauthorized already refuses these; kept as a guard on the runtime.
+        ts.destroy();
+        return fail(p, `TLS handshake error: ${refusalReason(peer)}`);
+      }
+      const pinError = h.checkPinned(peer);
+      if (pinError !== null) {
+        ts.destroy();
+        return fail(p, `TLS handshake error: ${pinError}`);
+      }
+      p.done = true;
+      clearTimeout(p.timer);
+      pending.delete(p.socket);
+      const state = tlsStateOf(ts, peer);
+      if (server.log.debugEnabled) {
+        server.log.debug(`${logPrefix(p)} - TLS handshake complete`);
+        server.log.debug(
+          `${logPrefix(p)} - TLS version ${state.version}, cipher suite ${state.cipher}`,
+        );
+      }
+      const transport = new TlsTransport(ts, { address: p.address, port: p.port });
+      server.acceptClient(transport, p.prepared, state);
+    });
+    tlsServer.on("tlsClientError", (err: Error, ts: tls.TLSSocket) => {
+      const p = pendingOf(pending, ts);
+      if (p === undefined) return;
+      const code = (ts as { authorizationError?: unknown }).authorizationError;
+      const reason = code ? `${refusalReason(peerCertificate(ts))} (${code})` : err.message;
+      fail(p, `TLS handshake error: ${reason}`);
+    });
+    const detach = h.attach(tlsServer);
+    return { options, holder: h, timeoutMs, tlsServer, detach };
+  };
 
-  tlsServer.on("tlsClientError", (err: Error, ts: tls.TLSSocket) => {
-    const p = pendingOf(pending, ts);
-    if (p === undefined) return;
-    const code = (ts as { authorizationError?: unknown }).authorizationError;
-    const reason = code ? `${refusalReason(peerCertificate(ts))} (${code})` : err.message;
-    fail(p, `TLS handshake error: ${reason}`);
-  });
+  let gen = makeGeneration(tlsOpts, holder);
 
   const onSocket = (socket: net.Socket) => {
     if (closed || server.isLameDuck) {
@@ -151,8 +199,10 @@ export async function startTlsClientListener(
       server.acceptClient(new NodeTransport(socket, { address, port }), prepared);
       return;
     }
+    const g = gen;
     const p: Pending = {
       socket,
+      gen: g,
       address,
       port,
       prepared,
@@ -167,8 +217,8 @@ export async function startTlsClientListener(
       // TCP close; give it that turn so the log names the real reason.
       setTimeout(() => fail(p, "TLS handshake error: connection closed by client", "debug"), 20);
     });
-    p.timer = setTimeout(() => fail(p, "TLS handshake timeout"), timeoutMs);
-    if (tlsOpts.handshakeFirst) {
+    p.timer = setTimeout(() => fail(p, "TLS handshake timeout"), g.timeoutMs);
+    if (g.options.handshakeFirst) {
       // TLS before INFO; the server sends INFO over TLS once it is up.
       prepared.infoSent = false;
       upgrade(p);
@@ -185,7 +235,7 @@ export async function startTlsClientListener(
       recordFailure(server, p, ClosedReason.MaxConnectionsExceeded);
       return;
     }
-    if (!o.allowNonTls) {
+    if (!server.options.allowNonTls) {
       upgrade(p);
       return;
     }
@@ -197,7 +247,7 @@ export async function startTlsClientListener(
       socket.pause();
       socket.unshift(chunk);
       if (chunk[0] === TLS_HANDSHAKE_RECORD) {
-        p.timer = setTimeout(() => fail(p, "TLS handshake timeout"), timeoutMs);
+        p.timer = setTimeout(() => fail(p, "TLS handshake timeout"), g.timeoutMs);
         upgrade(p);
       } else {
         handPlain(p);
@@ -214,7 +264,7 @@ export async function startTlsClientListener(
     };
     socket.once("data", onFirst);
     clearTimeout(p.timer);
-    p.timer = setTimeout(() => handPlain(p), timeoutMs);
+    p.timer = setTimeout(() => handPlain(p), g.timeoutMs);
   };
 
   const netServer = net.createServer({ noDelay: true }, onSocket);
@@ -230,18 +280,42 @@ export async function startTlsClientListener(
 
   return {
     port: bound,
-    certificate: holder,
+    get certificate(): CertificateHolder {
+      return gen.holder;
+    },
+    get options(): TlsOptions {
+      return gen.options;
+    },
+    reconfigure(options: TlsOptions, next: CertificateHolder): void {
+      if (closed) return;
+      let fresh: Generation;
+      try {
+        fresh = makeGeneration(options, next);
+      } catch (e) {
+        server.log.error(`TLS settings not reloaded: ${(e as Error).message}`);
+        return;
+      }
+      // The old tls.Server lives on for the handshakes it has begun; only the
+      // holder no longer updates it (ACME now swaps into the new holder).
+      gen.detach();
+      gen = fresh;
+      for (const w of next.warnings) server.log.warn(w);
+    },
     close(): Promise<void> {
       if (closed) return Promise.resolve();
       closed = true;
-      detach();
+      gen.detach();
       for (const p of [...pending.values()]) {
         p.done = true;
         clearTimeout(p.timer);
         p.socket.destroy();
       }
       pending.clear();
-      return new Promise<void>((resolve) => netServer.close(() => resolve()));
+      // net.Server's close callback waits until every accepted socket has ended,
+      // established TLS clients included; the listening socket itself is released
+      // at once, which is all shutdown, lame duck and a reload rebinding the port need.
+      netServer.close();
+      return Promise.resolve();
     },
   };
 }

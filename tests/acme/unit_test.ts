@@ -4,7 +4,12 @@
  * provider request shapes, CSR structure.
  */
 import assert from "node:assert/strict";
-import { AcmeClient, parseRetryAfter } from "../../lib/acme/acme_client.ts";
+import { AcmeClient, AcmeError, parseRetryAfter } from "../../lib/acme/acme_client.ts";
+import {
+  AcmeSettingsError,
+  isPermanentFailure,
+  NO_SUITABLE_CHALLENGE,
+} from "../../lib/acme/failure.ts";
 import { ariCertId, inspectCertificate } from "../../lib/acme/cert_info.ts";
 import { Dns01Solver } from "../../lib/acme/challenges.ts";
 import { buildCsr } from "../../lib/acme/csr.ts";
@@ -476,5 +481,62 @@ Deno.test("AcmeClient.renewalInfo() reads the window and Retry-After", async () 
     await assert.rejects(client.renewalInfo("unknown.id"), /HTTP 404/);
   } finally {
     await server.shutdown();
+  }
+});
+
+Deno.test("ACME_STARTUP_TIMEOUT takes seconds or a Go duration and refuses nonsense", () => {
+  const base = { DOMAINS: "a.example", ACCOUNT_EMAIL: "o@example", DNS_PROVIDER: "exec" };
+  const ms = (v?: string) =>
+    acmeOptionsFromEnv(v === undefined ? base : { ...base, ACME_STARTUP_TIMEOUT: v }, "/srv")!
+      .options.startupTimeoutMs;
+  assert.equal(ms(), undefined);
+  assert.equal(ms("90"), 90_000);
+  assert.equal(ms("10m"), 600_000);
+  assert.equal(ms("0"), undefined);
+  assert.throws(() => ms("soon"), /ACME_STARTUP_TIMEOUT: invalid duration soon/);
+  assert.throws(() => ms("-5"), /ACME_STARTUP_TIMEOUT: invalid duration/);
+});
+
+Deno.test("isPermanentFailure() stops only on what a retry cannot change", () => {
+  const problem = (t: string, status = 400) =>
+    new AcmeError("x", { type: `urn:ietf:params:acme:error:${t}`, status });
+  for (const t of ["rejectedIdentifier", "malformed", "externalAccountRequired", "badCSR"]) {
+    assert.equal(isPermanentFailure(problem(t)), true, t);
+  }
+  for (const t of ["badNonce", "rateLimited", "serverInternal", "connection", "dns", "caa"]) {
+    assert.equal(isPermanentFailure(problem(t, 429)), false, t);
+  }
+  assert.equal(
+    isPermanentFailure(new AcmeError("no dns-01", { type: NO_SUITABLE_CHALLENGE })),
+    true,
+  );
+  assert.equal(isPermanentFailure(new AcmeSettingsError("no token")), true);
+  // A CA that does not answer is a TypeError from fetch: transient.
+  assert.equal(isPermanentFailure(new TypeError("error sending request")), false);
+  assert.equal(isPermanentFailure(new Error("Timed out waiting for order")), false);
+});
+
+Deno.test("AcmeManager.start() gives up at once when the DNS provider has no credentials", async () => {
+  const log = new RecordingLogger();
+  const m = new AcmeManager({
+    domains: ["a.example"],
+    // No CA listens here: the settings error must come before any CA request.
+    caDirectory: `https://127.0.0.1:${freePort()}/dir`,
+    agreeTos: true,
+    keyType: "EC256",
+    storageDir: "/nonexistent",
+    challenge: "dns-01",
+    dnsProvider: "digitalocean",
+    extra: {},
+  }, { log, env: {}, onCertificate() {}, storage: new MemoryStorage() });
+  try {
+    await assert.rejects(
+      m.start(),
+      /ACME: cannot obtain a certificate for a\.example: DNS provider: Invalid DNS auth token.*a retry cannot fix this/,
+    );
+    assert.equal(m.status().failures, 1);
+    assert.equal(log.lines.filter((l) => /retrying in/.test(l.msg)).length, 0);
+  } finally {
+    await m.stop();
   }
 });
