@@ -26,6 +26,7 @@ import {
   varz,
   withPebble,
 } from "./acme/_server_helpers.ts";
+import { reload } from "./helpers/reload.ts";
 import { REPO_ROOT, ServerProcess } from "./helpers/server.ts";
 import { spawnDnatsd, waitForLog } from "./ops_helpers.ts";
 
@@ -33,6 +34,8 @@ const noPebble = !havePebble();
 if (noPebble) {
   console.log("SKIP tests/acme_lifecycle_test.ts (pebble tests): pebble is not installed");
 }
+/** A reload that obtains a certificate (or waits out a startup_timeout) takes seconds. */
+const ACME_RELOAD_MS = 60_000;
 /** Child processes, sockets and npm clients outlive single ops; each test cleans up itself. */
 const opts = { sanitizeResources: false, sanitizeOps: false };
 
@@ -294,19 +297,6 @@ Deno.test({
     }),
 });
 
-/** Reloads `s` with `config` (SIGHUP) and waits for the outcome line. */
-async function reloadWith(s: ServerProcess, config: string, timeoutMs = 60_000): Promise<string> {
-  const before = s.logs.text.length;
-  await Deno.writeTextFile(s.configFile!, config);
-  s.signal("SIGHUP");
-  await waitFor(
-    () => /Reloaded server configuration|Failed to reload/.test(s.logs.text.slice(before)),
-    "reload outcome",
-    timeoutMs,
-  );
-  return s.logs.text.slice(before);
-}
-
 Deno.test({
   ...opts,
   ignore: noPebble,
@@ -337,9 +327,10 @@ Deno.test({
         ncs.push(old);
 
         // files -> acme
-        let out = await reloadWith(
+        let out = await reload(
           s,
           acmeBlock(env, await dnsFields(env, "storage", ["nats-r1.example.com"])),
+          ACME_RELOAD_MS,
         );
         assert.match(out, /Reloaded server configuration/, out);
         const acme1 = loggedSerials(s).at(-1);
@@ -351,12 +342,13 @@ Deno.test({
         await old.flush();
 
         // acme -> acme for more names: a new manager, the old one stops.
-        out = await reloadWith(
+        out = await reload(
           s,
           acmeBlock(
             env,
             await dnsFields(env, "storage", ["nats-r1.example.com", "nats-r2.example.com"]),
           ),
+          ACME_RELOAD_MS,
         );
         assert.match(out, /Reloaded server configuration/, out);
         assert.match(out, /ACME: stopped renewing nats-r1\.example\.com \(no longer configured\)/);
@@ -372,7 +364,7 @@ Deno.test({
           await dnsFields(env, "storage", ["nats-dead.example.com"], '    startup_timeout: "3s"'),
         )
           .replace(env.pebble.directoryUrl, `https://127.0.0.1:${freePort()}/dir`);
-        out = await reloadWith(s, dead);
+        out = await reload(s, dead, ACME_RELOAD_MS);
         assert.match(
           out,
           /Failed to reload server configuration: ACME: no certificate for nats-dead\.example\.com within 3s(\.0+)?; reload aborted/,
@@ -385,7 +377,7 @@ Deno.test({
         );
 
         // acme -> files: the manager stops, the file certificate is served again.
-        out = await reloadWith(s, fileTls);
+        out = await reload(s, fileTls, ACME_RELOAD_MS);
         assert.match(out, /Reloaded server configuration/, out);
         assert.match(out, /ACME: stopped renewing nats-r1\.example\.com,nats-r2\.example\.com/);
         assert.equal(await peerSerial(s.port, fileHandshake), fileSerial);

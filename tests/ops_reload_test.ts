@@ -13,17 +13,7 @@ import { join } from "node:path";
 import { REPO_ROOT, ServerProcess } from "./helpers/server.ts";
 import { RawClient } from "./helpers/raw.ts";
 import { tempDir, waitFor } from "./ops_helpers.ts";
-import { routePortOf, waitForFlow, waitForLogSince } from "./helpers/reload.ts";
-
-/** Rewrites the config file and sends SIGHUP; waits for the outcome line. */
-async function reload(s: ServerProcess, config: string): Promise<string> {
-  const before = s.logs.text.length;
-  await Deno.writeTextFile(s.configFile!, config);
-  s.signal("SIGHUP");
-  const outcome = /Reloaded server configuration|Failed to reload server configuration: .*/;
-  await waitFor(() => outcome.test(s.logs.text.slice(before)), 10_000, "reload outcome");
-  return s.logs.text.slice(before);
-}
+import { reload, routePortOf, waitForFlow, waitForLogSince } from "./helpers/reload.ts";
 
 Deno.test("reload: a user removed from authorization is disconnected, others stay", async () => {
   const users = (list: string) => `authorization { users [ ${list} ] }\n`;

@@ -15,10 +15,9 @@ import { join } from "node:path";
 import { generateTestPki } from "../tools/gencerts.ts";
 import { ServerProcess, waitFor } from "./helpers/server.ts";
 import { RawClient } from "./helpers/raw.ts";
+import { CA, CERTS, clientTls, outcome as tryClient } from "./helpers/tls_client.ts";
 import { reload, routePortOf, waitForFlow } from "./helpers/reload.ts";
 
-const CERTS = new URL("../certs/", import.meta.url).pathname;
-const CA = CERTS + "ca.pem";
 const SERVER_FILES = `cert_file: "${CERTS}server-cert.pem"\n key_file: "${CERTS}server-key.pem"`;
 
 /** A client `tls {}` block with the server certificate and `extra` settings. */
@@ -30,33 +29,9 @@ function pem(file: string): string {
   return Deno.readTextFileSync(CERTS + file);
 }
 
-/** Client TLS options: trust the test CA, present `<certName>-cert.pem` if given. */
-function clientTls(certName?: string): Record<string, string> {
-  const t: Record<string, string> = { caFile: CA };
-  if (certName) {
-    t.certFile = `${CERTS}${certName}-cert.pem`;
-    t.keyFile = `${CERTS}${certName}-key.pem`;
-  }
-  return t;
-}
-
 /** "ok" when a real client connects over TLS and round-trips, else "refused". */
-async function outcome(port: number, certName?: string): Promise<"ok" | "refused"> {
-  let nc: NatsConnection | undefined;
-  try {
-    nc = await connect({
-      servers: `tls://127.0.0.1:${port}`,
-      tls: clientTls(certName),
-      reconnect: false,
-      timeout: 3000,
-    });
-    await nc.flush();
-    return "ok";
-  } catch {
-    return "refused";
-  } finally {
-    await nc?.close().catch(() => {});
-  }
+function outcome(port: number, certName?: string): Promise<"ok" | "refused"> {
+  return tryClient(port, { tls: clientTls(certName) });
 }
 
 /** Publishes on a fresh subject and waits for the client's own subscription to get it. */

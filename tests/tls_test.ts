@@ -1,4 +1,3 @@
-// deno-lint-ignore-file no-import-prefix -- tests pin the real NATS client by explicit npm specifier
 /**
  * Client TLS against real clients: CA verification, mutual TLS, verify_and_map,
  * handshake timeout, plain clients on a TLS port, allow_non_tls, start-up
@@ -8,7 +7,6 @@
 import { equal, match, ok, rejects } from "node:assert/strict";
 import * as net from "node:net";
 import * as tls from "node:tls";
-import { connect, type NatsConnection } from "npm:@nats-io/transport-node@3.4.0";
 import { Server } from "../lib/server.ts";
 import { defaultOptions, type Options } from "../lib/config/options.ts";
 import { loadConfigFile } from "../lib/config/load.ts";
@@ -16,9 +14,8 @@ import { optionsFromConfig } from "../lib/config/from_config.ts";
 import { MemoryLogger } from "../lib/ops/logger.ts";
 import { hasNatsServer, ServerProcess, waitFor } from "./helpers/server.ts";
 import { RawClient } from "./helpers/raw.ts";
+import { CA, CERTS, clientTls, outcome } from "./helpers/tls_client.ts";
 
-const CERTS = new URL("../certs/", import.meta.url).pathname;
-const CA = CERTS + "ca.pem";
 const SERVER_TLS = `cert_file: "${CERTS}server-cert.pem"
   key_file: "${CERTS}server-key.pem"
   ca_file: "${CA}"`;
@@ -48,39 +45,6 @@ async function startDnatsd(config: string): Promise<Running> {
   const server = new Server(await optionsOf(config), log);
   await server.start();
   return { port: server.clientPort, log, server, stop: () => server.shutdown() };
-}
-
-/** Client certificate variants by file prefix (undefined = no certificate). */
-function clientTls(certName?: string): Record<string, string> {
-  const t: Record<string, string> = { caFile: CA };
-  if (certName) {
-    t.certFile = `${CERTS}${certName}-cert.pem`;
-    t.keyFile = `${CERTS}${certName}-key.pem`;
-  }
-  return t;
-}
-
-/** "ok" when a real client connects and round-trips, else "refused". */
-async function outcome(
-  port: number,
-  opts: { tls?: Record<string, string> | null; user?: string; pass?: string; url?: string },
-): Promise<"ok" | "refused"> {
-  let nc: NatsConnection | undefined;
-  try {
-    nc = await connect({
-      servers: opts.url ?? `tls://127.0.0.1:${port}`,
-      ...(opts.tls === undefined ? {} : { tls: opts.tls }),
-      ...(opts.user ? { user: opts.user, pass: opts.pass } : {}),
-      reconnect: false,
-      timeout: 3000,
-    });
-    await nc.flush();
-    return "ok";
-  } catch {
-    return "refused";
-  } finally {
-    await nc?.close().catch(() => {});
-  }
 }
 
 /** A raw client that reads INFO in plain text, then upgrades (the NATS way). */

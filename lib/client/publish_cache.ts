@@ -28,36 +28,16 @@ const MAX_SUBJECT = 128;
 
 /** One cached subject. */
 export class PublishCacheEntry {
-  bytes: Uint8Array;
-  len: number;
-  hash: number;
-  subject: string;
-  result: MatchResult<Subscription>;
-  allowed: boolean;
+  bytes: Uint8Array = new Uint8Array(0);
+  len = -1;
+  hash = 0;
+  subject = "";
+  result!: MatchResult<Subscription>;
+  allowed = false;
   /** Sublist generation the result belongs to. */
-  gen: number;
+  gen = -1;
   /** The connection's epoch (permissions/account) the verdict belongs to. */
-  epoch: number;
-
-  constructor(
-    bytes: Uint8Array,
-    len: number,
-    hash: number,
-    subject: string,
-    result: MatchResult<Subscription>,
-    allowed: boolean,
-    gen: number,
-    epoch: number,
-  ) {
-    this.bytes = bytes;
-    this.len = len;
-    this.hash = hash;
-    this.subject = subject;
-    this.result = result;
-    this.allowed = allowed;
-    this.gen = gen;
-    this.epoch = epoch;
-  }
+  epoch = -1;
 
   matches(buf: Uint8Array, s: number, e: number): boolean {
     if (e - s !== this.len) return false;
@@ -122,7 +102,6 @@ export class PublishCache {
     const slots = this.#slots;
     const i = hash & this.#mask;
     const a = slots[i];
-    // Reuse the byte buffer of what is replaced: no allocation once warm.
     let victim: PublishCacheEntry | undefined;
     if (a === undefined || a.gen !== gen || a.epoch !== epoch) {
       victim = a;
@@ -136,22 +115,19 @@ export class PublishCache {
       }
       slots[i ^ 1] = a;
     }
-    let bytes = victim?.bytes;
-    if (bytes === undefined || bytes.length < n) bytes = new Uint8Array(Math.max(32, n));
+    // Reuse the victim and its byte buffer: no allocation once warm.
+    const entry = victim ?? new PublishCacheEntry();
+    if (entry.bytes.length < n) entry.bytes = new Uint8Array(Math.max(32, n));
+    const bytes = entry.bytes;
     for (let k = 0; k < n; k++) bytes[k] = buf[s + k];
-    if (victim === undefined) {
-      slots[i] = new PublishCacheEntry(bytes, n, hash, subject, result, allowed, gen, epoch);
-    } else {
-      victim.bytes = bytes;
-      victim.len = n;
-      victim.hash = hash;
-      victim.subject = subject;
-      victim.result = result;
-      victim.allowed = allowed;
-      victim.gen = gen;
-      victim.epoch = epoch;
-      slots[i] = victim;
-    }
+    entry.len = n;
+    entry.hash = hash;
+    entry.subject = subject;
+    entry.result = result;
+    entry.allowed = allowed;
+    entry.gen = gen;
+    entry.epoch = epoch;
+    slots[i] = entry;
     if (this.#evictions > slots.length && slots.length < MAX_SLOTS) this.#grow();
   }
 

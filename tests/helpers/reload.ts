@@ -14,12 +14,16 @@ import { type ServerProcess, waitFor } from "./server.ts";
  *
  * @returns The log written since the signal (the reload's notices or its error).
  */
-export async function reload(s: ServerProcess, config: string): Promise<string> {
+export async function reload(
+  s: ServerProcess,
+  config: string,
+  timeoutMs = 10_000,
+): Promise<string> {
   const before = s.logs.text.length;
   await Deno.writeTextFile(s.configFile!, config);
   s.signal("SIGHUP");
   const outcome = /Reloaded server configuration|Failed to reload server configuration: .*/;
-  await waitFor(() => outcome.test(s.logs.text.slice(before)), 10_000, "reload outcome");
+  await waitFor(() => outcome.test(s.logs.text.slice(before)), timeoutMs, "reload outcome");
   return s.logs.text.slice(before);
 }
 
