@@ -23,7 +23,7 @@ import { Outbound } from "./outbound.ts";
 import { hashSubject, PublishCache } from "./publish_cache.ts";
 import { traceArgsLine, tracePayloadLine } from "./trace.ts";
 import { closeOnTransportEnd, closeOnWriteError } from "./transport_failure.ts";
-import { Subscription } from "./subscription.ts";
+import { copySid, Subscription } from "./subscription.ts";
 import { ClosedReason } from "./closed_reason.ts";
 import type { Transport } from "./transport.ts";
 import type { Account } from "../server/account.ts";
@@ -492,7 +492,7 @@ export class ClientConnection implements ClientOps {
     const subject = latin1(ab, p.argStart[0], p.argEnd[0]);
     const sidArg = p.argCount - 1;
     const queue = p.argCount === 3 ? latin1(ab, p.argStart[1], p.argEnd[1]) : null;
-    const sidBytes = ab.slice(p.argStart[sidArg], p.argEnd[sidArg]);
+    const sidBytes = copySid(ab, p.argStart[sidArg], p.argEnd[sidArg]);
     const sid = latin1(sidBytes, 0, sidBytes.length);
     if (this.server.log.traceEnabled) {
       this.#trace(`<<- [SUB ${subject}${queue === null ? "" : " " + queue} ${sid}]`);

@@ -8,7 +8,8 @@
  * - `star`: the child for a `*` token,
  * - `full`: the node holding subscriptions that end in `>` at this depth,
  * - the subscriptions whose subject ends here, plain ones apart from queue ones,
- *   which are grouped by queue name.
+ *   which are grouped by queue name. A lone plain subscription (the usual case)
+ *   is held directly; a `Set` is made only for the second one.
  *
  * Each node keeps immutable array snapshots of its subscriptions, rebuilt lazily
  * after a change. A match that touches one node returns that node's prebuilt result
@@ -68,6 +69,9 @@ export interface SublistOptions {
   cache?: boolean;
 }
 
+const STAR = 0x2a;
+const GT = 0x3e;
+
 /** Most entries the match cache holds (nats-server `slCacheMax`). */
 export const CACHE_MAX = 1024;
 /** Size the cache is cut down to when it is full (nats-server `slCacheSweep`). */
@@ -95,6 +99,12 @@ class Node<T extends SubLike> {
   full: Node<T> | null = null;
   /** Subscriptions (plain and queue) whose subject ends at this node. */
   subCount = 0;
+  /**
+   * The plain subscription while it is the only one and `plain` is null: a `Set`
+   * per subject costs ~150 B and an allocation, and most subjects have one subscriber.
+   */
+  one: T | null = null;
+  /** Plain subscriptions, from the second one on (then `one` is null). */
   plain: Set<T> | null = null;
   queues: Map<string, QueueGroup<T>> | null = null;
   // Snapshots, dropped on every change at this node and rebuilt on demand.
@@ -110,10 +120,8 @@ class Node<T extends SubLike> {
     return this.literal?.get(token);
   }
 
-  /** The child for `token`, created when missing. */
-  childOrCreate(token: string): Node<T> {
-    if (token === "*") return this.star ??= new Node();
-    if (token === ">") return this.full ??= new Node();
+  /** The child for the literal `token`, created when missing. */
+  literalChild(token: string): Node<T> {
     const literal = this.literal ??= new Map();
     let node = literal.get(token);
     if (node === undefined) {
@@ -139,13 +147,30 @@ class Node<T extends SubLike> {
       this.full === null;
   }
 
+  /** `true` when plain subscriptions end at this node. */
+  hasPlain(): boolean {
+    return this.one !== null || this.plain !== null;
+  }
+
   /** Adds a subscription; `false` when this very object is already here. */
   add(sub: T): boolean {
     const queue = sub.queue;
     if (queue === null) {
-      const plain = this.plain ??= new Set();
-      if (plain.has(sub)) return false;
-      plain.add(sub);
+      const plain = this.plain;
+      if (plain !== null) {
+        if (plain.has(sub)) return false;
+        plain.add(sub);
+      } else if (this.one === null) {
+        this.one = sub;
+      } else {
+        if (this.one === sub) return false;
+        // The first member goes in first: results keep subscription order.
+        const set = new Set<T>();
+        set.add(this.one);
+        set.add(sub);
+        this.plain = set;
+        this.one = null;
+      }
       this.#plainList = null;
     } else {
       const queues = this.queues ??= new Map();
@@ -170,8 +195,12 @@ class Node<T extends SubLike> {
   delete(sub: T): boolean {
     const queue = sub.queue;
     if (queue === null) {
-      if (this.plain === null || !this.plain.delete(sub)) return false;
-      if (this.plain.size === 0) this.plain = null;
+      if (this.one === sub) {
+        this.one = null;
+      } else {
+        if (this.plain === null || !this.plain.delete(sub)) return false;
+        if (this.plain.size === 0) this.plain = null;
+      }
       this.#plainList = null;
     } else {
       const group = this.queues?.get(queue);
@@ -192,7 +221,11 @@ class Node<T extends SubLike> {
 
   plainList(): readonly T[] {
     if (this.#plainList === null) {
-      this.#plainList = this.plain === null ? EMPTY_LIST : Array.from(this.plain);
+      this.#plainList = this.one !== null
+        ? [this.one]
+        : this.plain === null
+        ? EMPTY_LIST
+        : Array.from(this.plain);
     }
     return this.#plainList;
   }
@@ -289,7 +322,7 @@ function literalPrefixLength(pattern: string): number {
     if (end === -1) end = pattern.length;
     if (end - tokenStart === 1) {
       const code = pattern.charCodeAt(tokenStart);
-      if (code === 0x2a || code === 0x3e) return tokenStart; // `*` or `>`
+      if (code === STAR || code === GT) return tokenStart;
     }
     if (end === pattern.length) return pattern.length;
     tokenStart = end + 1;
@@ -384,8 +417,20 @@ export class Sublist<T extends SubLike> {
     const kind = classifySubject(subject);
     if (kind === SubjectKind.Invalid) return false;
     if (sub.queue !== null && !isValidQueueName(sub.queue)) return false;
+    // Walks the tokens in place: split() would allocate an array per SUB and a
+    // string per token; here only literal tokens get one (a Map key needs it).
+    const length = subject.length;
     let node = this.#root;
-    for (const token of subject.split(".")) node = node.childOrCreate(token);
+    let start = 0;
+    while (start < length) {
+      let end = subject.indexOf(".", start);
+      if (end === -1) end = length;
+      const code = end - start === 1 ? subject.charCodeAt(start) : 0;
+      if (code === STAR) node = node.star ??= new Node();
+      else if (code === GT) node = node.full ??= new Node();
+      else node = node.literalChild(subject.substring(start, end));
+      start = end + 1;
+    }
     // A duplicate was inserted before, so the path existed: nothing to prune here.
     if (!node.add(sub)) return false;
     this.#count++;
@@ -480,6 +525,7 @@ export class Sublist<T extends SubLike> {
     const out: T[] = [];
     const pending: Node<T>[] = [this.#root];
     for (let node = pending.pop(); node !== undefined; node = pending.pop()) {
+      if (node.one !== null) out.push(node.one);
       if (node.plain !== null) { for (const sub of node.plain) out.push(sub); }
       if (node.queues !== null) {
         for (const group of node.queues.values()) for (const sub of group.members) out.push(sub);
@@ -531,7 +577,7 @@ export class Sublist<T extends SubLike> {
     let queuesFrom: Node<T> | null = null; // the only node with queue subs so far
     for (let n = 0; n < nodeCount; n++) {
       const node = nodes[n] as Node<T>;
-      if (node.plain !== null) {
+      if (node.hasPlain()) {
         if (plain.length === 0) {
           plain = node.plainList();
         } else if (plainShared) {

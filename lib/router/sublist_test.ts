@@ -190,6 +190,34 @@ function sublistSuite(variant: Variant): void {
     assert.equal(result.queues[0]?.length, 1);
   });
 
+  test("Sublist keeps plain subscriptions right as a subject goes from one to many and back", () => {
+    const list = make();
+    const [a, b, c] = [sub("foo.*"), sub("foo.*"), sub("foo.*")];
+    const ids = () => list.match("foo.x").plain.map((s) => s.id);
+    assert.ok(list.insert(a));
+    assert.equal(list.insert(a), false, "duplicate of the lone subscription");
+    assert.ok(list.remove(a));
+    assert.deepEqual(ids(), []);
+    assert.equal(list.remove(a), false);
+    assert.ok(list.insert(a));
+    assert.ok(list.insert(b));
+    assert.equal(list.insert(a), false, "duplicate after the second subscription");
+    assert.equal(list.insert(b), false);
+    assert.ok(list.insert(c));
+    assert.deepEqual(ids(), [a.id, b.id, c.id], "subscription order");
+    assert.ok(list.remove(a));
+    assert.ok(list.remove(c));
+    assert.deepEqual(ids(), [b.id]);
+    assert.ok(list.insert(a));
+    assert.deepEqual(ids(), [b.id, a.id]);
+    assert.deepEqual(list.all().map((s) => s.id).sort(), [a.id, b.id].sort());
+    assert.ok(list.remove(b));
+    assert.ok(list.remove(a));
+    assert.equal(list.count, 0);
+    assert.deepEqual(list.all(), []);
+    assert.equal(list.hasInterest("foo.x"), false);
+  });
+
   test("Sublist.remove() removes one subscription and reports absent ones", () => {
     const list = make();
     const a = sub("foo.bar");
