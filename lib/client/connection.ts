@@ -9,7 +9,6 @@ import { type ClientOps, ClientParser, ParseFailure } from "../protocol/client_p
 import {
   errLine,
   OK_LINE,
-  PING_LINE,
   PONG_LINE,
   pubViolation,
   replyViolation,
@@ -20,6 +19,7 @@ import { isValidLiteralSubject, isValidQueueName, isValidSubject } from "../rout
 import type { MatchResult } from "../router/sublist.ts";
 import { fanOut, latin1, PublishContext } from "./deliver.ts";
 import { Outbound } from "./outbound.ts";
+import { KeepAlive } from "./keep_alive.ts";
 import { hashSubject, PublishCache } from "./publish_cache.ts";
 import { traceArgsLine, tracePayloadLine } from "./trace.ts";
 import { closeOnTransportEnd, closeOnWriteError } from "./transport_failure.ts";
@@ -101,7 +101,6 @@ export class ClientConnection implements ClientOps {
   outMsgs = 0;
   outBytes = 0;
   lastActivity: number = Date.now();
-  rttMs = 0;
 
   // state
   isClosed = false;
@@ -113,10 +112,7 @@ export class ClientConnection implements ClientOps {
   #backlog: Uint8Array[] = [];
   #paused = false;
   #authTimer: ReturnType<typeof setTimeout> | undefined;
-  #pingTimer: ReturnType<typeof setTimeout> | undefined;
-  #pingsOut = 0;
-  #pingSentAt = 0;
-  #activeSincePing = false;
+  #keepAlive = new KeepAlive(this, "Client", true);
 
   // publish path caches (the "L1" cache of nats-server's client)
   #msg = new PublishContext();
@@ -159,6 +155,11 @@ export class ClientConnection implements ClientOps {
   }
 
   /** The `host:port - cid:N` prefix nats-server puts on connection log lines. */
+  /** Round-trip time of the last PING we sent (connz `rtt`), in ms. */
+  get rttMs(): number {
+    return this.#keepAlive.rttMs;
+  }
+
   get logPrefix(): string {
     return `${this.transport.remoteAddress}:${this.transport.remotePort} - cid:${this.cid}`;
   }
@@ -180,14 +181,14 @@ export class ClientConnection implements ClientOps {
       if (!(outcome instanceof Promise) && outcome.ok) this.#applyAuth(outcome);
     }
     // A client that never sends CONNECT still gets pinged, after a full interval.
-    this.#schedulePing(o.pingIntervalMs);
+    this.#keepAlive.schedule(o.pingIntervalMs);
     this.transport.start((chunk) => this.onData(chunk), (e) => closeOnTransportEnd(this, e));
   }
 
   onData(chunk: Uint8Array): void {
     if (this.isClosed) return;
     this.lastActivity = Date.now();
-    this.#activeSincePing = true;
+    this.#keepAlive.active = true;
     if (this.#paused) {
       this.#backlog.push(chunk.slice());
       return;
@@ -326,7 +327,7 @@ export class ClientConnection implements ClientOps {
     if (this.opts.verbose) this.send(OK_LINE);
     if (firstConnect) {
       const o = this.server.options;
-      this.#schedulePing(Math.min(FIRST_PING_MS, o.pingIntervalMs));
+      this.#keepAlive.schedule(Math.min(FIRST_PING_MS, o.pingIntervalMs));
     }
     return true;
   }
@@ -575,43 +576,12 @@ export class ClientConnection implements ClientOps {
   onPong(): void {
     if (!this.#authenticated && !this.#requireAuth()) return; // auth tests: see onPing
     if (this.server.log.traceEnabled) this.#trace("<<- [PONG]");
-    this.#pingsOut = 0;
-    if (this.#pingSentAt > 0) {
-      this.rttMs = performance.now() - this.#pingSentAt;
-      this.#pingSentAt = 0;
-    }
+    this.#keepAlive.onPong();
   }
 
   onInfo(): void {
     // A client-sent INFO is accepted and ignored (but not before CONNECT when auth is required).
     if (!this.#authenticated) this.#requireAuth(); // auth tests: see onPing
-  }
-
-  #schedulePing(delayMs: number): void {
-    clearTimeout(this.#pingTimer);
-    if (this.isClosed || delayMs <= 0) return;
-    this.#pingTimer = setTimeout(() => this.#pingTick(), delayMs);
-  }
-
-  #pingTick(): void {
-    if (this.isClosed) return;
-    const o = this.server.options;
-    if (this.#pingsOut + 1 > o.maxPingsOut) {
-      this.server.log.debug(`${this.logPrefix} - Stale Client Connection - Closing`);
-      this.sendErrAndClose(WireError.StaleConnection, ClosedReason.StaleConnection);
-      return;
-    }
-    // An active client proves it is alive; skip the PING unless we still need an RTT.
-    if (this.#activeSincePing && this.rttMs > 0) {
-      this.#activeSincePing = false;
-      this.#pingsOut = 0;
-    } else {
-      this.#activeSincePing = false;
-      this.#pingsOut++;
-      this.#pingSentAt = performance.now();
-      this.send(PING_LINE);
-    }
-    this.#schedulePing(o.pingIntervalMs);
   }
 
   // ---------------------------------------------------------------- errors
@@ -694,7 +664,7 @@ export class ClientConnection implements ClientOps {
     this.closedReason = reason;
     this.stop = new Date();
     clearTimeout(this.#authTimer);
-    clearTimeout(this.#pingTimer);
+    this.#keepAlive.stop();
     for (const sub of this.subs.values()) {
       sub.closed = true;
       this.account.sublist.remove(sub);

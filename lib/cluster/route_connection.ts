@@ -17,7 +17,8 @@ import { closeOnTransportEnd, closeOnWriteError } from "../client/transport_fail
 import { type RouteLink, Subscription } from "../client/subscription.ts";
 import type { Transport } from "../client/transport.ts";
 import { ClosedReason } from "../client/closed_reason.ts";
-import { errLine, PING_LINE, PONG_LINE, WireError } from "../protocol/wire_errors.ts";
+import { errLine, PONG_LINE, WireError } from "../protocol/wire_errors.ts";
+import { KeepAlive } from "../client/keep_alive.ts";
 import type { MatchResult } from "../router/sublist.ts";
 import type { Account } from "../server/account.ts";
 import type { Server } from "../server.ts";
@@ -115,7 +116,6 @@ export class RouteConnection implements RouteLink, RouteOps {
   outMsgs = 0;
   outBytes = 0;
   lastActivity = Date.now();
-  rttMs = 0;
 
   isClosed = false;
   closedReason: ClosedReason | null = null;
@@ -128,9 +128,7 @@ export class RouteConnection implements RouteLink, RouteOps {
   #paused = false;
   #backlog: Uint8Array[] = [];
   #authTimer: ReturnType<typeof setTimeout> | undefined;
-  #pingTimer: ReturnType<typeof setTimeout> | undefined;
-  #pingsOut = 0;
-  #pingSentAt = 0;
+  #keepAlive = new KeepAlive(this, "Route", false);
 
   // Inbound message path: one reusable context and an "L1" cache of the last
   // account and subject, so a steady stream builds no strings.
@@ -164,6 +162,11 @@ export class RouteConnection implements RouteLink, RouteOps {
   }
 
   /** The `host:port - rid:N` prefix of nats-server's route log lines. */
+  /** Round-trip time of the last PING we sent (routez `rtt`), in ms. */
+  get rttMs(): number {
+    return this.#keepAlive.rttMs;
+  }
+
   get logPrefix(): string {
     return `${this.transport.remoteAddress}:${this.transport.remotePort} - rid:${this.rid}`;
   }
@@ -179,7 +182,7 @@ export class RouteConnection implements RouteLink, RouteOps {
     if (!this.solicited && auth.required) {
       this.#authTimer = setTimeout(() => this.#authTimeout(), auth.timeoutMs);
     }
-    this.#schedulePing(FIRST_PING_MS + Math.random() * FIRST_PING_MS * 0.2);
+    this.#keepAlive.schedule(FIRST_PING_MS + Math.random() * FIRST_PING_MS * 0.2);
     this.transport.start((chunk) => this.#onData(chunk), (e) => closeOnTransportEnd(this, e));
   }
 
@@ -582,31 +585,7 @@ export class RouteConnection implements RouteLink, RouteOps {
 
   onPong(): void {
     if (this.server.log.traceEnabled) this.#trace("<<- [PONG]");
-    this.#pingsOut = 0;
-    if (this.#pingSentAt > 0) {
-      this.rttMs = performance.now() - this.#pingSentAt;
-      this.#pingSentAt = 0;
-    }
-  }
-
-  #schedulePing(delayMs: number): void {
-    clearTimeout(this.#pingTimer);
-    if (this.isClosed || delayMs <= 0) return;
-    this.#pingTimer = setTimeout(() => this.#pingTick(), delayMs);
-  }
-
-  #pingTick(): void {
-    if (this.isClosed) return;
-    const o = this.server.options;
-    if (this.#pingsOut + 1 > o.maxPingsOut) {
-      this.server.log.debug(`${this.logPrefix} - Stale Route Connection - Closing`);
-      this.sendErrAndClose(WireError.StaleConnection, ClosedReason.StaleConnection);
-      return;
-    }
-    this.#pingsOut++;
-    this.#pingSentAt = performance.now();
-    this.send(PING_LINE);
-    this.#schedulePing(o.pingIntervalMs);
+    this.#keepAlive.onPong();
   }
 
   // ------------------------------------------------------------ errors
@@ -651,7 +630,7 @@ export class RouteConnection implements RouteLink, RouteOps {
     this.closedReason = reason;
     this.parser.stop();
     clearTimeout(this.#authTimer);
-    clearTimeout(this.#pingTimer);
+    this.#keepAlive.stop();
     this.server.log.notice(`${this.logPrefix} - Router connection closed: ${reason}`);
     this.#removeRemoteSubs();
     this.host.routeClosed(this);

@@ -1,0 +1,89 @@
+/**
+ * The PING/PONG keep-alive of a client or route connection: a PING every
+ * `ping_interval`, the connection closed as stale once `ping_max` PINGs are
+ * outstanding, and the round-trip time taken from the PONG that answers ours.
+ *
+ * @module
+ */
+import type { Logger } from "../ops/logger.ts";
+import { PING_LINE, WireError } from "../protocol/wire_errors.ts";
+import { ClosedReason } from "./closed_reason.ts";
+
+/** What the keep-alive needs from its connection. */
+export interface KeepAliveOwner {
+  readonly isClosed: boolean;
+  readonly logPrefix: string;
+  readonly server: {
+    readonly options: { readonly maxPingsOut: number; readonly pingIntervalMs: number };
+    readonly log: Logger;
+  };
+  send(bytes: Uint8Array): void;
+  sendErrAndClose(text: string, reason: ClosedReason): void;
+}
+
+/** See the module comment. */
+export class KeepAlive {
+  /** Round-trip time of the last PING we sent, in ms (0 until measured). */
+  rttMs = 0;
+  /** Set by the owner on inbound traffic (see `skipWhenActive`). */
+  active = false;
+  #owner: KeepAliveOwner;
+  #kind: "Client" | "Route";
+  #skipWhenActive: boolean;
+  #timer: ReturnType<typeof setTimeout> | undefined;
+  #pingsOut = 0;
+  #sentAt = 0;
+
+  /**
+   * @param owner The connection.
+   * @param kind Named in the stale-connection log line.
+   * @param skipWhenActive Clients: a peer that sent something since the last
+   *   tick has proved it is alive, so no PING is sent (once an RTT is known).
+   */
+  constructor(owner: KeepAliveOwner, kind: "Client" | "Route", skipWhenActive: boolean) {
+    this.#owner = owner;
+    this.#kind = kind;
+    this.#skipWhenActive = skipWhenActive;
+  }
+
+  /** (Re)arms the next tick `delayMs` from now; 0 or a closed connection disarms. */
+  schedule(delayMs: number): void {
+    clearTimeout(this.#timer);
+    if (this.#owner.isClosed || delayMs <= 0) return;
+    this.#timer = setTimeout(() => this.#tick(), delayMs);
+  }
+
+  /** A PONG arrived: nothing is outstanding, and it times our PING if one was pending. */
+  onPong(): void {
+    this.#pingsOut = 0;
+    if (this.#sentAt > 0) {
+      this.rttMs = performance.now() - this.#sentAt;
+      this.#sentAt = 0;
+    }
+  }
+
+  /** Stops the timer (connection closed). */
+  stop(): void {
+    clearTimeout(this.#timer);
+  }
+
+  #tick(): void {
+    const owner = this.#owner;
+    if (owner.isClosed) return;
+    const o = owner.server.options;
+    if (this.#pingsOut + 1 > o.maxPingsOut) {
+      owner.server.log.debug(`${owner.logPrefix} - Stale ${this.#kind} Connection - Closing`);
+      owner.sendErrAndClose(WireError.StaleConnection, ClosedReason.StaleConnection);
+      return;
+    }
+    if (this.#skipWhenActive && this.active && this.rttMs > 0) {
+      this.#pingsOut = 0;
+    } else {
+      this.#pingsOut++;
+      this.#sentAt = performance.now();
+      owner.send(PING_LINE);
+    }
+    this.active = false;
+    this.schedule(o.pingIntervalMs);
+  }
+}
