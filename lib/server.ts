@@ -23,6 +23,11 @@ import { type ClosedClientInfo, ClosedRing } from "./server/closed_ring.ts";
 export interface MonitorHandle {
   readonly httpPort: number;
   readonly httpsPort: number;
+  /**
+   * Replaces the HTTPS certificate (PEM texts) for new handshakes, after an
+   * ACME renewal or a reload; a no-op for plain HTTP.
+   */
+  setCertificate(certPem: string, keyPem: string): void;
   close(): Promise<void> | void;
 }
 

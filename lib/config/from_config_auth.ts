@@ -9,6 +9,7 @@ import type { ConfMap, ConfPos, ConfValue } from "./conf_parser.ts";
 import { entries, type IssueCollector, parseGoDuration } from "./conf_values.ts";
 import type {
   AccountOptions,
+  AuthorizationOptions,
   Permissions,
   ResponsePermission,
   SubjectPermission,
@@ -23,16 +24,11 @@ export const DEFAULT_RESPONSE_PERMISSION: Readonly<ResponsePermission> = {
 
 const CONNECTION_TYPES = ["STANDARD", "WEBSOCKET", "LEAFNODE", "LEAFNODE_WS", "MQTT", "MQTT_WS"];
 
-/** What an `authorization` block holds before it is checked against its context. */
-export interface AuthorizationBlock {
-  user?: string;
-  password?: string;
-  token?: string;
-  timeout?: number;
-  /** Present (possibly empty) when the block has a `users` key. */
-  users?: UserEntry[];
-  defaultPermissions?: Permissions;
-}
+/**
+ * What an `authorization` block holds before it is checked against its
+ * context (top level or cluster): the same fields as the options.
+ */
+export type AuthorizationBlock = AuthorizationOptions;
 
 /** Reads an `authorization` block (top level or cluster). */
 export function readAuthorizationBlock(

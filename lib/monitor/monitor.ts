@@ -14,11 +14,6 @@ import { createMonitorHandler, type MonitorHandler } from "./http_handler.ts";
 export interface MonitorServerHandle extends MonitorHandle {
   /** The request handler (also usable without a socket, e.g. in tests). */
   readonly handler: MonitorHandler;
-  /**
-   * Replaces the HTTPS certificate (PEM texts), e.g. after an ACME renewal.
-   * New TLS handshakes use it at once; a no-op for plain HTTP.
-   */
-  setCertificate(certPem: string, keyPem: string): void;
 }
 
 /**

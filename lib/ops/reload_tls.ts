@@ -112,12 +112,8 @@ export function prepareTlsReload(
  * that changes it reaches monitoring's new handshakes too.
  */
 function toHttpsMonitor(server: Server, holder: CertificateHolder): void {
-  const mon = server.monitor as
-    | { httpsPort: number; setCertificate?: (cert: string, key: string) => void }
-    | null;
-  if (!mon || mon.httpsPort === 0 || typeof mon.setCertificate !== "function") return;
   try {
-    mon.setCertificate(holder.pair.certPem, holder.pair.keyPem);
+    server.monitor?.setCertificate(holder.pair.certPem, holder.pair.keyPem);
   } catch (e) {
     server.log.error(`HTTPS monitor kept its certificate: ${(e as Error).message}`);
   }

@@ -328,7 +328,7 @@ class AcmeUnit {
     );
   }
 
-  /** For /varz `tls_cert`, /metrics and the dashboard; null before any certificate. */
+  /** For /varz `tls_cert`, /metrics and the dashboard (no dates before the first certificate). */
   info(): TlsCertificateInfo {
     const st = this.manager.status();
     const info: TlsCertificateInfo = {
@@ -359,11 +359,6 @@ class AcmeUnit {
   }
 }
 
-/** The route listener's certificate holder, when lib/cluster exposes one. */
-interface RouteCertificateSource {
-  routeTlsCertificate?: { setCertificate(certPem: string, keyPem: string): void } | null;
-}
-
 /**
  * Puts `cert` into the TLS users named by `targets`: the client listener and
  * HTTPS monitor for `client`, the route listener and dialer for `route`.
@@ -389,15 +384,13 @@ function installCertificate(
     const holder = server.clientTls?.certificate;
     if (holder) put("client TLS", () => holder.setCertificate(cert.certPem, cert.keyPem));
     // The HTTPS monitor serves the top-level tls block's certificate.
-    const mon = server.monitor as
-      | (typeof server.monitor & { setCertificate?: (c: string, k: string) => void })
-      | null;
-    if (mon && mon.httpsPort > 0 && typeof mon.setCertificate === "function") {
-      put("HTTPS monitor", () => mon.setCertificate!(cert.certPem, cert.keyPem));
+    const mon = server.monitor;
+    if (mon && mon.httpsPort > 0) {
+      put("HTTPS monitor", () => mon.setCertificate(cert.certPem, cert.keyPem));
     }
   }
   if (targets.has("route")) {
-    const holder = (server.cluster as RouteCertificateSource | null)?.routeTlsCertificate;
+    const holder = server.cluster?.routeTlsCertificate;
     if (holder) put("route TLS", () => holder.setCertificate(cert.certPem, cert.keyPem));
   }
   return used;
@@ -449,21 +442,6 @@ export class AcmeTls {
     return new AcmeTls(server, units, settings, providerEnv);
   }
 
-  /** The managers, in the order of the blocks (top-level, cluster, environment). */
-  get managers(): AcmeManager[] {
-    return this.#units.map((u) => u.manager);
-  }
-
-  /** `env` when the letsgo-nats variables drive the only manager, else `config`. */
-  get mode(): AcmeMode {
-    return this.#units.every((u) => u.mode === "env") ? "env" : "config";
-  }
-
-  /** Env mode: the files letsgo-nats would write. */
-  get files(): EnvFiles | undefined {
-    return this.#units.find((u) => u.mode === "env")?.spec.files;
-  }
-
   /**
    * Waits for every manager's first certificate, then hands them to the TLS
    * users (an HTTPS monitor started earlier gets its certificate here).
@@ -476,15 +454,11 @@ export class AcmeTls {
     for (const u of this.#units) {
       u.decideTargets(this.#server.options);
       // Listeners not bound yet pick the certificate up through pemFor();
-      // an HTTPS monitor already listening gets it now.
-      if (u.serves("client") && u.latest) this.#toMonitor(u.latest);
+      // the monitor, started before the first order, gets it now.
+      if (u.serves("client") && u.latest) {
+        this.#server.monitor?.setCertificate(u.latest.certPem, u.latest.keyPem);
+      }
     }
-  }
-
-  #toMonitor(cert: PemPair): void {
-    const mon = this.#server.monitor as { httpsPort: number; setCertificate?: unknown } | null;
-    if (!mon || mon.httpsPort === 0 || typeof mon.setCertificate !== "function") return;
-    (mon.setCertificate as (c: string, k: string) => void)(cert.certPem, cert.keyPem);
   }
 
   /**
@@ -567,9 +541,8 @@ export class AcmeTls {
         if (units.length === 0) server.acme = null;
         else if (current) current.#units = units;
         else server.acme = new AcmeTls(server, units, settings, providerEnv);
-        for (const u of fresh) {
-          if (u.serves("client") && u.latest && server.acme) server.acme.#toMonitor(u.latest);
-        }
+        // The TLS holders and the HTTPS monitor take the new certificates in
+        // lib/ops/reload_tls.ts, from pemFor().
         for (const u of dropped) {
           u.manager.stop().catch(() => {});
           server.log.notice(
