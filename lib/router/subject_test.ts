@@ -8,6 +8,7 @@ import {
   SubjectKind,
   subjectMatchesPattern,
 } from "./subject.ts";
+import { prng } from "./_test_util.ts";
 
 const VALID_SUBJECTS = [
   "foo",
@@ -199,18 +200,6 @@ Deno.test("subjectIsSubsetOf() decides pattern containment", () => {
     assert.equal(subjectIsSubsetOf(a, b), expected, `${a} ⊆ ${b}`);
   }
 });
-
-/** Small seeded PRNG (mulberry32) so failures reproduce. */
-function prng(seed: number): () => number {
-  let state = seed >>> 0;
-  return () => {
-    state = (state + 0x6d2b79f5) >>> 0;
-    let t = state;
-    t = Math.imul(t ^ (t >>> 15), t | 1);
-    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
-    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
-  };
-}
 
 /** Token-array reference matcher, written independently of the one under test. */
 function bruteMatch(literal: string[], pattern: string[]): boolean {

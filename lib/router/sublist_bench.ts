@@ -7,23 +7,12 @@
  */
 import { type MatchResult, Sublist } from "./sublist.ts";
 import { subjectMatchesPattern } from "./subject.ts";
+import { prng } from "./_test_util.ts";
 
 interface BenchSub {
   readonly subject: string;
   readonly queue: string | null;
   readonly sid: number;
-}
-
-/** Deterministic PRNG (mulberry32) so every run uses the same workload. */
-function prng(seed: number): () => number {
-  let state = seed >>> 0;
-  return () => {
-    state = (state + 0x6d2b79f5) >>> 0;
-    let t = state;
-    t = Math.imul(t ^ (t >>> 15), t | 1);
-    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
-    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
-  };
 }
 
 const random = prng(42);

@@ -1,5 +1,6 @@
 import assert from "node:assert/strict";
 import { CACHE_MAX, CACHE_SWEEP_TO, type MatchResult, Sublist } from "./sublist.ts";
+import { prng } from "./_test_util.ts";
 
 /** A subscription as the server would hold it, told apart by `id` in assertions. */
 class TestSub {
@@ -504,18 +505,6 @@ Deno.test("Sublist without cache never reports cache hits", () => {
   assert.equal(list.stats().numCache, 0);
   assert.equal(list.stats().numMatches, 10);
 });
-
-/** Small seeded PRNG (mulberry32) so failures reproduce. */
-function prng(seed: number): () => number {
-  let state = seed >>> 0;
-  return () => {
-    state = (state + 0x6d2b79f5) >>> 0;
-    let t = state;
-    t = Math.imul(t ^ (t >>> 15), t | 1);
-    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
-    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
-  };
-}
 
 /** Token-array reference matcher, independent of the code under test. */
 function bruteMatch(literal: readonly string[], pattern: readonly string[]): boolean {
