@@ -489,3 +489,56 @@ Deno.test("cluster: lame duck drops our client URLs at peers; reload removes and
     await stopAll(nodes);
   }
 });
+
+Deno.test("cluster: a late duplicate route leaves the established route, and the messages on it, alone", async () => {
+  const n1 = await Node.start({ name: "dupA", clusterName: "dup" });
+  const n2 = await Node.start({ name: "dupB", clusterName: "dup" });
+  // The late dialer has the smaller server id: the tie-break for crossing
+  // dials would pick its connection, so only the age rule keeps the old route.
+  const [low, high] = n1.id < n2.id ? [n1, n2] : [n2, n1];
+  const sub = await connect({ servers: low.url, reconnect: false });
+  const pub = await connect({ servers: high.url, reconnect: false });
+  try {
+    high.cluster.addRoute(low.routeUrl);
+    await waitForMesh([low, high]);
+    const original = high.cluster.routes()[0]!;
+    // Past the window in which two dials count as crossing.
+    await waitFor(() => performance.now() - original.registeredAt > 400, 5000, "route age");
+    const seen: number[] = [];
+    const s = sub.subscribe("dup.flow");
+    (async () => {
+      for await (const m of s) seen.push(Number(m.string()));
+    })();
+    await sub.flush();
+    await waitForRemoteInterest(high, "dup.flow", 1);
+
+    const total = 20_000;
+    let next = 0;
+    const burst = async (n: number) => {
+      for (let i = 0; i < n; i++) pub.publish("dup.flow", String(next++));
+      await pub.flush();
+    };
+    await burst(5_000);
+    low.cluster.addRoute(high.routeUrl); // the late duplicate, while traffic flows
+    while (next < total - 5_000) {
+      await burst(1_000);
+      if (high.log.find("Router connection closed: Duplicate Route").length > 0) break;
+    }
+    await waitFor(
+      () => high.log.find("Router connection closed: Duplicate Route").length > 0,
+      5000,
+      "the duplicate closed",
+    );
+    await burst(total - next);
+    await waitFor(() => seen.length >= total, 10_000, `all ${total} messages (got ${seen.length})`);
+    deepStrictEqual(seen, Array.from({ length: total }, (_, i) => i), "lost or reordered");
+    // Both sides kept the first connection.
+    equal(high.cluster.routes().length, 1);
+    ok(high.cluster.routes()[0] === original, "the established route was replaced");
+    equal(low.cluster.numRoutes, 1);
+  } finally {
+    await sub.close();
+    await pub.close();
+    await stopAll([low, high]);
+  }
+});

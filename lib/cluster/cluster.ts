@@ -38,6 +38,13 @@ const RECONNECT_DELAY_MS = 1000;
 const RECONNECT_JITTER_MS = 100;
 
 /** The cluster part of /varz. */
+/**
+ * Two servers that dial each other at once register the crossing connections
+ * within a few milliseconds of each other; a later duplicate (a retry, a
+ * gossiped URL) meets an established route.
+ */
+const SIMULTANEOUS_DIAL_MS = 250;
+
 export interface ClusterVarz {
   name: string;
   addr: string;
@@ -348,11 +355,15 @@ export class Cluster implements ClusterHandle, RouteHost {
   /**
    * Which of two connections to the same server survives. nats-server keeps the
    * first registered, which can drop both when two servers dial each other at
-   * once; between dnatsd servers (INFO `go` says deno) both sides instead keep
-   * the connection dialed by the smaller server id, so they always agree.
+   * once. Between dnatsd servers (INFO `go` says deno) a duplicate that comes
+   * within {@link SIMULTANEOUS_DIAL_MS} of the first is such a crossing, and
+   * both sides keep the connection dialed by the smaller server id, so they
+   * agree. A route registered longer ago stays, as in nats-server: it may be
+   * carrying traffic, and closing it would drop what is queued on it.
    */
   #newWins(existing: RouteConnection, conn: RouteConnection, info: RouteInfoJson): boolean {
     if (typeof info.go !== "string" || !info.go.startsWith("deno")) return false;
+    if (performance.now() - existing.registeredAt > SIMULTANEOUS_DIAL_MS) return false;
     const own = this.server.serverId;
     const dialerOf = (c: RouteConnection) => c.solicited ? own : c.remoteId;
     const a = dialerOf(existing);

@@ -105,6 +105,8 @@ export class RouteConnection implements RouteLink, RouteOps {
    */
   credentials: { user?: string; pass?: string } | null = null;
   registered = false;
+  /** When it was registered (performance.now()), for duplicate resolution. */
+  registeredAt = 0;
 
   // RouteLink (lib/client/deliver.ts)
   deliveryStamp = 0;
@@ -341,6 +343,7 @@ export class RouteConnection implements RouteLink, RouteOps {
   /** Marks the route registered and sends it all local interest (called by the host). */
   registeredWith(snapshot: Uint8Array): void {
     this.registered = true;
+    this.registeredAt = performance.now();
     this.server.log.debug(`${this.logPrefix} - Registering remote route "${this.remoteId}"`);
     if (snapshot.length > 0) this.send(snapshot);
     this.server.log.debug(`${this.logPrefix} - Sent local subscriptions to route`);
