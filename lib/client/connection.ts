@@ -24,6 +24,7 @@ import { hashSubject, PublishCache } from "./publish_cache.ts";
 import { traceArgsLine, tracePayloadLine } from "./trace.ts";
 import { closeOnTransportEnd, closeOnWriteError } from "./transport_failure.ts";
 import { copySid, Subscription } from "./subscription.ts";
+import { decodeConnect, validInfo } from "./connect_json.ts";
 import { ClosedReason } from "./closed_reason.ts";
 import type { Transport } from "./transport.ts";
 import type { Account } from "../server/account.ts";
@@ -136,6 +137,7 @@ export class ClientConnection implements ClientOps {
       maxControlLine: o.maxControlLine,
       maxPayload: o.maxPayload,
     });
+    this.parser.pedantic = this.opts.pedantic;
     this.out = new Outbound(transport, (e) => closeOnWriteError(this, e));
     this.#authenticated = !server.authRequired;
     this.#msg.publisher = this;
@@ -210,13 +212,10 @@ export class ClientConnection implements ClientOps {
   onConnect(buf: Uint8Array, start: number, end: number): boolean {
     const text = decoder.decode(buf.subarray(start, end));
     if (this.server.log.traceEnabled) this.#trace(`<<- [CONNECT ${this.server.redact(text)}]`);
-    let json: Record<string, unknown>;
-    try {
-      json = JSON.parse(text);
-      if (json === null || typeof json !== "object" || Array.isArray(json)) throw new TypeError();
-    } catch {
-      // nats-server closes on bad CONNECT JSON without an -ERR.
-      this.close(ClosedReason.ProtocolViolation);
+    const json = decodeConnect(text);
+    if (json === null) {
+      // nats-server closes on bad CONNECT JSON without an -ERR (after what is queued).
+      this.close(ClosedReason.ProtocolViolation, true);
       return false;
     }
     const o = this.opts;
@@ -231,6 +230,7 @@ export class ClientConnection implements ClientOps {
     o.version = str(json.version, o.version);
     o.protocol = typeof json.protocol === "number" ? json.protocol : o.protocol;
     this.parser.headersAllowed = o.headers;
+    this.parser.pedantic = o.pedantic;
     if (o.protocol !== 0 && o.protocol !== 1) {
       this.sendErrAndClose(WireError.InvalidClientProtocol, ClosedReason.BadClientProtocolVersion);
       return false;
@@ -242,7 +242,7 @@ export class ClientConnection implements ClientOps {
       );
       return false;
     }
-    if (json.account !== undefined || json.new_account !== undefined) {
+    if (json.account || json.new_account) {
       this.#authFailed("CONNECT with account or new_account");
       return false;
     }
@@ -402,10 +402,6 @@ export class ClientConnection implements ClientOps {
     } else {
       const subject = latin1(ab, s0, s1);
       msg.subject = subject;
-      if (this.opts.pedantic && !isValidLiteralSubject(subject)) {
-        // nats-server reports it and still routes the message.
-        this.sendErr(WireError.InvalidPublishSubject);
-      }
       const allowed = this.#publishAllowed(subject);
       result = sublist.match(subject);
       l1.put(ab, s0, s1, hash, subject, result, allowed, gen, epoch);
@@ -443,9 +439,18 @@ export class ClientConnection implements ClientOps {
     if (msg.payloadBuf !== buf) msg.payloadBuf = buf;
     msg.payloadStart = start;
     msg.payloadEnd = end;
+    // As nats-server: +OK once the checks passed, before the message goes out.
+    if (this.opts.verbose) this.send(OK_LINE);
     const delivered = fanOut(msg, result);
     if (delivered === 0 && msg.replyStart >= 0 && this.opts.noResponders) this.#noResponders();
-    if (this.opts.verbose) this.send(OK_LINE);
+  }
+
+  onPedanticPub(p: ClientParser): void {
+    // nats-server reports it when it reads the PUB line, and still routes the message.
+    if (!this.#authenticated) return;
+    if (!isValidLiteralSubject(latin1(p.argBuf, p.argStart[0], p.argEnd[0]))) {
+      this.sendErr(WireError.InvalidPublishSubject);
+    }
   }
 
   #publishAllowed(subject: string): boolean {
@@ -579,9 +584,13 @@ export class ClientConnection implements ClientOps {
     this.#keepAlive.onPong();
   }
 
-  onInfo(): void {
+  onInfo(buf: Uint8Array, start: number, end: number): boolean {
     // A client-sent INFO is accepted and ignored (but not before CONNECT when auth is required).
-    if (!this.#authenticated) this.#requireAuth(); // auth tests: see onPing
+    if (!this.#authenticated && !this.#requireAuth()) return false; // auth tests: see onPing
+    // nats-server decodes it, and closes (without -ERR) when it is not a JSON object.
+    if (validInfo(decoder.decode(buf.subarray(start, end)))) return true;
+    this.close(ClosedReason.ProtocolViolation, true);
+    return false;
   }
 
   // ---------------------------------------------------------------- errors
@@ -597,12 +606,13 @@ export class ClientConnection implements ClientOps {
       case ParseFailure.MaxPayload:
         this.sendErrAndClose(WireError.MaxPayload, ClosedReason.MaxPayloadExceeded);
         break;
+      // No -ERR for these, but what is queued (+OK, earlier -ERRs) is still written first.
       case ParseFailure.BadArguments:
-        this.close(ClosedReason.ProtocolViolation);
+        this.close(ClosedReason.ProtocolViolation, true);
         break;
       case ParseFailure.ClientError:
         this.server.log.debug(`${this.logPrefix} - Client Error`);
-        this.close(ClosedReason.ParseError);
+        this.close(ClosedReason.ParseError, true);
         break;
     }
   }

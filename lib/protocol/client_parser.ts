@@ -36,14 +36,20 @@ export interface ClientOps {
    * `buf[start, end)` (offsets, not a subarray: most messages never need a view).
    */
   onPub(parser: ClientParser, buf: Uint8Array, start: number, end: number): void;
+  /**
+   * A PUB or HPUB line was accepted and {@link ClientParser.pedantic} is set: the
+   * subject is checked now, before the payload, as nats-server does (its error
+   * comes first even when the payload then turns out malformed).
+   */
+  onPedanticPub(parser: ClientParser): void;
   /** SUB; arguments are `parser.argBuf` tokens 0..argCount-1. */
   onSub(parser: ClientParser): void;
   /** UNSUB; arguments as for onSub. */
   onUnsub(parser: ClientParser): void;
   onPing(): void;
   onPong(): void;
-  /** A client-sent INFO: parsed and ignored by nats-server. */
-  onInfo(buf: Uint8Array, start: number, end: number): void;
+  /** A client-sent INFO: parsed and ignored by nats-server. Return false to stop (it closed). */
+  onInfo(buf: Uint8Array, start: number, end: number): boolean;
   onError(failure: ParseFailure): void;
 }
 
@@ -107,6 +113,8 @@ export class ClientParser extends LineParser {
   maxPayload: number;
   /** HPUB is refused (silent close) unless the client's CONNECT enabled headers. */
   headersAllowed = false;
+  /** Calls {@link ClientOps.onPedanticPub} for every PUB/HPUB line (the client is pedantic). */
+  pedantic = false;
 
   #ops: ClientOps;
   #state = State.OpStart;
@@ -173,7 +181,12 @@ export class ClientParser extends LineParser {
           if (lower !== bytes[this.#verbPos]) return this.#fail(ParseFailure.UnknownOp);
           i++;
           if (++this.#verbPos === bytes.length) {
-            this.#state = takesArguments(this.#verb) ? State.VerbSpace : State.SkipLine;
+            // nats-server wants a space after PUB, SUB... but not after CONNECT and INFO.
+            this.#state = !takesArguments(this.#verb)
+              ? State.SkipLine
+              : this.#verb === Verb.Connect || this.#verb === Verb.Info
+              ? State.SkipSpace
+              : State.VerbSpace;
           }
           break;
         }
@@ -189,6 +202,12 @@ export class ClientParser extends LineParser {
           }
           this.#state = State.Arg;
           this.beginLine(i);
+          // The argument's first byte is taken whatever it is (a CR or LF too), as
+          // nats-server does: "CONNECT\r\n" has the argument "\r", a bad CONNECT.
+          if (++i === len) {
+            const limit = this.maxControlLine + 1;
+            return this.carryLine(chunk, limit) ? len : this.#fail(ParseFailure.MaxControlLine);
+          }
           break;
         case State.Arg: {
           // Byte loop, not indexOf: measurably faster for short lines.
@@ -211,7 +230,8 @@ export class ClientParser extends LineParser {
             start = 0;
             end = this.scratchLen;
           }
-          if (end > start && buf[end - 1] === CR) end--;
+          // The CR before the LF is dropped, unless it is the line's first byte (see SkipSpace).
+          if (end > start + 1 && buf[end - 1] === CR) end--;
           i = j + 1;
           if (end - start > this.maxControlLine) return this.#fail(ParseFailure.MaxControlLine);
           this.#state = State.OpStart;
@@ -272,7 +292,7 @@ export class ClientParser extends LineParser {
         if (!this.#ops.onConnect(buf, start, end)) return this.#failed ? -1 : PAUSED;
         return this.#failed ? -1 : next;
       case Verb.Info:
-        this.#ops.onInfo(buf, start, end);
+        if (!this.#ops.onInfo(buf, start, end)) return this.#failed ? -1 : PAUSED;
         return this.#failed ? -1 : next;
       case Verb.Err:
         return this.#fail(ParseFailure.ClientError);
@@ -307,6 +327,10 @@ export class ClientParser extends LineParser {
     if (this.pubHeaderSize > size) return this.#fail(ParseFailure.BadArguments);
     if (size > this.maxPayload) return this.#fail(ParseFailure.MaxPayload);
     this.pubSize = size;
+    if (this.pedantic) {
+      this.#ops.onPedanticPub(this);
+      if (this.#failed) return -1;
+    }
     const need = size + 2;
     if (chunk.length - next >= need) {
       // The whole payload is in this chunk: hand it over without copying.

@@ -30,8 +30,12 @@ class Recorder implements ClientOps {
   onPong(): void {
     this.events.push("PONG");
   }
-  onInfo(buf: Uint8Array, s: number, e: number): void {
+  onInfo(buf: Uint8Array, s: number, e: number): boolean {
     this.events.push(`INFO ${dec.decode(buf.subarray(s, e))}`);
+    return true;
+  }
+  onPedanticPub(p: ClientParser): void {
+    this.events.push(`PEDANTIC ${tokens(p)[0]}`);
   }
   onError(f: ParseFailure): void {
     this.events.push(`ERROR ${f}`);
