@@ -166,6 +166,91 @@ const CASES: Case[] = [
     config: "max_subscriptions: 2",
   },
   { name: "client -ERR closes", send: "-ERR 'oops'\r\n", expect: "", closes: true },
+  // Found by the protocol fuzzer (tests/fuzz_test.ts):
+  {
+    name: "+OK queued before a silent close is still sent",
+    send: "PUB foo 1\r\nx\r\nSUB foo\r\n",
+    expect: "+OK\r\n",
+    closes: true,
+  },
+  {
+    name: "+OK queued before a client -ERR is still sent",
+    send: "PUB foo 1\r\nx\r\n-ERR 'x'\r\n",
+    expect: "+OK\r\n",
+    closes: true,
+  },
+  {
+    name: "pedantic subject error is sent before the payload is checked",
+    send: "PUB foo.* 2\r\nabc\r\n",
+    expect: "-ERR 'Invalid Publish Subject'\r\n" + UNKNOWN,
+    closes: true,
+  },
+  {
+    name: "verbose +OK comes before the publisher's own message",
+    send: "SUB foo 1\r\nPUB foo 1\r\nx\r\nPING\r\n",
+    expect: "+OK\r\n+OK\r\nMSG foo 1 1\r\nx\r\nPONG\r\n",
+    closes: false,
+  },
+  {
+    name: "CONNECT needs no space; its keys match case-insensitively",
+    send: 'CONNECT{"VERBOSE":false}\r\nPING\r\n',
+    expect: "PONG\r\n",
+    closes: false,
+  },
+  {
+    name: "CONNECT null is an empty CONNECT",
+    send: "CONNECT null\r\nPING\r\n",
+    expect: "+OK\r\nPONG\r\n",
+    closes: false,
+  },
+  {
+    name: "CONNECT with a null account is no account",
+    send: 'CONNECT {"account":null,"verbose":false}\r\nPING\r\n',
+    expect: "PONG\r\n",
+    closes: false,
+  },
+  {
+    name: "CONNECT option of the wrong type closes silently",
+    send: 'CONNECT {"verbose":"false"}\r\n',
+    expect: "",
+    closes: true,
+  },
+  {
+    name: "CONNECT protocol that is not an integer closes silently",
+    send: 'CONNECT {"protocol":1.0}\r\n',
+    expect: "",
+    closes: true,
+  },
+  {
+    name: "CONNECT protocol beyond 64 bits closes silently",
+    send: 'CONNECT {"protocol":99999999999999999999}\r\n',
+    expect: "",
+    closes: true,
+  },
+  {
+    name: "CONNECT without argument closes silently",
+    send: "CONNECT\r\n",
+    expect: "",
+    closes: true,
+  },
+  {
+    name: "client INFO that is a JSON object is ignored",
+    send: 'INFO {"a":1}\r\nINFO null\r\nPING\r\n',
+    expect: "PONG\r\n",
+    closes: false,
+  },
+  {
+    name: "client INFO that is not an object closes silently",
+    send: "INFO [1]\r\n",
+    expect: "",
+    closes: true,
+  },
+  {
+    name: "HPUB with a zero header size is delivered as MSG",
+    send: 'CONNECT {"verbose":false,"headers":true}\r\nSUB h 1\r\nHPUB h 0 2\r\nhi\r\nPING\r\n',
+    expect: "MSG h 1 2\r\nhi\r\nPONG\r\n",
+    closes: false,
+  },
 ];
 
 async function runCase(server: ServerProcess, c: Case): Promise<{ text: string; closed: boolean }> {

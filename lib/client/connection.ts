@@ -431,7 +431,8 @@ export class ClientConnection implements ClientOps {
     }
     msg.sizeStart = p.argStart[p.pubSizeArg];
     msg.sizeEnd = p.argEnd[p.pubSizeArg];
-    msg.hdrSize = p.pubHeaderSize;
+    // An HPUB with a zero header size goes out as a plain MSG, as from nats-server.
+    msg.hdrSize = p.pubHeaderSize > 0 ? p.pubHeaderSize : -1;
     if (msg.hdrSize >= 0) {
       msg.hdrStart = p.argStart[p.pubSizeArg - 1];
       msg.hdrEnd = p.argEnd[p.pubSizeArg - 1];
