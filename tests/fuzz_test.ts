@@ -10,7 +10,13 @@ import { deepStrictEqual, equal, ok } from "node:assert/strict";
 import { ServerProcess } from "./helpers/server.ts";
 import { missing } from "./helpers/requires.ts";
 import { FUZZ_CONFIG } from "./fuzz/generator.ts";
-import { describe, normalClientWorks, Observer, runDifferential } from "./fuzz/differential.ts";
+import {
+  CRASH_IN_LOG,
+  describe,
+  normalClientWorks,
+  Observer,
+  runDifferential,
+} from "./fuzz/differential.ts";
 import { ALLOWED_DIFFERENCES } from "./fuzz/allowed.ts";
 
 /** Fixed seeds: the same streams every run (as many as the time budget allows). */
@@ -55,6 +61,12 @@ Deno.test({
       ok(observer.published > 0);
       equal(observer.received, observer.published);
       equal(await normalClientWorks(dnatsd.port), null);
+      const crash = CRASH_IN_LOG.exec(dnatsd.logs.text);
+      equal(
+        crash,
+        null,
+        `dnatsd log: ${dnatsd.logs.text.slice(Math.max(0, crash?.index ?? 0) - 500)}`,
+      );
     } finally {
       await dnatsd.stop();
       await reference.stop();

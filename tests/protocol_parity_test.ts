@@ -246,6 +246,19 @@ const CASES: Case[] = [
     closes: true,
   },
   {
+    name: "CONNECT argument may start on the next line",
+    send: 'CONNECT\n{"verbose":false}\r\nPING\r\n',
+    expect: "PONG\r\n",
+    closes: false,
+  },
+  {
+    name: "SUB arguments are split at CR too",
+    send: "SUB foo 1\r\r\nPUB foo 1\r\nx\r\nPING\r\n",
+    expect: "+OK\r\n+OK\r\nMSG foo 1 1\r\nx\r\nPONG\r\n",
+    closes: false,
+  },
+  { name: "UNSUB with only a CR closes silently", send: "UNSUB \r\n", expect: "", closes: true },
+  {
     name: "HPUB with a zero header size is delivered as MSG",
     send: 'CONNECT {"verbose":false,"headers":true}\r\nSUB h 1\r\nHPUB h 0 2\r\nhi\r\nPING\r\n',
     expect: "MSG h 1 2\r\nhi\r\nPONG\r\n",

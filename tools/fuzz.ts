@@ -25,6 +25,7 @@ import {
   unescapeBytes,
 } from "../tests/fuzz/generator.ts";
 import {
+  CRASH_IN_LOG,
   describe,
   normalClientWorks,
   Observer,
@@ -112,7 +113,16 @@ try {
     const tags = [...result.tagCounts].sort((a, b) => b[1] - a[1]);
     console.log(`fuzz: mutations: ${tags.map(([t, n]) => `${t} ${n}`).join(", ")}`);
     console.log(`fuzz: final client: ${finalProblem ?? "ok"}`);
-    failed = unexplained > 0 || observer.problems.length > 0 || finalProblem !== null;
+    const crash = CRASH_IN_LOG.exec(dnatsd.logs.text);
+    if (crash) {
+      console.log(
+        `fuzz: dnatsd log shows an exception: ${
+          crash.input.slice(crash.index - 300, crash.index + 700)
+        }`,
+      );
+    }
+    failed = unexplained > 0 || observer.problems.length > 0 || finalProblem !== null ||
+      crash !== null;
   }
 } finally {
   await dnatsd.stop();

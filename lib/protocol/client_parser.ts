@@ -279,12 +279,12 @@ export class ClientParser extends LineParser {
       case Verb.Hpub:
         return this.#startPayload(buf, start, end, chunk, next);
       case Verb.Sub:
-        this.tokenize(buf, start, end);
+        this.#tokenizeSub(buf, start, end);
         if (this.argCount < 2 || this.argCount > 3) return this.#fail(ParseFailure.BadArguments);
         this.#ops.onSub(this);
         return this.#failed ? -1 : next;
       case Verb.Unsub:
-        this.tokenize(buf, start, end);
+        this.#tokenizeSub(buf, start, end);
         if (this.argCount < 1 || this.argCount > 2) return this.#fail(ParseFailure.BadArguments);
         this.#ops.onUnsub(this);
         return this.#failed ? -1 : next;
@@ -344,6 +344,28 @@ export class ClientParser extends LineParser {
     return chunk.length;
   }
 
+  /**
+   * SUB and UNSUB arguments are split at CR and LF too, not only at spaces and
+   * tabs, as nats-server does for them (but not for PUB): "UNSUB \r" has no sid.
+   */
+  #tokenizeSub(buf: Uint8Array, start: number, end: number): void {
+    this.argBuf = buf;
+    let n = 0;
+    let i = start;
+    while (i < end) {
+      while (i < end && isSubSeparator(buf[i])) i++;
+      if (i >= end) break;
+      if (n === MAX_ARGS) {
+        n++; // more than SUB or UNSUB take: reported as a bad count
+        break;
+      }
+      this.argStart[n] = i;
+      while (i < end && !isSubSeparator(buf[i])) i++;
+      this.argEnd[n++] = i;
+    }
+    this.argCount = n;
+  }
+
   #fail(failure: ParseFailure): number {
     this.#failed = true;
     this.#ops.onError(failure);
@@ -353,6 +375,10 @@ export class ClientParser extends LineParser {
 
 /** Sentinel from #dispatchLine: onConnect asked to pause. */
 const PAUSED = -2;
+
+function isSubSeparator(b: number): boolean {
+  return b === SPACE || b === TAB || b === CR || b === LF;
+}
 
 function firstLetterVerb(b: number): number {
   switch (b | LOWER) {

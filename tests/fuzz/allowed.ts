@@ -14,6 +14,10 @@ function foldRepeatedInvalidPub(text: string): string {
   return text.replaceAll(new RegExp(`(${INVALID_PUB})+`, "g"), INVALID_PUB);
 }
 
+function latin1(bytes: Uint8Array): string {
+  return String.fromCharCode(...bytes);
+}
+
 function count(text: string, line: string): number {
   return text.split(line).length - 1;
 }
@@ -49,12 +53,23 @@ export const ALLOWED_DIFFERENCES: AllowedDifference[] = [
     matches: (s) => crInsideLine(s.bytes),
   },
   {
+    name: "whitespace-in-subject",
+    reason: "dnatsd reports a pedantic PUB subject holding whitespace ('Invalid Publish " +
+      "Subject') and refuses such a SUB subject ('Invalid Subject'); nats-server 2.9 checks " +
+      "neither there (only elsewhere), although such a subject breaks the framing of the MSG " +
+      "line every subscriber receives. A client gets one in as a PUB argument that starts " +
+      "with LF ('PUB \\nfoo 1') or with a form feed byte.",
+    matches: (s, ours, theirs) =>
+      sameClose(ours, theirs) &&
+      (/(^|\n)h?pub[ \t]+\n/i.test(latin1(s.bytes)) || s.bytes.includes(0x0c)),
+  },
+  {
     name: "client-hmsg",
     reason: "HMSG is a server-to-client verb: dnatsd refuses it from a client as " +
       "'Unknown Protocol Operation', like MSG; nats-server's shared parser skips its " +
       "arguments and takes a zero-size message for no subject (and +OKs it).",
     matches: (s, ours) =>
-      /(^|\n)hmsg[ \t]/i.test(new TextDecoder().decode(s.bytes)) && ours.closed &&
+      /(^|\n)hmsg[ \t]/i.test(latin1(s.bytes)) && ours.closed &&
       ours.text.endsWith("-ERR 'Unknown Protocol Operation'\r\n"),
   },
 ];

@@ -275,6 +275,9 @@ export async function normalClientWorks(port: number): Promise<string | null> {
   return t.text === want && !t.closed ? null : `final client got ${JSON.stringify(t)}`;
 }
 
+/** A log line that means the server hit an exception it did not expect. */
+export const CRASH_IN_LOG = /Uncaught|TypeError|RangeError|ReferenceError|SyntaxError|panic/;
+
 /** A difference nats-server and dnatsd show on purpose (listed in the README). */
 export interface AllowedDifference {
   name: string;

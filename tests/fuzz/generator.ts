@@ -451,6 +451,22 @@ function op(r: Rand, b: Builder): void {
     b.add(pick(r, ["PUB\r\n", "SUB\r\n", "UNSUB\r\n", "HPUB\r\n", "CONNECT\r\n", "PUB \r\n"]));
     return;
   }
+  if (x < 0.935) {
+    b.tag("odd-arg-start");
+    b.add(pick(r, [
+      "CONNECT\r\n",
+      "CONNECT{}\r\n",
+      'CONNECT\n{"verbose":false}\r\n',
+      "INFO\r\n",
+      "INFO{}\r\n",
+      `SUB \n${b.ns}foo 1\r\n`,
+      "PUB \n",
+      "UNSUB \r\n",
+      `HMSG ${b.ns}foo 1 5\r\n\r\n`,
+      `HMSG ${b.ns}foo 1 5\r\nhello\r\n`,
+    ]));
+    return;
+  }
   if (x < 0.95) {
     b.tag("verb-glued");
     b.add(pick(r, ["PUBfoo 1\r\nx\r\n", "PINGx\r\n", "PONGPONG\r\n", "SUBfoo 1\r\n", "PING \r\n"]));
