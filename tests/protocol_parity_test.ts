@@ -257,6 +257,18 @@ const CASES: Case[] = [
     expect: "+OK\r\n+OK\r\nMSG foo 1 1\r\nx\r\nPONG\r\n",
     closes: false,
   },
+  {
+    name: "UNSUB max that is not a plain number unsubscribes at once",
+    send: "SUB foo 1\r\nUNSUB 1 5.0\r\nPUB foo 1\r\nx\r\nPING\r\n",
+    expect: "+OK\r\n+OK\r\n+OK\r\nPONG\r\n",
+    closes: false,
+  },
+  {
+    name: "UNSUB max over nine digits unsubscribes at once",
+    send: "SUB foo 1\r\nUNSUB 1 1000000000\r\nPUB foo 1\r\nx\r\nPING\r\n",
+    expect: "+OK\r\n+OK\r\n+OK\r\nPONG\r\n",
+    closes: false,
+  },
   { name: "UNSUB with only a CR closes silently", send: "UNSUB \r\n", expect: "", closes: true },
   {
     name: "HPUB with a zero header size is delivered as MSG",

@@ -548,9 +548,9 @@ export class ClientConnection implements ClientOps {
     const sid = latin1(ab, p.argStart[0], p.argEnd[0]);
     let max = 0;
     if (p.argCount === 2) {
-      const n = Number(latin1(ab, p.argStart[1], p.argEnd[1]));
-      // An unparsable max unsubscribes at once, as nats-server.
-      max = Number.isInteger(n) && n > 0 ? n : 0;
+      // Up to nine digits, as a PUB size: anything else ("1e3", "0x10", "5.0", ten digits)
+      // is no max, and so unsubscribes at once, as nats-server.
+      max = Math.max(0, p.parseSize(1));
     }
     if (this.server.log.traceEnabled) this.#trace(`<<- [UNSUB ${sid}${max ? " " + max : ""}]`);
     const sub = this.subs.get(sid);

@@ -233,6 +233,9 @@ function pub(r: Rand, b: Builder): void {
   if (chance(r, 0.04)) {
     b.tag("over-max-payload");
     n = FUZZ_LIMITS.maxPayload + int(r, 1, 100);
+  } else if (chance(r, 0.02)) {
+    b.tag("max-payload");
+    n = FUZZ_LIMITS.maxPayload;
   }
   const body = payload(r, n);
   let declared = n;
@@ -289,10 +292,14 @@ function hpub(r: Rand, b: Builder): void {
 
 function sub(r: Rand, b: Builder): void {
   const tokens: (string | Uint8Array)[] = [verb(r, b, "SUB"), subjectBytes(r, b)];
+  const id = sid(r, b);
   if (chance(r, 0.2)) {
-    tokens.push(chance(r, 0.1) ? (b.tag("bad-queue"), pick(r, ["q.*", "q>", "q\x01"])) : "q");
+    // One member per queue group (the group is named after the sid): with two, which
+    // one gets a message is a random pick in both servers, not comparable.
+    const q = chance(r, 0.1) ? (b.tag("bad-queue"), pick(r, ["q.*", "q>", "q\x01"])) : "q";
+    tokens.push(q + id);
   }
-  tokens.push(sid(r, b));
+  tokens.push(id);
   if (chance(r, 0.03)) {
     b.tag("extra-arg");
     tokens.push("x", "y");
@@ -500,7 +507,7 @@ export function generateStream(seed: number, index: number): FuzzStream {
   const r = prng((Math.imul(seed, 0x9e3779b1) ^ Math.imul(index + 1, 0x85ebca6b)) >>> 0);
   const b = new Builder(`n${index}.`);
   if (chance(r, 0.7)) connect(r, b);
-  const n = int(r, 1, 8);
+  const n = chance(r, 0.1) ? int(r, 9, 30) : int(r, 1, 8);
   for (let k = 0; k < n; k++) op(r, b);
   const bytes = b.bytes();
   return { seed, index, bytes, chunks: splitPoints(r, bytes.length), tags: [...new Set(b.tags)] };
