@@ -76,9 +76,11 @@ try {
       console.log(`  stream      "${escapeBytes(s.bytes)}"`);
       console.log(`  dnatsd      "${lit(ours.text)}" closed=${ours.closed}`);
       console.log(`  nats-server "${lit(theirs.text)}" closed=${theirs.closed}`);
-      console.log(
-        `  ${ours.text === theirs.text && ours.closed === theirs.closed ? "same" : "DIFFERENT"}`,
-      );
+      const same = ours.text === theirs.text && ours.closed === theirs.closed;
+      const allowed = same
+        ? undefined
+        : ALLOWED_DIFFERENCES.find((a) => a.matches(s, ours, theirs));
+      console.log(`  ${same ? "same" : allowed ? `allowed: ${allowed.name}` : "DIFFERENT"}`);
     }
   } else {
     const seed = args.seed === undefined ? Date.now() % 1_000_000 : Number(args.seed);

@@ -108,14 +108,27 @@ export async function runOn(
 /**
  * Drops what legitimately differs between servers or runs: INFO lines (ids,
  * ports, versions), the server's own PINGs (timer driven), and messages on
- * the observer's subject (a fuzzed `SUB >` sees them at any moment).
+ * the observer's subject (a fuzzed `SUB >` sees them at any moment). And
+ * where one message goes to several subscriptions of the connection, its
+ * copies are put in sid order: that order is unspecified, and nats-server's
+ * is partly random (its subscriptions on one subject sit in a Go map).
  */
 export function normalise(s: string, observerSubject: string): string {
   let out = "";
+  /** Copies of one message (same frame but for the sid), as [sid, frame]. */
+  let copies: [string, string][] = [];
+  let copiesKey = "";
+  const flush = () => {
+    copies.sort((a, b) => a[0] < b[0] ? -1 : a[0] > b[0] ? 1 : 0);
+    for (const [, frame] of copies) out += frame;
+    copies = [];
+    copiesKey = "";
+  };
   let i = 0;
   while (i < s.length) {
     const j = s.indexOf("\r\n", i);
     if (j < 0) {
+      flush();
       out += s.slice(i);
       break;
     }
@@ -124,13 +137,25 @@ export function normalise(s: string, observerSubject: string): string {
       const tokens = line.split(" ");
       const size = Number(tokens[tokens.length - 1]);
       const end = j + 2 + size + 2;
-      if (tokens[1] !== observerSubject) out += s.slice(i, Math.min(end, s.length));
+      if (tokens[1] !== observerSubject) {
+        const frame = s.slice(i, Math.min(end, s.length));
+        const key = [tokens[0], tokens[1], ...tokens.slice(3)].join(" ") + s.slice(j, end);
+        if (key !== copiesKey) flush();
+        copiesKey = key;
+        copies.push([tokens[2], frame]);
+      }
       i = end;
       continue;
     }
-    if (!line.startsWith("INFO ") && line !== "PING") out += line + "\r\n";
+    if (line.startsWith("INFO ") || line === "PING") {
+      i = j + 2;
+      continue;
+    }
+    flush();
+    out += line + "\r\n";
     i = j + 2;
   }
+  flush();
   return out;
 }
 

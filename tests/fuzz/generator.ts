@@ -228,6 +228,14 @@ function line(b: Builder, r: Rand, tokens: (string | Uint8Array)[]): void {
   b.add(eol(r, b));
 }
 
+/** A reply subject: in the stream's namespace (so no-responders can answer), or reserved. */
+function reply(r: Rand, b: Builder): string {
+  return pick(r, ["reply", "_INBOX.x.1", "foo", "_R_.x", "$JS.ACK.x", "*", "a..b"]).replace(
+    /^[a-z_*]/,
+    (c) => b.ns + c,
+  );
+}
+
 function pub(r: Rand, b: Builder): void {
   let n = chance(r, 0.1) ? int(r, 0, 40) : int(r, 0, 12);
   if (chance(r, 0.04)) {
@@ -244,7 +252,7 @@ function pub(r: Rand, b: Builder): void {
     declared = Math.max(0, n + pick(r, [-2, -1, 1, 2]));
   }
   const tokens: (string | Uint8Array)[] = [verb(r, b, "PUB"), subjectBytes(r, b)];
-  if (chance(r, 0.25)) tokens.push(pick(r, ["reply", "_INBOX.x.1", "foo", "_R_.x", "$JS.ACK.x"]));
+  if (chance(r, 0.25)) tokens.push(reply(r, b));
   tokens.push(num(r, b, declared, "size"));
   if (chance(r, 0.03)) {
     b.tag("extra-arg");
@@ -283,7 +291,7 @@ function hpub(r: Rand, b: Builder): void {
     total = Math.max(0, total - int(r, 1, 4));
   }
   const tokens: (string | Uint8Array)[] = [verb(r, b, "HPUB"), subjectBytes(r, b)];
-  if (chance(r, 0.25)) tokens.push("reply");
+  if (chance(r, 0.25)) tokens.push(reply(r, b));
   tokens.push(num(r, b, h, "hdr-size"), num(r, b, total, "size"));
   line(b, r, tokens);
   b.add(hdr + body);
