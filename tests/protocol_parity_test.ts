@@ -166,6 +166,19 @@ const CASES: Case[] = [
     config: "max_subscriptions: 2",
   },
   { name: "client -ERR closes", send: "-ERR 'oops'\r\n", expect: "", closes: true },
+  {
+    name: "re-used sid is ignored before its subject is checked",
+    send: "SUB foo 1\r\nSUB foo..bar 1\r\nPING\r\n",
+    expect: "+OK\r\n+OK\r\nPONG\r\n",
+    closes: false,
+  },
+  {
+    name: "subscription limit is checked before a re-used sid",
+    send: QUIET + "SUB a 1\r\nSUB b 2\r\nSUB a 1\r\nPING\r\n",
+    expect: "-ERR 'maximum subscriptions exceeded'\r\nPONG\r\n",
+    closes: false,
+    config: "max_subscriptions: 2",
+  },
   // Found by the protocol fuzzer (tests/fuzz_test.ts):
   {
     name: "+OK queued before a silent close is still sent",

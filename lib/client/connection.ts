@@ -504,10 +504,7 @@ export class ClientConnection implements ClientOps {
     if (this.server.log.traceEnabled) {
       this.#trace(`<<- [SUB ${subject}${queue === null ? "" : " " + queue} ${sid}]`);
     }
-    if (!isValidSubject(subject) || (queue !== null && !isValidQueueName(queue))) {
-      this.sendErr(WireError.InvalidSubject);
-      return;
-    }
+    // Checked in nats-server's order: permissions, the limit, a re-used sid, then the subject.
     if (this.permissions !== null && !this.permissions.canSubscribe(subject, queue)) {
       this.server.log.error(
         // auth tests: same log line as nats-server.
@@ -518,15 +515,19 @@ export class ClientConnection implements ClientOps {
       this.sendErr(subViolation(subject, queue));
       return;
     }
+    const max = this.server.maxSubscriptionsFor(this);
+    if (max > 0 && this.subs.size >= max) {
+      this.server.log.error(`${this.logPrefix} - maximum subscriptions exceeded`);
+      this.sendErr(WireError.MaxSubscriptions);
+      return;
+    }
     if (this.subs.has(sid)) {
       // Re-using a sid is ignored (still acknowledged), as nats-server.
       if (this.opts.verbose) this.send(OK_LINE);
       return;
     }
-    const max = this.server.maxSubscriptionsFor(this);
-    if (max > 0 && this.subs.size >= max) {
-      this.server.log.error(`${this.logPrefix} - maximum subscriptions exceeded`);
-      this.sendErr(WireError.MaxSubscriptions);
+    if (!isValidSubject(subject) || (queue !== null && !isValidQueueName(queue))) {
+      this.sendErr(WireError.InvalidSubject);
       return;
     }
     const sub = new Subscription({ subject, queue, sid, sidBytes, client: this });

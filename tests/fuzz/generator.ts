@@ -42,7 +42,20 @@ const enc = new TextEncoder();
  * so that streams running at the same time never see each other's messages; the
  * observer's subject is never among them.
  */
-const SUBJECTS = ["foo", "foo.bar", "foo.*", "foo.>", "bar", "*", ">", "a.b.c", "_INBOX.x.1"];
+const SUBJECTS = [
+  "foo",
+  "foo.bar",
+  "foo.*",
+  "foo.>",
+  "bar",
+  "*",
+  ">",
+  "a.b.c",
+  "_INBOX.x.1",
+  "a..b",
+  "a.>.b",
+  "a.",
+];
 const CRLF = "\r\n";
 
 class Builder {
