@@ -213,6 +213,27 @@ Deno.test("stale connection: a client that never answers PINGs is closed", async
   });
 });
 
+Deno.test("a busy publisher is not cut as stale although it never answers PINGs", async () => {
+  // As nats-server: inbound traffic proves the client alive, so after the first
+  // (RTT) PING no more are sent while it keeps publishing. (Found by the fuzzer's
+  // observer, whose publisher did not answer PINGs and was cut after ping_max.)
+  const config = 'ping_interval: "200ms"\nping_max: 2';
+  for (const reference of hasNatsServer() ? [false, true] : [false]) {
+    await withServer({ config, reference }, async (s) => {
+      const raw = await RawClient.connect(s.port);
+      await raw.send('CONNECT {"verbose":false}\r\n');
+      const start = Date.now();
+      while (Date.now() - start < 2500) {
+        await raw.send("PUB busy 1\r\nx\r\n");
+        await new Promise((r) => setTimeout(r, 20));
+      }
+      ok(/PING\r\n/.test(raw.received), `${reference ? "nats-server" : "dnatsd"} sent no PING`);
+      ok(!raw.closed, `${reference ? "nats-server" : "dnatsd"}: ${raw.received.slice(-100)}`);
+      await raw.close();
+    });
+  }
+});
+
 Deno.test("a client that answers PINGs stays connected", async () => {
   await withServer({ config: 'ping_interval: "200ms"\nping_max: 1' }, async (s) => {
     const nc = await client(s);

@@ -327,6 +327,7 @@ export class ClientConnection implements ClientOps {
     if (this.opts.verbose) this.send(OK_LINE);
     if (firstConnect) {
       const o = this.server.options;
+      this.#keepAlive.connected(Date.now() - this.start.getTime());
       this.#keepAlive.schedule(Math.min(FIRST_PING_MS, o.pingIntervalMs));
     }
     return true;

@@ -21,6 +21,9 @@ export interface KeepAliveOwner {
   sendErrAndClose(text: string, reason: ClosedReason): void;
 }
 
+/** A client active all along still gets a PING this often, to measure its RTT (nats-server: 1 h). */
+const RTT_MEASUREMENT_INTERVAL_MS = 3_600_000;
+
 /** See the module comment. */
 export class KeepAlive {
   /** Round-trip time of the last PING we sent, in ms (0 until measured). */
@@ -33,12 +36,16 @@ export class KeepAlive {
   #timer: ReturnType<typeof setTimeout> | undefined;
   #pingsOut = 0;
   #sentAt = 0;
+  /** When the last PING was sent (performance.now()), 0 before the first. */
+  #lastPingAt = 0;
 
   /**
    * @param owner The connection.
    * @param kind Named in the stale-connection log line.
    * @param skipWhenActive Clients: a peer that sent something since the last
-   *   tick has proved it is alive, so no PING is sent (once an RTT is known).
+   *   tick has proved it is alive, so no PING is sent (unless an RTT is due: the
+   *   first tick, then hourly), and a busy publisher that is slow to answer PINGs
+   *   is not cut as stale, as with nats-server.
    */
   constructor(owner: KeepAliveOwner, kind: "Client" | "Route", skipWhenActive: boolean) {
     this.#owner = owner;
@@ -51,6 +58,14 @@ export class KeepAlive {
     clearTimeout(this.#timer);
     if (this.#owner.isClosed || delayMs <= 0) return;
     this.#timer = setTimeout(() => this.#tick(), delayMs);
+  }
+
+  /**
+   * The client sent CONNECT: until a PONG times a PING, the round-trip time is
+   * taken to be how long the CONNECT took to come (as nats-server does).
+   */
+  connected(sinceAcceptMs: number): void {
+    if (this.rttMs === 0) this.rttMs = Math.max(sinceAcceptMs, 0.001);
   }
 
   /** A PONG arrived: nothing is outstanding, and it times our PING if one was pending. */
@@ -76,11 +91,13 @@ export class KeepAlive {
       owner.sendErrAndClose(WireError.StaleConnection, ClosedReason.StaleConnection);
       return;
     }
-    if (this.#skipWhenActive && this.active && this.rttMs > 0) {
-      this.#pingsOut = 0;
-    } else {
+    const now = performance.now();
+    const rttDue = this.rttMs === 0 || this.#lastPingAt === 0 ||
+      now - this.#lastPingAt > RTT_MEASUREMENT_INTERVAL_MS;
+    if (!(this.#skipWhenActive && this.active && !rttDue)) {
       this.#pingsOut++;
-      this.#sentAt = performance.now();
+      this.#sentAt = now;
+      this.#lastPingAt = now;
       owner.send(PING_LINE);
     }
     this.active = false;

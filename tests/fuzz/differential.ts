@@ -185,21 +185,22 @@ export class Observer {
     this.#sub = await Deno.connect({ hostname: "127.0.0.1", port });
     this.#pub = await Deno.connect({ hostname: "127.0.0.1", port });
     this.#readers.push(this.#read(this.#sub, (t) => this.#onSubData(t)));
-    this.#readers.push(this.#read(this.#pub, (t) => this.#pubText += t));
+    this.#readers.push(this.#read(this.#pub, (t) => this.#onPubData(t)));
     const enc = new TextEncoder();
-    await this.#sub.write(
+    await writeAll(
+      this.#sub,
       enc.encode(`CONNECT {"verbose":false}\r\nSUB ${this.subject} 1\r\nPING\r\n`),
     );
     await waitUntil(() => this.#pongs > 0, 5000, "observer PONG");
-    await this.#pub.write(enc.encode(`CONNECT {"verbose":false}\r\n`));
+    await writeAll(this.#pub, enc.encode(`CONNECT {"verbose":false}\r\n`));
     this.#timer = setInterval(() => {
       const seq = ++this.published;
       const body = String(seq);
       const bytes = enc.encode(`PUB ${this.subject} ${body.length}\r\n${body}\r\n`);
-      this.#writing = this.#writing.then(() => this.#pub.write(bytes)).then(
+      this.#writing = this.#writing.then(() => writeAll(this.#pub, bytes)).then(
         () => {},
         (e) => {
-          this.problems.push(`publisher write failed at ${seq}: ${e}`);
+          this.#problem(`publisher write failed at ${seq}: ${e}`);
         },
       );
     }, intervalMs);
@@ -216,6 +217,32 @@ export class Observer {
     } catch { /* reported below as a close */ }
   }
 
+  /** The publisher only answers the server's PINGs (else it is cut as stale after minutes). */
+  #onPubData(t: string): void {
+    this.#pubText += t;
+    let lf: number;
+    while ((lf = this.#pubText.indexOf("\n")) >= 0) {
+      const line = this.#pubText.slice(0, lf + 1);
+      this.#pubText = this.#pubText.slice(lf + 1);
+      if (line === "PING\r\n") this.#send(this.#pub, "PONG\r\n");
+      else if (!line.startsWith("INFO ") && line !== "PONG\r\n") {
+        this.#problem(`publisher got ${JSON.stringify(line.slice(0, 80))}`);
+      }
+    }
+  }
+
+  /** Queues `text` on `conn` behind the publications (writes must not interleave). */
+  #send(conn: Deno.Conn, text: string): void {
+    const bytes = new TextEncoder().encode(text);
+    this.#writing = this.#writing.then(() => writeAll(conn, bytes)).then(() => {}, () => {});
+  }
+
+  /** Keeps the first problems (a dead connection would repeat one for every message). */
+  #problem(p: string): void {
+    if (this.problems.length < 10) this.problems.push(p);
+    else if (this.problems.length === 10) this.problems.push("(more problems not listed)");
+  }
+
   #onSubData(t: string): void {
     this.#subText += t;
     // Consume whole MSG frames; keep a partial tail.
@@ -230,7 +257,7 @@ export class Observer {
       }
       if (this.#subText.startsWith("PING\r\n", i)) {
         i += 6;
-        this.#sub.write(new TextEncoder().encode("PONG\r\n")).catch(() => {});
+        writeAll(this.#sub, new TextEncoder().encode("PONG\r\n")).catch(() => {});
         continue;
       }
       re.lastIndex = i;
@@ -242,7 +269,7 @@ export class Observer {
           continue;
         }
         if (rest.includes("\r\n") && !rest.startsWith("MSG ")) {
-          this.problems.push(`observer got ${JSON.stringify(rest.slice(0, 80))}`);
+          this.#problem(`observer got ${JSON.stringify(rest.slice(0, 80))}`);
           i = this.#subText.indexOf("\r\n", i) + 2;
           continue;
         }
@@ -253,7 +280,7 @@ export class Observer {
       if (end > this.#subText.length) break;
       const seq = Number(this.#subText.slice(re.lastIndex, re.lastIndex + size));
       if (seq !== this.received + 1) {
-        this.problems.push(`observer expected ${this.received + 1}, got ${seq}`);
+        this.#problem(`observer expected ${this.received + 1}, got ${seq}`);
       }
       this.received = seq;
       i = end;
@@ -266,11 +293,11 @@ export class Observer {
     clearInterval(this.#timer);
     await this.#writing;
     const last = this.published;
-    await this.#pub.write(new TextEncoder().encode("PING\r\n")).catch(() => {});
+    await writeAll(this.#pub, new TextEncoder().encode("PING\r\n")).catch(() => {});
     try {
       await waitUntil(() => this.received >= last, 10_000, "observer catching up");
     } catch {
-      this.problems.push(`observer received ${this.received} of ${last}`);
+      this.#problem(`observer received ${this.received} of ${last}`);
     }
     for (const c of [this.#sub, this.#pub]) {
       try {
@@ -279,6 +306,11 @@ export class Observer {
     }
     await Promise.all(this.#readers);
   }
+}
+
+async function writeAll(conn: Deno.Conn, bytes: Uint8Array): Promise<void> {
+  let off = 0;
+  while (off < bytes.length) off += await conn.write(bytes.subarray(off));
 }
 
 async function waitUntil(check: () => boolean, ms: number, what: string): Promise<void> {
