@@ -443,7 +443,7 @@ function connect(r: Rand, b: Builder): void {
   line(b, r, [verb(r, b, "CONNECT"), arg]);
 }
 
-/** One op; `mutate` allows the rarer, nastier shapes. */
+/** One op: usually a (possibly mutated) PUB, HPUB, SUB, UNSUB, PING or PONG, sometimes worse. */
 function op(r: Rand, b: Builder): void {
   const x = r();
   if (x < 0.3) return pub(r, b);
