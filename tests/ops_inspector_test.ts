@@ -19,8 +19,8 @@
  * debugger's `/json/list` attributes to another pid is not ours either.
  */
 import { deepEqual, equal, match, ok } from "node:assert/strict";
-import { extname, join, normalize } from "node:path";
-import { REPO_ROOT } from "./helpers/server.ts";
+import { basename, extname, join, normalize } from "node:path";
+import { MAIN_TS, REPO_ROOT } from "./helpers/server.ts";
 import { exists, readOrEmpty, type Spawned, spawnLogged, tempDir, waitFor } from "./ops_helpers.ts";
 import { listeningPorts, type PollResult } from "./ops_inspector_poller.ts";
 import { hostTarget, outputFor } from "../tools/compile.ts";
@@ -41,6 +41,8 @@ interface Started {
   /** What the test spawned (for `deno task`, the task runner; else the server). */
   spawned: Spawned;
   logFile: string;
+  /** The process name it was started with (`ps`, `killall`): re-executing must keep it. */
+  name: string;
 }
 
 /** Whether something accepts connections on 127.0.0.1:`port` now. */
@@ -135,6 +137,7 @@ async function signalAndWatch(s: Started): Promise<void> {
     deepEqual(ours, [], `connections to 127.0.0.1:9229: ${JSON.stringify(result)}`);
   }
   ok(blocksSigusr1Everywhere(pid), "every thread blocks SIGUSR1");
+  equal(readOrEmpty(`/proc/${pid}/comm`).trim(), s.name);
   // Reopen still works: lines before the move are in the old file, the new file
   // was created by the server, and the server still serves clients.
   match(readOrEmpty(`${logFile}.1`), /Server is ready/);
@@ -177,7 +180,7 @@ Deno.test({
       // The task runner is the parent: the server's pid is in the PID file, the
       // pid logrotate's `kill -USR1 $(cat ...)` signals.
       await waitFor(() => /^\d+$/.test(readOrEmpty(pidFile).trim()), 30_000, "pid file");
-      s = { pid: Number(readOrEmpty(pidFile).trim()), spawned, logFile };
+      s = { pid: Number(readOrEmpty(pidFile).trim()), spawned, logFile, name: "deno" };
       ok(s.pid !== spawned.child.pid);
       await signalAndWatch(s);
     } finally {
@@ -234,7 +237,7 @@ Deno.test({
       "-l",
       logFile,
     ], { cwd: dir.path });
-    const s: Started = { pid: spawned.child.pid, spawned, logFile };
+    const s: Started = { pid: spawned.child.pid, spawned, logFile, name: "deno" };
     try {
       await signalAndWatch(s);
     } finally {
@@ -268,7 +271,8 @@ Deno.test({
     ok(build.success, new TextDecoder().decode(build.stderr));
     const dir = tempDir();
     const logFile = join(dir.path, "dnatsd.log");
-    const spawned = spawnLogged(join(REPO_ROOT, outputFor(hostTarget())), [
+    const bin = join(REPO_ROOT, outputFor(hostTarget()));
+    const spawned = spawnLogged(bin, [
       "-a",
       "127.0.0.1",
       "-p",
@@ -276,12 +280,48 @@ Deno.test({
       "-l",
       logFile,
     ]);
-    const s: Started = { pid: spawned.child.pid, spawned, logFile };
+    // The kernel keeps the first 15 bytes of the file name.
+    const name = basename(bin).slice(0, 15);
+    const s: Started = { pid: spawned.child.pid, spawned, logFile, name };
     try {
       await signalAndWatch(s);
     } finally {
       await stop(s, spawned);
       dir.remove();
+    }
+  },
+});
+
+Deno.test({
+  name: "SIGUSR1 without --allow-ffi: cannot be blocked, and the log says so at start-up",
+  ignore: !unix,
+  fn: async () => {
+    const spawned = spawnLogged(Deno.execPath(), [
+      "run",
+      "--allow-net",
+      "--allow-read",
+      "--allow-write",
+      "--allow-env",
+      "--allow-sys",
+      "--no-prompt",
+      "--no-check",
+      MAIN_TS,
+      "-a",
+      "127.0.0.1",
+      "-p",
+      "-1",
+    ]);
+    try {
+      await waitFor(() => /Server is ready/.test(spawned.logs.text), 30_000, "ready");
+      match(
+        spawned.logs.text,
+        /\[WRN\] SIGUSR1 could not be blocked \(needs --allow-ffi or -A\): the Deno runtime opens a debugger/,
+      );
+      ok(!blocksSigusr1Everywhere(spawned.child.pid));
+      spawned.child.kill("SIGTERM");
+      equal((await spawned.exit()).code, 0);
+    } finally {
+      await spawned.kill();
     }
   },
 });

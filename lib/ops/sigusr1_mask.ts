@@ -64,7 +64,7 @@ function openLibc(): Libc | null {
       : "--allow-read=/proc/self",
   ].filter((flag) => flag !== "");
   if (denied.length > 0) {
-    failure = `needs ${denied.join(" and ")} (or -A)`;
+    failure = `needs ${denied.join(" and ")} or -A`;
     return null;
   }
   try {
@@ -113,7 +113,10 @@ export function maskSigusr1(): void {
   if (c === null) return;
   // Blocked in the main thread: this is the new image (or the parent blocked it
   // for us). Never re-execute twice; watchSigusr1 checks the other threads.
-  if (mainThreadBlocks(c)) return;
+  if (mainThreadBlocks(c)) {
+    restoreName();
+    return;
+  }
   const argv = ownArgv();
   if (argv.length === 0) {
     failure = "cannot read /proc/self/cmdline";
@@ -125,11 +128,41 @@ export function maskSigusr1(): void {
   );
   const set = sigusr1Set(c);
   c.pthread_sigmask(SIG_BLOCK, set, null);
+  saveName();
   // Returns only on failure; a SIGUSR1 that came meanwhile stays pending and is
   // delivered normally once unblocked.
   c.execv(new TextEncoder().encode("/proc/self/exe\0"), new Uint8Array(pointers.buffer));
   c.pthread_sigmask(SIG_UNBLOCK, set, null);
+  restoreName();
   failure = "execv(/proc/self/exe) failed";
+}
+
+/**
+ * Carries the process name across the re-execution. Executing /proc/self/exe
+ * names the process "exe", and operators find servers by name (`killall -USR1
+ * dnatsd` in a logrotate postrotate, `pidof`, `top`): the new image puts back
+ * the name the process was started with.
+ */
+const NAME_VAR = "DNATSD_SIGUSR1_REEXEC_NAME";
+
+function saveName(): void {
+  try {
+    Deno.env.set(NAME_VAR, Deno.readTextFileSync("/proc/self/comm").trim());
+  } catch { /* no env or read permission: the name becomes "exe" */ }
+}
+
+function restoreName(): void {
+  try {
+    const name = Deno.env.get(NAME_VAR);
+    if (name === undefined) return;
+    Deno.env.delete(NAME_VAR); // not for the server's child processes
+    if (
+      Deno.permissions.querySync({ name: "write", path: "/proc/self/comm" }).state !== "granted"
+    ) {
+      return;
+    }
+    Deno.writeTextFileSync("/proc/self/comm", name);
+  } catch { /* the name stays "exe" */ }
 }
 
 /**
