@@ -112,7 +112,7 @@ if (import.meta.main) {
   const result: PollResult = { attempts: 0, connected: 0, owners: [], samples: 0, ports: [] };
   const ports = new Set<number>();
   let done = false;
-  const stdinClosed = (async () => {
+  (async () => {
     for await (const _ of Deno.stdin.readable) { /* until closed */ }
   })().finally(() => done = true);
   const deadline = Date.now() + maxMs;
@@ -143,6 +143,5 @@ if (import.meta.main) {
   }
   result.ports = [...ports].sort((a, b) => a - b);
   console.log(JSON.stringify(result));
-  if (!done) await Promise.race([stdinClosed, Promise.resolve()]);
   Deno.exit(0);
 }
