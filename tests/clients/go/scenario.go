@@ -77,8 +77,11 @@ func errName(err error) string {
 	case errors.Is(err, nats.ErrNoServers):
 		return "no servers"
 	}
+	// Errors from the TLS layer (alerts, verification) are one class: the
+	// exact alert differs between Go's TLS stack and the runtime's.
 	s := err.Error()
-	if strings.Contains(s, "x509") || strings.Contains(s, "certificate") || strings.Contains(s, "tls") {
+	if strings.HasPrefix(fmt.Sprintf("%T", err), "tls.") || strings.Contains(s, "x509") ||
+		strings.Contains(s, "tls:") {
 		return "tls error"
 	}
 	return "error: " + s
