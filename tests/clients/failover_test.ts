@@ -7,7 +7,8 @@
  * nats.go and the C client as processes) connect to node A of a two-node
  * cluster, learn node B from connect_urls, and must be on B within 2 s of A
  * receiving SIGTERM or SIGINT: without credentials, with credentials in the
- * URL (reused for discovered servers) and with accounts plus no_auth_user.
+ * URL (reused for discovered servers) and with accounts plus no_auth_user;
+ * also after SIGKILL, which is what `-sl stop` sends.
  * The same runs against a pair of Debian nats-servers.
  */
 import { connect, type NatsConnection } from "npm:@nats-io/transport-node@3.4.0";
@@ -134,7 +135,7 @@ async function runner(
 async function failoverAll(
   kind: ServerKind,
   variant: Variant,
-  signal: "SIGTERM" | "SIGINT",
+  signal: "SIGTERM" | "SIGINT" | "SIGKILL",
 ): Promise<Outcome[]> {
   const pair: Pair = await startPair(kind, variant.config);
   try {
@@ -159,6 +160,10 @@ async function failoverAll(
     pair.a.signal(signal);
     stop(t0);
     const outcomes = await Promise.all(runs);
+    console.error(
+      `failover via ${kind} (${variant.name}, ${signal}): ` +
+        outcomes.map((o) => `${o.client} ${Math.round(o.ms)} ms`).join(", "),
+    );
     for (const o of outcomes) {
       const what = `${o.client} via ${kind} (${variant.name}, ${signal}): ${JSON.stringify(o)}`;
       ok(o.reconnected, `no reconnect: ${what}`);
@@ -189,6 +194,15 @@ for (const kind of SERVER_KINDS) {
     ignore: kind === "nats-server" && missing("nats-server"),
     fn: async () => {
       await failoverAll(kind, VARIANTS[1], "SIGINT");
+    },
+  });
+  // `-sl stop` sends SIGKILL (as nats-server's --signal stop): nothing is said.
+  Deno.test({
+    name:
+      `failover: ${kind} node killed (SIGKILL, as -sl stop), clients move to the discovered node`,
+    ignore: kind === "nats-server" && missing("nats-server"),
+    fn: async () => {
+      await failoverAll(kind, VARIANTS[2], "SIGKILL");
     },
   });
 }
