@@ -543,6 +543,9 @@ export class Server implements ServerCore {
     } catch { /* already closed by lame duck */ }
     await this.clientTls?.close(); // ops: idempotent; a reload may have replaced it
     clearInterval(this.#sweeper);
+    // Routes close before clients; the clients are not told of the peers going
+    // away (updatePeerClientUrls is silent from here on), so they keep them to
+    // reconnect to.
     for (const ext of this.extensions) await ext.shutdown?.();
     const drains: Promise<void>[] = [];
     for (const client of [...this.clients.values()]) {
