@@ -16,7 +16,7 @@ import { equal, ok } from "node:assert/strict";
 import { has, missing } from "../helpers/requires.ts";
 import { RawClient } from "../helpers/raw.ts";
 import { waitFor } from "../helpers/server.ts";
-import { type ClientKind, runScenario } from "./runners.ts";
+import { type ClientKind, runnerBinary, runScenario } from "./runners.ts";
 import { type Pair, SERVER_KINDS, type ServerKind, startNode, startPair } from "./servers.ts";
 
 interface Variant {
@@ -137,6 +137,9 @@ async function failoverAll(
   variant: Variant,
   signal: "SIGTERM" | "SIGINT" | "SIGKILL",
 ): Promise<Outcome[]> {
+  // Built first: a cold build must not eat the time allowed for discovery.
+  if (has("go")) await runnerBinary("go");
+  if (has("libnats-dev")) await runnerBinary("c");
   const pair: Pair = await startPair(kind, variant.config);
   try {
     const url = `nats://${variant.creds}127.0.0.1:${pair.a.port}`;
