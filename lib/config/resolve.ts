@@ -95,11 +95,20 @@ export async function buildOptions(
       });
       fileOptions = result.options;
       result.setKeys.forEach((k) => setKeys.add(k));
-      errors.push(...result.errors);
-      warnings.push(...result.warnings);
+      // Not push(...list): a file with ~150,000 errors overflows the call stack.
+      appendAll(errors, result.errors);
+      appendAll(warnings, result.warnings);
     } catch (err) {
-      if (!(err instanceof ConfSyntaxError)) throw err;
-      errors.push({ severity: "error", reason: err.message });
+      if (err instanceof RangeError) {
+        // A structure too deep for a recursive step (stack overflow) or too big
+        // for the runtime: a clean error naming the file, never a crash.
+        errors.push({
+          severity: "error",
+          reason: `${configFile}: configuration too deeply nested or too large: ${err.message}`,
+        });
+      } else if (err instanceof ConfSyntaxError) {
+        errors.push({ severity: "error", reason: err.message });
+      } else throw err;
     }
     fileOptions.configFile = configFile;
   }
@@ -112,8 +121,13 @@ export async function buildOptions(
       reason: "solicited routes require cluster capabilities, e.g. --cluster",
     });
   }
-  errors.push(...validateOptions(options));
+  appendAll(errors, validateOptions(options));
   return { options, setKeys, errors, warnings };
+}
+
+/** Appends `items` to `to` one by one (no spread: the arguments of a call are bounded). */
+function appendAll<T>(to: T[], items: readonly T[]): void {
+  for (const item of items) to.push(item);
 }
 
 /**
