@@ -122,7 +122,22 @@ export async function buildOptions(
     });
   }
   appendAll(errors, validateOptions(options));
+  if (errors.length === 0 && usesTlsOrHttps(options)) {
+    // The checks the listeners, the route dialer, HTTPS monitoring and the ACME
+    // manager make when they start, run here by the same code: `-t` and a start
+    // (and a reload) give one verdict, before anything is bound.
+    const { startupTlsProblems } = await import("../tls/validate.ts");
+    const checkFiles = settings.checkFiles ?? true;
+    for (const reason of startupTlsProblems(options, { checkFiles })) {
+      errors.push({ severity: "error", reason });
+    }
+  }
   return { options, setKeys, errors, warnings };
+}
+
+/** Whether {@linkcode buildOptions} has TLS material or ACME settings to check. */
+function usesTlsOrHttps(o: Options): boolean {
+  return o.tls !== undefined || o.cluster?.tls !== undefined || o.httpsPort !== 0;
 }
 
 /** Appends `items` to `to` one by one (no spread: the arguments of a call are bounded). */
