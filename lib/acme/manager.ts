@@ -21,7 +21,7 @@ import {
   keyMatchesCertificate,
   startsWithCa,
 } from "./cert_info.ts";
-import { Dns01Solver, Http01Solver } from "./challenges.ts";
+import { type Dns01Options, Dns01Solver, Http01Solver } from "./challenges.ts";
 import { createDnsProvider } from "./dns/factory.ts";
 import { FileStorage } from "./file_storage.ts";
 import { type ChallengeSolver, obtainCertificate } from "./issuer.ts";
@@ -110,6 +110,28 @@ const STOPPED = "ACME manager stopped";
 
 function errText(err: unknown): string {
   return err instanceof Error ? err.message : String(err);
+}
+
+/**
+ * How the DNS-01 solver waits for the TXT record: `dns_resolvers`,
+ * `dns_timeout` (seconds per query), `dns_propagation_timeout` (seconds in
+ * all) and `dns_propagation_all` (every resolver, not any one).
+ *
+ * @param o The ACME options.
+ * @param log Where the solver logs.
+ * @returns The solver's options.
+ */
+export function dns01SolverOptions(o: AcmeOptions, log: Logger): Dns01Options {
+  const x = o.extra;
+  const opts: Dns01Options = { log };
+  if (o.dnsResolvers?.length) opts.resolvers = o.dnsResolvers;
+  const all = extraBool(x, "dns_propagation_all");
+  if (all !== undefined) opts.requireAll = all;
+  const qt = extraNumber(x, "dns_timeout");
+  if (qt) opts.queryTimeoutMs = qt * 1000;
+  const pt = extraNumber(x, "dns_propagation_timeout");
+  if (pt) opts.propagationTimeoutMs = pt * 1000;
+  return opts;
 }
 
 /** Obtains and renews one certificate; see the module comment. */
@@ -511,16 +533,7 @@ export class AcmeManager {
       if (!settings) throw err;
       throw new AcmeSettingsError(`DNS provider: ${errText(err)}`, { cause: err });
     }
-    const x = this.#o.extra;
-    const dnsOpts: ConstructorParameters<typeof Dns01Solver>[1] = { log: this.#d.log };
-    if (this.#o.dnsResolvers?.length) dnsOpts.resolvers = this.#o.dnsResolvers;
-    const all = extraBool(x, "dns_propagation_all");
-    if (all !== undefined) dnsOpts.requireAll = all;
-    const qt = extraNumber(x, "dns_timeout");
-    if (qt) dnsOpts.queryTimeoutMs = qt * 1000;
-    const pt = extraNumber(x, "dns_propagation_timeout");
-    if (pt) dnsOpts.propagationTimeoutMs = pt * 1000;
-    this.#solver = new Dns01Solver(provider, dnsOpts);
+    this.#solver = new Dns01Solver(provider, dns01SolverOptions(this.#o, this.#d.log));
     return this.#solver;
   }
 
