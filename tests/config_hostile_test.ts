@@ -154,7 +154,7 @@ function hostileFiles(): Array<[string, string, Uint8Array]> {
       "100k nested in tls acme",
       "conf",
       enc(
-        `tls { acme { domains: [x.example], agree_tos: true, x: ${"[".repeat(N)}${
+        `tls { acme { domains: [x.example], agree_tos: true, layout: ${"[".repeat(N)}${
           "]".repeat(N)
         } } }\n`,
       ),
