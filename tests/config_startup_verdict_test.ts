@@ -25,8 +25,15 @@ const CA = '"http://127.0.0.1:9/directory"';
 const acme = (body: string) =>
   `tls { acme { domains: [nats.example.com], agree_tos: true, ca: ${CA}, ${body} } }`;
 
-/** [name, configuration, whether it starts]; `dir` holds generated files. */
-function cases(dir: string): Array<[string, string, boolean]> {
+/** letsgo-nats variables (ACME environment mode), with a loopback CA. */
+const LETSGO = {
+  DOMAINS: "nats.example.com",
+  ACCOUNT_EMAIL: "ops@example.com",
+  CA_DIR: "http://127.0.0.1:9/directory",
+};
+
+/** [name, configuration, whether it starts, environment]; `dir` holds generated files. */
+function cases(dir: string): Array<[string, string, boolean, Record<string, string>?]> {
   const ec = `cert_file: "${dir}/ec-cert.pem", key_file: "${dir}/ec-key.pem"`;
   const future = `cert_file: "${dir}/future-cert.pem", key_file: "${dir}/future-key.pem"`;
   return [
@@ -148,6 +155,12 @@ function cases(dir: string): Array<[string, string, boolean]> {
       acme('renew_fraction: 0.5, renew_before: "240h"'),
       false,
     ],
+    ["letsgo-nats variables: bad key type", "port: -1", false, {
+      ...LETSGO,
+      LE_CRT_KEY_TYPE: "DSA",
+    }],
+    ["letsgo-nats variables: no e-mail", "port: -1", false, { ...LETSGO, ACCOUNT_EMAIL: "" }],
+    ["letsgo-nats variables: bad DNS_TIMEOUT", "port: -1", false, { ...LETSGO, DNS_TIMEOUT: "x" }],
     [
       "acme wildcard over http-01",
       `tls { acme { domains: ["*.example.com"], agree_tos: true, ca: ${CA} } }`,
@@ -156,19 +169,23 @@ function cases(dir: string): Array<[string, string, boolean]> {
   ];
 }
 
-async function check(file: string): Promise<{ code: number; stderr: string }> {
+async function check(
+  file: string,
+  env: Record<string, string> = {},
+): Promise<{ code: number; stderr: string }> {
   const out = await new Deno.Command(Deno.execPath(), {
     args: ["run", "-A", "--no-check", MAIN_TS, "-t", "-c", file],
     stdout: "piped",
     stderr: "piped",
+    env,
   }).output();
   return { code: out.code, stderr: new TextDecoder().decode(out.stderr) };
 }
 
 /** Starts dnatsd on the file: null when it got to "Server is ready", else what it printed. */
-async function start(file: string): Promise<string | null> {
+async function start(file: string, env: Record<string, string> = {}): Promise<string | null> {
   try {
-    const s = await ServerProcess.start({ args: ["-c", file], timeoutMs: 20_000 });
+    const s = await ServerProcess.start({ args: ["-c", file], timeoutMs: 20_000, env });
     await s.stop();
     return null;
   } catch (err) {
@@ -198,11 +215,11 @@ Deno.test("-t exits 0 exactly when the server starts, and says why not in the sa
     await Deno.writeTextFile(join(dir, "future-cert.pem"), future.certPem);
     await Deno.writeTextFile(join(dir, "future-key.pem"), future.keyPem);
     const wrong: string[] = [];
-    for (const [i, [name, config, starts]] of cases(dir).entries()) {
+    for (const [i, [name, config, starts, env]] of cases(dir).entries()) {
       const file = join(dir, `c${i}.conf`);
       await Deno.writeTextFile(file, config + "\n");
-      const t = await check(file);
-      const refused = await start(file);
+      const t = await check(file, env);
+      const refused = await start(file, env);
       const verdict = `-t ${t.code}, start ${refused === null ? "ready" : "refused"}`;
       if ((t.code === 0) !== (refused === null)) {
         wrong.push(`${name}: ${verdict}\n  -t: ${t.stderr.trim()}\n  start: ${refused?.trim()}`);

@@ -33,6 +33,8 @@ export interface ResolveSettings {
   programName?: string;
   /** Check TLS files while loading (default true). */
   checkFiles?: boolean;
+  /** letsgo-nats' variables (ACME environment mode), checked as a start checks them. */
+  acmeEnv?: Record<string, string | undefined> | null;
 }
 
 /** Everything main.ts needs to act. */
@@ -122,13 +124,13 @@ export async function buildOptions(
     });
   }
   appendAll(errors, validateOptions(options));
-  if (errors.length === 0 && usesTlsOrHttps(options)) {
+  if (errors.length === 0 && (usesTlsOrHttps(options) || settings.acmeEnv?.DOMAINS)) {
     // The checks the listeners, the route dialer, HTTPS monitoring and the ACME
     // manager make when they start, run here by the same code: `-t` and a start
     // (and a reload) give one verdict, before anything is bound.
     const { startupTlsProblems } = await import("../tls/validate.ts");
     const checkFiles = settings.checkFiles ?? true;
-    for (const reason of startupTlsProblems(options, { checkFiles })) {
+    for (const reason of startupTlsProblems(options, { checkFiles, acmeEnv: settings.acmeEnv })) {
       errors.push({ severity: "error", reason });
     }
   }

@@ -15,6 +15,7 @@
  */
 import type { AcmeOptions, Options, TlsOptions } from "../config/options.ts";
 import { createAcmeHttpClient, resolveSettings } from "../acme/settings.ts";
+import { acmeOptionsFromEnv } from "../acme/env.ts";
 import { type CertPurpose, checkTlsBlock } from "./context.ts";
 import { HTTPS_NEEDS_TLS, httpsHasCertificate } from "./https_check.ts";
 
@@ -27,6 +28,11 @@ export interface StartupTlsCheck {
   checkFiles?: boolean;
   /** The time certificates must be valid at (default now). */
   now?: Date;
+  /**
+   * letsgo-nats' variables when `DOMAINS` is set (ACME environment mode): a
+   * start reads them when no top-level `acme` block overrides them.
+   */
+  acmeEnv?: Record<string, string | undefined> | null | undefined;
 }
 
 /** The `tls` blocks a start uses, with what their certificates must be good for. */
@@ -61,6 +67,14 @@ export function startupTlsProblems(o: Options, settings: StartupTlsCheck = {}): 
       checkTlsBlock(tls, purpose, { now: settings.now });
     } catch (err) {
       problems.push(where + (err as Error).message);
+    }
+  }
+  if (settings.acmeEnv?.DOMAINS && !o.tls?.acme) {
+    try {
+      const fromEnv = acmeOptionsFromEnv(settings.acmeEnv);
+      if (fromEnv) acmeBlocks.push(fromEnv.options);
+    } catch (err) {
+      problems.push((err as Error).message);
     }
   }
   for (const acme of acmeBlocks) {
