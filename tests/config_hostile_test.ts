@@ -107,6 +107,16 @@ Deno.test("a chain of distinct includes deeper than the limit is refused cleanly
     const out = await dnatsd(["-t", "-c", join(dir, "n0.conf")]);
     assertCleanError(out, join(dir, "n0.conf"), "deep include chain");
     ok(out.stderr.includes("includes nested deeper than 64"), out.stderr);
+    // Each file includes the next one twice: 2^30 reads without a bound on the total.
+    for (let i = 0; i < 30; i++) {
+      const next = i < 29
+        ? `include ./t${i + 1}.conf\ninclude ./t${i + 1}.conf\n`
+        : "debug: true\n";
+      await Deno.writeTextFile(join(dir, `t${i}.conf`), next);
+    }
+    const tree = await dnatsd(["-t", "-c", join(dir, "t0.conf")], 30_000);
+    assertCleanError(tree, join(dir, "t0.conf"), "include tree");
+    ok(tree.stderr.includes("more than 4096 includes in one configuration"), tree.stderr);
   });
 });
 

@@ -361,7 +361,7 @@ class ConfParser {
       this.#fail(`includes nested deeper than ${MAX_INCLUDE_DEPTH}: ${names()}`, token.line);
     }
     if (++this.#opts.includes.count > MAX_INCLUDES) {
-      this.#fail(`more than ${MAX_INCLUDES} includes in one configuration`, token.line);
+      this.#fail(`more than ${MAX_INCLUDES} includes in one configuration: ${names()}`, token.line);
     }
     return chain;
   }
