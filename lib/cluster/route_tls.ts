@@ -81,6 +81,8 @@ export async function startRouteTls(options: TlsOptions, hooks: RouteTlsHooks): 
       resolve();
     });
   });
+  // Accept errors (out of file descriptors) must not end the process: log, keep listening.
+  server.on("error", (e: Error) => hooks.log.error(`Route Accept error: ${e.message}`));
   const bound = (server.address() as net.AddressInfo).port;
   return {
     port: bound,

@@ -275,7 +275,7 @@ export async function startTlsClientListener(
       resolve();
     });
   });
-  netServer.on("error", (e: Error) => server.log.error(`Client accept error: ${e.message}`));
+  netServer.on("error", (e: Error) => server.log.error(`Client Accept error: ${e.message}`));
   const bound = (netServer.address() as net.AddressInfo).port;
 
   return {
