@@ -10,6 +10,7 @@ import type { IncomingMessage, ServerResponse } from "node:http";
 import { hostPort, type MonitorHandle, type Server } from "../server.ts";
 import { createMonitorHandler, type MonitorHandler } from "./http_handler.ts";
 import { isBindError, monitorListenError } from "../server/listen_error.ts";
+import { keepAccepting } from "../server/node_accept.ts";
 
 /** What {@linkcode startMonitoring} returns. */
 export interface MonitorServerHandle extends MonitorHandle {
@@ -116,6 +117,7 @@ async function startHttps(
     });
   });
   const port = (https.address() as { port: number }).port;
+  const stopRearming = keepAccepting(https); // survives running out of file descriptors
   return {
     httpPort: 0,
     httpsPort: port,
@@ -123,6 +125,7 @@ async function startHttps(
     setCertificate: (cert, key) => https.setSecureContext({ cert, key }),
     close: () =>
       new Promise<void>((resolve) => {
+        stopRearming();
         https.close(() => resolve());
         // Idle keep-alive connections would hold close() open.
         (https as unknown as { closeAllConnections?: () => void }).closeAllConnections?.();

@@ -26,6 +26,7 @@ import { errLine, WireError } from "../protocol/wire_errors.ts";
 import { CertificateHolder } from "./context.ts";
 import { TlsTransport } from "./backpressure.ts";
 import { peerCertificate, refusalReason, tlsStateOf } from "./session.ts";
+import { keepAccepting } from "../server/node_accept.ts";
 
 /** What {@link startTlsClientListener} returns to the server. */
 export interface TlsClientListener {
@@ -54,6 +55,7 @@ export interface TlsClientListener {
 
 /** The first byte of a TLS record carrying a handshake (ClientHello). */
 const TLS_HANDSHAKE_RECORD = 0x16;
+const TLS_ALERT_RECORD = 0x15;
 
 /**
  * The settings one set of accepted sockets is handled with: a reload makes a
@@ -126,9 +128,23 @@ export async function startTlsClientListener(
     recordFailure(server, p);
   };
 
-  const upgrade = (p: Pending) => {
+  /** Hands the socket to the TLS server; `peeked` when its first bytes were checked already. */
+  const upgrade = (p: Pending, peeked = false) => {
     server.log.debug(`${logPrefix(p)} - Starting TLS client connection handshake`);
-    p.gen.tlsServer.emit("connection", p.socket);
+    if (peeked) {
+      p.gen.tlsServer.emit("connection", p.socket);
+      return;
+    }
+    // As Go's TLS server: a first record that is not a handshake (a plain-text
+    // CONNECT, an HTTP request) ends the connection without a TLS alert.
+    p.socket.once("data", (chunk: Uint8Array) => {
+      p.socket.pause();
+      p.socket.unshift(chunk);
+      if (!looksLikeTlsRecord(chunk)) {
+        return fail(p, "TLS handshake error: tls: first record does not look like a TLS handshake");
+      }
+      p.gen.tlsServer.emit("connection", p.socket);
+    });
   };
 
   /** A tls.Server whose handlers apply the settings of its own generation. */
@@ -248,7 +264,7 @@ export async function startTlsClientListener(
       socket.unshift(chunk);
       if (chunk[0] === TLS_HANDSHAKE_RECORD) {
         p.timer = setTimeout(() => fail(p, "TLS handshake timeout"), g.timeoutMs);
-        upgrade(p);
+        upgrade(p, true);
       } else {
         handPlain(p);
       }
@@ -276,6 +292,7 @@ export async function startTlsClientListener(
     });
   });
   netServer.on("error", (e: Error) => server.log.error(`Client Accept error: ${e.message}`));
+  const stopRearming = keepAccepting(netServer); // survives running out of file descriptors
   const bound = (netServer.address() as net.AddressInfo).port;
 
   return {
@@ -304,6 +321,7 @@ export async function startTlsClientListener(
     close(): Promise<void> {
       if (closed) return Promise.resolve();
       closed = true;
+      stopRearming();
       gen.detach();
       for (const p of [...pending.values()]) {
         p.done = true;
@@ -318,6 +336,16 @@ export async function startTlsClientListener(
       return Promise.resolve();
     },
   };
+}
+
+/**
+ * Go's test of a first TLS record: a handshake (or alert) record whose major
+ * version byte is plausible (below 16).
+ */
+function looksLikeTlsRecord(chunk: Uint8Array): boolean {
+  const type = chunk[0];
+  if (type !== TLS_HANDSHAKE_RECORD && type !== TLS_ALERT_RECORD) return false;
+  return chunk.length < 2 || chunk[1] < 0x10;
 }
 
 /** The pending entry of a TLS socket made by the tls.Server from our raw socket. */
