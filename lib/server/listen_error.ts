@@ -29,8 +29,19 @@ export class ListenError extends Error {
   override name = "ListenError";
 }
 
-/** Go's `listen tcp <addr>: bind: <reason>` for a failed bind of `address`. */
-export function goListenError(e: unknown, address: string): string {
+/**
+ * Go's text for a failed listen on `host`:`port`: `listen tcp <addr>: bind:
+ * <reason>`, or Go's own wording when the port is out of range or the host
+ * does not resolve (Go finds both before it binds).
+ */
+export function goListenError(e: unknown, host: string, port: number): string {
+  if (!Number.isInteger(port) || port < 0 || port > 65535) {
+    return `listen tcp: address ${port}: invalid port`;
+  }
+  const message = e instanceof Error ? e.message : String(e);
+  if (/failed to lookup address|ENOTFOUND|EAI_NONAME|Name or service not known/i.test(message)) {
+    return `listen tcp: lookup ${host}: no such host`;
+  }
   const code = (e as { code?: unknown })?.code;
   let reason = typeof code === "string" ? BIND_ERRORS[code] : undefined;
   if (reason === undefined && e instanceof Deno.errors.AddrInUse) reason = BIND_ERRORS.EADDRINUSE;
@@ -40,11 +51,13 @@ export function goListenError(e: unknown, address: string): string {
   if (reason === undefined && e instanceof Deno.errors.PermissionDenied) {
     reason = BIND_ERRORS.EACCES;
   }
-  return `listen tcp ${address}: bind: ${reason ?? goErrorText(e)}`;
+  return `listen tcp ${joinHostPort(host, port)}: bind: ${reason ?? goErrorText(e)}`;
 }
 
 /** True when `e` is a failed bind (Deno's or node's), not e.g. a bad certificate. */
 export function isBindError(e: unknown): boolean {
+  // Deno and node refuse an out-of-range port with a TypeError/RangeError.
+  if (e instanceof Error && /invalid port|out of range/i.test(e.message)) return true;
   const { code, syscall } = (e ?? {}) as { code?: unknown; syscall?: unknown };
   // node:net names the failed call; a file error (EACCES on a key) is not a bind.
   if (syscall === "listen" || syscall === "bind") return typeof code === "string";
@@ -60,19 +73,21 @@ function goQuote(s: string): string {
 /** The client port could not be bound: nats-server's fatal line. */
 export function clientListenError(e: unknown, host: string, port: number): ListenError {
   const hp = joinHostPort(host, port);
-  return new ListenError(`Error listening on port: ${hp}, ${goQuote(goListenError(e, hp))}`);
+  return new ListenError(
+    `Error listening on port: ${hp}, ${goQuote(goListenError(e, host, port))}`,
+  );
 }
 
 /** The route port could not be bound: nats-server's fatal line (port as configured). */
 export function routeListenError(e: unknown, host: string, port: number): ListenError {
   return new ListenError(
-    `Error listening on router port: ${port} - ${goListenError(e, joinHostPort(host, port))}`,
+    `Error listening on router port: ${port} - ${goListenError(e, host, port)}`,
   );
 }
 
 /** The monitoring port could not be bound (the server prefixes `Can't start monitoring: `). */
 export function monitorListenError(e: unknown, host: string, port: number): ListenError {
   return new ListenError(
-    `can't listen to the monitor port: ${goListenError(e, joinHostPort(host, port))}`,
+    `can't listen to the monitor port: ${goListenError(e, host, port)}`,
   );
 }
