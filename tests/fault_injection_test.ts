@@ -133,7 +133,8 @@ for (const impl of IMPLS) {
   });
 
   Deno.test({
-    name: `fault ${impl.name}: resets on the TLS client, TLS route and HTTPS monitor ports`,
+    name:
+      `fault ${impl.name}: resets on the TLS client, TLS route and HTTPS monitor ports, garbage on the route port`,
     ignore: impl.ignore,
     async fn() {
       const a = await ServerProcess.start({
@@ -155,6 +156,12 @@ for (const impl of IMPLS) {
             await resetAfterAccept(port, { hello: "\x16\x03\x01\x00", expectBytes: false });
           }
         }
+        // Plain text where the route's ClientHello should be: closed, no TLS alert.
+        const garbage = await RawClient.connect(routePort);
+        await garbage.send("CONNECT {}\r\nPING\r\n");
+        await garbage.expectClosed(5000);
+        equal(garbage.received, "", "closed without a TLS alert");
+        await a.waitForLog(/handshake error: tls: first record does not look like a TLS handshake/);
         await clientGetsMessages({ servers: a.url, tls: clientTls() });
         const client = Deno.createHttpClient({ caCerts: [await Deno.readTextFile(CA)] });
         try {

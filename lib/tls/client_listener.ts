@@ -27,6 +27,7 @@ import { CertificateHolder } from "./context.ts";
 import { TlsTransport } from "./backpressure.ts";
 import { peerCertificate, refusalReason, tlsStateOf } from "./session.ts";
 import { keepAccepting } from "../server/node_accept.ts";
+import { looksLikeTlsRecord, NOT_TLS, TLS_HANDSHAKE_RECORD } from "./first_record.ts";
 
 /** What {@link startTlsClientListener} returns to the server. */
 export interface TlsClientListener {
@@ -54,8 +55,6 @@ export interface TlsClientListener {
 }
 
 /** The first byte of a TLS record carrying a handshake (ClientHello). */
-const TLS_HANDSHAKE_RECORD = 0x16;
-const TLS_ALERT_RECORD = 0x15;
 
 /**
  * The settings one set of accepted sockets is handled with: a reload makes a
@@ -141,7 +140,7 @@ export async function startTlsClientListener(
       p.socket.pause();
       p.socket.unshift(chunk);
       if (!looksLikeTlsRecord(chunk)) {
-        return fail(p, "TLS handshake error: tls: first record does not look like a TLS handshake");
+        return fail(p, `TLS handshake error: ${NOT_TLS}`);
       }
       p.gen.tlsServer.emit("connection", p.socket);
     });
@@ -336,16 +335,6 @@ export async function startTlsClientListener(
       return Promise.resolve();
     },
   };
-}
-
-/**
- * Go's test of a first TLS record: a handshake (or alert) record whose major
- * version byte is plausible (below 16).
- */
-function looksLikeTlsRecord(chunk: Uint8Array): boolean {
-  const type = chunk[0];
-  if (type !== TLS_HANDSHAKE_RECORD && type !== TLS_ALERT_RECORD) return false;
-  return chunk.length < 2 || chunk[1] < 0x10;
 }
 
 /** The pending entry of a TLS socket made by the tls.Server from our raw socket. */
