@@ -254,6 +254,64 @@ for (const impl of IMPLS) {
   });
 
   Deno.test({
+    name: `fault ${impl.name}: a half-open route is closed as stale and the route comes back`,
+    ignore: impl.ignore,
+    async fn() {
+      const keepAlive = `ping_interval: "300ms"\nping_max: 2`;
+      const a = await ServerProcess.start({
+        reference: impl.reference,
+        config: `${keepAlive}\ncluster { name: faults, listen: "127.0.0.1:-1" }`,
+        args: ["-D"],
+      });
+      let b: ServerProcess | undefined;
+      let proxy: FreezingProxy | undefined;
+      try {
+        proxy = new FreezingProxy(await routePortOf(a));
+        b = await ServerProcess.start({
+          reference: impl.reference,
+          config: `${keepAlive}
+            cluster {
+              name: faults
+              listen: "127.0.0.1:-1"
+              routes: ["nats-route://127.0.0.1:${proxy.port}"]
+            }`,
+          args: ["-D"],
+        });
+        await a.waitForLog(/Route connection created/, 10_000);
+        await b.waitForLog(/Route connection created/, 10_000);
+        const before = { a: a.logs.text.length, b: b.logs.text.length };
+        proxy.freeze();
+        ok(proxy.frozen > 0, "the route ran through the proxy");
+        // Both ends stop hearing PONGs: each closes its side as stale.
+        for (const [s, from] of [[a, before.a], [b, before.b]] as const) {
+          await waitFor(
+            // nats-server says "Client" for a route too.
+            () =>
+              /\[DBG\] \S+ - rid:\d+ - Stale Client Connection - Closing/.test(
+                s.logs.text.slice(from),
+              ),
+            10_000,
+            "a stale route",
+          );
+        }
+        // The soliciting side dials again (through the proxy, now forwarding).
+        const pub = await connect({ servers: a.url, reconnect: false });
+        const sub = await connect({ servers: b.url, reconnect: false });
+        try {
+          await waitForFlow(pub, sub, "fault.route.stale", 15_000);
+        } finally {
+          await pub.close();
+          await sub.close();
+        }
+      } finally {
+        await b?.stop();
+        await proxy?.close();
+        await a.stop();
+      }
+    },
+  });
+
+  Deno.test({
     name: `fault ${impl.name}: a client that sends nothing gets Authentication Timeout`,
     ignore: impl.ignore,
     async fn() {

@@ -136,15 +136,18 @@ export async function resetAfterAccept(
 }
 
 /**
- * A TCP proxy in the test process: forwards 127.0.0.1:`port` to a target
- * until {@linkcode FreezingProxy.freeze}, after which it forwards nothing in
- * either direction and keeps every socket open, so the server sees a peer
- * that is gone without a FIN or RST (a half-open connection).
+ * A TCP proxy in the test process: forwards 127.0.0.1:`port` to a target.
+ * {@linkcode FreezingProxy.freeze} stops the connections open at that moment
+ * from forwarding anything in either direction while their sockets stay open,
+ * so the server sees a peer that is gone without a FIN or RST (a half-open
+ * connection). Connections made later are forwarded normally (a reconnect).
  */
 export class FreezingProxy {
   readonly port: number;
-  frozen = false;
+  /** Connections frozen so far. */
+  frozen = 0;
   #listener: Deno.Listener;
+  #live = new Set<{ frozen: boolean }>();
   #conns = new Set<Deno.Conn>();
   #done: Promise<void>;
 
@@ -171,33 +174,40 @@ export class FreezingProxy {
       }
       this.#conns.add(inbound);
       this.#conns.add(outbound);
-      this.#pump(inbound, outbound);
-      this.#pump(outbound, inbound);
+      const pair = { frozen: false };
+      this.#live.add(pair);
+      this.#pump(inbound, outbound, pair);
+      this.#pump(outbound, inbound, pair);
     }
   }
 
-  async #pump(from: Deno.Conn, to: Deno.Conn): Promise<void> {
+  async #pump(from: Deno.Conn, to: Deno.Conn, pair: { frozen: boolean }): Promise<void> {
     const buf = new Uint8Array(64 * 1024);
     try {
       while (true) {
         const n = await from.read(buf);
         if (n === null) break;
         // Frozen: swallow, neither forward nor close (no FIN reaches the other side).
-        if (this.frozen) continue;
+        if (pair.frozen) continue;
         let off = 0;
         while (off < n) off += await to.write(buf.subarray(off, n));
       }
     } catch { /* closed */ }
-    if (!this.frozen) {
+    if (!pair.frozen) {
+      this.#live.delete(pair);
       try {
         to.closeWrite();
       } catch { /* already closed */ }
     }
   }
 
-  /** Stops forwarding in both directions; sockets stay open. */
+  /** Stops forwarding on every open connection, both ways; their sockets stay open. */
   freeze(): void {
-    this.frozen = true;
+    for (const pair of this.#live) {
+      pair.frozen = true;
+      this.frozen++;
+    }
+    this.#live.clear();
   }
 
   async close(): Promise<void> {
