@@ -14,6 +14,8 @@ import { missing } from "./helpers/requires.ts";
 import { RawClient } from "./helpers/raw.ts";
 import { CA, CERTS, clientTls } from "./helpers/tls_client.ts";
 import { routePortOf, waitForFlow } from "./helpers/reload.ts";
+import { exists, runSl, spawnDnatsd, tempDir, waitForLog } from "./ops_helpers.ts";
+import { join } from "node:path";
 import {
   FreezingProxy,
   hasLibc,
@@ -432,3 +434,29 @@ for (const impl of IMPLS) {
     });
   }
 }
+
+Deno.test({
+  name: "fault dnatsd: resets on the -sl control channel port, then -sl still works",
+  ignore: !hasLibc(),
+  async fn() {
+    const env = { DNATSD_CONTROL_CHANNEL: "1" };
+    const dir = tempDir();
+    const pidFile = join(dir.path, "d.pid");
+    const s = spawnDnatsd(["-a", "127.0.0.1", "-p", "-1", "-D", "-P", pidFile], { env });
+    try {
+      await waitFor(() => exists(`${pidFile}.ctl`), 10_000, "control file");
+      const { port } = JSON.parse(await Deno.readTextFile(`${pidFile}.ctl`));
+      await resetStorm(port, 30);
+      for (let i = 0; i < 3; i++) {
+        await resetAfterAccept(port, { hello: "reo", expectBytes: false });
+      }
+      const reopen = await runSl(`reopen=${pidFile}`, env);
+      equal(reopen.code, 0, reopen.stderr);
+      await waitForLog(s, /File log re-open ignored, not a file logger/);
+      deepEqual(errorLines(s.logs.text), []);
+    } finally {
+      await s.kill();
+      dir.remove();
+    }
+  },
+});
