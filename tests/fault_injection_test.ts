@@ -38,8 +38,20 @@ const IMPLS = [
   { name: "nats-server", reference: true, ignore: !hasLibc() || missing("nats-server") },
 ] as const;
 
-/** A real client connects, subscribes, publishes 20 messages and gets all 20. */
+/** A real client connects, subscribes, publishes 20 messages and gets all 20 (within 20 s). */
 async function clientGetsMessages(opts: ConnectionOptions): Promise<void> {
+  let timer: ReturnType<typeof setTimeout> | undefined;
+  const deadline = new Promise<never>((_, reject) => {
+    timer = setTimeout(() => reject(new Error("client round trip took over 20 s")), 20_000);
+  });
+  try {
+    await Promise.race([roundTrip(opts), deadline]);
+  } finally {
+    clearTimeout(timer);
+  }
+}
+
+async function roundTrip(opts: ConnectionOptions): Promise<void> {
   const nc = await connect({ reconnect: false, timeout: 5000, ...opts });
   try {
     const sub = nc.subscribe("fault.check", { max: 20 });
@@ -70,7 +82,9 @@ function monitorPort(s: ServerProcess): number {
 async function closedConns(
   monitor: number,
 ): Promise<{ cid: number; port: number; reason: string }[]> {
-  const r = await fetch(`http://127.0.0.1:${monitor}/connz?state=closed&limit=1024`);
+  const r = await fetch(`http://127.0.0.1:${monitor}/connz?state=closed&limit=1024`, {
+    signal: AbortSignal.timeout(3000),
+  });
   return (await r.json()).connections ?? [];
 }
 
@@ -167,7 +181,10 @@ for (const impl of IMPLS) {
         await clientGetsMessages({ servers: a.url, tls: clientTls() });
         const client = Deno.createHttpClient({ caCerts: [await Deno.readTextFile(CA)] });
         try {
-          const r = await fetch(`https://localhost:${https}/varz`, { client });
+          const r = await fetch(`https://localhost:${https}/varz`, {
+            client,
+            signal: AbortSignal.timeout(5000),
+          });
           equal(r.status, 200);
           await r.body?.cancel();
         } finally {
@@ -385,47 +402,67 @@ for (const impl of IMPLS) {
     },
   });
 
-  for (const tls of [false, true]) {
+  for (const target of ["client", "TLS client", "HTTPS monitor"] as const) {
     Deno.test({
-      name: `fault ${impl.name}: out of file descriptors on the ${
-        tls ? "TLS " : ""
-      }client port, then recovery`,
+      name: `fault ${impl.name}: out of file descriptors on the ${target} port, then recovery`,
       ignore: impl.ignore,
       async fn() {
+        const tls = target !== "client";
         // 48 descriptors: enough to start (dnatsd holds about 25 when idle),
         // few enough that 80 connections exhaust them.
         const s = await ServerProcess.start({
           reference: impl.reference,
           fdLimit: 48,
           ...(tls ? { config: `tls { ${SERVER_TLS}\n timeout: 5 }` } : {}),
+          ...(target === "HTTPS monitor" ? { args: ["-ms", "-1"] } : {}),
         });
+        const port = target === "HTTPS monitor" ? monitorPort(s) : s.port;
         const held: Deno.Conn[] = [];
         try {
           for (let i = 0; i < 80; i++) {
-            held.push(await Deno.connect({ hostname: "127.0.0.1", port: s.port }));
+            held.push(await Deno.connect({ hostname: "127.0.0.1", port }));
           }
-          if (!tls) {
+          if (target === "client") {
             // As nats-server: logged, paused 10 ms, doubling.
             await s.waitForLog(
               /\[ERR\] Temporary Client Accept Error\(accept tcp 127\.0\.0\.1:\d+: accept4: too many open files\), sleeping 10ms\n(.*\n)*.*sleeping 20ms/,
               10_000,
             );
           } else {
-            // Out of descriptors: a held connection is not answered at once.
-            const fresh = await ResettableSocket.connect(s.port, "127.0.0.1", 500);
+            // Out of descriptors: a new connection is not served at once.
+            const fresh = await ResettableSocket.connect(port, "127.0.0.1", 500);
             try {
-              equal(await fresh.read(), null, "no INFO while out of descriptors");
+              if (target === "HTTPS monitor") await fresh.send("\x16\x03\x01\x00\x05hello");
+              equal(await fresh.read(), null, "nothing back while out of descriptors");
             } finally {
               fresh.reset();
             }
           }
           for (const c of held.splice(0)) c.close();
+          if (target === "HTTPS monitor") {
+            const client = Deno.createHttpClient({ caCerts: [await Deno.readTextFile(CA)] });
+            try {
+              await waitFor(
+                async () => {
+                  const r = await fetch(`https://localhost:${port}/varz`, {
+                    client,
+                    signal: AbortSignal.timeout(2000),
+                  });
+                  await r.body?.cancel();
+                  return r.ok;
+                },
+                10_000,
+                "/varz over HTTPS",
+              );
+            } finally {
+              client.close();
+            }
+          }
           await clientGetsMessages({
             servers: s.url,
             timeout: 10_000,
             ...(tls ? { tls: clientTls() } : {}),
           });
-          equal(s.child.pid > 0 && (await Promise.race([s.exited, null])) === null, true);
         } finally {
           for (const c of held) c.close();
           await s.stop();

@@ -227,7 +227,7 @@ export class FreezingProxy {
 export async function waitForHttpOk(url: string, timeoutMs = 5000): Promise<void> {
   await waitFor(
     async () => {
-      const r = await fetch(url);
+      const r = await fetch(url, { signal: AbortSignal.timeout(2000) });
       await r.body?.cancel();
       return r.ok;
     },
