@@ -24,7 +24,7 @@ export function joinHostPort(host: string, port: number): string {
   return host.includes(":") ? `[${host}]:${port}` : `${host}:${port}`;
 }
 
-/** An error thrown by a listener that could not bind. */
+/** An error thrown by a listener that could not bind; `cause` is the runtime's error. */
 export class ListenError extends Error {
   override name = "ListenError";
 }
@@ -75,6 +75,7 @@ export function clientListenError(e: unknown, host: string, port: number): Liste
   const hp = joinHostPort(host, port);
   return new ListenError(
     `Error listening on port: ${hp}, ${goQuote(goListenError(e, host, port))}`,
+    { cause: e },
   );
 }
 
@@ -82,6 +83,7 @@ export function clientListenError(e: unknown, host: string, port: number): Liste
 export function routeListenError(e: unknown, host: string, port: number): ListenError {
   return new ListenError(
     `Error listening on router port: ${port} - ${goListenError(e, host, port)}`,
+    { cause: e },
   );
 }
 
@@ -89,5 +91,6 @@ export function routeListenError(e: unknown, host: string, port: number): Listen
 export function monitorListenError(e: unknown, host: string, port: number): ListenError {
   return new ListenError(
     `can't listen to the monitor port: ${goListenError(e, host, port)}`,
+    { cause: e },
   );
 }
