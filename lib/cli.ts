@@ -7,7 +7,7 @@
  */
 import { resolveOptions } from "./config/resolve.ts";
 import type { Options } from "./config/options.ts";
-import { createLogger, type Logger } from "./ops/logger.ts";
+import { createLogger, type Logger, MemoryLogger } from "./ops/logger.ts";
 import { Server } from "./server.ts";
 import { NATS_COMPAT_VERSION, VERSION } from "./version.ts";
 
@@ -83,6 +83,9 @@ async function runServer(
   } catch (e) {
     signals.uninstall();
     log.fatal((e as Error).message);
+    // nats-server exits right after its fatal line: release what was bound
+    // without the "Initiating Shutdown..." and "Server Exiting.." lines.
+    server.log = new MemoryLogger();
     await server.shutdown().catch(() => {});
     log.close();
     return 1;

@@ -18,6 +18,8 @@ import type { AuthOutcome, ClientAuthenticator, ConnectCredentials } from "./ser
 import { newServerId } from "./server/server_id.ts";
 import { CLIENT_PROTO, NATS_COMPAT_VERSION, VERSION } from "./version.ts";
 import { type ClosedClientInfo, ClosedRing } from "./server/closed_ring.ts";
+import { type AcceptLoop, acceptLoop } from "./server/accept_loop.ts";
+import { clientListenError, isBindError, ListenError } from "./server/listen_error.ts";
 
 /** What lib/monitor returns: its bound ports and a way to stop it. */
 export interface MonitorHandle {
@@ -112,9 +114,8 @@ export class Server implements ServerCore {
   #nextCid = 1;
   /** bcrypt worker pool (lib/auth), created on first need and kept across reloads. */
   #bcrypt: import("./auth/bcrypt_pool.ts").BcryptPool | null = null;
-  #listener: Deno.Listener | null = null;
-  /** ops: ends when the plain accept loop has (its pending accept holds the port until then). */
-  #acceptDone: Promise<void> = Promise.resolve();
+  /** The plain client listener's accept loop (null with TLS, or while rebinding). */
+  #accepting: AcceptLoop | null = null;
   #flushList: ClientConnection[] = [];
   #flushScheduled = false;
   #sweeper: ReturnType<typeof setInterval> | undefined;
@@ -196,7 +197,11 @@ export class Server implements ServerCore {
     // /healthz) why the listeners are not up yet while the first order runs.
     if (o.httpPort !== 0 || o.httpsPort !== 0) {
       const { startMonitoring } = await import("./monitor/monitor.ts");
-      this.monitor = await startMonitoring(this);
+      try {
+        this.monitor = await startMonitoring(this);
+      } catch (e) {
+        throw new ListenError(`Can't start monitoring: ${(e as Error).message}`);
+      }
       this.extensions.push({ shutdown: () => this.monitor?.close() });
     }
     // acme: load or obtain the certificates before the listeners bind.
@@ -209,13 +214,13 @@ export class Server implements ServerCore {
         host: o.host,
         port,
         ...(certificate ? { certificate } : {}),
+      }).catch((e) => {
+        throw isBindError(e) ? clientListenError(e, o.host, port) : e;
       });
       this.clientTls = listener; // ops: reload swaps the certificate here
       this.clientPort = listener.port;
     } else {
-      this.#listener = Deno.listen({ hostname: o.host, port, transport: "tcp" });
-      this.clientPort = (this.#listener.addr as Deno.NetAddr).port;
-      this.#acceptDone = this.#acceptLoop(this.#listener);
+      this.#listenPlain(o.host, port);
     }
     this.log.notice(`Listening for client connections on ${hostPort(o.host, this.clientPort)}`);
     this.#startSweeper();
@@ -238,20 +243,26 @@ export class Server implements ServerCore {
     if (o.configFile) this.log.notice(`Using configuration file: ${o.configFile}`);
   }
 
-  async #acceptLoop(listener: Deno.Listener): Promise<void> {
+  /** Binds the plain client listener and starts accepting (shared accept loop). */
+  #listenPlain(host: string, port: number): void {
+    let listener: Deno.Listener;
     try {
-      for await (const conn of listener) {
+      listener = Deno.listen({ hostname: host, port, transport: "tcp" });
+    } catch (e) {
+      throw clientListenError(e, host, port);
+    }
+    this.#accepting = acceptLoop(listener, {
+      name: "Client",
+      log: () => this.log,
+      accepted: (conn) => {
         if (this.#shuttingDown || this.#lameDuck) {
           conn.close();
-          continue;
+          return;
         }
         this.acceptClient(new DenoTransport(conn, this.options.maxPending / 4));
-      }
-    } catch (e) {
-      if (!this.#shuttingDown && !this.#lameDuck) {
-        this.log.error(`Client accept error: ${(e as Error).message}`);
-      }
-    }
+      },
+    });
+    this.clientPort = this.#accepting.addr.port;
   }
 
   /**
@@ -263,11 +274,10 @@ export class Server implements ServerCore {
    */
   async replaceClientListener(bindTls: BindTlsListener | null): Promise<void> {
     if (this.#shuttingDown || this.#lameDuck) return;
-    try {
-      this.#listener?.close();
-    } catch { /* already closed */ }
-    this.#listener = null;
-    await this.#acceptDone;
+    const accepting = this.#accepting;
+    this.#accepting = null;
+    accepting?.close();
+    await accepting?.done;
     const tls = this.clientTls;
     this.clientTls = null;
     await tls?.close();
@@ -275,8 +285,7 @@ export class Server implements ServerCore {
       this.clientTls = await bindTls(this.clientHost, this.clientPort);
       return;
     }
-    this.#listener = Deno.listen({ hostname: this.clientHost, port: this.clientPort });
-    this.#acceptDone = this.#acceptLoop(this.#listener);
+    this.#listenPlain(this.clientHost, this.clientPort);
   }
 
   /**
@@ -538,9 +547,7 @@ export class Server implements ServerCore {
     if (this.#shuttingDown) return this.#done.promise;
     this.#shuttingDown = true;
     this.log.notice("Initiating Shutdown...");
-    try {
-      this.#listener?.close();
-    } catch { /* already closed by lame duck */ }
+    this.#accepting?.close(); // idempotent: lame duck may have closed it
     await this.clientTls?.close(); // ops: idempotent; a reload may have replaced it
     clearInterval(this.#sweeper);
     // Routes close before clients; the clients are not told of the peers going
@@ -564,7 +571,7 @@ export class Server implements ServerCore {
     if (this.#lameDuck || this.#shuttingDown) return;
     this.#lameDuck = true;
     this.log.notice("Entering lame duck mode, stop accepting new clients");
-    this.#listener?.close();
+    this.#accepting?.close();
     await this.clientTls?.close(); // ops: the TLS listener (a reload may have replaced it)
     // ops: the cluster (route INFO with ldm:true) learns through this hook.
     for (const ext of this.extensions) {

@@ -16,6 +16,7 @@ import { TlsTransport } from "../tls/backpressure.ts";
 import { CertificateHolder } from "../tls/context.ts";
 import { createRouteTlsAcceptor, type RouteTlsAcceptor, tlsConnect } from "../tls/dial.ts";
 import { joinHostPort } from "./route_url.ts";
+import { keepAccepting } from "../server/node_accept.ts";
 
 export interface RouteTlsHooks {
   host: string;
@@ -81,6 +82,9 @@ export async function startRouteTls(options: TlsOptions, hooks: RouteTlsHooks): 
       resolve();
     });
   });
+  // Accept errors (out of file descriptors) must not end the process: log, keep listening.
+  server.on("error", (e: Error) => hooks.log.error(`Route Accept error: ${e.message}`));
+  const stopRearming = keepAccepting(server); // survives running out of file descriptors
   const bound = (server.address() as net.AddressInfo).port;
   return {
     port: bound,
@@ -109,6 +113,7 @@ export async function startRouteTls(options: TlsOptions, hooks: RouteTlsHooks): 
         old.close();
       }
       retired.clear();
+      stopRearming();
       server.close();
     },
   };

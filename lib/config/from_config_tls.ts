@@ -246,6 +246,28 @@ function checkKeyPair(
   return true;
 }
 
+/**
+ * Reads the certificate and key files of TLS settings given by flags, as the
+ * config path does while parsing (nats-server loads the pair before it logs
+ * anything). Returns nats-server's error text, or null when both read as PEM.
+ */
+export function tlsFilesError(tls: { certFile?: string; keyFile?: string }): string | null {
+  for (
+    const [file, what, marker] of [
+      [tls.certFile, "certificate", "-----BEGIN CERTIFICATE-----"],
+      [tls.keyFile, "key", "PRIVATE KEY-----"],
+    ] as const
+  ) {
+    if (!file) continue;
+    const text = readPem(file);
+    if (text instanceof Error) return `error parsing X509 certificate/key pair: ${text.message}`;
+    if (!text.includes(marker)) {
+      return `error parsing X509 certificate/key pair: tls: failed to find any PEM data in ${what} input`;
+    }
+  }
+  return null;
+}
+
 function readPem(path: string): string | Error {
   try {
     return Deno.readTextFileSync(path);

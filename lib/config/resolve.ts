@@ -22,6 +22,7 @@ import {
 } from "./flags.ts";
 import { optionsFromConfig, validateOptions } from "./from_config.ts";
 import { loadConfigFile } from "./load.ts";
+import { tlsFilesError } from "./from_config_tls.ts";
 import { defaultOptions, type Options } from "./options.ts";
 
 /** Environment given to {@linkcode resolveOptions}: a record or a lookup function. */
@@ -122,6 +123,10 @@ export async function buildOptions(
       severity: "error",
       reason: "solicited routes require cluster capabilities, e.g. --cluster",
     });
+  }
+  if (flags.overrides.tls && (settings.checkFiles ?? true)) {
+    const tlsError = tlsFilesError(flags.overrides.tls);
+    if (tlsError !== null) errors.push({ severity: "error", reason: tlsError });
   }
   appendAll(errors, validateOptions(options));
   if (errors.length === 0 && (usesTlsOrHttps(options) || settings.acmeEnv?.DOMAINS)) {

@@ -10,6 +10,8 @@ import type { IncomingMessage, ServerResponse } from "node:http";
 import { hostPort, type MonitorHandle, type Server } from "../server.ts";
 import { createMonitorHandler, type MonitorHandler } from "./http_handler.ts";
 import { HTTPS_NEEDS_TLS, httpsHasCertificate } from "../tls/https_check.ts";
+import { isBindError, monitorListenError } from "../server/listen_error.ts";
+import { keepAccepting } from "../server/node_accept.ts";
 
 /** What {@linkcode startMonitoring} returns. */
 export interface MonitorServerHandle extends MonitorHandle {
@@ -32,22 +34,22 @@ export async function startMonitoring(server: Server): Promise<MonitorServerHand
   const host = o.httpHost ?? o.host;
   const ports = { httpPort: 0, httpsPort: 0 };
   const handler = createMonitorHandler(server, ports);
+  const bindFailed = (e: unknown, port: number) =>
+    isBindError(e) ? monitorListenError(e, host, port === -1 ? 0 : port) : e;
   if (o.httpsPort !== 0) {
-    const handle = await startHttps(server, handler, { host, port: o.httpsPort });
+    const handle = await startHttps(server, handler, { host, port: o.httpsPort }).catch((e) => {
+      throw bindFailed(e, o.httpsPort);
+    });
     ports.httpsPort = handle.httpsPort;
     server.log.notice(`Starting https monitor on ${hostPort(host, handle.httpsPort)}`);
     return handle;
   }
-  const httpServer = Deno.serve({
-    hostname: host,
-    port: o.httpPort === -1 ? 0 : o.httpPort,
-    // Deno prints its own "Listening on" line otherwise.
-    onListen: () => {},
-    onError: (e) => {
-      server.log.error(`Monitoring: ${(e as Error).message}`);
-      return new Response("internal error", { status: 500 });
-    },
-  }, (req) => handler(req));
+  let httpServer: Deno.HttpServer<Deno.NetAddr>;
+  try {
+    httpServer = serveHttp(server, handler, host, o.httpPort);
+  } catch (e) {
+    throw bindFailed(e, o.httpPort);
+  }
   ports.httpPort = httpServer.addr.port;
   server.log.notice(`Starting http monitor on ${hostPort(host, ports.httpPort)}`);
   return {
@@ -57,6 +59,24 @@ export async function startMonitoring(server: Server): Promise<MonitorServerHand
     setCertificate: () => {},
     close: () => httpServer.shutdown(),
   };
+}
+
+function serveHttp(
+  server: Server,
+  handler: MonitorHandler,
+  host: string,
+  port: number,
+): Deno.HttpServer<Deno.NetAddr> {
+  return Deno.serve({
+    hostname: host,
+    port: port === -1 ? 0 : port,
+    // Deno prints its own "Listening on" line otherwise.
+    onListen: () => {},
+    onError: (e) => {
+      server.log.error(`Monitoring: ${(e as Error).message}`);
+      return new Response("internal error", { status: 500 });
+    },
+  }, (req) => handler(req));
 }
 
 async function startHttps(
@@ -98,6 +118,7 @@ async function startHttps(
     });
   });
   const port = (https.address() as { port: number }).port;
+  const stopRearming = keepAccepting(https); // survives running out of file descriptors
   return {
     httpPort: 0,
     httpsPort: port,
@@ -105,6 +126,7 @@ async function startHttps(
     setCertificate: (cert, key) => https.setSecureContext({ cert, key }),
     close: () =>
       new Promise<void>((resolve) => {
+        stopRearming();
         https.close(() => resolve());
         // Idle keep-alive connections would hold close() open.
         (https as unknown as { closeAllConnections?: () => void }).closeAllConnections?.();

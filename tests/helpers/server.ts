@@ -32,6 +32,8 @@ export interface ServerProcessOptions {
   noDefaultListen?: boolean;
   /** Milliseconds to wait for readiness. */
   timeoutMs?: number;
+  /** Runs the server under `ulimit -n <fdLimit>` (file-descriptor exhaustion tests). */
+  fdLimit?: number;
 }
 
 export class ServerProcess {
@@ -77,14 +79,20 @@ export class ServerProcess {
       args.push("-c", configFile);
     }
     args.push(...(opts.args ?? []));
-    const cmd = opts.reference
-      ? new Deno.Command(NATS_SERVER_BIN, { args, stderr: "piped", stdout: "piped", env: opts.env })
-      : new Deno.Command(Deno.execPath(), {
-        args: ["run", "-A", "--no-check", MAIN_TS, ...args],
-        stderr: "piped",
-        stdout: "piped",
-        env: opts.env,
-      });
+    let [bin, binArgs] = opts.reference
+      ? [NATS_SERVER_BIN, args]
+      : [Deno.execPath(), ["run", "-A", "--no-check", MAIN_TS, ...args]];
+    if (opts.fdLimit !== undefined) {
+      // sh sets the limit, then exec keeps the server's PID the child's.
+      binArgs = ["-c", `ulimit -n ${opts.fdLimit} && exec "$0" "$@"`, bin, ...binArgs];
+      bin = "/bin/sh";
+    }
+    const cmd = new Deno.Command(bin, {
+      args: binArgs,
+      stderr: "piped",
+      stdout: "piped",
+      env: opts.env,
+    });
     const child = cmd.spawn();
     const logs = { text: "" };
     const ready = collectUntil(child.stderr, logs, /Listening for client connections on (\S+)/);
