@@ -32,6 +32,11 @@ export interface ServerProcessOptions {
   noDefaultListen?: boolean;
   /** Milliseconds to wait for readiness. */
   timeoutMs?: number;
+  /**
+   * A command that execs the server with its arguments appended, e.g.
+   * `["sh", "-c", 'ulimit -n 20000 && exec "$0" "$@"']` (the pid stays the server's).
+   */
+  wrapper?: string[];
 }
 
 export class ServerProcess {
@@ -77,14 +82,16 @@ export class ServerProcess {
       args.push("-c", configFile);
     }
     args.push(...(opts.args ?? []));
-    const cmd = opts.reference
-      ? new Deno.Command(NATS_SERVER_BIN, { args, stderr: "piped", stdout: "piped", env: opts.env })
-      : new Deno.Command(Deno.execPath(), {
-        args: ["run", "-A", "--no-check", MAIN_TS, ...args],
-        stderr: "piped",
-        stdout: "piped",
-        env: opts.env,
-      });
+    let argv = opts.reference
+      ? [NATS_SERVER_BIN, ...args]
+      : [Deno.execPath(), "run", "-A", "--no-check", MAIN_TS, ...args];
+    if (opts.wrapper) argv = [...opts.wrapper, ...argv];
+    const cmd = new Deno.Command(argv[0], {
+      args: argv.slice(1),
+      stderr: "piped",
+      stdout: "piped",
+      env: opts.env,
+    });
     const child = cmd.spawn();
     const logs = { text: "" };
     const ready = collectUntil(child.stderr, logs, /Listening for client connections on (\S+)/);
