@@ -20,6 +20,8 @@ export class SeqPublisher {
   /** Last sequence whose flush came back (the server had read it). */
   acked = 0;
   flushErrors = 0;
+  /** With `timed`, the time (ms) each sequence was handed to the client; index = seq. */
+  readonly times: number[] | null;
   #running = false;
   #loop: Promise<void> = Promise.resolve();
 
@@ -27,8 +29,13 @@ export class SeqPublisher {
     readonly name: string,
     readonly nc: NatsConnection,
     readonly subject: string,
-    readonly pace: { batch: number; pauseMs: number } = { batch: 5, pauseMs: 10 },
-  ) {}
+    readonly pace: { batch: number; pauseMs: number; timed?: boolean } = {
+      batch: 5,
+      pauseMs: 10,
+    },
+  ) {
+    this.times = pace.timed ? [0] : null;
+  }
 
   start(): void {
     this.#running = true;
@@ -39,6 +46,7 @@ export class SeqPublisher {
     while (this.#running && !this.nc.isClosed()) {
       for (let i = 0; i < this.pace.batch; i++) {
         this.seq++;
+        this.times?.push(Date.now());
         this.nc.publish(this.subject, encoder.encode(String(this.seq)));
       }
       const upTo = this.seq;
