@@ -18,7 +18,8 @@ import {
 import { isValidLiteralSubject, isValidQueueName, isValidSubject } from "../router/subject.ts";
 import type { MatchResult } from "../router/sublist.ts";
 import { fanOut, latin1, PublishContext } from "./deliver.ts";
-import { Outbound } from "./outbound.ts";
+import { Outbound, takeBackloggedDestination } from "./outbound.ts";
+import { formatStall, type InboundOwner, InboundPump, ReadBlock, stallMs } from "./inbound.ts";
 import { KeepAlive } from "./keep_alive.ts";
 import { hashSubject, PublishCache } from "./publish_cache.ts";
 import { traceArgsLine, tracePayloadLine } from "./trace.ts";
@@ -66,7 +67,7 @@ const EAGER_FLUSH_BYTES = 64 * 1024;
 /** Reserved reply prefixes a client may not use (reference/protocol.md §7). */
 const RESERVED_REPLY_PREFIXES = ["_R_.", "$JS.ACK.", "_GR_."];
 
-export class ClientConnection implements ClientOps {
+export class ClientConnection implements ClientOps, InboundOwner {
   readonly cid: number;
   readonly server: ServerCore;
   readonly transport: Transport;
@@ -109,8 +110,7 @@ export class ClientConnection implements ClientOps {
   flushQueued = false;
   #authenticated: boolean;
   #connectSeen = false;
-  #backlog: Uint8Array[] = [];
-  #paused = false;
+  readonly #inbound: InboundPump;
   #authTimer: ReturnType<typeof setTimeout> | undefined;
   #keepAlive = new KeepAlive(this, "Client", true);
 
@@ -137,6 +137,7 @@ export class ClientConnection implements ClientOps {
       maxPayload: o.maxPayload,
     });
     this.out = new Outbound(transport, (e) => closeOnWriteError(this, e));
+    this.#inbound = new InboundPump(this, transport);
     this.#authenticated = !server.authRequired;
     this.#msg.publisher = this;
   }
@@ -189,20 +190,29 @@ export class ClientConnection implements ClientOps {
     if (this.isClosed) return;
     this.lastActivity = Date.now();
     this.#keepAlive.active = true;
-    if (this.#paused) {
-      this.#backlog.push(chunk.slice());
-      return;
-    }
-    this.#parse(chunk);
+    this.#inbound.onData(chunk);
   }
 
-  #parse(chunk: Uint8Array): void {
+  /** InboundOwner: parses a chunk, writes what it produced, then applies flow control. */
+  parseChunk(chunk: Uint8Array): number {
     const stop = this.parser.parse(chunk);
-    if (stop >= 0 && stop < chunk.length) {
-      // CONNECT paused the parser for an asynchronous auth check: keep the rest.
-      this.#backlog.push(chunk.slice(stop));
-    }
     this.server.flushPending();
+    const full = takeBackloggedDestination();
+    if (full !== null && !this.isClosed) {
+      this.#inbound.stall(full, stallMs(full.pending, this.server.options.maxPending));
+    }
+    return stop;
+  }
+
+  /** True while flow control holds this client's reads (a destination is draining). */
+  get stalled(): boolean {
+    return this.#inbound.stalled;
+  }
+
+  stallTimedOut(ms: number): void {
+    this.server.log.debug(
+      `${this.logPrefix} - Timed out of fast producer stall (${formatStall(ms)})`,
+    );
   }
 
   // ---------------------------------------------------------------- CONNECT
@@ -266,8 +276,7 @@ export class ClientConnection implements ClientOps {
       // not our bcrypt queue (a connect storm must not turn into timeouts).
       clearTimeout(this.#authTimer);
       this.#authTimer = undefined;
-      this.#paused = true;
-      this.transport.pause();
+      this.#inbound.block(ReadBlock.Auth);
       outcome.then(
         (r) => this.#finishAsyncAuth(r),
         () => this.#finishAsyncAuth({ ok: false, reason: "authentication error" }),
@@ -281,18 +290,8 @@ export class ClientConnection implements ClientOps {
     if (this.isClosed) return;
     if (!this.#applyAuth(outcome)) return;
     this.#connectDone(true);
-    this.#paused = false;
-    this.transport.resume();
-    const backlog = this.#backlog;
-    this.#backlog = [];
-    for (const chunk of backlog) {
-      if (this.isClosed || this.#paused) {
-        this.#backlog.push(chunk);
-        continue;
-      }
-      this.#parse(chunk);
-    }
     this.server.flushPending();
+    this.#inbound.unblock(ReadBlock.Auth);
   }
 
   #applyAuth(outcome: AuthOutcome): boolean {
@@ -636,9 +635,14 @@ export class ClientConnection implements ClientOps {
     stats.outMsgs++;
     stats.outBytes += bytes;
     const out = this.out;
-    if (out.pending > this.server.options.maxPending) {
-      this.server.slowConsumer(this, "pending");
-      return;
+    const pending = out.pending;
+    const maxPending = this.server.options.maxPending;
+    if (pending > maxPending / 2) {
+      if (pending > maxPending) {
+        this.server.slowConsumer(this, "pending");
+        return;
+      }
+      out.markBacklogged();
     }
     // A big buffer goes to the socket now rather than at the end of the read:
     // Deno starts the write at once, which keeps a fast reader's pending bytes low.
@@ -665,6 +669,7 @@ export class ClientConnection implements ClientOps {
     this.stop = new Date();
     clearTimeout(this.#authTimer);
     this.#keepAlive.stop();
+    this.#inbound.close();
     for (const sub of this.subs.values()) {
       sub.closed = true;
       this.account.sublist.remove(sub);

@@ -8,7 +8,8 @@
  * @module
  */
 import type * as net from "node:net";
-import { DenoTransport, NodeTransport, type Transport } from "../client/transport.ts";
+import { DenoTransport, type Transport } from "../client/transport.ts";
+import { TlsTransport } from "../tls/backpressure.ts";
 import { ClosedReason } from "../client/closed_reason.ts";
 import type { Subscription } from "../client/subscription.ts";
 import { PermissionChecker } from "../auth/permissions.ts";
@@ -217,8 +218,9 @@ export class Cluster implements ClusterHandle, RouteHost {
   }
 
   #dialed(socket: Deno.Conn | net.Socket, url: RouteUrl, explicit: boolean): void {
+    // TLS routes need the handle-level pause (flow control stalls reads).
     const transport = "destroy" in socket
-      ? new NodeTransport(socket)
+      ? new TlsTransport(socket)
       : new DenoTransport(socket as Deno.Conn);
     if (this.#shuttingDown) {
       transport.close();

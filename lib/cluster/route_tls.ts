@@ -11,7 +11,8 @@ import * as net from "node:net";
 import type * as tls from "node:tls";
 import type { TlsOptions } from "../config/options.ts";
 import type { Logger } from "../ops/logger.ts";
-import { NodeTransport, type Transport } from "../client/transport.ts";
+import type { Transport } from "../client/transport.ts";
+import { TlsTransport } from "../tls/backpressure.ts";
 import { CertificateHolder } from "../tls/context.ts";
 import { createRouteTlsAcceptor, type RouteTlsAcceptor, tlsConnect } from "../tls/dial.ts";
 import { joinHostPort } from "./route_url.ts";
@@ -69,7 +70,7 @@ export async function startRouteTls(options: TlsOptions, hooks: RouteTlsHooks): 
     const address = socket.remoteAddress ?? "";
     const port = socket.remotePort ?? 0;
     acceptor.upgrade(socket).then(
-      (ts) => hooks.accepted(new NodeTransport(ts, { address, port })),
+      (ts) => hooks.accepted(new TlsTransport(ts, { address, port })),
       (e: Error) => hooks.log.error(`${joinHostPort(address, port)} - ${e.message}`),
     );
   });
