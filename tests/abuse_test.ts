@@ -30,7 +30,7 @@ import { waitFor } from "./helpers/server.ts";
 import { RawClient } from "./helpers/raw.ts";
 
 const STORM = 10_000;
-const FD_LIMIT = STORM * 2;
+const FD_LIMIT = STORM + 2000;
 const PUBLISH_S = Number(Deno.env.get("DNATSD_ABUSE_PUBLISH_S") ?? 12);
 const SUBS = 100_000;
 const SLOWLORIS_CONNS = 500;
