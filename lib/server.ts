@@ -6,6 +6,7 @@
  * @module
  */
 import type { Options } from "./config/options.ts";
+import { LISTEN_BACKLOG } from "./ops/listen_backlog.ts";
 import type { Logger } from "./ops/logger.ts";
 import { ClientConnection, type TlsState } from "./client/connection.ts";
 import { ClosedReason } from "./client/closed_reason.ts";
@@ -209,7 +210,12 @@ export class Server implements ServerCore {
       this.clientTls = listener; // ops: reload swaps the certificate here
       this.clientPort = listener.port;
     } else {
-      this.#listener = Deno.listen({ hostname: o.host, port, transport: "tcp" });
+      this.#listener = Deno.listen({
+        hostname: o.host,
+        port,
+        transport: "tcp",
+        tcpBacklog: LISTEN_BACKLOG,
+      });
       this.clientPort = (this.#listener.addr as Deno.NetAddr).port;
       this.#acceptDone = this.#acceptLoop(this.#listener);
     }
@@ -271,7 +277,11 @@ export class Server implements ServerCore {
       this.clientTls = await bindTls(this.clientHost, this.clientPort);
       return;
     }
-    this.#listener = Deno.listen({ hostname: this.clientHost, port: this.clientPort });
+    this.#listener = Deno.listen({
+      hostname: this.clientHost,
+      port: this.clientPort,
+      tcpBacklog: LISTEN_BACKLOG,
+    });
     this.#acceptDone = this.#acceptLoop(this.#listener);
   }
 

@@ -6,7 +6,7 @@
  * bounds dnatsd's by a fixed ceiling (the figures behind each ceiling are next
  * to it), then checks the server still serves a normal client.
  *
- * - 10,000 connections held open together, each gets INFO, all close;
+ * - 10,000 connections opened at once, each gets INFO, all close;
  * - a client publishing with no subscribers (DNATSD_ABUSE_PUBLISH_S seconds, default 12);
  * - one client with 100,000 subscriptions: delivery, unsubscribe all, close;
  * - a slowloris on the monitoring port while request/reply keeps working.
@@ -110,7 +110,7 @@ interface StormResult {
   firstError: string;
 }
 
-async function storm(port: number, inFlight: number, deadlineMs: number): Promise<StormResult> {
+async function storm(port: number, deadlineMs: number): Promise<StormResult> {
   const out = await new Deno.Command("sh", {
     args: [
       "-c",
@@ -122,7 +122,6 @@ async function storm(port: number, inFlight: number, deadlineMs: number): Promis
       String(port),
       String(STORM),
       String(deadlineMs),
-      String(inFlight),
     ],
     stdout: "piped",
     stderr: "piped",
@@ -149,41 +148,24 @@ async function waitForVarz(node: NodeProcess, field: string, want: number, ms: n
 }
 
 Deno.test({
-  name: "abuse: 10,000 connections held open together each get INFO, then all close",
+  name: "abuse: 10,000 connections opened at once each get INFO, then all close",
   ignore: FD_TOO_LOW,
   sanitizeResources: false,
   sanitizeOps: false,
   fn: async () => {
+    // Regression: dnatsd listened with Deno's default accept queue of 511 (Go
+    // uses somaxconn); in such a burst the kernel then drops the handshake's
+    // last ACK (SYN cookies) and ~500 clients waited for an INFO that never came.
     const peaks = await onEachServer("10,000 connections", async (node) => {
-      // 400 connects in flight: under the 511-entry accept queue Deno listens with.
-      const r = await storm(node.clientPort, 400, 60_000);
+      const r = await storm(node.clientPort, 30_000);
       equal(r.opened, STORM, `opened ${r.opened}: ${r.firstError}`);
       equal(r.info, STORM, `${STORM - r.info} connections got no INFO: ${r.firstError}`);
       await waitForVarz(node, "connections", 0, 30_000);
       return `all ${STORM} had INFO after ${r.ms} ms`;
     });
-    // Measured on the 2-core dev box: dnatsd 243 MiB, nats-server 160 MiB; the
-    // ceiling is 2.5x dnatsd's figure (a per-connection leak of 35 KiB crosses it).
+    // Measured on the 2-core dev box: dnatsd 245-273 MiB, nats-server 160-166 MiB;
+    // the ceiling is ~2.3x dnatsd's figure (a 35 KiB per-connection leak crosses it).
     assertCeiling("10,000 connections", peaks, 600);
-  },
-});
-
-Deno.test({
-  name: "abuse: 10,000 connections opened all at once get INFO (as nats-server's all do)",
-  ignore: FD_TOO_LOW || Deno.env.get("DNATSD_ABUSE_UNTHROTTLED") !== "1",
-  sanitizeResources: false,
-  sanitizeOps: false,
-  fn: async () => {
-    // Known difference, reported: Deno.listen's accept queue is 511 entries
-    // (Go uses somaxconn, 4096 here); when it overflows with SYN cookies in
-    // play the kernel drops the handshake's last ACK and the client waits for
-    // an INFO that never comes. Run with DNATSD_ABUSE_UNTHROTTLED=1.
-    await onEachServer("10,000 connections unthrottled", async (node) => {
-      const r = await storm(node.clientPort, 0, 30_000);
-      equal(r.info, STORM, `${STORM - r.info} connections got no INFO: ${r.firstError}`);
-      await waitForVarz(node, "connections", 0, 30_000);
-      return `all ${STORM} had INFO after ${r.ms} ms`;
-    });
   },
 });
 

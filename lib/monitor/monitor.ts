@@ -9,6 +9,7 @@ import { createServer as createHttpsServer, type Server as HttpsServer } from "n
 import type { IncomingMessage, ServerResponse } from "node:http";
 import { hostPort, type MonitorHandle, type Server } from "../server.ts";
 import { createMonitorHandler, type MonitorHandler } from "./http_handler.ts";
+import { LISTEN_BACKLOG } from "../ops/listen_backlog.ts";
 
 /** What {@linkcode startMonitoring} returns. */
 export interface MonitorServerHandle extends MonitorHandle {
@@ -40,6 +41,7 @@ export async function startMonitoring(server: Server): Promise<MonitorServerHand
   const httpServer = Deno.serve({
     hostname: host,
     port: o.httpPort === -1 ? 0 : o.httpPort,
+    tcpBacklog: LISTEN_BACKLOG,
     // Deno prints its own "Listening on" line otherwise.
     onListen: () => {},
     onError: (e) => {
@@ -91,7 +93,7 @@ async function startHttps(
   );
   await new Promise<void>((resolve, reject) => {
     https.once("error", reject);
-    https.listen(where.port === -1 ? 0 : where.port, where.host, () => {
+    https.listen(where.port === -1 ? 0 : where.port, where.host, LISTEN_BACKLOG, () => {
       https.off("error", reject);
       resolve();
     });
