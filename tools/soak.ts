@@ -135,8 +135,12 @@ function watch(t: Tracked): void {
     // Keep soaking: the crash is recorded; bring the node back.
     const w: Window = { node: t.label, start: Date.now() - WINDOW_BEFORE_MS, end: Infinity };
     windows.push(w);
-    t.node = await restartNode(node);
-    watch(t);
+    try {
+      t.node = await restartNode(node);
+      watch(t);
+    } catch (e) {
+      crashes.push(`${t.label} did not start again: ${(e as Error).message}`);
+    }
     w.end = Date.now() + 5000;
   });
 }
@@ -155,6 +159,27 @@ const y: Tracked = {
 };
 watch(x);
 watch(y);
+
+/** The soak's own failure or Ctrl-C must not leave servers behind. */
+function abandon(why: string, code: number): never {
+  for (const t of [x, y]) {
+    t.expectExit = true;
+    try {
+      t.node.proc.signal("SIGKILL");
+    } catch { /* gone */ }
+  }
+  console.error(`soak aborted: ${why}`);
+  Deno.exit(code);
+}
+globalThis.addEventListener("unhandledrejection", (e) => {
+  e.preventDefault();
+  abandon(`unhandled rejection: ${e.reason?.stack ?? e.reason}`, 1);
+});
+globalThis.addEventListener("error", (e) => {
+  e.preventDefault();
+  abandon(`uncaught error: ${e.error?.stack ?? e.message}`, 1);
+});
+Deno.addSignalListener("SIGINT", () => abandon("interrupted", 130));
 
 async function routesUp(): Promise<boolean> {
   const [a, b] = await Promise.all([
@@ -337,7 +362,7 @@ async function churnLoop(id: number): Promise<void> {
 }
 
 const GARBAGE: (() => string | Uint8Array)[] = [
-  () => crypto.getRandomValues(new Uint8Array(1 + Math.floor(rand() * 512))),
+  () => Uint8Array.from({ length: 1 + Math.floor(rand() * 512) }, () => Math.floor(rand() * 256)),
   () => "PUB a.b -1\r\n",
   () => "PUB a.b 99999999999999999999999\r\nxx\r\n",
   () => "SUB\r\n",
