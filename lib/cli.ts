@@ -18,7 +18,11 @@ export async function runCli(args: string[]): Promise<number> {
   // acme: letsgo-nats env mode (DOMAINS set) writes cert_file/key_file at start,
   // so they may not exist yet while the configuration is read.
   const acmeEnv = letsgoEnv();
-  const resolved = await resolveOptions(args, undefined, acmeEnv ? { checkFiles: false } : {});
+  const resolved = await resolveOptions(
+    args,
+    undefined,
+    acmeEnv ? { checkFiles: false, acmeEnv } : {},
+  );
   if (resolved.stdout) await Deno.stdout.write(encoder.encode(resolved.stdout));
   if (resolved.stderr) await Deno.stderr.write(encoder.encode(resolved.stderr));
   switch (resolved.command) {

@@ -55,6 +55,8 @@ export interface PreparedClient {
   info: Uint8Array;
   /** The INFO was already written (TLS: in plain text before the handshake). */
   infoSent: boolean;
+  /** connect_urls version the INFO carried (a newer one is sent at the first PING). */
+  urlsVersion: number;
 }
 
 /** Hooks feature modules attach to the server (cluster, TLS, monitoring). */
@@ -119,6 +121,8 @@ export class Server implements ServerCore {
   #sweeper: ReturnType<typeof setInterval> | undefined;
   #shuttingDown = false;
   #connectUrlsVersion = 0;
+  /** connect_urls version each client's INFO carried, until its first PING. */
+  #infoUrlsVersion = new WeakMap<ClientConnection, number>();
   #lameDuck = false;
   #done: { promise: Promise<void>; resolve: () => void };
 
@@ -293,7 +297,8 @@ export class Server implements ServerCore {
   prepareClient(remoteAddress: string): PreparedClient {
     const cid = this.#nextCid++;
     const nonce = this.auth?.needsNonce ? newNonce() : undefined;
-    return { cid, nonce, info: this.infoLine({ cid, ip: remoteAddress, nonce }), infoSent: false };
+    const info = this.infoLine({ cid, ip: remoteAddress, nonce });
+    return { cid, nonce, info, infoSent: false, urlsVersion: this.#connectUrlsVersion };
   }
 
   /** True when max_connections is reached (a new client gets INFO then -ERR). */
@@ -308,6 +313,7 @@ export class Server implements ServerCore {
     tls: TlsState | null = null,
   ): ClientConnection {
     const client = new ClientConnection(this, transport, prepared.cid, this.globalAccount);
+    this.#infoUrlsVersion.set(client, prepared.urlsVersion);
     client.nonce = prepared.nonce;
     client.tls = tls;
     this.stats.totalConnections++;
@@ -407,8 +413,14 @@ export class Server implements ServerCore {
     }
     if (!changed || this.options.cluster?.noAdvertise) return;
     this.#connectUrlsVersion++;
+    // Shutdown closes routes before clients: an INFO now would tell clients to
+    // forget the peers they must fail over to (nats-server sends none either).
+    if (this.#shuttingDown) return;
     for (const client of this.clients.values()) {
-      if (client.opts.protocol >= 1) client.send(this.infoLine(infoTarget(client)));
+      // Before its first PING a client is owed the change then (beforePong).
+      if (client.opts.protocol >= 1 && !this.#infoUrlsVersion.has(client)) {
+        client.send(this.infoLine(infoTarget(client)));
+      }
     }
   }
 
@@ -441,8 +453,21 @@ export class Server implements ServerCore {
     for (const ext of this.extensions) ext.interestChanged?.(account, sub, added);
   }
 
-  beforePong(_client: ClientConnection): void {
-    // connect_urls changes are pushed as they happen (updatePeerClientUrls).
+  /**
+   * First PING of a client: if connect_urls changed since its INFO was built
+   * (a route came up between INFO and CONNECT), it gets the new INFO right
+   * after the PONG, as nats-server does. Later changes are pushed as they happen
+   * (updatePeerClientUrls).
+   */
+  beforePong(client: ClientConnection): void {
+    const version = this.#infoUrlsVersion.get(client);
+    if (version === undefined) return;
+    this.#infoUrlsVersion.delete(client);
+    if (client.opts.protocol < 1 || version === this.#connectUrlsVersion) return;
+    // After the PONG, which the client awaits as the answer to its CONNECT.
+    queueMicrotask(() => {
+      if (!client.isClosed && !this.#shuttingDown) client.send(this.infoLine(infoTarget(client)));
+    });
   }
 
   queueFlush(client: ClientConnection): void {
@@ -528,6 +553,9 @@ export class Server implements ServerCore {
     } catch { /* already closed by lame duck */ }
     await this.clientTls?.close(); // ops: idempotent; a reload may have replaced it
     clearInterval(this.#sweeper);
+    // Routes close before clients; the clients are not told of the peers going
+    // away (updatePeerClientUrls is silent from here on), so they keep them to
+    // reconnect to.
     for (const ext of this.extensions) await ext.shutdown?.();
     const drains: Promise<void>[] = [];
     for (const client of [...this.clients.values()]) {

@@ -5,7 +5,8 @@
  */
 import { connect, headers, type NatsConnection } from "npm:@nats-io/transport-node@3.4.0";
 import { deepStrictEqual, equal, ok, rejects } from "node:assert/strict";
-import { hasNatsServer, MAIN_TS, ServerProcess, waitFor } from "./helpers/server.ts";
+import { missing } from "./helpers/requires.ts";
+import { MAIN_TS, ServerProcess, waitFor } from "./helpers/server.ts";
 import { RawClient } from "./helpers/raw.ts";
 
 async function withServer(
@@ -283,42 +284,45 @@ Deno.test("client_advertise is what INFO announces, as nats-server", async () =>
   });
 });
 
-Deno.test("max_connections: the next client gets INFO, then the -ERR, then close (as nats-server)", async () => {
-  const servers = [await ServerProcess.start({ config: "max_connections: 2" })];
-  if (hasNatsServer()) {
-    servers.push(await ServerProcess.start({ config: "max_connections: 2", reference: true }));
-  }
-  try {
-    for (const s of servers) {
-      const held = [await RawClient.connect(s.port), await RawClient.connect(s.port)];
-      for (const c of held) {
-        await c.send("PING\r\n");
-        await c.expect(/PONG\r\n/);
-      }
-      const third = await RawClient.connect(s.port);
-      await third.expect(/^INFO \{.*\} \r\n-ERR 'maximum connections exceeded'\r\n$/);
-      await third.expectClosed();
-      await third.close();
-      // A slot frees up when a client leaves.
-      await held[0].close();
-      await waitFor(
-        async () => {
-          const c = await RawClient.connect(s.port);
-          try {
+Deno.test("max_connections: the next client gets INFO, then the -ERR, then close (as nats-server)", async (t) => {
+  for (const reference of [false, true]) {
+    await t.step({
+      name: reference ? "nats-server" : "dnatsd",
+      ignore: reference && missing("nats-server"),
+      fn: async () => {
+        const s = await ServerProcess.start({ config: "max_connections: 2", reference });
+        try {
+          const held = [await RawClient.connect(s.port), await RawClient.connect(s.port)];
+          for (const c of held) {
             await c.send("PING\r\n");
-            await c.expect(/PONG\r\n|maximum connections/, 1000);
-            return c.received.includes("PONG");
-          } finally {
-            await c.close();
+            await c.expect(/PONG\r\n/);
           }
-        },
-        5000,
-        "a free slot after a client left",
-      );
-      await held[1].close();
-    }
-  } finally {
-    for (const s of servers) await s.stop();
+          const third = await RawClient.connect(s.port);
+          await third.expect(/^INFO \{.*\} \r\n-ERR 'maximum connections exceeded'\r\n$/);
+          await third.expectClosed();
+          await third.close();
+          // A slot frees up when a client leaves.
+          await held[0].close();
+          await waitFor(
+            async () => {
+              const c = await RawClient.connect(s.port);
+              try {
+                await c.send("PING\r\n");
+                await c.expect(/PONG\r\n|maximum connections/, 1000);
+                return c.received.includes("PONG");
+              } finally {
+                await c.close();
+              }
+            },
+            5000,
+            "a free slot after a client left",
+          );
+          await held[1].close();
+        } finally {
+          await s.stop();
+        }
+      },
+    });
   }
 });
 

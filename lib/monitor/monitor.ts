@@ -10,6 +10,7 @@ import type { IncomingMessage, ServerResponse } from "node:http";
 import { hostPort, type MonitorHandle, type Server } from "../server.ts";
 import { createMonitorHandler, type MonitorHandler } from "./http_handler.ts";
 import { LISTEN_BACKLOG } from "../ops/listen_backlog.ts";
+import { HTTPS_NEEDS_TLS, httpsHasCertificate } from "../tls/https_check.ts";
 
 /** What {@linkcode startMonitoring} returns. */
 export interface MonitorServerHandle extends MonitorHandle {
@@ -68,7 +69,7 @@ async function startHttps(
   const tls = server.options.tls;
   const haveFiles = Boolean(tls?.certFile && tls?.keyFile);
   // With ACME the certificate may arrive later, through setCertificate().
-  if (!haveFiles && !tls?.acme) throw new Error("TLS cert and key required for HTTPS");
+  if (!httpsHasCertificate(tls)) throw new Error(HTTPS_NEEDS_TLS);
   // acme: monitoring starts before the first certificate is there; it arrives
   // through setCertificate() (a stored one may already be loaded).
   const held = haveFiles ? undefined : server.acme?.pemFor("client");
