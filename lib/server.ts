@@ -6,6 +6,7 @@
  * @module
  */
 import type { Options } from "./config/options.ts";
+import { LISTEN_BACKLOG } from "./ops/listen_backlog.ts";
 import type { Logger } from "./ops/logger.ts";
 import { ClientConnection, type TlsState } from "./client/connection.ts";
 import { ClosedReason } from "./client/closed_reason.ts";
@@ -247,7 +248,12 @@ export class Server implements ServerCore {
   #listenPlain(host: string, port: number): void {
     let listener: Deno.Listener;
     try {
-      listener = Deno.listen({ hostname: host, port, transport: "tcp" });
+      listener = Deno.listen({
+        hostname: host,
+        port,
+        transport: "tcp",
+        tcpBacklog: LISTEN_BACKLOG,
+      });
     } catch (e) {
       throw clientListenError(e, host, port);
     }

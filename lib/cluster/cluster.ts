@@ -8,6 +8,7 @@
  * @module
  */
 import type * as net from "node:net";
+import { LISTEN_BACKLOG } from "../ops/listen_backlog.ts";
 import { DenoTransport, type Transport } from "../client/transport.ts";
 import { TlsTransport } from "../tls/backpressure.ts";
 import { ClosedReason } from "../client/closed_reason.ts";
@@ -195,7 +196,11 @@ export class Cluster implements ClusterHandle, RouteHost {
   }
 
   #listenPlain(port: number): void {
-    const listener = Deno.listen({ hostname: this.#opts.host || "0.0.0.0", port });
+    const listener = Deno.listen({
+      hostname: this.#opts.host || "0.0.0.0",
+      port,
+      tcpBacklog: LISTEN_BACKLOG,
+    });
     this.#accepting = acceptLoop(listener, {
       name: "Route",
       log: () => this.server.log,

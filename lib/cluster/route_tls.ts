@@ -8,6 +8,7 @@
  * @module
  */
 import * as net from "node:net";
+import { LISTEN_BACKLOG } from "../ops/listen_backlog.ts";
 import type * as tls from "node:tls";
 import type { TlsOptions } from "../config/options.ts";
 import type { Logger } from "../ops/logger.ts";
@@ -77,7 +78,7 @@ export async function startRouteTls(options: TlsOptions, hooks: RouteTlsHooks): 
   });
   await new Promise<void>((resolve, reject) => {
     server.once("error", reject);
-    server.listen(hooks.port, hooks.host, () => {
+    server.listen(hooks.port, hooks.host, LISTEN_BACKLOG, () => {
       server.off("error", reject);
       resolve();
     });

@@ -9,6 +9,7 @@ import { createServer as createHttpsServer, type Server as HttpsServer } from "n
 import type { IncomingMessage, ServerResponse } from "node:http";
 import { hostPort, type MonitorHandle, type Server } from "../server.ts";
 import { createMonitorHandler, type MonitorHandler } from "./http_handler.ts";
+import { LISTEN_BACKLOG } from "../ops/listen_backlog.ts";
 import { HTTPS_NEEDS_TLS, httpsHasCertificate } from "../tls/https_check.ts";
 import { isBindError, monitorListenError } from "../server/listen_error.ts";
 import { keepAccepting } from "../server/node_accept.ts";
@@ -70,6 +71,7 @@ function serveHttp(
   return Deno.serve({
     hostname: host,
     port: port === -1 ? 0 : port,
+    tcpBacklog: LISTEN_BACKLOG,
     // Deno prints its own "Listening on" line otherwise.
     onListen: () => {},
     onError: (e) => {
@@ -112,7 +114,7 @@ async function startHttps(
   );
   await new Promise<void>((resolve, reject) => {
     https.once("error", reject);
-    https.listen(where.port === -1 ? 0 : where.port, where.host, () => {
+    https.listen(where.port === -1 ? 0 : where.port, where.host, LISTEN_BACKLOG, () => {
       https.off("error", reject);
       resolve();
     });

@@ -16,6 +16,7 @@
  * @module
  */
 import * as net from "node:net";
+import { LISTEN_BACKLOG } from "../ops/listen_backlog.ts";
 import * as tls from "node:tls";
 import type { TlsOptions } from "../config/options.ts";
 import type { PreparedClient, Server } from "../server.ts";
@@ -285,7 +286,7 @@ export async function startTlsClientListener(
   const netServer = net.createServer({ noDelay: true }, onSocket);
   await new Promise<void>((resolve, reject) => {
     netServer.once("error", reject);
-    netServer.listen(opts.port, opts.host, () => {
+    netServer.listen(opts.port, opts.host, LISTEN_BACKLOG, () => {
       netServer.off("error", reject);
       resolve();
     });

@@ -34,6 +34,11 @@ export interface ServerProcessOptions {
   timeoutMs?: number;
   /** Runs the server under `ulimit -n <fdLimit>` (file-descriptor exhaustion tests). */
   fdLimit?: number;
+  /**
+   * A command that execs the server with its arguments appended, e.g.
+   * `["sh", "-c", 'ulimit -n 20000 && exec "$0" "$@"']` (the pid stays the server's).
+   */
+  wrapper?: string[];
 }
 
 export class ServerProcess {
@@ -86,6 +91,9 @@ export class ServerProcess {
       // sh sets the limit, then exec keeps the server's PID the child's.
       binArgs = ["-c", `ulimit -n ${opts.fdLimit} && exec "$0" "$@"`, bin, ...binArgs];
       bin = "/bin/sh";
+    }
+    if (opts.wrapper) {
+      [bin, binArgs] = [opts.wrapper[0], [...opts.wrapper.slice(1), bin, ...binArgs]];
     }
     const cmd = new Deno.Command(bin, {
       args: binArgs,
