@@ -195,9 +195,8 @@ export class FreezingProxy {
     } catch { /* closed */ }
     if (!pair.frozen) {
       this.#live.delete(pair);
-      try {
-        to.closeWrite();
-      } catch { /* already closed */ }
+      // closeWrite() is asynchronous: its rejection must be caught here too.
+      await Promise.resolve().then(() => to.closeWrite()).catch(() => {/* already closed */});
     }
   }
 
