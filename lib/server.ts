@@ -144,6 +144,10 @@ export class Server implements ServerCore {
     return this.auth?.authRequired ?? false;
   }
 
+  get authActive(): boolean {
+    return this.auth?.active ?? false;
+  }
+
   get authTimeoutMs(): number {
     return this.auth?.timeoutMs ?? 2000;
   }
@@ -414,6 +418,14 @@ export class Server implements ServerCore {
   ): AuthOutcome | Promise<AuthOutcome> {
     if (this.auth === null) return { ok: true, account: GLOBAL_ACCOUNT, permissions: null };
     return this.auth.authenticate(creds, { nonce: client.nonce, cert: client.tls?.peerCert });
+  }
+
+  anonymousLogin(creds: ConnectCredentials): AuthOutcome | null {
+    return this.auth?.anonymous(creds) ?? null;
+  }
+
+  authViolationLine(creds: ConnectCredentials): string {
+    return this.auth?.violationLine(creds) ?? "authentication error";
   }
 
   accountFor(name: string): Account | null {

@@ -1,0 +1,376 @@
+/**
+ * Differential tests of client authentication against Debian's nats-server:
+ * every auth mode (none, single user from flags and config, token, flags
+ * combined with a config file, users list, bcrypt, NKeys, accounts,
+ * no_auth_user, connection types), every credential combination in CONNECT
+ * (missing, empty, wrong type, right, wrong, mixed), a CONNECT that is not the
+ * first op, and a second CONNECT (same, other and wrong credentials, partial
+ * fields that merge with the first). Each case goes to both servers as raw
+ * bytes; the bytes after INFO, the close decision and the connection's
+ * error/warning log lines must be identical.
+ */
+import { equal } from "node:assert/strict";
+import { nkeys } from "../lib/deps.ts";
+import { missing } from "./helpers/requires.ts";
+import {
+  describeMismatches,
+  type DiffCase,
+  type Mismatch,
+  runDifferential,
+  ServerPair,
+} from "./helpers/differential.ts";
+import { bcryptHash } from "./auth_helpers.ts";
+
+const TOKEN = "s3cr3t-t0ken";
+const N1 = nkeys.createUser();
+const N2 = nkeys.createUser();
+const enc = new TextEncoder();
+const sign = (kp: typeof N1, nonce: unknown) => nkeys.encode(kp.sign(enc.encode(String(nonce))));
+
+/** A CONNECT field set; `$sig`/`$sig2` are replaced by N1's/N2's signature of the nonce. */
+type Fields = Record<string, unknown>;
+
+function connectLine(fields: Fields | string, info: Record<string, unknown>): string {
+  if (typeof fields === "string") return `CONNECT ${fields}\r\n`;
+  const f: Fields = { ...fields };
+  for (const [k, v] of Object.entries(f)) {
+    if (v === "$sig") f[k] = sign(N1, info.nonce);
+    if (v === "$sig2") f[k] = sign(N2, info.nonce);
+  }
+  return `CONNECT ${JSON.stringify(f)}\r\n`;
+}
+
+const base = { verbose: true, pedantic: false };
+
+/** First CONNECTs: every credential combination, including bad JSON types. */
+const CREDENTIALS: Array<[string, Fields | string]> = [
+  ["no credentials", {}],
+  ["user only", { user: "alice" }],
+  ["pass only", { pass: "apw" }],
+  ["alice right", { user: "alice", pass: "apw" }],
+  ["alice wrong pass", { user: "alice", pass: "bpw" }],
+  ["bob right", { user: "bob", pass: "bpw" }],
+  ["unknown user", { user: "mallory", pass: "apw" }],
+  ["user with empty pass", { user: "alice", pass: "" }],
+  ["empty user with pass", { user: "", pass: "apw" }],
+  ["empty user with bob's pass", { user: "", pass: "bpw" }],
+  ["empty user and pass", { user: "", pass: "" }],
+  ["empty user", { user: "" }],
+  ["empty pass", { pass: "" }],
+  ["token right", { auth_token: TOKEN }],
+  ["token wrong", { auth_token: TOKEN + "x" }],
+  ["token empty", { auth_token: "" }],
+  ["token right and user", { auth_token: TOKEN, user: "alice" }],
+  ["token right and alice", { auth_token: TOKEN, user: "alice", pass: "apw" }],
+  ["token right and alice wrong", { auth_token: TOKEN, user: "alice", pass: "x" }],
+  ["token wrong and alice right", { auth_token: "x", user: "alice", pass: "apw" }],
+  ["token as password", { user: "alice", pass: TOKEN }],
+  ["nkey without sig", { nkey: N1.getPublicKey() }],
+  ["nkey with sig", { nkey: N1.getPublicKey(), sig: "$sig" }],
+  ["nkey with other key's sig", { nkey: N1.getPublicKey(), sig: "$sig2" }],
+  ["nkey with garbage sig", { nkey: N1.getPublicKey(), sig: "!!!" }],
+  ["unknown nkey with its sig", { nkey: N2.getPublicKey(), sig: "$sig2" }],
+  ["nkey without sig and alice", { nkey: N1.getPublicKey(), user: "alice", pass: "apw" }],
+  ["unknown nkey and alice", { nkey: N2.getPublicKey(), sig: "$sig2", user: "alice", pass: "apw" }],
+  ["empty nkey and alice", { nkey: "", user: "alice", pass: "apw" }],
+  ["empty nkey", { nkey: "" }],
+  ["jwt only", { jwt: "eyJ0eXAi.x.y" }],
+  ["user null", { user: null, pass: null, auth_token: null }],
+  ["user number", { user: 1, pass: "apw" }],
+  ["pass bool", { user: "alice", pass: true }],
+  ["token object", { auth_token: {} }],
+  ["user array", { user: ["alice"], pass: "apw" }],
+  ["nkey number", { nkey: 5 }],
+  ["sig number", { nkey: N1.getPublicKey(), sig: 5 }],
+  ["jwt number", { jwt: 5 }],
+  ["verbose string", { verbose: "true" }],
+  ["echo number", { echo: 1 }],
+  ["name number", { name: 1 }],
+  ["protocol string", { protocol: "1" }],
+  ["protocol float", { protocol: 1.5 }],
+  ["protocol 1.0", '{"verbose":true,"pedantic":false,"protocol":1.0}'],
+  ["protocol 1e0", '{"verbose":true,"pedantic":false,"protocol":1e0}'],
+  ["protocol huge", '{"verbose":true,"pedantic":false,"protocol":99999999999999999999}'],
+  ["upper-case keys", '{"verbose":true,"pedantic":false,"USER":"alice","PASS":"apw"}'],
+  ["mixed-case keys", '{"Verbose":true,"pedantic":false,"User":"alice","Pass":"apw"}'],
+  [
+    "duplicate user key",
+    '{"verbose":true,"pedantic":false,"user":"x","user":"alice","pass":"apw"}',
+  ],
+  ["account empty", { account: "" }],
+  ["account set", { account: "A" }],
+  ["account set and alice", { account: "A", user: "alice", pass: "apw" }],
+  ["new_account false", { new_account: false }],
+  ["new_account true", { new_account: true }],
+  ["protocol 5 and wrong creds", { protocol: 5, user: "mallory" }],
+  ["protocol 5 and alice", { protocol: 5, user: "alice", pass: "apw" }],
+  ["protocol 5 and token", { protocol: 5, auth_token: TOKEN }],
+  ["no_responders without headers, wrong creds", { no_responders: true, user: "mallory" }],
+  ["no_responders without headers, alice", { no_responders: true, user: "alice", pass: "apw" }],
+  ["CONNECT null", "null"],
+  ["CONNECT array", "[]"],
+  ["CONNECT string", '"x"'],
+  ["CONNECT number", "5"],
+  ["CONNECT bad json", "{user:alice}"],
+];
+
+/** Valid first CONNECTs of a scenario, each followed by these second CONNECTs. */
+const SECOND: Array<[string, Fields | string]> = [
+  ["same again", {}], // merged: the first CONNECT's credentials stay
+  ["bob", { user: "bob", pass: "bpw" }],
+  ["alice", { user: "alice", pass: "apw" }],
+  ["alice wrong", { user: "alice", pass: "wrong" }],
+  ["pass wrong only", { pass: "wrong" }],
+  ["user bob only", { user: "bob" }],
+  ["empty user and pass", { user: "", pass: "" }],
+  ["token right", { auth_token: TOKEN }],
+  ["token wrong", { auth_token: "wrong" }],
+  ["nkey with sig", { nkey: N1.getPublicKey(), sig: "$sig" }],
+  ["nkey without sig", { nkey: N1.getPublicKey(), sig: "" }],
+  ["account set", { account: "A" }],
+  ["bad type", { user: 7 }],
+];
+
+/** What a connection can still do after its CONNECTs (own subject: cases run in parallel). */
+let subjects = 0;
+function after(): string {
+  const subject = `t.${++subjects}`;
+  return `SUB ${subject} 1\r\nPUB ${subject} 2\r\nhi\r\nPING\r\n`;
+}
+
+function credentialCases(): DiffCase[] {
+  const cases: DiffCase[] = CREDENTIALS.map(([name, fields]) => {
+    const then = after();
+    return {
+      name: `CONNECT ${name}`,
+      send: (info) =>
+        connectLine(typeof fields === "string" ? fields : { ...base, ...fields }, info) + then,
+    };
+  });
+  const [a1, a2, a3] = [after(), after(), after()];
+  // Ops before CONNECT, and a CONNECT after them.
+  cases.push(
+    { name: "PING first", send: "PING\r\n" },
+    { name: "SUB first", send: a1 },
+    {
+      name: "PING then CONNECT {}",
+      send: (info) => "PING\r\n" + connectLine({ ...base }, info) + a2,
+    },
+    {
+      name: "PING then CONNECT bob",
+      send: (info) => "PING\r\n" + connectLine({ ...base, pass: "bpw" }, info) + a3,
+    },
+    { name: "nothing sent (auth timeout)", send: "", closeWithinMs: 3500 },
+  );
+  return cases;
+}
+
+function secondConnectCases(valid: Array<[string, Fields]>): DiffCase[] {
+  const cases: DiffCase[] = [];
+  for (const [firstName, first] of valid) {
+    for (const [secondName, second] of SECOND) {
+      const then = after();
+      cases.push({
+        name: `first ${firstName}, second CONNECT ${secondName}`,
+        send: (info) => [
+          connectLine({ ...base, ...first }, info) + "PING\r\n",
+          connectLine(second, info) + then,
+        ],
+      });
+    }
+  }
+  return cases;
+}
+
+interface Scenario {
+  name: string;
+  args?: string[];
+  config?: string;
+  /** Credentials a first CONNECT succeeds with (for the second-CONNECT cases). */
+  valid: Array<[string, Fields]>;
+}
+
+const ALICE: [string, Fields] = ["alice", { user: "alice", pass: "apw" }];
+const BOB: [string, Fields] = ["bob", { user: "bob", pass: "bpw" }];
+const TOK: [string, Fields] = ["token", { auth_token: TOKEN }];
+const NKEY: [string, Fields] = ["nkey", { nkey: N1.getPublicKey(), sig: "$sig" }];
+const ANON: [string, Fields] = ["anonymous", {}];
+
+const timeout = "authorization_timeout_placeholder";
+
+function scenarios(): Scenario[] {
+  const users = `{user: alice, password: apw}, {user: bob, password: bpw}`;
+  const hashA = bcryptHash("apw", "$2a$");
+  const hashT = bcryptHash(TOKEN, "$2a$");
+  return [
+    { name: "no auth", valid: [ANON, ALICE] },
+    { name: "--user/--pass", args: ["--user", "alice", "--pass", "apw"], valid: [ALICE] },
+    {
+      name: "authorization user/password",
+      config: `authorization { user: alice, password: apw, ${timeout} }`,
+      valid: [ALICE],
+    },
+    { name: "--auth", args: ["--auth", TOKEN], valid: [TOK] },
+    {
+      name: "authorization token",
+      config: `authorization { token: "${TOKEN}", ${timeout} }`,
+      valid: [TOK],
+    },
+    {
+      name: "--user/--pass and --auth",
+      args: ["--user", "alice", "--pass", "apw", "--auth", TOKEN],
+      valid: [TOK, ALICE],
+    },
+    {
+      name: "config user/password, --auth flag",
+      config: `authorization { user: alice, password: apw }`,
+      args: ["--auth", TOKEN],
+      valid: [TOK, ALICE],
+    },
+    {
+      name: "config token, --user/--pass flags",
+      config: `authorization { token: "${TOKEN}" }`,
+      args: ["--user", "bob", "--pass", "bpw"],
+      valid: [TOK, BOB],
+    },
+    {
+      name: "config user/password, --pass flag",
+      config: `authorization { user: alice, password: apw }`,
+      args: ["--pass", "bpw"],
+      valid: [ALICE, ["alice with bpw", { user: "alice", pass: "bpw" }]],
+    },
+    {
+      name: "config user/password, --user flag",
+      config: `authorization { user: alice, password: apw }`,
+      args: ["--user", "bob"],
+      valid: [ALICE, ["bob with apw", { user: "bob", pass: "apw" }]],
+    },
+    {
+      name: "config user/password, empty --user flag",
+      config: `authorization { user: alice, password: apw }`,
+      args: ["--user", ""],
+      valid: [ALICE],
+    },
+    {
+      name: "users list",
+      config: `authorization { users: [${users}], ${timeout} }`,
+      valid: [ALICE, BOB],
+    },
+    {
+      name: "users list, --auth flag",
+      config: `authorization { users: [${users}] }`,
+      args: ["--auth", TOKEN],
+      valid: [ALICE, TOK],
+    },
+    {
+      name: "users list, --user/--pass flags",
+      config: `authorization { users: [${users}] }`,
+      args: ["--user", "carol", "--pass", "cpw"],
+      valid: [ALICE],
+    },
+    {
+      name: "empty users list",
+      config: `authorization { users: [] }`,
+      valid: [],
+    },
+    {
+      name: "user without password",
+      config: `authorization { users: [{user: alice}, {user: bob, password: bpw}] }`,
+      valid: [["alice", { user: "alice" }], BOB],
+    },
+    {
+      name: "bcrypt user",
+      config:
+        `authorization { users: [{user: alice, password: "${hashA}"}, {user: bob, password: bpw}] }`,
+      valid: [ALICE, BOB],
+    },
+    {
+      name: "bcrypt single user",
+      config: `authorization { user: alice, password: "${hashA}" }`,
+      valid: [ALICE],
+    },
+    {
+      name: "bcrypt token",
+      config: `authorization { token: "${hashT}" }`,
+      valid: [TOK],
+    },
+    {
+      name: "nkeys and users",
+      config: `authorization { users: [{nkey: ${N1.getPublicKey()}}, ${users}] }`,
+      valid: [NKEY, ALICE],
+    },
+    {
+      name: "nkeys only",
+      config: `authorization { users: [{nkey: ${N1.getPublicKey()}}], ${timeout} }`,
+      valid: [NKEY],
+    },
+    {
+      name: "accounts",
+      config: `accounts { A { users: [{user: alice, password: apw}] }, ` +
+        `B { users: [{user: bob, password: bpw}, {nkey: ${N1.getPublicKey()}}] } }`,
+      valid: [ALICE, BOB, NKEY],
+    },
+    {
+      name: "no_auth_user",
+      config: `authorization { users: [${users}], ${timeout} }\nno_auth_user: bob`,
+      valid: [ANON, ALICE, BOB],
+    },
+    {
+      name: "no_auth_user in accounts",
+      config: `accounts { A { users: [{user: alice, password: apw}] }, ` +
+        `B { users: [{user: bob, password: bpw}] } }\nno_auth_user: bob`,
+      valid: [ANON, ALICE, BOB],
+    },
+    {
+      name: "no_auth_user with nkeys",
+      config: `authorization { users: [{nkey: ${N1.getPublicKey()}}, ${users}] }\n` +
+        `no_auth_user: bob`,
+      valid: [ANON, NKEY, ALICE],
+    },
+    {
+      name: "no_auth_user, --auth flag",
+      config: `authorization { users: [${users}] }\nno_auth_user: bob`,
+      args: ["--auth", TOKEN],
+      valid: [ANON, TOK],
+    },
+    {
+      name: "connection types",
+      config: `authorization { users: [` +
+        `{user: alice, password: apw, allowed_connection_types: ["WEBSOCKET"]}, ` +
+        `{user: bob, password: bpw, allowed_connection_types: ["STANDARD"]}] }`,
+      valid: [BOB],
+    },
+  ];
+}
+
+/** Short auth timeouts keep the "nothing sent" cases fast where a config is used. */
+function withTimeout(config: string | undefined): string | undefined {
+  return config?.replace(timeout, "timeout: 1");
+}
+
+for (const sc of scenarios()) {
+  Deno.test({
+    name: `auth differential: ${sc.name}`,
+    ignore: missing("nats-server"),
+    fn: async () => {
+      const pair = await ServerPair.start({ args: sc.args, config: withTimeout(sc.config) });
+      let mismatches: Mismatch[] = [];
+      let total = 0;
+      try {
+        const cases = [...credentialCases(), ...secondConnectCases(sc.valid)];
+        const r = await runDifferential(sc.name, pair, cases, 6);
+        mismatches = r.mismatches;
+        total = r.count;
+      } finally {
+        await pair.stop();
+      }
+      console.error(`auth differential [${sc.name}]: ${total} cases`);
+      equal(
+        mismatches.length,
+        0,
+        `${mismatches.length} of ${total} differ:\n` +
+          describeMismatches(mismatches),
+      );
+    },
+  });
+}
