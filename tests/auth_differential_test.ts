@@ -19,7 +19,7 @@ import {
   runDifferential,
   ServerPair,
 } from "./helpers/differential.ts";
-import { bcryptHash } from "./auth_helpers.ts";
+import { bcryptHash, runToExit } from "./auth_helpers.ts";
 
 const TOKEN = "s3cr3t-t0ken";
 const N1 = nkeys.createUser();
@@ -112,6 +112,18 @@ const CREDENTIALS: Array<[string, Fields | string]> = [
   ["CONNECT string", '"x"'],
   ["CONNECT number", "5"],
   ["CONNECT bad json", "{user:alice}"],
+  ["key folded with long s", '{"verbose":true,"u\u017fer":"alice","pa\u017fs":"apw"}'],
+  ["key folded with Kelvin sign", '{"verbose":true,"n\u212aey":"UABC"}'],
+  ["trailing comma", '{"verbose":true,"user":"alice",}'],
+  ["leading zero", '{"verbose":true,"protocol":01}'],
+  ["bad escape", '{"verbose":true,"user":"\\q"}'],
+  ["control character in string", '{"verbose":true,"user":"a\u0001"}'],
+  ["truncated", '{"verbose":true,"user":"alice"'],
+  ["bad literal", '{"verbose":tru}'],
+  ["garbage after object", '{"verbose":true} x'],
+  ["deep nesting", `{"x":${"[".repeat(300)}${"]".repeat(300)},"verbose":true}`],
+  ["import of wrong type", '{"verbose":true,"import":5}'],
+  ["unknown fields", '{"verbose":true,"foo":[1,{"user":"x"}],"bar":null}'],
 ];
 
 /** Valid first CONNECTs of a scenario, each followed by these second CONNECTs. */
@@ -129,6 +141,8 @@ const SECOND: Array<[string, Fields | string]> = [
   ["nkey without sig", { nkey: N1.getPublicKey(), sig: "" }],
   ["account set", { account: "A" }],
   ["bad type", { user: 7 }],
+  ["protocol 5", { protocol: 5 }],
+  ["null", "null"],
 ];
 
 /** What a connection can still do after its CONNECTs (own subject: cases run in parallel). */
@@ -328,6 +342,12 @@ function scenarios(): Scenario[] {
       valid: [ANON, NKEY, ALICE],
     },
     {
+      name: "no_auth_user with a bcrypt password",
+      config: `authorization { users: [{user: alice, password: apw}, ` +
+        `{user: bob, password: "${bcryptHash("bpw", "$2a$")}"}] }\nno_auth_user: bob`,
+      valid: [ALICE, BOB],
+    },
+    {
       name: "no_auth_user, --auth flag",
       config: `authorization { users: [${users}] }\nno_auth_user: bob`,
       args: ["--auth", TOKEN],
@@ -374,3 +394,35 @@ for (const sc of scenarios()) {
     },
   });
 }
+
+Deno.test({
+  name: "auth differential: no_auth_user start-up checks (NKey, empty users list)",
+  ignore: missing("nats-server"),
+  fn: async () => {
+    const nkey = N1.getPublicKey();
+    const configs = [
+      `authorization { users: [{nkey: ${nkey}}] }\nno_auth_user: ${nkey}`,
+      `authorization { users: [] }\nno_auth_user: bob`,
+      `authorization { users: [{nkey: ${nkey}}, {user: bob}] }\nno_auth_user: ${nkey}`,
+      `accounts { A { users: [{nkey: ${nkey}}] }, B { users: [{user: bob}] } }\n` +
+      `no_auth_user: ${nkey}`,
+    ];
+    for (const config of configs) {
+      const file = await Deno.makeTempFile({ suffix: ".conf" });
+      try {
+        await Deno.writeTextFile(file, config);
+        const args = ["-a", "127.0.0.1", "-p", "-1", "-c", file];
+        const [d, n] = await Promise.all([
+          runToExit("dnatsd", args),
+          runToExit("nats-server", args),
+        ]);
+        // "<program>: <error>" on both; the error text must be the same.
+        const errorOf = (out: string) => out.trim().split("\n").at(-1)!.replace(/^[\w-]+: /, "");
+        equal(d.code, n.code, `${config}\nexit: dnatsd ${d.code}, nats-server ${n.code}`);
+        equal(errorOf(d.stderr), errorOf(n.stderr), config);
+      } finally {
+        await Deno.remove(file);
+      }
+    }
+  },
+});
