@@ -19,7 +19,8 @@ import {
   runDifferential,
   ServerPair,
 } from "./helpers/differential.ts";
-import { bcryptHash, runToExit } from "./auth_helpers.ts";
+import { bcryptHash, RawSession, runToExit } from "./auth_helpers.ts";
+import { ServerProcess } from "./helpers/server.ts";
 
 const TOKEN = "s3cr3t-t0ken";
 const N1 = nkeys.createUser();
@@ -425,4 +426,31 @@ Deno.test({
       }
     }
   },
+});
+
+Deno.test("auth: a second CONNECT into another account moves the subscriptions along (dnatsd)", async () => {
+  // Deliberately not nats-server's behaviour: it leaves the subscriptions in the old
+  // account, where they keep receiving that account's messages (README).
+  const config = `accounts { A { users: [{user: alice, password: apw}] }, ` +
+    `B { users: [{user: bob, password: bpw}] } }`;
+  const s = await ServerProcess.start({ config });
+  const sessions: RawSession[] = [];
+  try {
+    const open = async (user: string, pass: string) => {
+      const session = await RawSession.open(s, { user, pass });
+      sessions.push(session);
+      return session;
+    };
+    const switcher = await open("alice", "apw");
+    equal(await switcher.step("SUB x 1\r\n"), "");
+    equal(await switcher.step(`CONNECT {"user":"bob","pass":"bpw"}\r\n`), "");
+    const inA = await open("alice", "apw");
+    const inB = await open("bob", "bpw");
+    equal(await inA.step("PUB x 1\r\na\r\n"), "");
+    equal(await inB.step("PUB x 1\r\nb\r\n"), "");
+    equal(await switcher.step(""), "MSG x 1 1\r\nb\r\n", "only account B's message");
+  } finally {
+    for (const session of sessions) await session.close();
+    await s.stop();
+  }
 });
