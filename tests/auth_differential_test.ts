@@ -19,7 +19,16 @@ import {
   runDifferential,
   ServerPair,
 } from "./helpers/differential.ts";
-import { bcryptHash, RawSession, runToExit } from "./auth_helpers.ts";
+import {
+  assertAccepted,
+  assertRefused,
+  AUTH_VIOLATION,
+  bcryptHash,
+  logShows,
+  RawSession,
+  runToExit,
+  withFlavor,
+} from "./auth_helpers.ts";
 import { ServerProcess } from "./helpers/server.ts";
 
 const TOKEN = "s3cr3t-t0ken";
@@ -453,4 +462,44 @@ Deno.test("auth: a second CONNECT into another account moves the subscriptions a
     for (const session of sessions) await session.close();
     await s.stop();
   }
+});
+
+/** The three defects of issue 12 item 5, spelled out (the matrix above covers them too). */
+Deno.test({
+  name: "auth: second CONNECT, no_auth_user and --user/--auth precedence (dnatsd and nats-server)",
+  ignore: missing("nats-server"),
+  fn: async () => {
+    for (const flavor of ["dnatsd", "nats-server"] as const) {
+      // A second CONNECT with wrong credentials closes a logged-in connection.
+      await withFlavor(flavor, { args: ["--user", "alice", "--pass", "apw"] }, async (s) => {
+        const session = await RawSession.open(s, { user: "alice", pass: "apw" });
+        try {
+          equal(
+            await session.step(`CONNECT {"user":"alice","pass":"wrong"}\r\nPUB x 1\r\na\r\n`),
+            AUTH_VIOLATION,
+          );
+          await session.raw.expectClosed();
+        } finally {
+          await session.close();
+        }
+        await logShows(s, /authentication error/);
+      });
+      // no_auth_user: only a CONNECT without user, password and token.
+      const config = `authorization { users: [{user: alice, password: apw}, ` +
+        `{user: bob, password: bpw}] }\nno_auth_user: bob`;
+      await withFlavor(flavor, { config }, async (s) => {
+        await assertRefused(s, { auth_token: "x" });
+        await assertRefused(s, { pass: "bpw" });
+        await assertRefused(s, { user: "", pass: "bpw" });
+        await assertAccepted(s, { user: "" });
+        await assertAccepted(s, {});
+      });
+      // The token wins over the single user when both are given.
+      const args = ["--user", "alice", "--pass", "apw", "--auth", TOKEN];
+      await withFlavor(flavor, { args }, async (s) => {
+        await assertAccepted(s, { auth_token: TOKEN });
+        await assertRefused(s, { user: "alice", pass: "apw" });
+      });
+    }
+  },
 });
