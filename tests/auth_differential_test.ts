@@ -12,6 +12,7 @@
 import { equal } from "node:assert/strict";
 import { nkeys } from "../lib/deps.ts";
 import { missing } from "./helpers/requires.ts";
+import { prng } from "../lib/router/_test_util.ts";
 import {
   describeMismatches,
   type DiffCase,
@@ -29,7 +30,7 @@ import {
   runToExit,
   withFlavor,
 } from "./auth_helpers.ts";
-import { ServerProcess } from "./helpers/server.ts";
+import { REPO_ROOT, ServerProcess } from "./helpers/server.ts";
 
 const TOKEN = "s3cr3t-t0ken";
 const N1 = nkeys.createUser();
@@ -186,6 +187,35 @@ function credentialCases(): DiffCase[] {
     },
     { name: "nothing sent (auth timeout)", send: "", closeWithinMs: 3500 },
   );
+  return cases;
+}
+
+/** Values each credential field takes in random combinations (undefined = absent). */
+const POOLS: Record<string, unknown[]> = {
+  user: [undefined, "", "alice", "bob", "mallory", null, 1],
+  pass: [undefined, "", "apw", "bpw", "x", null],
+  auth_token: [undefined, "", TOKEN, "x"],
+  nkey: [undefined, "", N1.getPublicKey(), N2.getPublicKey()],
+  sig: [undefined, "", "$sig", "$sig2"],
+  account: [undefined, undefined, undefined, ""],
+};
+
+/** Seeded random CONNECTs mixing every credential field (same cases on both servers). */
+function randomCases(seed: number, count: number): DiffCase[] {
+  const rnd = prng(seed);
+  const cases: DiffCase[] = [];
+  for (let i = 0; i < count; i++) {
+    const fields: Fields = { ...base };
+    for (const [k, pool] of Object.entries(POOLS)) {
+      const v = pool[Math.floor(rnd() * pool.length)];
+      if (v !== undefined) fields[k] = v;
+    }
+    const then = after();
+    cases.push({
+      name: `random CONNECT #${i} ${JSON.stringify(fields)}`,
+      send: (info) => connectLine(fields, info) + then,
+    });
+  }
   return cases;
 }
 
@@ -373,6 +403,13 @@ function scenarios(): Scenario[] {
   ];
 }
 
+/** A fixed seed per scenario (its name), so a failure names a reproducible case. */
+function scenarioSeed(name: string): number {
+  let h = 2166136261;
+  for (let i = 0; i < name.length; i++) h = Math.imul(h ^ name.charCodeAt(i), 16777619);
+  return h >>> 0;
+}
+
 /** Short auth timeouts keep the "nothing sent" cases fast where a config is used. */
 function withTimeout(config: string | undefined): string | undefined {
   return config?.replace(timeout, "timeout: 1");
@@ -387,7 +424,11 @@ for (const sc of scenarios()) {
       let mismatches: Mismatch[] = [];
       let total = 0;
       try {
-        const cases = [...credentialCases(), ...secondConnectCases(sc.valid)];
+        const cases = [
+          ...credentialCases(),
+          ...secondConnectCases(sc.valid),
+          ...randomCases(scenarioSeed(sc.name), 24),
+        ];
         const r = await runDifferential(sc.name, pair, cases, 6);
         mismatches = r.mismatches;
         total = r.count;
@@ -501,5 +542,60 @@ Deno.test({
         await assertRefused(s, { user: "alice", pass: "apw" });
       });
     }
+  },
+});
+
+Deno.test({
+  name: "auth differential: TLS verify_and_map (certificate users, CONNECT credentials)",
+  ignore: missing("nats-server"),
+  fn: async () => {
+    const certs = `${REPO_ROOT}certs/`;
+    const config = `tls { cert_file: "${certs}server-cert.pem", key_file: "${certs}server-key.pem",
+  ca_file: "${certs}ca.pem", verify_and_map: true }
+authorization { users: [
+  {user: "derek@nats.io", password: dpw}
+  {user: "CN=example.com,OU=CNCF"}
+  {user: alice, password: apw}
+] }`;
+    const creds: Fields[] = [
+      {},
+      { user: "derek@nats.io" },
+      { pass: "dpw" },
+      { user: "derek@nats.io", pass: "dpw" },
+      { user: "x", pass: "dpw" },
+      { auth_token: TOKEN },
+      { user: "alice", pass: "apw" },
+    ];
+    const cases: DiffCase[] = [];
+    for (const cert of ["client-email", "client-dn", "client"]) {
+      for (const f of creds) {
+        const then = after();
+        cases.push({
+          name: `cert ${cert}, CONNECT ${JSON.stringify(f)}`,
+          tlsCert: cert,
+          send: (info) => connectLine({ ...base, ...f }, info) + then,
+        });
+      }
+    }
+    for (const second of [{}, { pass: "x" }, { user: "alice", pass: "apw" }, { user: "" }]) {
+      const then = after();
+      cases.push({
+        name: `cert client-email, second CONNECT ${JSON.stringify(second)}`,
+        tlsCert: "client-email",
+        send: (info) => [
+          connectLine({ ...base, pass: "dpw" }, info) + "PING\r\n",
+          connectLine(second, info) + then,
+        ],
+      });
+    }
+    const pair = await ServerPair.start({ config });
+    let r: { mismatches: Mismatch[]; count: number };
+    try {
+      r = await runDifferential("verify_and_map", pair, cases, 4);
+    } finally {
+      await pair.stop();
+    }
+    console.error(`auth differential [verify_and_map]: ${r.count} cases`);
+    equal(r.mismatches.length, 0, describeMismatches(r.mismatches));
   },
 });

@@ -7,8 +7,10 @@
  *
  * @module
  */
+import * as net from "node:net";
+import * as tls from "node:tls";
 import { RawClient } from "./raw.ts";
-import { ServerProcess, type ServerProcessOptions, waitFor } from "./server.ts";
+import { REPO_ROOT, ServerProcess, type ServerProcessOptions, waitFor } from "./server.ts";
 
 /** One raw connection's script. */
 export interface DiffCase {
@@ -21,6 +23,74 @@ export interface DiffCase {
   send: string | string[] | ((info: Record<string, unknown>) => string | string[]);
   /** With no PING in the script: how long to wait for the server to close (ms). */
   closeWithinMs?: number;
+  /**
+   * Upgrade to TLS after INFO (test PKI in certs/), presenting `<name>-cert.pem`;
+   * null: TLS without a client certificate; absent: plain TCP.
+   */
+  tlsCert?: string | null;
+}
+
+/** What {@link observe} needs from a connection, plain or TLS. */
+interface Wire {
+  received: string;
+  readonly closed: boolean;
+  send(text: string): Promise<void>;
+  close(): Promise<void>;
+}
+
+const certs = `${REPO_ROOT}certs/`;
+
+/** A raw client connection upgraded to TLS after the server's plain INFO. */
+class TlsWire implements Wire {
+  received = "";
+  closed = false;
+  readonly #socket: tls.TLSSocket;
+
+  private constructor(socket: tls.TLSSocket) {
+    this.#socket = socket;
+    socket.on("data", (d) => this.received += String(d));
+    socket.on("error", () => {});
+    socket.on("close", () => this.closed = true);
+  }
+
+  /** Connects, reads the INFO line, upgrades; returns the wire and the INFO line. */
+  static async connect(port: number, cert: string | null): Promise<[TlsWire, string]> {
+    const raw = net.connect(port, "127.0.0.1");
+    let info = "";
+    await new Promise<void>((resolve, reject) => {
+      const onData = (d: unknown) => {
+        info += String(d);
+        if (info.includes("\r\n")) {
+          raw.off("data", onData);
+          resolve();
+        }
+      };
+      raw.on("data", onData);
+      raw.once("error", reject);
+    });
+    const read = (f: string) => Deno.readTextFileSync(certs + f);
+    const key = cert ? { cert: read(`${cert}-cert.pem`), key: read(`${cert}-key.pem`) } : {};
+    const socket = tls.connect({ socket: raw, ca: read("ca.pem"), servername: "localhost", ...key });
+    const wire = new TlsWire(socket);
+    await new Promise<void>((resolve, reject) => {
+      socket.once("secureConnect", () => resolve());
+      socket.once("error", reject);
+      socket.once("close", () => resolve());
+    });
+    return [wire, info];
+  }
+
+  send(text: string): Promise<void> {
+    return new Promise((resolve) => {
+      if (this.closed) return resolve();
+      this.#socket.write(text, () => resolve());
+    });
+  }
+
+  close(): Promise<void> {
+    this.#socket.destroy();
+    return Promise.resolve();
+  }
 }
 
 /** What a client (and the server log) showed for one case. */
@@ -60,11 +130,22 @@ async function observe(
   s: ServerProcess,
   c: DiffCase,
 ): Promise<{ obs: Observation; cid: number; sent: string }> {
-  const raw = await RawClient.connect(s.port);
+  let raw: Wire;
+  let info: Record<string, unknown>;
+  let start: number;
+  if (c.tlsCert !== undefined) {
+    const [wire, line] = await TlsWire.connect(s.port, c.tlsCert);
+    raw = wire;
+    info = JSON.parse(/^INFO (\{.*\}) \r\n/.exec(line)![1]!);
+    start = 0;
+  } else {
+    const plain = await RawClient.connect(s.port);
+    const m = await plain.expect(/^INFO (\{.*\}) \r\n/);
+    raw = plain;
+    info = JSON.parse(m[1]!);
+    start = m[0].length;
+  }
   try {
-    const m = await raw.expect(/^INFO (\{.*\}) \r\n/);
-    const info = JSON.parse(m[1]!) as Record<string, unknown>;
-    const start = m[0].length;
     const script = typeof c.send === "function" ? c.send(info) : c.send;
     const parts = typeof script === "string" ? [script] : script;
     let pings = 0;
