@@ -7,6 +7,7 @@
  */
 import type { Options } from "./config/options.ts";
 import type { Logger } from "./ops/logger.ts";
+import { redactSecrets } from "./ops/redact.ts";
 import { ClientConnection, type TlsState } from "./client/connection.ts";
 import { ClosedReason } from "./client/closed_reason.ts";
 import type { Subscription } from "./client/subscription.ts";
@@ -67,7 +68,6 @@ export interface ServerExtension {
 }
 
 const encoder = new TextEncoder();
-const SECRET_FIELDS = /("(?:pass|password|auth_token|token|sig|jwt)"\s*:\s*)"(?:[^"\\]|\\.)*"/g;
 
 export class Server implements ServerCore {
   /** Replaced as a whole on reload (lib/ops/reload.ts); read it fresh, do not cache it. */
@@ -495,7 +495,7 @@ export class Server implements ServerCore {
   }
 
   redact(text: string): string {
-    return text.replace(SECRET_FIELDS, '$1"[REDACTED]"');
+    return redactSecrets(text);
   }
 
   /** A write stuck longer than write_deadline makes a slow consumer. */

@@ -599,3 +599,22 @@ authorization { users: [
     equal(r.mismatches.length, 0, describeMismatches(r.mismatches));
   },
 });
+
+Deno.test("auth: traced CONNECTs hide every spelling of a credential the server accepts", async () => {
+  const secret = "S3cret-Trace-Pw";
+  const s = await ServerProcess.start({
+    config: `authorization { users: [{user: alice, password: "${secret}"}] }`,
+    args: ["-V"],
+  });
+  try {
+    // Keys match case-insensitively (as nats-server's decoder), so these are the password.
+    for (const key of ["PASS", "Pass", "pa\u017fs"]) {
+      const session = await RawSession.open(s, { USER: "alice", [key]: secret });
+      await session.close();
+    }
+    await s.waitForLog(/CONNECT .*pa\u017fs/);
+    equal(s.logs.text.includes(secret), false, "a password reached the trace log");
+  } finally {
+    await s.stop();
+  }
+});
