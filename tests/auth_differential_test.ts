@@ -26,11 +26,13 @@ import {
   AUTH_VIOLATION,
   bcryptHash,
   logShows,
+  rawConnect,
   RawSession,
   runToExit,
   withFlavor,
 } from "./auth_helpers.ts";
 import { REPO_ROOT, ServerProcess } from "./helpers/server.ts";
+import { startMonitored } from "./monitor_helpers.ts";
 
 const TOKEN = "s3cr3t-t0ken";
 const N1 = nkeys.createUser();
@@ -617,4 +619,23 @@ Deno.test("auth: traced CONNECTs hide every spelling of a credential the server 
   } finally {
     await s.stop();
   }
+});
+
+Deno.test({
+  name: "auth differential: /varz auth_required with no_auth_user (INFO says false)",
+  ignore: missing("nats-server"),
+  fn: async () => {
+    const config = `authorization { users: [{user: alice, password: apw}] }\nno_auth_user: alice`;
+    for (const reference of [false, true]) {
+      const m = await startMonitored({ config, reference });
+      try {
+        const varz = await m.json("/varz");
+        equal(varz.auth_required, true, `${reference ? "nats-server" : "dnatsd"} /varz`);
+        const r = await rawConnect(m.proc, {});
+        equal(r.info.auth_required, undefined, "INFO without auth_required");
+      } finally {
+        await m.stop();
+      }
+    }
+  },
 });
