@@ -308,6 +308,13 @@ function scenarios(): Scenario[] {
       valid: [ALICE],
     },
     {
+      name: "config token, empty --auth flag",
+      config: `authorization { token: "${TOKEN}" }`,
+      args: ["--auth", ""],
+      valid: [ANON],
+    },
+    { name: "--pass only", args: ["--pass", "apw"], valid: [ANON] },
+    {
       name: "users list",
       config: `authorization { users: [${users}], ${timeout} }`,
       valid: [ALICE, BOB],
