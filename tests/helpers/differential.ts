@@ -70,7 +70,12 @@ class TlsWire implements Wire {
     });
     const read = (f: string) => Deno.readTextFileSync(certs + f);
     const key = cert ? { cert: read(`${cert}-cert.pem`), key: read(`${cert}-key.pem`) } : {};
-    const socket = tls.connect({ socket: raw, ca: read("ca.pem"), servername: "localhost", ...key });
+    const socket = tls.connect({
+      socket: raw,
+      ca: read("ca.pem"),
+      servername: "localhost",
+      ...key,
+    });
     const wire = new TlsWire(socket);
     await new Promise<void>((resolve, reject) => {
       socket.once("secureConnect", () => resolve());
