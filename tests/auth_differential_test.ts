@@ -136,6 +136,8 @@ const CREDENTIALS: Array<[string, Fields | string]> = [
   ["garbage after object", '{"verbose":true} x'],
   ["deep nesting", `{"x":${"[".repeat(300)}${"]".repeat(300)},"verbose":true}`],
   ["import of wrong type", '{"verbose":true,"import":5}'],
+  ["byte-order mark", '\ufeff{"verbose":true}'],
+  ["non-ASCII outside a string", '{"verbose":true,\u00e9}'],
   ["unknown fields", '{"verbose":true,"foo":[1,{"user":"x"}],"bar":null}'],
 ];
 

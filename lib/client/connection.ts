@@ -59,7 +59,8 @@ export interface ConnectOptions {
   tlsRequired: boolean;
 }
 
-const decoder = new TextDecoder();
+/** Keeps a leading byte-order mark: Go's decoder refuses it, so must we. */
+const decoder = new TextDecoder("utf-8", { ignoreBOM: true });
 /** nats-server sends the first PING 2 s after CONNECT to measure RTT. */
 const FIRST_PING_MS = 2000;
 /** Outbound bytes after which a flush starts mid-read (see countOut). */

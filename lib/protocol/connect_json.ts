@@ -62,6 +62,8 @@ const INT64_MIN = -(2n ** 63n);
 
 class SyntaxFailure extends Error {}
 
+const encoder = new TextEncoder();
+
 /** Go's quoteChar: the offending character as the error message shows it. */
 function quoteChar(c: string): string {
   if (c === "'") return "'\\''";
@@ -73,8 +75,11 @@ function quoteChar(c: string): string {
   if (c === "\v") return "'\\v'";
   if (c === "\x07") return "'\\a'";
   if (code < 0x20 || code === 0x7f) return `'\\x${code.toString(16).padStart(2, "0")}'`;
-  if (code >= 0x80 && code < 0xa0) return `'\\u${code.toString(16).padStart(4, "0")}'`;
-  return `'${c}'`;
+  if (code < 0x80) return `'${c}'`;
+  // Go reports the first byte of the character's UTF-8 encoding, read as a Latin-1 rune.
+  const b = encoder.encode(c)[0];
+  if (b < 0xa0 || b === 0xad) return `'\\u00${b.toString(16)}'`;
+  return `'${String.fromCharCode(b)}'`;
 }
 
 function isSpace(c: string): boolean {
@@ -109,7 +114,8 @@ class Scanner {
 
   #fail(context: string): never {
     if (this.pos >= this.text.length) throw new SyntaxFailure("unexpected end of JSON input");
-    throw new SyntaxFailure(`invalid character ${quoteChar(this.text[this.pos])} ${context}`);
+    const c = String.fromCodePoint(this.text.codePointAt(this.pos)!);
+    throw new SyntaxFailure(`invalid character ${quoteChar(c)} ${context}`);
   }
 
   #skipSpace(): void {
