@@ -8,6 +8,7 @@
 import type { Options } from "./config/options.ts";
 import { LISTEN_BACKLOG } from "./ops/listen_backlog.ts";
 import type { Logger } from "./ops/logger.ts";
+import { redactSecrets } from "./ops/redact.ts";
 import { ClientConnection, type TlsState } from "./client/connection.ts";
 import { ClosedReason } from "./client/closed_reason.ts";
 import type { Subscription } from "./client/subscription.ts";
@@ -72,7 +73,6 @@ export interface ServerExtension {
 }
 
 const encoder = new TextEncoder();
-const SECRET_FIELDS = /("(?:pass|password|auth_token|token|sig|jwt)"\s*:\s*)"(?:[^"\\]|\\.)*"/g;
 
 export class Server implements ServerCore {
   /** Replaced as a whole on reload (lib/ops/reload.ts); read it fresh, do not cache it. */
@@ -148,6 +148,10 @@ export class Server implements ServerCore {
 
   get authRequired(): boolean {
     return this.auth?.authRequired ?? false;
+  }
+
+  get authActive(): boolean {
+    return this.auth?.active ?? false;
   }
 
   get authTimeoutMs(): number {
@@ -443,6 +447,14 @@ export class Server implements ServerCore {
     return this.auth.authenticate(creds, { nonce: client.nonce, cert: client.tls?.peerCert });
   }
 
+  anonymousLogin(creds: ConnectCredentials): AuthOutcome | null {
+    return this.auth?.anonymous(creds) ?? null;
+  }
+
+  authViolationLine(creds: ConnectCredentials): string {
+    return this.auth?.violationLine(creds) ?? "authentication error";
+  }
+
   accountFor(name: string): Account | null {
     return this.accounts.get(name) ?? null;
   }
@@ -523,7 +535,7 @@ export class Server implements ServerCore {
   }
 
   redact(text: string): string {
-    return text.replace(SECRET_FIELDS, '$1"[REDACTED]"');
+    return redactSecrets(text);
   }
 
   /** A write stuck longer than write_deadline makes a slow consumer. */
