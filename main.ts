@@ -6,9 +6,14 @@
  *
  * @module
  */
-import { runCli } from "./lib/cli.ts";
+import { maskSigusr1 } from "./lib/ops/sigusr1_mask.ts";
 
 if (import.meta.main) {
+  // First, before the server is even loaded: this may execute the program again
+  // with SIGUSR1 blocked in every thread (else SIGUSR1, the log reopen signal,
+  // makes the Deno runtime open a debugger; see lib/ops/sigusr1_mask.ts).
+  maskSigusr1();
+  const { runCli } = await import("./lib/cli.ts");
   const code = await runCli(Deno.args);
   if (code !== null) Deno.exit(code);
 }

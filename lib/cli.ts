@@ -7,7 +7,7 @@
  */
 import { resolveOptions } from "./config/resolve.ts";
 import type { Options } from "./config/options.ts";
-import { createLogger, type Logger } from "./ops/logger.ts";
+import { createLogger, type Logger, MemoryLogger } from "./ops/logger.ts";
 import { Server } from "./server.ts";
 import { NATS_COMPAT_VERSION, VERSION } from "./version.ts";
 
@@ -18,7 +18,11 @@ export async function runCli(args: string[]): Promise<number> {
   // acme: letsgo-nats env mode (DOMAINS set) writes cert_file/key_file at start,
   // so they may not exist yet while the configuration is read.
   const acmeEnv = letsgoEnv();
-  const resolved = await resolveOptions(args, undefined, acmeEnv ? { checkFiles: false } : {});
+  const resolved = await resolveOptions(
+    args,
+    undefined,
+    acmeEnv ? { checkFiles: false, acmeEnv } : {},
+  );
   if (resolved.stdout) await Deno.stdout.write(encoder.encode(resolved.stdout));
   if (resolved.stderr) await Deno.stderr.write(encoder.encode(resolved.stderr));
   switch (resolved.command) {
@@ -79,6 +83,9 @@ async function runServer(
   } catch (e) {
     signals.uninstall();
     log.fatal((e as Error).message);
+    // nats-server exits right after its fatal line: release what was bound
+    // without the "Initiating Shutdown..." and "Server Exiting.." lines.
+    server.log = new MemoryLogger();
     await server.shutdown().catch(() => {});
     log.close();
     return 1;

@@ -6,7 +6,9 @@
  * @module
  */
 import type { Options } from "./config/options.ts";
+import { LISTEN_BACKLOG } from "./ops/listen_backlog.ts";
 import type { Logger } from "./ops/logger.ts";
+import { redactSecrets } from "./ops/redact.ts";
 import { ClientConnection, type TlsState } from "./client/connection.ts";
 import { ClosedReason } from "./client/closed_reason.ts";
 import type { Subscription } from "./client/subscription.ts";
@@ -18,6 +20,8 @@ import type { AuthOutcome, ClientAuthenticator, ConnectCredentials } from "./ser
 import { newServerId } from "./server/server_id.ts";
 import { CLIENT_PROTO, NATS_COMPAT_VERSION, VERSION } from "./version.ts";
 import { type ClosedClientInfo, ClosedRing } from "./server/closed_ring.ts";
+import { type AcceptLoop, acceptLoop } from "./server/accept_loop.ts";
+import { clientListenError, isBindError, ListenError } from "./server/listen_error.ts";
 
 /** What lib/monitor returns: its bound ports and a way to stop it. */
 export interface MonitorHandle {
@@ -54,6 +58,8 @@ export interface PreparedClient {
   info: Uint8Array;
   /** The INFO was already written (TLS: in plain text before the handshake). */
   infoSent: boolean;
+  /** connect_urls version the INFO carried (a newer one is sent at the first PING). */
+  urlsVersion: number;
 }
 
 /** Hooks feature modules attach to the server (cluster, TLS, monitoring). */
@@ -67,7 +73,6 @@ export interface ServerExtension {
 }
 
 const encoder = new TextEncoder();
-const SECRET_FIELDS = /("(?:pass|password|auth_token|token|sig|jwt)"\s*:\s*)"(?:[^"\\]|\\.)*"/g;
 
 export class Server implements ServerCore {
   /** Replaced as a whole on reload (lib/ops/reload.ts); read it fresh, do not cache it. */
@@ -110,14 +115,15 @@ export class Server implements ServerCore {
   #nextCid = 1;
   /** bcrypt worker pool (lib/auth), created on first need and kept across reloads. */
   #bcrypt: import("./auth/bcrypt_pool.ts").BcryptPool | null = null;
-  #listener: Deno.Listener | null = null;
-  /** ops: ends when the plain accept loop has (its pending accept holds the port until then). */
-  #acceptDone: Promise<void> = Promise.resolve();
+  /** The plain client listener's accept loop (null with TLS, or while rebinding). */
+  #accepting: AcceptLoop | null = null;
   #flushList: ClientConnection[] = [];
   #flushScheduled = false;
   #sweeper: ReturnType<typeof setInterval> | undefined;
   #shuttingDown = false;
   #connectUrlsVersion = 0;
+  /** connect_urls version each client's INFO carried, until its first PING. */
+  #infoUrlsVersion = new WeakMap<ClientConnection, number>();
   #lameDuck = false;
   #done: { promise: Promise<void>; resolve: () => void };
 
@@ -142,6 +148,10 @@ export class Server implements ServerCore {
 
   get authRequired(): boolean {
     return this.auth?.authRequired ?? false;
+  }
+
+  get authActive(): boolean {
+    return this.auth?.active ?? false;
   }
 
   get authTimeoutMs(): number {
@@ -192,7 +202,11 @@ export class Server implements ServerCore {
     // /healthz) why the listeners are not up yet while the first order runs.
     if (o.httpPort !== 0 || o.httpsPort !== 0) {
       const { startMonitoring } = await import("./monitor/monitor.ts");
-      this.monitor = await startMonitoring(this);
+      try {
+        this.monitor = await startMonitoring(this);
+      } catch (e) {
+        throw new ListenError(`Can't start monitoring: ${(e as Error).message}`);
+      }
       this.extensions.push({ shutdown: () => this.monitor?.close() });
     }
     // acme: load or obtain the certificates before the listeners bind.
@@ -205,13 +219,13 @@ export class Server implements ServerCore {
         host: o.host,
         port,
         ...(certificate ? { certificate } : {}),
+      }).catch((e) => {
+        throw isBindError(e) ? clientListenError(e, o.host, port) : e;
       });
       this.clientTls = listener; // ops: reload swaps the certificate here
       this.clientPort = listener.port;
     } else {
-      this.#listener = Deno.listen({ hostname: o.host, port, transport: "tcp" });
-      this.clientPort = (this.#listener.addr as Deno.NetAddr).port;
-      this.#acceptDone = this.#acceptLoop(this.#listener);
+      this.#listenPlain(o.host, port);
     }
     this.log.notice(`Listening for client connections on ${hostPort(o.host, this.clientPort)}`);
     this.#startSweeper();
@@ -234,20 +248,31 @@ export class Server implements ServerCore {
     if (o.configFile) this.log.notice(`Using configuration file: ${o.configFile}`);
   }
 
-  async #acceptLoop(listener: Deno.Listener): Promise<void> {
+  /** Binds the plain client listener and starts accepting (shared accept loop). */
+  #listenPlain(host: string, port: number): void {
+    let listener: Deno.Listener;
     try {
-      for await (const conn of listener) {
+      listener = Deno.listen({
+        hostname: host,
+        port,
+        transport: "tcp",
+        tcpBacklog: LISTEN_BACKLOG,
+      });
+    } catch (e) {
+      throw clientListenError(e, host, port);
+    }
+    this.#accepting = acceptLoop(listener, {
+      name: "Client",
+      log: () => this.log,
+      accepted: (conn) => {
         if (this.#shuttingDown || this.#lameDuck) {
           conn.close();
-          continue;
+          return;
         }
         this.acceptClient(new DenoTransport(conn, this.options.maxPending / 4));
-      }
-    } catch (e) {
-      if (!this.#shuttingDown && !this.#lameDuck) {
-        this.log.error(`Client accept error: ${(e as Error).message}`);
-      }
-    }
+      },
+    });
+    this.clientPort = this.#accepting.addr.port;
   }
 
   /**
@@ -259,11 +284,10 @@ export class Server implements ServerCore {
    */
   async replaceClientListener(bindTls: BindTlsListener | null): Promise<void> {
     if (this.#shuttingDown || this.#lameDuck) return;
-    try {
-      this.#listener?.close();
-    } catch { /* already closed */ }
-    this.#listener = null;
-    await this.#acceptDone;
+    const accepting = this.#accepting;
+    this.#accepting = null;
+    accepting?.close();
+    await accepting?.done;
     const tls = this.clientTls;
     this.clientTls = null;
     await tls?.close();
@@ -271,8 +295,7 @@ export class Server implements ServerCore {
       this.clientTls = await bindTls(this.clientHost, this.clientPort);
       return;
     }
-    this.#listener = Deno.listen({ hostname: this.clientHost, port: this.clientPort });
-    this.#acceptDone = this.#acceptLoop(this.#listener);
+    this.#listenPlain(this.clientHost, this.clientPort);
   }
 
   /**
@@ -283,7 +306,8 @@ export class Server implements ServerCore {
   prepareClient(remoteAddress: string): PreparedClient {
     const cid = this.#nextCid++;
     const nonce = this.auth?.needsNonce ? newNonce() : undefined;
-    return { cid, nonce, info: this.infoLine({ cid, ip: remoteAddress, nonce }), infoSent: false };
+    const info = this.infoLine({ cid, ip: remoteAddress, nonce });
+    return { cid, nonce, info, infoSent: false, urlsVersion: this.#connectUrlsVersion };
   }
 
   /** True when max_connections is reached (a new client gets INFO then -ERR). */
@@ -298,6 +322,7 @@ export class Server implements ServerCore {
     tls: TlsState | null = null,
   ): ClientConnection {
     const client = new ClientConnection(this, transport, prepared.cid, this.globalAccount);
+    this.#infoUrlsVersion.set(client, prepared.urlsVersion);
     client.nonce = prepared.nonce;
     client.tls = tls;
     this.stats.totalConnections++;
@@ -397,8 +422,14 @@ export class Server implements ServerCore {
     }
     if (!changed || this.options.cluster?.noAdvertise) return;
     this.#connectUrlsVersion++;
+    // Shutdown closes routes before clients: an INFO now would tell clients to
+    // forget the peers they must fail over to (nats-server sends none either).
+    if (this.#shuttingDown) return;
     for (const client of this.clients.values()) {
-      if (client.opts.protocol >= 1) client.send(this.infoLine(infoTarget(client)));
+      // Before its first PING a client is owed the change then (beforePong).
+      if (client.opts.protocol >= 1 && !this.#infoUrlsVersion.has(client)) {
+        client.send(this.infoLine(infoTarget(client)));
+      }
     }
   }
 
@@ -416,6 +447,14 @@ export class Server implements ServerCore {
     return this.auth.authenticate(creds, { nonce: client.nonce, cert: client.tls?.peerCert });
   }
 
+  anonymousLogin(creds: ConnectCredentials): AuthOutcome | null {
+    return this.auth?.anonymous(creds) ?? null;
+  }
+
+  authViolationLine(creds: ConnectCredentials): string {
+    return this.auth?.violationLine(creds) ?? "authentication error";
+  }
+
   accountFor(name: string): Account | null {
     return this.accounts.get(name) ?? null;
   }
@@ -431,8 +470,21 @@ export class Server implements ServerCore {
     for (const ext of this.extensions) ext.interestChanged?.(account, sub, added);
   }
 
-  beforePong(_client: ClientConnection): void {
-    // connect_urls changes are pushed as they happen (updatePeerClientUrls).
+  /**
+   * First PING of a client: if connect_urls changed since its INFO was built
+   * (a route came up between INFO and CONNECT), it gets the new INFO right
+   * after the PONG, as nats-server does. Later changes are pushed as they happen
+   * (updatePeerClientUrls).
+   */
+  beforePong(client: ClientConnection): void {
+    const version = this.#infoUrlsVersion.get(client);
+    if (version === undefined) return;
+    this.#infoUrlsVersion.delete(client);
+    if (client.opts.protocol < 1 || version === this.#connectUrlsVersion) return;
+    // After the PONG, which the client awaits as the answer to its CONNECT.
+    queueMicrotask(() => {
+      if (!client.isClosed && !this.#shuttingDown) client.send(this.infoLine(infoTarget(client)));
+    });
   }
 
   queueFlush(client: ClientConnection): void {
@@ -483,7 +535,7 @@ export class Server implements ServerCore {
   }
 
   redact(text: string): string {
-    return text.replace(SECRET_FIELDS, '$1"[REDACTED]"');
+    return redactSecrets(text);
   }
 
   /** A write stuck longer than write_deadline makes a slow consumer. */
@@ -513,11 +565,12 @@ export class Server implements ServerCore {
     if (this.#shuttingDown) return this.#done.promise;
     this.#shuttingDown = true;
     this.log.notice("Initiating Shutdown...");
-    try {
-      this.#listener?.close();
-    } catch { /* already closed by lame duck */ }
+    this.#accepting?.close(); // idempotent: lame duck may have closed it
     await this.clientTls?.close(); // ops: idempotent; a reload may have replaced it
     clearInterval(this.#sweeper);
+    // Routes close before clients; the clients are not told of the peers going
+    // away (updatePeerClientUrls is silent from here on), so they keep them to
+    // reconnect to.
     for (const ext of this.extensions) await ext.shutdown?.();
     const drains: Promise<void>[] = [];
     for (const client of [...this.clients.values()]) {
@@ -536,7 +589,7 @@ export class Server implements ServerCore {
     if (this.#lameDuck || this.#shuttingDown) return;
     this.#lameDuck = true;
     this.log.notice("Entering lame duck mode, stop accepting new clients");
-    this.#listener?.close();
+    this.#accepting?.close();
     await this.clientTls?.close(); // ops: the TLS listener (a reload may have replaced it)
     // ops: the cluster (route INFO with ldm:true) learns through this hook.
     for (const ext of this.extensions) {

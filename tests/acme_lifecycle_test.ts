@@ -7,13 +7,13 @@
  * `startup_timeout` ends it, a name the CA refuses ends it at once), and
  * config reloads that turn ACME on, change it and turn it off.
  *
- * The pebble tests are skipped (with a SKIP line) when pebble is missing; the
+ * The pebble tests are reported as ignored when pebble is missing; the
  * start-up timeout test needs no CA at all (it points at a closed port).
  */
 import assert from "node:assert/strict";
 import { X509Certificate } from "node:crypto";
 import { connect, type NatsConnection } from "npm:@nats-io/transport-node@3.4.0";
-import { freePort, havePebble, waitFor, writeExecScript } from "./acme/_harness.ts";
+import { freePort, waitFor, writeExecScript } from "./acme/_harness.ts";
 import {
   acmeBlock,
   type Env,
@@ -27,13 +27,11 @@ import {
   withPebble,
 } from "./acme/_server_helpers.ts";
 import { reload } from "./helpers/reload.ts";
+import { missing } from "./helpers/requires.ts";
 import { REPO_ROOT, ServerProcess } from "./helpers/server.ts";
 import { spawnDnatsd, waitForLog } from "./ops_helpers.ts";
 
-const noPebble = !havePebble();
-if (noPebble) {
-  console.log("SKIP tests/acme_lifecycle_test.ts (pebble tests): pebble is not installed");
-}
+const noPebble = missing("pebble");
 /** A reload that obtains a certificate (or waits out a startup_timeout) takes seconds. */
 const ACME_RELOAD_MS = 60_000;
 /** Child processes, sockets and npm clients outlive single ops; each test cleans up itself. */

@@ -4,13 +4,13 @@
  * certificates from Debian's pebble (with pebble-challtestsrv as DNS), real
  * NATS clients connect over TLS trusting pebble's root, renewals are swapped
  * in without a restart or a signal, letsgo-nats' environment variables work,
- * and two servers sharing a storage directory order once. Skipped (with a
- * SKIP line) when pebble is not installed.
+ * and two servers sharing a storage directory order once. Reported as
+ * ignored when pebble is not installed.
  */
 import assert from "node:assert/strict";
 import { X509Certificate } from "node:crypto";
 import type { NatsConnection } from "npm:@nats-io/transport-node@3.4.0";
-import { freePort, havePebble, startDoFixture, waitFor, writeExecScript } from "./acme/_harness.ts";
+import { freePort, startDoFixture, waitFor, writeExecScript } from "./acme/_harness.ts";
 import {
   acmeBlock,
   loggedSerials,
@@ -23,26 +23,18 @@ import {
   varz,
   withPebble,
 } from "./acme/_server_helpers.ts";
+import { missing } from "./helpers/requires.ts";
 import { MAIN_TS, ServerProcess } from "./helpers/server.ts";
 
-const ignore = !havePebble();
-if (ignore) {
-  console.log("SKIP tests/acme_server_test.ts: /usr/bin/pebble or pebble-challtestsrv missing");
-}
+const ignore = missing("pebble");
 
 /** Child processes, sockets and npm clients outlive single ops; each test cleans up itself. */
 const opts = { ignore, sanitizeResources: false, sanitizeOps: false };
 
 const CHROMIUM = "/usr/bin/chromium";
 
-/** The dashboard's certificate card shows the ACME certificate (headless Chromium, when present). */
+/** The dashboard's certificate card shows the ACME certificate (headless Chromium). */
 async function checkDashboardCard(httpPort: number): Promise<void> {
-  try {
-    Deno.statSync(CHROMIUM);
-  } catch {
-    console.log(`SKIP dashboard card check: ${CHROMIUM} is not installed`);
-    return;
-  }
   const { chromium } = await import("npm:playwright-core@1.49.1");
   const browser = await chromium.launch({
     executablePath: CHROMIUM,
@@ -67,7 +59,7 @@ Deno.test({
   ...opts,
   name:
     "ACME config mode: the server obtains a certificate (http-01) and serves it to NATS clients",
-  fn: async () => {
+  fn: async (t) => {
     const httpPort = freePort();
     await withPebble({ httpPort }, async (env) => {
       const domain = "nats-a.example.com";
@@ -117,7 +109,11 @@ Deno.test({
         assert.match(metrics, /^dnatsd_tls_certificate_not_after_seconds\{subject=".*nats-a/m);
         assert.match(metrics, /^dnatsd_tls_certificate_next_renewal_seconds\{subject=/m);
         assert.match(metrics, /^dnatsd_tls_certificate_renewal_failures\{subject=.*\} 0$/m);
-        await checkDashboardCard(monitorPort(s, "http"));
+        await t.step({
+          name: "the dashboard's certificate card (headless Chromium)",
+          ignore: missing("chromium"),
+          fn: () => checkDashboardCard(monitorPort(s, "http")),
+        });
       } finally {
         await Promise.all(ncs.map((nc) => nc.close()));
         await s.stop();

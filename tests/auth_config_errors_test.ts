@@ -5,7 +5,7 @@
  * nats-server when installed, asserting the same exit code and message.
  */
 import { equal, match, ok } from "node:assert/strict";
-import { type Flavor, flavors, runToExit } from "./auth_helpers.ts";
+import { eachFlavor, type Flavor, runToExit } from "./auth_helpers.ts";
 
 interface BadConfig {
   name: string;
@@ -155,12 +155,12 @@ function escape(s: string): string {
 }
 
 for (const c of CASES) {
-  Deno.test(`auth config: ${c.name} stops the server with a clear error`, async () => {
+  Deno.test(`auth config: ${c.name} stops the server with a clear error`, async (t) => {
     const file = await Deno.makeTempFile({ suffix: ".conf" });
     try {
       await Deno.writeTextFile(file, c.config);
-      const list: Flavor[] = c.dnatsdOnly ? ["dnatsd"] : flavors(`config error: ${c.name}`);
-      for (const flavor of list) {
+      const only: Flavor[] = c.dnatsdOnly ? ["dnatsd"] : ["dnatsd", "nats-server"];
+      await eachFlavor(t, `config error: ${c.name}`, async (flavor) => {
         const r = await runToExit(flavor, ["-a", "127.0.0.1", "-p", "-1", "-c", file]);
         equal(r.code, 1, `[${flavor}] exit code; output:\n${r.stderr}`);
         ok(!/Server is ready/.test(r.stderr), `[${flavor}] started anyway:\n${r.stderr}`);
@@ -179,7 +179,7 @@ for (const c of CASES) {
           new RegExp(want + alt),
           `[${flavor}] output:\n${r.stderr}`,
         );
-      }
+      }, only);
     } finally {
       await Deno.remove(file);
     }

@@ -8,8 +8,8 @@
 import { equal, match } from "node:assert/strict";
 import { bcrypt } from "../lib/deps.ts";
 import { RawClient } from "./helpers/raw.ts";
+import { missing } from "./helpers/requires.ts";
 import {
-  hasNatsServer,
   MAIN_TS,
   NATS_SERVER_BIN,
   ServerProcess,
@@ -35,11 +35,24 @@ export const AUTH_TIMEOUT = "-ERR 'Authentication Timeout'\r\n";
 /** Which server a scenario runs against. */
 export type Flavor = "dnatsd" | "nats-server";
 
-/** The flavors to run: dnatsd always, nats-server when installed (else a SKIP line once). */
-export function flavors(what: string): Flavor[] {
-  if (hasNatsServer()) return ["dnatsd", "nats-server"];
-  console.log(`SKIP nats-server cross-check of ${what}: /usr/sbin/nats-server not installed`);
-  return ["dnatsd"];
+/**
+ * Runs `fn` once per flavor, each as a test step named after the flavor and
+ * `what`: dnatsd always; nats-server's step is reported as ignored when it is
+ * not installed. `only` restricts the flavors.
+ */
+export async function eachFlavor(
+  t: Deno.TestContext,
+  what: string,
+  fn: (flavor: Flavor) => Promise<void>,
+  only: readonly Flavor[] = ["dnatsd", "nats-server"],
+): Promise<void> {
+  for (const flavor of only) {
+    await t.step({
+      name: `${flavor}: ${what}`,
+      ignore: flavor === "nats-server" && missing("nats-server"),
+      fn: () => fn(flavor),
+    });
+  }
 }
 
 /** Starts `flavor` with `opts`, runs `fn`, always stops the server. */
@@ -64,13 +77,14 @@ export async function withFlavor(
   }
 }
 
-/** Runs `fn` against every flavor in turn (same config, same assertions). */
+/** Runs `fn` against every flavor in turn (same config, same assertions), one step each. */
 export async function onBoth(
+  t: Deno.TestContext,
   what: string,
   opts: ServerProcessOptions,
   fn: (s: ServerProcess, flavor: Flavor) => Promise<void>,
 ): Promise<void> {
-  for (const flavor of flavors(what)) await withFlavor(flavor, opts, (s) => fn(s, flavor));
+  await eachFlavor(t, what, (flavor) => withFlavor(flavor, opts, (s) => fn(s, flavor)));
 }
 
 /** The INFO JSON the server sent first on a raw connection. */

@@ -90,8 +90,8 @@ authorization {
 }
 `;
 
-Deno.test("authz: per-user permissions, variables, defaults, old and allow/deny forms", async () => {
-  await onBoth("multi-user permissions", { config: PERMS_CONFIG, args: ["-D"] }, async (s) => {
+Deno.test("authz: per-user permissions, variables, defaults, old and allow/deny forms", async (t) => {
+  await onBoth(t, "multi-user permissions", { config: PERMS_CONFIG, args: ["-D"] }, async (s) => {
     await assertRefused(s, { user: "joe", pass: "bar" });
     await assertRefused(s, { user: "nobody", pass: "foo" });
     await assertAccepted(s, { user: "bob", pass: "abcdefghijklmnopqrstuvwxwz0123456789" });
@@ -149,8 +149,8 @@ Deno.test("authz: per-user permissions, variables, defaults, old and allow/deny 
   });
 });
 
-Deno.test("authz: request/reply with REQUESTOR and RESPONDER through the real client", async () => {
-  await onBoth("requestor/responder", { config: PERMS_CONFIG }, async (s) => {
+Deno.test("authz: request/reply with REQUESTOR and RESPONDER through the real client", async (t) => {
+  await onBoth(t, "requestor/responder", { config: PERMS_CONFIG }, async (s) => {
     const bob = await connect({
       servers: s.url,
       user: "bob",
@@ -199,8 +199,8 @@ authorization {
 }
 `;
 
-Deno.test("authz: allow_responses lets a responder reply once, then refuses", async () => {
-  await onBoth("allow_responses", { config: RESPONSES_CONFIG }, async (s) => {
+Deno.test("authz: allow_responses lets a responder reply once, then refuses", async (t) => {
+  await onBoth(t, "allow_responses", { config: RESPONSES_CONFIG }, async (s) => {
     const cli = await RawSession.open(s, { user: "cli", pass: "cli" });
     const svc = await RawSession.open(s, { user: "svc", pass: "svc" });
     const svc2 = await RawSession.open(s, { user: "svc2", pass: "svc2" });
@@ -251,8 +251,8 @@ authorization {
 no_auth_user: anon
 `;
 
-Deno.test("authz: no_auth_user gives credential-less clients that user's permissions", async () => {
-  await onBoth("no_auth_user", { config: NO_AUTH_CONFIG }, async (s) => {
+Deno.test("authz: no_auth_user gives credential-less clients that user's permissions", async (t) => {
+  await onBoth(t, "no_auth_user", { config: NO_AUTH_CONFIG }, async (s) => {
     // No CONNECT at all: the client already is the no_auth_user.
     const raw = await RawClient.connect(s.port);
     try {
@@ -287,7 +287,7 @@ Deno.test("authz: no_auth_user gives credential-less clients that user's permiss
   });
 });
 
-Deno.test("authz: nkey users sign the INFO nonce (real client and raw)", async () => {
+Deno.test("authz: nkey users sign the INFO nonce (real client and raw)", async (t) => {
   const kp = nkeys.createUser();
   const limited = nkeys.createUser();
   const stranger = nkeys.createUser();
@@ -302,7 +302,7 @@ authorization {
 `;
   const sign = (k: typeof kp, nonce: unknown) =>
     nkeys.encode(k.sign(new TextEncoder().encode(String(nonce))));
-  await onBoth("nkey users", { config }, async (s) => {
+  await onBoth(t, "nkey users", { config }, async (s) => {
     const session = await RawSession.open(s, (info) => ({
       nkey: kp.getPublicKey(),
       sig: sign(kp, info.nonce),
@@ -382,8 +382,8 @@ accounts {
 }
 `;
 
-Deno.test("authz: accounts are isolated (same subject, no cross-talk)", async () => {
-  await onBoth("accounts isolation", { config: ACCOUNTS_CONFIG }, async (s) => {
+Deno.test("authz: accounts are isolated (same subject, no cross-talk)", async (t) => {
+  await onBoth(t, "accounts isolation", { config: ACCOUNTS_CONFIG }, async (s) => {
     const conns: NatsConnection[] = [];
     const open = async (user: string) => {
       const nc = await connect({ servers: s.url, user, pass: user, reconnect: false });

@@ -17,7 +17,7 @@ import {
   AUTH_TIMEOUT,
   AUTH_VIOLATION,
   bcryptHash,
-  flavors,
+  eachFlavor,
   onBoth,
   rawConnect,
   readInfo,
@@ -75,16 +75,16 @@ async function rawUserPassChecks(s: ServerProcess): Promise<void> {
   await assertRefused(s, { auth_token: PASS });
 }
 
-Deno.test("auth: --user/--pass flags (dnatsd and nats-server)", async () => {
-  await onBoth("--user/--pass", { args: ["--user", USER, "--pass", PASS] }, async (s) => {
+Deno.test("auth: --user/--pass flags (dnatsd and nats-server)", async (t) => {
+  await onBoth(t, "--user/--pass", { args: ["--user", USER, "--pass", PASS] }, async (s) => {
     await rawUserPassChecks(s);
     await realClientUserPass(s);
   });
 });
 
-Deno.test("auth: authorization { user, password, timeout } (dnatsd and nats-server)", async () => {
+Deno.test("auth: authorization { user, password, timeout } (dnatsd and nats-server)", async (t) => {
   const config = `authorization {\n  user: ${USER}\n  password: ${PASS}\n  timeout: 1\n}\n`;
-  await onBoth("authorization user/password", { config }, async (s) => {
+  await onBoth(t, "authorization user/password", { config }, async (s) => {
     await rawUserPassChecks(s);
     await realClientUserPass(s);
   });
@@ -112,16 +112,16 @@ async function tokenChecks(s: ServerProcess, token: string): Promise<void> {
   );
 }
 
-Deno.test("auth: --auth token flag (dnatsd and nats-server)", async () => {
-  await onBoth("--auth", { args: ["--auth", TOKEN] }, (s) => tokenChecks(s, TOKEN));
+Deno.test("auth: --auth token flag (dnatsd and nats-server)", async (t) => {
+  await onBoth(t, "--auth", { args: ["--auth", TOKEN] }, (s) => tokenChecks(s, TOKEN));
 });
 
-Deno.test("auth: authorization { token } (dnatsd and nats-server)", async () => {
+Deno.test("auth: authorization { token } (dnatsd and nats-server)", async (t) => {
   const config = `authorization {\n  token: "${TOKEN}"\n  timeout: 1\n}\n`;
-  await onBoth("authorization token", { config }, (s) => tokenChecks(s, TOKEN));
+  await onBoth(t, "authorization token", { config }, (s) => tokenChecks(s, TOKEN));
 });
 
-Deno.test("auth: bcrypt passwords $2a$ (unquoted), $2b$ and $2y$ (quoted)", async () => {
+Deno.test("auth: bcrypt passwords $2a$ (unquoted), $2b$ and $2y$ (quoted)", async (t) => {
   const cases: Array<[string, string]> = [
     ["$2a$ unquoted", bcryptHash(PASS, "$2a$")],
     ["$2b$ quoted", `"${bcryptHash(PASS, "$2b$")}"`],
@@ -129,7 +129,7 @@ Deno.test("auth: bcrypt passwords $2a$ (unquoted), $2b$ and $2y$ (quoted)", asyn
   ];
   for (const [what, value] of cases) {
     const config = `authorization {\n  user: ${USER}\n  password: ${value}\n}\n`;
-    await onBoth(`bcrypt password ${what}`, { config }, async (s) => {
+    await onBoth(t, `bcrypt password ${what}`, { config }, async (s) => {
       await assertAccepted(s, { user: USER, pass: PASS });
       await assertRefused(s, { user: USER, pass: PASS + "!" });
       // The hash itself is not a password.
@@ -139,7 +139,7 @@ Deno.test("auth: bcrypt passwords $2a$ (unquoted), $2b$ and $2y$ (quoted)", asyn
   }
 });
 
-Deno.test("auth: bcrypt tokens $2a$ (unquoted), $2b$ and $2y$ (quoted)", async () => {
+Deno.test("auth: bcrypt tokens $2a$ (unquoted), $2b$ and $2y$ (quoted)", async (t) => {
   const cases: Array<[string, string]> = [
     ["$2a$ unquoted", bcryptHash(TOKEN, "$2a$")],
     ["$2b$ quoted", `"${bcryptHash(TOKEN, "$2b$")}"`],
@@ -147,13 +147,13 @@ Deno.test("auth: bcrypt tokens $2a$ (unquoted), $2b$ and $2y$ (quoted)", async (
   ];
   for (const [what, value] of cases) {
     const config = `authorization {\n  token: ${value}\n}\n`;
-    await onBoth(`bcrypt token ${what}`, { config }, (s) => tokenChecks(s, TOKEN));
+    await onBoth(t, `bcrypt token ${what}`, { config }, (s) => tokenChecks(s, TOKEN));
   }
 });
 
-Deno.test("auth: an unquoted $2b$ hash is a variable reference and fails at start", async () => {
+Deno.test("auth: an unquoted $2b$ hash is a variable reference and fails at start", async (t) => {
   const config = `authorization {\n  user: ${USER}\n  password: ${bcryptHash(PASS, "$2b$")}\n}\n`;
-  for (const flavor of flavors("unquoted $2b$")) {
+  await eachFlavor(t, "unquoted $2b$", async (flavor) => {
     const file = await Deno.makeTempFile({ suffix: ".conf" });
     try {
       await Deno.writeTextFile(file, config);
@@ -163,11 +163,11 @@ Deno.test("auth: an unquoted $2b$ hash is a variable reference and fails at star
     } finally {
       await Deno.remove(file);
     }
-  }
+  });
 });
 
-Deno.test("auth: first op other than CONNECT gets Authorization Violation and close", async () => {
-  await onBoth("first op not CONNECT", { args: ["--user", USER, "--pass", PASS] }, async (s) => {
+Deno.test("auth: first op other than CONNECT gets Authorization Violation and close", async (t) => {
+  await onBoth(t, "first op not CONNECT", { args: ["--user", USER, "--pass", PASS] }, async (s) => {
     for (const first of ["PING\r\n", "SUB foo 1\r\n", "PUB foo 2\r\nhi\r\n"]) {
       const raw = await RawClient.connect(s.port);
       try {
@@ -183,10 +183,10 @@ Deno.test("auth: first op other than CONNECT gets Authorization Violation and cl
   });
 });
 
-Deno.test("auth: authorization { timeout: 0.5 } sends Authentication Timeout", async () => {
+Deno.test("auth: authorization { timeout: 0.5 } sends Authentication Timeout", async (t) => {
   const config = `authorization {\n  user: ${USER}\n  password: ${PASS}\n  timeout: 0.5\n}\n`;
   // -D: nats-server logs the timeout at debug level only.
-  await onBoth("auth timeout", { config, args: ["-D"] }, async (s) => {
+  await onBoth(t, "auth timeout", { config, args: ["-D"] }, async (s) => {
     const raw = await RawClient.connect(s.port);
     try {
       await readInfo(raw);
@@ -202,8 +202,8 @@ Deno.test("auth: authorization { timeout: 0.5 } sends Authentication Timeout", a
   });
 });
 
-Deno.test("auth: bad credentials are logged at the server without the secret", async () => {
-  await onBoth("bad credential log", { args: ["--user", USER, "--pass", PASS] }, async (s) => {
+Deno.test("auth: bad credentials are logged at the server without the secret", async (t) => {
+  await onBoth(t, "bad credential log", { args: ["--user", USER, "--pass", PASS] }, async (s) => {
     await assertRefused(s, { user: USER, pass: "Wr0ngSecretXYZ" });
     await s.waitForLog(/authentication error|Authorization Violation/i);
     ok(!s.logs.text.includes("Wr0ngSecretXYZ"), "wrong password leaked into the log");
@@ -211,7 +211,7 @@ Deno.test("auth: bad credentials are logged at the server without the secret", a
   });
 });
 
-Deno.test("auth: -DV trace never shows passwords or tokens", async () => {
+Deno.test("auth: -DV trace never shows passwords or tokens", async (t) => {
   const pass = "PlainPa55-Secret";
   const token = "T0ken-Secret-42";
   const check = async (s: ServerProcess, creds: Record<string, string>, secret: string) => {
@@ -223,7 +223,7 @@ Deno.test("auth: -DV trace never shows passwords or tokens", async () => {
     ok(!s.logs.text.includes(secret), `secret found in log:\n${s.logs.text}`);
   };
   const userArgs = ["-DV", "--user", "tracer", "--pass", pass];
-  await onBoth("-DV redaction of pass", { args: userArgs }, async (s) => {
+  await onBoth(t, "-DV redaction of pass", { args: userArgs }, async (s) => {
     await assertAccepted(s, { user: "tracer", pass });
     await check(s, { user: "tracer", pass }, pass);
   });
@@ -234,7 +234,7 @@ Deno.test("auth: -DV trace never shows passwords or tokens", async () => {
   });
 });
 
-Deno.test("auth: a hash from `deno task mkpasswd -p` works in a dnatsd config", async () => {
+Deno.test("auth: a hash from `deno task mkpasswd -p` works in a dnatsd config", async (t) => {
   const secret = "mkpasswd-Round-Trip-9";
   const child = new Deno.Command(Deno.execPath(), {
     args: ["task", "-q", "mkpasswd", "-p", "--cost", "6"],
@@ -254,7 +254,7 @@ Deno.test("auth: a hash from `deno task mkpasswd -p` works in a dnatsd config", 
   match(hash, /^\$2a\$06\$/);
   // Unquoted, exactly as the seed documentation shows it.
   const config = `authorization {\n  user: mk\n  password: ${hash}\n}\n`;
-  await onBoth("mkpasswd hash", { config }, async (s) => {
+  await onBoth(t, "mkpasswd hash", { config }, async (s) => {
     await assertAccepted(s, { user: "mk", pass: secret });
     await assertRefused(s, { user: "mk", pass: "mkpasswd-Round-Trip-8" });
     const nc = await connect({ servers: s.url, user: "mk", pass: secret, reconnect: false });

@@ -4,16 +4,14 @@
  * either kind as seed, full mesh in both directions (checked on /routez),
  * pub/sub between every pair, request/reply, queue groups exactly once and
  * headers across servers of both kinds, with route authorization and route
- * TLS. Skipped when nats-server is not installed.
+ * TLS. Reported as ignored when nats-server is not installed.
  */
 import { connect, headers, type NatsConnection } from "npm:@nats-io/transport-node@3.4.0";
 import { deepStrictEqual, equal, ok } from "node:assert/strict";
-import { hasNatsServer, ServerProcess, waitFor } from "./helpers/server.ts";
+import { missing } from "./helpers/requires.ts";
+import { ServerProcess, waitFor } from "./helpers/server.ts";
 
-const HAVE_NATS_SERVER = hasNatsServer();
-if (!HAVE_NATS_SERVER) {
-  console.log("SKIP cluster_interop_test: /usr/sbin/nats-server not installed");
-}
+const NO_NATS_SERVER = missing("nats-server");
 
 const CERTS = new URL("../certs/", import.meta.url).pathname;
 
@@ -240,7 +238,7 @@ async function withMembers(
 
 Deno.test({
   name: "interop: dnatsd seed with nats-server and dnatsd members, route auth",
-  ignore: !HAVE_NATS_SERVER,
+  ignore: NO_NATS_SERVER,
   fn: () =>
     withMembers(["dnatsd", "nats-server", "dnatsd"], { auth: true }, async (members) => {
       await waitForMesh(members);
@@ -250,7 +248,7 @@ Deno.test({
 
 Deno.test({
   name: "interop: nats-server seed with dnatsd and nats-server members, route auth",
-  ignore: !HAVE_NATS_SERVER,
+  ignore: NO_NATS_SERVER,
   fn: () =>
     withMembers(
       ["nats-server", "dnatsd", "nats-server", "dnatsd"],
@@ -264,7 +262,7 @@ Deno.test({
 
 Deno.test({
   name: "interop: route TLS between dnatsd and nats-server, both directions",
-  ignore: !HAVE_NATS_SERVER,
+  ignore: NO_NATS_SERVER,
   fn: async () => {
     await withMembers(["dnatsd", "nats-server", "dnatsd"], { tls: true, auth: true }, async (m) => {
       await waitForMesh(m);
@@ -279,7 +277,7 @@ Deno.test({
 
 Deno.test({
   name: "interop: nats-server refuses a dnatsd route with a wrong password, and vice versa",
-  ignore: !HAVE_NATS_SERVER,
+  ignore: NO_NATS_SERVER,
   fn: async () => {
     for (const seedKind of ["nats-server", "dnatsd"] as Kind[]) {
       const seed = await startMember(seedKind, { auth: true }, null);

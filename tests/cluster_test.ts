@@ -449,7 +449,8 @@ Deno.test("cluster: route TLS (handshake first, both sides verify) carries messa
   try {
     await waitForMesh(nodes);
     const info = a.cluster.routes()[0];
-    ok(info.transport.constructor.name === "NodeTransport");
+    // TLS routes read through the transport whose pause really stops the TLS layer.
+    equal(info.transport.constructor.name, "TlsTransport");
     const got = counter(ncs[2], "secure");
     await ncs[2].flush();
     await waitForRemoteInterest(b, "secure", 1);

@@ -8,6 +8,7 @@
 import { equal, ok } from "node:assert/strict";
 import { connect } from "npm:@nats-io/transport-node@3.4.0";
 import { chromium } from "npm:playwright-core@1.49.1";
+import { missing } from "./helpers/requires.ts";
 import { waitFor } from "./helpers/server.ts";
 import { startMonitored } from "./monitor_helpers.ts";
 
@@ -24,24 +25,13 @@ const ARGS = [
   "--disable-sync",
 ];
 
-function hasChromium(): boolean {
-  try {
-    return Deno.statSync(CHROMIUM).isFile;
-  } catch {
-    return false;
-  }
-}
-
 Deno.test({
   name: "dashboard: live figures in a real browser, phone and desktop layouts",
   // Playwright keeps pipes and timers of its own until the browser is gone.
   sanitizeOps: false,
   sanitizeResources: false,
+  ignore: missing("chromium"),
   async fn() {
-    if (!hasChromium()) {
-      console.log(`SKIP: ${CHROMIUM} is not installed (apt-get install -y chromium)`);
-      return;
-    }
     await Deno.mkdir(ARTIFACTS, { recursive: true });
     const m = await startMonitored();
     const userDataDir = await Deno.makeTempDir({ prefix: "dnatsd-dashboard-" });

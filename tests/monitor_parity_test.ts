@@ -8,7 +8,8 @@
  */
 import { deepEqual, equal } from "node:assert/strict";
 import { connect, type NatsConnection } from "npm:@nats-io/transport-node@3.4.0";
-import { hasNatsServer, waitFor } from "./helpers/server.ts";
+import { missing } from "./helpers/requires.ts";
+import { waitFor } from "./helpers/server.ts";
 import { type Monitored, shapeDiff, startMonitored } from "./monitor_helpers.ts";
 
 const CONFIG = `
@@ -93,11 +94,10 @@ async function traffic(m: Monitored): Promise<NatsConnection[]> {
   return [a, b];
 }
 
-Deno.test("monitor parity: same JSON shapes and error texts as nats-server", async (t) => {
-  if (!hasNatsServer()) {
-    console.log("SKIP: /usr/sbin/nats-server is not installed");
-    return;
-  }
+Deno.test({
+  name: "monitor parity: same JSON shapes and error texts as nats-server",
+  ignore: missing("nats-server"),
+}, async (t) => {
   const ours = await startMonitored({ config: CONFIG });
   const theirs = await startMonitored({ config: CONFIG, reference: true });
   const clients: NatsConnection[] = [];

@@ -12,7 +12,8 @@ import { defaultOptions, type Options } from "../lib/config/options.ts";
 import { loadConfigFile } from "../lib/config/load.ts";
 import { optionsFromConfig } from "../lib/config/from_config.ts";
 import { MemoryLogger } from "../lib/ops/logger.ts";
-import { hasNatsServer, ServerProcess, waitFor } from "./helpers/server.ts";
+import { missing } from "./helpers/requires.ts";
+import { ServerProcess, waitFor } from "./helpers/server.ts";
 import { RawClient } from "./helpers/raw.ts";
 import { CA, CERTS, clientTls, outcome } from "./helpers/tls_client.ts";
 
@@ -152,8 +153,10 @@ Deno.test("TLS verify: client certificates accepted and refused", async (t) => {
   }
 });
 
-Deno.test("TLS verify: the same outcomes as nats-server for each client variant", async (t) => {
-  if (!hasNatsServer()) return console.log("SKIP: nats-server not installed");
+Deno.test({
+  name: "TLS verify: the same outcomes as nats-server for each client variant",
+  ignore: missing("nats-server"),
+}, async (t) => {
   const ref = await ServerProcess.start({
     reference: true,
     config: `tls { ${SERVER_TLS}\n verify: true }`,
@@ -192,8 +195,10 @@ authorization {
 
 for (const reference of [false, true]) {
   const who = reference ? "nats-server" : "dnatsd";
-  Deno.test(`TLS verify_and_map (${who}): e-mail SAN and DN map to users`, async () => {
-    if (reference && !hasNatsServer()) return console.log("SKIP: nats-server not installed");
+  Deno.test({
+    name: `TLS verify_and_map (${who}): e-mail SAN and DN map to users`,
+    ignore: reference && missing("nats-server"),
+  }, async () => {
     const ref = reference
       ? await ServerProcess.start({ reference: true, config: MAP_CONFIG })
       : null;
@@ -358,7 +363,6 @@ Deno.test("TLS start-up: bad material refuses to start (in-process)", async (t) 
 });
 
 Deno.test("TLS start-up: the process exits non-zero with the reason", async (t) => {
-  if (!(await dnatsdReadsConfig())) return console.log("SKIP: main.ts does not read -c yet");
   for (const [name, body, re] of BAD_STARTS) {
     await t.step(name, async () => {
       const err = await rejects(ServerProcess.start({ config: `tls { ${body} }` }), (e: Error) => {
@@ -370,15 +374,6 @@ Deno.test("TLS start-up: the process exits non-zero with the reason", async (t) 
     });
   }
 });
-
-let readsConfig: boolean | undefined;
-async function dnatsdReadsConfig(): Promise<boolean> {
-  if (readsConfig !== undefined) return readsConfig;
-  const s = await ServerProcess.start({ config: "server_name: tls_probe_name" });
-  readsConfig = /Name:\s+tls_probe_name/.test(s.logs.text);
-  await s.stop();
-  return readsConfig;
-}
 
 // ------------------------------------------------------------ back-pressure
 

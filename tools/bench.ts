@@ -16,6 +16,7 @@
 import { fileURLToPath } from "node:url";
 import { parseArgs } from "node:util";
 import { twoNode } from "./bench/cluster.ts";
+import { flowControl } from "./bench/flow_control.ts";
 import { idleConnectionCount, idleConns } from "./bench/idle.ts";
 import { bcryptStorm, cleanupAuthConfig, reqReply } from "./bench/latency.ts";
 import {
@@ -40,6 +41,7 @@ export const WORKLOADS: Workload[] = [
   idleConns,
   wildcard,
   twoNode,
+  flowControl,
   bcryptStorm,
 ];
 

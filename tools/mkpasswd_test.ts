@@ -1,6 +1,7 @@
 import assert from "node:assert/strict";
 import { bcrypt } from "../lib/deps.ts";
 import { generatePassword, hashPassword, parseArgs } from "./mkpasswd.ts";
+import { missing } from "../tests/helpers/requires.ts";
 
 const TOOL = new URL("./mkpasswd.ts", import.meta.url).pathname;
 const NATS_SERVER = "/usr/sbin/nats-server";
@@ -65,7 +66,7 @@ Deno.test("mkpasswd rejects a bad cost", async () => {
   assert.match(r.stderr, /^Error: invalid cost/);
 });
 
-Deno.test("mkpasswd -p hashes piped stdin; nats-server accepts the hash", async () => {
+Deno.test("mkpasswd -p hashes piped stdin; nats-server accepts the hash", async (t) => {
   const password = "T0pS3cr3t-pipe";
   const r = await runTool(["-p"], password + "\n");
   assert.equal(r.code, 0, r.stderr);
@@ -74,27 +75,23 @@ Deno.test("mkpasswd -p hashes piped stdin; nats-server accepts the hash", async 
   assert.equal(bcrypt.compareSync(password, hash), true);
   assert.equal(bcrypt.compareSync("wrong", hash), false);
 
-  try {
-    await Deno.stat(NATS_SERVER);
-  } catch {
-    console.warn(`${NATS_SERVER} not installed: skipping the interop half`);
-    return;
-  }
-  await withNatsServer(`authorization { user: derek, password: "${hash}" }`, async (port) => {
-    const good = await rawConnect(port, { user: "derek", pass: password });
-    assert.match(good, /\+OK\r\nPONG\r\n/);
-    const bad = await rawConnect(port, { user: "derek", pass: "nope" });
-    assert.match(bad, /-ERR 'Authorization Violation'/);
+  await t.step({
+    name: "nats-server accepts the hash",
+    ignore: missing("nats-server"),
+    fn: () =>
+      withNatsServer(`authorization { user: derek, password: "${hash}" }`, async (port) => {
+        const good = await rawConnect(port, { user: "derek", pass: password });
+        assert.match(good, /\+OK\r\nPONG\r\n/);
+        const bad = await rawConnect(port, { user: "derek", pass: "nope" });
+        assert.match(bad, /-ERR 'Authorization Violation'/);
+      }),
   });
 });
 
-Deno.test("mkpasswd -p on a terminal asks twice, echo off, and must match", async (t) => {
-  try {
-    await Deno.stat("/usr/bin/script");
-  } catch {
-    console.warn("util-linux script(1) not installed: skipping the terminal test");
-    return;
-  }
+Deno.test({
+  name: "mkpasswd -p on a terminal asks twice, echo off, and must match",
+  ignore: missing("script"),
+}, async (t) => {
   const session = async (first: string, second: string) => {
     // script(1) gives the tool a pseudo-terminal; we type only after each prompt.
     const child = new Deno.Command("/usr/bin/script", {

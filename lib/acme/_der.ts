@@ -33,6 +33,11 @@ function encodeLength(n: number): Uint8Array {
 
 /** Concatenates byte arrays. */
 export function concat(...parts: Uint8Array[]): Uint8Array {
+  return concatAll(parts);
+}
+
+/** Concatenates a list of byte arrays of any length (no spread into a call). */
+export function concatAll(parts: readonly Uint8Array[]): Uint8Array {
   const out = new Uint8Array(parts.reduce((n, p) => n + p.length, 0));
   let off = 0;
   for (const p of parts) {
@@ -50,6 +55,9 @@ export function tlv(tag: number, ...contents: Uint8Array[]): Uint8Array {
 
 /** SEQUENCE of the given encoded elements. */
 export const seq = (...items: Uint8Array[]): Uint8Array => tlv(Tag.SEQUENCE, ...items);
+/** A SEQUENCE of a list of any length (config-sized lists: no spread into a call). */
+export const seqOf = (items: readonly Uint8Array[]): Uint8Array =>
+  tlv(Tag.SEQUENCE, concatAll(items));
 /** SET of the given encoded elements (callers pass them already in DER order). */
 export const set = (...items: Uint8Array[]): Uint8Array => tlv(Tag.SET, ...items);
 /** NULL. */

@@ -97,18 +97,26 @@ async function lookupTxt(
   resolver: string | undefined,
   timeoutMs: number,
 ): Promise<string[]> {
-  const opts: Deno.ResolveDnsOptions = { signal: AbortSignal.timeout(timeoutMs) };
-  if (resolver) {
-    const { hostname, port } = parseHostPort(resolver, 53);
-    opts.nameServer = { ipAddr: hostname, port };
-  }
-  try {
-    const records = await Deno.resolveDns(unFqdn(name), "TXT", opts);
-    // A TXT record may be split into several strings; they form one value.
-    return records.map((parts) => parts.join(""));
-  } catch {
-    // NXDOMAIN, timeouts and refusals all mean "not visible yet".
-    return [];
+  const deadline = Date.now() + timeoutMs;
+  for (;;) {
+    const opts: Deno.ResolveDnsOptions = {
+      signal: AbortSignal.timeout(Math.max(1, deadline - Date.now())),
+    };
+    if (resolver) {
+      const { hostname, port } = parseHostPort(resolver, 53);
+      opts.nameServer = { ipAddr: hostname, port };
+    }
+    try {
+      const records = await Deno.resolveDns(unFqdn(name), "TXT", opts);
+      // A TXT record may be split into several strings; they form one value.
+      return records.map((parts) => parts.join(""));
+    } catch (err) {
+      // The runtime's resolver gives up on its own after about 2 s: ask again
+      // until `dns_timeout` is used up, so a longer one means what it says.
+      if (err instanceof Deno.errors.TimedOut && Date.now() < deadline - 50) continue;
+      // NXDOMAIN, timeouts and refusals all mean "not visible yet".
+      return [];
+    }
   }
 }
 

@@ -41,8 +41,9 @@ export function commonNameName(cn: string): Uint8Array {
 
 /** The subjectAltName extension value: dNSName for names, iPAddress for IPv4 literals. */
 export function sanValue(names: string[]): Uint8Array {
-  return der.seq(
-    ...names.map((n) => {
+  // seqOf, not seq(...): the name list comes from the configuration, unbounded.
+  return der.seqOf(
+    names.map((n) => {
       if (/^\d{1,3}(\.\d{1,3}){3}$/.test(n)) {
         return der.implicit(7, Uint8Array.from(n.split(".").map(Number)));
       }

@@ -21,15 +21,28 @@ import {
   keyMatchesCertificate,
   startsWithCa,
 } from "./cert_info.ts";
-import { Dns01Solver, Http01Solver } from "./challenges.ts";
+import { type Dns01Options, Dns01Solver, Http01Solver } from "./challenges.ts";
 import { createDnsProvider } from "./dns/factory.ts";
 import { FileStorage } from "./file_storage.ts";
 import { type ChallengeSolver, obtainCertificate } from "./issuer.ts";
 import { generateKeyPair, importPrivateKeyPem, type KeyPair, privateKeyToPem } from "./keys.ts";
-import { type AriState, formatDuration, pickInWindow, renewalTime } from "./renewal.ts";
+import {
+  type AriState,
+  formatDuration,
+  nextCheckDelay,
+  pickInWindow,
+  type RenewalRule,
+  renewalTime,
+} from "./renewal.ts";
 import { AcmeSettingsError, isPermanentFailure } from "./failure.ts";
 import { abortableDelay, Backoff } from "./retry.ts";
-import { extraBool, extraNumber, type ResolvedSettings, resolveSettings } from "./settings.ts";
+import {
+  createAcmeHttpClient,
+  extraBool,
+  extraNumber,
+  type ResolvedSettings,
+  resolveSettings,
+} from "./settings.ts";
 import { loadText, type Storage } from "./storage.ts";
 
 /** A certificate ready for a TLS server. */
@@ -99,6 +112,28 @@ function errText(err: unknown): string {
   return err instanceof Error ? err.message : String(err);
 }
 
+/**
+ * How the DNS-01 solver waits for the TXT record: `dns_resolvers`,
+ * `dns_timeout` (seconds per query), `dns_propagation_timeout` (seconds in
+ * all) and `dns_propagation_all` (every resolver, not any one).
+ *
+ * @param o The ACME options.
+ * @param log Where the solver logs.
+ * @returns The solver's options.
+ */
+export function dns01SolverOptions(o: AcmeOptions, log: Logger): Dns01Options {
+  const x = o.extra;
+  const opts: Dns01Options = { log };
+  if (o.dnsResolvers?.length) opts.resolvers = o.dnsResolvers;
+  const all = extraBool(x, "dns_propagation_all");
+  if (all !== undefined) opts.requireAll = all;
+  const qt = extraNumber(x, "dns_timeout");
+  if (qt) opts.queryTimeoutMs = qt * 1000;
+  const pt = extraNumber(x, "dns_propagation_timeout");
+  if (pt) opts.propagationTimeoutMs = pt * 1000;
+  return opts;
+}
+
 /** Obtains and renews one certificate; see the module comment. */
 export class AcmeManager {
   #o: AcmeOptions;
@@ -155,10 +190,7 @@ export class AcmeManager {
 
   async #startJob(): Promise<AcmeCertificate> {
     const log = this.#d.log;
-    if (this.#o.caRoots?.length) {
-      const caCerts = await Promise.all(this.#o.caRoots.map((f) => Deno.readTextFile(f)));
-      this.#httpClient = Deno.createHttpClient({ caCerts });
-    }
+    this.#httpClient = createAcmeHttpClient(this.#o.caRoots);
     this.#current = await this.#loadStored(false);
     if (this.#current) {
       const c = this.#current.cert;
@@ -235,7 +267,7 @@ export class AcmeManager {
       st.notBefore = cur.info.notBefore;
       st.notAfter = cur.info.notAfter;
       st.serial = cur.info.serial;
-      st.nextRenewal = renewalTime(cur.info, this.#s.renewFraction, this.#ariFor(cur));
+      st.nextRenewal = renewalTime(cur.info, this.#rule, this.#ariFor(cur));
     }
     if (this.#nextCheck) st.nextCheck = this.#nextCheck;
     if (this.#ari && cur && this.#ariFor(cur)) {
@@ -250,8 +282,13 @@ export class AcmeManager {
     return this.#ari && this.#ari.certId === cur.info.ariCertId ? this.#ari : undefined;
   }
 
+  /** `renew_fraction` and `renew_before` as renewal.ts takes them. */
+  get #rule(): RenewalRule {
+    return { fraction: this.#s.renewFraction, beforeMs: this.#s.renewBeforeMs };
+  }
+
   #isDue(cur: Loaded): boolean {
-    return this.#now() >= renewalTime(cur.info, this.#s.renewFraction, this.#ariFor(cur));
+    return this.#now() >= renewalTime(cur.info, this.#rule, this.#ariFor(cur));
   }
 
   /**
@@ -293,17 +330,9 @@ export class AcmeManager {
 
   /** Next check: the renewal time or the check interval, whichever comes first. */
   #scheduleNext(): void {
-    let ms = this.#s.checkIntervalMs;
-    if (this.#current) {
-      const at = renewalTime(
-        this.#current.info,
-        this.#s.renewFraction,
-        this.#ariFor(this.#current),
-      );
-      ms = Math.min(ms, at.getTime() - this.#now().getTime());
-    }
-    // At least a second apart, so a certificate due at once cannot spin the loop.
-    this.#schedule(Math.max(1000, ms));
+    const cur = this.#current;
+    const at = cur ? renewalTime(cur.info, this.#rule, this.#ariFor(cur)) : undefined;
+    this.#schedule(nextCheckDelay(this.#now(), this.#s.checkIntervalMs, at));
   }
 
   async #check(): Promise<void> {
@@ -504,16 +533,7 @@ export class AcmeManager {
       if (!settings) throw err;
       throw new AcmeSettingsError(`DNS provider: ${errText(err)}`, { cause: err });
     }
-    const x = this.#o.extra;
-    const dnsOpts: ConstructorParameters<typeof Dns01Solver>[1] = { log: this.#d.log };
-    if (this.#o.dnsResolvers?.length) dnsOpts.resolvers = this.#o.dnsResolvers;
-    const all = extraBool(x, "dns_propagation_all");
-    if (all !== undefined) dnsOpts.requireAll = all;
-    const qt = extraNumber(x, "dns_timeout");
-    if (qt) dnsOpts.queryTimeoutMs = qt * 1000;
-    const pt = extraNumber(x, "dns_propagation_timeout");
-    if (pt) dnsOpts.propagationTimeoutMs = pt * 1000;
-    this.#solver = new Dns01Solver(provider, dnsOpts);
+    this.#solver = new Dns01Solver(provider, dns01SolverOptions(this.#o, this.#d.log));
     return this.#solver;
   }
 

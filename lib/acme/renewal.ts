@@ -1,10 +1,22 @@
 /**
- * When to renew. With ACME Renewal Information (RFC 9773) the CA suggests a
- * window and we pick a random moment inside it (§4.2: spreads load, and the
- * CA can pull the window earlier, e.g. before a mass revocation). Without
- * ARI, renew once less than `renewFraction` of the lifetime is left. Either
- * way renew when less than 1/20 of the lifetime is left, as a safety net for
- * a window that sits too late.
+ * When to renew, from three settings (README.md, "Certificates from ACME"):
+ *
+ * - With ACME Renewal Information (RFC 9773) the CA suggests a window and we
+ *   pick a random moment inside it (§4.2: spreads load, and the CA can pull
+ *   the window earlier, e.g. before a mass revocation). `renew_before`, when
+ *   set, is the latest moment still: a window that sits later is not waited
+ *   for. And when less than 1/20 of the lifetime is left, renew anyway (a
+ *   safety net for a window that sits too late).
+ * - Without ARI: `renew_before` when set (renew once less than that is left),
+ *   else `renew_fraction` (once less than that share of the lifetime is left,
+ *   default 1/3). The two are alternatives; setting both is refused.
+ * - `renew_before` counts at most half the lifetime: a fresh certificate is
+ *   never due at once (a `renew_before` longer than the CA's lifetimes would
+ *   otherwise renew in a loop until the CA's rate limits stop it).
+ *
+ * `check_interval` bounds the wait between checks (ARI windows move, and
+ * storage may have been renewed by another instance): the next check is at
+ * the renewal time or after the interval, whichever comes first.
  *
  * @module
  */
@@ -41,17 +53,50 @@ export function pickInWindow(start: Date, end: Date, random = Math.random): Date
   return new Date(start.getTime() + Math.floor(span * random()));
 }
 
+/** The configured renewal rule: `renew_fraction` and `renew_before`. */
+export interface RenewalRule {
+  /** Renew when this share of the lifetime is left (no ARI, no `beforeMs`). */
+  fraction: number;
+  /** Renew when this many ms are left, capped at half the lifetime. */
+  beforeMs?: number | undefined;
+}
+
+/** `renew_before` as a moment: notAfter - min(beforeMs, lifetime / 2). */
+export function beforeRenewalTime(cert: Lifetime, beforeMs: number): Date {
+  const life = cert.notAfter.getTime() - cert.notBefore.getTime();
+  return new Date(cert.notAfter.getTime() - Math.min(beforeMs, life / 2));
+}
+
 /**
- * The time the certificate should be renewed.
+ * The time the certificate should be renewed (see the module comment).
  *
  * @param cert its validity
- * @param fraction renew when this share of the lifetime is left (no ARI)
+ * @param rule `renew_fraction` and `renew_before`, or just a fraction
  * @param ari the CA's window, when it offers ARI
  */
-export function renewalTime(cert: Lifetime, fraction: number, ari?: AriState): Date {
+export function renewalTime(cert: Lifetime, rule: number | RenewalRule, ari?: AriState): Date {
+  const r: RenewalRule = typeof rule === "number" ? { fraction: rule } : rule;
+  const before = r.beforeMs === undefined ? undefined : beforeRenewalTime(cert, r.beforeMs);
+  if (!ari) return before ?? fractionRenewalTime(cert, r.fraction);
+  let at = ari.selected;
+  if (before && before < at) at = before;
   const safety = fractionRenewalTime(cert, 1 / 20);
-  if (!ari) return fractionRenewalTime(cert, fraction);
-  return ari.selected < safety ? ari.selected : safety;
+  return at < safety ? at : safety;
+}
+
+/**
+ * Milliseconds until the next check: the renewal time or `check_interval`,
+ * whichever comes first, and at least a second, so a certificate due at once
+ * cannot spin the loop.
+ *
+ * @param now the current time
+ * @param checkIntervalMs `check_interval`
+ * @param renewAt the renewal time, when there is a certificate
+ */
+export function nextCheckDelay(now: Date, checkIntervalMs: number, renewAt?: Date): number {
+  let ms = checkIntervalMs;
+  if (renewAt) ms = Math.min(ms, renewAt.getTime() - now.getTime());
+  return Math.max(1000, ms);
 }
 
 /** Human-readable duration for logs: `2d3h`, `5m`, `40s`. */

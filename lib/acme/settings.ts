@@ -35,6 +35,51 @@ export const CA_DIRECTORIES = {
   test: "http://localhost:4000/directory",
 } as const;
 
+/** Provider names `dns_provider` may take. */
+export const DNS_PROVIDERS = ["digitalocean", "cloudflare", "route53", "exec"] as const;
+
+/**
+ * The keys of `AcmeOptions.extra` lib/acme reads (see the table above). The
+ * config parser refuses any other key in an `acme` block, so a misspelt
+ * setting is an error rather than silently ignored.
+ */
+export const ACME_EXTRA_KEYS = [
+  "account_key_file",
+  "layout",
+  "file_name",
+  "dns_token",
+  "dns_token_file",
+  "dns_token_vault",
+  "dns_token_secret",
+  "dns_timeout",
+  "dns_propagation_timeout",
+  "dns_propagation_all",
+  "do_api_url",
+  "do_zone",
+  "do_ttl",
+  "cf_api_url",
+  "cf_zone_id",
+  "cf_ttl",
+  "aws_access_key_id",
+  "aws_secret_access_key",
+  "aws_session_token",
+  "route53_hosted_zone_id",
+  "route53_endpoint",
+  "exec_path",
+  "azure_imds_url",
+  "azure_client_id",
+  "poll_timeout",
+] as const;
+
+/** `extra` keys holding a number (seconds, or a TTL). */
+const NUMBER_EXTRAS = [
+  "dns_timeout",
+  "dns_propagation_timeout",
+  "do_ttl",
+  "cf_ttl",
+  "poll_timeout",
+];
+
 /** Default check interval: 12 hours. */
 export const DEFAULT_CHECK_INTERVAL_MS = 12 * 3600_000;
 /** Default share of the lifetime left at which to renew when the CA has no ARI. */
@@ -109,13 +154,17 @@ export interface ResolvedSettings {
   name: string;
   keys: CertKeys;
   renewFraction: number;
+  /** `renew_before`: renew when less than this is left (see renewal.ts for how it combines). */
+  renewBeforeMs: number | undefined;
   checkIntervalMs: number;
   pollTimeoutMs: number;
   accountKeyFile: string | undefined;
 }
 
 /**
- * Validates options and fills defaults.
+ * Validates options and fills defaults. The manager's constructor calls it,
+ * and so does `-t` (lib/tls/validate.ts): a configuration `-t` accepts is
+ * one the manager starts with.
  *
  * @throws {TypeError|RangeError} on a configuration the manager cannot run with
  */
@@ -131,12 +180,32 @@ export function resolveSettings(o: AcmeOptions): ResolvedSettings {
   if (o.challenge === "http-01" && domains.some((d) => d.startsWith("*."))) {
     throw new TypeError("ACME: wildcard names need the dns-01 challenge");
   }
+  if (
+    o.challenge === "dns-01" &&
+    !(DNS_PROVIDERS as readonly string[]).includes((o.dnsProvider ?? "").toLowerCase())
+  ) {
+    throw new TypeError(
+      `Unknown DNS provider ${JSON.stringify(o.dnsProvider)}; known: ${DNS_PROVIDERS.join(", ")}`,
+    );
+  }
+  if (o.renewFraction !== undefined && o.renewBeforeMs !== undefined) {
+    throw new TypeError(
+      "ACME: renew_fraction and renew_before are two ways to say the same thing; set one",
+    );
+  }
   const renewFraction = o.renewFraction ?? DEFAULT_RENEW_FRACTION;
   if (!(renewFraction > 0 && renewFraction < 1)) {
     throw new RangeError(`ACME: renew fraction must be between 0 and 1, got ${renewFraction}`);
   }
+  if (o.renewBeforeMs !== undefined && !(o.renewBeforeMs > 0)) {
+    throw new RangeError("ACME: renew_before must be positive");
+  }
   const checkIntervalMs = o.checkIntervalMs ?? DEFAULT_CHECK_INTERVAL_MS;
   if (!(checkIntervalMs > 0)) throw new RangeError("ACME: check interval must be positive");
+  // Typed extras are read when first needed (the DNS provider on the first
+  // order): check them now, so a bad value stops the start, not a renewal.
+  for (const key of NUMBER_EXTRAS) extraNumber(o.extra, key);
+  extraBool(o.extra, "dns_propagation_all");
   const name = extraString(o.extra, "file_name") ?? defaultFileName(domains[0]!);
   if (/[/\\]|^\.\.?$/.test(name)) throw new TypeError(`ACME: invalid file name ${name}`);
   const flat = extraString(o.extra, "layout") === "flat";
@@ -153,8 +222,41 @@ export function resolveSettings(o: AcmeOptions): ResolvedSettings {
       lock: `cert-${name}`,
     },
     renewFraction,
+    renewBeforeMs: o.renewBeforeMs,
     checkIntervalMs,
     pollTimeoutMs: (extraNumber(o.extra, "poll_timeout") ?? 180) * 1000,
     accountKeyFile: extraString(o.extra, "account_key_file"),
   };
+}
+
+/**
+ * The HTTP client for a private CA's roots (`ca_roots`), or undefined for the
+ * system roots. The manager calls it when it starts, and `-t` too.
+ *
+ * @param files PEM files.
+ * @returns A client the caller closes.
+ * @throws {TypeError} naming the file that cannot be read or parsed
+ */
+export function createAcmeHttpClient(
+  files: readonly string[] | undefined,
+): Deno.HttpClient | undefined {
+  if (!files?.length) return undefined;
+  const caCerts: string[] = [];
+  for (const file of files) {
+    try {
+      caCerts.push(Deno.readTextFileSync(file));
+    } catch (err) {
+      const why = err instanceof Deno.errors.NotFound
+        ? "no such file or directory"
+        : (err as Error).message;
+      throw new TypeError(`ACME: ca_roots: open ${file}: ${why}`, { cause: err });
+    }
+  }
+  try {
+    return Deno.createHttpClient({ caCerts });
+  } catch (err) {
+    throw new TypeError(`ACME: ca_roots ${files.join(", ")}: ${(err as Error).message}`, {
+      cause: err,
+    });
+  }
 }

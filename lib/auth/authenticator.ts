@@ -71,8 +71,10 @@ function isEmptyPermissions(p: Permissions | undefined): boolean {
 
 /** Authenticates CONNECTs against the configured users. */
 export class Authenticator {
-  /** INFO `auth_required`. */
+  /** INFO `auth_required` (false with a `no_auth_user`, although CONNECTs are still checked). */
   readonly authRequired: boolean;
+  /** Some client authentication is configured: every CONNECT is checked and the auth timer runs. */
+  readonly active: boolean;
   /** INFO carries a `nonce` (NKey users configured). */
   readonly needsNonce: boolean;
   /** Time allowed from accept to CONNECT, in ms. */
@@ -82,7 +84,6 @@ export class Authenticator {
 
   readonly #log: Logger;
   readonly #now: () => number;
-  readonly #mode: "none" | "token" | "single" | "users";
   readonly #token: string;
   readonly #single: UserRecord | null;
   readonly #users = new Map<string, UserRecord>();
@@ -132,7 +133,6 @@ export class Authenticator {
       }
     };
 
-    let usersDefined = auth?.users !== undefined;
     for (const u of auth?.users ?? []) {
       add(u, u.account ?? GLOBAL_ACCOUNT, auth?.defaultPermissions);
     }
@@ -140,37 +140,35 @@ export class Authenticator {
     for (const acc of options.accounts ?? []) {
       accounts.add(acc.name);
       for (const u of acc.users) {
-        usersDefined = true;
         add(u, acc.name, acc.defaultPermissions ?? auth?.defaultPermissions);
       }
     }
     this.#accounts = [...accounts];
 
+    // As nats-server, the single user and the token stay in force next to a users
+    // list (flags can add them to a config that has one): they are what a CONNECT
+    // naming no user is checked against.
     this.#token = auth?.token ?? "";
-    this.#single = null;
-    if (usersDefined) {
-      this.#mode = "users";
-    } else if (auth?.user) {
-      this.#mode = "single";
-      this.#single = {
+    this.#single = auth?.user
+      ? {
         user: auth.user,
         password: auth.password ?? "",
         account: GLOBAL_ACCOUNT,
         rules: null,
         connectionTypes: null,
-      };
-    } else if (auth?.token) {
-      this.#mode = "token";
-    } else {
-      this.#mode = "none";
-    }
+      }
+      : null;
+    // An empty users list is no users at all (nats-server keeps only non-empty lists).
+    const usersDefined = this.#users.size > 0 || this.#nkeys.size > 0;
+    this.active = usersDefined || this.#single !== null || this.#token !== "";
 
     this.#noAuthUser = null;
-    if (options.noAuthUser && this.#mode === "users") {
-      const rec = this.#users.get(options.noAuthUser) ?? this.#nkeys.get(options.noAuthUser);
+    if (options.noAuthUser && usersDefined) {
+      // nats-server: it must be a user with a password entry, not an NKey.
+      const rec = this.#users.get(options.noAuthUser);
       if (!rec) {
         throw new RangeError(
-          `no_auth_user: "${options.noAuthUser}" not present as user or nkey in authorization block or account configuration`,
+          `no_auth_user: "${options.noAuthUser}" not present as user in authorization block or account configuration`,
         );
       }
       this.#noAuthUser = rec;
@@ -179,14 +177,14 @@ export class Authenticator {
     // Workers start with the config, not in the middle of the first bcrypt login.
     const hashed = (s: string | undefined) => s !== undefined && isBcryptHash(s);
     if (
-      this.#mode !== "none" &&
+      this.active &&
       (hashed(this.#token) || hashed(this.#single?.password) ||
         [...this.#users.values()].some((u) => hashed(u.password)))
     ) {
       (this.#pool ??= new BcryptPool()).warm();
     }
 
-    this.authRequired = this.#mode !== "none" && this.#noAuthUser === null;
+    this.authRequired = this.active && this.#noAuthUser === null;
     this.needsNonce = this.#nkeys.size > 0;
     this.verifyAndMap = options.tls?.verifyAndMap === true;
     const explicit = auth?.timeout;
@@ -205,9 +203,18 @@ export class Authenticator {
   }
 
   /**
-   * Checks a client's CONNECT credentials.
+   * Checks a client's CONNECT credentials with nats-server's rules, in its order:
+   * an `nkey` (when NKey users exist) is judged by its signature alone; with
+   * users configured, `verify_and_map` takes the user from the certificate, else
+   * a CONNECT with no user, password and token becomes the `no_auth_user`, and a
+   * user name must exist and match its password; a CONNECT that selected no user
+   * is checked against the token, then against the single user.
    *
-   * @param creds Credential fields of the CONNECT.
+   * Like nats-server this writes into `creds` what it decided: the `no_auth_user`'s
+   * name and password, or the user mapped from the certificate. A later CONNECT
+   * on the same connection merges its fields into them.
+   *
+   * @param creds Credential fields of the CONNECT (merged over earlier CONNECTs).
    * @param ctx The connection's nonce, certificate identity and type.
    * @returns The outcome; synchronous unless a bcrypt check has to run in a worker.
    */
@@ -215,20 +222,74 @@ export class Authenticator {
     creds: ConnectCredentials,
     ctx: AuthContext = {},
   ): AuthOutcome | Promise<AuthOutcome> {
-    switch (this.#mode) {
-      case "none":
-        return { ok: true, account: GLOBAL_ACCOUNT, permissions: null };
-      case "token":
-        if (!creds.auth_token) return { ok: false, reason: "no token provided" };
-        return this.#checkSecret(this.#token, creds.auth_token, null, "invalid token");
-      case "single": {
-        const u = this.#single!;
-        if (creds.user !== u.user) return { ok: false, reason: "unknown user" };
-        return this.#checkSecret(u.password ?? "", creds.pass ?? "", u, "wrong password");
+    if (!this.active) return { ok: true, account: GLOBAL_ACCOUNT, permissions: null };
+    const connType = (ctx.connectionType ?? "STANDARD").toUpperCase();
+    if (this.#nkeys.size > 0 && creds.nkey) {
+      const rec = this.#nkeys.get(creds.nkey);
+      if (!rec) return { ok: false, reason: "unknown nkey" };
+      if (!this.#typeAllowed(rec, connType)) {
+        return { ok: false, reason: `connection type ${connType} not allowed` };
       }
-      case "users":
-        return this.#authenticateUser(creds, ctx);
+      if (!creds.sig) return { ok: false, reason: "Signature missing" };
+      if (!ctx.nonce || !verifyNonceSignature(creds.nkey, ctx.nonce, creds.sig)) {
+        return { ok: false, reason: "Signature not verified" };
+      }
+      return this.#success(rec);
     }
+    let rec: UserRecord | undefined;
+    if (this.#users.size > 0) {
+      if (this.verifyAndMap) {
+        const mapped = this.#mapCertificate(creds, ctx, connType);
+        if (!mapped.ok) return mapped;
+        rec = mapped.rec;
+        creds.user = rec.user;
+      } else {
+        const noAuth = this.#noAuthUser;
+        if (noAuth !== null && !creds.user && !creds.pass && !creds.auth_token) {
+          creds.user = noAuth.user;
+          creds.pass = noAuth.password ?? "";
+        }
+        if (creds.user) {
+          rec = this.#users.get(creds.user);
+          if (!rec) return { ok: false, reason: "unknown user" };
+          if (!this.#typeAllowed(rec, connType)) {
+            return { ok: false, reason: `connection type ${connType} not allowed` };
+          }
+        }
+      }
+    }
+    if (rec) return this.#checkSecret(rec.password ?? "", creds.pass ?? "", rec, "wrong password");
+    if (this.#token !== "") {
+      return this.#checkSecret(this.#token, creds.auth_token ?? "", null, "wrong token");
+    }
+    const single = this.#single;
+    if (single !== null) {
+      if (creds.user !== single.user) return { ok: false, reason: "unknown user" };
+      return this.#checkSecret(single.password ?? "", creds.pass ?? "", single, "wrong password");
+    }
+    return FAIL_NO_CREDS;
+  }
+
+  /**
+   * The `no_auth_user` for a client whose first operation is not CONNECT
+   * (nats-server lets such a client in as that user, with no password check, and
+   * records only the user name in its credentials), or null without one.
+   */
+  anonymous(creds: ConnectCredentials): AuthOutcome | null {
+    const rec = this.#noAuthUser;
+    if (rec === null) return null;
+    creds.user = rec.user;
+    return this.#success(rec);
+  }
+
+  /**
+   * The error line nats-server logs when it refuses a client: it names the
+   * CONNECT's nkey when NKey users exist, else its user when users exist.
+   */
+  violationLine(creds: ConnectCredentials): string {
+    if (this.#nkeys.size > 0) return `authentication error - Nkey ${goQuote(creds.nkey ?? "")}`;
+    if (this.#users.size > 0) return `authentication error - User ${goQuote(creds.user ?? "")}`;
+    return "authentication error";
   }
 
   /** Terminates the bcrypt workers this authenticator started (not a shared pool). */
@@ -240,57 +301,13 @@ export class Authenticator {
     }
   }
 
-  #authenticateUser(
+  #mapCertificate(
     creds: ConnectCredentials,
     ctx: AuthContext,
-  ): AuthOutcome | Promise<AuthOutcome> {
-    const connType = (ctx.connectionType ?? "STANDARD").toUpperCase();
-    // NKey first, as nats-server: a client offering an nkey is judged by it.
-    if (creds.nkey && this.#nkeys.size > 0) {
-      const rec = this.#nkeys.get(creds.nkey);
-      if (!rec) return { ok: false, reason: `unknown nkey "${creds.nkey}"` };
-      if (!this.#typeAllowed(rec, connType)) {
-        return { ok: false, reason: `connection type ${connType} not allowed` };
-      }
-      if (!ctx.nonce) return { ok: false, reason: "nkey authentication without a nonce" };
-      if (!creds.sig || !verifyNonceSignature(creds.nkey, ctx.nonce, creds.sig)) {
-        return { ok: false, reason: `signature verification failed for nkey "${creds.nkey}"` };
-      }
-      return this.#success(rec);
-    }
-    if (this.verifyAndMap) return this.#mapCertificate(creds, ctx, connType);
-    let rec: UserRecord | undefined;
-    if (!creds.user) {
-      // nats-server: no user name (and no nkey) means the no_auth_user, whose
-      // password is not asked for.
-      if (this.#noAuthUser) {
-        rec = this.#noAuthUser;
-        if (!this.#typeAllowed(rec, connType)) {
-          return { ok: false, reason: `connection type ${connType} not allowed` };
-        }
-        return this.#success(rec);
-      }
-      return creds.nkey
-        ? { ok: false, reason: "nkey authentication not configured" }
-        : FAIL_NO_CREDS;
-    }
-    rec = this.#users.get(creds.user);
-    if (!rec) return { ok: false, reason: `unknown user "${creds.user}"` };
-    if (!this.#typeAllowed(rec, connType)) {
-      return { ok: false, reason: `connection type ${connType} not allowed for "${creds.user}"` };
-    }
-    if (rec.nkey) return { ok: false, reason: `user "${creds.user}" requires nkey` };
-    return this.#checkSecret(
-      rec.password ?? "",
-      creds.pass ?? "",
-      rec,
-      `wrong password for "${creds.user}"`,
-    );
-  }
-
-  #mapCertificate(creds: ConnectCredentials, ctx: AuthContext, connType: string): AuthOutcome {
+    connType: string,
+  ): { ok: true; rec: UserRecord } | { ok: false; reason: string } {
     const cert = ctx.cert;
-    if (!cert) return { ok: false, reason: "verify_and_map: no client certificate" };
+    if (!cert) return { ok: false, reason: "User required in cert, no TLS connection state" };
     const candidates: UserRecord[] = [];
     for (const name of [...cert.emails, ...cert.dnsNames, ...cert.uris]) {
       const rec = this.#users.get(name);
@@ -301,10 +318,12 @@ export class Authenticator {
     if (!found) {
       return { ok: false, reason: `verify_and_map: no user for certificate "${cert.subjectDn}"` };
     }
-    if (creds.user && creds.user !== found.user) {
-      this.#log.warn(`User "${creds.user}" found in connect proto, but user required from cert`);
+    if (creds.user) {
+      this.#log.warn(
+        `User ${goQuote(creds.user)} found in connect proto, but user required from cert`,
+      );
     }
-    return this.#success(found);
+    return { ok: true, rec: found };
   }
 
   #matchDn(subjectDn: string, connType: string): UserRecord | undefined {
@@ -364,4 +383,20 @@ export class Authenticator {
       }),
     );
   }
+}
+
+/** Go's `%q` for a string that goes into a log line. */
+function goQuote(s: string): string {
+  let out = '"';
+  for (const ch of s) {
+    const c = ch.codePointAt(0)!;
+    if (ch === '"' || ch === "\\") out += "\\" + ch;
+    else if (ch === "\n") out += "\\n";
+    else if (ch === "\r") out += "\\r";
+    else if (ch === "\t") out += "\\t";
+    else if (c < 0x20 || c === 0x7f) out += "\\x" + c.toString(16).padStart(2, "0");
+    else if (c >= 0x80 && c < 0xa0) out += "\\u" + c.toString(16).padStart(4, "0");
+    else out += ch;
+  }
+  return out + '"';
 }

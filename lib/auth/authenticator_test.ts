@@ -208,6 +208,47 @@ Deno.test("Authenticator no_auth_user: anonymous CONNECT becomes that user", () 
   );
 });
 
+Deno.test("Authenticator no_auth_user: only a CONNECT without user, password and token", () => {
+  const a = new Authenticator(
+    opts({
+      authorization: {
+        users: [{ user: "alice", password: "apw" }, { user: "bob", password: "bpw" }],
+      },
+      noAuthUser: "bob",
+    }),
+    { log: testLogger() },
+  );
+  const anon: ConnectCredentials = {};
+  const r = sync(a, anon);
+  assert.ok(r.ok && r.user === "bob");
+  // As nats-server, the chosen user and password are written into the credentials,
+  // so that a later CONNECT merging into them is checked against that user.
+  assert.deepEqual(anon, { user: "bob", pass: "bpw" });
+  assert.ok(sync(a, { user: "" }).ok, "an empty user is no user");
+  // Was: each of these logged in as bob.
+  for (const creds of [{ auth_token: "x" }, { pass: "x" }, { user: "", pass: "bpw" }]) {
+    assert.equal(sync(a, creds).ok, false, JSON.stringify(creds));
+  }
+  assert.equal(sync(a, { pass: "bpw" }).ok, false, "a password alone is not the no_auth_user");
+  assert.equal(a.violationLine({ user: "x\n" }), 'authentication error - User "x\\n"');
+});
+
+Deno.test("Authenticator: the token is checked before the single user (nats-server order)", () => {
+  const a = auth({ user: "alice", password: "apw", token: "tok" });
+  assert.equal(a.authRequired, true);
+  assert.equal(sync(a, { auth_token: "tok" }).ok, true);
+  // Was: the single user won and the token was ignored.
+  assert.equal(sync(a, { user: "alice", pass: "apw" }).ok, false);
+  assert.equal(sync(a, { user: "alice", pass: "apw", auth_token: "tok" }).ok, true);
+  assert.equal(a.violationLine({ user: "alice" }), "authentication error");
+  // Next to a users list, a CONNECT naming no user is checked against the token.
+  const b = auth({ users: [{ user: "bob", password: "bpw" }], token: "tok" });
+  assert.equal(sync(b, { auth_token: "tok" }).ok, true);
+  assert.equal(sync(b, { user: "bob", pass: "x", auth_token: "tok" }).ok, false);
+  // An empty users list is no users: no auth.
+  assert.equal(auth({ users: [] }).active, false);
+});
+
 Deno.test("Authenticator verify_and_map by email SAN and by subject DN", () => {
   const lines: string[] = [];
   const a = new Authenticator(

@@ -6,6 +6,7 @@
  * @module
  */
 import { type ClientOps, ClientParser, ParseFailure } from "../protocol/client_parser.ts";
+import { decodeConnect } from "../protocol/connect_json.ts";
 import {
   errLine,
   OK_LINE,
@@ -18,13 +19,14 @@ import {
 import { isValidLiteralSubject, isValidQueueName, isValidSubject } from "../router/subject.ts";
 import type { MatchResult } from "../router/sublist.ts";
 import { fanOut, latin1, PublishContext } from "./deliver.ts";
-import { Outbound } from "./outbound.ts";
+import { Outbound, takeBackloggedDestination } from "./outbound.ts";
+import { formatStall, type InboundOwner, InboundPump, ReadBlock, stallMs } from "./inbound.ts";
 import { KeepAlive } from "./keep_alive.ts";
 import { hashSubject, PublishCache } from "./publish_cache.ts";
 import { traceArgsLine, tracePayloadLine } from "./trace.ts";
 import { closeOnTransportEnd, closeOnWriteError } from "./transport_failure.ts";
 import { copySid, Subscription } from "./subscription.ts";
-import { decodeConnect, validInfo } from "./connect_json.ts";
+import { validInfo } from "./client_info.ts";
 import { ClosedReason } from "./closed_reason.ts";
 import type { Transport } from "./transport.ts";
 import type { Account } from "../server/account.ts";
@@ -59,15 +61,18 @@ export interface ConnectOptions {
   tlsRequired: boolean;
 }
 
-const decoder = new TextDecoder();
+/** Keeps a leading byte-order mark: Go's decoder refuses it, so must we. */
+const decoder = new TextDecoder("utf-8", { ignoreBOM: true });
 /** nats-server sends the first PING 2 s after CONNECT to measure RTT. */
 const FIRST_PING_MS = 2000;
 /** Outbound bytes after which a flush starts mid-read (see countOut). */
 const EAGER_FLUSH_BYTES = 64 * 1024;
 /** Reserved reply prefixes a client may not use (reference/protocol.md §7). */
 const RESERVED_REPLY_PREFIXES = ["_R_.", "$JS.ACK.", "_GR_."];
+/** CONNECT fields kept (and merged across CONNECTs) for authentication. */
+const CREDENTIAL_FIELDS = ["user", "pass", "auth_token", "nkey", "sig", "jwt"] as const;
 
-export class ClientConnection implements ClientOps {
+export class ClientConnection implements ClientOps, InboundOwner {
   readonly cid: number;
   readonly server: ServerCore;
   readonly transport: Transport;
@@ -110,8 +115,10 @@ export class ClientConnection implements ClientOps {
   flushQueued = false;
   #authenticated: boolean;
   #connectSeen = false;
-  #backlog: Uint8Array[] = [];
-  #paused = false;
+  /** CONNECT `account` / `new_account` (refused when set, as nats-server). */
+  #connectAccount = "";
+  #newAccount = false;
+  readonly #inbound: InboundPump;
   #authTimer: ReturnType<typeof setTimeout> | undefined;
   #keepAlive = new KeepAlive(this, "Client", true);
 
@@ -139,7 +146,8 @@ export class ClientConnection implements ClientOps {
     });
     this.parser.pedantic = this.opts.pedantic;
     this.out = new Outbound(transport, (e) => closeOnWriteError(this, e));
-    this.#authenticated = !server.authRequired;
+    this.#inbound = new InboundPump(this, transport);
+    this.#authenticated = !server.authActive;
     this.#msg.publisher = this;
   }
 
@@ -173,14 +181,10 @@ export class ClientConnection implements ClientOps {
       this.out.flush();
     }
     const o = this.server.options;
-    if (this.server.authRequired) {
+    // With no_auth_user too (nats-server): a silent client still times out, and a
+    // first op other than CONNECT makes it the no_auth_user (#requireAuth).
+    if (this.server.authActive) {
       this.#authTimer = setTimeout(() => this.#authTimeout(), this.server.authTimeoutMs);
-    } else {
-      // auth tests: with no_auth_user (users configured, auth not required) the client is
-      // that user from its first byte, as in nats-server: its account and permissions
-      // apply even to ops sent before (or without) CONNECT. Without any auth this is $G.
-      const outcome = this.server.authenticate(this, {});
-      if (!(outcome instanceof Promise) && outcome.ok) this.#applyAuth(outcome);
     }
     // A client that never sends CONNECT still gets pinged, after a full interval.
     this.#keepAlive.schedule(o.pingIntervalMs);
@@ -191,20 +195,29 @@ export class ClientConnection implements ClientOps {
     if (this.isClosed) return;
     this.lastActivity = Date.now();
     this.#keepAlive.active = true;
-    if (this.#paused) {
-      this.#backlog.push(chunk.slice());
-      return;
-    }
-    this.#parse(chunk);
+    this.#inbound.onData(chunk);
   }
 
-  #parse(chunk: Uint8Array): void {
+  /** InboundOwner: parses a chunk, writes what it produced, then applies flow control. */
+  parseChunk(chunk: Uint8Array): number {
     const stop = this.parser.parse(chunk);
-    if (stop >= 0 && stop < chunk.length) {
-      // CONNECT paused the parser for an asynchronous auth check: keep the rest.
-      this.#backlog.push(chunk.slice(stop));
-    }
     this.server.flushPending();
+    const full = takeBackloggedDestination();
+    if (full !== null && !this.isClosed) {
+      this.#inbound.stall(full, stallMs(full.pending, this.server.options.maxPending));
+    }
+    return stop;
+  }
+
+  /** True while flow control holds this client's reads (a destination is draining). */
+  get stalled(): boolean {
+    return this.#inbound.stalled;
+  }
+
+  stallTimedOut(ms: number): void {
+    this.server.log.debug(
+      `${this.logPrefix} - Timed out of fast producer stall (${formatStall(ms)})`,
+    );
   }
 
   // ---------------------------------------------------------------- CONNECT
@@ -212,87 +225,61 @@ export class ClientConnection implements ClientOps {
   onConnect(buf: Uint8Array, start: number, end: number): boolean {
     const text = decoder.decode(buf.subarray(start, end));
     if (this.server.log.traceEnabled) this.#trace(`<<- [CONNECT ${this.server.redact(text)}]`);
-    const json = decodeConnect(text);
-    if (json === null) {
-      // nats-server closes on bad CONNECT JSON without an -ERR (after what is queued).
+    // Every CONNECT is decoded as nats-server's Go decoder does (same refusals) and
+    // merged into what earlier CONNECTs said: absent and null fields keep their value.
+    const decoded = decodeConnect(text);
+    if (!decoded.ok) {
+      // nats-server logs the decoder's error and closes without an -ERR (after what is queued).
+      this.server.log.error(`${this.logPrefix} - ${decoded.error}`);
       this.close(ClosedReason.ProtocolViolation, true);
       return false;
     }
+    const f = decoded.fields;
     const o = this.opts;
-    o.verbose = bool(json.verbose, o.verbose);
-    o.pedantic = bool(json.pedantic, o.pedantic);
-    o.echo = bool(json.echo, o.echo);
-    o.headers = bool(json.headers, o.headers) && !this.server.options.noHeaderSupport;
-    o.noResponders = bool(json.no_responders, o.noResponders);
-    o.tlsRequired = bool(json.tls_required, o.tlsRequired);
-    o.name = str(json.name, o.name);
-    o.lang = str(json.lang, o.lang);
-    o.version = str(json.version, o.version);
-    o.protocol = typeof json.protocol === "number" ? json.protocol : o.protocol;
+    o.verbose = f.verbose ?? o.verbose;
+    o.pedantic = f.pedantic ?? o.pedantic;
+    o.echo = f.echo ?? o.echo;
+    o.headers = (f.headers ?? o.headers) && !this.server.options.noHeaderSupport;
+    o.noResponders = f.no_responders ?? o.noResponders;
+    o.tlsRequired = f.tls_required ?? o.tlsRequired;
+    o.name = f.name ?? o.name;
+    o.lang = f.lang ?? o.lang;
+    o.version = f.version ?? o.version;
+    o.protocol = f.protocol ?? o.protocol;
+    this.#connectAccount = f.account ?? this.#connectAccount;
+    this.#newAccount = f.new_account ?? this.#newAccount;
     this.parser.headersAllowed = o.headers;
     this.parser.pedantic = o.pedantic;
-    if (o.protocol !== 0 && o.protocol !== 1) {
-      this.sendErrAndClose(WireError.InvalidClientProtocol, ClosedReason.BadClientProtocolVersion);
-      return false;
-    }
-    if (o.noResponders && !o.headers) {
-      this.sendErrAndClose(
-        WireError.NoRespondersRequiresHeaders,
-        ClosedReason.NoRespondersRequiresHeaders,
-      );
-      return false;
-    }
-    if (json.account || json.new_account) {
-      this.#authFailed("CONNECT with account or new_account");
-      return false;
+    const creds = this.credentials ??= {};
+    for (const k of CREDENTIAL_FIELDS) {
+      const v = f[k];
+      if (v !== undefined) creds[k] = v;
     }
     const firstConnect = !this.#connectSeen;
     this.#connectSeen = true;
-    if (this.#authenticated && !firstConnect) return this.#connectDone(false);
-    // auth tests: no early return when auth is not required: with no_auth_user, CONNECT
-    // credentials still pick (and must prove) the user; anonymous CONNECTs stay no_auth_user.
-    const creds: ConnectCredentials = {
-      user: optStr(json.user),
-      pass: optStr(json.pass),
-      auth_token: optStr(json.auth_token),
-      nkey: optStr(json.nkey),
-      sig: optStr(json.sig),
-      jwt: optStr(json.jwt),
-    };
-    this.credentials = creds;
+    // nats-server authenticates every CONNECT, also a second one on a logged-in
+    // connection (wrong credentials then close it), and before any other check.
+    clearTimeout(this.#authTimer);
+    this.#authTimer = undefined;
     const outcome = this.server.authenticate(this, creds);
     if (outcome instanceof Promise) {
       // The client sent CONNECT in time: the auth timeout covers waiting for it,
       // not our bcrypt queue (a connect storm must not turn into timeouts).
-      clearTimeout(this.#authTimer);
-      this.#authTimer = undefined;
-      this.#paused = true;
-      this.transport.pause();
+      this.#inbound.block(ReadBlock.Auth);
       outcome.then(
-        (r) => this.#finishAsyncAuth(r),
-        () => this.#finishAsyncAuth({ ok: false, reason: "authentication error" }),
+        (r) => this.#finishAsyncAuth(r, firstConnect),
+        () => this.#finishAsyncAuth({ ok: false, reason: "authentication error" }, firstConnect),
       );
       return false;
     }
     return this.#applyAuth(outcome) && this.#connectDone(firstConnect);
   }
 
-  #finishAsyncAuth(outcome: AuthOutcome): void {
+  #finishAsyncAuth(outcome: AuthOutcome, firstConnect: boolean): void {
     if (this.isClosed) return;
-    if (!this.#applyAuth(outcome)) return;
-    this.#connectDone(true);
-    this.#paused = false;
-    this.transport.resume();
-    const backlog = this.#backlog;
-    this.#backlog = [];
-    for (const chunk of backlog) {
-      if (this.isClosed || this.#paused) {
-        this.#backlog.push(chunk);
-        continue;
-      }
-      this.#parse(chunk);
-    }
+    if (!this.#applyAuth(outcome) || !this.#connectDone(firstConnect)) return;
     this.server.flushPending();
+    this.#inbound.unblock(ReadBlock.Auth);
   }
 
   #applyAuth(outcome: AuthOutcome): boolean {
@@ -315,27 +302,61 @@ export class ClientConnection implements ClientOps {
     return true;
   }
 
-  /** Moves an authenticated client into its account (before it has subscriptions). */
+  /**
+   * Moves an authenticated client into its account. A later CONNECT can log in a
+   * user of another account: the client's subscriptions move with it (nats-server
+   * leaves them behind in the old account, still delivering its messages).
+   */
   #setAccount(account: Account): void {
     if (account === this.account) return;
+    const subs = [...this.subs.values()];
+    for (const sub of subs) {
+      this.account.sublist.remove(sub);
+      this.server.interestChanged(this.account, sub, false);
+    }
     this.account.clients.delete(this);
     this.account = account;
     account.clients.add(this);
+    for (const sub of subs) {
+      if (account.sublist.insert(sub)) this.server.interestChanged(account, sub, true);
+    }
   }
 
+  /** What nats-server checks after authentication, then the `+OK`. */
   #connectDone(firstConnect: boolean): boolean {
-    if (this.opts.verbose) this.send(OK_LINE);
+    if (this.#connectAccount !== "" || this.#newAccount) {
+      this.#authFailed("CONNECT with account or new_account");
+      return false;
+    }
+    const o = this.opts;
+    if (o.protocol !== 0 && o.protocol !== 1) {
+      this.server.log.error(`${this.logPrefix} - ${WireError.InvalidClientProtocol}`);
+      this.sendErrAndClose(WireError.InvalidClientProtocol, ClosedReason.BadClientProtocolVersion);
+      return false;
+    }
+    if (o.noResponders && !o.headers) {
+      this.server.log.error(`${this.logPrefix} - ${WireError.NoRespondersRequiresHeaders}`);
+      this.sendErrAndClose(
+        WireError.NoRespondersRequiresHeaders,
+        ClosedReason.NoRespondersRequiresHeaders,
+      );
+      return false;
+    }
+    if (o.verbose) this.send(OK_LINE);
     if (firstConnect) {
-      const o = this.server.options;
       this.#keepAlive.connected(Date.now() - this.start.getTime());
-      this.#keepAlive.schedule(Math.min(FIRST_PING_MS, o.pingIntervalMs));
+      this.#keepAlive.schedule(Math.min(FIRST_PING_MS, this.server.options.pingIntervalMs));
     }
     return true;
   }
 
+  /** Refuses the client: nats-server's log line (the reason only at debug level). */
   #authFailed(reason: string): void {
-    this.server.log.error(`${this.logPrefix} - ${reason}`);
-    this.server.log.error(`${this.logPrefix} - authentication error`);
+    if (this.isClosed) return;
+    this.server.log.debug(`${this.logPrefix} - ${reason}`);
+    this.server.log.error(
+      `${this.logPrefix} - ${this.server.authViolationLine(this.credentials ?? {})}`,
+    );
     this.sendErrAndClose(WireError.AuthorizationViolation, ClosedReason.AuthenticationViolation);
   }
 
@@ -363,9 +384,18 @@ export class ClientConnection implements ClientOps {
     return `${/^U[A-Z2-7]{55}$/.test(this.user) ? "Nkey" : "User"} "${this.user}", `;
   }
 
-  /** First op must be CONNECT when auth is required (nats-server closes otherwise). */
+  /**
+   * First op must be CONNECT when auth is configured (nats-server closes otherwise),
+   * unless there is a no_auth_user: the client becomes that user, unchecked.
+   */
   #requireAuth(): boolean {
     if (this.#authenticated) return true;
+    const creds = this.credentials ??= {};
+    const outcome = this.server.anonymousLogin(creds);
+    if (outcome !== null && outcome.ok && this.#applyAuth(outcome)) {
+      this.#connectSeen = true;
+      return true;
+    }
     this.#authFailed("first operation was not CONNECT");
     return false;
   }
@@ -441,7 +471,7 @@ export class ClientConnection implements ClientOps {
     if (msg.payloadBuf !== buf) msg.payloadBuf = buf;
     msg.payloadStart = start;
     msg.payloadEnd = end;
-    // As nats-server: +OK once the checks passed, before the message goes out.
+    // nats-server acknowledges before delivering (a client's own subscription sees +OK first).
     if (this.opts.verbose) this.send(OK_LINE);
     const delivered = fanOut(msg, result);
     if (delivered === 0 && msg.replyStart >= 0 && this.opts.noResponders) this.#noResponders();
@@ -649,9 +679,14 @@ export class ClientConnection implements ClientOps {
     stats.outMsgs++;
     stats.outBytes += bytes;
     const out = this.out;
-    if (out.pending > this.server.options.maxPending) {
-      this.server.slowConsumer(this, "pending");
-      return;
+    const pending = out.pending;
+    const maxPending = this.server.options.maxPending;
+    if (pending > maxPending / 2) {
+      if (pending > maxPending) {
+        this.server.slowConsumer(this, "pending");
+        return;
+      }
+      out.markBacklogged();
     }
     // A big buffer goes to the socket now rather than at the end of the read:
     // Deno starts the write at once, which keeps a fast reader's pending bytes low.
@@ -678,6 +713,7 @@ export class ClientConnection implements ClientOps {
     this.stop = new Date();
     clearTimeout(this.#authTimer);
     this.#keepAlive.stop();
+    this.#inbound.close();
     for (const sub of this.subs.values()) {
       sub.closed = true;
       this.account.sublist.remove(sub);
@@ -698,16 +734,4 @@ export class ClientConnection implements ClientOps {
     this.#trace(traceArgsLine(verb, p));
     this.#trace(tracePayloadLine(payload, this.server.options.maxTracedMsgLen));
   }
-}
-
-function bool(v: unknown, dflt: boolean): boolean {
-  return typeof v === "boolean" ? v : dflt;
-}
-
-function str(v: unknown, dflt: string): string {
-  return typeof v === "string" ? v : dflt;
-}
-
-function optStr(v: unknown): string | undefined {
-  return typeof v === "string" ? v : undefined;
 }

@@ -31,7 +31,6 @@ export class KeepAlive {
   /** Set by the owner on inbound traffic (see `skipWhenActive`). */
   active = false;
   #owner: KeepAliveOwner;
-  #kind: "Client" | "Route";
   #skipWhenActive: boolean;
   #timer: ReturnType<typeof setTimeout> | undefined;
   #pingsOut = 0;
@@ -41,15 +40,15 @@ export class KeepAlive {
 
   /**
    * @param owner The connection.
-   * @param kind Named in the stale-connection log line.
+   * @param _kind Which connection this is. Not in the stale-connection log line:
+   *   nats-server writes `Stale Client Connection - Closing` for routes too.
    * @param skipWhenActive Clients: a peer that sent something since the last
    *   tick has proved it is alive, so no PING is sent (unless an RTT is due: the
    *   first tick, then hourly), and a busy publisher that is slow to answer PINGs
    *   is not cut as stale, as with nats-server.
    */
-  constructor(owner: KeepAliveOwner, kind: "Client" | "Route", skipWhenActive: boolean) {
+  constructor(owner: KeepAliveOwner, _kind: "Client" | "Route", skipWhenActive: boolean) {
     this.#owner = owner;
-    this.#kind = kind;
     this.#skipWhenActive = skipWhenActive;
   }
 
@@ -87,7 +86,7 @@ export class KeepAlive {
     if (owner.isClosed) return;
     const o = owner.server.options;
     if (this.#pingsOut + 1 > o.maxPingsOut) {
-      owner.server.log.debug(`${owner.logPrefix} - Stale ${this.#kind} Connection - Closing`);
+      owner.server.log.debug(`${owner.logPrefix} - Stale Client Connection - Closing`);
       owner.sendErrAndClose(WireError.StaleConnection, ClosedReason.StaleConnection);
       return;
     }

@@ -8,14 +8,40 @@
  *
  * @module
  */
+import type { StallGate, StallWaiter } from "./inbound.ts";
 import type { Transport } from "./transport.ts";
 
 const EMPTY = new Uint8Array(0);
 const INITIAL = 1024;
 /** Buffers up to this size are kept for reuse after a write; larger ones go to GC. */
 const KEEP_LIMIT = 64 * 1024;
+/** Largest single transport write; see Outbound.#writeFrom. */
+const WRITE_SLICE = 1024 * 1024;
+/**
+ * A destination whose write made no progress for this long is stuck, not
+ * slow: producers no longer wait on it (it is cut by max_pending or
+ * write_deadline instead), so one stuck reader cannot hold up a publisher,
+ * or a route and every subscriber behind it, again and again.
+ */
+const STUCK_MS = 1000;
 
-export class Outbound {
+/**
+ * The destination with the most bytes owed among those that passed their
+ * stall threshold while the current chunk was parsed. The event loop runs one
+ * producer at a time, so one slot is enough: the producer takes it after its
+ * chunk (see {@link takeBackloggedDestination}) and stops reading until that
+ * destination drains (lib/client/inbound.ts).
+ */
+let backlogged: Outbound | null = null;
+
+/** Returns and clears the destination a producer should wait on, if any. */
+export function takeBackloggedDestination(): Outbound | null {
+  const b = backlogged;
+  backlogged = null;
+  return b;
+}
+
+export class Outbound implements StallGate {
   /** Bytes waiting to be written: hot-path writers fill `buf[len..]` after `reserve()`. */
   buf: Uint8Array = EMPTY;
   len = 0;
@@ -26,6 +52,10 @@ export class Outbound {
   #transport: Transport;
   #onError: (e: Error) => void;
   #onDrained: (() => void) | null = null;
+  /** When the current write started or last completed a slice (performance.now()). */
+  #progressAt = 0;
+  /** Producers waiting for this destination to make progress (flow control). */
+  #stallWaiters: StallWaiter[] = [];
 
   constructor(transport: Transport, onError: (e: Error) => void) {
     this.#transport = transport;
@@ -53,6 +83,27 @@ export class Outbound {
     this.buf = bigger;
   }
 
+  /**
+   * Records that this destination is past its stall threshold, so the
+   * connection producing into it waits after its current chunk.
+   */
+  markBacklogged(): void {
+    if (this.#inflight > 0 && performance.now() - this.#progressAt > STUCK_MS) return;
+    if (backlogged === null || this.pending > backlogged.pending) backlogged = this;
+  }
+
+  addStallWaiter(waiter: StallWaiter): void {
+    this.#stallWaiters.push(waiter);
+  }
+
+  /** Lets every waiting producer read again (a write completed, or the connection closed). */
+  #releaseStalled(): void {
+    const waiters = this.#stallWaiters;
+    if (waiters.length === 0) return;
+    this.#stallWaiters = [];
+    for (let i = 0; i < waiters.length; i++) waiters[i].release();
+  }
+
   append(bytes: Uint8Array): void {
     this.reserve(bytes.length);
     this.buf.set(bytes, this.len);
@@ -67,16 +118,39 @@ export class Outbound {
     this.buf = this.#spare;
     this.#spare = EMPTY;
     this.len = 0;
-    this.writeStartedAt = performance.now();
-    this.#transport.write(data).then(() => {
+    this.writeStartedAt = this.#progressAt = performance.now();
+    this.#writeFrom(data, 0);
+  }
+
+  /**
+   * Writes `data[from..]` in slices of at most {@link WRITE_SLICE} bytes. Each
+   * completed slice is progress: producers stalled on this destination read
+   * again, so a slow reader paces them by the slice rather than by the whole
+   * (possibly tens of MiB) coalesced buffer.
+   */
+  #writeFrom(data: Uint8Array, from: number): void {
+    const to = Math.min(data.length, from + WRITE_SLICE);
+    const slice = from === 0 && to === data.length ? data : data.subarray(from, to);
+    this.#transport.write(slice).then(() => {
+      if (to < data.length) {
+        this.#inflight -= to - from;
+        this.#progressAt = performance.now();
+        this.#releaseStalled();
+        this.#writeFrom(data, to);
+        return;
+      }
       this.#inflight = 0;
       this.writeStartedAt = 0;
       const written = data.buffer as ArrayBuffer;
       if (written.byteLength <= KEEP_LIMIT && this.#spare.length === 0) {
         this.#spare = new Uint8Array(written);
       }
+      // Start the next write before waking producers, so what they add next
+      // is coalesced behind it rather than written on its own.
       if (this.len > 0) this.flush();
-      else if (this.#onDrained) {
+      this.#releaseStalled();
+      if (this.pending > 0) return;
+      if (this.#onDrained) {
         const drained = this.#onDrained;
         this.#onDrained = null;
         drained();
@@ -84,6 +158,7 @@ export class Outbound {
     }, (e) => {
       this.#inflight = 0;
       this.writeStartedAt = 0;
+      this.#releaseStalled();
       this.#onError(e as Error);
     });
   }
@@ -120,6 +195,8 @@ export class Outbound {
 
   /** Drops everything (connection closed). */
   discard(): void {
+    if (backlogged === this) backlogged = null;
+    this.#releaseStalled();
     this.buf = EMPTY;
     this.#spare = EMPTY;
     this.len = 0;

@@ -8,7 +8,9 @@
  * @module
  */
 import type * as net from "node:net";
-import { DenoTransport, NodeTransport, type Transport } from "../client/transport.ts";
+import { LISTEN_BACKLOG } from "../ops/listen_backlog.ts";
+import { DenoTransport, type Transport } from "../client/transport.ts";
+import { TlsTransport } from "../tls/backpressure.ts";
 import { ClosedReason } from "../client/closed_reason.ts";
 import type { Subscription } from "../client/subscription.ts";
 import { PermissionChecker } from "../auth/permissions.ts";
@@ -31,6 +33,8 @@ import {
 import type { RouteTls } from "./route_tls.ts";
 import type { CertificateHolder } from "../tls/context.ts";
 import { bindReleasedPort } from "../ops/rebind.ts";
+import { type AcceptLoop, acceptLoop } from "../server/accept_loop.ts";
+import { isBindError, routeListenError } from "../server/listen_error.ts";
 import { joinHostPort, parseRouteUrl, redactedUrl, type RouteUrl } from "./route_url.ts";
 
 /** Reconnect delay of a dropped solicited route: 1 s plus up to 100 ms of jitter. */
@@ -77,9 +81,8 @@ export class Cluster implements ClusterHandle, RouteHost {
   #auth: RouteAuth;
   #name: string;
   #dynamic: boolean;
-  #listener: Deno.Listener | null = null;
-  /** Ends when the plain accept loop has (its pending accept holds the port until then). */
-  #acceptDone: Promise<void> = Promise.resolve();
+  /** The plain route listener's accept loop (null with route TLS, or while rebinding). */
+  #accepting: AcceptLoop | null = null;
   /** Route TLS (handshake first, both sides verify), when `cluster.tls` is set. */
   #tls: RouteTls | null = null;
   #dialer: RouteDialer;
@@ -151,10 +154,18 @@ export class Cluster implements ClusterHandle, RouteHost {
       // TLS needs node:net sockets (node:tls upgrades them); plain routes use Deno's sockets.
       // acme: a cluster tls block with `acme` has no cert_file; ACME holds the PEM.
       const certificate = o.tls.acme ? this.server.acme?.pemFor("route") : undefined;
-      this.#tls = await this.#startTls(o.tls, port, certificate ? { certificate } : {});
+      this.#tls = await this.#startTls(o.tls, port, certificate ? { certificate } : {}).catch(
+        (e) => {
+          throw isBindError(e) ? routeListenError(e, host, o.port) : e;
+        },
+      );
       this.port = this.#tls.port;
     } else {
-      this.#listenPlain(port);
+      try {
+        this.#listenPlain(port);
+      } catch (e) {
+        throw routeListenError(e, host, o.port);
+      }
     }
     log.notice(`Listening for route connections on ${joinHostPort(host, this.port)}`);
     // Interest that existed before the cluster came up (clients may already be connected).
@@ -185,23 +196,23 @@ export class Cluster implements ClusterHandle, RouteHost {
   }
 
   #listenPlain(port: number): void {
-    this.#listener = Deno.listen({ hostname: this.#opts.host || "0.0.0.0", port });
-    this.port = (this.#listener.addr as Deno.NetAddr).port;
-    this.#acceptDone = this.#acceptLoop(this.#listener);
-  }
-
-  async #acceptLoop(listener: Deno.Listener): Promise<void> {
-    try {
-      for await (const conn of listener) {
+    const listener = Deno.listen({
+      hostname: this.#opts.host || "0.0.0.0",
+      port,
+      tcpBacklog: LISTEN_BACKLOG,
+    });
+    this.#accepting = acceptLoop(listener, {
+      name: "Route",
+      log: () => this.server.log,
+      accepted: (conn) => {
         if (this.#shuttingDown) {
           conn.close();
-          continue;
+          return;
         }
         this.#accepted(new DenoTransport(conn));
-      }
-    } catch (e) {
-      if (!this.#shuttingDown) this.server.log.error(`Route accept error: ${(e as Error).message}`);
-    }
+      },
+    });
+    this.port = this.#accepting.addr.port;
   }
 
   #accepted(transport: Transport): void {
@@ -217,8 +228,9 @@ export class Cluster implements ClusterHandle, RouteHost {
   }
 
   #dialed(socket: Deno.Conn | net.Socket, url: RouteUrl, explicit: boolean): void {
+    // TLS routes need the handle-level pause (flow control stalls reads).
     const transport = "destroy" in socket
-      ? new NodeTransport(socket)
+      ? new TlsTransport(socket)
       : new DenoTransport(socket as Deno.Conn);
     if (this.#shuttingDown) {
       transport.close();
@@ -462,9 +474,7 @@ export class Cluster implements ClusterHandle, RouteHost {
   shutdown(): void {
     if (this.#shuttingDown) return;
     this.#shuttingDown = true;
-    try {
-      this.#listener?.close();
-    } catch { /* already closed */ }
+    this.#accepting?.close();
     this.#dialer.stopAll();
     this.#tls?.close();
     for (const conn of [...this.#conns]) conn.close(ClosedReason.ServerShutdown, true);
@@ -596,11 +606,10 @@ export class Cluster implements ClusterHandle, RouteHost {
         });
       };
     } else {
-      try {
-        this.#listener?.close();
-      } catch { /* already closed */ }
-      this.#listener = null;
-      await this.#acceptDone;
+      const accepting = this.#accepting;
+      this.#accepting = null;
+      accepting?.close();
+      await accepting?.done;
       bindNew = async () => {
         this.#tls = await this.#startTls(options!, port, { holder: holder! });
       };

@@ -11,7 +11,14 @@
  * @module
  */
 import { fanOut, latin1, PublishContext } from "../client/deliver.ts";
-import { Outbound } from "../client/outbound.ts";
+import { Outbound, takeBackloggedDestination } from "../client/outbound.ts";
+import {
+  formatStall,
+  type InboundOwner,
+  InboundPump,
+  ReadBlock,
+  stallMs,
+} from "../client/inbound.ts";
 import { traceArgsLine, tracePayloadLine } from "../client/trace.ts";
 import { closeOnTransportEnd, closeOnWriteError } from "../client/transport_failure.ts";
 import { type RouteLink, Subscription } from "../client/subscription.ts";
@@ -75,7 +82,7 @@ export interface RouteOrigin {
   explicit: boolean;
 }
 
-export class RouteConnection implements RouteLink, RouteOps {
+export class RouteConnection implements RouteLink, RouteOps, InboundOwner {
   readonly rid: number;
   readonly host: RouteHost;
   readonly server: Server;
@@ -127,8 +134,7 @@ export class RouteConnection implements RouteLink, RouteOps {
   readonly remoteSubs = new Map<string, { account: Account; sub: Subscription }>();
 
   #connectSeen = false;
-  #paused = false;
-  #backlog: Uint8Array[] = [];
+  readonly #inbound: InboundPump;
   #authTimer: ReturnType<typeof setTimeout> | undefined;
   #keepAlive = new KeepAlive(this, "Route", false);
 
@@ -159,6 +165,7 @@ export class RouteConnection implements RouteLink, RouteOps {
     this.explicit = origin.explicit;
     this.parser = new RouteParser(this);
     this.out = new Outbound(transport, (e) => closeOnWriteError(this, e));
+    this.#inbound = new InboundPump(this, transport);
     this.#msg.fromRoute = true;
     this.#msg.publisher = null;
   }
@@ -191,21 +198,29 @@ export class RouteConnection implements RouteLink, RouteOps {
   #onData(chunk: Uint8Array): void {
     if (this.isClosed) return;
     this.lastActivity = Date.now();
-    if (this.#paused) {
-      this.#backlog.push(chunk.slice());
-      return;
-    }
-    this.#parse(chunk);
+    this.#inbound.onData(chunk);
   }
 
-  #parse(chunk: Uint8Array): void {
+  /**
+   * InboundOwner: parses a chunk; deliveries to local clients go out now, once
+   * per client. A local subscriber slower than this route makes the route wait
+   * (bounded), so TCP back-pressure reaches the peer, whose publishers then
+   * wait on this route instead of the route being cut as a slow consumer.
+   */
+  parseChunk(chunk: Uint8Array): number {
     const stop = this.parser.parse(chunk);
-    if (stop >= 0 && stop < chunk.length && !this.isClosed) {
-      // CONNECT paused the parser for a bcrypt check: keep the rest for later.
-      this.#backlog.push(chunk.slice(stop));
-    }
-    // Deliveries to local clients made while parsing go out now, once per client.
     this.server.flushPending();
+    const full = takeBackloggedDestination();
+    if (full !== null && !this.isClosed) {
+      this.#inbound.stall(full, stallMs(full.pending, this.server.options.maxPending));
+    }
+    return stop;
+  }
+
+  stallTimedOut(ms: number): void {
+    this.server.log.debug(
+      `${this.logPrefix} - Timed out of fast producer stall (${formatStall(ms)})`,
+    );
   }
 
   // ------------------------------------------------------------ handshake
@@ -227,8 +242,7 @@ export class RouteConnection implements RouteLink, RouteOps {
     if (auth.required) {
       const verdict = auth.check(optStr(json.user), optStr(json.pass));
       if (verdict instanceof Promise) {
-        this.#paused = true;
-        this.transport.pause();
+        this.#inbound.block(ReadBlock.Auth);
         verdict.then((ok) => this.#finishAsyncAuth(ok, json));
         return false;
       }
@@ -244,14 +258,7 @@ export class RouteConnection implements RouteLink, RouteOps {
     if (this.isClosed) return;
     if (!ok) return this.#authFailed();
     if (!this.#connectChecks(json)) return;
-    this.#paused = false;
-    this.transport.resume();
-    const backlog = this.#backlog;
-    this.#backlog = [];
-    for (const chunk of backlog) {
-      if (this.isClosed) break;
-      this.#parse(chunk);
-    }
+    this.#inbound.unblock(ReadBlock.Auth);
   }
 
   /** CONNECT checks after authentication, in nats-server's order. */
@@ -568,13 +575,18 @@ export class RouteConnection implements RouteLink, RouteOps {
     const stats = this.server.stats;
     stats.outMsgs++;
     stats.outBytes += size;
-    if (this.out.pending > this.server.options.maxPending) {
-      this.server.log.notice(
-        `${this.logPrefix} - Slow Consumer Detected: MaxPending of ${this.server.options.maxPending} Exceeded`,
-      );
-      this.server.stats.slowConsumers++;
-      this.close(ClosedReason.SlowConsumerPendingBytes);
-      return;
+    const pending = this.out.pending;
+    const maxPending = this.server.options.maxPending;
+    if (pending > maxPending / 2) {
+      if (pending > maxPending) {
+        this.server.log.notice(
+          `${this.logPrefix} - Slow Consumer Detected: MaxPending of ${maxPending} Exceeded`,
+        );
+        stats.slowConsumers++;
+        this.close(ClosedReason.SlowConsumerPendingBytes);
+        return;
+      }
+      this.out.markBacklogged();
     }
     this.host.queueFlush(this);
   }
@@ -634,6 +646,7 @@ export class RouteConnection implements RouteLink, RouteOps {
     this.parser.stop();
     clearTimeout(this.#authTimer);
     this.#keepAlive.stop();
+    this.#inbound.close();
     this.server.log.notice(`${this.logPrefix} - Router connection closed: ${reason}`);
     this.#removeRemoteSubs();
     this.host.routeClosed(this);

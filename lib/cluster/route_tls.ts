@@ -8,13 +8,16 @@
  * @module
  */
 import * as net from "node:net";
+import { LISTEN_BACKLOG } from "../ops/listen_backlog.ts";
 import type * as tls from "node:tls";
 import type { TlsOptions } from "../config/options.ts";
 import type { Logger } from "../ops/logger.ts";
-import { NodeTransport, type Transport } from "../client/transport.ts";
+import type { Transport } from "../client/transport.ts";
+import { TlsTransport } from "../tls/backpressure.ts";
 import { CertificateHolder } from "../tls/context.ts";
 import { createRouteTlsAcceptor, type RouteTlsAcceptor, tlsConnect } from "../tls/dial.ts";
 import { joinHostPort } from "./route_url.ts";
+import { keepAccepting } from "../server/node_accept.ts";
 
 export interface RouteTlsHooks {
   host: string;
@@ -69,17 +72,20 @@ export async function startRouteTls(options: TlsOptions, hooks: RouteTlsHooks): 
     const address = socket.remoteAddress ?? "";
     const port = socket.remotePort ?? 0;
     acceptor.upgrade(socket).then(
-      (ts) => hooks.accepted(new NodeTransport(ts, { address, port })),
+      (ts) => hooks.accepted(new TlsTransport(ts, { address, port })),
       (e: Error) => hooks.log.error(`${joinHostPort(address, port)} - ${e.message}`),
     );
   });
   await new Promise<void>((resolve, reject) => {
     server.once("error", reject);
-    server.listen(hooks.port, hooks.host, () => {
+    server.listen(hooks.port, hooks.host, LISTEN_BACKLOG, () => {
       server.off("error", reject);
       resolve();
     });
   });
+  // Accept errors (out of file descriptors) must not end the process: log, keep listening.
+  server.on("error", (e: Error) => hooks.log.error(`Route Accept error: ${e.message}`));
+  const stopRearming = keepAccepting(server); // survives running out of file descriptors
   const bound = (server.address() as net.AddressInfo).port;
   return {
     port: bound,
@@ -108,6 +114,7 @@ export async function startRouteTls(options: TlsOptions, hooks: RouteTlsHooks): 
         old.close();
       }
       retired.clear();
+      stopRearming();
       server.close();
     },
   };

@@ -118,6 +118,10 @@ export class ConfLexer {
   #state: State | null = lexTop;
   #stack: State[] = [];
   #queue: ConfToken[] = [];
+  /** {@linkcode ConfLexer.#newlineBefore}: input before this offset has been scanned... */
+  #nlScannedTo = 0;
+  /** ...and this is the last '\n' in it (0 when none, as nats-server counts columns). */
+  #nlLast = 0;
   /** Pieces of a string with escapes, collected before the final emit. */
   #parts: string[] = [];
   /** The string state to resume after an escape sequence. */
@@ -155,6 +159,9 @@ export class ConfLexer {
     this.#width = 1;
     this.pos += 1;
     if (c === "\n") this.line += 1;
+    // nats-server's lexer uses rune 0 as its end-of-input mark, so a NUL byte
+    // reads as EOF there (one character wide: "Unexpected EOF." mid-file).
+    if (c === "\0") return EOF;
     return c;
   }
 
@@ -234,8 +241,27 @@ export class ConfLexer {
 
   #colOf(offset: number): number {
     // nats-server: offset minus the offset of the previous '\n' (0 on line 1).
-    const nl = this.input.lastIndexOf("\n", offset - 1);
-    return nl < 0 ? offset : offset - nl;
+    return offset - this.#newlineBefore(offset);
+  }
+
+  /**
+   * Offset of the last '\n' before `offset` (0 when there is none). Tokens
+   * come in source order, so the scan resumes where the previous one stopped:
+   * a plain lastIndexOf would rescan a long line for every token on it
+   * (quadratic: 100,000 nested `{` on one line took a minute).
+   */
+  #newlineBefore(offset: number): number {
+    if (offset < this.#nlScannedTo) {
+      const nl = this.input.lastIndexOf("\n", offset - 1);
+      return nl < 0 ? 0 : nl;
+    }
+    let nl = this.#nlLast;
+    for (let i = this.#nlScannedTo; i < offset; i++) {
+      if (this.input.charCodeAt(i) === 10) nl = i;
+    }
+    this.#nlScannedTo = offset;
+    this.#nlLast = nl;
+    return nl;
   }
 }
 

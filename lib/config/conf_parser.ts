@@ -17,7 +17,7 @@
  *
  * @module
  */
-import { dirname, join } from "node:path";
+import { dirname, join, normalize } from "node:path";
 import { ConfLexer, ConfLexError, type ConfToken, TokenKind } from "./conf_lexer.ts";
 
 /** The value types of the language. */
@@ -83,6 +83,17 @@ export interface ParseConfOptions {
 const ENV_PROBE_KEY = "pk";
 /** Environment values may refer to other variables; stop runaway chains. */
 const MAX_ENV_DEPTH = 32;
+/**
+ * Includes nested deeper than this are refused. A loop is caught earlier (the
+ * same file twice in the chain); this bounds chains that dodge that check
+ * through ever-new paths. nats-server has no limit and dies of a stack overflow.
+ */
+export const MAX_INCLUDE_DEPTH = 64;
+/**
+ * Files included in all by one load. Without a bound, files that each include
+ * the next one twice are a tree of 2^depth reads.
+ */
+export const MAX_INCLUDES = 4096;
 
 /**
  * Parses configuration text.
@@ -109,14 +120,30 @@ interface ResolvedParseOptions {
   file: string;
   env: (name: string) => string | undefined;
   readFile: (path: string) => string;
+  /** The files being parsed, outermost first, to catch include loops. */
+  chain: ReadonlyArray<{ file: string; key: string }>;
+  /** Includes read so far by this load (shared by every nested parser). */
+  includes: { count: number };
 }
 
 function resolveOptions(o: ParseConfOptions): ResolvedParseOptions {
+  const file = o.file ?? "";
   return {
-    file: o.file ?? "",
+    file,
     env: o.env ?? readEnv,
     readFile: o.readFile ?? ((path) => Deno.readTextFileSync(path)),
+    chain: file ? [{ file, key: fileIdentity(file) }] : [],
+    includes: { count: 0 },
   };
+}
+
+/** What makes two include paths the same file: the real path when it exists. */
+function fileIdentity(path: string): string {
+  try {
+    return Deno.realPathSync(path);
+  } catch {
+    return normalize(path);
+  }
 }
 
 function readSource(path: string, readFile: (path: string) => string): string {
@@ -224,7 +251,8 @@ class ConfParser {
       }
       case TokenKind.Float: {
         const value = Number(token.text);
-        if (!Number.isFinite(value)) this.#fail(`expected float, but got '${token.text}'`);
+        // The lexer only lets digits and one '.' through, so the one failure is overflow.
+        if (!Number.isFinite(value)) this.#fail(`float '${token.text}' is out of the range`);
         this.#setValue({ kind: "float", value }, token);
         return;
       }
@@ -317,14 +345,36 @@ class ConfParser {
     );
   }
 
+  /**
+   * The include chain with `path` appended.
+   * @throws {ConfSyntaxError} naming the chain when `path` is already in it
+   *   (a loop), the chain is too deep, or the load has read too many includes
+   */
+  #includeChain(path: string, token: ConfToken): ResolvedParseOptions["chain"] {
+    const key = fileIdentity(path);
+    const chain = [...this.#opts.chain, { file: path, key }];
+    const names = () => chain.map((c) => c.file).join(" -> ");
+    if (this.#opts.chain.some((c) => c.key === key)) {
+      this.#fail(`include loop: ${names()}`, token.line);
+    }
+    if (this.#opts.chain.length >= MAX_INCLUDE_DEPTH) {
+      this.#fail(`includes nested deeper than ${MAX_INCLUDE_DEPTH}: ${names()}`, token.line);
+    }
+    if (++this.#opts.includes.count > MAX_INCLUDES) {
+      this.#fail(`more than ${MAX_INCLUDES} includes in one configuration: ${names()}`, token.line);
+    }
+    return chain;
+  }
+
   #include(token: ConfToken): void {
     // Go's filepath.Join: even an absolute include path is appended to the
     // including file's directory, so includes always stay beside the config.
     const path = join(dirname(this.#opts.file || "."), token.text);
     let included: ConfMap;
     try {
+      const chain = this.#includeChain(path, token);
       const text = readSource(path, this.#opts.readFile);
-      included = new ConfParser(text, { ...this.#opts, file: path }, 0).parse();
+      included = new ConfParser(text, { ...this.#opts, file: path, chain }, 0).parse();
     } catch (err) {
       if (err instanceof ConfSyntaxError) {
         throw new ConfSyntaxError(
@@ -388,6 +438,9 @@ export function goTypeName(kind: ConfKind): string {
 }
 
 function readEnv(name: string): string | undefined {
+  // A name no environment can hold (a bare `$`, or one with '=' or NUL): Deno
+  // throws a TypeError for these; nats-server simply finds no such variable.
+  if (name === "" || name.includes("=") || name.includes("\0")) return undefined;
   try {
     return Deno.env.get(name);
   } catch (err) {

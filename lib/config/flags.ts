@@ -413,6 +413,8 @@ function applyAuthFlags(
   token: string | undefined,
 ): void {
   if (user === undefined && pass === undefined && token === undefined) return;
+  // A flag given, even empty, replaces its own field of the config file (nats-server
+  // parses the flags again over the file's options): `--user ""` clears the user.
   const auth: NonNullable<Options["authorization"]> = {};
   if (user !== undefined) auth.user = user;
   if (pass !== undefined) auth.password = pass;
@@ -514,12 +516,13 @@ export function mergeOptions(fileOpts: Options, flagOverrides: FlagOverrides): O
     if (v !== undefined) (merged as unknown as Record<string, unknown>)[k] = structuredClone(v);
   }
   if (flagOverrides.authorization && fileOpts.authorization) {
-    // Flags replace the single-user/token credentials but keep the file's users list.
-    merged.authorization = { ...structuredClone(fileOpts.authorization) };
-    delete merged.authorization.user;
-    delete merged.authorization.password;
-    delete merged.authorization.token;
-    Object.assign(merged.authorization, structuredClone(flagOverrides.authorization));
+    // As nats-server: --user, --pass and --auth each replace only their own field;
+    // the file's other credentials and users list stay (with a token set, the token
+    // is what a CONNECT naming no user is checked against).
+    merged.authorization = {
+      ...structuredClone(fileOpts.authorization),
+      ...structuredClone(flagOverrides.authorization),
+    };
   }
   if (cluster) {
     const base: ClusterOptions = merged.cluster ?? defaultClusterOptions();

@@ -218,6 +218,23 @@ Deno.test("mergeOptions() flags win over the config file", () => {
   assert.equal(mergeOptions(file, parseFlags(["-tls=false"]).overrides).tls, undefined);
 });
 
+Deno.test("mergeOptions() --user, --pass and --auth each replace only their own field", () => {
+  const file = defaultOptions();
+  file.authorization = { user: "alice", password: "apw", timeout: 1 };
+  const merge = (...args: string[]) => mergeOptions(file, parseFlags(args).overrides).authorization;
+  // Was: a --pass flag dropped the file's user, leaving the server with no auth at all.
+  assert.deepEqual(merge("--pass", "bpw"), { user: "alice", password: "bpw", timeout: 1 });
+  assert.deepEqual(merge("--user", "bob"), { user: "bob", password: "apw", timeout: 1 });
+  assert.deepEqual(merge("--auth", "tok"), {
+    user: "alice",
+    password: "apw",
+    token: "tok",
+    timeout: 1,
+  });
+  // An empty flag still replaces its field, as nats-server (flags are parsed again over the file).
+  assert.deepEqual(merge("--user", ""), { user: "", password: "apw", timeout: 1 });
+});
+
 Deno.test("usageText() and helpTlsText() list the flags and names", () => {
   const u = usageText();
   assert.ok(u.startsWith("Usage: dnatsd [options]"));

@@ -438,11 +438,11 @@ export function validateOptions(o: Options): ConfigIssue[] {
       ...(o.authorization?.users ?? []),
       ...(o.accounts ?? []).flatMap((a) => a.users),
     ];
-    const usersDefined = o.authorization?.users !== undefined ||
-      (o.accounts ?? []).some((a) => a.users.length > 0);
-    if (!usersDefined) {
+    // nats-server counts only users with a password entry (not NKeys, not an empty list).
+    if (!users.some((u) => u.nkey === undefined)) {
       problems.push(`no_auth_user: "${o.noAuthUser}" present, but users are not defined`);
-    } else if (!users.some((u) => u.user === o.noAuthUser || u.nkey === o.noAuthUser)) {
+    } else if (!users.some((u) => u.nkey === undefined && u.user === o.noAuthUser)) {
+      // nats-server looks for it among the users with a password entry only (not NKeys).
       problems.push(
         `no_auth_user: "${o.noAuthUser}" not present as user in authorization block or account configuration`,
       );

@@ -334,7 +334,7 @@ Deno.test("optionsFromConfig() tls block", () => {
 
 Deno.test("optionsFromConfig() tls acme block", () => {
   const acme = opts(
-    'tls { acme { domains: ["a.example", "b.example"], email: "ops@example", ca: staging, agree_tos: true, key_type: rsa2048, storage: "/var/acme", renew_fraction: 0.25, check_interval: "1h", challenge: dns-01, dns_provider: rfc2136, dns_resolvers: ["127.0.0.1:53"], ca_roots: "/ca.pem", eab { kid: k, hmac_key: h }, rfc2136_server: "127.0.0.1:53" } }',
+    'tls { acme { domains: ["a.example", "b.example"], email: "ops@example", ca: staging, agree_tos: true, key_type: rsa2048, storage: "/var/acme", renew_fraction: 0.25, check_interval: "1h", challenge: dns-01, dns_provider: rfc2136, dns_resolvers: ["127.0.0.1:53"], ca_roots: "/ca.pem", eab { kid: k, hmac_key: h }, dns_propagation_timeout: 30 } }',
   ).tls!.acme!;
   assert.deepEqual(acme, {
     domains: ["a.example", "b.example"],
@@ -350,7 +350,7 @@ Deno.test("optionsFromConfig() tls acme block", () => {
     dnsResolvers: ["127.0.0.1:53"],
     caRoots: ["/ca.pem"],
     eab: { kid: "k", hmacKey: "h" },
-    extra: { rfc2136_server: "127.0.0.1:53" },
+    extra: { dns_propagation_timeout: 30 },
   });
   assert.equal(
     opts('tls { acme { domains: "x.example", startup_timeout: "10m" } }').tls!.acme!
@@ -358,13 +358,16 @@ Deno.test("optionsFromConfig() tls acme block", () => {
     600_000,
   );
   const d = opts('tls { acme { domains: "x.example", renew_before: "240h" } }').tls!.acme!;
-  assert.deepEqual([d.caDirectory, d.challenge, d.keyType, d.extra], [
+  assert.deepEqual([d.caDirectory, d.challenge, d.keyType, d.renewBeforeMs, d.extra], [
     "production",
     "http-01",
     "EC256",
-    {
-      renewBeforeMs: 240 * 3_600_000,
-    },
+    240 * 3_600_000,
+    {},
+  ]);
+  // A key lib/acme does not read is an error, not a silently ignored setting.
+  assert.deepEqual(problems('tls { acme { domains: x, renew_befor: "240h" } }'), [
+    't.conf:1:25: unknown field "renew_befor"',
   ]);
   assert.match(
     problems("tls { acme { email: x } }")[0]!,

@@ -9,6 +9,7 @@ import type { ConfMap, ConfValue } from "./conf_parser.ts";
 import { entries, type IssueCollector, parseGoDuration } from "./conf_values.ts";
 import { type AcmeOptions, defaultTlsOptions, type TlsOptions } from "./options.ts";
 import { GO_CIPHER_SUITES, GO_CURVE_NAMES } from "../tls/go_names.ts";
+import { ACME_EXTRA_KEYS } from "../acme/settings.ts";
 
 /** What differs between the places a `tls` block may appear. */
 export interface TlsBlockContext {
@@ -245,6 +246,28 @@ function checkKeyPair(
   return true;
 }
 
+/**
+ * Reads the certificate and key files of TLS settings given by flags, as the
+ * config path does while parsing (nats-server loads the pair before it logs
+ * anything). Returns nats-server's error text, or null when both read as PEM.
+ */
+export function tlsFilesError(tls: { certFile?: string; keyFile?: string }): string | null {
+  for (
+    const [file, what, marker] of [
+      [tls.certFile, "certificate", "-----BEGIN CERTIFICATE-----"],
+      [tls.keyFile, "key", "PRIVATE KEY-----"],
+    ] as const
+  ) {
+    if (!file) continue;
+    const text = readPem(file);
+    if (text instanceof Error) return `error parsing X509 certificate/key pair: ${text.message}`;
+    if (!text.includes(marker)) {
+      return `error parsing X509 certificate/key pair: tls: failed to find any PEM data in ${what} input`;
+    }
+  }
+  return null;
+}
+
 function readPem(path: string): string | Error {
   try {
     return Deno.readTextFileSync(path);
@@ -259,6 +282,35 @@ function readPem(path: string): string | Error {
 }
 
 // --- acme ------------------------------------------------------------------------
+
+/**
+ * Every key an `acme` block may hold: the settings read below, then the
+ * `extra` keys lib/acme reads (provider settings and the like). Anything else
+ * is an unknown field. README.md documents each one; a test holds the two
+ * lists together.
+ */
+export const ACME_CONFIG_KEYS: readonly string[] = [
+  "domains",
+  "email",
+  "ca",
+  "ca_directory",
+  "agree_tos",
+  "key_type",
+  "storage",
+  "storage_dir",
+  "renew_fraction",
+  "renew_before",
+  "check_interval",
+  "startup_timeout",
+  "challenge",
+  "http_listen",
+  "dns_provider",
+  "dns_resolvers",
+  "ca_roots",
+  "eab",
+  ...ACME_EXTRA_KEYS,
+];
+const ACME_KEY_SET: ReadonlySet<string> = new Set(ACME_CONFIG_KEYS);
 
 /**
  * Reads `tls { acme { ... } }`. Known keys are validated and mapped; any other
@@ -280,6 +332,10 @@ export function readAcmeBlock(issues: IssueCollector, v: ConfValue): AcmeOptions
   const errorCount = issues.errors.length;
   const bad = (at: ConfValue, reason: string) => issues.error(at, `acme: ${reason}`);
   for (const [key, rawKey, item] of entries(map)) {
+    if (!ACME_KEY_SET.has(key)) {
+      issues.unknownField(item, rawKey);
+      continue;
+    }
     switch (key) {
       case "domains": {
         const domains = issues.stringOrStrings(item);
@@ -329,19 +385,25 @@ export function readAcmeBlock(issues: IssueCollector, v: ConfValue): AcmeOptions
         break;
       }
       case "renew_before": {
-        // AcmeOptions has no field for an absolute renewal window: lib/acme reads it from extra.
         const ms = issues.durationMs(item, "renew_before");
-        if (ms !== undefined) acme.extra.renewBeforeMs = ms;
+        if (ms === undefined) break;
+        if (!(ms > 0)) bad(item, "'renew_before' must be a positive duration");
+        else acme.renewBeforeMs = ms;
         break;
       }
       case "check_interval": {
         const ms = issues.durationMs(item, "check_interval");
-        if (ms !== undefined) acme.checkIntervalMs = ms;
+        if (ms === undefined) break;
+        if (!(ms > 0)) bad(item, "'check_interval' must be a positive duration");
+        else acme.checkIntervalMs = ms;
         break;
       }
       case "startup_timeout": {
         const ms = issues.durationMs(item, "startup_timeout");
-        if (ms !== undefined && ms > 0) acme.startupTimeoutMs = ms;
+        if (ms === undefined) break;
+        // 0 means none, as when the key is absent.
+        if (ms < 0) bad(item, "'startup_timeout' cannot be negative");
+        else if (ms > 0) acme.startupTimeoutMs = ms;
         break;
       }
       case "challenge": {

@@ -9,20 +9,10 @@ import { join } from "node:path";
 import { parseConfFile } from "./conf_parser.ts";
 import { optionsFromConfig } from "./from_config.ts";
 import { defaultOptions } from "./options.ts";
+import { missing } from "../../tests/helpers/requires.ts";
 
 const NATS_SERVER = "/usr/sbin/nats-server";
 const CERTS = new URL("../../certs/", import.meta.url).pathname;
-
-function natsServerInstalled(): boolean {
-  try {
-    return Deno.statSync(NATS_SERVER).isFile;
-  } catch {
-    return false;
-  }
-}
-
-const installed = natsServerInstalled();
-if (!installed) console.log(`SKIP: ${NATS_SERVER} not installed, cross-check ignored`);
 
 const tls = `cert_file: "${CERTS}server-cert.pem", key_file: "${CERTS}server-key.pem"`;
 
@@ -128,7 +118,7 @@ const SAMPLES: Array<[string, string]> = [
 
 Deno.test({
   name: "optionsFromConfig() agrees with nats-server -t on valid/invalid samples",
-  ignore: !installed,
+  ignore: missing("nats-server"),
   async fn() {
     const dir = await Deno.makeTempDir({ prefix: "dnatsd_xcheck_" });
     try {

@@ -72,6 +72,8 @@ export interface AcmeOptions {
   storageDir: string;
   /** Renew when less than this fraction of the lifetime is left (default 1/3). */
   renewFraction?: number;
+  /** `renew_before`: renew when less than this many ms are left (instead of a fraction). */
+  renewBeforeMs?: number;
   /** Check interval in ms (default 12 h). */
   checkIntervalMs?: number;
   /** `http-01` or `dns-01`. */

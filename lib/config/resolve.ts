@@ -22,6 +22,7 @@ import {
 } from "./flags.ts";
 import { optionsFromConfig, validateOptions } from "./from_config.ts";
 import { loadConfigFile } from "./load.ts";
+import { tlsFilesError } from "./from_config_tls.ts";
 import { defaultOptions, type Options } from "./options.ts";
 
 /** Environment given to {@linkcode resolveOptions}: a record or a lookup function. */
@@ -33,6 +34,8 @@ export interface ResolveSettings {
   programName?: string;
   /** Check TLS files while loading (default true). */
   checkFiles?: boolean;
+  /** letsgo-nats' variables (ACME environment mode), checked as a start checks them. */
+  acmeEnv?: Record<string, string | undefined> | null;
 }
 
 /** Everything main.ts needs to act. */
@@ -95,11 +98,20 @@ export async function buildOptions(
       });
       fileOptions = result.options;
       result.setKeys.forEach((k) => setKeys.add(k));
-      errors.push(...result.errors);
-      warnings.push(...result.warnings);
+      // Not push(...list): a file with ~150,000 errors overflows the call stack.
+      appendAll(errors, result.errors);
+      appendAll(warnings, result.warnings);
     } catch (err) {
-      if (!(err instanceof ConfSyntaxError)) throw err;
-      errors.push({ severity: "error", reason: err.message });
+      if (err instanceof RangeError) {
+        // A structure too deep for a recursive step (stack overflow) or too big
+        // for the runtime: a clean error naming the file, never a crash.
+        errors.push({
+          severity: "error",
+          reason: `${configFile}: configuration too deeply nested or too large: ${err.message}`,
+        });
+      } else if (err instanceof ConfSyntaxError) {
+        errors.push({ severity: "error", reason: err.message });
+      } else throw err;
     }
     fileOptions.configFile = configFile;
   }
@@ -112,8 +124,32 @@ export async function buildOptions(
       reason: "solicited routes require cluster capabilities, e.g. --cluster",
     });
   }
-  errors.push(...validateOptions(options));
+  if (flags.overrides.tls && (settings.checkFiles ?? true)) {
+    const tlsError = tlsFilesError(flags.overrides.tls);
+    if (tlsError !== null) errors.push({ severity: "error", reason: tlsError });
+  }
+  appendAll(errors, validateOptions(options));
+  if (errors.length === 0 && (usesTlsOrHttps(options) || settings.acmeEnv?.DOMAINS)) {
+    // The checks the listeners, the route dialer, HTTPS monitoring and the ACME
+    // manager make when they start, run here by the same code: `-t` and a start
+    // (and a reload) give one verdict, before anything is bound.
+    const { startupTlsProblems } = await import("../tls/validate.ts");
+    const checkFiles = settings.checkFiles ?? true;
+    for (const reason of startupTlsProblems(options, { checkFiles, acmeEnv: settings.acmeEnv })) {
+      errors.push({ severity: "error", reason });
+    }
+  }
   return { options, setKeys, errors, warnings };
+}
+
+/** Whether {@linkcode buildOptions} has TLS material or ACME settings to check. */
+function usesTlsOrHttps(o: Options): boolean {
+  return o.tls !== undefined || o.cluster?.tls !== undefined || o.httpsPort !== 0;
+}
+
+/** Appends `items` to `to` one by one (no spread: the arguments of a call are bounded). */
+function appendAll<T>(to: T[], items: readonly T[]): void {
+  for (const item of items) to.push(item);
 }
 
 /**

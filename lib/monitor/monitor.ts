@@ -9,6 +9,10 @@ import { createServer as createHttpsServer, type Server as HttpsServer } from "n
 import type { IncomingMessage, ServerResponse } from "node:http";
 import { hostPort, type MonitorHandle, type Server } from "../server.ts";
 import { createMonitorHandler, type MonitorHandler } from "./http_handler.ts";
+import { LISTEN_BACKLOG } from "../ops/listen_backlog.ts";
+import { HTTPS_NEEDS_TLS, httpsHasCertificate } from "../tls/https_check.ts";
+import { isBindError, monitorListenError } from "../server/listen_error.ts";
+import { keepAccepting } from "../server/node_accept.ts";
 
 /** What {@linkcode startMonitoring} returns. */
 export interface MonitorServerHandle extends MonitorHandle {
@@ -31,22 +35,22 @@ export async function startMonitoring(server: Server): Promise<MonitorServerHand
   const host = o.httpHost ?? o.host;
   const ports = { httpPort: 0, httpsPort: 0 };
   const handler = createMonitorHandler(server, ports);
+  const bindFailed = (e: unknown, port: number) =>
+    isBindError(e) ? monitorListenError(e, host, port === -1 ? 0 : port) : e;
   if (o.httpsPort !== 0) {
-    const handle = await startHttps(server, handler, { host, port: o.httpsPort });
+    const handle = await startHttps(server, handler, { host, port: o.httpsPort }).catch((e) => {
+      throw bindFailed(e, o.httpsPort);
+    });
     ports.httpsPort = handle.httpsPort;
     server.log.notice(`Starting https monitor on ${hostPort(host, handle.httpsPort)}`);
     return handle;
   }
-  const httpServer = Deno.serve({
-    hostname: host,
-    port: o.httpPort === -1 ? 0 : o.httpPort,
-    // Deno prints its own "Listening on" line otherwise.
-    onListen: () => {},
-    onError: (e) => {
-      server.log.error(`Monitoring: ${(e as Error).message}`);
-      return new Response("internal error", { status: 500 });
-    },
-  }, (req) => handler(req));
+  let httpServer: Deno.HttpServer<Deno.NetAddr>;
+  try {
+    httpServer = serveHttp(server, handler, host, o.httpPort);
+  } catch (e) {
+    throw bindFailed(e, o.httpPort);
+  }
   ports.httpPort = httpServer.addr.port;
   server.log.notice(`Starting http monitor on ${hostPort(host, ports.httpPort)}`);
   return {
@@ -58,6 +62,25 @@ export async function startMonitoring(server: Server): Promise<MonitorServerHand
   };
 }
 
+function serveHttp(
+  server: Server,
+  handler: MonitorHandler,
+  host: string,
+  port: number,
+): Deno.HttpServer<Deno.NetAddr> {
+  return Deno.serve({
+    hostname: host,
+    port: port === -1 ? 0 : port,
+    tcpBacklog: LISTEN_BACKLOG,
+    // Deno prints its own "Listening on" line otherwise.
+    onListen: () => {},
+    onError: (e) => {
+      server.log.error(`Monitoring: ${(e as Error).message}`);
+      return new Response("internal error", { status: 500 });
+    },
+  }, (req) => handler(req));
+}
+
 async function startHttps(
   server: Server,
   handler: MonitorHandler,
@@ -66,7 +89,7 @@ async function startHttps(
   const tls = server.options.tls;
   const haveFiles = Boolean(tls?.certFile && tls?.keyFile);
   // With ACME the certificate may arrive later, through setCertificate().
-  if (!haveFiles && !tls?.acme) throw new Error("TLS cert and key required for HTTPS");
+  if (!httpsHasCertificate(tls)) throw new Error(HTTPS_NEEDS_TLS);
   // acme: monitoring starts before the first certificate is there; it arrives
   // through setCertificate() (a stored one may already be loaded).
   const held = haveFiles ? undefined : server.acme?.pemFor("client");
@@ -91,12 +114,13 @@ async function startHttps(
   );
   await new Promise<void>((resolve, reject) => {
     https.once("error", reject);
-    https.listen(where.port === -1 ? 0 : where.port, where.host, () => {
+    https.listen(where.port === -1 ? 0 : where.port, where.host, LISTEN_BACKLOG, () => {
       https.off("error", reject);
       resolve();
     });
   });
   const port = (https.address() as { port: number }).port;
+  const stopRearming = keepAccepting(https); // survives running out of file descriptors
   return {
     httpPort: 0,
     httpsPort: port,
@@ -104,6 +128,7 @@ async function startHttps(
     setCertificate: (cert, key) => https.setSecureContext({ cert, key }),
     close: () =>
       new Promise<void>((resolve) => {
+        stopRearming();
         https.close(() => resolve());
         // Idle keep-alive connections would hold close() open.
         (https as unknown as { closeAllConnections?: () => void }).closeAllConnections?.();

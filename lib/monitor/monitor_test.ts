@@ -40,10 +40,11 @@ Deno.test("startMonitoring() refuses both ports, and HTTPS without a certificate
       o.httpPort = 8222;
       o.httpsPort = 8223;
     }),
-    { message: "can't specify both HTTP (8222) and HTTPs (8223) ports" },
+    // The server's fatal line, word for word nats-server's.
+    { message: "Can't start monitoring: can't specify both HTTP (8222) and HTTPs (8223) ports" },
   );
   await rejects(startTestServer((o) => o.httpsPort = -1), {
-    message: "TLS cert and key required for HTTPS",
+    message: "Can't start monitoring: TLS cert and key required for HTTPS",
   });
 });
 

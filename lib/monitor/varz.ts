@@ -53,7 +53,8 @@ export function buildVarz(server: Server, ctx: VarzContext): JsonObject {
     host: o.host,
     port: server.clientPort || o.port,
   };
-  if (server.authRequired) v.auth_required = true;
+  // The server's own view (true with a no_auth_user too), not the INFO sent to clients.
+  if (server.authActive) v.auth_required = true;
   if (o.tls && !o.allowNonTls) v.tls_required = true;
   if (o.tls && (o.tls.verify || o.tls.verifyAndMap)) v.tls_verify = true;
   if (server.peerClientUrls.size > 0) v.connect_urls = server.connectUrls();

@@ -22,6 +22,7 @@ import { join } from "node:path";
 import { constantTimeEqual } from "../auth/constant_time.ts";
 import type { Logger } from "./logger.ts";
 import type { ServerControl } from "./signals.ts";
+import { acceptLoop } from "../server/accept_loop.ts";
 
 /** Commands the channel accepts (`stop` is a hard kill, done by the sender itself). */
 export const CONTROL_COMMANDS = ["reload", "reopen", "ldm", "quit", "term"] as const;
@@ -112,14 +113,14 @@ export function startControlChannel(
     throw e;
   }
   let closed = false;
-  (async () => {
-    for await (const conn of listener) {
+  const loop = acceptLoop(listener, {
+    name: "Control channel",
+    log: () => opts.log,
+    accepted: (conn) => {
       serveOne(conn, token, control, opts.log).catch((e) =>
         opts.log.debug(`Control channel: ${(e as Error).message}`)
       );
-    }
-  })().catch((e) => {
-    if (!closed) opts.log.error(`Control channel stopped: ${(e as Error).message}`);
+    },
   });
   opts.log.debug(`Control channel listening on 127.0.0.1:${port}`);
   return {
@@ -128,9 +129,7 @@ export function startControlChannel(
     close() {
       if (closed) return;
       closed = true;
-      try {
-        listener.close();
-      } catch { /* already closed */ }
+      loop.close();
       for (const f of files) removeQuietly(f);
     },
   };

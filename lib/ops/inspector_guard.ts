@@ -1,14 +1,14 @@
 /**
- * Closes the debugger that the Deno runtime opens on SIGUSR1.
+ * Closes the debugger that the Deno runtime opens on SIGUSR1: the fallback for
+ * when SIGUSR1 cannot be blocked (lib/ops/sigusr1_mask.ts: not Linux, or no
+ * --allow-ffi), and only a partial one.
  *
- * SECURITY WORKAROUND (Deno >= 2.9.2, denoland/deno#35738): on Unix, SIGUSR1
- * makes the runtime start a V8 inspector on 127.0.0.1:9229, like Node.js. An
- * inspector lets any local user run code inside the server, and SIGUSR1 is
- * the nats-server signal for "reopen the log file", which logrotate sends.
- * The runtime starts it after our listener runs, so we close it on the next
- * timer turns (measured: open for about a millisecond). Prefer
- * `log_size_limit` or `-sl reopen` through the control channel, which send
- * no SIGUSR1 at all.
+ * Deno >= 2.9.2 (denoland/deno#35738) starts a V8 inspector on 127.0.0.1:9229
+ * when the process gets SIGUSR1, like Node.js. An inspector lets any local user
+ * run code inside the server, and SIGUSR1 is the nats-server signal for "reopen
+ * the log file", which logrotate sends. The runtime starts it after our listener
+ * runs, so we close it on the next timer turns: it is still open for a few
+ * milliseconds, long enough to be found and used.
  *
  * @module
  */

@@ -32,5 +32,8 @@ export async function bindReleasedPort<T>(bind: () => Promise<T> | T): Promise<T
 
 function addressInUse(e: unknown): boolean {
   if (e instanceof Deno.errors.AddrInUse) return true;
-  return (e as { code?: unknown } | null)?.code === "EADDRINUSE";
+  if ((e as { code?: unknown } | null)?.code === "EADDRINUSE") return true;
+  // The client listener words its bind failure as nats-server; the cause is the runtime's.
+  const cause = (e as { cause?: unknown } | null)?.cause;
+  return cause !== undefined && cause !== e && addressInUse(cause);
 }

@@ -19,6 +19,15 @@ Deno.test("redactSecrets() handles escapes and blanks around the colon", () => {
   );
 });
 
+Deno.test("redactSecrets() knows every spelling the server takes as a credential", () => {
+  // CONNECT keys are decoded case-insensitively with JSON escapes, as nats-server's Go decoder.
+  assert.equal(
+    redactSecrets('CONNECT {"PASS":"a","Auth_Token":"b","pa\u017fs":"c","p\\u0061ss":"d"}'),
+    'CONNECT {"PASS":"[REDACTED]","Auth_Token":"[REDACTED]","pa\u017fs":"[REDACTED]",' +
+      '"p\\u0061ss":"[REDACTED]"}',
+  );
+});
+
 Deno.test("redactSecrets() leaves look-alikes and non-string values alone", () => {
   const unchanged = [
     "PING",

@@ -8,6 +8,11 @@
  * | SIGUSR1 | reopen the log file (log rotation) |
  * | SIGUSR2 | lame duck mode |
  *
+ * SIGUSR1 is not trapped like the others: the Deno runtime would open a debugger
+ * on it. It is blocked in every thread and taken from the pending set
+ * (lib/ops/sigusr1_mask.ts); only where that is impossible is it trapped, with
+ * the debugger closed after the fact (lib/ops/inspector_guard.ts).
+ *
  * nats-server 2.9.10 exits with code 1 after SIGTERM; dnatsd exits 0, because
  * service managers (systemd, Docker) treat a non-zero code after their own stop
  * request as a failure. On Windows only Ctrl-C (SIGINT) and Ctrl-Break
@@ -17,6 +22,7 @@
  * @module
  */
 import { closeSignalInspector } from "./inspector_guard.ts";
+import { sigusr1MaskFailure, watchSigusr1 } from "./sigusr1_mask.ts";
 import type { Server } from "../server.ts";
 import { FileLogger } from "./logger.ts";
 import { reloadConfig, type ReloadContext } from "./reload.ts";
@@ -107,6 +113,13 @@ const SIGNAL_NAMES: Partial<Record<Deno.Signal, string>> = {
  * @returns The exit code promise and a way to remove the listeners.
  */
 export function installSignalHandlers(server: Server, control: ServerControl): SignalHandle {
+  const trapped = (sig: Deno.Signal, action: () => void) => () => {
+    server.log.debug(`Trapped "${SIGNAL_NAMES[sig] ?? sig}" signal`);
+    action();
+  };
+  const usr1 = Deno.build.os === "windows"
+    ? null
+    : watchSigusr1(trapped("SIGUSR1", () => control.reopen()));
   const actions: [Deno.Signal, () => void][] = Deno.build.os === "windows"
     ? [
       ["SIGINT", () => control.stop()],
@@ -117,18 +130,22 @@ export function installSignalHandlers(server: Server, control: ServerControl): S
       ["SIGINT", () => control.stop()],
       ["SIGTERM", () => control.stop(true)],
       ["SIGHUP", () => void control.reload()],
-      ["SIGUSR1", () => {
-        closeSignalInspector(() => server.log);
-        control.reopen();
-      }],
       ["SIGUSR2", () => control.lameDuck()],
     ];
+  if (Deno.build.os !== "windows" && usr1 === null) {
+    server.log.warn(
+      `SIGUSR1 could not be blocked (${sigusr1MaskFailure() ?? "unknown reason"}): the Deno ` +
+        "runtime opens a debugger on 127.0.0.1:9229 for a moment at each SIGUSR1 (log reopen); " +
+        "use log_size_limit or the control channel instead",
+    );
+    actions.push(["SIGUSR1", () => {
+      closeSignalInspector(() => server.log);
+      control.reopen();
+    }]);
+  }
   const installed: [Deno.Signal, () => void][] = [];
   for (const [sig, action] of actions) {
-    const listener = () => {
-      server.log.debug(`Trapped "${SIGNAL_NAMES[sig] ?? sig}" signal`);
-      action();
-    };
+    const listener = trapped(sig, action);
     try {
       Deno.addSignalListener(sig, listener);
       installed.push([sig, listener]);
@@ -140,6 +157,7 @@ export function installSignalHandlers(server: Server, control: ServerControl): S
   return {
     exitCode: control.exitCode,
     uninstall() {
+      usr1?.stop();
       for (const [sig, fn] of installed) Deno.removeSignalListener(sig, fn);
     },
   };

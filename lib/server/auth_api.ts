@@ -64,12 +64,19 @@ export type AuthOutcome<P extends ClientPermissions = ClientPermissions> =
 
 /** The authenticator as the server uses it. */
 export interface ClientAuthenticator {
+  /** INFO `auth_required`. */
   readonly authRequired: boolean;
+  /** Client auth is configured: CONNECTs are checked and the auth timer runs (also with no_auth_user). */
+  readonly active: boolean;
   readonly needsNonce: boolean;
   readonly timeoutMs: number;
   authenticate(
     creds: ConnectCredentials,
     ctx: { nonce?: string; cert?: CertIdentity },
   ): AuthOutcome | Promise<AuthOutcome>;
+  /** The no_auth_user for a client whose first op is not CONNECT (null without one). */
+  anonymous(creds: ConnectCredentials): AuthOutcome | null;
+  /** The error line for a refused client (nats-server's text). */
+  violationLine(creds: ConnectCredentials): string;
   close(): void;
 }

@@ -26,11 +26,17 @@ export interface ServerCore {
   readonly log: Logger;
   readonly stats: ServerStats;
   readonly authRequired: boolean;
+  /** Client auth is configured (with or without no_auth_user): CONNECTs are checked. */
+  readonly authActive: boolean;
   readonly authTimeoutMs: number;
   authenticate(
     client: ClientConnection,
     creds: ConnectCredentials,
   ): AuthOutcome | Promise<AuthOutcome>;
+  /** The no_auth_user for a client whose first op is not CONNECT; null without one. */
+  anonymousLogin(creds: ConnectCredentials): AuthOutcome | null;
+  /** nats-server's log text for a refused client. */
+  authViolationLine(creds: ConnectCredentials): string;
   accountFor(name: string): Account | null;
   maxSubscriptionsFor(client: ClientConnection): number;
   /** Local interest changed (SUB/UNSUB/close): routes are told. */

@@ -16,6 +16,7 @@
  * @module
  */
 import * as net from "node:net";
+import { LISTEN_BACKLOG } from "../ops/listen_backlog.ts";
 import * as tls from "node:tls";
 import type { TlsOptions } from "../config/options.ts";
 import type { PreparedClient, Server } from "../server.ts";
@@ -26,6 +27,8 @@ import { errLine, WireError } from "../protocol/wire_errors.ts";
 import { CertificateHolder } from "./context.ts";
 import { TlsTransport } from "./backpressure.ts";
 import { peerCertificate, refusalReason, tlsStateOf } from "./session.ts";
+import { keepAccepting } from "../server/node_accept.ts";
+import { looksLikeTlsRecord, NOT_TLS, TLS_HANDSHAKE_RECORD } from "./first_record.ts";
 
 /** What {@link startTlsClientListener} returns to the server. */
 export interface TlsClientListener {
@@ -53,7 +56,6 @@ export interface TlsClientListener {
 }
 
 /** The first byte of a TLS record carrying a handshake (ClientHello). */
-const TLS_HANDSHAKE_RECORD = 0x16;
 
 /**
  * The settings one set of accepted sockets is handled with: a reload makes a
@@ -126,9 +128,23 @@ export async function startTlsClientListener(
     recordFailure(server, p);
   };
 
-  const upgrade = (p: Pending) => {
+  /** Hands the socket to the TLS server; `peeked` when its first bytes were checked already. */
+  const upgrade = (p: Pending, peeked = false) => {
     server.log.debug(`${logPrefix(p)} - Starting TLS client connection handshake`);
-    p.gen.tlsServer.emit("connection", p.socket);
+    if (peeked) {
+      p.gen.tlsServer.emit("connection", p.socket);
+      return;
+    }
+    // As Go's TLS server: a first record that is not a handshake (a plain-text
+    // CONNECT, an HTTP request) ends the connection without a TLS alert.
+    p.socket.once("data", (chunk: Uint8Array) => {
+      p.socket.pause();
+      p.socket.unshift(chunk);
+      if (!looksLikeTlsRecord(chunk)) {
+        return fail(p, `TLS handshake error: ${NOT_TLS}`);
+      }
+      p.gen.tlsServer.emit("connection", p.socket);
+    });
   };
 
   /** A tls.Server whose handlers apply the settings of its own generation. */
@@ -248,7 +264,7 @@ export async function startTlsClientListener(
       socket.unshift(chunk);
       if (chunk[0] === TLS_HANDSHAKE_RECORD) {
         p.timer = setTimeout(() => fail(p, "TLS handshake timeout"), g.timeoutMs);
-        upgrade(p);
+        upgrade(p, true);
       } else {
         handPlain(p);
       }
@@ -270,12 +286,13 @@ export async function startTlsClientListener(
   const netServer = net.createServer({ noDelay: true }, onSocket);
   await new Promise<void>((resolve, reject) => {
     netServer.once("error", reject);
-    netServer.listen(opts.port, opts.host, () => {
+    netServer.listen(opts.port, opts.host, LISTEN_BACKLOG, () => {
       netServer.off("error", reject);
       resolve();
     });
   });
-  netServer.on("error", (e: Error) => server.log.error(`Client accept error: ${e.message}`));
+  netServer.on("error", (e: Error) => server.log.error(`Client Accept error: ${e.message}`));
+  const stopRearming = keepAccepting(netServer); // survives running out of file descriptors
   const bound = (netServer.address() as net.AddressInfo).port;
 
   return {
@@ -304,6 +321,7 @@ export async function startTlsClientListener(
     close(): Promise<void> {
       if (closed) return Promise.resolve();
       closed = true;
+      stopRearming();
       gen.detach();
       for (const p of [...pending.values()]) {
         p.done = true;

@@ -180,6 +180,80 @@ export function spkiSha256(cert: X509Certificate): string {
   return createHash("sha256").update(spki).digest("hex");
 }
 
+/** Everything start-up takes from one `tls` block, once checked. */
+export interface CheckedTlsBlock {
+  /** The certificate and key; null for an ACME block whose certificate is not there yet. */
+  pair: KeyPair | null;
+  /** CA bundle text from `ca_file`, if set. */
+  caPem: string | undefined;
+  policy: CipherPolicy;
+  /** Lower-case SPKI hashes from `pinned_certs`, or null when not pinned. */
+  pins: ReadonlySet<string> | null;
+}
+
+/** The kind of key an ACME `key_type` makes (decides the TLS 1.2 suites). */
+export function acmeKeyKind(keyType: string): KeyKind {
+  return keyType.toUpperCase().startsWith("RSA") ? "rsa" : "ec";
+}
+
+/**
+ * Checks a `tls` block the way a listener or dialer does before using it:
+ * certificate and key (readable, parseable, matching, valid now, right
+ * purpose), CA bundle, `cipher_suites`/`curve_preferences` against what the
+ * runtime can enforce, pins. {@linkcode CertificateHolder} is built on it, and
+ * `-t` calls it too (lib/tls/validate.ts), so both give the same verdict.
+ *
+ * @param options The block.
+ * @param purpose What the certificate must be good for.
+ * @param opts `pem`: a certificate held in memory (ACME) instead of the files;
+ *   without it, a block with `acme` and no `cert_file` is checked without a
+ *   pair, its key kind taken from `key_type`. `now`: the time to check against.
+ * @returns The checked material.
+ * @throws {TlsConfigError} On any problem, naming the setting or file.
+ */
+export function checkTlsBlock(
+  options: TlsOptions,
+  purpose: CertPurpose,
+  opts: { now?: Date | undefined; pem?: { certPem: string; keyPem: string } | undefined } = {},
+): CheckedTlsBlock {
+  let pair: KeyPair | null;
+  if (opts.pem) {
+    pair = validateKeyPair(opts.pem.certPem, opts.pem.keyPem, { purpose, now: opts.now });
+  } else if (options.acme && !options.certFile && !options.keyFile) {
+    pair = null;
+  } else {
+    pair = readPair(options, purpose, opts.now);
+  }
+  let caPem: string | undefined;
+  if (options.caFile) {
+    caPem = readPemFile(options.caFile, "ca_file");
+    parseCaBundle(caPem, options.caFile);
+  }
+  const keyKind = pair?.keyKind ?? acmeKeyKind(options.acme?.keyType ?? "EC256");
+  const policy = cipherPolicy(options, keyKind);
+  const pins = options.pinnedCerts && options.pinnedCerts.length > 0
+    ? new Set(options.pinnedCerts.map((p) => p.toLowerCase()))
+    : null;
+  return { pair, caPem, policy, pins };
+}
+
+function readPair(options: TlsOptions, purpose: CertPurpose, now?: Date): KeyPair {
+  if (!options.certFile) {
+    throw new TlsConfigError("cert_file", "missing 'cert_file' in TLS configuration");
+  }
+  if (!options.keyFile) {
+    throw new TlsConfigError("key_file", "missing 'key_file' in TLS configuration");
+  }
+  const certPem = readPemFile(options.certFile, "cert_file");
+  const keyPem = readPemFile(options.keyFile, "key_file");
+  return validateKeyPair(certPem, keyPem, {
+    purpose,
+    certFile: options.certFile,
+    keyFile: options.keyFile,
+    now,
+  });
+}
+
 /**
  * Owns the TLS material of one `tls` block: the validated certificate and
  * key (swappable), the CA bundle, the cipher policy and the pins. Listeners
@@ -214,19 +288,13 @@ export class CertificateHolder {
   ) {
     this.options = options;
     this.purpose = purpose;
-    if (pem) {
-      this.#pair = validateKeyPair(pem.certPem, pem.keyPem, { purpose, now });
-    } else {
-      this.#pair = CertificateHolder.#readPair(options, purpose, now);
-    }
-    if (options.caFile) {
-      this.caPem = readPemFile(options.caFile, "ca_file");
-      parseCaBundle(this.caPem, options.caFile);
-    }
-    this.#policy = cipherPolicy(options, this.#pair.keyKind);
-    this.pins = options.pinnedCerts && options.pinnedCerts.length > 0
-      ? new Set(options.pinnedCerts.map((p) => p.toLowerCase()))
-      : null;
+    // A holder needs a pair: an ACME block without its certificate is refused
+    // here as a block without cert_file is.
+    const checked = checkTlsBlock(options, purpose, { now, pem });
+    this.#pair = checked.pair ?? readPair(options, purpose, now);
+    this.caPem = checked.caPem;
+    this.#policy = checked.policy;
+    this.pins = checked.pins;
   }
 
   /**
@@ -241,23 +309,6 @@ export class CertificateHolder {
     pem: { certPem: string; keyPem: string },
   ): CertificateHolder {
     return new CertificateHolder(options, purpose, undefined, pem);
-  }
-
-  static #readPair(options: TlsOptions, purpose: CertPurpose, now?: Date): KeyPair {
-    if (!options.certFile) {
-      throw new TlsConfigError("cert_file", "missing 'cert_file' in TLS configuration");
-    }
-    if (!options.keyFile) {
-      throw new TlsConfigError("key_file", "missing 'key_file' in TLS configuration");
-    }
-    const certPem = readPemFile(options.certFile, "cert_file");
-    const keyPem = readPemFile(options.keyFile, "key_file");
-    return validateKeyPair(certPem, keyPem, {
-      purpose,
-      certFile: options.certFile,
-      keyFile: options.keyFile,
-      now,
-    });
   }
 
   /** The current certificate and key. */

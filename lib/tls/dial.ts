@@ -13,6 +13,7 @@ import type { TlsOptions } from "../config/options.ts";
 import { CertificateHolder } from "./context.ts";
 import { peerCertificate, refusalReason } from "./session.ts";
 import { Eku } from "./_eku.ts";
+import { looksLikeTlsRecord, NOT_TLS } from "./first_record.ts";
 
 /** Options of {@link tlsConnect}. */
 export interface TlsDialOptions {
@@ -164,7 +165,27 @@ export function createRouteTlsAcceptor(
             reject(e);
           },
         });
-        server.emit("connection", socket);
+        // As Go: a first record that is not TLS closes without an alert.
+        const closedFirst = () => {
+          const w = waiting.get(socket);
+          waiting.delete(socket);
+          w?.reject(new Error("TLS handshake error: EOF"));
+        };
+        socket.once("close", closedFirst);
+        // A reset before the first record: reported through "close".
+        socket.on("error", () => {});
+        socket.once("data", (chunk: Uint8Array) => {
+          socket.off("close", closedFirst);
+          socket.pause();
+          socket.unshift(chunk);
+          const w = waiting.get(socket);
+          if (w === undefined) return;
+          if (!looksLikeTlsRecord(chunk)) {
+            waiting.delete(socket);
+            return w.reject(new Error(`TLS handshake error: ${NOT_TLS}`));
+          }
+          server.emit("connection", socket);
+        });
       });
     },
     close(): void {

@@ -9,12 +9,10 @@ import { inspectCertificate, keyMatchesCertificate } from "../../lib/acme/cert_i
 import { splitCertificates } from "../../lib/acme/_encoding.ts";
 import { acmeOptionsFromEnv } from "../../lib/acme/env.ts";
 import { AcmeManager } from "../../lib/acme/manager.ts";
-import { ChallTestSrv, havePebble, Pebble, RecordingLogger, startDoFixture } from "./_harness.ts";
+import { ChallTestSrv, Pebble, RecordingLogger, startDoFixture } from "./_harness.ts";
+import { missing } from "../helpers/requires.ts";
 
-const ignore = !havePebble();
-if (ignore) {
-  console.log("SKIP tests/acme/env_test.ts: /usr/bin/pebble or pebble-challtestsrv missing");
-}
+const ignore = missing("pebble");
 
 /** Fake IMDS + Key Vault on one listener; records what it was asked. */
 function startAzureFake(secret: string) {

@@ -1,7 +1,7 @@
 /**
  * AcmeManager against a real ACME CA: Debian's pebble with
- * pebble-challtestsrv as its DNS. No internet needed; skipped (with a
- * printed SKIP line) when pebble is not installed.
+ * pebble-challtestsrv as its DNS. No internet needed; reported as ignored
+ * when pebble is not installed.
  */
 import assert from "node:assert/strict";
 import type { AcmeOptions } from "../../lib/config/options.ts";
@@ -10,7 +10,6 @@ import { type AcmeCertificate, AcmeManager } from "../../lib/acme/manager.ts";
 import {
   ChallTestSrv,
   freePort,
-  havePebble,
   Pebble,
   type PebbleOptions,
   RecordingLogger,
@@ -19,11 +18,9 @@ import {
   writeExecScript,
 } from "./_harness.ts";
 import { makeCert } from "./_pki.ts";
+import { missing } from "../helpers/requires.ts";
 
-const ignore = !havePebble();
-if (ignore) {
-  console.log("SKIP tests/acme/pebble_test.ts: /usr/bin/pebble or pebble-challtestsrv missing");
-}
+const ignore = missing("pebble");
 
 interface Env {
   dir: string;

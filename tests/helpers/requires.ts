@@ -12,7 +12,14 @@
  * @module
  */
 
-/** Tools the suite knows how to find. */
+/** Where `deno compile` keeps the denort it downloaded for this Deno version. */
+function cachedDenort(): string {
+  const home = Deno.env.get("HOME") ?? "";
+  const dir = Deno.env.get("DENO_DIR") ?? `${home}/.cache/deno`;
+  return `${dir}/dl/release/v${Deno.version.deno}/denort-${Deno.build.target}.zip`;
+}
+
+/** Tools the suite knows how to find: files that must all exist. */
 export const TOOLS = {
   "nats-server": ["/usr/sbin/nats-server"],
   pebble: ["/usr/bin/pebble", "/usr/bin/pebble-challtestsrv"],
@@ -20,11 +27,24 @@ export const TOOLS = {
   go: ["/usr/bin/go", "/usr/share/gocode/src/github.com/nats-io/nats.go/nats.go"],
   "libnats-dev": ["/usr/include/nats/nats.h", "/usr/bin/cc"],
   openssl: ["/usr/bin/openssl"],
+  /** util-linux script(1): a pseudo-terminal for interactive tools. */
+  script: ["/usr/bin/script"],
+  /** `deno compile`'s runtime: DENORT_BIN, or one already downloaded. */
+  denort: [Deno.env.get("DENORT_BIN") ?? cachedDenort()],
+  /** User and PID namespaces (`unshare -Urpf --mount-proc`), probed below. */
+  unshare: ["/usr/bin/unshare"],
 } as const;
 
 export type Tool = keyof typeof TOOLS;
 
+/** Tools whose files are not enough: a probe that must also succeed (run once). */
+const PROBES: Partial<Record<Tool, () => boolean>> = {
+  // Containers often forbid unprivileged namespaces even where the binary exists.
+  unshare: () => runs("unshare", ["-Urpf", "--mount-proc", "true"]),
+};
+
 const said = new Set<string>();
+const probed = new Map<Tool, boolean>();
 
 function exists(path: string): boolean {
   try {
@@ -34,9 +54,25 @@ function exists(path: string): boolean {
   }
 }
 
-/** True when `tool` is installed. */
+function runs(cmd: string, args: string[]): boolean {
+  try {
+    return new Deno.Command(cmd, { args, stdout: "null", stderr: "null" }).outputSync().success;
+  } catch {
+    return false;
+  }
+}
+
+/** True when `tool` is installed (and, for probed tools, works here). */
 export function has(tool: Tool): boolean {
-  return TOOLS[tool].every(exists);
+  if (!TOOLS[tool].every(exists)) return false;
+  const probe = PROBES[tool];
+  if (probe === undefined) return true;
+  let ok = probed.get(tool);
+  if (ok === undefined) {
+    ok = probe();
+    probed.set(tool, ok);
+  }
+  return ok;
 }
 
 /**
@@ -50,7 +86,8 @@ export function missing(...tools: Tool[]): boolean {
     absent = true;
     if (!said.has(tool)) {
       said.add(tool);
-      console.error(`ignored: tests that need ${tool} (${TOOLS[tool].join(", ")} missing)`);
+      const why = TOOLS[tool].every(exists) ? "does not work here" : "missing";
+      console.error(`ignored: tests that need ${tool} (${TOOLS[tool].join(", ")} ${why})`);
     }
   }
   return absent;

@@ -32,6 +32,13 @@ export interface ServerProcessOptions {
   noDefaultListen?: boolean;
   /** Milliseconds to wait for readiness. */
   timeoutMs?: number;
+  /** Runs the server under `ulimit -n <fdLimit>` (file-descriptor exhaustion tests). */
+  fdLimit?: number;
+  /**
+   * A command that execs the server with its arguments appended, e.g.
+   * `["sh", "-c", 'ulimit -n 20000 && exec "$0" "$@"']` (the pid stays the server's).
+   */
+  wrapper?: string[];
 }
 
 export class ServerProcess {
@@ -77,14 +84,23 @@ export class ServerProcess {
       args.push("-c", configFile);
     }
     args.push(...(opts.args ?? []));
-    const cmd = opts.reference
-      ? new Deno.Command(NATS_SERVER_BIN, { args, stderr: "piped", stdout: "piped", env: opts.env })
-      : new Deno.Command(Deno.execPath(), {
-        args: ["run", "-A", "--no-check", MAIN_TS, ...args],
-        stderr: "piped",
-        stdout: "piped",
-        env: opts.env,
-      });
+    let [bin, binArgs] = opts.reference
+      ? [NATS_SERVER_BIN, args]
+      : [Deno.execPath(), ["run", "-A", "--no-check", MAIN_TS, ...args]];
+    if (opts.fdLimit !== undefined) {
+      // sh sets the limit, then exec keeps the server's PID the child's.
+      binArgs = ["-c", `ulimit -n ${opts.fdLimit} && exec "$0" "$@"`, bin, ...binArgs];
+      bin = "/bin/sh";
+    }
+    if (opts.wrapper) {
+      [bin, binArgs] = [opts.wrapper[0], [...opts.wrapper.slice(1), bin, ...binArgs]];
+    }
+    const cmd = new Deno.Command(bin, {
+      args: binArgs,
+      stderr: "piped",
+      stdout: "piped",
+      env: opts.env,
+    });
     const child = cmd.spawn();
     const logs = { text: "" };
     const ready = collectUntil(child.stderr, logs, /Listening for client connections on (\S+)/);

@@ -19,7 +19,7 @@ const FORM_MS = 10_000;
 const NO_CLUSTER = "no cluster support yet";
 
 /** Starts A and B routed to each other; both are stopped by the caller. */
-async function startPair(spec: ServerSpec, into: RunningServer[]): Promise<void> {
+export async function startPair(spec: ServerSpec, into: RunningServer[]): Promise<void> {
   const [ca, cb] = [freePort(), freePort()];
   const results = await Promise.allSettled([
     launch(spec, { cluster: { port: ca, routes: [cb] } }),

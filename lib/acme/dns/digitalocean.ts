@@ -62,7 +62,8 @@ export class DigitalOceanProvider implements DnsProvider {
         domains?: { name: string }[];
         links?: { pages?: { next?: string } };
       };
-      zones.push(...(body.domains ?? []).map((d) => d.name));
+      // One push per name: a spread of the API's list would bound it by the call stack.
+      for (const d of body.domains ?? []) zones.push(d.name);
       if (!body.links?.pages?.next) break;
     }
     const m = matchZone(fqdn, zones);

@@ -7,7 +7,7 @@
  */
 import type { AcmeOptions } from "../../config/options.ts";
 import { resolveToken } from "../secrets.ts";
-import { extraNumber, extraString } from "../settings.ts";
+import { DNS_PROVIDERS, extraNumber, extraString } from "../settings.ts";
 import { CloudflareProvider } from "./cloudflare.ts";
 import { DigitalOceanProvider } from "./digitalocean.ts";
 import { ExecProvider } from "./exec.ts";
@@ -15,7 +15,7 @@ import type { DnsProvider } from "./provider.ts";
 import { Route53Provider } from "./route53.ts";
 
 /** Provider names {@link createDnsProvider} knows. */
-export const DNS_PROVIDERS = ["digitalocean", "cloudflare", "route53", "exec"] as const;
+export { DNS_PROVIDERS };
 
 /**
  * Creates the provider named by `options.dnsProvider`.
