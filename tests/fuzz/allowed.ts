@@ -1,6 +1,6 @@
 /**
  * Differences between dnatsd and nats-server that the fuzzer finds and that
- * are on purpose; each is described in the README ("Differences from
+ * are on purpose; each is described in the README ("Protocol differences from
  * nats-server"). The differential test accepts exactly these.
  *
  * @module
