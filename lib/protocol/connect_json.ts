@@ -128,6 +128,13 @@ class Scanner {
     let member: Member | null = null;
     // What the next non-space character must be.
     let expect: "value" | "valueOrEnd" | "key" | "keyOrEnd" | "colon" | "next" = "value";
+    // A value just ended: when it was a top-level member's, that member is complete.
+    const endMember = () => {
+      if (stack.length !== 1 || member === null) return;
+      member.valueEnd = this.pos;
+      this.members.push(member);
+      member = null;
+    };
     while (true) {
       this.#skipSpace();
       const c = this.text[this.pos];
@@ -137,11 +144,7 @@ class Scanner {
           this.pos++;
           stack.pop();
           expect = "next";
-          if (stack.length === 1 && member !== null) {
-            member.valueEnd = this.pos;
-            this.members.push(member);
-            member = null;
-          }
+          endMember();
         } else if (c === '"') {
           const start = this.pos;
           this.#string();
@@ -173,11 +176,7 @@ class Scanner {
           else this.#fail("after array element");
         }
         this.pos++;
-        if (stack.length === 1 && member !== null && (c === "}" || c === "]")) {
-          member.valueEnd = this.pos;
-          this.members.push(member);
-          member = null;
-        }
+        if (c === "}" || c === "]") endMember();
         continue;
       }
       if (expect === "value" || expect === "valueOrEnd") {
@@ -185,11 +184,7 @@ class Scanner {
           this.pos++;
           stack.pop();
           expect = "next";
-          if (stack.length === 1 && member !== null) {
-            member.valueEnd = this.pos;
-            this.members.push(member);
-            member = null;
-          }
+          endMember();
           continue;
         }
         if (stack.length === 1 && member !== null) member.valueStart = this.pos;
@@ -202,11 +197,7 @@ class Scanner {
           continue;
         }
         this.#scalar();
-        if (stack.length === 1 && member !== null) {
-          member.valueEnd = this.pos;
-          this.members.push(member);
-          member = null;
-        }
+        endMember();
         expect = "next";
       }
     }
