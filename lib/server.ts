@@ -7,6 +7,7 @@
  */
 import type { Options } from "./config/options.ts";
 import { LISTEN_BACKLOG } from "./ops/listen_backlog.ts";
+import { joinHostPort, parseAdvertise } from "./conn/address.ts";
 import type { Logger } from "./ops/logger.ts";
 import { redactSecrets } from "./ops/redact.ts";
 import { ClientConnection, type TlsState } from "./client/connection.ts";
@@ -227,7 +228,7 @@ export class Server implements ServerCore {
     } else {
       this.#listenPlain(o.host, port);
     }
-    this.log.notice(`Listening for client connections on ${hostPort(o.host, this.clientPort)}`);
+    this.log.notice(`Listening for client connections on ${joinHostPort(o.host, this.clientPort)}`);
     this.#startSweeper();
     this.log.notice("Server is ready");
     if (o.cluster && o.cluster.port !== 0) {
@@ -378,13 +379,13 @@ export class Server implements ServerCore {
 
   advertisedHost(): string {
     const adv = this.options.clientAdvertise;
-    if (adv) return splitHostPort(adv, this.clientPort).host;
+    if (adv) return parseAdvertise(adv, this.clientPort).host;
     return this.clientHost;
   }
 
   advertisedPort(): number {
     const adv = this.options.clientAdvertise;
-    if (adv) return splitHostPort(adv, this.clientPort).port;
+    if (adv) return parseAdvertise(adv, this.clientPort).port;
     return this.clientPort;
   }
 
@@ -394,9 +395,9 @@ export class Server implements ServerCore {
     const own: string[] = [];
     const host = this.advertisedHost();
     if (host === "0.0.0.0" || host === "::") {
-      for (const ip of localAddresses()) own.push(hostPort(ip, this.advertisedPort()));
+      for (const ip of localAddresses()) own.push(joinHostPort(ip, this.advertisedPort()));
     } else {
-      own.push(hostPort(host, this.advertisedPort()));
+      own.push(joinHostPort(host, this.advertisedPort()));
     }
     if (this.options.cluster?.noAdvertise) return own;
     return [...own, ...this.peerClientUrls.keys()];
@@ -663,19 +664,6 @@ function newNonce(): string {
   let s = "";
   for (const b of bytes) s += String.fromCharCode(b);
   return btoa(s).replaceAll("+", "-").replaceAll("/", "_").replaceAll("=", "");
-}
-
-/** `host:port`, bracketing IPv6 literals. */
-export function hostPort(host: string, port: number): string {
-  return host.includes(":") ? `[${host}]:${port}` : `${host}:${port}`;
-}
-
-function splitHostPort(s: string, defaultPort: number): { host: string; port: number } {
-  const m = /^\[?([^\]]*?)\]?(?::(\d+))?$/.exec(s);
-  if (s.lastIndexOf(":") > s.lastIndexOf("]") && !s.startsWith("[") && s.split(":").length > 2) {
-    return { host: s, port: defaultPort };
-  }
-  return { host: m?.[1] ?? s, port: m?.[2] ? Number(m[2]) : defaultPort };
 }
 
 function localAddresses(): string[] {

@@ -35,7 +35,8 @@ import type { CertificateHolder } from "../tls/context.ts";
 import { bindReleasedPort } from "../ops/rebind.ts";
 import { type AcceptLoop, acceptLoop } from "../server/accept_loop.ts";
 import { isBindError, routeListenError } from "../server/listen_error.ts";
-import { joinHostPort, parseRouteUrl, redactedUrl, type RouteUrl } from "./route_url.ts";
+import { parseRouteUrl, redactedUrl, type RouteUrl } from "./route_url.ts";
+import { joinHostPort, parseAdvertise } from "../conn/address.ts";
 
 /** Reconnect delay of a dropped solicited route: 1 s plus up to 100 ms of jitter. */
 const RECONNECT_DELAY_MS = 1000;
@@ -257,7 +258,7 @@ export class Cluster implements ClusterHandle, RouteHost {
     let port = this.port;
     let advertiseUrl: string | null = null;
     if (o.advertise) {
-      const adv = splitHostPort(o.advertise, port);
+      const adv = parseAdvertise(o.advertise, port);
       host = adv.host;
       port = adv.port;
       advertiseUrl = `nats-route://${joinHostPort(host, port)}/`;
@@ -732,12 +733,4 @@ function sameJson(a: unknown, b: unknown): boolean {
 
 function stringList(v: unknown): string[] {
   return Array.isArray(v) ? v.filter((u): u is string => typeof u === "string") : [];
-}
-
-/** `host[:port]` (IPv6 in brackets) with a default port. */
-function splitHostPort(s: string, defaultPort: number): { host: string; port: number } {
-  const text = s.replace(/^[a-z+.-]+:\/\//i, "").replace(/\/$/, "");
-  const m = /^\[([^\]]+)\](?::(\d+))?$/.exec(text) ?? /^([^:]+)(?::(\d+))?$/.exec(text);
-  if (m === null) return { host: text, port: defaultPort };
-  return { host: m[1], port: m[2] ? Number(m[2]) : defaultPort };
 }

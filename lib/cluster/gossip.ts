@@ -8,7 +8,8 @@
  * @module
  */
 import type { RouteInfoJson } from "./route_connection.ts";
-import { joinHostPort, parseRouteUrl, type RouteUrl, withCredentials } from "./route_url.ts";
+import { parseRouteUrl, type RouteUrl, withCredentials } from "./route_url.ts";
+import { joinHostPort } from "../conn/address.ts";
 
 const encoder = new TextEncoder();
 

@@ -16,7 +16,7 @@ import type { Transport } from "../client/transport.ts";
 import { TlsTransport } from "../tls/backpressure.ts";
 import { CertificateHolder } from "../tls/context.ts";
 import { createRouteTlsAcceptor, type RouteTlsAcceptor, tlsConnect } from "../tls/dial.ts";
-import { joinHostPort } from "./route_url.ts";
+import { joinHostPort } from "../conn/address.ts";
 import { keepAccepting } from "../server/node_accept.ts";
 
 export interface RouteTlsHooks {

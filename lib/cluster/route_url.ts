@@ -4,6 +4,7 @@
  *
  * @module
  */
+import { joinHostPort } from "../conn/address.ts";
 
 /** A parsed route URL. */
 export interface RouteUrl {
@@ -52,9 +53,6 @@ export function parseRouteUrl(text: string): RouteUrl {
 }
 
 /** `host:port`, bracketing IPv6 literals. */
-export function joinHostPort(host: string, port: number): string {
-  return host.includes(":") ? `[${host}]:${port}` : `${host}:${port}`;
-}
 
 /** The URL for logs: the password replaced as nats-server redacts it. */
 export function redactedUrl(url: RouteUrl): string {

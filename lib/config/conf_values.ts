@@ -6,6 +6,7 @@
  *
  * @module
  */
+import { splitHostPort } from "../conn/address.ts";
 import {
   type ConfKind,
   type ConfMap,
@@ -251,25 +252,6 @@ function trimFloat(n: number): string {
 }
 
 // --- addresses -----------------------------------------------------------------
-
-/**
- * Splits `host:port` like Go's `net.SplitHostPort` (`[v6]:port` supported).
- * @throws {SyntaxError} when the form is wrong
- */
-export function splitHostPort(hostport: string): { host: string; port: string } {
-  if (hostport.startsWith("[")) {
-    const end = hostport.indexOf("]");
-    if (end < 0 || hostport[end + 1] !== ":") {
-      throw new SyntaxError(`address ${hostport}: missing port in address`);
-    }
-    return { host: hostport.slice(1, end), port: hostport.slice(end + 2) };
-  }
-  const i = hostport.lastIndexOf(":");
-  if (i < 0) throw new SyntaxError(`address ${hostport}: missing port in address`);
-  const host = hostport.slice(0, i);
-  if (host.includes(":")) throw new SyntaxError(`address ${hostport}: too many colons in address`);
-  return { host, port: hostport.slice(i + 1) };
-}
 
 /**
  * Reads a `listen`-style value: a port number or `host:port`.

@@ -7,7 +7,8 @@
  */
 import { createServer as createHttpsServer, type Server as HttpsServer } from "node:https";
 import type { IncomingMessage, ServerResponse } from "node:http";
-import { hostPort, type MonitorHandle, type Server } from "../server.ts";
+import type { MonitorHandle, Server } from "../server.ts";
+import { joinHostPort } from "../conn/address.ts";
 import { createMonitorHandler, type MonitorHandler } from "./http_handler.ts";
 import { LISTEN_BACKLOG } from "../ops/listen_backlog.ts";
 import { HTTPS_NEEDS_TLS, httpsHasCertificate } from "../tls/https_check.ts";
@@ -42,7 +43,7 @@ export async function startMonitoring(server: Server): Promise<MonitorServerHand
       throw bindFailed(e, o.httpsPort);
     });
     ports.httpsPort = handle.httpsPort;
-    server.log.notice(`Starting https monitor on ${hostPort(host, handle.httpsPort)}`);
+    server.log.notice(`Starting https monitor on ${joinHostPort(host, handle.httpsPort)}`);
     return handle;
   }
   let httpServer: Deno.HttpServer<Deno.NetAddr>;
@@ -52,7 +53,7 @@ export async function startMonitoring(server: Server): Promise<MonitorServerHand
     throw bindFailed(e, o.httpPort);
   }
   ports.httpPort = httpServer.addr.port;
-  server.log.notice(`Starting http monitor on ${hostPort(host, ports.httpPort)}`);
+  server.log.notice(`Starting http monitor on ${joinHostPort(host, ports.httpPort)}`);
   return {
     httpPort: ports.httpPort,
     httpsPort: 0,

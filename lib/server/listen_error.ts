@@ -9,6 +9,7 @@
  * @module
  */
 import { goErrorText } from "./accept_loop.ts";
+import { joinHostPort } from "../conn/address.ts";
 
 /** Go's strerror for the codes a bind reports (Deno's and node's own texts differ). */
 const BIND_ERRORS: Record<string, string> = {
@@ -18,11 +19,6 @@ const BIND_ERRORS: Record<string, string> = {
   EPERM: "operation not permitted",
   EAFNOSUPPORT: "address family not supported by protocol",
 };
-
-/** `host:port` as Go's net.JoinHostPort writes it (IPv6 in brackets). */
-export function joinHostPort(host: string, port: number): string {
-  return host.includes(":") ? `[${host}]:${port}` : `${host}:${port}`;
-}
 
 /** An error thrown by a listener that could not bind; `cause` is the runtime's error. */
 export class ListenError extends Error {

@@ -20,7 +20,7 @@ import { LISTEN_BACKLOG } from "../ops/listen_backlog.ts";
 import * as tls from "node:tls";
 import type { TlsOptions } from "../config/options.ts";
 import type { PreparedClient, Server } from "../server.ts";
-import { hostPort } from "../server.ts";
+import { joinHostPort } from "../conn/address.ts";
 import { NodeTransport } from "../client/transport.ts";
 import { ClosedReason } from "../client/closed_reason.ts";
 import { errLine, WireError } from "../protocol/wire_errors.ts";
@@ -116,7 +116,7 @@ export async function startTlsClientListener(
   const pending = new Map<net.Socket, Pending>();
   let closed = false;
 
-  const logPrefix = (p: Pending) => `${hostPort(p.address, p.port)} - cid:${p.prepared.cid}`;
+  const logPrefix = (p: Pending) => `${joinHostPort(p.address, p.port)} - cid:${p.prepared.cid}`;
 
   const fail = (p: Pending, message: string, level: "error" | "debug" = "error") => {
     if (p.done) return;
