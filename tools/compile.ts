@@ -31,7 +31,7 @@ export const TARGETS = [
 /**
  * Files loaded by URL at run time that static analysis cannot see: the bcrypt
  * worker is started with `new Worker(new URL("./bcrypt_worker.ts", import.meta.url))`.
- * (Dynamic `import("./...")` calls with literal specifiers are found by deno compile.)
+ * (Dynamic `import("...")` calls with literal specifiers are found by deno compile.)
  */
 export const INCLUDES = ["lib/auth/bcrypt_worker.ts"];
 

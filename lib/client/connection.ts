@@ -18,34 +18,27 @@ import {
 } from "../protocol/wire_errors.ts";
 import { isValidLiteralSubject, isValidQueueName, isValidSubject } from "../router/subject.ts";
 import type { MatchResult } from "../router/sublist.ts";
-import { fanOut, latin1, PublishContext } from "./deliver.ts";
-import { Outbound, takeBackloggedDestination } from "./outbound.ts";
-import { formatStall, type InboundOwner, InboundPump, ReadBlock, stallMs } from "./inbound.ts";
-import { KeepAlive } from "./keep_alive.ts";
+import { fanOut, PublishContext } from "../delivery/deliver.ts";
+import { latin1 } from "../protocol/bytes.ts";
+import { Outbound, takeBackloggedDestination } from "../conn/outbound.ts";
+import {
+  formatStall,
+  type InboundOwner,
+  InboundPump,
+  ReadBlock,
+  stallMs,
+} from "../conn/inbound.ts";
+import { KeepAlive } from "../conn/keep_alive.ts";
 import { hashSubject, PublishCache } from "./publish_cache.ts";
-import { traceArgsLine, tracePayloadLine } from "./trace.ts";
-import { closeOnTransportEnd, closeOnWriteError } from "./transport_failure.ts";
-import { copySid, Subscription } from "./subscription.ts";
+import { traceArgsLine, tracePayloadLine } from "../conn/trace.ts";
+import { closeOnTransportEnd, closeOnWriteError } from "../conn/transport_failure.ts";
+import { copySid, Subscription } from "../delivery/subscription.ts";
 import { validInfo } from "./client_info.ts";
-import { ClosedReason } from "./closed_reason.ts";
-import type { Transport } from "./transport.ts";
+import { ClosedReason } from "../conn/closed_reason.ts";
+import type { TlsState, Transport } from "../conn/transport.ts";
 import type { Account } from "../server/account.ts";
 import type { ServerCore } from "../server/core.ts";
-import type {
-  AuthOutcome,
-  CertIdentity,
-  ClientPermissions,
-  ConnectCredentials,
-} from "../server/auth_api.ts";
-
-/** TLS facts about a connection, for logs, /connz and verify_and_map. */
-export interface TlsState {
-  version: string;
-  cipher: string;
-  peerCert?: CertIdentity;
-  peerCertSubject?: string;
-  peerCertDer?: Uint8Array;
-}
+import type { AuthOutcome, ClientPermissions, ConnectCredentials } from "../server/auth_api.ts";
 
 /** What the client said in CONNECT (defaults as nats-server for a client that never sends it). */
 export interface ConnectOptions {

@@ -18,7 +18,7 @@
  * @module
  */
 import type { MatchResult } from "../router/sublist.ts";
-import type { Subscription } from "./subscription.ts";
+import type { Subscription } from "../delivery/subscription.ts";
 
 const START_SLOTS = 32;
 /** 512 slots = 256 sets of two; 8 KiB of pointers at most. */

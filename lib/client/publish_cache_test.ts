@@ -1,7 +1,7 @@
 import assert from "node:assert/strict";
 import { hashSubject, PublishCache } from "./publish_cache.ts";
 import type { MatchResult } from "../router/sublist.ts";
-import type { Subscription } from "./subscription.ts";
+import type { Subscription } from "../delivery/subscription.ts";
 
 const enc = new TextEncoder();
 

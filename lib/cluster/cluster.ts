@@ -9,10 +9,10 @@
  */
 import type * as net from "node:net";
 import { LISTEN_BACKLOG } from "../ops/listen_backlog.ts";
-import { DenoTransport, type Transport } from "../client/transport.ts";
+import { DenoTransport, type Transport } from "../conn/transport.ts";
 import { TlsTransport } from "../tls/backpressure.ts";
-import { ClosedReason } from "../client/closed_reason.ts";
-import type { Subscription } from "../client/subscription.ts";
+import { ClosedReason } from "../conn/closed_reason.ts";
+import type { Subscription } from "../delivery/subscription.ts";
 import { PermissionChecker } from "../auth/permissions.ts";
 import type { ClusterOptions, TlsOptions } from "../config/options.ts";
 import type { RouteInfo } from "../monitor/types.ts";

@@ -8,7 +8,7 @@
  *
  * @module
  */
-import type { Subscription } from "../client/subscription.ts";
+import type { Subscription } from "../delivery/subscription.ts";
 
 const encoder = new TextEncoder();
 

@@ -10,22 +10,23 @@
  *
  * @module
  */
-import { fanOut, latin1, PublishContext } from "../client/deliver.ts";
-import { Outbound, takeBackloggedDestination } from "../client/outbound.ts";
+import { fanOut, PublishContext } from "../delivery/deliver.ts";
+import { latin1 } from "../protocol/bytes.ts";
+import { Outbound, takeBackloggedDestination } from "../conn/outbound.ts";
 import {
   formatStall,
   type InboundOwner,
   InboundPump,
   ReadBlock,
   stallMs,
-} from "../client/inbound.ts";
-import { traceArgsLine, tracePayloadLine } from "../client/trace.ts";
-import { closeOnTransportEnd, closeOnWriteError } from "../client/transport_failure.ts";
-import { type RouteLink, Subscription } from "../client/subscription.ts";
-import type { Transport } from "../client/transport.ts";
-import { ClosedReason } from "../client/closed_reason.ts";
+} from "../conn/inbound.ts";
+import { traceArgsLine, tracePayloadLine } from "../conn/trace.ts";
+import { closeOnTransportEnd, closeOnWriteError } from "../conn/transport_failure.ts";
+import { type RouteLink, Subscription } from "../delivery/subscription.ts";
+import type { Transport } from "../conn/transport.ts";
+import { ClosedReason } from "../conn/closed_reason.ts";
 import { errLine, PONG_LINE, WireError } from "../protocol/wire_errors.ts";
-import { KeepAlive } from "../client/keep_alive.ts";
+import { KeepAlive } from "../conn/keep_alive.ts";
 import type { MatchResult } from "../router/sublist.ts";
 import type { Account } from "../server/account.ts";
 import type { Server } from "../server.ts";
@@ -115,7 +116,7 @@ export class RouteConnection implements RouteLink, RouteOps, InboundOwner {
   /** When it was registered (performance.now()), for duplicate resolution. */
   registeredAt = 0;
 
-  // RouteLink (lib/client/deliver.ts)
+  // RouteLink (lib/delivery/deliver.ts)
   deliveryStamp = 0;
   pendingQueues: string[] = [];
 

@@ -10,8 +10,9 @@
  *
  * @module
  */
-import type { Outbound } from "../client/outbound.ts";
-import { copyBytes, type PublishContext, writeDecimal } from "../client/deliver.ts";
+import type { Outbound } from "../conn/outbound.ts";
+import type { PublishContext } from "../delivery/deliver.ts";
+import { copyBytes, writeDecimal } from "../protocol/bytes.ts";
 import { CR, LF, SPACE } from "../protocol/chars.ts";
 
 const encoder = new TextEncoder();

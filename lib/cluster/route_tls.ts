@@ -12,7 +12,7 @@ import { LISTEN_BACKLOG } from "../ops/listen_backlog.ts";
 import type * as tls from "node:tls";
 import type { TlsOptions } from "../config/options.ts";
 import type { Logger } from "../ops/logger.ts";
-import type { Transport } from "../client/transport.ts";
+import type { Transport } from "../conn/transport.ts";
 import { TlsTransport } from "../tls/backpressure.ts";
 import { CertificateHolder } from "../tls/context.ts";
 import { createRouteTlsAcceptor, type RouteTlsAcceptor, tlsConnect } from "../tls/dial.ts";

@@ -5,7 +5,7 @@
  * @module
  */
 import { Sublist } from "../router/sublist.ts";
-import type { Subscription } from "../client/subscription.ts";
+import type { Subscription } from "../delivery/subscription.ts";
 import type { ClientConnection } from "../client/connection.ts";
 
 export const GLOBAL_ACCOUNT = "$G";

@@ -7,7 +7,7 @@
 import type { Options } from "../config/options.ts";
 import type { Logger } from "../ops/logger.ts";
 import type { ClientConnection } from "../client/connection.ts";
-import type { Subscription } from "../client/subscription.ts";
+import type { Subscription } from "../delivery/subscription.ts";
 import type { Account } from "./account.ts";
 import type { AuthOutcome, ConnectCredentials } from "./auth_api.ts";
 

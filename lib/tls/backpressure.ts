@@ -14,7 +14,7 @@ import type { Socket } from "node:net";
 import { setImmediate } from "node:timers";
 import v8 from "node:v8";
 import vm from "node:vm";
-import { NodeTransport } from "../client/transport.ts";
+import { NodeTransport } from "../conn/transport.ts";
 
 interface StreamHandle {
   readStop?(): unknown;

@@ -6,7 +6,7 @@
  */
 import { X509Certificate } from "node:crypto";
 import type { TLSSocket } from "node:tls";
-import type { TlsState } from "../client/connection.ts";
+import type { TlsState } from "../conn/transport.ts";
 import { certIdentityFromX509 } from "../auth/cert_identity.ts";
 import { goCipherName, goTlsVersion } from "./ciphers.ts";
 import { allowsPurpose, Eku } from "./_eku.ts";

@@ -4,7 +4,34 @@
  *
  * @module
  */
-import type { ClientConnection } from "./connection.ts";
+import type { Outbound } from "../conn/outbound.ts";
+import type { Account } from "../server/account.ts";
+
+/**
+ * A local client as the delivery code sees it (implemented by
+ * lib/client/connection.ts): where MSG lines go and what decides whether one
+ * may be delivered.
+ */
+export interface LocalSubscriber {
+  /** Client id (monitoring lists subscriptions by it). */
+  readonly cid: number;
+  readonly out: Outbound;
+  readonly isClosed: boolean;
+  /** CONNECT `echo`: false keeps a client's own messages from it. */
+  readonly echo: boolean;
+  /** CONNECT `headers`: HMSG, or MSG with the headers stripped. */
+  readonly headers: boolean;
+  /** Delivered reply subjects grant temporary publish rights (allow_responses). */
+  readonly grantsReplies: boolean;
+  /** The account the client publishes in (routes name it in RMSG). */
+  readonly account: Account;
+  deliveryAllowed(subject: string): boolean;
+  grantReply(reply: string): void;
+  /** Counts one delivery and applies the slow-consumer and flow-control limits. */
+  countOut(bytes: number): void;
+  /** Auto-unsubscribe reached its count. */
+  removeSubscription(sub: Subscription): void;
+}
 
 /** A route as the delivery code sees it (implemented by lib/cluster). */
 export interface RouteLink {
@@ -12,7 +39,7 @@ export interface RouteLink {
   deliveryStamp: number;
   /** Queue groups named for the message being fanned out. */
   pendingQueues: string[];
-  /** Sends RMSG/HMSG for the current message (see lib/client/deliver.ts). */
+  /** Sends RMSG/HMSG for the current message (see lib/delivery/deliver.ts). */
   sendMessage(msg: import("./deliver.ts").PublishContext, queues: readonly string[]): void;
 }
 
@@ -52,7 +79,7 @@ export class Subscription {
   readonly sid: string;
   readonly sidBytes: Uint8Array;
   /** Set for a local client subscription. */
-  readonly client: ClientConnection | null;
+  readonly client: LocalSubscriber | null;
   /** Set for a remote interest entry. */
   readonly route: RouteLink | null;
   /** Messages delivered so far (auto-unsubscribe counts these). */
@@ -70,7 +97,7 @@ export class Subscription {
     queue: string | null;
     sid: string;
     sidBytes: Uint8Array;
-    client?: ClientConnection;
+    client?: LocalSubscriber;
     route?: RouteLink;
   }) {
     this.subject = init.subject;

@@ -7,6 +7,16 @@
  * @module
  */
 import type { Socket } from "node:net";
+import type { CertIdentity } from "../server/auth_api.ts";
+
+/** TLS facts about a connection, for logs, /connz and verify_and_map. */
+export interface TlsState {
+  version: string;
+  cipher: string;
+  peerCert?: CertIdentity;
+  peerCertSubject?: string;
+  peerCertDer?: Uint8Array;
+}
 
 export interface Transport {
   readonly remoteAddress: string;

@@ -6,7 +6,7 @@
  * @module
  */
 import type { LineParser } from "../protocol/line_parser.ts";
-import { latin1 } from "./deliver.ts";
+import { latin1 } from "../protocol/bytes.ts";
 
 const decoder = new TextDecoder();
 

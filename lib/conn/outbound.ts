@@ -30,7 +30,7 @@ const STUCK_MS = 1000;
  * stall threshold while the current chunk was parsed. The event loop runs one
  * producer at a time, so one slot is enough: the producer takes it after its
  * chunk (see {@link takeBackloggedDestination}) and stops reading until that
- * destination drains (lib/client/inbound.ts).
+ * destination drains (lib/conn/inbound.ts).
  */
 let backlogged: Outbound | null = null;
 

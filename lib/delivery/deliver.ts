@@ -10,9 +10,9 @@
  * @module
  */
 import type { MatchResult } from "../router/sublist.ts";
-import type { ClientConnection } from "./connection.ts";
-import type { RouteLink, Subscription } from "./subscription.ts";
+import type { LocalSubscriber, RouteLink, Subscription } from "./subscription.ts";
 import { CR, LF, SPACE } from "../protocol/chars.ts";
+import { copyBytes, latin1, writeDecimal } from "../protocol/bytes.ts";
 
 /** One message in flight through the router. Reused per connection, never per message. */
 export class PublishContext {
@@ -39,7 +39,7 @@ export class PublishContext {
   payloadStart = 0;
   payloadEnd = 0;
   /** Publishing client (echo suppression), null for route-originated messages. */
-  publisher: ClientConnection | null = null;
+  publisher: LocalSubscriber | null = null;
   /** Queue groups named by an incoming RMSG; null = none (then no queue delivery). */
   routeQueues: readonly string[] | null = null;
   fromRoute = false;
@@ -171,7 +171,7 @@ function deliverToClient(sub: Subscription, msg: PublishContext): boolean {
 }
 
 /** Appends `MSG`/`HMSG` + payload to the client's outbound buffer. */
-export function writeMsg(client: ClientConnection, sub: Subscription, msg: PublishContext): void {
+export function writeMsg(client: LocalSubscriber, sub: Subscription, msg: PublishContext): void {
   const out = client.out;
   const subjLen = msg.subjEnd - msg.subjStart;
   const replyLen = msg.replyStart < 0 ? -1 : msg.replyEnd - msg.replyStart;
@@ -216,58 +216,4 @@ export function writeMsg(client: ClientConnection, sub: Subscription, msg: Publi
   b[p++] = LF;
   out.len = p;
   client.countOut(bodyLen);
-}
-
-/**
- * Copies `src[s, e)` into `dst` at `p` (room already reserved). Positional
- * arguments on purpose: it runs for every token of every message.
- *
- * @returns the position after the copied bytes
- */
-export function copyBytes(
-  dst: Uint8Array,
-  p: number,
-  src: Uint8Array,
-  s: number,
-  e: number,
-): number {
-  // Subjects and sids are short: a byte loop beats set()+subarray() for them.
-  if (e - s > 64) {
-    dst.set(src.subarray(s, e), p);
-    return p + (e - s);
-  }
-  for (let i = s; i < e; i++) dst[p++] = src[i];
-  return p;
-}
-
-/** Writes a non-negative integer in ASCII decimal; returns the new position. */
-export function writeDecimal(dst: Uint8Array, p: number, value: number): number {
-  if (value === 0) {
-    dst[p] = 0x30;
-    return p + 1;
-  }
-  let digits = 0;
-  for (let v = value; v > 0; v = Math.floor(v / 10)) digits++;
-  let q = p + digits;
-  for (let v = value; v > 0; v = Math.floor(v / 10)) dst[--q] = 0x30 + (v % 10);
-  return p + digits;
-}
-
-/** Bytes to string for ASCII/Latin-1 tokens; callers use it on cache misses only. */
-export function latin1(buf: Uint8Array, start: number, end: number): string {
-  if (end - start < 64) {
-    let s = "";
-    for (let i = start; i < end; i++) {
-      const c = buf[i];
-      if (c >= 0x80) return utf8(buf, start, end);
-      s += String.fromCharCode(c);
-    }
-    return s;
-  }
-  return utf8(buf, start, end);
-}
-
-const decoder = new TextDecoder();
-function utf8(buf: Uint8Array, start: number, end: number): string {
-  return decoder.decode(buf.subarray(start, end));
 }
