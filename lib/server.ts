@@ -12,6 +12,7 @@ import type { Logger } from "./ops/logger.ts";
 import { redactSecrets } from "./ops/redact.ts";
 import { ClientConnection } from "./client/connection.ts";
 import type { TlsState } from "./conn/transport.ts";
+import { type Flushable, FlushQueue } from "./conn/flush_queue.ts";
 import { ClosedReason } from "./conn/closed_reason.ts";
 import type { Subscription } from "./delivery/subscription.ts";
 import { DenoTransport, type Transport } from "./conn/transport.ts";
@@ -119,8 +120,7 @@ export class Server implements ServerCore {
   #bcrypt: import("./auth/bcrypt_pool.ts").BcryptPool | null = null;
   /** The plain client listener's accept loop (null with TLS, or while rebinding). */
   #accepting: AcceptLoop | null = null;
-  #flushList: ClientConnection[] = [];
-  #flushScheduled = false;
+  readonly #writes = new FlushQueue();
   #sweeper: ReturnType<typeof setInterval> | undefined;
   #shuttingDown = false;
   #connectUrlsVersion = 0;
@@ -489,28 +489,14 @@ export class Server implements ServerCore {
     });
   }
 
-  queueFlush(client: ClientConnection): void {
-    if (client.flushQueued) return;
-    client.flushQueued = true;
-    this.#flushList.push(client);
-    if (!this.#flushScheduled) {
-      // Writes outside a read (timers, async auth) still go out this turn.
-      this.#flushScheduled = true;
-      queueMicrotask(() => this.flushPending());
-    }
+  /** Queues a connection (client or route) for this turn's coalesced write. */
+  queueFlush(conn: Flushable): void {
+    this.#writes.add(conn);
   }
 
-  /** Writes every client touched since the last flush: one write per client per turn. */
+  /** Writes every connection touched since the last flush: one write each per turn. */
   flushPending(): void {
-    this.#flushScheduled = false;
-    const list = this.#flushList;
-    if (list.length === 0) return;
-    for (let i = 0; i < list.length; i++) {
-      const c = list[i];
-      c.flushQueued = false;
-      if (!c.isClosed) c.out.flush();
-    }
-    list.length = 0;
+    this.#writes.flush();
   }
 
   slowConsumer(client: ClientConnection, kind: "pending" | "deadline"): void {

@@ -98,8 +98,6 @@ export class Cluster implements ClusterHandle, RouteHost {
   #importChecker: PermissionChecker | null = null;
   #exportChecker: PermissionChecker | null = null;
   #nextRid = 1;
-  #flushList: RouteConnection[] = [];
-  #flushScheduled = false;
   #shuttingDown = false;
 
   constructor(server: Server) {
@@ -422,28 +420,6 @@ export class Cluster implements ClusterHandle, RouteHost {
       delayMs: RECONNECT_DELAY_MS + Math.random() * RECONNECT_JITTER_MS,
       reconnect: true,
     });
-  }
-
-  queueFlush(conn: RouteConnection): void {
-    if (conn.flushQueued) return;
-    conn.flushQueued = true;
-    this.#flushList.push(conn);
-    if (!this.#flushScheduled) {
-      // One write per route per turn: everything a read chunk produced goes out together.
-      this.#flushScheduled = true;
-      queueMicrotask(() => this.#flush());
-    }
-  }
-
-  #flush(): void {
-    this.#flushScheduled = false;
-    const list = this.#flushList;
-    for (let i = 0; i < list.length; i++) {
-      const c = list[i];
-      c.flushQueued = false;
-      if (!c.isClosed) c.out.flush();
-    }
-    list.length = 0;
   }
 
   exportAllowed(subject: string): boolean {

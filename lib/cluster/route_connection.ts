@@ -61,8 +61,6 @@ export interface RouteHost {
   peerUrlsChanged(conn: RouteConnection, urls: string[]): void;
   /** The connection closed (registered or not). */
   routeClosed(conn: RouteConnection): void;
-  /** Schedules a coalesced write of `conn.out`. */
-  queueFlush(conn: RouteConnection): void;
   /** Route `export` permission: whether we accept interest on `subject`. */
   exportAllowed(subject: string): boolean;
   /**
@@ -589,7 +587,7 @@ export class RouteConnection implements RouteLink, RouteOps, InboundOwner {
       }
       this.out.markBacklogged();
     }
-    this.host.queueFlush(this);
+    this.server.queueFlush(this);
   }
 
   // ------------------------------------------------------------ keep-alive
@@ -626,7 +624,7 @@ export class RouteConnection implements RouteLink, RouteOps, InboundOwner {
   send(bytes: Uint8Array): void {
     if (this.isClosed) return;
     this.out.append(bytes);
-    this.host.queueFlush(this);
+    this.server.queueFlush(this);
   }
 
   sendErrAndClose(text: string, reason: ClosedReason): void {

@@ -7,6 +7,7 @@
 import type { Options } from "../config/options.ts";
 import type { Logger } from "../ops/logger.ts";
 import type { ClientConnection } from "../client/connection.ts";
+import type { Flushable } from "../conn/flush_queue.ts";
 import type { Subscription } from "../delivery/subscription.ts";
 import type { Account } from "./account.ts";
 import type { AuthOutcome, ConnectCredentials } from "./auth_api.ts";
@@ -43,7 +44,8 @@ export interface ServerCore {
   interestChanged(account: Account, sub: Subscription, added: boolean): void;
   /** Called before answering a PING (async INFO refresh for protocol-1 clients). */
   beforePong(client: ClientConnection): void;
-  queueFlush(client: ClientConnection): void;
+  /** Queues a connection for this turn's coalesced write (lib/conn/flush_queue.ts). */
+  queueFlush(conn: Flushable): void;
   flushPending(): void;
   slowConsumer(client: ClientConnection, kind: "pending" | "deadline"): void;
   clientClosed(client: ClientConnection): void;
