@@ -38,14 +38,30 @@ export interface MonitorHandle {
   close(): Promise<void> | void;
 }
 
-/** What lib/cluster returns; it is also the server extension that sees interest changes. */
+/**
+ * What lib/cluster returns, and everything the rest of the server may use of
+ * it: monitoring reads it, a config reload changes it through its methods. It
+ * is also the server extension that sees interest changes.
+ */
 export interface ClusterHandle extends ServerExtension {
   /** Bound route port. */
   readonly port: number;
   /** The cluster name in force (configured, generated, or adopted from a peer). */
   readonly name: string;
-  /** ops: the current route certificate holder (null without route TLS); a reload may replace it. */
+  /** The current route certificate holder (null without route TLS); a reload may replace it. */
   readonly routeTlsCertificate: import("./tls/context.ts").CertificateHolder | null;
+  /** One entry per registered route, for /routez. */
+  routezInfo(): import("./monitor/types.ts").RouteInfo[];
+  /** Config reload: authorization, permissions, name and configured routes (by difference). */
+  applyOptions(next: import("./config/options.ts").ClusterOptions): void;
+  /**
+   * Config reload of `cluster.tls`: route handshakes from now on use `options`
+   * with `holder`'s certificate (both undefined/null: TLS off).
+   */
+  reloadTls(
+    options: import("./config/options.ts").TlsOptions | undefined,
+    holder: import("./tls/context.ts").CertificateHolder | null,
+  ): Promise<void>;
 }
 
 /** ops: binds a TLS client listener (lib/tls/client_listener.ts) on a host and port. */
@@ -543,7 +559,7 @@ export class Server implements ServerCore {
         if (started > 0 && now - started > deadline) this.slowConsumer(c, "deadline");
       }
     }, every);
-    Deno.unrefTimer(this.#sweeper as unknown as number);
+    Deno.unrefTimer(Number(this.#sweeper));
   }
 
   // ------------------------------------------------------------ lifecycle

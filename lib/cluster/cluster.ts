@@ -42,24 +42,12 @@ import { joinHostPort, parseAdvertise } from "../conn/address.ts";
 const RECONNECT_DELAY_MS = 1000;
 const RECONNECT_JITTER_MS = 100;
 
-/** The cluster part of /varz. */
 /**
  * Two servers that dial each other at once register the crossing connections
  * within a few milliseconds of each other; a later duplicate (a retry, a
  * gossiped URL) meets an established route.
  */
 const SIMULTANEOUS_DIAL_MS = 250;
-
-export interface ClusterVarz {
-  name: string;
-  addr: string;
-  cluster_port: number;
-  auth_timeout: number;
-  urls: string[];
-  tls_timeout: number;
-  tls_required: boolean;
-  tls_verify: boolean;
-}
 
 /**
  * Starts the route listener and dials the configured routes.
@@ -685,21 +673,6 @@ export class Cluster implements ClusterHandle, RouteHost {
       out.push(entry);
     }
     return out;
-  }
-
-  /** The cluster object of /varz. */
-  varz(): ClusterVarz {
-    const o = this.#opts;
-    return {
-      name: this.#name,
-      addr: o.host || "0.0.0.0",
-      cluster_port: this.port,
-      auth_timeout: this.auth.timeoutMs / 1000,
-      urls: [...this.#configured.keys()],
-      tls_timeout: o.tls?.timeout ?? 0,
-      tls_required: o.tls !== undefined,
-      tls_verify: o.tls !== undefined,
-    };
   }
 }
 

@@ -104,7 +104,7 @@ export async function startRouteTls(options: TlsOptions, hooks: RouteTlsHooks): 
         retired.delete(old);
         old.close();
       }, handshakeDeadlineMs(old.certificate) + 1000);
-      Deno.unrefTimer(timer as unknown as number);
+      Deno.unrefTimer(Number(timer));
       retired.set(old, timer);
     },
     close() {

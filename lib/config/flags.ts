@@ -513,7 +513,7 @@ export function mergeOptions(fileOpts: Options, flagOverrides: FlagOverrides): O
   const merged: Options = structuredClone(fileOpts);
   const { cluster, tls, ...plain } = flagOverrides;
   for (const [k, v] of Object.entries(plain)) {
-    if (v !== undefined) (merged as unknown as Record<string, unknown>)[k] = structuredClone(v);
+    if (v !== undefined) Object.assign(merged, { [k]: structuredClone(v) });
   }
   if (flagOverrides.authorization && fileOpts.authorization) {
     // As nats-server: --user, --pass and --auth each replace only their own field;
@@ -527,7 +527,7 @@ export function mergeOptions(fileOpts: Options, flagOverrides: FlagOverrides): O
   if (cluster) {
     const base: ClusterOptions = merged.cluster ?? defaultClusterOptions();
     for (const [k, v] of Object.entries(cluster)) {
-      (base as unknown as Record<string, unknown>)[k] = structuredClone(v);
+      Object.assign(base, { [k]: structuredClone(v) });
     }
     if ("authorization" in cluster && cluster.authorization === undefined) {
       delete base.authorization;

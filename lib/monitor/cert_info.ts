@@ -1,14 +1,13 @@
 /**
  * The certificates the server presents, for /metrics and the dashboard:
- * from a `tlsCertificateInfo()` hook on the server when lib/tls or lib/acme
- * provides one (a renewed ACME certificate shows at once), otherwise from
+ * from the server's `tlsCertificateInfo()` when ACME provides them (a renewed ACME certificate shows at once), otherwise from
  * `options.tls.certFile`, parsed once per file modification.
  *
  * @module
  */
 import { X509Certificate } from "node:crypto";
 import type { Server } from "../server.ts";
-import type { TlsCertificateInfo, TlsCertificateSource } from "./types.ts";
+import type { TlsCertificateInfo } from "./types.ts";
 
 let cached: { path: string; mtime: number; info: TlsCertificateInfo | null } | null = null;
 
@@ -43,15 +42,11 @@ export function parseCertificatePem(pem: string, source = "file"): TlsCertificat
  * uses), the client `cert_file` is listed first.
  */
 export function tlsCertificates(server: Server): TlsCertificateInfo[] {
-  const hook = (server as unknown as Partial<TlsCertificateSource>).tlsCertificateInfo;
   let hooked: TlsCertificateInfo[] | null = null;
-  if (typeof hook === "function") {
-    try {
-      const list = hook.call(server);
-      if (Array.isArray(list)) hooked = list;
-    } catch (e) {
-      server.log.debug(`Monitoring: tlsCertificateInfo() failed: ${(e as Error).message}`);
-    }
+  try {
+    hooked = server.tlsCertificateInfo();
+  } catch (e) {
+    server.log.debug(`Monitoring: tlsCertificateInfo() failed: ${(e as Error).message}`);
   }
   if (hooked === null) return clientFileCertificate(server);
   // Waiting for a first certificate (usedBy empty, no file yet) still shows the ACME state.

@@ -178,16 +178,15 @@ function openRow(c: ClientConnection): ConnRow {
     account: c.account.name,
     subjects: () => [...c.subs.values()].map((s) => s.subject),
     detail: () =>
-      [...c.subs.values()].map((s) => {
-        // Built key by key: JSON key order is the order nats-server prints.
-        const d: JsonObject = { subject: s.subject };
-        if (s.queue !== null) d.qgroup = s.queue;
-        d.sid = s.sid;
-        d.msgs = s.msgs;
-        if (s.max > 0) d.max = s.max;
-        d.cid = c.cid;
-        return d as unknown as SubDetail;
-      }),
+      [...c.subs.values()].map((s): SubDetail => ({
+        // In this order: JSON key order is the order nats-server prints.
+        subject: s.subject,
+        ...(s.queue !== null ? { qgroup: s.queue } : {}),
+        sid: s.sid,
+        msgs: s.msgs,
+        ...(s.max > 0 ? { max: s.max } : {}),
+        cid: c.cid,
+      })),
   };
 }
 

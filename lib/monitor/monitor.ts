@@ -131,7 +131,8 @@ async function startHttps(
       new Promise<void>((resolve) => {
         stopRearming();
         https.close(() => resolve());
-        // Idle keep-alive connections would hold close() open.
+        // Idle keep-alive connections would hold close() open. Node-compat: the
+        // method exists at run time but not in every node:https type version.
         (https as unknown as { closeAllConnections?: () => void }).closeAllConnections?.();
       }),
   };

@@ -7,22 +7,14 @@
  */
 import type { Server } from "../server.ts";
 import { preciseNowMs, rfc3339Nano, rttString, uptimeString } from "./format.ts";
-import type { ClusterMonitorSource, JsonObject, RouteInfo } from "./types.ts";
+import type { JsonObject, RouteInfo } from "./types.ts";
 
 /** What `subs` asks for: nothing, subjects, or per-subscription detail. */
 export type SubsMode = "none" | "list" | "detail";
 
-/** Routes of the server, or `[]` when there is no cluster or it cannot report. */
+/** Routes of the server, or `[]` when there is no cluster. */
 export function routeInfos(server: Server): RouteInfo[] {
-  const cluster = server.cluster as unknown as Partial<ClusterMonitorSource> | null;
-  if (cluster === null || typeof cluster?.routezInfo !== "function") return [];
-  try {
-    const routes = cluster.routezInfo();
-    return Array.isArray(routes) ? routes : [];
-  } catch (e) {
-    server.log.debug(`Monitoring: routezInfo() failed: ${(e as Error).message}`);
-    return [];
-  }
+  return server.cluster?.routezInfo() ?? [];
 }
 
 /**

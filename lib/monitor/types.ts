@@ -40,11 +40,6 @@ export interface RouteInfo {
   export?: { allow?: string[]; deny?: string[] };
 }
 
-/** What /routez needs from `server.cluster` (a lib/cluster ClusterHandle). */
-export interface ClusterMonitorSource {
-  routezInfo(): RouteInfo[];
-}
-
 /** One subscription in `subscriptions_list_detail` / subsz `subscriptions_list`. */
 export interface SubDetail {
   account?: string;
@@ -89,15 +84,6 @@ export interface TlsCertificateInfo {
    * first certificate is awaited or when nothing is configured to use it.
    */
   usedBy?: string[];
-}
-
-/**
- * Optional server hook (lib/tls or lib/acme may add it to Server): the
- * certificates currently served. Without it, monitoring reads
- * `options.tls.certFile` itself.
- */
-export interface TlsCertificateSource {
-  tlsCertificateInfo(): TlsCertificateInfo[];
 }
 
 /** A JSON object whose key order is the order fields are assigned in. */

@@ -38,14 +38,6 @@ export interface ReloadContext {
   files?: ProcessFiles;
 }
 
-/** The route-management part of lib/cluster (optional methods: older builds lack them). */
-interface RouteControl {
-  addRoute?(url: string): void;
-  removeRoute?(url: string): void;
-  /** Authorization, permissions, name, routes... (lib/cluster/cluster.ts). */
-  applyOptions?(next: ClusterOptions): void;
-}
-
 /**
  * Reloads the configuration. The caller logs failures as
  * `Failed to reload server configuration: <message>`.
@@ -114,8 +106,7 @@ export async function reloadConfig(server: Server, ctx: ReloadContext): Promise<
   acmePlan?.commit(); // acme: before the holders built from its certificates go live
   // TLS first: routes added below are dialed at once, with the new route certificate.
   await tls.apply();
-  if (has(ChangeKind.Cluster)) applyCluster(server, old, next);
-  else if (has(ChangeKind.Routes)) applyRoutes(server, old, next);
+  if (has(ChangeKind.Cluster) || has(ChangeKind.Routes)) applyCluster(server, next);
   if (has(ChangeKind.Files)) ctx.files?.sync(server);
   for (const change of changes) {
     for (const text of change.notices) {
@@ -196,30 +187,13 @@ async function recheckClients(server: Server, hadAuth: boolean): Promise<void> {
  * permissions, name and the routes (by difference, so they are not applied
  * twice); route TLS is lib/ops/reload_tls.ts.
  */
-function applyCluster(server: Server, old: Options, next: Options): void {
-  const control = server.cluster as (RouteControl & object) | null;
-  if (control === null || next.cluster === undefined) return;
-  if (!control.applyOptions) {
-    applyRoutes(server, old, next);
-    return;
-  }
+function applyCluster(server: Server, next: Options): void {
+  const cluster = server.cluster;
+  if (cluster === null || next.cluster === undefined) return;
   try {
-    control.applyOptions(next.cluster);
+    cluster.applyOptions(next.cluster);
   } catch (e) {
     // Not expected (lib/cluster logs bad route URLs itself); keep the reload going.
     server.log.error(`Cluster options not fully applied: ${(e as Error).message}`);
   }
-}
-
-/** Adds and removes solicited routes (lib/cluster does the dialing). */
-function applyRoutes(server: Server, old: Options, next: Options): void {
-  const control = server.cluster as (RouteControl & object) | null;
-  const before = new Set(old.cluster?.routes ?? []);
-  const after = new Set(next.cluster?.routes ?? []);
-  if (control === null || !control.addRoute || !control.removeRoute) {
-    server.log.warn("Cluster routes changed but the cluster module cannot add or remove routes");
-    return;
-  }
-  for (const url of before) if (!after.has(url)) control.removeRoute(url);
-  for (const url of after) if (!before.has(url)) control.addRoute(url);
 }

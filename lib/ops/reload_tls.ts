@@ -46,12 +46,6 @@ export interface TlsReloadPlan {
   apply(): Promise<void>;
 }
 
-/** The part of lib/cluster a TLS reload needs (see lib/cluster/cluster.ts). */
-interface RouteTlsControl {
-  readonly routeTlsCertificate: CertificateHolder | null;
-  reloadTls?(options: TlsOptions | undefined, holder: CertificateHolder | null): Promise<void>;
-}
-
 /**
  * Reads and validates the TLS material of the new options.
  *
@@ -74,7 +68,7 @@ export function prepareTlsReload(
     (t) => sourceOf(t, "client", server, acme),
     "server",
   );
-  const cluster = server.cluster as (RouteTlsControl & object) | null;
+  const cluster = server.cluster;
   // A cluster appearing or going away is refused by the reload diff; only a
   // running cluster can change its TLS.
   const route = cluster !== null && next.cluster !== undefined && next.cluster.port !== 0
@@ -95,9 +89,7 @@ export function prepareTlsReload(
         toHttpsMonitor(server, client.holder);
       }
       if (route.action !== "keep" && cluster !== null) {
-        if (!cluster.reloadTls) {
-          server.log.warn("Route TLS changed but the cluster module cannot reload it");
-        } else if (route.action === "off") {
+        if (route.action === "off") {
           await cluster.reloadTls(undefined, null);
         } else {
           await cluster.reloadTls(route.options, route.holder);

@@ -31,12 +31,13 @@ interface ListenHandle {
  */
 export function keepAccepting(server: net.Server, everyMs = ACCEPT_MAX_SLEEP_MS): () => void {
   const timer = setInterval(() => {
+    // Node-compat internals: the listening handle is not part of the typed API.
     const handle = (server as unknown as { _handle?: ListenHandle | null })._handle;
     if (!server.listening || typeof handle?.listen !== "function") return;
     try {
       handle.listen(NODE_DEFAULT_BACKLOG);
     } catch { /* closing meanwhile */ }
   }, everyMs);
-  Deno.unrefTimer(timer as unknown as number);
+  Deno.unrefTimer(Number(timer));
   return () => clearInterval(timer);
 }

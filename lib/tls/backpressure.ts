@@ -23,6 +23,7 @@ interface StreamHandle {
 
 /** The TCP handle a TLS socket reads from, when the runtime exposes it. */
 function tcpHandle(socket: Socket): StreamHandle | undefined {
+  // Node-compat internals: the wrapped socket (`_parent`) and its TCP handle are untyped.
   const parent = (socket as unknown as { _parent?: { _handle?: StreamHandle } })._parent;
   return parent?._handle ?? undefined;
 }

@@ -119,6 +119,7 @@ export function createRouteTlsAcceptor(
   type Waiter = { resolve(s: tls.TLSSocket): void; reject(e: Error): void };
   const waiting = new Map<net.Socket, Waiter>();
   const take = (ts: tls.TLSSocket): Waiter | undefined => {
+    // Node-compat internals: node:tls keeps the wrapped socket as `_parent`.
     const parent = (ts as unknown as { _parent?: net.Socket })._parent;
     const w = parent ? waiting.get(parent) : undefined;
     if (parent) waiting.delete(parent);
