@@ -14,7 +14,7 @@
 import { buildOptions } from "../config/resolve.ts";
 import { formatIssue } from "../config/conf_values.ts";
 import type { ParsedFlags } from "../config/flags.ts";
-import type { ClusterOptions, Options } from "../config/options.ts";
+import type { Options } from "../config/options.ts";
 import type { Server } from "../server.ts";
 import { needsAuthenticator } from "../server.ts";
 import { Account } from "../server/account.ts";
