@@ -63,7 +63,7 @@ async function runServer(
 ): Promise<number> {
   const log = loggerFor(options);
   const server = new Server(options, log);
-  server.acmeEnv = acmeEnv; // acme: env mode, see lib/server/acme_tls.ts
+  server.acmeEnv = acmeEnv; // acme: env mode, see lib/tls/acme_tls.ts
   const [{ installSignalHandlers, createServerControl }, { ProcessFiles }] = await Promise.all([
     import("./ops/signals.ts"),
     import("./ops/process_files.ts"),

@@ -128,8 +128,8 @@ export class Server implements ServerCore {
   clientTls: import("./tls/client_listener.ts").TlsClientListener | null = null;
   /** acme: letsgo-nats variables for ACME env mode (set by the CLI when DOMAINS is set). */
   acmeEnv: Record<string, string | undefined> | null = null;
-  /** acme: the ACME manager's link to this server (lib/server/acme_tls.ts), when ACME is on. */
-  acme: import("./server/acme_tls.ts").AcmeTls | null = null;
+  /** acme: the ACME manager's link to this server (lib/tls/acme_tls.ts), when ACME is on. */
+  acme: import("./tls/acme_tls.ts").AcmeTls | null = null;
 
   #nextCid = 1;
   /** bcrypt worker pool (lib/auth), created on first need and kept across reloads. */
@@ -213,7 +213,7 @@ export class Server implements ServerCore {
     const port = o.port === -1 ? 0 : o.port;
     this.clientHost = o.host;
     if (o.tls?.acme || o.cluster?.tls?.acme || this.acmeEnv) {
-      const { AcmeTls } = await import("./server/acme_tls.ts");
+      const { AcmeTls } = await import("./tls/acme_tls.ts");
       this.acme = AcmeTls.create(this, { env: this.acmeEnv });
     }
     // Monitoring first, as nats-server: with ACME it shows (/varz tls_cert,

@@ -159,3 +159,15 @@ export function acmeOptionsFromEnv(
     },
   };
 }
+
+/**
+ * The process environment, or `{}` without `--allow-env` (DNS providers then
+ * need their credentials in the config block).
+ */
+export function processEnv(): Record<string, string | undefined> {
+  try {
+    return Deno.env.toObject();
+  } catch {
+    return {};
+  }
+}

@@ -44,6 +44,7 @@ import {
   resolveSettings,
 } from "./settings.ts";
 import { loadText, type Storage } from "./storage.ts";
+import { processEnv } from "./env.ts";
 
 /** A certificate ready for a TLS server. */
 export interface AcmeCertificate {
@@ -521,7 +522,7 @@ export class AcmeManager {
       this.#solver = new Http01Solver(this.#o.httpListen ?? ":80", this.#d.log);
       return this.#solver;
     }
-    const env = this.#d.env ?? safeEnv();
+    const env = this.#d.env ?? processEnv();
     let provider;
     try {
       provider = await createDnsProvider(this.#o, env);
@@ -636,14 +637,5 @@ export class AcmeManager {
       cert: { certPem, keyPem, chainPem, notAfter: info.notAfter, serial: info.serial },
       info,
     };
-  }
-}
-
-function safeEnv(): Record<string, string | undefined> {
-  try {
-    return Deno.env.toObject();
-  } catch {
-    // No --allow-env: providers then need everything in `extra`.
-    return {};
   }
 }

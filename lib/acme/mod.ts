@@ -25,7 +25,7 @@ export {
   type AcmeManagerDeps,
   type AcmeStatus,
 } from "./manager.ts";
-export { acmeOptionsFromEnv, type EnvFiles } from "./env.ts";
+export { acmeOptionsFromEnv, type EnvFiles, processEnv } from "./env.ts";
 export { AcmeClient, AcmeError } from "./acme_client.ts";
 export { FileStorage } from "./file_storage.ts";
 export { MemoryStorage, type Storage } from "./storage.ts";

@@ -107,7 +107,7 @@ export function buildVarz(server: Server, ctx: VarzContext): JsonObject {
 
 /**
  * `tls_cert` (a dnatsd extension): the certificate clients are served, and
- * with ACME its renewal state. Never holds secrets (lib/server/acme_tls.ts
+ * with ACME its renewal state. Never holds secrets (lib/tls/acme_tls.ts
  * redacts provider tokens from `last_error`).
  */
 export function tlsCertVarz(c: TlsCertificateInfo): JsonObject {

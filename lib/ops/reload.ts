@@ -24,7 +24,7 @@ import type { ProcessFiles } from "./process_files.ts";
 import { ChangeKind, diffOptions, type OptionChange } from "./reload_diff.ts";
 // Types only: the TLS and ACME code is loaded when a reload runs, not at start.
 import type { TlsReloadPlan } from "./reload_tls.ts";
-import type { AcmeReloadPlan } from "../server/acme_reload.ts";
+import type { AcmeReloadPlan } from "../tls/acme_reload.ts";
 
 /** What a reload needs besides the server. */
 export interface ReloadContext {
@@ -77,7 +77,7 @@ export async function reloadConfig(server: Server, ctx: ReloadContext): Promise<
     }
     // acme: new or changed acme blocks get their first certificate now; the TLS
     // holders below are built from it.
-    const { prepareAcmeReload } = await import("../server/acme_reload.ts");
+    const { prepareAcmeReload } = await import("../tls/acme_reload.ts");
     acmePlan = await prepareAcmeReload(server, next);
     const { prepareTlsReload } = await import("./reload_tls.ts");
     tls = prepareTlsReload(server, next, acmePlan);

@@ -15,7 +15,7 @@
  */
 import type { Options, TlsOptions } from "../config/options.ts";
 import type { Server } from "../server.ts";
-import type { AcmeReloadPlan } from "../server/acme_reload.ts";
+import type { AcmeReloadPlan } from "../tls/acme_reload.ts";
 import {
   CertificateHolder,
   type CertPurpose,

@@ -20,12 +20,3 @@ export function newServerId(): string {
   raw[34] = crc >> 8;
   return base32Encode(raw);
 }
-
-/** A random NUID-like token (22 characters), as used for dynamic cluster names. */
-export function newNuid(): string {
-  const alphabet = "0123456789ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz";
-  const bytes = crypto.getRandomValues(new Uint8Array(22));
-  let out = "";
-  for (const b of bytes) out += alphabet[b % alphabet.length];
-  return out;
-}

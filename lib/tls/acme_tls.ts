@@ -41,6 +41,7 @@ import {
   acmeOptionsFromEnv,
   type AcmeStatus,
   type EnvFiles,
+  processEnv,
 } from "../acme/mod.ts";
 import { formatDuration } from "../acme/renewal.ts";
 
@@ -119,14 +120,6 @@ function redactingLogger(server: Server, secrets: readonly string[]): Logger {
     reopen: () => {},
     close: () => {},
   };
-}
-
-function safeEnv(): Record<string, string | undefined> {
-  try {
-    return Deno.env.toObject();
-  } catch {
-    return {};
-  }
 }
 
 /** Same file, following links; false when either does not exist. */
@@ -435,7 +428,7 @@ export class AcmeTls {
    *   messages in env mode).
    */
   static create(server: Server, settings: AcmeTlsSettings = {}): AcmeTls | null {
-    const providerEnv = settings.providerEnv ?? safeEnv();
+    const providerEnv = settings.providerEnv ?? processEnv();
     const specs = unitSpecs(server, server.options, settings, providerEnv);
     if (specs.length === 0) return null;
     const units = specs.map((s) => new AcmeUnit(server, s));
@@ -503,7 +496,7 @@ export class AcmeTls {
   static async prepareReload(server: Server, next: Options): Promise<AcmeReloadPlan | null> {
     const current = server.acme;
     const settings = current ? current.#settings : { env: server.acmeEnv };
-    const providerEnv = current ? current.#providerEnv : settings.providerEnv ?? safeEnv();
+    const providerEnv = current ? current.#providerEnv : settings.providerEnv ?? processEnv();
     const specs = unitSpecs(server, next, settings, providerEnv);
     const old = current ? current.#units : [];
     const kept: AcmeUnit[] = [];
@@ -557,7 +550,7 @@ export class AcmeTls {
   }
 }
 
-/** What {@link AcmeTls.prepareReload} prepared; see lib/server/acme_reload.ts. */
+/** What {@link AcmeTls.prepareReload} prepared; see lib/tls/acme_reload.ts. */
 export interface AcmeReloadPlan {
   /** The certificate `target` will serve after commit (undefined: none from ACME). */
   pemFor(target: AcmeTarget): PemPair | undefined;
