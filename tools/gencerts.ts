@@ -1,4 +1,4 @@
-// deno-lint-ignore-file no-import-prefix -- pinned npm: specifiers keep `deno run <URL>` working without deno.json (DESIGN.md)
+// deno-lint-ignore-file no-import-prefix -- pinned npm: specifiers keep `deno run <URL>` working without deno.json (docs/architecture.md)
 /**
  * Generates the test PKI in `certs/`: a root CA, server, client, route and
  * deliberately broken certificates (expired, wrong purpose, untrusted issuer).

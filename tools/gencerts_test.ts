@@ -1,4 +1,4 @@
-// deno-lint-ignore-file no-import-prefix -- pinned npm: specifiers keep `deno run <URL>` working without deno.json (DESIGN.md)
+// deno-lint-ignore-file no-import-prefix -- pinned npm: specifiers keep `deno run <URL>` working without deno.json (docs/architecture.md)
 /**
  * Checks the test PKI that tools/gencerts.ts writes: chains, keys, names,
  * validity and purposes with node:crypto, then real mutual-TLS handshakes with

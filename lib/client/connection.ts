@@ -60,7 +60,7 @@ const decoder = new TextDecoder("utf-8", { ignoreBOM: true });
 const FIRST_PING_MS = 2000;
 /** Outbound bytes after which a flush starts mid-read (see countOut). */
 const EAGER_FLUSH_BYTES = 64 * 1024;
-/** Reserved reply prefixes a client may not use (reference/protocol.md §7). */
+/** Reserved reply prefixes a client may not use (docs/architecture.md, "Protocol facts"). */
 const RESERVED_REPLY_PREFIXES = ["_R_.", "$JS.ACK.", "_GR_."];
 /** CONNECT fields kept (and merged across CONNECTs) for authentication. */
 const CREDENTIAL_FIELDS = ["user", "pass", "auth_token", "nkey", "sig", "jwt"] as const;

@@ -1,5 +1,5 @@
 /**
- * Gossip (auto-discovery, reference/routes.md §4): when a server registers a
+ * Gossip (auto-discovery, docs/architecture.md, "Protocol facts"): when a server registers a
  * new route while it has others, it tells them about the newcomer by
  * forwarding the newcomer's INFO (nonce removed, `ip` set). The receivers dial
  * the newcomer unless they know it already; so a cluster started from one

@@ -2,7 +2,7 @@
  * Local interest as routes see it: per account, how many local client
  * subscriptions exist on each subject (and each queue group), turned into
  * RS+/RS- lines when a count crosses zero (or, for queue groups, whenever the
- * weight changes), as nats-server 2.9 does (reference/routes.md §7).
+ * weight changes), as nats-server 2.9 does (docs/architecture.md, "Protocol facts").
  *
  * Interest changes are rare next to messages, so lines are built as strings.
  *

@@ -41,7 +41,7 @@ const EMPTY = new Uint8Array(0);
 /** nats-server sends the first route PING after ~1 s (plus jitter) to measure RTT. */
 const FIRST_PING_MS = 1000;
 
-/** A route INFO as JSON (fields of reference/routes.md §2). */
+/** A route INFO as JSON (fields of docs/architecture.md, "Protocol facts"). */
 export type RouteInfoJson = Record<string, unknown>;
 
 /** What a route needs from the cluster it belongs to. */

@@ -1,7 +1,7 @@
 /**
  * Dialing routes: explicit ones (the configured `routes`) are tried forever,
  * implicit ones (learned by gossip) `connect_retries` more times, ~1 s apart
- * (reference/routes.md §4, §9). One attempt loop per destination at a time.
+ * (docs/architecture.md, "Protocol facts"). One attempt loop per destination at a time.
  *
  * @module
  */

@@ -2,7 +2,7 @@
  * Framing a client's message for a route: `RMSG <acc> <subject> [reply] <size>`
  * or, with remote queue groups, `RMSG <acc> <subject> + <reply> <q>... <size>` /
  * `RMSG <acc> <subject> | <q>... <size>`; `HMSG` adds the header size before
- * the total (reference/routes.md §8).
+ * the total (docs/architecture.md, "Protocol facts").
  *
  * Runs once per message per route: bytes are copied straight from the
  * PublishContext into the outbound buffer, no strings are built (queue names

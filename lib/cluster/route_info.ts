@@ -1,6 +1,6 @@
 /**
  * The route INFO and CONNECT lines this server sends, fields in nats-server
- * 2.9's order (reference/routes.md §2). `lnoc` is left out on purpose: peers
+ * 2.9's order (docs/architecture.md, "Protocol facts"). `lnoc` is left out on purpose: peers
  * then send us only RS±/RMSG/HMSG, never LS±/LMSG.
  *
  * @module

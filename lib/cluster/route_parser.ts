@@ -1,7 +1,7 @@
 /**
  * The route protocol parser: a byte state machine over `Uint8Array` chunks,
  * built like lib/protocol/client_parser.ts but for the verbs servers speak to
- * each other (reference/routes.md §7-9): RS+/RS-/LS+/LS-, RMSG/HMSG/LMSG,
+ * each other (docs/architecture.md, "Protocol facts"): RS+/RS-/LS+/LS-, RMSG/HMSG/LMSG,
  * A+/A-, CONNECT, INFO, PING, PONG, +OK, -ERR.
  *
  * No strings are built here. Arguments are offsets into the chunk; a control

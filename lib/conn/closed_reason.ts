@@ -1,6 +1,6 @@
 /**
  * Why a connection closed, with the strings /connz shows (nats-server's
- * ClosedState names, reference/protocol.md §7).
+ * ClosedState names, docs/architecture.md, "Protocol facts").
  *
  * @module
  */

@@ -1,7 +1,7 @@
 /**
  * Byte transports under a connection. Plain TCP uses Deno's native sockets
- * read into one reused, adaptively sized buffer (the fastest path measured in
- * DESIGN.md); TLS (and anything else that needs `node:tls`) uses `node:net`
+ * read into one reused, adaptively sized buffer (the fastest path measured;
+ * docs/architecture.md); TLS (and anything else that needs `node:tls`) uses `node:net`
  * sockets. Both give the connection the same four operations.
  *
  * @module

@@ -1,6 +1,6 @@
 /**
  * Every `-ERR` text a client connection can receive, byte for byte as
- * nats-server 2.9 sends it (see reference/protocol.md §7).
+ * nats-server 2.9 sends it (see docs/architecture.md, "Protocol facts").
  *
  * @module
  */

@@ -1,7 +1,7 @@
 /**
  * Read back-pressure for `node:tls` sockets under Deno.
  *
- * WORKAROUND (Deno 2.9.6, see DESIGN.md "TLS backpressure trap"): `pause()`
+ * WORKAROUND (Deno 2.9.6, docs/architecture.md, "Runtime facts"): `pause()`
  * on a TLS socket does not stop the TLS layer from reading TCP and buffering
  * the plaintext (measured here: 1 MB consumed, RSS past 700 MB three seconds
  * later). Stopping reads on the TCP handle under the TLS socket works
@@ -52,7 +52,7 @@ export function resumeReads(socket: Socket): void {
  * A {@link NodeTransport} for TLS sockets that keeps reads bounded: after each
  * chunk it stops the TCP handle and restarts it after pending I/O callbacks (setImmediate), so the
  * TLS layer holds at most what arrived in one event-loop turn instead of
- * buffering without limit while the parser is busy (DESIGN.md measured 1 GB).
+ * buffering without limit while the parser is busy (measured: over 1 GB; docs/architecture.md).
  * pause()/resume() (async auth) use the same handle calls.
  */
 /**

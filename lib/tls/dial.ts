@@ -1,5 +1,5 @@
 /**
- * TLS for cluster routes. As in nats-server 2.9 (reference/routes.md §2) a
+ * TLS for cluster routes. As in nats-server 2.9 (docs/architecture.md, "Protocol facts") a
  * route does the TLS handshake first, right after TCP connect, before either
  * side sends CONNECT or INFO. Both sides present and verify certificates
  * (route certificates carry serverAuth and clientAuth), against `ca_file`,

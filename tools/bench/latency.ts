@@ -1,4 +1,4 @@
-// deno-lint-ignore-file no-import-prefix -- pinned npm: specifier keeps `deno run <URL>` working without deno.json (DESIGN.md)
+// deno-lint-ignore-file no-import-prefix -- pinned npm: specifier keeps `deno run <URL>` working without deno.json (docs/architecture.md)
 /**
  * Request/reply latency: sequential requests against a responder Worker, and
  * the same stream's p99 while 50 clients authenticate with a bcrypt (cost 11)
