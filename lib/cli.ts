@@ -15,7 +15,7 @@ const encoder = new TextEncoder();
 
 /** Runs the CLI with `args` (without the program name); resolves with the exit code. */
 export async function runCli(args: string[]): Promise<number> {
-  // acme: letsgo-nats env mode (DOMAINS set) writes cert_file/key_file at start,
+  // Letsgo-nats env mode (DOMAINS set) writes cert_file/key_file at start,
   // so they may not exist yet while the configuration is read.
   const acmeEnv = letsgoEnv();
   const resolved = await resolveOptions(
@@ -43,7 +43,7 @@ export async function runCli(args: string[]): Promise<number> {
   return await runServer(resolved.options, resolved, acmeEnv);
 }
 
-/** acme: the environment when letsgo-nats' DOMAINS is set (ACME env mode), else null. */
+/** The environment when letsgo-nats' DOMAINS is set (ACME env mode), else null. */
 function letsgoEnv(): Record<string, string> | null {
   try {
     return Deno.env.get("DOMAINS") ? Deno.env.toObject() : null;
@@ -63,7 +63,7 @@ async function runServer(
 ): Promise<number> {
   const log = loggerFor(options);
   const server = new Server(options, log);
-  server.acmeEnv = acmeEnv; // acme: env mode, see lib/tls/acme_tls.ts
+  server.acmeEnv = acmeEnv; // Env mode, see lib/tls/acme_tls.ts
   const [{ installSignalHandlers, createServerControl }, { ProcessFiles }] = await Promise.all([
     import("./ops/signals.ts"),
     import("./ops/process_files.ts"),

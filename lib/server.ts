@@ -64,7 +64,7 @@ export interface ClusterHandle extends ServerExtension {
   ): Promise<void>;
 }
 
-/** ops: binds a TLS client listener (lib/tls/client_listener.ts) on a host and port. */
+/** Binds a TLS client listener (lib/tls/client_listener.ts) on a host and port. */
 type BindTlsListener = (
   host: string,
   port: number,
@@ -85,9 +85,9 @@ export interface PreparedClient {
 export interface ServerExtension {
   /** Called when local interest changes in an account. */
   interestChanged?(account: Account, sub: Subscription, added: boolean): void;
-  /** Extra INFO fields (connect_urls, ...). */
+  /** The server is shutting down: close what the extension opened (listeners, connections). */
   shutdown?(): Promise<void> | void;
-  /** Lame duck mode began (ops: stop accepting, tell peers); see lib/ops/signals.ts. */
+  /** Lame duck mode began (stop accepting, tell peers); see lib/ops/signals.ts. */
   lameDuck?(): Promise<void> | void;
 }
 
@@ -124,11 +124,11 @@ export class Server implements ServerCore {
   monitor: MonitorHandle | null = null;
   /** Routes (lib/cluster), when a cluster block or --cluster is set. */
   cluster: ClusterHandle | null = null;
-  /** ops: the TLS client listener, kept so a config reload can swap its certificate. */
+  /** The TLS client listener, kept so a config reload can swap its certificate. */
   clientTls: import("./tls/client_listener.ts").TlsClientListener | null = null;
-  /** acme: letsgo-nats variables for ACME env mode (set by the CLI when DOMAINS is set). */
+  /** Letsgo-nats variables for ACME env mode (set by the CLI when DOMAINS is set). */
   acmeEnv: Record<string, string | undefined> | null = null;
-  /** acme: the ACME manager's link to this server (lib/tls/acme_tls.ts), when ACME is on. */
+  /** The ACME manager's link to this server (lib/tls/acme_tls.ts), when ACME is on. */
   acme: import("./tls/acme_tls.ts").AcmeTls | null = null;
 
   #nextCid = 1;
@@ -186,7 +186,7 @@ export class Server implements ServerCore {
   }
 
   /**
-   * acme: the certificate clients are served, for /varz `tls_cert`, /metrics and
+   * The certificate clients are served, for /varz `tls_cert`, /metrics and
    * the dashboard (lib/monitor/cert_info.ts). Null lets monitoring parse cert_file.
    */
   tlsCertificateInfo(): import("./monitor/types.ts").TlsCertificateInfo[] | null {
@@ -227,12 +227,12 @@ export class Server implements ServerCore {
       }
       this.extensions.push({ shutdown: () => this.monitor?.close() });
     }
-    // acme: load or obtain the certificates before the listeners bind.
+    // Load or obtain the certificates before the listeners bind.
     if (this.acme) await this.acme.ready();
     if (o.tls) {
       // TLS needs node:net/node:tls (upgrade after a plain-text INFO); see lib/tls.
       const { startTlsClientListener } = await import("./tls/client_listener.ts");
-      const certificate = this.acme?.pemFor("client"); // acme: no cert_file to read
+      const certificate = this.acme?.pemFor("client"); // No cert_file to read
       const listener = await startTlsClientListener(this, {
         host: o.host,
         port,
@@ -240,7 +240,7 @@ export class Server implements ServerCore {
       }).catch((e) => {
         throw isBindError(e) ? clientListenError(e, o.host, port) : e;
       });
-      this.clientTls = listener; // ops: reload swaps the certificate here
+      this.clientTls = listener; // Reload swaps the certificate here
       this.clientPort = listener.port;
     } else {
       this.#listenPlain(o.host, port);
@@ -294,7 +294,7 @@ export class Server implements ServerCore {
   }
 
   /**
-   * ops: a config reload turned TLS on or off: the client listener is replaced
+   * A config reload turned TLS on or off: the client listener is replaced
    * by the other kind on the same host and port; connected clients stay.
    *
    * @param bindTls Binds the TLS listener (lib/tls/client_listener.ts); null binds a plain one.
@@ -387,7 +387,7 @@ export class Server implements ServerCore {
     }
     const clusterName = this.cluster?.name ?? o.cluster?.name;
     if (clusterName) info.cluster = clusterName;
-    // ops: a lame duck INFO lists only the other servers, where clients should go.
+    // A lame duck INFO lists only the other servers, where clients should go.
     const urls = extra?.ldm ? this.#peerUrls() : this.connectUrls();
     if (urls.length > 0) info.connect_urls = urls;
     if (extra?.ldm) info.ldm = true;
@@ -444,7 +444,7 @@ export class Server implements ServerCore {
     // forget the peers they must fail over to (nats-server sends none either).
     if (this.#shuttingDown) return;
     for (const client of this.clients.values()) {
-      // Before its first PING a client is owed the change then (beforePong).
+      // Before its first PING a client is owed the change then (pongSent).
       if (client.opts.protocol >= 1 && !this.#infoUrlsVersion.has(client)) {
         client.send(this.infoLine(infoTarget(client)));
       }
@@ -489,20 +489,18 @@ export class Server implements ServerCore {
   }
 
   /**
-   * First PING of a client: if connect_urls changed since its INFO was built
-   * (a route came up between INFO and CONNECT), it gets the new INFO right
-   * after the PONG, as nats-server does. Later changes are pushed as they happen
+   * A client's first PONG went out: if connect_urls changed since its INFO
+   * was built (a route came up between INFO and CONNECT), the new INFO follows
+   * the PONG (which the client awaits as the answer to its CONNECT), as
+   * nats-server does. Later changes are pushed as they happen
    * (updatePeerClientUrls).
    */
-  beforePong(client: ClientConnection): void {
+  pongSent(client: ClientConnection): void {
     const version = this.#infoUrlsVersion.get(client);
     if (version === undefined) return;
     this.#infoUrlsVersion.delete(client);
     if (client.opts.protocol < 1 || version === this.#connectUrlsVersion) return;
-    // After the PONG, which the client awaits as the answer to its CONNECT.
-    queueMicrotask(() => {
-      if (!client.isClosed && !this.#shuttingDown) client.send(this.infoLine(infoTarget(client)));
-    });
+    if (!this.#shuttingDown) client.send(this.infoLine(infoTarget(client)));
   }
 
   /** Queues a connection (client or route) for this turn's coalesced write. */
@@ -547,7 +545,7 @@ export class Server implements ServerCore {
     const deadline = this.options.writeDeadlineMs;
     const every = Math.max(50, Math.min(1000, deadline / 2));
     this.#sweeper = setInterval(() => {
-      // ops: write_deadline is reloadable; re-arm at the new pace when it changed.
+      // Write_deadline is reloadable; re-arm at the new pace when it changed.
       if (this.options.writeDeadlineMs !== deadline) {
         clearInterval(this.#sweeper);
         this.#startSweeper();
@@ -570,7 +568,7 @@ export class Server implements ServerCore {
     this.#shuttingDown = true;
     this.log.notice("Initiating Shutdown...");
     this.#accepting?.close(); // idempotent: lame duck may have closed it
-    await this.clientTls?.close(); // ops: idempotent; a reload may have replaced it
+    await this.clientTls?.close(); // Idempotent; a reload may have replaced it
     clearInterval(this.#sweeper);
     // Routes close before clients; the clients are not told of the peers going
     // away (updatePeerClientUrls is silent from here on), so they keep them to
@@ -594,8 +592,8 @@ export class Server implements ServerCore {
     this.#lameDuck = true;
     this.log.notice("Entering lame duck mode, stop accepting new clients");
     this.#accepting?.close();
-    await this.clientTls?.close(); // ops: the TLS listener (a reload may have replaced it)
-    // ops: the cluster (route INFO with ldm:true) learns through this hook.
+    await this.clientTls?.close(); // The TLS listener (a reload may have replaced it)
+    // The cluster (route INFO with ldm:true) learns through this hook.
     for (const ext of this.extensions) {
       try {
         await ext.lameDuck?.();

@@ -157,12 +157,12 @@ export class ClientConnection implements ClientOps, InboundOwner {
     return this.permissions !== null && this.permissions.respondsToReplies;
   }
 
-  /** The `host:port - cid:N` prefix nats-server puts on connection log lines. */
   /** Round-trip time of the last PING we sent (connz `rtt`), in ms. */
   get rttMs(): number {
     return this.#keepAlive.rttMs;
   }
 
+  /** The `host:port - cid:N` prefix nats-server puts on connection log lines. */
   get logPrefix(): string {
     return `${this.transport.remoteAddress}:${this.transport.remotePort} - cid:${this.cid}`;
   }
@@ -355,7 +355,7 @@ export class ClientConnection implements ClientOps, InboundOwner {
 
   #authTimeout(): void {
     if (this.isClosed || this.#authenticated) return;
-    // auth tests: nats-server logs this at debug level (port probes would flood the error log).
+    // Nats-server logs this at debug level (port probes would flood the error log).
     this.server.log.debug(`${this.logPrefix} - Authentication Timeout`);
     this.sendErrAndClose(WireError.AuthenticationTimeout, ClosedReason.AuthenticationTimeout);
   }
@@ -485,7 +485,7 @@ export class ClientConnection implements ClientOps, InboundOwner {
   }
 
   #pubDenied(subject: string): void {
-    // auth tests: same log line as nats-server.
+    // Same log line as nats-server.
     this.server.log.error(
       `${this.logPrefix} - Publish Violation - ${this.#authUser()}Subject "${subject}"`,
     );
@@ -531,7 +531,7 @@ export class ClientConnection implements ClientOps, InboundOwner {
     // Checked in nats-server's order: permissions, the limit, a re-used sid, then the subject.
     if (this.permissions !== null && !this.permissions.canSubscribe(subject, queue)) {
       this.server.log.error(
-        // auth tests: same log line as nats-server.
+        // Same log line as nats-server.
         `${this.logPrefix} - Subscription Violation - ${this.#authUser()}Subject "${subject}"${
           queue === null ? "" : `, Queue: "${queue}"`
         }, SID ${sid}`,
@@ -597,22 +597,22 @@ export class ClientConnection implements ClientOps, InboundOwner {
   // ---------------------------------------------------------------- PING / PONG / INFO
 
   onPing(): void {
-    // auth tests: as nats-server, any first op but CONNECT is refused when auth is required.
+    // As nats-server, any first op but CONNECT is refused when auth is required.
     if (!this.#authenticated && !this.#requireAuth()) return;
     if (this.server.log.traceEnabled) this.#trace("<<- [PING]");
-    this.server.beforePong(this);
     this.send(PONG_LINE);
+    this.server.pongSent(this);
   }
 
   onPong(): void {
-    if (!this.#authenticated && !this.#requireAuth()) return; // auth tests: see onPing
+    if (!this.#authenticated && !this.#requireAuth()) return; // refused as in onPing
     if (this.server.log.traceEnabled) this.#trace("<<- [PONG]");
     this.#keepAlive.onPong();
   }
 
   onInfo(buf: Uint8Array, start: number, end: number): boolean {
     // A client-sent INFO is accepted and ignored (but not before CONNECT when auth is required).
-    if (!this.#authenticated && !this.#requireAuth()) return false; // auth tests: see onPing
+    if (!this.#authenticated && !this.#requireAuth()) return false; // refused as in onPing
     // nats-server decodes it, and closes (without -ERR) when it is not a JSON object.
     if (validInfo(decoder.decode(buf.subarray(start, end)))) return true;
     this.close(ClosedReason.ProtocolViolation, true);

@@ -139,7 +139,7 @@ export class Cluster implements ClusterHandle, RouteHost {
     const port = o.port === -1 ? 0 : o.port;
     if (o.tls) {
       // TLS needs node:net sockets (node:tls upgrades them); plain routes use Deno's sockets.
-      // acme: a cluster tls block with `acme` has no cert_file; ACME holds the PEM.
+      // A cluster tls block with `acme` has no cert_file; ACME holds the PEM.
       const certificate = o.tls.acme ? this.server.acme?.pemFor("route") : undefined;
       this.#tls = await this.#startTls(o.tls, port, certificate ? { certificate } : {}).catch(
         (e) => {

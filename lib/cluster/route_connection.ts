@@ -169,12 +169,12 @@ export class RouteConnection implements RouteLink, RouteOps, InboundOwner {
     this.#msg.publisher = null;
   }
 
-  /** The `host:port - rid:N` prefix of nats-server's route log lines. */
   /** Round-trip time of the last PING we sent (routez `rtt`), in ms. */
   get rttMs(): number {
     return this.#keepAlive.rttMs;
   }
 
+  /** The `host:port - rid:N` prefix of nats-server's route log lines. */
   get logPrefix(): string {
     return `${this.transport.remoteAddress}:${this.transport.remotePort} - rid:${this.rid}`;
   }

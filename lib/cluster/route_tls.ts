@@ -28,7 +28,7 @@ export interface RouteTlsHooks {
   accepted(transport: Transport): void;
   /** True while shutting down: new sockets are dropped. */
   refuse(): boolean;
-  /** acme: the certificate as PEM (the cluster tls block has `acme`, no cert_file). */
+  /** The certificate as PEM (the cluster tls block has `acme`, no cert_file). */
   certificate?: { certPem: string; keyPem: string };
   /** A holder already built and validated (config reload turning route TLS on). */
   holder?: CertificateHolder;

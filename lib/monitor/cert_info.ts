@@ -25,7 +25,7 @@ export function parseCertificatePem(pem: string, source = "file"): TlsCertificat
       subject: x.subject.split("\n").join(","),
       notAfter: new Date(x.validTo),
       source,
-      // acme: issuer, serial and notBefore also feed /varz `tls_cert`.
+      // Issuer, serial and notBefore also feed /varz `tls_cert`.
       issuer: x.issuer.split("\n").join(","),
       serial: x.serialNumber.toUpperCase(),
       notBefore: new Date(x.validFrom),
@@ -62,7 +62,7 @@ function clientFileCertificate(server: Server): TlsCertificateInfo[] {
     const mtime = Deno.statSync(path).mtime?.getTime() ?? 0;
     if (cached === null || cached.path !== path || cached.mtime !== mtime) {
       cached = { path, mtime, info: parseCertificatePem(Deno.readTextFileSync(path)) };
-      if (cached.info) cached.info.file = path; // acme: shown in /varz tls_cert
+      if (cached.info) cached.info.file = path; // Shown in /varz tls_cert
     }
     return cached.info ? [cached.info] : [];
   } catch {

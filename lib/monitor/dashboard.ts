@@ -218,7 +218,7 @@ function parseCerts(txt) {
   return out;
 }
 function renderCert() {
-  // acme: /varz tls_cert (fresh every poll) wins over the /metrics sample (every 10th poll).
+  // /varz tls_cert (fresh every poll) wins over the /metrics sample (every 10th poll).
   const t = tlsCert;
   const list = t && t.not_after ? [{ subject: t.subject, notAfter: Date.parse(t.not_after) }] : certs;
   if (list.length === 0) { text("cert", "none"); text("cert-sub", "no TLS certificate"); $("k-cert").classList.remove("bad"); return; }

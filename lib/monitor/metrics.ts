@@ -160,7 +160,7 @@ export function buildMetrics(
       value: c.notAfter.getTime() / 1000,
     })),
   );
-  // acme: renewal schedule and health of ACME-managed certificates.
+  // Renewal schedule and health of ACME-managed certificates.
   const acme = certs.filter((c) => c.source?.startsWith("acme"));
   m.family(
     "dnatsd_tls_certificate_next_renewal_seconds",

@@ -91,7 +91,7 @@ async function startHttps(
   const haveFiles = Boolean(tls?.certFile && tls?.keyFile);
   // With ACME the certificate may arrive later, through setCertificate().
   if (!httpsHasCertificate(tls)) throw new Error(HTTPS_NEEDS_TLS);
-  // acme: monitoring starts before the first certificate is there; it arrives
+  // Monitoring starts before the first certificate is there; it arrives
   // through setCertificate() (a stored one may already be loaded).
   const held = haveFiles ? undefined : server.acme?.pemFor("client");
   let secure: { cert?: string; key?: string } = held

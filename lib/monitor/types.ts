@@ -58,7 +58,7 @@ export interface TlsCertificateInfo {
   notAfter: Date;
   /** Where it came from: `file`, `acme`, ... */
   source?: string;
-  // acme: the fields below feed /varz `tls_cert` (a dnatsd extension); all optional.
+  // The fields below feed /varz `tls_cert` (a dnatsd extension); all optional.
   issuer?: string;
   /** Upper-case hex. */
   serial?: string;

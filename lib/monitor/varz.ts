@@ -99,7 +99,7 @@ export function buildVarz(server: Server, ctx: VarzContext): JsonObject {
   v.http_req_stats = Object.fromEntries(ctx.reqStats);
   v.config_load_time = rfc3339Nano(server.configLoadTime.getTime());
   v.system_account = "$SYS";
-  // acme: dnatsd extension, absent without TLS (nats-server has no such field).
+  // Dnatsd extension, absent without TLS (nats-server has no such field).
   const cert = tlsCertificates(server)[0];
   if (cert) v.tls_cert = tlsCertVarz(cert);
   return v;
@@ -152,7 +152,7 @@ function clusterVarz(server: Server): JsonObject {
   out.tls_timeout = c.tls?.timeout ?? DEFAULT_TIMEOUT_S;
   if (c.tls) out.tls_required = true;
   if (c.tls && (c.tls.verify || c.tls.verifyAndMap)) out.tls_verify = true;
-  // acme: dnatsd extension, the route certificate when ACME manages it.
+  // Dnatsd extension, the route certificate when ACME manages it.
   const routeCert = c.tls?.acme || server.acmeEnv
     ? tlsCertificates(server).find((x) => x.usedBy?.includes("route"))
     : undefined;

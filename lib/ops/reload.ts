@@ -75,7 +75,7 @@ export async function reloadConfig(server: Server, ctx: ReloadContext): Promise<
       if (newLog !== null) server.log = newLog;
       auth = needsAuthenticator(next) ? await server.buildAuthenticator(next) : null;
     }
-    // acme: new or changed acme blocks get their first certificate now; the TLS
+    // New or changed acme blocks get their first certificate now; the TLS
     // holders below are built from it.
     const { prepareAcmeReload } = await import("../tls/acme_reload.ts");
     acmePlan = await prepareAcmeReload(server, next);
@@ -103,7 +103,7 @@ export async function reloadConfig(server: Server, ctx: ReloadContext): Promise<
   server.options = next;
   server.configLoadTime = new Date();
   if (has(ChangeKind.Limits)) applyLimits(server, next);
-  acmePlan?.commit(); // acme: before the holders built from its certificates go live
+  acmePlan?.commit(); // Before the holders built from its certificates go live
   // TLS first: routes added below are dialed at once, with the new route certificate.
   await tls.apply();
   if (has(ChangeKind.Cluster) || has(ChangeKind.Routes)) applyCluster(server, next);

@@ -42,8 +42,8 @@ export interface ServerCore {
   maxSubscriptionsFor(client: ClientConnection): number;
   /** Local interest changed (SUB/UNSUB/close): routes are told. */
   interestChanged(account: Account, sub: Subscription, added: boolean): void;
-  /** Called before answering a PING (async INFO refresh for protocol-1 clients). */
-  beforePong(client: ClientConnection): void;
+  /** A PONG was queued for `client` (the first one may be followed by a fresher INFO). */
+  pongSent(client: ClientConnection): void;
   /** Queues a connection for this turn's coalesced write (lib/conn/flush_queue.ts). */
   queueFlush(conn: Flushable): void;
   flushPending(): void;

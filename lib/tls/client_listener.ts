@@ -103,7 +103,7 @@ export async function startTlsClientListener(
 ): Promise<TlsClientListener> {
   const tlsOpts = opts.holder?.options ?? server.options.tls;
   if (!tlsOpts) throw new TypeError("startTlsClientListener needs options.tls");
-  // acme: in ACME config mode the certificate comes as PEM text, not from cert_file.
+  // In ACME config mode the certificate comes as PEM text, not from cert_file.
   const holder = opts.holder ??
     (opts.certificate
       ? CertificateHolder.fromPem(tlsOpts, "server", opts.certificate)

@@ -283,7 +283,7 @@ export class CertificateHolder {
     options: TlsOptions,
     purpose: CertPurpose,
     now?: Date,
-    // acme: a certificate held in memory (ACME config mode has no cert_file/key_file).
+    // A certificate held in memory (ACME config mode has no cert_file/key_file).
     pem?: { certPem: string; keyPem: string },
   ) {
     this.options = options;
@@ -298,7 +298,7 @@ export class CertificateHolder {
   }
 
   /**
-   * acme: a holder for a certificate given as PEM text (ACME), with the rest
+   * A holder for a certificate given as PEM text (ACME), with the rest
    * of the block (ca_file, cipher_suites, pins) read as usual.
    *
    * @throws {TlsConfigError} When the pair or the block is unusable.
