@@ -149,19 +149,30 @@ export class Server implements ServerCore {
     this.options = options;
     this.log = log;
     this.serverName = options.serverName ?? this.serverId;
-    const cache = !options.disableSublistCache;
-    this.globalAccount = new Account(GLOBAL_ACCOUNT, { cache });
+    this.globalAccount = new Account(GLOBAL_ACCOUNT, { cache: !options.disableSublistCache });
     this.accounts.set(GLOBAL_ACCOUNT, this.globalAccount);
-    for (const acc of options.accounts ?? []) {
-      const account = new Account(acc.name, { cache });
-      account.maxConnections = acc.limits?.maxConnections ?? 0;
-      account.maxSubscriptions = acc.limits?.maxSubscriptions ?? 0;
-      account.maxPayload = acc.limits?.maxPayload ?? 0;
-      this.accounts.set(acc.name, account);
-    }
+    this.syncAccounts(options);
     let resolve!: () => void;
     const promise = new Promise<void>((r) => resolve = r);
     this.#done = { promise, resolve };
+  }
+
+  /**
+   * Creates the accounts `o` names that do not exist yet and sets every named
+   * account's limits (start and config reload; accounts are never removed
+   * while clients may be in them).
+   */
+  syncAccounts(o: Options): void {
+    for (const acc of o.accounts ?? []) {
+      let account = this.accounts.get(acc.name);
+      if (account === undefined) {
+        account = new Account(acc.name, { cache: !o.disableSublistCache });
+        this.accounts.set(acc.name, account);
+      }
+      account.maxConnections = acc.limits?.maxConnections ?? 0;
+      account.maxSubscriptions = acc.limits?.maxSubscriptions ?? 0;
+      account.maxPayload = acc.limits?.maxPayload ?? 0;
+    }
   }
 
   get authRequired(): boolean {

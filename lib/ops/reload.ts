@@ -17,7 +17,6 @@ import type { ParsedFlags } from "../config/flags.ts";
 import type { Options } from "../config/options.ts";
 import type { Server } from "../server.ts";
 import { needsAuthenticator } from "../server.ts";
-import { Account } from "../server/account.ts";
 import type { ClientAuthenticator } from "../server/auth_api.ts";
 import type { Logger } from "./logger.ts";
 import type { ProcessFiles } from "./process_files.ts";
@@ -122,7 +121,7 @@ export async function reloadConfig(server: Server, ctx: ReloadContext): Promise<
     const previous = server.auth;
     server.auth = auth;
     previous?.close();
-    syncAccounts(server, next);
+    server.syncAccounts(next);
     if (has(ChangeKind.Auth)) await recheckClients(server, previous !== null);
   }
   server.log.notice("Reloaded server configuration");
@@ -134,21 +133,6 @@ function applyLimits(server: Server, o: Options): void {
   for (const client of server.clients.values()) {
     client.parser.maxPayload = o.maxPayload;
     client.parser.maxControlLine = o.maxControlLine;
-  }
-}
-
-/** Creates accounts new in the file and refreshes the limits of existing ones. */
-function syncAccounts(server: Server, o: Options): void {
-  const cache = !o.disableSublistCache;
-  for (const acc of o.accounts ?? []) {
-    let account = server.accounts.get(acc.name);
-    if (account === undefined) {
-      account = new Account(acc.name, { cache });
-      server.accounts.set(acc.name, account);
-    }
-    account.maxConnections = acc.limits?.maxConnections ?? 0;
-    account.maxSubscriptions = acc.limits?.maxSubscriptions ?? 0;
-    account.maxPayload = acc.limits?.maxPayload ?? 0;
   }
 }
 
