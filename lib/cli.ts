@@ -85,7 +85,7 @@ async function runServer(
     log.fatal((e as Error).message);
     // nats-server exits right after its fatal line: release what was bound
     // without the "Initiating Shutdown..." and "Server Exiting.." lines.
-    server.log = new MemoryLogger();
+    server.setLogger(new MemoryLogger());
     await server.shutdown().catch(() => {});
     log.close();
     return 1;

@@ -94,9 +94,6 @@ export interface ServerExtension {
 const encoder = new TextEncoder();
 
 export class Server implements ServerCore {
-  /** Replaced as a whole on reload (lib/ops/reload.ts); read it fresh, do not cache it. */
-  options: Options;
-  log: Logger;
   readonly serverId: string = newServerId();
   readonly serverName: string;
   readonly stats: ServerStats = {
@@ -112,14 +109,12 @@ export class Server implements ServerCore {
   readonly clients: Map<number, ClientConnection> = new Map();
   readonly closedClients: ClosedRing = new ClosedRing(10_000);
   readonly startTime: Date = new Date();
-  configLoadTime: Date = new Date();
   /** Client URLs of other cluster members, advertised in INFO connect_urls. */
   readonly peerClientUrls: Map<string, number> = new Map();
   readonly extensions: ServerExtension[] = [];
   /** Host and port clients can reach (after binding, with client_advertise applied). */
   clientHost = "";
   clientPort = 0;
-  auth: ClientAuthenticator | null = null;
   /** Monitoring endpoints (lib/monitor), when -m/-ms or http/https is set. */
   monitor: MonitorHandle | null = null;
   /** Routes (lib/cluster), when a cluster block or --cluster is set. */
@@ -128,9 +123,13 @@ export class Server implements ServerCore {
   clientTls: import("./tls/client_listener.ts").TlsClientListener | null = null;
   /** Letsgo-nats variables for ACME env mode (set by the CLI when DOMAINS is set). */
   acmeEnv: Record<string, string | undefined> | null = null;
-  /** The ACME manager's link to this server (lib/tls/acme_tls.ts), when ACME is on. */
-  acme: import("./tls/acme_tls.ts").AcmeTls | null = null;
 
+  // What a config reload replaces, through the methods below (lib/ops/reload.ts).
+  #options: Options;
+  #log: Logger;
+  #configLoadTime = new Date();
+  #auth: ClientAuthenticator | null = null;
+  #acme: import("./tls/acme_tls.ts").AcmeTls | null = null;
   #nextCid = 1;
   /** bcrypt worker pool (lib/auth), created on first need and kept across reloads. */
   #bcrypt: import("./auth/bcrypt_pool.ts").BcryptPool | null = null;
@@ -146,8 +145,8 @@ export class Server implements ServerCore {
   #done: { promise: Promise<void>; resolve: () => void };
 
   constructor(options: Options, log: Logger) {
-    this.options = options;
-    this.log = log;
+    this.#options = options;
+    this.#log = log;
     this.serverName = options.serverName ?? this.serverId;
     this.globalAccount = new Account(GLOBAL_ACCOUNT, { cache: !options.disableSublistCache });
     this.accounts.set(GLOBAL_ACCOUNT, this.globalAccount);
@@ -173,6 +172,58 @@ export class Server implements ServerCore {
       account.maxSubscriptions = acc.limits?.maxSubscriptions ?? 0;
       account.maxPayload = acc.limits?.maxPayload ?? 0;
     }
+  }
+
+  /** The options in force; a reload replaces them as a whole, so read them fresh. */
+  get options(): Options {
+    return this.#options;
+  }
+
+  /** When the options in force were loaded (/varz `config_load_time`). */
+  get configLoadTime(): Date {
+    return this.#configLoadTime;
+  }
+
+  /**
+   * Puts `next` in force (config reload, or a reload undoing part of itself).
+   *
+   * @param loadedAt When the file was loaded; omitted when only correcting
+   *   what is in force.
+   */
+  setOptions(next: Options, loadedAt?: Date): void {
+    this.#options = next;
+    if (loadedAt !== undefined) this.#configLoadTime = loadedAt;
+  }
+
+  get log(): Logger {
+    return this.#log;
+  }
+
+  /** Replaces the logger (config reload of logging options, or a failed start going quiet). */
+  setLogger(log: Logger): void {
+    this.#log = log;
+  }
+
+  /** Client authentication in force, null without any. */
+  get auth(): ClientAuthenticator | null {
+    return this.#auth;
+  }
+
+  /** Puts a new authenticator in force and returns the previous one (to close). */
+  setAuthenticator(auth: ClientAuthenticator | null): ClientAuthenticator | null {
+    const previous = this.#auth;
+    this.#auth = auth;
+    return previous;
+  }
+
+  /** The ACME side of the server (lib/tls/acme_tls.ts), when ACME is on. */
+  get acme(): import("./tls/acme_tls.ts").AcmeTls | null {
+    return this.#acme;
+  }
+
+  /** A reload added, replaced or removed every ACME block. */
+  setAcme(acme: import("./tls/acme_tls.ts").AcmeTls | null): void {
+    this.#acme = acme;
   }
 
   get authRequired(): boolean {
@@ -220,12 +271,12 @@ export class Server implements ServerCore {
   async start(): Promise<void> {
     const o = this.options;
     this.#logBanner();
-    if (needsAuthenticator(o)) this.auth = await this.buildAuthenticator(o);
+    if (needsAuthenticator(o)) this.#auth = await this.buildAuthenticator(o);
     const port = o.port === -1 ? 0 : o.port;
     this.clientHost = o.host;
     if (o.tls?.acme || o.cluster?.tls?.acme || this.acmeEnv) {
       const { AcmeTls } = await import("./tls/acme_tls.ts");
-      this.acme = AcmeTls.create(this, { env: this.acmeEnv });
+      this.#acme = AcmeTls.create(this, { env: this.acmeEnv });
     }
     // Monitoring first, as nats-server: with ACME it shows (/varz tls_cert,
     // /healthz) why the listeners are not up yet while the first order runs.

@@ -71,7 +71,7 @@ export async function reloadConfig(server: Server, ctx: ReloadContext): Promise<
     // The authenticator keeps the logger it was built with, so it is rebuilt when
     // the logger changes too (the shared bcrypt pool keeps that cheap).
     if (has(ChangeKind.Auth) || (newLog !== null && server.auth !== null)) {
-      if (newLog !== null) server.log = newLog;
+      if (newLog !== null) server.setLogger(newLog);
       auth = needsAuthenticator(next) ? await server.buildAuthenticator(next) : null;
     }
     // New or changed acme blocks get their first certificate now; the TLS
@@ -81,13 +81,13 @@ export async function reloadConfig(server: Server, ctx: ReloadContext): Promise<
     const { prepareTlsReload } = await import("./reload_tls.ts");
     tls = prepareTlsReload(server, next, acmePlan);
   } catch (e) {
-    server.log = oldLog;
+    server.setLogger(oldLog);
     newLog?.close();
     auth?.close();
     await acmePlan?.rollback();
     throw e;
   } finally {
-    server.log = oldLog;
+    server.setLogger(oldLog);
   }
   if (tls.client !== "keep" && !has(ChangeKind.Tls)) {
     // Same options, new files on disk: still a TLS reload (nats-server compares
@@ -99,8 +99,7 @@ export async function reloadConfig(server: Server, ctx: ReloadContext): Promise<
   }
 
   // ---- apply (nothing below throws on purpose)
-  server.options = next;
-  server.configLoadTime = new Date();
+  server.setOptions(next, new Date());
   if (has(ChangeKind.Limits)) applyLimits(server, next);
   acmePlan?.commit(); // Before the holders built from its certificates go live
   // TLS first: routes added below are dialed at once, with the new route certificate.
@@ -114,12 +113,11 @@ export async function reloadConfig(server: Server, ctx: ReloadContext): Promise<
     }
   }
   if (newLog !== null) {
-    server.log = newLog;
+    server.setLogger(newLog);
     oldLog.close();
   }
   if (auth !== undefined) {
-    const previous = server.auth;
-    server.auth = auth;
+    const previous = server.setAuthenticator(auth);
     previous?.close();
     server.syncAccounts(next);
     if (has(ChangeKind.Auth)) await recheckClients(server, previous !== null);

@@ -215,7 +215,7 @@ async function switchClient(
   // Back to what ran before, so clients keep a way in and INFO matches it.
   try {
     await bindReleasedPort(() => server.replaceClientListener(bindWith(previous)));
-    server.options = { ...server.options, tls: previous?.options };
+    server.setOptions({ ...server.options, tls: previous?.options });
     server.log.warn(`Client listener kept TLS ${previous === null ? "off" : "on"}`);
   } catch (e) {
     server.log.error(`Error listening for client connections: ${(e as Error).message}`);

@@ -23,7 +23,7 @@ export interface ServerStats {
 }
 
 export interface ServerCore {
-  options: Options;
+  readonly options: Options;
   readonly log: Logger;
   readonly stats: ServerStats;
   readonly authRequired: boolean;

@@ -531,9 +531,9 @@ export class AcmeTls {
           u.spec.blocks.splice(0, u.spec.blocks.length, ...blocks.get(u)!);
           u.decideTargets(next, kept.includes(u) && !moved);
         }
-        if (units.length === 0) server.acme = null;
+        if (units.length === 0) server.setAcme(null);
         else if (current) current.#units = units;
-        else server.acme = new AcmeTls(server, units, settings, providerEnv);
+        else server.setAcme(new AcmeTls(server, units, settings, providerEnv));
         // The TLS holders and the HTTPS monitor take the new certificates in
         // lib/ops/reload_tls.ts, from pemFor().
         for (const u of dropped) {
