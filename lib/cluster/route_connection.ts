@@ -29,7 +29,7 @@ import { errLine, PONG_LINE, WireError } from "../protocol/wire_errors.ts";
 import { KeepAlive } from "../conn/keep_alive.ts";
 import type { MatchResult } from "../router/sublist.ts";
 import type { Account } from "../server/account.ts";
-import type { Server } from "../server.ts";
+import type { RouteServer } from "../server/core.ts";
 import { InterestOp, type RouteOps, RouteParseFailure, RouteParser } from "./route_parser.ts";
 import { writeRouteMsg } from "./route_encode.ts";
 import type { RouteAuth } from "./route_auth.ts";
@@ -46,7 +46,7 @@ export type RouteInfoJson = Record<string, unknown>;
 
 /** What a route needs from the cluster it belongs to. */
 export interface RouteHost {
-  readonly server: Server;
+  readonly server: RouteServer;
   readonly auth: RouteAuth;
   /**
    * Checks (or adopts, for a dynamic name) the peer's cluster name; on a
@@ -84,7 +84,7 @@ export interface RouteOrigin {
 export class RouteConnection implements RouteLink, RouteOps, InboundOwner {
   readonly rid: number;
   readonly host: RouteHost;
-  readonly server: Server;
+  readonly server: RouteServer;
   readonly transport: Transport;
   readonly out: Outbound;
   readonly parser: RouteParser;

@@ -1,6 +1,8 @@
 /**
- * The part of the server a connection talks to. Connections depend on this
- * interface, not on the Server class, so the wiring stays one-directional.
+ * The parts of the server connections talk to. Connections depend on these
+ * interfaces, not on the Server class, so the wiring stays one-directional:
+ * {@link ConnectionHost} for what every kind uses, {@link ServerCore} for
+ * client connections, {@link RouteServer} for routes.
  *
  * @module
  */
@@ -22,10 +24,27 @@ export interface ServerStats {
   totalConnections: number;
 }
 
-export interface ServerCore {
+/** What every connection kind (client, route) uses of the server. */
+export interface ConnectionHost {
+  /** The options in force (a reload replaces them: read them fresh). */
   readonly options: Options;
   readonly log: Logger;
   readonly stats: ServerStats;
+  /** Queues a connection for this turn's coalesced write (lib/conn/flush_queue.ts). */
+  queueFlush(conn: Flushable): void;
+  /** Writes what the current read produced (end of a parsed chunk). */
+  flushPending(): void;
+  /** Trace-safe copy of a CONNECT JSON (secrets replaced). */
+  redact(text: string): string;
+}
+
+/** What a route connection uses of the server. */
+export interface RouteServer extends ConnectionHost {
+  readonly accounts: ReadonlyMap<string, Account>;
+}
+
+/** What a client connection uses of the server. */
+export interface ServerCore extends ConnectionHost {
   readonly authRequired: boolean;
   /** Client auth is configured (with or without no_auth_user): CONNECTs are checked. */
   readonly authActive: boolean;
@@ -44,11 +63,6 @@ export interface ServerCore {
   interestChanged(account: Account, sub: Subscription, added: boolean): void;
   /** A PONG was queued for `client` (the first one may be followed by a fresher INFO). */
   pongSent(client: ClientConnection): void;
-  /** Queues a connection for this turn's coalesced write (lib/conn/flush_queue.ts). */
-  queueFlush(conn: Flushable): void;
-  flushPending(): void;
   slowConsumer(client: ClientConnection, kind: "pending" | "deadline"): void;
   clientClosed(client: ClientConnection): void;
-  /** Trace-safe copy of a CONNECT JSON (secrets replaced). */
-  redact(text: string): string;
 }
