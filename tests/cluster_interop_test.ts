@@ -203,16 +203,16 @@ async function exercise(members: Member[]): Promise<void> {
     for (let p = 0; p < ncs.length; p++) {
       await publishUntil(ncs[p], "jobs", () => got.flat().length > 0, `queue probe from ${p}`);
     }
-    await new Promise((r) => setTimeout(r, 100));
-    for (const g of got) g.length = 0;
+    // Late probes may still arrive: the counts below ignore them instead of waiting them out.
+    const real = () => got.flat().filter((m) => m !== "probe");
     const n = 200;
     for (let p = 0; p < ncs.length; p++) {
       for (let i = 0; i < n; i++) ncs[p].publish("jobs", `${p}:${i}`);
       await ncs[p].flush();
     }
-    await waitFor(() => got.flat().length >= n * ncs.length, 8000, "queue messages");
+    await waitFor(() => real().length >= n * ncs.length, 8000, "queue messages");
     await Promise.all(ncs.map((nc) => nc.flush()));
-    const all = got.flat();
+    const all = real();
     equal(all.length, n * ncs.length, "each message delivered once in total");
     equal(new Set(all).size, n * ncs.length, "no duplicates");
   } finally {
@@ -294,7 +294,6 @@ Deno.test({
         await seed.proc.waitForLog(/Router connection closed: Authentication Failure/, 8000);
         await bad.waitForLog(/Route Error 'Authorization Violation'/, 8000);
         deepStrictEqual((await routez(seed)).num_routes, 0);
-        ok(true);
       } finally {
         await bad.stop();
         await seed.proc.stop();

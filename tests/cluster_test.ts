@@ -322,8 +322,17 @@ Deno.test("cluster: same route list everywhere (including itself) still forms on
   const nodes = [a, b, c];
   try {
     await waitForMesh(nodes);
-    // C dialed B and also got B by gossip; duplicates are resolved to one route per pair.
-    await new Promise((r) => setTimeout(r, 300));
+    // C dialed B and also got B by gossip; duplicates are resolved to one route per
+    // pair: the mesh must settle at two routes each and stay there for ten polls.
+    let stable = 0;
+    await waitFor(
+      () => {
+        stable = nodes.every((n) => n.cluster.routes().length === 2) ? stable + 1 : 0;
+        return stable >= 10;
+      },
+      10_000,
+      "one route per pair, stable",
+    );
     await waitForMesh(nodes);
     for (const n of nodes) equal(n.cluster.routes().length, 2);
   } finally {

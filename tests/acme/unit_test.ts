@@ -30,6 +30,7 @@ import type { AcmeOptions } from "../../lib/config/options.ts";
 import { freePort, RecordingLogger } from "./_harness.ts";
 import { makeCert } from "./_pki.ts";
 import { missing } from "../helpers/requires.ts";
+import { waitFor } from "../helpers/server.ts";
 
 const BASE_ENV = { DOMAINS: "a.example.com", ACCOUNT_EMAIL: "me@example.com", DNS_AUTH_TOKEN: "t" };
 
@@ -241,8 +242,18 @@ Deno.test("FileStorage locks exclude other instances, refresh, and expire when s
   const b = new FileStorage(dir, { lockRefreshMs: 100 });
   try {
     assert.equal(await a.tryLock("job"), true);
-    // Held and refreshed: after several intervals it is still not stale.
-    await new Promise((r) => setTimeout(r, 350));
+    // Held and refreshed: once the holder has refreshed it past the staleness
+    // age (two intervals after creation), it is still not stale.
+    const lockFile = `${dir}/locks/job.lock`;
+    const { created } = JSON.parse(await Deno.readTextFile(lockFile));
+    await waitFor(
+      async () => {
+        const { updated } = JSON.parse(await Deno.readTextFile(lockFile));
+        return updated - created > 2 * 100;
+      },
+      5000,
+      "the holder to refresh the lock past two intervals",
+    );
     assert.equal(await b.tryLock("job"), false);
     const waiting = b.lock("job");
     await a.unlock("job");
@@ -274,7 +285,8 @@ Deno.test("MemoryStorage lock waits for unlock", async () => {
   await s.lock("x");
   let got = false;
   const p = s.lock("x").then(() => (got = true));
-  await new Promise((r) => setTimeout(r, 10));
+  // Give the waiter every chance to (wrongly) get the lock: several macrotask turns.
+  for (let i = 0; i < 5; i++) await new Promise((r) => setTimeout(r, 0));
   assert.equal(got, false);
   await s.unlock("x");
   await p;
