@@ -22,7 +22,7 @@ import type { ServerCore, ServerStats } from "./server/core.ts";
 import type { AuthOutcome, ClientAuthenticator, ConnectCredentials } from "./server/auth_api.ts";
 import { newServerId } from "./server/server_id.ts";
 import { CLIENT_PROTO, NATS_COMPAT_VERSION, VERSION } from "./version.ts";
-import { type ClosedClientInfo, ClosedRing } from "./server/closed_ring.ts";
+import { closedInfo, ClosedRing } from "./server/closed_ring.ts";
 import { type AcceptLoop, acceptLoop } from "./server/accept_loop.ts";
 import { clientListenError, isBindError, ListenError } from "./server/listen_error.ts";
 
@@ -686,31 +686,6 @@ export class Server implements ServerCore {
 
 function infoTarget(c: ClientConnection): { cid: number; ip: string; nonce?: string } {
   return { cid: c.cid, ip: c.transport.remoteAddress, nonce: c.nonce };
-}
-
-function closedInfo(c: ClientConnection): ClosedClientInfo {
-  return {
-    cid: c.cid,
-    ip: c.transport.remoteAddress,
-    port: c.transport.remotePort,
-    start: c.start,
-    stop: c.stop ?? new Date(),
-    reason: c.closedReason ?? ClosedReason.ClientClosed,
-    lastActivity: new Date(c.lastActivity),
-    rttMs: c.rttMs,
-    inMsgs: c.inMsgs,
-    outMsgs: c.outMsgs,
-    inBytes: c.inBytes,
-    outBytes: c.outBytes,
-    subscriptions: [...c.subs.values()].map((s) => s.subject),
-    name: c.opts.name,
-    lang: c.opts.lang,
-    version: c.opts.version,
-    user: c.user,
-    account: c.account.name,
-    tlsVersion: c.tls?.version,
-    tlsCipher: c.tls?.cipher,
-  };
 }
 
 /** Whether any client authentication is configured. */

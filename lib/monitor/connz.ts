@@ -8,7 +8,7 @@
 import { createHash, X509Certificate } from "node:crypto";
 import type { Server } from "../server.ts";
 import type { ClientConnection } from "../client/connection.ts";
-import type { ClosedClientInfo } from "../server/closed_ring.ts";
+import { type ClientFacts, clientFacts, type ClosedClientInfo } from "../server/closed_ring.ts";
 import { GLOBAL_ACCOUNT } from "../server/account.ts";
 import {
   preciseNowMs,
@@ -151,31 +151,38 @@ interface ConnRow {
   detail: () => SubDetail[] | null;
 }
 
+/** The row fields that open and closed connections share. */
+function factsRow(f: ClientFacts) {
+  return {
+    cid: f.cid,
+    ip: f.ip,
+    port: f.port,
+    startMs: f.start.getTime(),
+    lastMs: f.lastActivity.getTime(),
+    rttMs: f.rttMs,
+    inMsgs: f.inMsgs,
+    outMsgs: f.outMsgs,
+    inBytes: f.inBytes,
+    outBytes: f.outBytes,
+    name: f.name,
+    lang: f.lang,
+    version: f.version,
+    tlsVersion: f.tlsVersion,
+    tlsCipher: f.tlsCipher,
+    user: f.user,
+    account: f.account,
+  };
+}
+
 function openRow(c: ClientConnection): ConnRow {
   return {
-    cid: c.cid,
-    ip: c.transport.remoteAddress,
-    port: c.transport.remotePort,
-    startMs: c.start.getTime(),
-    lastMs: c.lastActivity,
+    ...factsRow(clientFacts(c)),
     stopMs: null,
     reason: "",
-    rttMs: c.rttMs,
     pending: c.out.pending,
-    inMsgs: c.inMsgs,
-    outMsgs: c.outMsgs,
-    inBytes: c.inBytes,
-    outBytes: c.outBytes,
     numSubs: c.subs.size,
-    name: c.opts.name,
-    lang: c.opts.lang,
-    version: c.opts.version,
-    tlsVersion: c.tls?.version,
-    tlsCipher: c.tls?.cipher,
     peerCertDer: c.tls?.peerCertDer,
     peerCertSubject: c.tls?.peerCertSubject,
-    user: c.user,
-    account: c.account.name,
     subjects: () => [...c.subs.values()].map((s) => s.subject),
     detail: () =>
       [...c.subs.values()].map((s): SubDetail => ({
@@ -192,27 +199,11 @@ function openRow(c: ClientConnection): ConnRow {
 
 function closedRow(c: ClosedClientInfo): ConnRow {
   return {
-    cid: c.cid,
-    ip: c.ip,
-    port: c.port,
-    startMs: c.start.getTime(),
-    lastMs: c.lastActivity.getTime(),
+    ...factsRow(c),
     stopMs: c.stop.getTime(),
     reason: c.reason,
-    rttMs: c.rttMs,
     pending: 0,
-    inMsgs: c.inMsgs,
-    outMsgs: c.outMsgs,
-    inBytes: c.inBytes,
-    outBytes: c.outBytes,
     numSubs: c.subscriptions.length,
-    name: c.name,
-    lang: c.lang,
-    version: c.version,
-    tlsVersion: c.tlsVersion,
-    tlsCipher: c.tlsCipher,
-    user: c.user,
-    account: c.account,
     subjects: () => c.subscriptions,
     // The closed ring keeps subjects only; /connz then shows the subject list.
     detail: () => null,

@@ -4,22 +4,21 @@
  *
  * @module
  */
+import type { ClientConnection } from "../client/connection.ts";
+import { ClosedReason } from "../conn/closed_reason.ts";
 
-/** What is kept of a closed client connection. */
-export interface ClosedClientInfo {
+/** The facts about a client connection that /connz shows, open or closed. */
+export interface ClientFacts {
   cid: number;
   ip: string;
   port: number;
   start: Date;
-  stop: Date;
-  reason: string;
   lastActivity: Date;
   rttMs: number;
   inMsgs: number;
   outMsgs: number;
   inBytes: number;
   outBytes: number;
-  subscriptions: string[];
   name: string;
   lang: string;
   version: string;
@@ -27,6 +26,46 @@ export interface ClosedClientInfo {
   account: string;
   tlsVersion?: string;
   tlsCipher?: string;
+}
+
+/** What is kept of a closed client connection. */
+export interface ClosedClientInfo extends ClientFacts {
+  stop: Date;
+  reason: string;
+  subscriptions: string[];
+}
+
+/** The facts of a client connection as they are now. */
+export function clientFacts(c: ClientConnection): ClientFacts {
+  return {
+    cid: c.cid,
+    ip: c.transport.remoteAddress,
+    port: c.transport.remotePort,
+    start: c.start,
+    lastActivity: new Date(c.lastActivity),
+    rttMs: c.rttMs,
+    inMsgs: c.inMsgs,
+    outMsgs: c.outMsgs,
+    inBytes: c.inBytes,
+    outBytes: c.outBytes,
+    name: c.opts.name,
+    lang: c.opts.lang,
+    version: c.opts.version,
+    user: c.user,
+    account: c.account.name,
+    tlsVersion: c.tls?.version,
+    tlsCipher: c.tls?.cipher,
+  };
+}
+
+/** What the ring keeps of `c` once it has closed. */
+export function closedInfo(c: ClientConnection): ClosedClientInfo {
+  return {
+    ...clientFacts(c),
+    stop: c.stop ?? new Date(),
+    reason: c.closedReason ?? ClosedReason.ClientClosed,
+    subscriptions: [...c.subs.values()].map((s) => s.subject),
+  };
 }
 
 export class ClosedRing {
