@@ -91,6 +91,36 @@ export interface ServerExtension {
   lameDuck?(): Promise<void> | void;
 }
 
+/**
+ * What monitoring reads of the server (lib/monitor): its state, never a way
+ * to change it.
+ */
+export type MonitoredServer = Readonly<
+  Pick<
+    Server,
+    | "serverId"
+    | "serverName"
+    | "options"
+    | "stats"
+    | "log"
+    | "accounts"
+    | "startTime"
+    | "clientPort"
+    | "cluster"
+    | "clients"
+    | "acme"
+    | "acmeEnv"
+    | "configLoadTime"
+    | "closedClients"
+    | "peerClientUrls"
+    | "isLameDuck"
+    | "authTimeoutMs"
+    | "authActive"
+    | "tlsCertificateInfo"
+    | "connectUrls"
+  >
+>;
+
 const encoder = new TextEncoder();
 
 export class Server implements ServerCore {

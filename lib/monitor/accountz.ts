@@ -5,7 +5,7 @@
  *
  * @module
  */
-import type { Server } from "../server.ts";
+import type { MonitoredServer } from "../server.ts";
 import type { Account } from "../server/account.ts";
 import { preciseNowMs, queryBool, QueryError, rfc3339Nano } from "./format.ts";
 import { statsJson } from "./subsz.ts";
@@ -15,7 +15,7 @@ import type { JsonObject } from "./types.ts";
 export const SYSTEM_ACCOUNT = "$SYS";
 
 /** Account names as /accountz lists them: configured ones, then `$SYS`. */
-export function accountNames(server: Server): string[] {
+export function accountNames(server: MonitoredServer): string[] {
   const names = [...server.accounts.keys()];
   if (!names.includes(SYSTEM_ACCOUNT)) names.push(SYSTEM_ACCOUNT);
   return names;
@@ -26,7 +26,7 @@ export function accountNames(server: Server): string[] {
  *
  * @throws {QueryError} `Account <name> does not exist`.
  */
-export function buildAccountz(server: Server, params: { acc: string }): JsonObject {
+export function buildAccountz(server: MonitoredServer, params: { acc: string }): JsonObject {
   const out: JsonObject = {
     server_id: server.serverId,
     now: rfc3339Nano(preciseNowMs()),
@@ -44,7 +44,11 @@ export function buildAccountz(server: Server, params: { acc: string }): JsonObje
   return out;
 }
 
-function accountDetail(server: Server, name: string, acc: Account | undefined): JsonObject {
+function accountDetail(
+  server: MonitoredServer,
+  name: string,
+  acc: Account | undefined,
+): JsonObject {
   const d: JsonObject = {
     account_name: name,
     // Accounts come from the configuration: they change when it is (re)loaded.
@@ -71,7 +75,7 @@ export function parseAccstatzParams(q: URLSearchParams): { unused: boolean } {
  * is summed over the account's current connections (dnatsd keeps no
  * per-account history); accounts without connections appear with `unused`.
  */
-export function buildAccstatz(server: Server, params: { unused: boolean }): JsonObject {
+export function buildAccstatz(server: MonitoredServer, params: { unused: boolean }): JsonObject {
   const list: JsonObject[] = [];
   for (const name of accountNames(server)) {
     const acc = server.accounts.get(name);

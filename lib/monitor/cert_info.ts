@@ -6,7 +6,7 @@
  * @module
  */
 import { X509Certificate } from "node:crypto";
-import type { Server } from "../server.ts";
+import type { MonitoredServer } from "../server.ts";
 import type { TlsCertificateInfo } from "./types.ts";
 
 let cached: { path: string; mtime: number; info: TlsCertificateInfo | null } | null = null;
@@ -41,7 +41,7 @@ export function parseCertificatePem(pem: string, source = "file"): TlsCertificat
  * them serves clients (ACME for routes only, or letsgo-nats files nothing
  * uses), the client `cert_file` is listed first.
  */
-export function tlsCertificates(server: Server): TlsCertificateInfo[] {
+export function tlsCertificates(server: MonitoredServer): TlsCertificateInfo[] {
   let hooked: TlsCertificateInfo[] | null = null;
   try {
     hooked = server.tlsCertificateInfo();
@@ -55,7 +55,7 @@ export function tlsCertificates(server: Server): TlsCertificateInfo[] {
 }
 
 /** The client `cert_file`, parsed (cached by modification time). */
-function clientFileCertificate(server: Server): TlsCertificateInfo[] {
+function clientFileCertificate(server: MonitoredServer): TlsCertificateInfo[] {
   const path = server.options.tls?.certFile;
   if (!path) return [];
   try {

@@ -6,7 +6,7 @@
  * @module
  */
 import { createHash, X509Certificate } from "node:crypto";
-import type { Server } from "../server.ts";
+import type { MonitoredServer } from "../server.ts";
 import type { ClientConnection } from "../client/connection.ts";
 import { type ClientFacts, clientFacts, type ClosedClientInfo } from "../server/closed_ring.ts";
 import { GLOBAL_ACCOUNT } from "../server/account.ts";
@@ -253,7 +253,7 @@ function comparator(sort: ConnzSort, nowMs: number): Compare {
  * @param server The running server.
  * @param params Parsed query ({@linkcode parseConnzParams}).
  */
-export function buildConnz(server: Server, params: ConnzParams): JsonObject {
+export function buildConnz(server: MonitoredServer, params: ConnzParams): JsonObject {
   const nowMs = preciseNowMs();
   let rows: ConnRow[] = [];
   if (params.state !== "closed") { for (const c of server.clients.values()) rows.push(openRow(c)); }

@@ -4,7 +4,7 @@
  *
  * @module
  */
-import type { Server } from "../server.ts";
+import type { MonitoredServer } from "../server.ts";
 import { preciseNowMs, rfc3339Nano } from "./format.ts";
 import type { JsonObject } from "./types.ts";
 
@@ -19,7 +19,7 @@ export interface Health {
  * cluster is configured) is up; 503 with `status: "error"` otherwise or while
  * shutting down, as nats-server's readiness check does.
  */
-export function buildHealthz(server: Server): Health {
+export function buildHealthz(server: MonitoredServer): Health {
   let error = "";
   if (server.clientPort === 0) {
     const acme = server.acme?.waitingReason();
@@ -34,7 +34,7 @@ export function buildHealthz(server: Server): Health {
 }
 
 /** /jsz with JetStream off. */
-export function buildJsz(server: Server): JsonObject {
+export function buildJsz(server: MonitoredServer): JsonObject {
   return {
     server_id: server.serverId,
     now: rfc3339Nano(preciseNowMs()),
@@ -55,7 +55,7 @@ export function buildJsz(server: Server): JsonObject {
 }
 
 /** /gatewayz without gateways. */
-export function buildGatewayz(server: Server): JsonObject {
+export function buildGatewayz(server: MonitoredServer): JsonObject {
   return {
     server_id: server.serverId,
     now: rfc3339Nano(preciseNowMs()),
@@ -65,7 +65,7 @@ export function buildGatewayz(server: Server): JsonObject {
 }
 
 /** /leafz without leaf nodes (`leafs` is null, as nats-server prints it). */
-export function buildLeafz(server: Server): JsonObject {
+export function buildLeafz(server: MonitoredServer): JsonObject {
   return {
     server_id: server.serverId,
     now: rfc3339Nano(preciseNowMs()),

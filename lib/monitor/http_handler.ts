@@ -6,7 +6,7 @@
  *
  * @module
  */
-import type { Server } from "../server.ts";
+import type { MonitoredServer } from "../server.ts";
 import { buildAccountz, buildAccstatz, parseAccstatzParams } from "./accountz.ts";
 import { buildConnz, parseConnzParams, parseSubsMode } from "./connz.ts";
 import { dashboardHtml } from "./dashboard.ts";
@@ -32,7 +32,7 @@ export interface HandlerPorts {
   httpsPort: number;
 }
 
-type Endpoint = (server: Server, q: URLSearchParams) => Response;
+type Endpoint = (server: MonitoredServer, q: URLSearchParams) => Response;
 
 const TEXT = "text/plain; charset=utf-8";
 
@@ -90,7 +90,7 @@ function notFound(): Response {
  * @param server The server to report on.
  * @param ports Bound monitoring ports, read at each /varz.
  */
-export function createMonitorHandler(server: Server, ports: HandlerPorts): MonitorHandler {
+export function createMonitorHandler(server: MonitoredServer, ports: HandlerPorts): MonitorHandler {
   const reqStats = new Map<string, number>();
   const cpu = new CpuSampler();
   const base = normalizeBasePath(server.options.httpBasePath);

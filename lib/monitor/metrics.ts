@@ -5,7 +5,7 @@
  *
  * @module
  */
-import type { Server } from "../server.ts";
+import type { MonitoredServer } from "../server.ts";
 import { NATS_COMPAT_VERSION, VERSION } from "../version.ts";
 import { tlsCertificates } from "./cert_info.ts";
 import type { CpuSampler } from "./proc_stats.ts";
@@ -66,7 +66,7 @@ class Exposition {
  * @param ctx Request counters and the CPU sampler shared with /varz.
  */
 export function buildMetrics(
-  server: Server,
+  server: MonitoredServer,
   ctx: { reqStats: ReadonlyMap<string, number>; cpu: CpuSampler },
 ): string {
   const m = new Exposition();

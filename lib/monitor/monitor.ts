@@ -7,7 +7,7 @@
  */
 import { createServer as createHttpsServer, type Server as HttpsServer } from "node:https";
 import type { IncomingMessage, ServerResponse } from "node:http";
-import type { MonitorHandle, Server } from "../server.ts";
+import type { MonitoredServer, MonitorHandle } from "../server.ts";
 import { joinHostPort } from "../conn/address.ts";
 import { createMonitorHandler, type MonitorHandler } from "./http_handler.ts";
 import { LISTEN_BACKLOG } from "../ops/listen_backlog.ts";
@@ -28,7 +28,7 @@ export interface MonitorServerHandle extends MonitorHandle {
  * @throws {Error} when both HTTP and HTTPS ports are set, when HTTPS has no
  *   certificate and key, or when the port cannot be bound.
  */
-export async function startMonitoring(server: Server): Promise<MonitorServerHandle> {
+export async function startMonitoring(server: MonitoredServer): Promise<MonitorServerHandle> {
   const o = server.options;
   if (o.httpPort !== 0 && o.httpsPort !== 0) {
     throw new Error(`can't specify both HTTP (${o.httpPort}) and HTTPs (${o.httpsPort}) ports`);
@@ -64,7 +64,7 @@ export async function startMonitoring(server: Server): Promise<MonitorServerHand
 }
 
 function serveHttp(
-  server: Server,
+  server: MonitoredServer,
   handler: MonitorHandler,
   host: string,
   port: number,
@@ -83,7 +83,7 @@ function serveHttp(
 }
 
 async function startHttps(
-  server: Server,
+  server: MonitoredServer,
   handler: MonitorHandler,
   where: { host: string; port: number },
 ): Promise<MonitorServerHandle> {
@@ -143,7 +143,7 @@ function serveNode(
   handler: MonitorHandler,
   req: IncomingMessage,
   res: ServerResponse,
-  server: Server,
+  server: MonitoredServer,
 ): void {
   // Monitoring requests carry no body that matters: drain it, answer from the URL.
   req.resume();

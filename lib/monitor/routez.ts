@@ -5,7 +5,7 @@
  *
  * @module
  */
-import type { Server } from "../server.ts";
+import type { MonitoredServer } from "../server.ts";
 import { preciseNowMs, rfc3339Nano, rttString, uptimeString } from "./format.ts";
 import type { JsonObject, RouteInfo } from "./types.ts";
 
@@ -13,7 +13,7 @@ import type { JsonObject, RouteInfo } from "./types.ts";
 export type SubsMode = "none" | "list" | "detail";
 
 /** Routes of the server, or `[]` when there is no cluster. */
-export function routeInfos(server: Server): RouteInfo[] {
+export function routeInfos(server: MonitoredServer): RouteInfo[] {
   return server.cluster?.routezInfo() ?? [];
 }
 
@@ -23,7 +23,7 @@ export function routeInfos(server: Server): RouteInfo[] {
  * @param server The running server.
  * @param params `subs`: include remote interest subjects (`list`) or their detail.
  */
-export function buildRoutez(server: Server, params: { subs: SubsMode }): JsonObject {
+export function buildRoutez(server: MonitoredServer, params: { subs: SubsMode }): JsonObject {
   const nowMs = preciseNowMs();
   const routes = routeInfos(server).map((r) => routeEntry(r, params.subs, nowMs));
   return {

@@ -5,7 +5,7 @@
  *
  * @module
  */
-import type { Server } from "../server.ts";
+import type { MonitoredServer } from "../server.ts";
 import type { Account } from "../server/account.ts";
 import type { SublistStats } from "../router/sublist.ts";
 import { isValidLiteralSubject, subjectMatchesPattern } from "../router/subject.ts";
@@ -93,7 +93,7 @@ export function statsJson(s: SublistStats): JsonObject {
  * @param server The running server.
  * @param params Parsed query ({@linkcode parseSubszParams}).
  */
-export function buildSubsz(server: Server, params: SubszParams): JsonObject {
+export function buildSubsz(server: MonitoredServer, params: SubszParams): JsonObject {
   const accounts: Account[] = params.acc === ""
     ? [...server.accounts.values()]
     : [server.accounts.get(params.acc)].filter((a): a is Account => a !== undefined);

@@ -4,7 +4,7 @@
  *
  * @module
  */
-import type { Server } from "../server.ts";
+import type { MonitoredServer } from "../server.ts";
 import { CLIENT_PROTO, NATS_COMPAT_VERSION } from "../version.ts";
 import { preciseNowMs, rfc3339Nano, uptimeString } from "./format.ts";
 import { cpuCores, type CpuSampler, residentMemory } from "./proc_stats.ts";
@@ -27,7 +27,7 @@ const MS_TO_NS = 1_000_000;
 const DEFAULT_TIMEOUT_S = 2;
 
 /** Total subscriptions over every account (what `subscriptions` shows). */
-export function totalSubscriptions(server: Server): number {
+export function totalSubscriptions(server: MonitoredServer): number {
   let n = 0;
   for (const acc of server.accounts.values()) n += acc.sublist.count;
   return n;
@@ -40,7 +40,7 @@ export function totalSubscriptions(server: Server): number {
  * @param ctx Monitoring state (ports, request counters, CPU sampler).
  * @returns A JSON-ready object, keys in nats-server's order.
  */
-export function buildVarz(server: Server, ctx: VarzContext): JsonObject {
+export function buildVarz(server: MonitoredServer, ctx: VarzContext): JsonObject {
   const o = server.options;
   const nowMs = preciseNowMs();
   const routes = routeInfos(server);
@@ -137,7 +137,7 @@ export function tlsCertVarz(c: TlsCertificateInfo): JsonObject {
 }
 
 /** The `cluster` object: listen address, configured route host:ports, timeouts. */
-function clusterVarz(server: Server): JsonObject {
+function clusterVarz(server: MonitoredServer): JsonObject {
   const c = server.options.cluster;
   if (!c) return {};
   const out: JsonObject = {};
