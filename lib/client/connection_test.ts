@@ -2,39 +2,13 @@ import { equal, match, ok } from "node:assert/strict";
 import { defaultOptions, type Options } from "../config/options.ts";
 import { ClosedReason } from "../conn/closed_reason.ts";
 import { FlushQueue } from "../conn/flush_queue.ts";
-import type { Transport } from "../conn/transport.ts";
+import { ScriptedTransport } from "../conn/_test_util.ts";
 import type { Subscription } from "../delivery/subscription.ts";
 import { MemoryLogger } from "../ops/logger.ts";
 import { Account } from "../server/account.ts";
 import type { AuthOutcome } from "../server/auth_api.ts";
 import type { ServerCore, ServerStats } from "../server/core.ts";
 import { ClientConnection } from "./connection.ts";
-
-/** A transport the test feeds by hand; everything written is kept as text. */
-class ScriptedTransport implements Transport {
-  readonly remoteAddress = "127.0.0.1";
-  readonly remotePort = 40000;
-  written = "";
-  closed = false;
-  #onData: ((chunk: Uint8Array) => void) | null = null;
-
-  start(onData: (chunk: Uint8Array) => void): void {
-    this.#onData = onData;
-  }
-  write(data: Uint8Array): Promise<void> {
-    this.written += new TextDecoder().decode(data);
-    return Promise.resolve();
-  }
-  pause(): void {}
-  resume(): void {}
-  close(): void {
-    this.closed = true;
-  }
-  /** Sends `text` to the connection, as one chunk. */
-  feed(text: string): void {
-    this.#onData!(new TextEncoder().encode(text));
-  }
-}
 
 /** The smallest server a client connection can run against: no auth, one account. */
 class TestServer implements ServerCore {

@@ -3,7 +3,7 @@ import { defaultOptions } from "../config/options.ts";
 import { ClosedReason } from "../conn/closed_reason.ts";
 import { type Flushable, FlushQueue } from "../conn/flush_queue.ts";
 import { Outbound } from "../conn/outbound.ts";
-import type { Transport } from "../conn/transport.ts";
+import { ScriptedTransport } from "../conn/_test_util.ts";
 import { type LocalSubscriber, Subscription } from "../delivery/subscription.ts";
 import { MemoryLogger } from "../ops/logger.ts";
 import { Account } from "../server/account.ts";
@@ -12,26 +12,6 @@ import { RouteAuth } from "./route_auth.ts";
 import { RouteConnection, type RouteHost, type RouteInfoJson } from "./route_connection.ts";
 
 const enc = new TextEncoder();
-
-class ScriptedTransport implements Transport {
-  readonly remoteAddress = "127.0.0.1";
-  readonly remotePort = 50000;
-  written = "";
-  #onData: ((chunk: Uint8Array) => void) | null = null;
-  start(onData: (chunk: Uint8Array) => void): void {
-    this.#onData = onData;
-  }
-  write(data: Uint8Array): Promise<void> {
-    this.written += new TextDecoder().decode(data);
-    return Promise.resolve();
-  }
-  pause(): void {}
-  resume(): void {}
-  close(): void {}
-  feed(text: string): void {
-    this.#onData!(enc.encode(text));
-  }
-}
 
 /** A local client that keeps what it is given. */
 class Receiver implements LocalSubscriber {
