@@ -13,6 +13,9 @@ import { exists, readOrEmpty, spawnDnatsd, tempDir, waitFor } from "./ops_helper
 Deno.test("SIGINT stops gracefully with exit code 0", async () => {
   const s = await ServerProcess.start({ args: ["-D"] });
   s.signal("SIGINT");
+  // The server must stop on SIGINT alone: stop() would add a SIGTERM that can
+  // overtake it, so wait for the exit first (stop() then only collects it).
+  await waitFor(() => /Server Exiting\.\./.test(s.logs.text), 10_000, "exit after SIGINT");
   const status = await s.stop();
   equal(status.code, 0);
   match(s.logs.text, /\[DBG\] Trapped "interrupt" signal/);
