@@ -67,7 +67,7 @@ export interface RouteHost {
    * The peer's INFO announced new import/export permissions (its config was
    * reloaded): what it now accepts from us may have grown.
    */
-  peerPermissionsChanged?(conn: RouteConnection): void;
+  peerPermissionsChanged(conn: RouteConnection): void;
 }
 
 /** How a connection came to be. */
@@ -338,7 +338,7 @@ export class RouteConnection implements RouteLink, RouteOps, InboundOwner {
         (JSON.stringify(before.import) !== JSON.stringify(info.import) ||
           JSON.stringify(before.export) !== JSON.stringify(info.export))
       ) {
-        this.host.peerPermissionsChanged?.(this);
+        this.host.peerPermissionsChanged(this);
       }
       if (Array.isArray(info.connect_urls)) {
         this.host.peerUrlsChanged(this, info.connect_urls.filter((u) => typeof u === "string"));

@@ -67,6 +67,7 @@ function setup() {
     peerUrlsChanged: () => {},
     routeClosed: (conn) => closed.push(conn),
     exportAllowed: () => true,
+    peerPermissionsChanged: () => {},
   };
   const transport = new ScriptedTransport();
   const route = new RouteConnection(host, transport, {
