@@ -18,7 +18,7 @@ import type { Subscription } from "./delivery/subscription.ts";
 import { DenoTransport, type Transport } from "./conn/transport.ts";
 import { errLine, WireError } from "./protocol/wire_errors.ts";
 import { Account, GLOBAL_ACCOUNT } from "./server/account.ts";
-import type { ServerCore, ServerStats } from "./server/core.ts";
+import { type ServerCore, type ServerStats, zeroStats } from "./server/core.ts";
 import type { AuthOutcome, ClientAuthenticator, ConnectCredentials } from "./server/auth_api.ts";
 import { newServerId } from "./server/server_id.ts";
 import { CLIENT_PROTO, NATS_COMPAT_VERSION, VERSION } from "./version.ts";
@@ -126,14 +126,7 @@ const encoder = new TextEncoder();
 export class Server implements ServerCore {
   readonly serverId: string = newServerId();
   readonly serverName: string;
-  readonly stats: ServerStats = {
-    inMsgs: 0,
-    inBytes: 0,
-    outMsgs: 0,
-    outBytes: 0,
-    slowConsumers: 0,
-    totalConnections: 0,
-  };
+  readonly stats: ServerStats = zeroStats();
   readonly accounts: Map<string, Account> = new Map();
   readonly globalAccount: Account;
   readonly clients: Map<number, ClientConnection> = new Map();

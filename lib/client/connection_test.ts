@@ -7,21 +7,14 @@ import type { Subscription } from "../delivery/subscription.ts";
 import { MemoryLogger } from "../ops/logger.ts";
 import { Account } from "../server/account.ts";
 import type { AuthOutcome } from "../server/auth_api.ts";
-import type { ServerCore, ServerStats } from "../server/core.ts";
+import { type ServerCore, type ServerStats, zeroStats } from "../server/core.ts";
 import { ClientConnection } from "./connection.ts";
 
 /** The smallest server a client connection can run against: no auth, one account. */
 class TestServer implements ServerCore {
   readonly options: Options = { ...defaultOptions(), maxPayload: 16 };
   readonly log = new MemoryLogger();
-  readonly stats: ServerStats = {
-    inMsgs: 0,
-    inBytes: 0,
-    outMsgs: 0,
-    outBytes: 0,
-    slowConsumers: 0,
-    totalConnections: 0,
-  };
+  readonly stats: ServerStats = zeroStats();
   readonly authRequired = false;
   readonly authActive = false;
   readonly authTimeoutMs = 2000;

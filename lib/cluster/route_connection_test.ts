@@ -7,7 +7,7 @@ import { ScriptedTransport } from "../conn/_test_util.ts";
 import { type LocalSubscriber, Subscription } from "../delivery/subscription.ts";
 import { MemoryLogger } from "../ops/logger.ts";
 import { Account } from "../server/account.ts";
-import type { RouteServer } from "../server/core.ts";
+import { type RouteServer, zeroStats } from "../server/core.ts";
 import { RouteAuth } from "./route_auth.ts";
 import { RouteConnection, type RouteHost, type RouteInfoJson } from "./route_connection.ts";
 
@@ -43,14 +43,7 @@ function setup() {
   const server: RouteServer = {
     options: defaultOptions(),
     log: new MemoryLogger(),
-    stats: {
-      inMsgs: 0,
-      inBytes: 0,
-      outMsgs: 0,
-      outBytes: 0,
-      slowConsumers: 0,
-      totalConnections: 0,
-    },
+    stats: zeroStats(),
     accounts: new Map([["$G", account]]),
     queueFlush: (c: Flushable) => writes.add(c),
     flushPending: () => writes.flush(),

@@ -24,6 +24,11 @@ export interface ServerStats {
   totalConnections: number;
 }
 
+/** Counters at zero (a new server). */
+export function zeroStats(): ServerStats {
+  return { inMsgs: 0, inBytes: 0, outMsgs: 0, outBytes: 0, slowConsumers: 0, totalConnections: 0 };
+}
+
 /** What every connection kind (client, route) uses of the server. */
 export interface ConnectionHost {
   /** The options in force (a reload replaces them: read them fresh). */
