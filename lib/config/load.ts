@@ -6,7 +6,6 @@
  *
  * @module
  */
-import { parseYaml } from "../deps.ts";
 import {
   type ConfMap,
   type ConfPos,
@@ -55,7 +54,7 @@ export async function loadConfigFile(
       : (err as Error).message;
     throw new ConfSyntaxError(`open ${path}: ${reason}`, path, undefined, { cause: err });
   }
-  return format === "json" ? parseJsonConfig(text, path) : parseYamlConfig(text, path);
+  return format === "json" ? parseJsonConfig(text, path) : await parseYamlConfig(text, path);
 }
 
 // --- JSON ------------------------------------------------------------------------
@@ -153,10 +152,13 @@ function toConfValue(data: unknown, pos: ConfPos, locator?: TextLocator): ConfVa
 
 /**
  * Parses YAML config text. The YAML parser gives plain data, so keys are
- * located by scanning forward for `key:` (best effort, like JSON).
+ * located by scanning forward for `key:` (best effort, like JSON). The npm
+ * packages (lib/deps.ts) load only here: they cost about 15 MiB of resident
+ * memory, which a server started without a YAML file does not pay.
  * @throws {ConfSyntaxError} on YAML errors or a non-mapping top level
  */
-export function parseYamlConfig(text: string, file: string): ConfMap {
+export async function parseYamlConfig(text: string, file: string): Promise<ConfMap> {
+  const { parseYaml } = await import("../deps.ts");
   let data: unknown;
   try {
     data = parseYaml(text);
