@@ -96,7 +96,7 @@ async function runServer(
   const exitCode = await signals.exitCode;
   signals.uninstall();
   channel?.close();
-  files.removeAll(server.log);
+  files.exited(server.log);
   server.log.close();
   return exitCode;
 }

@@ -16,8 +16,10 @@ import {
   waitFor,
   waitForLog,
 } from "./ops_helpers.ts";
+import { ServerProcess } from "./helpers/server.ts";
+import { missing } from "./helpers/requires.ts";
 
-Deno.test("pid file and ports file: content, mode, removal on exit", async () => {
+Deno.test("pid file and ports file: content, mode; on exit the ports file goes and the pid file stays (as nats-server)", async () => {
   const dir = tempDir();
   const pidFile = join(dir.path, "d.pid");
   const s = spawnDnatsd([
@@ -48,12 +50,42 @@ Deno.test("pid file and ports file: content, mode, removal on exit", async () =>
     await varz.body?.cancel();
     s.child.kill("SIGINT");
     equal((await s.exit()).code, 0);
-    ok(!exists(pidFile), "pid file removed");
+    equal(Deno.readTextFileSync(pidFile), String(s.child.pid), "pid file left, as nats-server");
     ok(!exists(portsFile), "ports file removed");
   } finally {
     await s.kill();
     dir.remove();
   }
+});
+
+Deno.test({
+  name:
+    "pid file after a clean stop: dnatsd and nats-server both leave it, with the same content and mode",
+  ignore: missing("nats-server"),
+  async fn() {
+    const seen: Record<string, { content: string; mode: number }> = {};
+    for (const reference of [true, false]) {
+      const dir = tempDir();
+      const pidFile = join(dir.path, "s.pid");
+      const s = await ServerProcess.start({ reference, args: ["-P", pidFile] });
+      try {
+        await waitFor(() => exists(pidFile), 5000, "pid file");
+        s.signal("SIGINT");
+        await waitFor(() => /Server Exiting/.test(s.logs.text), 10_000, "exit");
+        await s.stop();
+        ok(exists(pidFile), `${reference ? "nats-server" : "dnatsd"} left its pid file`);
+        seen[reference ? "nats-server" : "dnatsd"] = {
+          content: Deno.readTextFileSync(pidFile) === String(s.pid) ? "its pid" : "other",
+          mode: Deno.statSync(pidFile).mode! & 0o777,
+        };
+      } finally {
+        await s.stop();
+        dir.remove();
+      }
+    }
+    deepStrictEqual(seen["dnatsd"], seen["nats-server"]);
+    equal(seen["dnatsd"]!.content, "its pid");
+  },
 });
 
 Deno.test("log_size_limit rotates the log file and keeps logging", async () => {

@@ -57,14 +57,14 @@ for (
     ["ldm", /Trapped "user defined signal 2" signal[\s\S]*Entering lame duck mode/],
   ] as const
 ) {
-  Deno.test(`-sl ${cmd}=<pid file> stops the server (exit 0, pid file removed)`, async () => {
+  Deno.test(`-sl ${cmd}=<pid file> stops the server (exit 0, pid file left as nats-server leaves it)`, async () => {
     await withPidServer(async (s, pidFile) => {
       const r = await runSl(`${cmd}=${pidFile}`);
       equal(r.code, 0, r.stderr);
       equal((await s.exit()).code, 0);
       match(s.logs.text, trapped);
       match(s.logs.text, /Server Exiting/);
-      equal(exists(pidFile), false);
+      equal(Deno.readTextFileSync(pidFile), String(s.child.pid));
     });
   });
 }

@@ -1,6 +1,7 @@
 /**
  * The PID file (`-P`, `pid_file`): the decimal process id, no newline, created
- * with mode 0660 (less the umask), as nats-server writes it. `-sl cmd=<file>`
+ * with mode 0660 less the umask, as nats-server writes it, and left in place
+ * when the server exits, as nats-server leaves it. `-sl cmd=<file>`
  * reads it back to find the process to signal.
  *
  * @module
@@ -22,7 +23,21 @@ export function writePidFile(path: string, pid: number = Deno.pid): void {
   if (!Number.isSafeInteger(pid) || pid <= 0) {
     throw new RangeError(`invalid pid: ${pid}`);
   }
-  Deno.writeTextFileSync(path, String(pid), { mode: PID_FILE_MODE });
+  // open() applies the umask to the mode, as Go's os.WriteFile does (0660 under
+  // the usual 022 is 0640); Deno.writeTextFile's `mode` would chmod past it.
+  const file = Deno.openSync(path, {
+    write: true,
+    create: true,
+    truncate: true,
+    mode: PID_FILE_MODE,
+  });
+  try {
+    const bytes = new TextEncoder().encode(String(pid));
+    let off = 0;
+    while (off < bytes.length) off += file.writeSync(bytes.subarray(off));
+  } finally {
+    file.close();
+  }
 }
 
 /**

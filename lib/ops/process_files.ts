@@ -1,8 +1,9 @@
 /**
  * The files a running server leaves for other programs: the PID file (`-P`,
  * `pid_file`) and the ports file (`--ports_file_dir`). Written once the
- * listeners are up, moved when a reload changes their location, removed on a
- * clean exit. nats-server does the same (`logPid`, `logPorts`, `deletePortsFile`).
+ * listeners are up and moved when a reload changes their location. On a clean
+ * exit the ports file is removed and the PID file is left in place, as
+ * nats-server 2.9 does (`logPid`, `logPorts`, `deletePortsFile`).
  *
  * @module
  */
@@ -71,9 +72,8 @@ export class ProcessFiles {
     }
   }
 
-  /** Removes both files (clean exit). */
-  removeAll(log: Logger): void {
-    this.#removePid(log);
+  /** A clean exit: the ports file goes, the PID file stays (as nats-server). */
+  exited(log: Logger): void {
     this.#removePorts(log);
   }
 
