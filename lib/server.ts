@@ -294,6 +294,13 @@ export class Server implements ServerCore {
   async start(): Promise<void> {
     const o = this.options;
     this.#logBanner();
+    if (needsAuthenticator(o)) {
+      const { hasPlaintextPasswords } = await import("./auth/plaintext.ts");
+      if (hasPlaintextPasswords(o)) {
+        this.log.warn("Plaintext passwords detected, use nkeys or bcrypt");
+      }
+    }
+    if (o.configFile) this.log.notice(`Using configuration file: ${o.configFile}`);
     if (needsAuthenticator(o)) this.#auth = await this.buildAuthenticator(o);
     const port = o.port === -1 ? 0 : o.port;
     this.clientHost = o.host;
@@ -331,6 +338,7 @@ export class Server implements ServerCore {
       this.#listenPlain(o.host, port);
     }
     this.log.notice(`Listening for client connections on ${joinHostPort(o.host, this.clientPort)}`);
+    if (o.tls) this.log.notice("TLS required for client connections");
     this.#startSweeper();
     this.log.notice("Server is ready");
     if (o.cluster && o.cluster.port !== 0) {
@@ -342,13 +350,11 @@ export class Server implements ServerCore {
   }
 
   #logBanner(): void {
-    const o = this.options;
     this.log.notice("Starting nats-server");
     this.log.notice(`  Version:  ${NATS_COMPAT_VERSION} (dnatsd ${VERSION})`);
     this.log.notice(`  Git:      [not set]`);
     this.log.notice(`  Name:     ${this.serverName}`);
     this.log.notice(`  ID:       ${this.serverId}`);
-    if (o.configFile) this.log.notice(`Using configuration file: ${o.configFile}`);
   }
 
   /** Binds the plain client listener and starts accepting (shared accept loop). */
