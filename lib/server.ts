@@ -497,18 +497,21 @@ export class Server implements ServerCore {
     return this.clientPort;
   }
 
-  /** This server's own client URL(s) first, then the cluster peers' (connect_urls). */
-  connectUrls(): string[] {
-    if (this.peerClientUrls.size === 0 && !this.options.cluster) return [];
-    const own: string[] = [];
+  /** This server's own client URL(s), as routes announce them to peers. */
+  ownClientUrls(): string[] {
     const host = this.advertisedHost();
-    if (host === "0.0.0.0" || host === "::") {
-      for (const ip of localAddresses()) own.push(joinHostPort(ip, this.advertisedPort()));
-    } else {
-      own.push(joinHostPort(host, this.advertisedPort()));
-    }
-    if (this.options.cluster?.noAdvertise) return own;
-    return [...own, ...this.peerClientUrls.keys()];
+    if (host !== "0.0.0.0" && host !== "::") return [joinHostPort(host, this.advertisedPort())];
+    return localAddresses().map((ip) => joinHostPort(ip, this.advertisedPort()));
+  }
+
+  /**
+   * Client INFO `connect_urls`: this server's own URL(s), then the cluster
+   * peers'. As nats-server, none while no peer is known (a lone cluster node)
+   * and none with `no_advertise`.
+   */
+  connectUrls(): string[] {
+    if (this.peerClientUrls.size === 0 || this.options.cluster?.noAdvertise) return [];
+    return [...this.ownClientUrls(), ...this.peerClientUrls.keys()];
   }
 
   #peerUrls(): string[] {

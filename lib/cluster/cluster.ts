@@ -251,7 +251,7 @@ export class Cluster implements ClusterHandle, RouteHost {
     }
     let connectUrls: string[] | null = null;
     if (!o.noAdvertise) {
-      connectUrls = server.connectUrls().filter((u) => !server.peerClientUrls.has(u));
+      connectUrls = server.ownClientUrls();
     }
     return {
       serverId: server.serverId,
