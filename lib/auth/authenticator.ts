@@ -10,7 +10,12 @@
  *
  * @module
  */
-import type { Options, Permissions, UserEntry } from "../config/options.ts";
+import {
+  authTimeoutSeconds,
+  type Options,
+  type Permissions,
+  type UserEntry,
+} from "../config/options.ts";
 import type {
   AuthOutcome as ApiAuthOutcome,
   CertIdentity,
@@ -187,14 +192,7 @@ export class Authenticator {
     this.authRequired = this.active && this.#noAuthUser === null;
     this.needsNonce = this.#nkeys.size > 0;
     this.verifyAndMap = options.tls?.verifyAndMap === true;
-    const explicit = auth?.timeout;
-    if (explicit !== undefined && explicit > 0) {
-      this.timeoutMs = Math.round(explicit * 1000);
-    } else if (options.tls) {
-      this.timeoutMs = Math.round((options.tls.timeout + 1) * 1000);
-    } else {
-      this.timeoutMs = 2000;
-    }
+    this.timeoutMs = Math.round(authTimeoutSeconds(auth?.timeout, options.tls) * 1000);
   }
 
   /** `$G` plus every configured account, in config order. */

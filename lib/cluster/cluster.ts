@@ -93,7 +93,7 @@ export class Cluster implements ClusterHandle, RouteHost {
     const opts = server.options.cluster;
     if (!opts) throw new TypeError("startCluster() needs options.cluster");
     this.#opts = opts;
-    this.#auth = new RouteAuth(opts.authorization);
+    this.#auth = new RouteAuth(opts.authorization, opts.tls);
     this.#dynamic = !opts.name;
     this.#name = opts.name || dynamicClusterName();
     this.#setPermissions(opts.permissions);
@@ -478,7 +478,7 @@ export class Cluster implements ClusterHandle, RouteHost {
     this.#opts = next;
     if (!sameJson(old.authorization, next.authorization)) {
       const previous = this.#auth;
-      this.#auth = new RouteAuth(next.authorization);
+      this.#auth = new RouteAuth(next.authorization, next.tls);
       this.#recheckRoutes();
       previous.close();
     }

@@ -6,11 +6,9 @@
  *
  * @module
  */
+import { authTimeoutSeconds } from "../config/options.ts";
 import { BcryptPool, isBcryptHash } from "../auth/bcrypt_pool.ts";
 import { constantTimeEqual } from "../auth/constant_time.ts";
-
-/** nats-server's default auth timeout for routes (seconds). */
-const DEFAULT_TIMEOUT_S = 2;
 
 export interface RouteAuthConfig {
   user?: string;
@@ -25,11 +23,15 @@ export class RouteAuth {
   readonly timeoutMs: number;
   #pool: BcryptPool | null = null;
 
-  constructor(config: RouteAuthConfig | undefined) {
+  /**
+   * @param config The cluster `authorization` block.
+   * @param tls The cluster `tls` block: with TLS, the default timeout is its
+   *   handshake timeout plus a second, as nats-server.
+   */
+  constructor(config: RouteAuthConfig | undefined, tls?: { timeout: number }) {
     this.user = config?.user || undefined;
     this.password = config?.password || undefined;
-    const t = config?.timeout;
-    this.timeoutMs = (t !== undefined && t > 0 ? t : DEFAULT_TIMEOUT_S) * 1000;
+    this.timeoutMs = authTimeoutSeconds(config?.timeout, tls) * 1000;
   }
 
   /** Whether peers must present credentials in their CONNECT. */

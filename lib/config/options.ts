@@ -185,6 +185,19 @@ export interface Options {
 }
 
 /** nats-server 2.9 defaults (server/const.go). */
+/**
+ * The authentication timeout in seconds, as nats-server derives it: the
+ * configured one, else the TLS handshake timeout plus one second when TLS is
+ * on (the handshake counts against it), else 2 s. Clients and routes alike.
+ */
+export function authTimeoutSeconds(
+  configured: number | undefined,
+  tls: { timeout: number } | undefined,
+): number {
+  if (configured !== undefined && configured > 0) return configured;
+  return tls ? tls.timeout + 1 : 2;
+}
+
 export function defaultOptions(): Options {
   return {
     host: "0.0.0.0",

@@ -5,6 +5,7 @@
  * @module
  */
 import type { MonitoredServer } from "../server.ts";
+import { authTimeoutSeconds } from "../config/options.ts";
 import { CLIENT_PROTO, NATS_COMPAT_VERSION } from "../version.ts";
 import { preciseNowMs, rfc3339Nano, uptimeString } from "./format.ts";
 import { cpuCores, type CpuSampler, residentMemory } from "./proc_stats.ts";
@@ -141,17 +142,19 @@ function clusterVarz(server: MonitoredServer): JsonObject {
   const c = server.options.cluster;
   if (!c) return {};
   const out: JsonObject = {};
-  if (c.name) out.name = c.name;
+  // The name in force: configured, or generated and agreed with the peers.
+  const name = server.cluster?.name ?? c.name;
+  if (name) out.name = name;
   out.addr = c.host;
   const port = server.cluster?.port ?? c.port;
   if (port > 0) out.cluster_port = port;
-  out.auth_timeout = c.authorization?.timeout ?? DEFAULT_TIMEOUT_S;
+  out.auth_timeout = authTimeoutSeconds(c.authorization?.timeout, c.tls);
   // Only host:port: a route URL may carry credentials, which must never show.
   const urls = c.routes.map(routeHostPort).filter((u) => u !== "");
   if (urls.length > 0) out.urls = urls;
   out.tls_timeout = c.tls?.timeout ?? DEFAULT_TIMEOUT_S;
-  if (c.tls) out.tls_required = true;
-  if (c.tls && (c.tls.verify || c.tls.verifyAndMap)) out.tls_verify = true;
+  // Routes always verify the peer's certificate: nats-server shows both or neither.
+  if (c.tls) out.tls_required = out.tls_verify = true;
   // Dnatsd extension, the route certificate when ACME manages it.
   const routeCert = c.tls?.acme || server.acmeEnv
     ? tlsCertificates(server).find((x) => x.usedBy?.includes("route"))
