@@ -113,6 +113,33 @@ Deno.test("parseRemoteSyslogUrl() accepts udp, tcp and unix URLs", () => {
   assert.throws(() => parseRemoteSyslogUrl("udp://:514"), TypeError);
 });
 
+Deno.test("remote syslog over UDP keeps the order lines were logged in", async () => {
+  for (const host of ["127.0.0.1", "localhost"]) {
+    const receiver = createSocket("udp4");
+    const got: number[] = [];
+    receiver.on("message", (msg) => {
+      const m = /line (\d+)/.exec(new TextDecoder().decode(msg));
+      if (m) got.push(Number(m[1]));
+    });
+    await new Promise<void>((resolve) => receiver.bind(0, "127.0.0.1", resolve));
+    const log = openRemoteSyslog(`udp://${host}:${receiver.address().port}`, {
+      debug: false,
+      trace: false,
+      pid: 1,
+    });
+    try {
+      // 200 lines: the runtime's datagram receive queue in this process holds 256.
+      for (let i = 0; i < 200; i++) log.notice(`line ${i}`);
+      await waitFor(() => got.length === 200, "all 200 lines");
+      const inversions = got.filter((n, i) => i > 0 && n < got[i - 1]!).length;
+      assert.equal(inversions, 0, `${host}: ${got.join(",")}`);
+    } finally {
+      log.close();
+      await new Promise<void>((resolve) => receiver.close(() => resolve()));
+    }
+  }
+});
+
 Deno.test("remote syslog over UDP: one datagram per line, severities mapped", async () => {
   const receiver = createSocket("udp4");
   const received: string[] = [];
