@@ -346,8 +346,9 @@ function readmeText(now: Date, windows: { current: Validity; expired: Validity }
     "Made by `tools/gencerts.ts` (pure TypeScript on Web Crypto, no openssl) with:",
     "",
     "```sh",
-    "deno task gencerts",
-    "# same as: deno run --allow-all tools/gencerts.ts [--out <dir>]",
+    "deno task gencerts --out certs",
+    "# same as: deno run --allow-all tools/gencerts.ts --out certs",
+    "# without --out it writes to generated-certs/ (not tracked by git)",
     "```",
     "",
     "Each run makes new keys and serial numbers and rewrites every file here, this README",
@@ -413,9 +414,13 @@ export async function generateTestPki(outDir: string): Promise<void> {
   }
 }
 
-/** `certs/` at the repository root, found from this file's location. */
-function defaultOutDir(): string {
-  const url = new URL("../certs/", import.meta.url);
+/**
+ * `generated-certs/` at the repository root (ignored by git), found from this
+ * file's location: a plain run must not rewrite the checked-in test PKI that
+ * the tests use; `--out certs` does that on purpose.
+ */
+export function defaultOutDir(): string {
+  const url = new URL("../generated-certs/", import.meta.url);
   if (url.protocol !== "file:") {
     throw new Error(`No default output folder when run from ${url.protocol} URL: pass --out <dir>`);
   }
@@ -429,7 +434,10 @@ async function main(args: string[]): Promise<void> {
   });
   if (values.help) {
     console.log("Usage: deno run --allow-all tools/gencerts.ts [--out <dir>]");
-    console.log("Writes the dnatsd test PKI (default: certs/ at the repository root).");
+    console.log(
+      "Writes the dnatsd test PKI (default: generated-certs/ at the repository root, not tracked;",
+    );
+    console.log("--out certs replaces the checked-in test PKI).");
     return;
   }
   const outDir = values.out ?? defaultOutDir();

@@ -12,7 +12,7 @@ import { readFile, rm } from "node:fs/promises";
 import { join } from "node:path";
 import { fileURLToPath } from "node:url";
 import * as tls from "node:tls";
-import { generateTestPki } from "./gencerts.ts";
+import { defaultOutDir, generateTestPki } from "./gencerts.ts";
 
 const DAY_MS = 24 * 60 * 60 * 1000;
 const SERVER_AUTH = "1.3.6.1.5.5.7.3.1";
@@ -459,3 +459,17 @@ async function dialServer(
     await new Promise<void>((resolve) => server.close(() => resolve()));
   }
 }
+
+Deno.test("tools/gencerts.ts writes to generated-certs/ by default, a folder git ignores", async () => {
+  const dir = defaultOutDir();
+  assert.ok(dir.endsWith("/generated-certs/"), dir);
+  const out = await new Deno.Command("git", {
+    args: ["check-ignore", "-q", dir],
+    cwd: fileURLToPath(new URL("../", import.meta.url)),
+  }).output();
+  assert.equal(
+    out.code,
+    0,
+    "generated-certs/ must be ignored by git, so certs/ is never rewritten by accident",
+  );
+});
