@@ -12,6 +12,9 @@ import { REPO_ROOT } from "./helpers/server.ts";
 Deno.test("deno.runtime.lock holds exactly the npm packages main.ts loads", async () => {
   const config = JSON.parse(await Deno.readTextFile(`${REPO_ROOT}deno.json`));
   equal(config.lock?.path, "deno.runtime.lock", "deno task installs from the runtime lock");
+  // Frozen: a script that needs more than the server's packages must name deno.lock,
+  // rather than growing the runtime lock behind the operator's back.
+  equal(config.lock?.frozen, true);
   ok(!/--lock/.test(config.tasks.start), "start uses the runtime lock");
   const lock = JSON.parse(await Deno.readTextFile(`${REPO_ROOT}deno.runtime.lock`));
   const locked = Object.keys(lock.npm ?? {}).sort();

@@ -292,7 +292,16 @@ Deno.test("tools/gencerts.ts --out <dir> writes the files and exits 0", async ()
   try {
     const script = fileURLToPath(new URL("./gencerts.ts", import.meta.url));
     const output = await new Deno.Command(Deno.execPath(), {
-      args: ["run", "--allow-all", script, "--out", dir],
+      // The test lock: gencerts' packages are not the server's (deno.runtime.lock).
+      args: [
+        "run",
+        "--allow-all",
+        "--lock",
+        fileURLToPath(new URL("../deno.lock", import.meta.url)),
+        script,
+        "--out",
+        dir,
+      ],
       stdout: "piped",
       stderr: "piped",
     }).output();
