@@ -10,8 +10,7 @@ import { bcrypt } from "../lib/deps.ts";
 import { RawClient } from "./helpers/raw.ts";
 import { missing } from "./helpers/requires.ts";
 import {
-  MAIN_TS,
-  NATS_SERVER_BIN,
+  runToExit as runServerToExit,
   ServerProcess,
   type ServerProcessOptions,
   waitFor,
@@ -159,23 +158,8 @@ export async function runToExit(
   flavor: Flavor,
   args: string[],
 ): Promise<{ code: number; stderr: string }> {
-  const cmd = flavor === "nats-server"
-    ? new Deno.Command(NATS_SERVER_BIN, { args, stdout: "piped", stderr: "piped" })
-    : new Deno.Command(Deno.execPath(), {
-      args: ["run", "-A", "--no-check", MAIN_TS, ...args],
-      stdout: "piped",
-      stderr: "piped",
-    });
-  const child = cmd.spawn();
-  const timer = setTimeout(() => {
-    try {
-      child.kill("SIGKILL");
-    } catch { /* exited meanwhile */ }
-  }, 10_000);
-  const out = await child.output();
-  clearTimeout(timer);
-  const dec = new TextDecoder();
-  return { code: out.code, stderr: dec.decode(out.stderr) + dec.decode(out.stdout) };
+  const out = await runServerToExit({ reference: flavor === "nats-server", args });
+  return { code: out.code, stderr: out.stderr + out.stdout };
 }
 
 /**

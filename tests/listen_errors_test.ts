@@ -5,31 +5,13 @@
  * runs both servers on the same busy port and compares the fatal line.
  */
 import { deepEqual, equal, notEqual, ok } from "node:assert/strict";
-import { MAIN_TS, NATS_SERVER_BIN } from "./helpers/server.ts";
+import { runToExit } from "./helpers/server.ts";
 import { missing } from "./helpers/requires.ts";
 import { CERTS } from "./helpers/tls_client.ts";
 
-interface Run {
-  code: number;
-  stdout: string;
-  stderr: string;
-}
-
-async function run(reference: boolean, args: string[]): Promise<Run> {
-  const cmd = reference
-    ? new Deno.Command(NATS_SERVER_BIN, { args, stdout: "piped", stderr: "piped" })
-    : new Deno.Command(Deno.execPath(), {
-      args: ["run", "-A", "--no-check", MAIN_TS, ...args],
-      stdout: "piped",
-      stderr: "piped",
-    });
-  const child = cmd.spawn();
-  // A server that did not fail would run forever: bound the wait.
-  const timer = setTimeout(() => child.kill("SIGKILL"), 15_000);
-  const out = await child.output();
-  clearTimeout(timer);
-  const dec = new TextDecoder();
-  return { code: out.code, stdout: dec.decode(out.stdout), stderr: dec.decode(out.stderr) };
+/** Runs either server until it exits (a server that did not fail is killed after 15 s). */
+function run(reference: boolean, args: string[]) {
+  return runToExit({ reference, args, timeoutMs: 15_000 });
 }
 
 /** The log lines without the `[pid] date time ` prefix. */

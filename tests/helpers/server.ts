@@ -184,6 +184,32 @@ async function collectUntil(
   return await matched;
 }
 
+/**
+ * Runs a server expected to exit by itself (a bad config, a busy port) and
+ * collects its output; one that keeps running is killed after `timeoutMs`.
+ */
+export async function runToExit(
+  opts: { reference: boolean; args: string[]; timeoutMs?: number },
+): Promise<{ code: number; stdout: string; stderr: string }> {
+  const cmd = opts.reference
+    ? new Deno.Command(NATS_SERVER_BIN, { args: opts.args, stdout: "piped", stderr: "piped" })
+    : new Deno.Command(Deno.execPath(), {
+      args: ["run", "-A", "--no-check", MAIN_TS, ...opts.args],
+      stdout: "piped",
+      stderr: "piped",
+    });
+  const child = cmd.spawn();
+  const timer = setTimeout(() => {
+    try {
+      child.kill("SIGKILL");
+    } catch { /* exited meanwhile */ }
+  }, opts.timeoutMs ?? 10_000);
+  const out = await child.output();
+  clearTimeout(timer);
+  const dec = new TextDecoder();
+  return { code: out.code, stdout: dec.decode(out.stdout), stderr: dec.decode(out.stderr) };
+}
+
 /** Polls `check` until true or the deadline passes (then throws with `what`). */
 export async function waitFor(
   check: () => boolean | Promise<boolean>,
