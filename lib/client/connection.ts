@@ -20,14 +20,8 @@ import { isValidLiteralSubject, isValidQueueName, isValidSubject } from "../rout
 import type { MatchResult } from "../router/sublist.ts";
 import { fanOut, PublishContext } from "../delivery/deliver.ts";
 import { latin1 } from "../protocol/bytes.ts";
-import { Outbound, takeBackloggedDestination } from "../conn/outbound.ts";
-import {
-  formatStall,
-  type InboundOwner,
-  InboundPump,
-  ReadBlock,
-  stallMs,
-} from "../conn/inbound.ts";
+import { Outbound } from "../conn/outbound.ts";
+import { type InboundOwner, InboundPump, ReadBlock } from "../conn/inbound.ts";
 import { KeepAlive } from "../conn/keep_alive.ts";
 import { hashSubject, PublishCache } from "./publish_cache.ts";
 import { traceArgsLine, tracePayloadLine } from "../conn/trace.ts";
@@ -191,26 +185,11 @@ export class ClientConnection implements ClientOps, InboundOwner {
     this.#inbound.onData(chunk);
   }
 
-  /** InboundOwner: parses a chunk, writes what it produced, then applies flow control. */
+  /** InboundOwner: parses a chunk and writes what it produced (the pump applies flow control). */
   parseChunk(chunk: Uint8Array): number {
     const stop = this.parser.parse(chunk);
     this.server.flushPending();
-    const full = takeBackloggedDestination();
-    if (full !== null && !this.isClosed) {
-      this.#inbound.stall(full, stallMs(full.pending, this.server.options.maxPending));
-    }
     return stop;
-  }
-
-  /** True while flow control holds this client's reads (a destination is draining). */
-  get stalled(): boolean {
-    return this.#inbound.stalled;
-  }
-
-  stallTimedOut(ms: number): void {
-    this.server.log.debug(
-      `${this.logPrefix} - Timed out of fast producer stall (${formatStall(ms)})`,
-    );
   }
 
   // ---------------------------------------------------------------- CONNECT

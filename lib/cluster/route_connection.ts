@@ -12,14 +12,8 @@
  */
 import { fanOut, PublishContext } from "../delivery/deliver.ts";
 import { latin1 } from "../protocol/bytes.ts";
-import { Outbound, takeBackloggedDestination } from "../conn/outbound.ts";
-import {
-  formatStall,
-  type InboundOwner,
-  InboundPump,
-  ReadBlock,
-  stallMs,
-} from "../conn/inbound.ts";
+import { Outbound } from "../conn/outbound.ts";
+import { type InboundOwner, InboundPump, ReadBlock } from "../conn/inbound.ts";
 import { traceArgsLine, tracePayloadLine } from "../conn/trace.ts";
 import { closeOnTransportEnd, closeOnWriteError } from "../conn/transport_failure.ts";
 import { type RouteLink, Subscription } from "../delivery/subscription.ts";
@@ -209,17 +203,7 @@ export class RouteConnection implements RouteLink, RouteOps, InboundOwner {
   parseChunk(chunk: Uint8Array): number {
     const stop = this.parser.parse(chunk);
     this.server.flushPending();
-    const full = takeBackloggedDestination();
-    if (full !== null && !this.isClosed) {
-      this.#inbound.stall(full, stallMs(full.pending, this.server.options.maxPending));
-    }
     return stop;
-  }
-
-  stallTimedOut(ms: number): void {
-    this.server.log.debug(
-      `${this.logPrefix} - Timed out of fast producer stall (${formatStall(ms)})`,
-    );
   }
 
   // ------------------------------------------------------------ handshake

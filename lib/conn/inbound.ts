@@ -18,6 +18,7 @@
  *
  * @module
  */
+import { takeBackloggedDestination } from "./outbound.ts";
 import type { Transport } from "./transport.ts";
 
 /** Why reading is blocked; several reasons may hold at once. */
@@ -33,13 +34,18 @@ export type ReadBlock = typeof ReadBlock[keyof typeof ReadBlock];
 export interface InboundOwner {
   readonly isClosed: boolean;
   /**
-   * Parses one chunk. Returns the offset where parsing stopped early (an
-   * asynchronous CONNECT check began), or a negative number when the whole
-   * chunk was consumed. The rest is parsed once reading is unblocked.
+   * Parses one chunk and writes what it produced. Returns the offset where
+   * parsing stopped early (an asynchronous CONNECT check began), or a negative
+   * number when the whole chunk was consumed. The rest is parsed once reading
+   * is unblocked.
    */
   parseChunk(chunk: Uint8Array): number;
-  /** A stall ended by its time limit rather than by the destination draining. */
-  stallTimedOut(ms: number): void;
+  /** `host:port - cid:N` style prefix for the stall time-out debug line. */
+  readonly logPrefix: string;
+  readonly server: {
+    readonly options: { readonly maxPending: number };
+    readonly log: { debug(msg: string): void };
+  };
 }
 
 /** Something a producer can wait on: an outbound buffer over its stall threshold. */
@@ -82,10 +88,16 @@ export class InboundPump implements StallWaiter {
   }
 
   #parse(chunk: Uint8Array): void {
-    const stop = this.#owner.parseChunk(chunk);
-    if (stop >= 0 && stop < chunk.length && !this.#owner.isClosed) {
+    const owner = this.#owner;
+    const stop = owner.parseChunk(chunk);
+    if (stop >= 0 && stop < chunk.length && !owner.isClosed) {
       // Parsing stopped for an asynchronous CONNECT check: the rest goes first in line.
       this.#backlog.unshift(chunk.slice(stop));
+    }
+    // Flow control: a destination this chunk filled past its threshold holds our reads.
+    const full = takeBackloggedDestination();
+    if (full !== null && !owner.isClosed) {
+      this.stall(full, stallMs(full.pending, owner.server.options.maxPending));
     }
   }
 
@@ -125,7 +137,10 @@ export class InboundPump implements StallWaiter {
     this.#stallTimer = setTimeout(() => {
       this.#stallTimer = undefined;
       if (!this.stalled) return;
-      this.#owner.stallTimedOut(this.#stallMs);
+      const owner = this.#owner;
+      owner.server.log.debug(
+        `${owner.logPrefix} - Timed out of fast producer stall (${formatStall(this.#stallMs)})`,
+      );
       this.release();
     }, ms);
   }

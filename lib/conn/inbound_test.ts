@@ -38,8 +38,15 @@ function owner(onStop?: (pump: InboundPump) => void) {
       onStop?.(o.pump!);
       return bar + 1;
     },
-    stallTimedOut(ms: number) {
-      o.timedOut.push(ms);
+    logPrefix: "test",
+    server: {
+      options: { maxPending: 64 * 1024 * 1024 },
+      log: {
+        debug(msg: string) {
+          const m = /^test - Timed out of fast producer stall \((\d+)ms\)$/.exec(msg);
+          if (m) o.timedOut.push(Number(m[1]));
+        },
+      },
     },
   };
   return o;
