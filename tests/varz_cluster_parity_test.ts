@@ -17,9 +17,13 @@ async function clusterVarz(reference: boolean, cluster: string): Promise<Record<
     const re = /monitor on (?:http:\/\/)?[^:\s]+:(\d+)/i;
     await s.waitForLog(re, 10_000);
     const port = Number(re.exec(s.logs.text)![1]);
-    const varz = await (await fetch(`http://127.0.0.1:${port}/varz`)).json();
-    const c = varz.cluster as Record<string, unknown>;
-    ok(typeof c.cluster_port === "number" && c.cluster_port > 0, JSON.stringify(c));
+    const c = (await (await fetch(`http://127.0.0.1:${port}/varz`)).json()).cluster as Record<
+      string,
+      unknown
+    >;
+    // Random on both, and nats-server may still show the configured -1 while its
+    // route listener binds: the port is not what this test compares.
+    ok("cluster_port" in c, JSON.stringify(c));
     c.cluster_port = "<port>";
     return c;
   } finally {
