@@ -107,6 +107,7 @@ export type MonitoredServer = Readonly<
     | "startTime"
     | "clientPort"
     | "cluster"
+    | "leafnodes"
     | "clients"
     | "acme"
     | "acmeEnv"
@@ -142,6 +143,8 @@ export class Server implements ServerCore {
   monitor: MonitorHandle | null = null;
   /** Routes (lib/cluster), when a cluster block or --cluster is set. */
   cluster: ClusterHandle | null = null;
+  /** Leaf nodes (lib/leaf), when a leafnodes block has a port or remotes. */
+  leafnodes: import("./leaf/leaf_nodes.ts").LeafNodesHandle | null = null;
   /** The TLS client listener, kept so a config reload can swap its certificate. */
   clientTls: import("./tls/client_listener.ts").TlsClientListener | null = null;
   /** Letsgo-nats variables for ACME env mode (set by the CLI when DOMAINS is set). */
@@ -347,6 +350,18 @@ export class Server implements ServerCore {
       this.cluster = cluster;
       this.extensions.push(cluster);
     }
+    const leaf = o.leafnodes;
+    if (leaf && (leaf.port !== 0 || leaf.remotes.length > 0)) {
+      const { startLeafNodes } = await import("./leaf/leaf_nodes.ts");
+      const leafnodes = await startLeafNodes(this);
+      this.leafnodes = leafnodes;
+      this.extensions.push(leafnodes);
+    }
+  }
+
+  /** A new connection id (clients and leaf connections share the sequence, as in nats-server). */
+  nextClientId(): number {
+    return this.#nextCid++;
   }
 
   #logBanner(): void {

@@ -12,7 +12,7 @@ import { LISTEN_BACKLOG } from "../ops/listen_backlog.ts";
 import { DenoTransport, type Transport } from "../conn/transport.ts";
 import { TlsTransport } from "../tls/backpressure.ts";
 import { ClosedReason } from "../conn/closed_reason.ts";
-import type { Subscription } from "../delivery/subscription.ts";
+import { LinkKind, type Subscription } from "../delivery/subscription.ts";
 import { PermissionChecker } from "../auth/permissions.ts";
 import type { ClusterOptions, TlsOptions } from "../config/options.ts";
 import type { RouteInfo } from "../monitor/types.ts";
@@ -429,7 +429,8 @@ export class Cluster implements ClusterHandle, RouteHost {
   // ------------------------------------------------------------ ServerExtension
 
   interestChanged(account: Account, sub: Subscription, added: boolean): void {
-    if (sub.client === null) return;
+    // Local clients and our leafs' interest (hub links), not what other servers told us.
+    if (sub.client === null && sub.route?.linkKind !== LinkKind.LeafHub) return;
     const line = this.interest.change(account.name, sub, added);
     if (line === null) return;
     for (const conn of this.#remotes.values()) conn.send(line);

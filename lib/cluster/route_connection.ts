@@ -382,6 +382,7 @@ export class RouteConnection implements RouteLink, RouteOps, InboundOwner {
       this.remoteSubs.delete(key);
       existing.sub.closed = true;
       existing.account.sublist.remove(existing.sub);
+      this.server.interestChanged?.(existing.account, existing.sub, false);
       return;
     }
     const weight = n === 4 ? p.parseSize(k + 3) : 1;
@@ -402,6 +403,7 @@ export class RouteConnection implements RouteLink, RouteOps, InboundOwner {
       return;
     }
     this.remoteSubs.set(key, { account, sub });
+    this.server.interestChanged?.(account, sub, true);
   }
 
   /**
@@ -414,6 +416,7 @@ export class RouteConnection implements RouteLink, RouteOps, InboundOwner {
       this.remoteSubs.delete(key);
       sub.closed = true;
       account.sublist.remove(sub);
+      this.server.interestChanged?.(account, sub, false);
     }
   }
 
@@ -424,6 +427,7 @@ export class RouteConnection implements RouteLink, RouteOps, InboundOwner {
     for (const { account, sub } of this.remoteSubs.values()) {
       sub.closed = true;
       account.sublist.remove(sub);
+      this.server.interestChanged?.(account, sub, false);
       perAccount.set(account.name, (perAccount.get(account.name) ?? 0) + 1);
     }
     this.remoteSubs.clear();
@@ -546,8 +550,9 @@ export class RouteConnection implements RouteLink, RouteOps, InboundOwner {
   /** RouteLink: frames a local client's message for this peer (one hop). */
   sendMessage(msg: PublishContext, queues: readonly string[]): void {
     if (this.isClosed) return;
-    const account = msg.publisher?.account;
-    if (account === undefined) return; // routed messages are never forwarded
+    // Routed messages are never forwarded (no account); a leaf's message names its own.
+    const account = msg.publisher?.account ?? msg.account;
+    if (account === null || account === undefined) return;
     if (account !== this.#outAccount) {
       this.#outAccount = account;
       this.#outAccountBytes = encoder.encode(account.name);

@@ -10,7 +10,13 @@
  * @module
  */
 import type { MatchResult } from "../router/sublist.ts";
-import type { LocalSubscriber, RouteLink, Subscription } from "./subscription.ts";
+import type { Account } from "../server/account.ts";
+import {
+  LinkKind,
+  type LocalSubscriber,
+  type RouteLink,
+  type Subscription,
+} from "./subscription.ts";
 import { CR, LF, SPACE } from "../protocol/chars.ts";
 import { copyBytes, latin1, writeDecimal } from "../protocol/bytes.ts";
 
@@ -40,9 +46,13 @@ export class PublishContext {
   payloadEnd = 0;
   /** Publishing client (echo suppression), null for route-originated messages. */
   publisher: LocalSubscriber | null = null;
-  /** Queue groups named by an incoming RMSG; null = none (then no queue delivery). */
+  /** Queue groups named by an incoming RMSG/LMSG; null = none (then no queue delivery). */
   routeQueues: readonly string[] | null = null;
   fromRoute = false;
+  /** The leaf connection the message came from (null for clients and routes). */
+  fromLeaf: RouteLink | null = null;
+  /** The account of a message from a leaf (routes name it in RMSG). */
+  account: Account | null = null;
 
   /** Headers and body as a view (allocates: for routes and rare paths). */
   get payload(): Uint8Array {
@@ -75,33 +85,45 @@ export function fanOut(msg: PublishContext, result: MatchResult<Subscription>): 
   if (plain.length === 0 && queues.length === 0) return 0;
   let delivered = 0;
   const routeStamp = ++stamp;
+  const leaf = msg.fromLeaf;
+  // Where the message came from decides where it may go (nats-server's rules):
+  // routes take what clients and our leafs (hub links) publish, never what a
+  // route or a hub (spoke link) sent us; leafs take everything but their own
+  // messages, except that what a route sent goes only to our own leafs.
+  const toRoutes = leaf === null ? !msg.fromRoute : leaf.linkKind === LinkKind.LeafHub;
   for (let i = 0; i < plain.length; i++) {
     const sub = plain[i];
     if (sub.client !== null) {
       if (deliverToClient(sub, msg)) delivered++;
-    } else if (!msg.fromRoute && sub.route !== null) {
-      markRoute(sub.route, routeStamp);
+      continue;
+    }
+    const link = sub.route;
+    if (link === null) continue;
+    if (link.linkKind === undefined || link.linkKind === LinkKind.Route) {
+      if (toRoutes) markRoute(link, routeStamp);
+    } else if (leafTakes(link, msg, leaf)) {
+      markRoute(link, routeStamp);
     }
   }
+  const fromServer = msg.fromRoute || leaf !== null;
   for (let g = 0; g < queues.length; g++) {
     const members = queues[g];
     if (members.length === 0) continue;
-    if (msg.fromRoute) {
-      // A routed message reaches only the queue groups the sender named for us.
+    if (fromServer) {
+      // A message from another server reaches only the queue groups it named for us.
       const named = msg.routeQueues;
       if (named === null || !named.includes(members[0].queue!)) continue;
-      if (deliverToQueue(members, msg)) delivered++;
-      continue;
     }
     if (deliverToQueue(members, msg)) {
       delivered++;
       continue;
     }
-    // No local member could take it: pick a remote server with that group.
-    const route = pickRouteMember(members);
-    if (route !== null) {
-      markRoute(route, routeStamp);
-      route.pendingQueues.push(members[0].queue!);
+    // No local member could take it: a route with that group, else a leaf.
+    let link = msg.fromRoute ? null : pickLinkMember(members, msg, false);
+    if (link === null) link = pickLinkMember(members, msg, true);
+    if (link !== null) {
+      markRoute(link, routeStamp);
+      link.pendingQueues.push(members[0].queue!);
     }
   }
   if (touchedRoutes.length > 0) {
@@ -119,6 +141,19 @@ export function fanOut(msg: PublishContext, result: MatchResult<Subscription>): 
     removals.length = 0;
   }
   return delivered;
+}
+
+/** Whether leaf connection `link` should get a message (plain interest). */
+function leafTakes(link: RouteLink, msg: PublishContext, from: RouteLink | null): boolean {
+  if (link === from) return false;
+  // What a route brought goes only to our own leafs (the peer serves its own).
+  if (msg.fromRoute) return link.linkKind === LinkKind.LeafHub;
+  // Two leaf connections from one cluster: that cluster already has the message.
+  if (from !== null) {
+    const c = from.remoteCluster ?? "";
+    if (c !== "" && c === link.remoteCluster) return false;
+  }
+  return true;
 }
 
 function markRoute(route: RouteLink, routeStamp: number): void {
@@ -139,20 +174,36 @@ function deliverToQueue(members: readonly Subscription[], msg: PublishContext): 
   return false;
 }
 
-function pickRouteMember(members: readonly Subscription[]): RouteLink | null {
+/** A remote member by weight: routes (`leafs` false) or leaf connections that may take it. */
+function pickLinkMember(
+  members: readonly Subscription[],
+  msg: PublishContext,
+  leafs: boolean,
+): RouteLink | null {
   let total = 0;
   for (let i = 0; i < members.length; i++) {
-    if (members[i].route !== null) total += members[i].weight;
+    if (memberLink(members[i], msg, leafs) !== null) total += members[i].weight;
   }
   if (total === 0) return null;
   let r = Math.random() * total;
   for (let i = 0; i < members.length; i++) {
-    const sub = members[i];
-    if (sub.route === null) continue;
-    r -= sub.weight;
-    if (r < 0) return sub.route;
+    const link = memberLink(members[i], msg, leafs);
+    if (link === null) continue;
+    r -= members[i].weight;
+    if (r < 0) return link;
   }
   return null;
+}
+
+function memberLink(sub: Subscription, msg: PublishContext, leafs: boolean): RouteLink | null {
+  const link = sub.route;
+  if (link === null || sub.closed) return null;
+  const isLeaf = link.linkKind !== undefined && link.linkKind !== LinkKind.Route;
+  if (isLeaf !== leafs) return null;
+  if (!isLeaf) {
+    return msg.fromLeaf === null || msg.fromLeaf.linkKind === LinkKind.LeafHub ? link : null;
+  }
+  return leafTakes(link, msg, msg.fromLeaf) ? link : null;
 }
 
 /** Frames the message for one client subscription. Returns false when skipped. */
