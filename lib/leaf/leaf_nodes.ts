@@ -570,34 +570,20 @@ export class LeafNodes implements LeafNodesHandle, LeafHost {
         account: conn.account?.name ?? "",
         ip: conn.transport.remoteAddress,
         port: conn.transport.remotePort,
+        rttMs: conn.rttMs,
         in_msgs: conn.inMsgs,
         out_msgs: conn.outMsgs,
         in_bytes: conn.inBytes,
         out_bytes: conn.outBytes,
         subscriptions: conn.remoteSubs.size,
       };
-      if (conn.rttMs > 0) entry.rtt = formatRtt(conn.rttMs);
-      if (subscriptions && conn.remoteSubs.size > 0) {
+      if (subscriptions) {
         entry.subscriptions_list = [...conn.remoteSubs.values()].map((s) => s.subject);
       }
       out.push(entry);
     }
     return out;
   }
-}
-
-/** Go's time.Duration text of an RTT in ms, as /leafz shows it. */
-export function formatRtt(ms: number): string {
-  if (ms <= 0) return "0s";
-  const ns = Math.round(ms * 1e6);
-  if (ns < 1000) return `${ns}ns`;
-  if (ns < 1e6) return `${trimZeros((ns / 1e3).toFixed(3))}µs`;
-  if (ns < 1e9) return `${trimZeros((ns / 1e6).toFixed(6))}ms`;
-  return `${trimZeros((ns / 1e9).toFixed(9))}s`;
-}
-
-function trimZeros(s: string): string {
-  return s.includes(".") ? s.replace(/0+$/, "").replace(/\.$/, "") : s;
 }
 
 function sameHost(a: URL, b: URL): boolean {

@@ -94,7 +94,8 @@ export interface LeafInfo {
   account: string;
   ip: string;
   port: number;
-  rtt?: string;
+  /** Round-trip time in ms (0 before the first PONG). */
+  rttMs: number;
   in_msgs: number;
   out_msgs: number;
   in_bytes: number;
