@@ -411,8 +411,5 @@ export function validateLeafNodes(
   check(leaf.authorization?.account, "authorization");
   for (const u of leaf.authorization?.users ?? []) check(u.account, "authorization");
   for (const r of leaf.remotes) check(r.account, "remote");
-  if (leaf.tls || leaf.remotes.some((r) => r.tls || r.urls.some((u) => /^tls:/i.test(u)))) {
-    problems.push("leafnode TLS is not supported by dnatsd yet");
-  }
   return problems;
 }

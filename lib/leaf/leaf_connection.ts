@@ -200,13 +200,15 @@ export class LeafConnection implements RouteLink, RouteOps, InboundOwner {
    * Starts the connection: accepted, `first` is our INFO and the CONNECT must
    * come within the auth timeout; dialed, nothing is sent until the hub's INFO.
    */
-  begin(first: Uint8Array | null): void {
+  begin(first: Uint8Array | null, received: Uint8Array | null = null): void {
     if (first !== null) {
       this.out.append(first);
       this.out.flush();
     }
     const wait = this.solicited ? INFO_WAIT_MS : this.host.authTimeoutMs;
     this.#timer = setTimeout(() => this.#handshakeTimeout(), wait);
+    // A TLS hub's INFO was read before the handshake: it is parsed first.
+    if (received !== null) this.#onData(received);
     this.transport.start((chunk) => this.#onData(chunk), (e) => closeOnTransportEnd(this, e));
   }
 
@@ -323,6 +325,13 @@ export class LeafConnection implements RouteLink, RouteOps, InboundOwner {
       if (typeof info.client_id !== "number" || info.client_id === 0 || urls === null) {
         this.server.log.error(`${this.logPrefix} - attempted to connect to wrong port`);
         this.close(ClosedReason.WrongPort);
+        return;
+      }
+      if (info.tls_required === true && !this.tlsRequired) {
+        this.server.log.error(
+          `${this.logPrefix} - The hub requires TLS: give this remote a tls block or a tls:// URL`,
+        );
+        this.close(ClosedReason.TlsHandshakeError);
         return;
       }
       this.remoteJson = info;

@@ -28,6 +28,7 @@ import { RouteAuth } from "../cluster/route_auth.ts";
 import { dialTcp } from "../cluster/route_dialer.ts";
 import { NATS_COMPAT_VERSION } from "../version.ts";
 import type { LeafInfo } from "../monitor/types.ts";
+import type { LeafTls } from "./leaf_tls.ts";
 import {
   LDS_PREFIX,
   LeafConnection,
@@ -104,6 +105,7 @@ export class LeafNodes implements LeafNodesHandle, LeafHost {
   port = 0;
   #opts: LeafNodeOptions;
   #accepting: AcceptLoop | null = null;
+  #tls: LeafTls | null = null;
   readonly #conns = new Set<LeafConnection>();
   readonly #leafs = new Map<number, LeafConnection>();
   readonly #remotes: Remote[] = [];
@@ -178,7 +180,21 @@ export class LeafNodes implements LeafNodesHandle, LeafHost {
       const host = o.host || "0.0.0.0";
       const port = o.port === -1 ? 0 : o.port;
       try {
-        {
+        if (o.tls) {
+          const { startLeafTls } = await import("./leaf_tls.ts");
+          this.#tls = await startLeafTls(o.tls, {
+            host,
+            port,
+            log,
+            prepare: () => {
+              const cid = this.server.nextClientId();
+              return { cid, info: this.#infoLine(cid) };
+            },
+            accepted: (t, cid) => this.#accepted(t, cid),
+            refuse: () => this.#shuttingDown,
+          });
+          this.port = this.#tls.port;
+        } else {
           const listener = Deno.listen({ hostname: host, port, tcpBacklog: LISTEN_BACKLOG });
           this.#accepting = acceptLoop(listener, {
             name: "Leafnode",
@@ -254,21 +270,23 @@ export class LeafNodes implements LeafNodesHandle, LeafHost {
     return [joinHostPort(host, port)];
   }
 
-  #accepted(transport: Transport): void {
+  /** An accepted connection; `cid` is set when its INFO was already sent (TLS). */
+  #accepted(transport: Transport, cid?: number): void {
     const conn = new LeafConnection(this, transport, {
-      cid: this.server.nextClientId(),
+      cid: cid ?? this.server.nextClientId(),
       solicited: false,
       account: null,
       permissions: null,
     });
+    conn.tlsRequired = cid !== undefined;
     this.#conns.add(conn);
     this.server.log.notice(`${conn.logPrefix} - Leafnode connection created `);
-    conn.begin(this.#infoLine(conn));
+    conn.begin(cid === undefined ? this.#infoLine(conn.cid) : null);
   }
 
-  #infoLine(conn: LeafConnection): Uint8Array {
+  #infoLine(cid: number): Uint8Array {
     const info = this.#acceptInfo();
-    info.client_id = conn.cid;
+    info.client_id = cid;
     info.nonce = leafNonce();
     const cluster = this.clusterName();
     if (cluster) info.cluster = cluster;
@@ -505,9 +523,18 @@ export class LeafNodes implements LeafNodesHandle, LeafHost {
     const port = url.port ? Number(url.port) : DEFAULT_LEAF_PORT;
     const log = this.server.log;
     log.debug(`Trying to connect as leafnode to remote server on "${joinHostPort(host, port)}"`);
-    let socket: Deno.Conn;
+    const useTls = remote.options.tls !== undefined || url.protocol.toLowerCase() === "tls:";
+    let transport: Transport;
+    let received: Uint8Array | null = null;
     try {
-      socket = await dialTcp(host, port, DIAL_TIMEOUT_MS);
+      if (useTls) {
+        const { dialLeafTls } = await import("./leaf_tls.ts");
+        const dialed = await dialLeafTls(host, port, remote.options.tls, DIAL_TIMEOUT_MS);
+        transport = dialed.transport;
+        received = dialed.info;
+      } else {
+        transport = new DenoTransport(await dialTcp(host, port, DIAL_TIMEOUT_MS));
+      }
     } catch (e) {
       remote.attempts++;
       const text = `Error trying to connect as leafnode to remote server "${
@@ -521,10 +548,9 @@ export class LeafNodes implements LeafNodesHandle, LeafHost {
       return;
     }
     if (this.#shuttingDown) {
-      socket.close();
+      transport.close();
       return;
     }
-    const transport: Transport = new DenoTransport(socket);
     const account = this.#account(remote.options.account);
     if (account === null) {
       transport.close();
@@ -540,11 +566,12 @@ export class LeafNodes implements LeafNodesHandle, LeafHost {
       account,
       permissions: remote.permissions,
     });
+    conn.tlsRequired = useTls;
     remote.conn = conn;
     this.#byConn.set(conn, remote);
     this.#conns.add(conn);
     log.notice(`${conn.logPrefix} - Leafnode connection created for account: ${account.name} `);
-    conn.begin(null);
+    conn.begin(null, received);
   }
 
   // ------------------------------------------------------------ lifecycle and monitoring
@@ -553,6 +580,7 @@ export class LeafNodes implements LeafNodesHandle, LeafHost {
     if (this.#shuttingDown) return;
     this.#shuttingDown = true;
     this.#accepting?.close();
+    this.#tls?.close();
     for (const remote of this.#remotes) clearTimeout(remote.timer);
     for (const conn of [...this.#conns]) conn.close(ClosedReason.ServerShutdown, true);
     for (const { auth } of [...this.#leafAuth, ...this.#clientAuth]) auth.close();
