@@ -18,6 +18,7 @@ import { parseArgs } from "node:util";
 import { twoNode } from "./bench/cluster.ts";
 import { flowControl } from "./bench/flow_control.ts";
 import { idleConnectionCount, idleConns } from "./bench/idle.ts";
+import { leafPubSub } from "./bench/leaf.ts";
 import { bcryptStorm, cleanupAuthConfig, reqReply } from "./bench/latency.ts";
 import {
   type FigureResult,
@@ -41,6 +42,7 @@ export const WORKLOADS: Workload[] = [
   idleConns,
   wildcard,
   twoNode,
+  leafPubSub,
   flowControl,
   bcryptStorm,
 ];
