@@ -25,6 +25,11 @@ export interface FigureDef {
    * the worst round, e.g. `max` for a lost-message count, `min` for a check.
    */
   combine?: "median" | "max" | "min";
+  /**
+   * The target must hold in every round (each round's dnatsd value against
+   * the same round's nats-server value), not only for the medians.
+   */
+  everyRound?: boolean;
 }
 
 /** A measured value with an optional detail line, or the reason there is none. */
@@ -156,7 +161,23 @@ export function verdict(r: FigureResult): boolean | undefined {
   const t = r.def.target;
   const dn = valueOf(r.dn);
   if (t === undefined || dn === undefined) return undefined;
+  if (r.def.everyRound === true && r.dnRounds !== undefined && r.dnRounds.length > 1) {
+    let all: boolean | undefined = true;
+    r.dnRounds.forEach((m, i) => {
+      const d = valueOf(m);
+      const v = d === undefined ? undefined : t.met(d, valueOf(r.refRounds?.[i]));
+      if (v === false) all = false;
+      else if (v === undefined && all === true) all = undefined;
+    });
+    return all;
+  }
   return t.met(dn, valueOf(r.ref));
+}
+
+/** The target as printed: "in every round" added where each round must meet it. */
+export function targetText(def: FigureDef): string {
+  if (def.target === undefined) return "";
+  return def.everyRound === true ? `${def.target.text} every round` : def.target.text;
 }
 
 function verdictText(r: FigureResult): string {
@@ -174,7 +195,7 @@ export function renderTable(results: FigureResult[], refSkipped: string): string
       cell(r.def.format, r.dn, "skipped"),
       cell(r.def.format, r.ref, refSkipped),
       ratioText(r),
-      r.def.target?.text ?? "",
+      targetText(r.def),
       verdictText(r),
     ]);
   }
@@ -195,7 +216,7 @@ export function toJson(results: FigureResult[]): unknown[] {
     dnatsdRounds: r.dnRounds ?? null,
     natsServerRounds: r.refRounds ?? null,
     ratio: ratioText(r),
-    target: r.def.target?.text ?? null,
+    target: r.def.target === undefined ? null : targetText(r.def),
     targetMet: verdict(r) ?? null,
   }));
 }

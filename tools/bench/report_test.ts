@@ -104,3 +104,25 @@ Deno.test("renderTable() shows dnatsd, nats-server, ratio, target and met in tha
     ["n", "-", null],
   ]);
 });
+
+Deno.test("an every-round target fails when one round misses it, even if the medians meet it", () => {
+  const def: FigureDef = { ...RATE, everyRound: true };
+  const rounds = (dn: number[], ref: number[]): FigureResult => ({
+    def,
+    dnRounds: dn.map((value) => ({ value })),
+    refRounds: ref.map((value) => ({ value })),
+    dn: combineRounds(def, dn.map((value) => ({ value }))),
+    ref: combineRounds(def, ref.map((value) => ({ value }))),
+  });
+  // Medians 130 vs 100 meet 1.2x, but round 3 is 100 vs 100.
+  const missed = rounds([130, 140, 100], [100, 100, 100]);
+  assert.equal(verdict(missed), false);
+  assert.equal(verdict({ ...missed, def: RATE }), true);
+  assert.equal(verdict(rounds([130, 140, 125], [100, 100, 100])), true);
+  // A round without a reference value cannot be judged.
+  const partial: FigureResult = { ...rounds([130, 140], [100, 100]) };
+  partial.refRounds = [{ value: 100 }, { na: "crashed" }];
+  assert.equal(verdict(partial), undefined);
+  const line = renderTable([missed], "-").split("\n")[2]!;
+  assert.match(line, /\| >= 1\.2x every round \| NOT MET \|$/);
+});

@@ -56,6 +56,7 @@ export const tlsPub: Workload = {
     label: "TLS pub-only 128 B (msgs/s)",
     format: "rate",
     target: TLS_TARGET,
+    everyRound: true,
   }],
   peak: { label: "peak RSS: TLS publisher, no subscriber", target: ratioAtMost(2) },
   run: async (spec, ctx) => {
@@ -85,6 +86,7 @@ export const tlsPubSub: Workload = {
     label: "TLS pub/sub 1:1 128 B (msgs/s)",
     format: "rate",
     target: TLS_TARGET,
+    everyRound: true,
   }],
   run: async (spec, ctx) =>
     oneFlow(spec, ctx, "tls.pubsub", [[{ subject: "bench.tls.ps" }]], await tlsSetup()),
@@ -98,6 +100,7 @@ export const tlsFanOut: Workload = {
     label: "TLS fan-out 1:4 128 B (deliveries/s)",
     format: "rate",
     target: TLS_TARGET,
+    everyRound: true,
   }],
   run: async (spec, ctx) =>
     oneFlow(
