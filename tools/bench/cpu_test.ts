@@ -13,40 +13,59 @@ Deno.test("statTicks() adds utime and stime, also when the command name has spac
   assert.equal(statTicks(stat), 267);
 });
 
-Deno.test("CpuMeter counts a busy server process and the bench's own busy thread", async () => {
+/** CPU seconds of a /proc stat file, or 0 once it is gone. */
+function cpuSeconds(path: string): number {
+  try {
+    return statTicks(Deno.readTextFileSync(path)) / 100;
+  } catch {
+    return 0;
+  }
+}
+
+Deno.test("CpuMeter counts the CPU time a server process and the bench itself used", async () => {
   // A shell spinning on a builtin stands for a server under load (killed below).
   const child = new Deno.Command("sh", {
     args: ["-c", "while :; do :; done"],
     stdout: "null",
     stderr: "null",
   }).spawn();
+  const childStat = `/proc/${child.pid}/stat`;
   try {
     const source = {
       pid: child.pid,
       cpuTicks: () => {
         try {
-          return statTicks(Deno.readTextFileSync(`/proc/${child.pid}/stat`));
+          return statTicks(Deno.readTextFileSync(childStat));
         } catch {
           return undefined;
         }
       },
     };
+    const child0 = cpuSeconds(childStat);
     const meter = new CpuMeter(() => [source]);
-    // Busy this thread for ~1.2 s in slices, so the interval timer still fires.
-    const until = performance.now() + 1200;
-    while (performance.now() < until) {
+    // Spin until this process and the child each used 0.4 s of CPU (the machine is shared, so
+    // wait for CPU time, not wall time), in slices so that the meter's timer still fires.
+    const self0 = cpuSeconds("/proc/self/stat");
+    const deadline = performance.now() + 30_000;
+    while (
+      (cpuSeconds("/proc/self/stat") - self0 < 0.4 || cpuSeconds(childStat) - child0 < 0.4) &&
+      performance.now() < deadline
+    ) {
       const slice = performance.now() + 50;
       while (performance.now() < slice) { /* spin */ }
       await new Promise((resolve) => setTimeout(resolve, 0));
     }
     const r = meter.stop([{ label: "publisher", pct: 42 }, { label: "subscriber 1", pct: 7 }]);
-    // Generous bounds: the machine is shared.
-    assert.ok(r.genAvg > 30, cpuLine(r));
-    assert.ok(r.genThreadPeak > 30, cpuLine(r));
-    assert.ok(r.serverAvg > 20, cpuLine(r));
+    const line = cpuLine(r);
+    // CPU seconds seen by the meter: at least what was used (the tick reads may lag by a tick).
+    assert.ok(r.genAvg * r.seconds / 100 >= 0.35, line);
+    assert.ok(r.serverAvg * r.seconds / 100 >= 0.35, line);
+    // At most what a 2-core machine can give the bench process, plus a tick.
+    assert.ok(r.genAvg <= 100 * navigator.hardwareConcurrency + 10, line);
+    assert.ok(r.genThreadPeak > 0 && r.genThreadPeak <= 110, line);
     assert.equal(r.workerPeak, 42);
     assert.equal(r.workerPeakLabel, "publisher");
-    assert.match(cpuLine(r), /busiest load Worker 42% while active \(publisher\)/);
+    assert.match(line, /busiest load Worker 42% while active \(publisher\)/);
   } finally {
     try {
       child.kill("SIGKILL");
