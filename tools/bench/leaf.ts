@@ -10,7 +10,7 @@ import { runFlow } from "./flows.ts";
 import { bytes, closeQuietly, flush, type RawClient, rawConnect, writeAll } from "./raw.ts";
 import type { Measured } from "./report.ts";
 import { freePort, launch, type RunningServer } from "./servers.ts";
-import { deliveryFigure, maxPublishMs, type Workload } from "./workload.ts";
+import { deliveryFigure, maxPublishMs, scaled, type Workload } from "./workload.ts";
 
 const SUBJECT = "bench.leaf";
 /** How long the pair may take to connect and exchange interest. */
@@ -74,7 +74,7 @@ export const leafPubSub: Workload = {
         subPort: hub.port,
         pubSubjects: [SUBJECT],
         payloadSize: 128,
-        count: ctx.quick ? 50_000 : 2_000_000,
+        count: scaled(ctx, 2_000_000, 50_000, 5_000),
         maxMs: maxPublishMs(ctx),
         subscribers: [[{ subject: SUBJECT }]],
         expectedDeliveries: (sent) => sent,
