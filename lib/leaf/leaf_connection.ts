@@ -605,6 +605,10 @@ export class LeafConnection implements RouteLink, RouteOps, InboundOwner {
 
   // ------------------------------------------------------------ errors
 
+  /**
+   * `-ERR` from the peer: logged; as nats-server, a leaf link stays open
+   * (the peer closes it if it means to), except for a loop report.
+   */
   onPeerError(buf: Uint8Array, start: number, end: number): void {
     const text = decoder.decode(buf.subarray(start, end));
     this.server.log.error(`${this.logPrefix} - Leafnode Error ${text}`);
@@ -621,8 +625,8 @@ export class LeafConnection implements RouteLink, RouteOps, InboundOwner {
         `${this.logPrefix} - Loop detected for leafnode account="${name}". ` +
           "Delaying attempt to reconnect for 30s",
       );
+      this.close(ClosedReason.ProtocolViolation);
     }
-    this.close(ClosedReason.ParseError);
   }
 
   onError(failure: RouteParseFailure): void {
