@@ -27,10 +27,11 @@ const NO_NATS_SERVER = missing("nats-server");
 async function startClustered(
   extra: string,
   seed: number | null,
+  kind: Kind = "dnatsd",
 ): Promise<Node & { routePort: number }> {
   const routes = seed === null ? "" : `routes: ["nats-route://127.0.0.1:${seed}"]`;
   const node = await startNode(
-    "dnatsd",
+    kind,
     `cluster { name: X, listen: 127.0.0.1:-1, ${routes} }\n${extra}`,
   );
   const re = /Listening for route connections on [^\s]*:(\d+)/;
@@ -157,4 +158,68 @@ Deno.test({
       for (const n of nodes.reverse()) await n.proc.stop();
     }
   },
+});
+
+async function multiHomed(hubKind: Kind, otherKind: Kind = hubKind) {
+  // L1 -> A and L2 -> B, with L1 and L2 routed together (cluster L): a message from L1
+  // reaches L2 over L's own route, so A's route must tell B where it came from (LMSG with
+  // the origin cluster) and B must not send it down to L2 again.
+  const nodes: Node[] = [];
+  const conns: NatsConnection[] = [];
+  try {
+    const a = await startClustered("leafnodes { listen: 127.0.0.1:-1 }", null, hubKind);
+    nodes.push(a);
+    const b = await startClustered("leafnodes { listen: 127.0.0.1:-1 }", a.routePort, otherKind);
+    nodes.push(b);
+    await waitFor(
+      async () => (await routes(a)) === 1 && (await routes(b)) === 1,
+      10_000,
+      "route",
+    );
+    const l1 = await startNode(
+      "nats-server",
+      `cluster { name: L, listen: 127.0.0.1:-1 }\n` +
+        `leafnodes { remotes [ { url: "nats-leaf://127.0.0.1:${a.leafPort}" } ] }`,
+    );
+    nodes.push(l1);
+    const re = /Listening for route connections on [^\s]*:(\d+)/;
+    await l1.proc.waitForLog(re);
+    const l1Route = Number(re.exec(l1.proc.logs.text)![1]);
+    const l2 = await startNode(
+      "nats-server",
+      `cluster { name: L, listen: 127.0.0.1:-1, routes: ["nats-route://127.0.0.1:${l1Route}"] }\n` +
+        `leafnodes { remotes [ { url: "nats-leaf://127.0.0.1:${b.leafPort}" } ] }`,
+    );
+    nodes.push(l2);
+    await waitFor(
+      async () => (await routes(l1)) === 1 && (await routes(l2)) === 1,
+      10_000,
+      "L route",
+    );
+    await waitLeafCount(a, 1);
+    await waitLeafCount(b, 1);
+    for (const n of [a, b, l1, l2]) conns.push(await client(n));
+    await exactlyOnce(conns, "multi");
+  } finally {
+    for (const c of conns) await c.close().catch(() => {});
+    for (const n of nodes.reverse()) await n.proc.stop();
+  }
+}
+
+Deno.test({
+  name: "leaf cluster: a nats-server leaf cluster attached to both nodes of a dnatsd cluster",
+  ignore: NO_NATS_SERVER,
+  fn: () => multiHomed("dnatsd"),
+});
+
+Deno.test({
+  name: "leaf cluster: the same with a nats-server cluster (reference)",
+  ignore: NO_NATS_SERVER,
+  fn: () => multiHomed("nats-server"),
+});
+
+Deno.test({
+  name: "leaf cluster: the same with a mixed cluster (dnatsd A, nats-server B)",
+  ignore: NO_NATS_SERVER,
+  fn: () => multiHomed("dnatsd", "nats-server"),
 });

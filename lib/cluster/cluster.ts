@@ -19,7 +19,7 @@ import type { RouteInfo } from "../monitor/types.ts";
 import type { Account } from "../server/account.ts";
 import type { ClusterHandle, Server } from "../server.ts";
 import { gossipIp, gossipLine, gossipTarget } from "./gossip.ts";
-import { LocalInterest } from "./interest.ts";
+import { LocalInterest, withoutOrigin } from "./interest.ts";
 import { RouteAuth } from "./route_auth.ts";
 import { RouteConnection, type RouteHost, type RouteInfoJson } from "./route_connection.ts";
 import { dialTcp, RouteDialer } from "./route_dialer.ts";
@@ -341,7 +341,7 @@ export class Cluster implements ClusterHandle, RouteHost {
       existing.close(ClosedReason.DuplicateRoute);
     }
     this.#remotes.set(id, conn);
-    conn.registeredWith(this.interest.snapshot());
+    conn.registeredWith(this.#forPeer(conn, this.interest.snapshot()));
     const urls = stringList(info.connect_urls);
     conn.connectUrls = urls;
     if (this.#remotes.size > 1) {
@@ -433,7 +433,12 @@ export class Cluster implements ClusterHandle, RouteHost {
     if (sub.client === null && sub.route?.linkKind !== LinkKind.LeafHub) return;
     const line = this.interest.change(account.name, sub, added);
     if (line === null) return;
-    for (const conn of this.#remotes.values()) conn.send(line);
+    for (const conn of this.#remotes.values()) conn.send(this.#forPeer(conn, line));
+  }
+
+  /** Interest lines as a peer takes them: with leaf origins only when it announced `lnoc`. */
+  #forPeer(conn: RouteConnection, lines: Uint8Array): Uint8Array {
+    return conn.lnoc ? lines : withoutOrigin(lines);
   }
 
   /** Closes every route and stops listening and dialing. */
@@ -522,7 +527,7 @@ export class Cluster implements ClusterHandle, RouteHost {
     this.#setPermissions(p);
     const info = routeInfoLine(this.#identity());
     for (const conn of this.#remotes.values()) {
-      if (lines.length > 0) conn.send(lines);
+      if (lines.length > 0) conn.send(this.#forPeer(conn, lines));
       conn.dropRemoteInterest((s) => this.exportAllowed(s));
       conn.send(info);
     }
@@ -532,7 +537,7 @@ export class Cluster implements ClusterHandle, RouteHost {
   peerPermissionsChanged(conn: RouteConnection): void {
     if (!conn.registered || this.#remotes.get(conn.remoteId) !== conn) return;
     const snapshot = this.interest.snapshot();
-    if (snapshot.length > 0) conn.send(snapshot);
+    if (snapshot.length > 0) conn.send(this.#forPeer(conn, snapshot));
   }
 
   /**

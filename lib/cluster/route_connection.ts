@@ -97,6 +97,8 @@ export class RouteConnection implements RouteLink, RouteOps, InboundOwner {
   remoteInfo: RouteInfoJson | null = null;
   /** The peer accepts HMSG. */
   headers = false;
+  /** The peer takes `LS+ <origin>` and `LMSG <origin>` (leaf node origin cluster). */
+  lnoc = false;
   /** The peer's client URLs currently added to our connect_urls. */
   connectUrls: string[] = [];
   /**
@@ -147,6 +149,8 @@ export class RouteConnection implements RouteLink, RouteOps, InboundOwner {
   // Outbound: the publisher's account name as bytes, cached.
   #outAccount: Account | null = null;
   #outAccountBytes: Uint8Array = EMPTY;
+  #outOrigin = "";
+  #outOriginBytes: Uint8Array = EMPTY;
 
   constructor(host: RouteHost, transport: Transport, origin: RouteOrigin) {
     this.host = host;
@@ -264,6 +268,7 @@ export class RouteConnection implements RouteLink, RouteOps, InboundOwner {
     if (!this.host.checkClusterName(this, cluster, json.cluster_dynamic === true)) return false;
     this.remoteId = optStr(json.name) ?? "";
     if (json.headers === true) this.headers = !this.server.options.noHeaderSupport;
+    if (json.lnoc === true) this.lnoc = true;
     return true;
   }
 
@@ -305,6 +310,7 @@ export class RouteConnection implements RouteLink, RouteOps, InboundOwner {
       this.remoteId = optStr(info.server_id) ?? this.remoteId;
       this.remoteName = optStr(info.server_name) ?? "";
       this.headers = info.headers === true && !this.server.options.noHeaderSupport;
+      if (info.lnoc === true) this.lnoc = true;
       this.host.processFirstInfo(this, info);
       return;
     }
@@ -397,6 +403,7 @@ export class RouteConnection implements RouteLink, RouteOps, InboundOwner {
     }
     const sub = new Subscription({ subject, queue, sid: key, sidBytes: EMPTY, route: this });
     if (weight > 0) sub.weight = weight;
+    if (k === 1) sub.origin = latin1(ab, p.argStart[0], p.argEnd[0]);
     if (!account.sublist.insert(sub)) {
       this.server.log.error(`${this.logPrefix} - Invalid subscription "${subject}"`);
       this.send(errLine("Invalid Subscription"));
@@ -480,6 +487,7 @@ export class RouteConnection implements RouteLink, RouteOps, InboundOwner {
     } else {
       msg.replyStart = -1;
     }
+    msg.origin = p.msgOrigin < 0 ? "" : latin1(ab, p.argStart[p.msgOrigin], p.argEnd[p.msgOrigin]);
     msg.sizeBuf = ab;
     msg.sizeStart = p.argStart[p.msgSizeArg];
     msg.sizeEnd = p.argEnd[p.msgSizeArg];
@@ -557,7 +565,15 @@ export class RouteConnection implements RouteLink, RouteOps, InboundOwner {
       this.#outAccount = account;
       this.#outAccountBytes = encoder.encode(account.name);
     }
-    const size = writeRouteMsg(this.out, this.#outAccountBytes, msg, queues, this.headers);
+    let origin: Uint8Array | null = null;
+    if (msg.origin !== "" && this.lnoc) {
+      if (msg.origin !== this.#outOrigin) {
+        this.#outOrigin = msg.origin;
+        this.#outOriginBytes = encoder.encode(msg.origin);
+      }
+      origin = this.#outOriginBytes;
+    }
+    const size = writeRouteMsg(this.out, this.#outAccountBytes, msg, queues, this.headers, origin);
     this.outMsgs++;
     this.outBytes += size;
     const stats = this.server.stats;

@@ -49,6 +49,11 @@ export class PublishContext {
   /** Queue groups named by an incoming RMSG/LMSG; null = none (then no queue delivery). */
   routeQueues: readonly string[] | null = null;
   fromRoute = false;
+  /**
+   * The leaf cluster the message comes from (its leaf link's, or the origin of
+   * a route's LMSG); "" for none. Never sent back to that cluster.
+   */
+  origin = "";
   /** The leaf connection the message came from (null for clients and routes). */
   fromLeaf: RouteLink | null = null;
   /** The account of a message from a leaf (routes name it in RMSG). */
@@ -146,14 +151,10 @@ export function fanOut(msg: PublishContext, result: MatchResult<Subscription>): 
 /** Whether leaf connection `link` should get a message (plain interest). */
 function leafTakes(link: RouteLink, msg: PublishContext, from: RouteLink | null): boolean {
   if (link === from) return false;
+  // Another link of the cluster the message comes from: that cluster already has it.
+  if (msg.origin !== "" && msg.origin === link.remoteCluster) return false;
   // What a route brought goes only to our own leafs (the peer serves its own).
-  if (msg.fromRoute) return link.linkKind === LinkKind.LeafHub;
-  // Two leaf connections from one cluster: that cluster already has the message.
-  if (from !== null) {
-    const c = from.remoteCluster ?? "";
-    if (c !== "" && c === link.remoteCluster) return false;
-  }
-  return true;
+  return !msg.fromRoute || link.linkKind === LinkKind.LeafHub;
 }
 
 function markRoute(route: RouteLink, routeStamp: number): void {

@@ -108,6 +108,11 @@ export class Subscription {
   max = 0;
   /** Queue weight announced by a route (RS+ ... <queue> <weight>). */
   weight = 1;
+  /**
+   * The leaf cluster the interest comes from (a leaf link's, or the origin a
+   * route's `LS+` named); "" for none. Never sent back to that cluster.
+   */
+  origin = "";
   /** Delivery filter when permissions deny part of a wildcard subscription. */
   deliveryFiltered = false;
   closed = false;

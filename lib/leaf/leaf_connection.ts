@@ -435,6 +435,7 @@ export class LeafConnection implements RouteLink, RouteOps, InboundOwner {
     }
     const sub = new Subscription({ subject, queue, sid: key, sidBytes: EMPTY, route: this });
     if (weight > 0) sub.weight = weight;
+    sub.origin = this.remoteCluster;
     if (!account.sublist.insert(sub)) {
       this.server.log.error(`${this.logPrefix} - Could not insert subscription: invalid subject`);
       this.send(errLine("Invalid Subscription"));
@@ -510,6 +511,7 @@ export class LeafConnection implements RouteLink, RouteOps, InboundOwner {
     }
     if (this.server.log.traceEnabled) this.#traceMsg(p, buf.subarray(start, end));
     msg.account = account;
+    msg.origin = this.remoteCluster;
     msg.subjBuf = ab;
     msg.subjStart = s0;
     msg.subjEnd = s1;

@@ -399,8 +399,7 @@ export class LeafNodes implements LeafNodesHandle, LeafHost {
       if (sub.closed || sub.route === conn) continue;
       if (spoke && !this.#localForSpoke(sub)) continue;
       if (conn.permissions !== null && !conn.permissions.canSubscribe(sub.subject, null)) continue;
-      const origin = sub.route?.remoteCluster ?? "";
-      if (origin !== "" && origin === conn.remoteCluster) continue;
+      if (sub.origin !== "" && sub.origin === conn.remoteCluster) continue;
       const w = sub.queue !== null && sub.weight > 0 ? sub.weight : 1;
       const key = sub.queue === null ? sub.subject : `${sub.subject} ${sub.queue}`;
       smap.set(key, (smap.get(key) ?? 0) + w);
@@ -454,7 +453,7 @@ export class LeafNodes implements LeafNodesHandle, LeafHost {
   #propagate(account: Account, sub: Subscription, delta: number, _from: LeafConnection | null) {
     if (this.#leafs.size === 0) return;
     const key = sub.queue === null ? sub.subject : `${sub.subject} ${sub.queue}`;
-    const origin = sub.route?.remoteCluster ?? "";
+    const origin = sub.origin;
     const isLds = sub.subject.startsWith(LDS_PREFIX);
     for (const conn of this.#leafs.values()) {
       if (conn.account !== account || sub.route === conn || conn.isClosed) continue;
