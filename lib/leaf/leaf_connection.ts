@@ -310,6 +310,7 @@ export class LeafConnection implements RouteLink, RouteOps, InboundOwner {
   onInfo(buf: Uint8Array, start: number, end: number): void {
     const text = decoder.decode(buf.subarray(start, end));
     if (this.server.log.traceEnabled) this.#trace(`<<- [INFO ${text}]`);
+    if (this.#beforeConnect()) return;
     const info = parseJson(text);
     if (info === null) {
       this.close(ClosedReason.ProtocolViolation);
@@ -376,6 +377,7 @@ export class LeafConnection implements RouteLink, RouteOps, InboundOwner {
   // ------------------------------------------------------------ interest
 
   onInterest(p: RouteParser, op: InterestOp): void {
+    if (this.#beforeConnect()) return;
     const account = this.account;
     if (!this.registered || account === null) return;
     const adding = op === InterestOp.LeafAdd;
@@ -482,6 +484,7 @@ export class LeafConnection implements RouteLink, RouteOps, InboundOwner {
   // ------------------------------------------------------------ messages
 
   onMsg(p: RouteParser, buf: Uint8Array, start: number, end: number): void {
+    if (this.#beforeConnect()) return;
     const account = this.account;
     if (!this.registered || account === null) return;
     const size = end - start;
@@ -596,11 +599,13 @@ export class LeafConnection implements RouteLink, RouteOps, InboundOwner {
   // ------------------------------------------------------------ keep-alive
 
   onPing(): void {
+    if (this.#beforeConnect()) return;
     if (this.server.log.traceEnabled) this.#trace("<<- [PING]");
     this.send(PONG_LINE);
   }
 
   onPong(): void {
+    if (this.#beforeConnect()) return;
     if (this.server.log.traceEnabled) this.#trace("<<- [PONG]");
     this.#keepAlive.onPong();
   }
@@ -612,6 +617,7 @@ export class LeafConnection implements RouteLink, RouteOps, InboundOwner {
    * (the peer closes it if it means to), except for a loop report.
    */
   onPeerError(buf: Uint8Array, start: number, end: number): void {
+    if (this.#beforeConnect()) return;
     const text = decoder.decode(buf.subarray(start, end));
     this.server.log.error(`${this.logPrefix} - Leafnode Error ${text}`);
     if (text.includes("remote leafnode has same cluster name")) {
@@ -631,7 +637,18 @@ export class LeafConnection implements RouteLink, RouteOps, InboundOwner {
     }
   }
 
+  /**
+   * An accepted link must start with CONNECT: anything else first is an
+   * authorization violation, as nats-server answers it.
+   */
+  #beforeConnect(): boolean {
+    if (this.solicited || this.#connectSeen) return false;
+    this.#authFailed();
+    return true;
+  }
+
   onError(failure: RouteParseFailure): void {
+    if (this.#beforeConnect()) return;
     if (failure === RouteParseFailure.UnknownOp) {
       this.sendErrAndClose(WireError.UnknownProtocol, ClosedReason.ProtocolViolation);
     } else {

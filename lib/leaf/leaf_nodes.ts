@@ -334,6 +334,7 @@ export class LeafNodes implements LeafNodesHandle, LeafHost {
     info.client_id = conn.cid;
     const cluster = this.clusterName();
     if (cluster) info.cluster = cluster;
+    info.info_on_connect = true;
     info.connect_info = true;
     info.leafnode_urls = this.#leafnodeUrls();
     info.remote_account = conn.account?.name ?? GLOBAL_ACCOUNT;
