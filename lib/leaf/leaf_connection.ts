@@ -32,7 +32,7 @@ import { KeepAlive } from "../conn/keep_alive.ts";
 import type { MatchResult } from "../router/sublist.ts";
 import type { Account } from "../server/account.ts";
 import type { RouteServer } from "../server/core.ts";
-import type { PermissionChecker } from "../auth/permissions.ts";
+import { PermissionChecker } from "../auth/permissions.ts";
 import {
   InterestOp,
   type RouteOps,
@@ -113,8 +113,11 @@ export class LeafConnection implements RouteLink, RouteOps, InboundOwner {
 
   /** The account the link is bound to (known at once when dialed, after CONNECT when accepted). */
   account: Account | null;
-  /** Dialed links: deny_exports as publish, deny_imports as subscribe. */
-  readonly permissions: PermissionChecker | null;
+  /**
+   * Dialed links: deny_exports as publish, deny_imports as subscribe. Accepted
+   * links: the leaf's `deny_pub` (its deny_imports) as publish deny.
+   */
+  permissions: PermissionChecker | null;
   /** The peer's cluster name ("" when it has none). */
   remoteCluster = "";
   /** The peer's server name (or id for peers that send no name). */
@@ -298,6 +301,11 @@ export class LeafConnection implements RouteLink, RouteOps, InboundOwner {
     }
     this.remoteJson = json;
     this.account = account;
+    // The leaf's deny_imports: subjects we must not send it (nor take its interest in).
+    const denyPub = Array.isArray(json.deny_pub)
+      ? json.deny_pub.filter((s): s is string => typeof s === "string")
+      : [];
+    if (denyPub.length > 0) this.permissions = new PermissionChecker({ publish: { deny: denyPub } });
     this.headers = json.headers === true && !this.server.options.noHeaderSupport;
     this.remoteName = optStr(json.name) ?? "";
     this.remoteId = optStr(json.server_id) ?? "";
