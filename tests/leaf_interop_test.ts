@@ -1,3 +1,4 @@
+// deno-lint-ignore-file no-import-prefix -- tests use the real npm NATS client directly
 /**
  * Leaf nodes between dnatsd and Debian's nats-server 2.9, both directions:
  * nats-server as a leaf of a dnatsd hub, and dnatsd as a leaf of a
@@ -5,6 +6,7 @@
  * and queue groups cross the link exactly once; interest follows
  * unsubscribe. Reported as ignored when nats-server is not installed.
  */
+import { connect } from "npm:@nats-io/transport-node@3.4.0";
 import { deepStrictEqual } from "node:assert/strict";
 import { missing } from "./helpers/requires.ts";
 import { waitFor } from "./helpers/server.ts";
@@ -123,4 +125,63 @@ Deno.test({
   name: "leaf: deny_imports/deny_exports of a dnatsd leaf of a nats-server hub",
   ignore: NO_NATS_SERVER,
   fn: () => denies("nats-server", "dnatsd"),
+});
+
+/**
+ * Accounts: the hub binds the leaf to the account of its leaf user, the leaf
+ * binds its end to its remote's `account`; other accounts see nothing.
+ */
+async function accountsBound(hubKind: Kind, leafKind: Kind) {
+  const accounts = "accounts { A { users [ { user: a, password: a } ] }, " +
+    "B { users [ { user: b, password: b } ] } }\n";
+  const hub = await startNode(
+    hubKind,
+    accounts + hubConf("authorization { users [ { user: lu, password: lp, account: A } ] }"),
+  );
+  const leaf = await startNode(
+    leafKind,
+    accounts.replace(" A {", " LA {").replace("user: a, password: a", "user: la, password: la") +
+      `leafnodes { reconnect: 1, remotes [ { url: "nats-leaf://lu:lp@127.0.0.1:${hub.leafPort}", account: LA } ] }\n`,
+  );
+  try {
+    await waitLeafCount(hub, 1);
+    const z = await (await fetch(`http://127.0.0.1:${hub.httpPort}/leafz`)).json();
+    deepStrictEqual(z.leafs.map((x: { account: string }) => x.account), ["A"]);
+    const as = (n: typeof hub, u: string) =>
+      connect({ servers: n.proc.url, user: u, pass: u, reconnect: false });
+    const ha = await as(hub, "a");
+    const hb = await as(hub, "b");
+    const la = await as(leaf, "la");
+    try {
+      const inA: string[] = [];
+      const inB: string[] = [];
+      ha.subscribe("acc.>", { callback: (_e, m) => void inA.push(m.string()) });
+      hb.subscribe("acc.>", { callback: (_e, m) => void inB.push(m.string()) });
+      await waitInterest(la, ha);
+      la.publish("acc.x", "from-leaf");
+      await la.flush();
+      await waitFor(() => inA.includes("from-leaf"), 5000, "account A gets the leaf's message");
+      await waitInterest(la, ha);
+      deepStrictEqual(inB, []);
+    } finally {
+      await ha.close();
+      await hb.close();
+      await la.close();
+    }
+  } finally {
+    await leaf.proc.stop();
+    await hub.proc.stop();
+  }
+}
+
+Deno.test({
+  name: "leaf: accounts on both ends (nats-server leaf, dnatsd hub)",
+  ignore: NO_NATS_SERVER,
+  fn: () => accountsBound("dnatsd", "nats-server"),
+});
+
+Deno.test({
+  name: "leaf: accounts on both ends (dnatsd leaf, nats-server hub)",
+  ignore: NO_NATS_SERVER,
+  fn: () => accountsBound("nats-server", "dnatsd"),
 });
