@@ -305,7 +305,9 @@ export class LeafConnection implements RouteLink, RouteOps, InboundOwner {
     const denyPub = Array.isArray(json.deny_pub)
       ? json.deny_pub.filter((s): s is string => typeof s === "string")
       : [];
-    if (denyPub.length > 0) this.permissions = new PermissionChecker({ publish: { deny: denyPub } });
+    if (denyPub.length > 0) {
+      this.permissions = new PermissionChecker({ publish: { deny: denyPub } });
+    }
     this.headers = json.headers === true && !this.server.options.noHeaderSupport;
     this.remoteName = optStr(json.name) ?? "";
     this.remoteId = optStr(json.server_id) ?? "";

@@ -264,8 +264,11 @@ export class LeafNodes implements LeafNodesHandle, LeafHost {
     return { host, port: this.port };
   }
 
+  /**
+   * This server's own leaf URL (always sent, as nats-server; `no_advertise`
+   * only matters for what routes tell each other, which dnatsd does not do).
+   */
   #leafnodeUrls(): string[] {
-    if (this.#opts.noAdvertise) return [];
     const { host, port } = this.#advertised();
     return [joinHostPort(host, port)];
   }
