@@ -427,7 +427,7 @@ export class LeafNodes implements LeafNodesHandle, LeafHost {
     return lds;
   }
 
-  peerInterest(conn: LeafConnection, account: Account, sub: Subscription, delta: number): void {
+  peerInterest(_conn: LeafConnection, account: Account, sub: Subscription, delta: number): void {
     const known = this.#weights.get(sub);
     if (known === undefined && delta > 0) {
       // A new subscription: routes (for hub links) and the other leafs hear about it.
@@ -437,7 +437,7 @@ export class LeafNodes implements LeafNodesHandle, LeafHost {
     } else if (known !== undefined) {
       // A queue group's weight changed.
       this.#weights.set(sub, known + delta);
-      this.#propagate(account, sub, delta, conn);
+      this.#propagate(account, sub, delta);
     }
   }
 
@@ -451,10 +451,11 @@ export class LeafNodes implements LeafNodesHandle, LeafHost {
       delta = -(this.#weights.get(sub) ?? 1);
       this.#weights.delete(sub);
     }
-    this.#propagate(account, sub, delta, null);
+    this.#propagate(account, sub, delta);
   }
 
-  #propagate(account: Account, sub: Subscription, delta: number, _from: LeafConnection | null) {
+  /** Applies an interest change to every link that should hear it (docs/leafnodes.md). */
+  #propagate(account: Account, sub: Subscription, delta: number): void {
     if (this.#leafs.size === 0) return;
     const key = sub.queue === null ? sub.subject : `${sub.subject} ${sub.queue}`;
     const origin = sub.origin;
