@@ -344,19 +344,22 @@ export class Server implements ServerCore {
     if (o.tls) this.log.notice("TLS required for client connections");
     this.#startSweeper();
     this.log.notice("Server is ready");
+    // The leaf listener binds before the routes start, so they carry our leaf URL.
+    const leaf = o.leafnodes;
+    let leafnodes: import("./leaf/leaf_nodes.ts").LeafNodes | null = null;
+    if (leaf && (leaf.port !== 0 || leaf.remotes.length > 0)) {
+      const { listenLeafNodes } = await import("./leaf/leaf_nodes.ts");
+      leafnodes = await listenLeafNodes(this);
+      this.leafnodes = leafnodes;
+      this.extensions.push(leafnodes);
+    }
     if (o.cluster && o.cluster.port !== 0) {
       const { startCluster } = await import("./cluster/cluster.ts");
       const cluster = await startCluster(this);
       this.cluster = cluster;
       this.extensions.push(cluster);
     }
-    const leaf = o.leafnodes;
-    if (leaf && (leaf.port !== 0 || leaf.remotes.length > 0)) {
-      const { startLeafNodes } = await import("./leaf/leaf_nodes.ts");
-      const leafnodes = await startLeafNodes(this);
-      this.leafnodes = leafnodes;
-      this.extensions.push(leafnodes);
-    }
+    leafnodes?.dialRemotes();
   }
 
   /** A new connection id (clients and leaf connections share the sequence, as in nats-server). */

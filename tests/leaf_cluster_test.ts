@@ -223,3 +223,47 @@ Deno.test({
   ignore: NO_NATS_SERVER,
   fn: () => multiHomed("dnatsd", "nats-server"),
 });
+
+/**
+ * Fail-over: a leaf that knows only hub A learns B's leaf URL from A's INFO
+ * (routes pass leaf URLs along) and dials B when A stops.
+ */
+async function failover(hubKind: Kind, leafKind: Kind) {
+  const nodes: Node[] = [];
+  try {
+    const a = await startClustered("leafnodes { listen: 127.0.0.1:-1 }", null, hubKind);
+    nodes.push(a);
+    const b = await startClustered("leafnodes { listen: 127.0.0.1:-1 }", a.routePort, hubKind);
+    nodes.push(b);
+    await waitFor(async () => (await routes(a)) === 1 && (await routes(b)) === 1, 10_000, "route");
+    const leaf = await startNode(
+      leafKind,
+      `leafnodes { reconnect: 1, remotes [ { url: "nats-leaf://127.0.0.1:${a.leafPort}" } ] }`,
+    );
+    nodes.push(leaf);
+    await waitLeafCount(a, 1);
+    await a.proc.stop();
+    nodes.splice(nodes.indexOf(a), 1);
+    await waitLeafCount(b, 1, 20_000);
+    await waitLeafCount(leaf, 1);
+  } finally {
+    for (const n of nodes.reverse()) await n.proc.stop();
+  }
+}
+
+Deno.test({
+  name: "leaf cluster: a nats-server leaf fails over to the other node of a dnatsd cluster",
+  ignore: NO_NATS_SERVER,
+  fn: () => failover("dnatsd", "nats-server"),
+});
+
+Deno.test({
+  name: "leaf cluster: a dnatsd leaf fails over to the other node of a nats-server cluster",
+  ignore: NO_NATS_SERVER,
+  fn: () => failover("nats-server", "dnatsd"),
+});
+
+Deno.test({
+  name: "leaf cluster: a dnatsd leaf fails over to the other node of a dnatsd cluster",
+  fn: () => failover("dnatsd", "dnatsd"),
+});

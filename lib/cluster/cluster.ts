@@ -158,7 +158,9 @@ export class Cluster implements ClusterHandle, RouteHost {
     // Interest that existed before the cluster came up (clients may already be connected).
     for (const account of this.server.accounts.values()) {
       for (const sub of account.sublist.all()) {
-        if (sub.client !== null) this.interest.change(account.name, sub, true);
+        if (sub.client !== null || sub.route?.linkKind === LinkKind.LeafHub) {
+          this.interest.change(account.name, sub, true);
+        }
       }
     }
     for (const text of o.routes) this.addRoute(text);
@@ -267,6 +269,7 @@ export class Cluster implements ClusterHandle, RouteHost {
       tls: this.#tls !== null,
       connectUrls,
       permissions: o.permissions,
+      leafnodeUrl: server.leafnodes?.ownLeafUrl() ?? null,
     };
   }
 
@@ -344,6 +347,12 @@ export class Cluster implements ClusterHandle, RouteHost {
     conn.registeredWith(this.#forPeer(conn, this.interest.snapshot()));
     const urls = stringList(info.connect_urls);
     conn.connectUrls = urls;
+    // The peer's leaf URL is passed on to our leafs (they may dial it when we go away).
+    const leafUrls = stringList(info.leafnode_urls);
+    if (leafUrls.length === 1) {
+      conn.leafnodeUrl = leafUrls[0];
+      server.leafnodes?.peerLeafUrl(leafUrls[0], true);
+    }
     if (this.#remotes.size > 1) {
       const line = gossipLine(info, gossipIp(info, conn.transport.remoteAddress));
       for (const other of this.#remotes.values()) if (other !== conn) other.send(line);
@@ -398,6 +407,10 @@ export class Cluster implements ClusterHandle, RouteHost {
       this.#remotes.delete(conn.remoteId);
       if (conn.connectUrls.length > 0) this.server.updatePeerClientUrls(conn.connectUrls, false);
       conn.connectUrls = [];
+      if (conn.leafnodeUrl !== "" && !this.#shuttingDown) {
+        this.server.leafnodes?.peerLeafUrl(conn.leafnodeUrl, false);
+      }
+      conn.leafnodeUrl = "";
     }
     const url = conn.url;
     if (this.#shuttingDown || conn.noReconnect || url === null) return;

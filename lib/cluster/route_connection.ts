@@ -101,6 +101,8 @@ export class RouteConnection implements RouteLink, RouteOps, InboundOwner {
   lnoc = false;
   /** The peer's client URLs currently added to our connect_urls. */
   connectUrls: string[] = [];
+  /** The peer's leaf node URL, passed on to our leafs ("" for none). */
+  leafnodeUrl = "";
   /**
    * The credentials of an accepted route's CONNECT, kept so that a config
    * reload changing the cluster authorization can check them again.

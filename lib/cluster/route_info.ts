@@ -33,6 +33,8 @@ export interface RouteIdentity {
   /** Our client URLs (omitted with no_advertise). */
   connectUrls: string[] | null;
   permissions: ClusterOptions["permissions"];
+  /** Our leaf node URL (`host:port`), so peers pass it on to their leafs; null without one. */
+  leafnodeUrl?: string | null;
 }
 
 /** The route INFO line, `INFO {json} \r\n` as nats-server frames its own. */
@@ -65,6 +67,7 @@ export function routeInfoLine(
   if (id.permissions?.export) info.export = id.permissions.export;
   info.lnoc = true;
   if (extra.ldm) info.ldm = true;
+  if (id.leafnodeUrl) info.leafnode_urls = [id.leafnodeUrl];
   return encoder.encode(`INFO ${JSON.stringify(info)} \r\n`);
 }
 

@@ -53,6 +53,10 @@ export interface LeafNodesHandle extends ServerExtension {
   readonly count: number;
   /** One entry per registered leaf connection, for /leafz. */
   leafzInfo(subscriptions: boolean): LeafInfo[];
+  /** Our leaf URL for route INFO (null without a leaf listener, or with no_advertise). */
+  ownLeafUrl(): string | null;
+  /** A route peer's leaf URL came or went: our leafs are told (INFO `leafnode_urls`). */
+  peerLeafUrl(url: string, add: boolean): void;
 }
 
 /**
@@ -62,6 +66,16 @@ export interface LeafNodesHandle extends ServerExtension {
 export async function startLeafNodes(server: Server): Promise<LeafNodes> {
   const leafs = new LeafNodes(server);
   await leafs.start();
+  return leafs;
+}
+
+/**
+ * Binds the leaf listener only; {@link LeafNodes.dialRemotes} follows once the
+ * cluster is up (as nats-server: routes then carry our leaf URL from the start).
+ */
+export async function listenLeafNodes(server: Server): Promise<LeafNodes> {
+  const leafs = new LeafNodes(server);
+  await leafs.listen();
   return leafs;
 }
 
@@ -115,6 +129,8 @@ export class LeafNodes implements LeafNodesHandle, LeafHost {
   /** The weight each subscription contributed to the subject maps (removals use it). */
   readonly #weights = new WeakMap<Subscription, number>();
   readonly #leafAuth: { auth: RouteAuth; account: string | undefined }[] = [];
+  /** Leaf URLs of route peers (reference counts), added to our leafnode_urls. */
+  readonly #peerUrls = new Map<string, number>();
   readonly #clientAuth: { auth: RouteAuth; account: string | undefined }[] = [];
   #shuttingDown = false;
 
@@ -174,6 +190,12 @@ export class LeafNodes implements LeafNodesHandle, LeafHost {
   }
 
   async start(): Promise<void> {
+    await this.listen();
+    this.dialRemotes();
+  }
+
+  /** Binds the leaf listener when `leafnodes.port` is set. */
+  async listen(): Promise<void> {
     const o = this.#opts;
     const log = this.server.log;
     if (o.port !== 0) {
@@ -220,12 +242,46 @@ export class LeafNodes implements LeafNodesHandle, LeafHost {
         log.notice(`Advertise address for leafnode is set to ${joinHostPort(adv.host, adv.port)}`);
       }
     }
-    for (const r of o.remotes) {
+  }
+
+  /** Starts dialing the configured remotes. */
+  dialRemotes(): void {
+    for (const r of this.#opts.remotes) {
       const remote = new Remote(r);
       this.#remotes.push(remote);
       this.#dial(remote, 0);
     }
-    await Promise.resolve();
+  }
+
+  ownLeafUrl(): string | null {
+    if (this.port === 0 || this.#opts.noAdvertise) return null;
+    const { host, port } = this.#advertised();
+    return joinHostPort(host, port);
+  }
+
+  peerLeafUrl(url: string, add: boolean): void {
+    const n = this.#peerUrls.get(url) ?? 0;
+    if (add) {
+      this.#peerUrls.set(url, n + 1);
+      if (n > 0) return;
+    } else {
+      if (n === 0) return;
+      if (n > 1) {
+        this.#peerUrls.set(url, n - 1);
+        return;
+      }
+      this.#peerUrls.delete(url);
+    }
+    // As nats-server: every leaf we host gets an INFO with the new list.
+    const info = this.#acceptInfo();
+    const cluster = this.clusterName();
+    if (cluster) info.cluster = cluster;
+    info.info_on_connect = true;
+    info.leafnode_urls = this.#leafnodeUrls();
+    const line = encoder.encode(`INFO ${JSON.stringify(info)} \r\n`);
+    for (const conn of this.#leafs.values()) {
+      if (conn.linkKind === LinkKind.LeafHub) conn.send(line);
+    }
   }
 
   // ------------------------------------------------------------ accepting
@@ -270,7 +326,7 @@ export class LeafNodes implements LeafNodesHandle, LeafHost {
    */
   #leafnodeUrls(): string[] {
     const { host, port } = this.#advertised();
-    return [joinHostPort(host, port)];
+    return [joinHostPort(host, port), ...this.#peerUrls.keys()];
   }
 
   /** An accepted connection; `cid` is set when its INFO was already sent (TLS). */
