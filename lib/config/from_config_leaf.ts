@@ -94,6 +94,10 @@ export function readLeafNodesBlock(
       }
       case "tls": {
         const tls = readTlsBlock(issues, v, { isClient: true, checkFiles });
+        if (tls?.verifyAndMap) {
+          issues.error(v, 'leafnode tls "verify_and_map" is not supported by dnatsd');
+          break;
+        }
         if (tls) leaf.tls = tls;
         break;
       }

@@ -77,6 +77,9 @@ Deno.test("leafnodes block: refused keys say why", () => {
   assert.deepEqual(problems('leafnodes { remotes [ { url: "nats-leaf://h:1", hub: true } ] }'), [
     't.conf:1:48: leafnode remote "hub" is not supported by dnatsd',
   ]);
+  assert.deepEqual(problems("leafnodes { tls { verify_and_map: true } }"), [
+    't.conf:1:12: leafnode tls "verify_and_map" is not supported by dnatsd',
+  ]);
   assert.deepEqual(problems('leafnodes { min_version: "2.8.0" }'), [
     't.conf:1:12: leafnode "min_version" is not supported by dnatsd',
   ]);
