@@ -5,7 +5,10 @@
  *
  * @module
  */
-import type { Options } from "./config/options.ts";
+import type { Options, SubjectMapping } from "./config/options.ts";
+import { resolveAccountLinks } from "./config/account_links.ts";
+import { applyAccountLinks } from "./server/imports.ts";
+import { AccountMappings } from "./server/mappings.ts";
 import { LISTEN_BACKLOG } from "./ops/listen_backlog.ts";
 import { joinHostPort, parseAdvertise } from "./conn/address.ts";
 import type { Logger } from "./ops/logger.ts";
@@ -194,7 +197,16 @@ export class Server implements ServerCore {
       account.maxConnections = acc.limits?.maxConnections ?? 0;
       account.maxSubscriptions = acc.limits?.maxSubscriptions ?? 0;
       account.maxPayload = acc.limits?.maxPayload ?? 0;
+      account.mappings = this.#mappingsFor(acc.mappings);
     }
+    this.globalAccount.mappings = this.#mappingsFor(o.mappings);
+    // The config check refused bad links, so resolving again gives no errors here.
+    applyAccountLinks(this, resolveAccountLinks(o.accounts ?? []).links);
+  }
+
+  #mappingsFor(list: SubjectMapping[] | undefined): AccountMappings | null {
+    if (list === undefined || list.length === 0) return null;
+    return new AccountMappings(list, () => this.cluster?.name ?? this.options.cluster?.name);
   }
 
   /** The options in force; a reload replaces them as a whole, so read them fresh. */

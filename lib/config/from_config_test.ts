@@ -261,7 +261,7 @@ Deno.test("optionsFromConfig() accounts", () => {
     ["accounts { A { foo: 1 } }", 't.conf:1:15: unknown field "foo"'],
     [
       "accounts { A { imports: [{stream: {account: B, subject: x}}] } }",
-      't.conf:1:15: "imports" is not supported by dnatsd yet',
+      't.conf:1:0: "B" account not defined for stream import',
     ],
     [
       "accounts { A { exports: [{stream: x}] } }",
