@@ -319,8 +319,17 @@ export function readMappings(issues: IssueCollector, v: ConfValue): SubjectMappi
     if (!dests) continue;
     const problem = checkMapping(source, dests);
     if (problem) {
-      const shown = f.kind === "string" ? f.value : "";
-      issues.error(f, `Error adding mapping for "${source}" to "${shown}" : ${problem}`);
+      if (f.kind !== "string") {
+        // nats-server's message quotes the value as a string, which panics for a list or map:
+        // the panic is what it reports, at the last value it read.
+        const last = f.kind === "array" ? f.value[f.value.length - 1] ?? f : f;
+        issues.error(
+          last,
+          `interface conversion: interface {} is ${goType(f)}, not string`,
+        );
+        continue;
+      }
+      issues.error(f, `Error adding mapping for "${source}" to "${f.value}" : ${problem}`);
       continue;
     }
     out.push({ source, destinations: dests });

@@ -40,6 +40,11 @@ export class PublishContext {
   payloadEnd = 0;
   /** Publishing client (echo suppression), null for route-originated messages. */
   publisher: LocalSubscriber | null = null;
+  /**
+   * The account the message travels in when it is not the publisher's (a
+   * service import republishes in the exporting account); routes name it in RMSG.
+   */
+  account: import("../server/account.ts").Account | null = null;
   /** Queue groups named by an incoming RMSG; null = none (then no queue delivery). */
   routeQueues: readonly string[] | null = null;
   fromRoute = false;

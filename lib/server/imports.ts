@@ -284,6 +284,7 @@ function serviceRequest(
   if (reply !== null) setReply(inner, reply);
   withRequestInfo(inner, msg, account.name, chain.length > 0);
   inner.publisher = msg.publisher;
+  inner.account = exporter;
   inner.viaService = true;
   chain.push(rule.export);
   let delivered: number;
@@ -346,6 +347,7 @@ function serviceResponse(
   inner.payloadStart = msg.payloadStart;
   inner.payloadEnd = msg.payloadEnd;
   inner.publisher = msg.publisher;
+  inner.account = entry.requester;
   inner.fromRoute = msg.fromRoute;
   inner.viaService = true;
   const delivered = fanOut(inner, entry.requester.sublist.match(entry.to));
