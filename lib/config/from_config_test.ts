@@ -264,8 +264,8 @@ Deno.test("optionsFromConfig() accounts", () => {
       't.conf:1:0: "B" account not defined for stream import',
     ],
     [
-      "accounts { A { exports: [{stream: x}] } }",
-      't.conf:1:15: "exports" is not supported by dnatsd yet',
+      "accounts { A { exports: [{stream: x, response: single}] } }",
+      "t.conf:1:37: Detected response directive on non-service",
     ],
   ];
   for (const [text, message] of errs) assert.deepEqual(problems(text), [message], text);
