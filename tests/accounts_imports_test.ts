@@ -12,6 +12,7 @@ import { ServerProcess, waitFor } from "./helpers/server.ts";
 import { reload, routePortOf } from "./helpers/reload.ts";
 import { missing } from "./helpers/requires.ts";
 import { eachFlavor, type Flavor, runToExit } from "./auth_helpers.ts";
+import { startMonitored } from "./monitor_helpers.ts";
 
 const CONFIG = `
 accounts {
@@ -340,4 +341,37 @@ Deno.test("accounts: a reload that adds a bad import is refused and the old link
     await Promise.all([a.close(), b.close()]);
     await s.stop();
   }
+});
+
+Deno.test("accounts: /accountz shows exports, imports and mappings as nats-server does", async (t) => {
+  const config = `${CONFIG}\nmappings { "foo": [{dest: "bar", weight: 40%}], "x.*": "y.$1" }\n`;
+  const seen: Partial<Record<Flavor, unknown>> = {};
+  await eachFlavor(t, "accountz", async (flavor) => {
+    const m = await startMonitored({ config, reference: flavor === "nats-server" });
+    try {
+      const out: Record<string, unknown> = {};
+      for (const acc of ["A", "B", "C", "$G"]) {
+        const d = (await m.json(`/accountz?acc=${encodeURIComponent(acc)}`))
+          .account_detail as Record<string, unknown>;
+        // nats-server's own system-account imports are another part's work (the system account).
+        const imports = ((d.imports ?? []) as Array<Record<string, unknown>>)
+          .filter((i) => i.account !== "$SYS");
+        // Go lists exports and service imports in map order: compare them sorted.
+        const sorted = (list: unknown) =>
+          ((list ?? []) as unknown[]).map((x) => JSON.stringify(x)).sort();
+        out[acc] = {
+          mappings: d.mappings ?? null,
+          exports: sorted(d.exports),
+          imports: sorted(imports),
+        };
+      }
+      seen[flavor] = out;
+    } finally {
+      await m.stop();
+    }
+  });
+  const d = seen.dnatsd as Record<string, { exports: string[]; imports: string[] }>;
+  equal(d.A.exports.length, 6);
+  equal(d.B.imports.length, 7);
+  if (seen["nats-server"] !== undefined) deepEqual(seen.dnatsd, seen["nats-server"]);
 });

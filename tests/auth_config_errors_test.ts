@@ -145,8 +145,7 @@ const CASES: BadConfig[] = [
     config:
       'accounts {\n  A: {\n    users: [{user: a, password: a}]\n    exports: [{service: "q", latency: "lat.q"}]\n  }\n}\n',
     pos: "4:30",
-    reason:
-      '"latency" is not supported by dnatsd (service latency tracking is not implemented)',
+    reason: '"latency" is not supported by dnatsd (service latency tracking is not implemented)',
     dnatsdOnly: true,
   },
 ];

@@ -9,7 +9,7 @@
 import { Sublist } from "../router/sublist.ts";
 import type { Subscription } from "../delivery/subscription.ts";
 import type { ClientConnection } from "../client/connection.ts";
-import type { ResolvedServiceExport } from "../config/account_links.ts";
+import type { ExportAuth, ResolvedServiceExport } from "../config/account_links.ts";
 import type { ResponseTable, ServiceImportRule, StreamImportRule } from "./imports.ts";
 import type { AccountMappings } from "./mappings.ts";
 
@@ -26,6 +26,8 @@ export class Account {
   streamImports: StreamImportRule[] = [];
   /** Service imports (each an internal subscription in this account's sublist). */
   serviceImports: ServiceImportRule[] = [];
+  /** Stream exports (monitoring shows them; imports were checked against them at load). */
+  streamExports: ReadonlyMap<string, ExportAuth> = new Map();
   /** Service exports, for the response type and threshold of requests coming in. */
   serviceExports: ReadonlyMap<string, ResolvedServiceExport> = new Map();
   /** Replies of requests imported into this account (created on the first one). */

@@ -137,6 +137,7 @@ export function applyAccountLinks(
   for (const account of accounts) {
     const l = links.get(account.name)!;
     account.serviceExports = l.serviceExports;
+    account.streamExports = l.streamExports;
     for (const si of l.streamImports) {
       const exporter = host.accountFor(si.account);
       if (exporter === null) continue;

@@ -78,6 +78,23 @@ export class AccountMappings {
     }
   }
 
+  /**
+   * The mappings as nats-server's /accountz shows them: each source with its
+   * destinations in draw order and their cumulative weights.
+   */
+  describe(): Record<string, Array<{ subject: string; weight: number; cluster?: string }>> {
+    const out: Record<string, Array<{ subject: string; weight: number; cluster?: string }>> = {};
+    for (const m of this.#mappings) {
+      const list: Array<{ subject: string; weight: number; cluster?: string }> = m.destinations
+        .map((d) => ({ subject: d.transform.dest, weight: d.upTo }));
+      for (const [cluster, dests] of m.byCluster) {
+        for (const d of dests) list.push({ subject: d.transform.dest, weight: d.upTo, cluster });
+      }
+      out[m.source] = list;
+    }
+    return out;
+  }
+
   /** The subject `subject` is published as. */
   map(subject: string): string {
     let found: Mapping | undefined;
