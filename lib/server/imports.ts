@@ -31,6 +31,7 @@ import type {
 } from "../config/account_links.ts";
 import { DEFAULT_RESPONSE_THRESHOLD_MS } from "../config/account_links.ts";
 import { subjectIsSubsetOf } from "../router/subject.ts";
+import type { SubjectTransform } from "../router/transform.ts";
 import { latin1 } from "../protocol/bytes.ts";
 import type { Account } from "./account.ts";
 
@@ -185,14 +186,17 @@ export function addShadows(host: ImportHost, account: Account, sub: Subscription
       shadowSubject = im.usePub
         ? subject
         : im.transform !== null
-        ? im.transform.reverse().apply(subject)
+        ? reverseOf(im).apply(subject)
         : im.from;
     } else if (hasWildcard && subjectIsSubsetOf(im.to, subject)) {
       shadowSubject = im.from; // a wider subscription sees the whole import
     } else if (hasWildcard) {
+      // Partly overlapping: the shadow covers only the overlap (mapped back when renamed).
       const overlap = overlapSubject(tokens, im.to.split("."));
       if (overlap !== null) {
-        shadowSubject = im.transform !== null ? im.transform.reverse().apply(overlap) : im.from;
+        shadowSubject = im.transform !== null && !im.usePub
+          ? reverseOf(im).apply(overlap)
+          : overlap;
       }
     }
     if (shadowSubject === null) continue;
@@ -210,6 +214,15 @@ export function addShadows(host: ImportHost, account: Account, sub: Subscription
     (sub.shadows ??= []).push(shadow);
     host.interestChanged(im.exporter, shadow, true);
   }
+}
+
+const reverses = new WeakMap<StreamImportRule, SubjectTransform>();
+
+/** The import's transform the other way, built once per import. */
+function reverseOf(im: StreamImportRule): SubjectTransform {
+  let r = reverses.get(im);
+  if (r === undefined) reverses.set(im, r = im.transform!.reverse());
+  return r;
 }
 
 /** Where a wildcard subscription and an import's subject partly overlap (nats-server's rule). */
