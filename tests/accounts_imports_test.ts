@@ -93,7 +93,8 @@ async function scenario(port: number): Promise<Record<string, string>> {
   const c = await login(port, "c");
   try {
     await b.send("SUB in.> 1\r\nSUB _INBOX.> 2\r\n");
-    await c.send("SUB pub.> 1\r\nSUB priv.> 2\r\nSUB in.> 3\r\n");
+    // `*.one` only partly overlaps the import `pub.>`: it must get `pub.one` and nothing else.
+    await c.send("SUB pub.> 1\r\nSUB priv.> 2\r\nSUB in.> 3\r\nSUB *.one 4\r\n");
     await a.send(
       "SUB svc.single 10\r\nSUB svc.stream 11\r\nSUB svc.chunk 12\r\nSUB svc.x.wild 13\r\n",
     );
@@ -153,6 +154,11 @@ Deno.test("accounts: stream and service imports deliver as nats-server does", as
   ok(!d.b.includes("secret"), `B's subscribe deny leaked through the import:\n${d.b}`);
   ok(!d.c.includes("priv"), `C imported a stream exported to B only:\n${d.c}`);
   ok(!/MSG in\./.test(d.c), `C saw B's renamed subjects:\n${d.c}`);
+  match(d.c, /MSG pub\.one 4 2\r\n/);
+  ok(
+    !/MSG pub\.end 4 /.test(d.c),
+    `a partly overlapping subscription got the whole import:\n${d.c}`,
+  );
   ok(!d.b.includes("r2"), "a singleton service delivered a second response");
   ok(!d.b.includes("c3"), "a chunked service delivered after its empty chunk");
   match(
