@@ -67,8 +67,8 @@ interface ResponseEntry {
 
 /** The response side of an account that others send requests into. */
 export class ResponseTable {
-  readonly prefix = `_R_.${randomId(6)}.`;
-  readonly entries = new Map<string, ResponseEntry>();
+  readonly prefix: string = `_R_.${randomId(6)}.`;
+  readonly entries: Map<string, ResponseEntry> = new Map();
   sub: Subscription | null = null;
   #timer: ReturnType<typeof setInterval> | undefined;
 
