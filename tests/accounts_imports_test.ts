@@ -381,3 +381,35 @@ Deno.test("accounts: /accountz shows exports, imports and mappings as nats-serve
   equal(d.B.imports.length, 7);
   if (seen["nats-server"] !== undefined) deepEqual(seen.dnatsd, seen["nats-server"]);
 });
+
+Deno.test("accounts: a reload that adds an import reaches subscriptions made before it", async () => {
+  const before =
+    'accounts {\n  A: { users: [{user: a, password: a}], exports: [{stream: "foo.>"}] }\n  B: { users: [{user: b, password: b}] }\n}\n';
+  const after = before.replace(
+    "B: { users: [{user: b, password: b}] }",
+    'B: { users: [{user: b, password: b}], imports: [{stream: {account: A, subject: "foo.>"}, prefix: "in"}] }',
+  );
+  const s = await ServerProcess.start({ config: before });
+  const a = await login(s.port, "a");
+  const b = await login(s.port, "b");
+  try {
+    await b.send("SUB in.> 1\r\n");
+    await b.roundTrip();
+    await a.send("PUB foo.x 2\r\nno\r\n");
+    await a.roundTrip();
+    await b.roundTrip();
+    ok(!b.received.includes("MSG"), `delivered before the import existed: ${b.received}`);
+    match(await reload(s, after), /Reloaded: accounts/);
+    await a.send("PUB foo.y 3\r\nyes\r\n");
+    await b.expect(/MSG in\.foo\.y 1 3\r\nyes\r\n/);
+    // And a reload that takes it away stops the flow.
+    await reload(s, before);
+    await a.send("PUB foo.z 4\r\ngone\r\n");
+    await a.roundTrip();
+    await b.roundTrip();
+    ok(!b.received.includes("gone"), `delivered after the import was removed: ${b.received}`);
+  } finally {
+    await Promise.all([a.close(), b.close()]);
+    await s.stop();
+  }
+});
