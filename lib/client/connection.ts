@@ -389,9 +389,8 @@ export class ClientConnection implements ClientOps, InboundOwner {
     const stats = this.server.stats;
     stats.inMsgs++;
     stats.inBytes += size;
-    if (this.server.log.traceEnabled) this.#tracePub(p, buf.subarray(start, end));
-
     if (this.account.mappings !== null) return this.#pubMapped(p, buf, start, end);
+    if (this.server.log.traceEnabled) this.#tracePub(p, buf.subarray(start, end), null);
     const sublist = this.account.sublist;
     const gen = sublist.generation;
     let result: MatchResult<Subscription>;
@@ -426,13 +425,17 @@ export class ClientConnection implements ClientOps, InboundOwner {
     const ab = p.argBuf;
     const original = latin1(ab, p.argStart[0], p.argEnd[0]);
     const subject = this.account.mapSubject(original);
+    if (this.server.log.traceEnabled) {
+      // As nats-server: the PUB line, the mapping (when it changed the subject), the payload.
+      const mapping = subject === original ? null : `<<- [MAPPING ${original} -> ${subject}]`;
+      this.#tracePub(p, buf.subarray(start, end), mapping);
+    }
     if (subject === original) {
       this.#msg.subject = subject;
       if (!this.#publishAllowed(subject)) return this.#pubDenied(subject);
       const result = this.account.sublist.match(subject);
       return this.#deliver(p, buf, start, end, result, ab, p.argStart[0], p.argEnd[0]);
     }
-    if (this.server.log.traceEnabled) this.#trace(`<<- [MAPPING ${original} -> ${subject}]`);
     if (subject === "") return; // a weighted mapping that drew no destination drops it
     this.#msg.subject = subject;
     if (!this.#publishAllowed(subject)) return this.#pubDenied(subject);
@@ -747,9 +750,10 @@ export class ClientConnection implements ClientOps, InboundOwner {
     this.server.log.trace(`${this.logPrefix} - ${line}`);
   }
 
-  #tracePub(p: ClientParser, payload: Uint8Array): void {
+  #tracePub(p: ClientParser, payload: Uint8Array, mapping: string | null): void {
     const verb = p.pubHeaderSize >= 0 ? "HPUB" : "PUB";
     this.#trace(traceArgsLine(verb, p));
+    if (mapping !== null) this.#trace(mapping);
     this.#trace(tracePayloadLine(payload, this.server.options.maxTracedMsgLen));
   }
 }
