@@ -413,3 +413,32 @@ Deno.test("accounts: a reload that adds an import reaches subscriptions made bef
     await s.stop();
   }
 });
+
+Deno.test("accounts: a response route goes when the requester stops listening", async (t) => {
+  const seen: Partial<Record<Flavor, string>> = {};
+  await eachFlavor(t, "interest lost", async (flavor) => {
+    const s = await ServerProcess.start({ config: CONFIG, reference: flavor === "nats-server" });
+    const a = await login(s.port, "a");
+    const b = await login(s.port, "b");
+    try {
+      await a.send("SUB svc.stream 1\r\n");
+      await a.roundTrip();
+      await b.send("SUB rep.1 5\r\nPUB svc.stream rep.1 1\r\nq\r\n");
+      const reply = await replyOf(a, "svc.stream");
+      await a.send(`PUB ${reply} 5\r\nfirst\r\n`);
+      await b.expect(/MSG rep\.1 5 5\r\nfirst\r\n/);
+      // Unsubscribing drops the route; a new subscription on the same subject does not revive it.
+      await b.send("UNSUB 5\r\nSUB rep.1 6\r\n");
+      await b.roundTrip();
+      await a.send(`PUB ${reply} 4\r\nlate\r\n`);
+      await a.roundTrip();
+      await b.roundTrip();
+      seen[flavor] = normalise(b.received);
+    } finally {
+      await Promise.all([a.close(), b.close()]);
+      await s.stop();
+    }
+  });
+  ok(!seen.dnatsd!.includes("late"), `a response reached a requester that had stopped listening`);
+  if (seen["nats-server"] !== undefined) equal(seen.dnatsd, seen["nats-server"]);
+});

@@ -28,7 +28,7 @@ import { traceArgsLine, tracePayloadLine } from "../conn/trace.ts";
 import { closeOnTransportEnd, closeOnWriteError } from "../conn/transport_failure.ts";
 import { copySid, Subscription } from "../delivery/subscription.ts";
 import { validInfo } from "./client_info.ts";
-import { addShadows, removeShadows } from "../server/imports.ts";
+import { addShadows, removeShadows, replyInterestLost } from "../server/imports.ts";
 import { ClosedReason } from "../conn/closed_reason.ts";
 import type { TlsState, Transport } from "../conn/transport.ts";
 import type { Account } from "../server/account.ts";
@@ -287,6 +287,9 @@ export class ClientConnection implements ClientOps, InboundOwner {
       this.account.sublist.remove(sub);
       this.server.interestChanged(this.account, sub, false);
       if (sub.shadows !== null) removeShadows(this.server, sub);
+    }
+    if (this.account.reverseReplies !== null) {
+      for (const sub of subs) replyInterestLost(this.account, sub.subject);
     }
     this.account.clients.delete(this);
     this.account = account;
@@ -619,6 +622,7 @@ export class ClientConnection implements ClientOps, InboundOwner {
     this.account.sublist.remove(sub);
     this.server.interestChanged(this.account, sub, false);
     if (sub.shadows !== null) removeShadows(this.server, sub);
+    if (this.account.reverseReplies !== null) replyInterestLost(this.account, sub.subject);
   }
 
   // ---------------------------------------------------------------- PING / PONG / INFO
@@ -739,6 +743,9 @@ export class ClientConnection implements ClientOps, InboundOwner {
       this.account.sublist.remove(sub);
       this.server.interestChanged(this.account, sub, false);
       if (sub.shadows !== null) removeShadows(this.server, sub);
+    }
+    if (this.account.reverseReplies !== null) {
+      for (const sub of this.subs.values()) replyInterestLost(this.account, sub.subject);
     }
     this.server.clientClosed(this);
     this.out.closeTransport(flushFirst);

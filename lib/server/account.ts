@@ -10,7 +10,12 @@ import { Sublist } from "../router/sublist.ts";
 import type { Subscription } from "../delivery/subscription.ts";
 import type { ClientConnection } from "../client/connection.ts";
 import type { ExportAuth, ResolvedServiceExport } from "../config/account_links.ts";
-import type { ResponseTable, ServiceImportRule, StreamImportRule } from "./imports.ts";
+import type {
+  ResponseTable,
+  ReverseReply,
+  ServiceImportRule,
+  StreamImportRule,
+} from "./imports.ts";
 import type { AccountMappings } from "./mappings.ts";
 
 export const GLOBAL_ACCOUNT = "$G";
@@ -32,6 +37,8 @@ export class Account {
   serviceExports: ReadonlyMap<string, ResolvedServiceExport> = new Map();
   /** Replies of requests imported into this account (created on the first one). */
   responses: ResponseTable | null = null;
+  /** Reply subjects here that responses from other accounts are still routed to (see imports.ts). */
+  reverseReplies: Map<string, ReverseReply[]> | null = null;
   /** Subject mappings applied to what is published in this account; null without any. */
   mappings: AccountMappings | null = null;
 

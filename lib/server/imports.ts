@@ -30,7 +30,7 @@ import type {
   ResolvedStreamImport,
 } from "../config/account_links.ts";
 import { DEFAULT_RESPONSE_THRESHOLD_MS } from "../config/account_links.ts";
-import { subjectIsSubsetOf } from "../router/subject.ts";
+import { subjectIsSubsetOf, subjectMatchesPattern } from "../router/subject.ts";
 import type { SubjectTransform } from "../router/transform.ts";
 import { latin1 } from "../protocol/bytes.ts";
 import type { Account } from "./account.ts";
@@ -75,6 +75,11 @@ export class ResponseTable {
   add(entry: ResponseEntry): string {
     const reply = this.prefix + randomId(6);
     this.entries.set(reply, entry);
+    // The requester's account remembers it, to drop it when nobody there awaits the reply.
+    const reverse = entry.requester.reverseReplies ??= new Map();
+    const list = reverse.get(entry.to);
+    if (list === undefined) reverse.set(entry.to, [{ table: this, reply }]);
+    else list.push({ table: this, reply });
     if (this.#timer === undefined) {
       this.#timer = setInterval(() => this.#expire(), Math.min(entry.thresholdMs, 60_000));
       Deno.unrefTimer(Number(this.#timer));
@@ -83,7 +88,10 @@ export class ResponseTable {
   }
 
   remove(reply: string): void {
+    const entry = this.entries.get(reply);
+    if (entry === undefined) return;
     this.entries.delete(reply);
+    forgetReverse(entry, this, reply);
     if (this.entries.size === 0) this.stop();
   }
 
@@ -95,9 +103,46 @@ export class ResponseTable {
   #expire(): void {
     const now = Date.now();
     for (const [reply, e] of this.entries) {
-      if (now - e.touched >= e.thresholdMs) this.entries.delete(reply);
+      if (now - e.touched >= e.thresholdMs) this.remove(reply);
     }
     if (this.entries.size === 0) this.stop();
+  }
+}
+
+/** A reply subject in a requester's account that leads to a pending response entry. */
+export interface ReverseReply {
+  table: ResponseTable;
+  reply: string;
+}
+
+function forgetReverse(entry: ResponseEntry, table: ResponseTable, reply: string): void {
+  const reverse = entry.requester.reverseReplies;
+  const list = reverse?.get(entry.to);
+  if (list === undefined) return;
+  const i = list.findIndex((r) => r.table === table && r.reply === reply);
+  if (i >= 0) list.splice(i, 1);
+  if (list.length === 0) reverse!.delete(entry.to);
+}
+
+/**
+ * A subscription on `subject` went away in `account` (unsubscribe or close):
+ * response routes waiting to deliver to a reply subject nobody in the account
+ * subscribes to any more are dropped, as nats-server does. Called only for
+ * accounts that have such routes.
+ */
+export function replyInterestLost(account: Account, subject: string): void {
+  const reverse = account.reverseReplies;
+  if (reverse === null || reverse.size === 0) return;
+  const wildcard = subject.split(".").some((t) => t === "*" || t === ">");
+  const replies = wildcard
+    ? [...reverse.keys()].filter((r) => subjectMatchesPattern(r, subject))
+    : reverse.has(subject)
+    ? [subject]
+    : [];
+  for (const reply of replies) {
+    const m = account.sublist.match(reply);
+    if (m.plain.length > 0 || m.queues.length > 0) continue;
+    for (const r of [...reverse.get(reply) ?? []]) r.table.remove(r.reply);
   }
 }
 
