@@ -200,8 +200,11 @@ export class Server implements ServerCore {
       account.mappings = this.#mappingsFor(acc.mappings);
     }
     this.globalAccount.mappings = this.#mappingsFor(o.mappings);
-    // The config check refused bad links, so resolving again gives no errors here.
-    applyAccountLinks(this, resolveAccountLinks(o.accounts ?? []).links);
+    // A config file with bad links never gets here (the config check refuses it); options
+    // built in code may: the bad links are left out, and said.
+    const { links, errors } = resolveAccountLinks(o.accounts ?? []);
+    for (const reason of errors) this.log.error(`Account links: ${reason}`);
+    applyAccountLinks(this, links);
   }
 
   #mappingsFor(list: SubjectMapping[] | undefined): AccountMappings | null {
