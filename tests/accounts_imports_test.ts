@@ -442,3 +442,44 @@ Deno.test("accounts: a response route goes when the requester stops listening", 
   ok(!seen.dnatsd!.includes("late"), `a response reached a requester that had stopped listening`);
   if (seen["nats-server"] !== undefined) equal(seen.dnatsd, seen["nats-server"]);
 });
+
+Deno.test("accounts: a shared service import tells the responder who asked", async (t) => {
+  const config = `
+accounts {
+  A: { users: [{user: a, password: a}], exports: [{service: "who"}] }
+  B: {
+    users: [{user: b, password: b}]
+    imports: [{service: {account: A, subject: "who"}, share: true}]
+  }
+}`;
+  const seen: Partial<Record<Flavor, string>> = {};
+  await eachFlavor(t, "share", async (flavor) => {
+    const s = await ServerProcess.start({ config, reference: flavor === "nats-server" });
+    const a = await login(s.port, "a");
+    const b = await RawClient.connect(s.port);
+    try {
+      await b.expect(/^INFO .*\r\n/);
+      await b.send(
+        'CONNECT {"verbose":false,"user":"b","pass":"b","name":"asker","lang":"raw","version":"9.9"}\r\n',
+      );
+      await b.roundTrip();
+      await a.send("SUB who 1\r\n");
+      await a.roundTrip();
+      await b.send("PUB who _INBOX.w 1\r\nq\r\n");
+      await a.expect(/Nats-Request-Info: .*\r\n/);
+      const info = JSON.parse(/Nats-Request-Info: (.*)\r\n/.exec(a.received)![1]);
+      // What differs by design between two servers: times, ids, ports, the random server name.
+      for (const k of ["start", "id", "rtt", "server"]) {
+        ok(k === "rtt" || k in info, `${k} missing from ${JSON.stringify(info)}`);
+        if (k in info) info[k] = typeof info[k];
+      }
+      seen[flavor] = JSON.stringify(info);
+    } finally {
+      await Promise.all([a.close(), b.close()]);
+      await s.stop();
+    }
+  });
+  match(seen.dnatsd!, /"acc":"B"/);
+  match(seen.dnatsd!, /"name":"asker"/);
+  if (seen["nats-server"] !== undefined) equal(seen.dnatsd, seen["nats-server"]);
+});

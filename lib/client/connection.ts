@@ -26,7 +26,7 @@ import { KeepAlive } from "../conn/keep_alive.ts";
 import { hashSubject, PublishCache } from "./publish_cache.ts";
 import { traceArgsLine, tracePayloadLine } from "../conn/trace.ts";
 import { closeOnTransportEnd, closeOnWriteError } from "../conn/transport_failure.ts";
-import { copySid, Subscription } from "../delivery/subscription.ts";
+import { copySid, type PublisherDetails, Subscription } from "../delivery/subscription.ts";
 import { validInfo } from "./client_info.ts";
 import { addShadows, removeShadows, replyInterestLost } from "../server/imports.ts";
 import { ClosedReason } from "../conn/closed_reason.ts";
@@ -716,6 +716,21 @@ export class ClientConnection implements ClientOps, InboundOwner {
     // Deno starts the write at once, which keeps a fast reader's pending bytes low.
     if (out.len >= EAGER_FLUSH_BYTES && !out.writing) out.flush();
     else this.server.queueFlush(this);
+  }
+
+  /** nats-server's ClientInfo fields for a shared service request. */
+  details(): PublisherDetails {
+    const c = this.credentials ?? {};
+    return {
+      start: this.start,
+      host: this.transport.remoteAddress,
+      cid: this.cid,
+      account: this.account.name,
+      user: c.nkey ?? c.user ?? c.auth_token ?? "",
+      name: this.opts.name,
+      lang: this.opts.lang,
+      version: this.opts.version,
+    };
   }
 
   deliveryAllowed(subject: string): boolean {

@@ -33,6 +33,24 @@ export interface LocalSubscriber {
   removeSubscription(sub: Subscription): void;
   /** Round-trip time measured by the server's PINGs, ms (0 before the first one). */
   readonly rttMs?: number;
+  /**
+   * Who the publisher is, for a service import that shares it with the
+   * exporting account (`share: true`): nats-server's ClientInfo fields.
+   */
+  details?(): PublisherDetails;
+}
+
+/** A client's identity as a shared service request carries it. */
+export interface PublisherDetails {
+  start: Date;
+  host: string;
+  cid: number;
+  account: string;
+  /** The user, NKey or token the client logged in with ("" without). */
+  user: string;
+  name: string;
+  lang: string;
+  version: string;
 }
 
 /**

@@ -22,7 +22,11 @@
  * @module
  */
 import { fanOut, PublishContext } from "../delivery/deliver.ts";
-import { type ShadowImport, Subscription } from "../delivery/subscription.ts";
+import {
+  type PublisherDetails,
+  type ShadowImport,
+  Subscription,
+} from "../delivery/subscription.ts";
 import type {
   AccountLinks,
   ResolvedServiceExport,
@@ -39,6 +43,9 @@ import type { Account } from "./account.ts";
 export interface ImportHost {
   accountFor(name: string): Account | null;
   interestChanged(account: Account, sub: Subscription, added: boolean): void;
+  /** For shared requests' `server` and `cluster` (the server gives them; a client's view need not). */
+  readonly serverName?: string;
+  readonly cluster?: { readonly name: string } | null;
 }
 
 /** nats-server's alphabet for reply ids (base 62). */
@@ -341,7 +348,7 @@ function serviceRequest(
   const inner = new PublishContext();
   setSubject(inner, to);
   if (reply !== null) setReply(inner, reply);
-  withRequestInfo(inner, msg, account.name, chain.length > 0);
+  withRequestInfo(inner, msg, account.name, chain.length > 0, rule.share ? host : null);
   inner.publisher = msg.publisher;
   inner.account = exporter;
   inner.viaService = true;
@@ -447,6 +454,7 @@ function withRequestInfo(
   msg: PublishContext,
   accountName: string,
   chained: boolean,
+  shareFrom: ImportHost | null,
 ): void {
   const payload = msg.payloadBuf.subarray(msg.payloadStart, msg.payloadEnd);
   let headerText = "NATS/1.0\r\n";
@@ -479,7 +487,12 @@ function withRequestInfo(
     }
   } else {
     const rtt = msg.publisher?.rttMs ?? 0;
-    if (rtt > 0) info.rtt = Math.round(rtt * 1e6);
+    const d = shareFrom !== null ? msg.publisher?.details?.() : undefined;
+    if (d !== undefined) {
+      info = sharedInfo(d, rtt, shareFrom!);
+    } else if (rtt > 0) {
+      info.rtt = Math.round(rtt * 1e6);
+    }
   }
   headerText += `${REQUEST_INFO_HEADER}: ${JSON.stringify(info)}\r\n\r\n`;
   const hdrBytes = encoder.encode(headerText);
@@ -496,6 +509,32 @@ function withRequestInfo(
   inner.sizeBuf = ts;
   inner.sizeStart = 0;
   inner.sizeEnd = ts.length;
+}
+
+/** nats-server's detailed ClientInfo, in its field order (Go omits empty fields). */
+function sharedInfo(d: PublisherDetails, rttMs: number, host: ImportHost): Record<string, unknown> {
+  const info: Record<string, unknown> = {
+    start: goTime(d.start),
+    host: d.host,
+    id: d.cid,
+    acc: d.account,
+  };
+  if (d.user) info.user = d.user;
+  if (d.name) info.name = d.name;
+  if (d.lang) info.lang = d.lang;
+  if (d.version) info.ver = d.version;
+  if (rttMs > 0) info.rtt = Math.round(rttMs * 1e6);
+  if (host.serverName) info.server = host.serverName;
+  if (host.cluster?.name) info.cluster = host.cluster.name;
+  info.kind = "Client";
+  info.client_type = "nats";
+  return info;
+}
+
+/** A time as Go's JSON writes it (RFC 3339, fraction without trailing zeros, `Z`). */
+function goTime(t: Date): string {
+  const iso = t.toISOString(); // 2026-01-02T03:04:05.600Z
+  return iso.replace(/\.(\d*?)0*Z$/, (_, f: string) => f === "" ? "Z" : `.${f}Z`);
 }
 
 /** `svc` goes right after `acc`, as Go's struct order prints it. */
