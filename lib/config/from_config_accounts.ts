@@ -321,10 +321,9 @@ export function readMappings(issues: IssueCollector, v: ConfValue): SubjectMappi
     if (problem) {
       if (f.kind !== "string") {
         // nats-server's message quotes the value as a string, which panics for a list or map:
-        // the panic is what it reports, at the last value it read.
-        const last = f.kind === "array" ? f.value[f.value.length - 1] ?? f : f;
+        // the panic is what it reports, at the value's position.
         issues.error(
-          last,
+          f,
           `interface conversion: interface {} is ${goType(f)}, not string`,
         );
         continue;
