@@ -158,9 +158,7 @@ export class Cluster implements ClusterHandle, RouteHost {
     // Interest that existed before the cluster came up (clients may already be connected).
     for (const account of this.server.accounts.values()) {
       for (const sub of account.sublist.all()) {
-        if (sub.client !== null || sub.route?.linkKind === LinkKind.LeafHub) {
-          this.interest.change(account.name, sub, true);
-        }
+        if (announced(sub)) this.interest.change(account.name, sub, true);
       }
     }
     for (const text of o.routes) this.addRoute(text);
@@ -442,8 +440,7 @@ export class Cluster implements ClusterHandle, RouteHost {
   // ------------------------------------------------------------ ServerExtension
 
   interestChanged(account: Account, sub: Subscription, added: boolean): void {
-    // Local clients and our leafs' interest (hub links), not what other servers told us.
-    if (sub.client === null && sub.route?.linkKind !== LinkKind.LeafHub) return;
+    if (!announced(sub)) return;
     const line = this.interest.change(account.name, sub, added);
     if (line === null) return;
     for (const conn of this.#remotes.values()) conn.send(this.#forPeer(conn, line));
@@ -693,6 +690,16 @@ export class Cluster implements ClusterHandle, RouteHost {
     }
     return out;
   }
+}
+
+/**
+ * Interest routes hear about: local interest (clients, their stream import
+ * shadows, the service reply wildcards) and our leafs' (hub links), never what
+ * other servers told us.
+ */
+function announced(sub: Subscription): boolean {
+  if (sub.route === null) return !sub.noForward;
+  return sub.route.linkKind === LinkKind.LeafHub;
 }
 
 function sameJson(a: unknown, b: unknown): boolean {

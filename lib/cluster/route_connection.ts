@@ -560,9 +560,9 @@ export class RouteConnection implements RouteLink, RouteOps, InboundOwner {
   /** RouteLink: frames a local client's message for this peer (one hop). */
   sendMessage(msg: PublishContext, queues: readonly string[]): void {
     if (this.isClosed) return;
-    // Routed messages are never forwarded (no account); a leaf's message names its own.
-    const account = msg.publisher?.account ?? msg.account;
-    if (account === null || account === undefined) return;
+    // A leaf's message and a service import's republish name their account.
+    const account = msg.account ?? msg.publisher?.account;
+    if (account === undefined || msg.fromRoute) return; // routed messages are never forwarded
     if (account !== this.#outAccount) {
       this.#outAccount = account;
       this.#outAccountBytes = encoder.encode(account.name);

@@ -469,9 +469,13 @@ export class LeafNodes implements LeafNodesHandle, LeafHost {
     for (const [key, n] of smap) conn.sendInterest(key, n);
   }
 
-  /** A spoke link announces local clients and our own leafs' interest only. */
+  /**
+   * A spoke link announces local interest (clients, stream import shadows,
+   * service import subscriptions) and our own leafs', never what routes or
+   * other hubs told us.
+   */
   #localForSpoke(sub: Subscription): boolean {
-    return sub.client !== null || sub.route?.linkKind === LinkKind.LeafHub;
+    return sub.route === null || sub.route.linkKind === LinkKind.LeafHub;
   }
 
   loopSubject(account: Account): string {
