@@ -577,7 +577,10 @@ export class RouteConnection implements RouteLink, RouteOps, InboundOwner {
   // ------------------------------------------------------------ keep-alive
 
   onPing(): void {
-    if (this.server.log.traceEnabled) this.#trace("<<- [PING]");
+    if (this.server.log.traceEnabled) {
+      this.#trace("<<- [PING]");
+      this.#trace("->> [PONG]");
+    }
     this.send(PONG_LINE);
   }
 

@@ -37,18 +37,22 @@ export class KeepAlive {
   #sentAt = 0;
   /** When the last PING was sent (performance.now()), 0 before the first. */
   #lastPingAt = 0;
+  /** nats-server's name for the connection kind in its "Ping Timer" debug line. */
+  #kindName: string;
 
   /**
    * @param owner The connection.
-   * @param _kind Which connection this is. Not in the stale-connection log line:
-   *   nats-server writes `Stale Client Connection - Closing` for routes too.
+   * @param kind Which connection this is, for the `<Kind> Ping Timer` debug line.
+   *   Not in the stale-connection log line: nats-server writes
+   *   `Stale Client Connection - Closing` for routes too.
    * @param skipWhenActive Clients: a peer that sent something since the last
    *   tick has proved it is alive, so no PING is sent (unless an RTT is due: the
    *   first tick, then hourly), and a busy publisher that is slow to answer PINGs
    *   is not cut as stale, as with nats-server.
    */
-  constructor(owner: KeepAliveOwner, _kind: "Client" | "Route", skipWhenActive: boolean) {
+  constructor(owner: KeepAliveOwner, kind: "Client" | "Route", skipWhenActive: boolean) {
     this.#owner = owner;
+    this.#kindName = kind === "Route" ? "Router" : kind;
     this.#skipWhenActive = skipWhenActive;
   }
 
@@ -85,6 +89,8 @@ export class KeepAlive {
     const owner = this.#owner;
     if (owner.isClosed) return;
     const o = owner.server.options;
+    const log = owner.server.log;
+    if (log.debugEnabled) log.debug(`${owner.logPrefix} - ${this.#kindName} Ping Timer`);
     if (this.#pingsOut + 1 > o.maxPingsOut) {
       owner.server.log.debug(`${owner.logPrefix} - Stale Client Connection - Closing`);
       owner.sendErrAndClose(WireError.StaleConnection, ClosedReason.StaleConnection);
@@ -97,6 +103,7 @@ export class KeepAlive {
       this.#pingsOut++;
       this.#sentAt = now;
       this.#lastPingAt = now;
+      if (log.traceEnabled) log.trace(`${owner.logPrefix} - ->> [PING]`);
       owner.send(PING_LINE);
     }
     this.active = false;

@@ -69,16 +69,52 @@ export function refusalReason(
   purpose: string = Eku.clientAuth,
   now = new Date(),
 ): string {
-  if (cert === undefined) return "certificate verification failed";
-  if (now.getTime() > Date.parse(cert.validTo) || now.getTime() < Date.parse(cert.validFrom)) {
-    return "certificate has expired or is not yet valid";
+  // The texts are those of Go's x509 package, which nats-server logs.
+  if (cert === undefined) return "x509: certificate signed by unknown authority";
+  const to = Date.parse(cert.validTo);
+  const from = Date.parse(cert.validFrom);
+  if (now.getTime() > to || now.getTime() < from) {
+    const [rel, edge] = now.getTime() > to ? ["after", to] : ["before", from];
+    return "x509: certificate has expired or is not yet valid: " +
+      `current time ${rfc3339(now.getTime())} is ${rel} ${rfc3339(edge)}`;
   }
   try {
     if (!allowsPurpose(new Uint8Array(cert.raw), purpose)) {
-      return "certificate specifies an incompatible key usage";
+      return "x509: certificate specifies an incompatible key usage";
     }
   } catch {
-    return "certificate could not be parsed";
+    return "x509: malformed certificate";
   }
-  return "certificate signed by unknown authority";
+  return "x509: certificate signed by unknown authority";
+}
+
+/** Go's `time.RFC3339` of a UTC instant, whole seconds: `2026-12-03T10:15:24Z`. */
+function rfc3339(ms: number): string {
+  return new Date(Math.floor(ms / 1000) * 1000).toISOString().replace(".000Z", "Z");
+}
+
+/**
+ * A refused client certificate, as nats-server's TLS layer words it.
+ *
+ * @param x509Reason What {@link refusalReason} found.
+ * @returns `tls: failed to verify client certificate: <reason>`
+ */
+export function clientCertRefusal(x509Reason: string): string {
+  return `tls: failed to verify client certificate: ${x509Reason}`;
+}
+
+/**
+ * A handshake error from the runtime, in Go's TLS wording where the cause is the
+ * same: a client that sent no certificate, a peer that went away (`EOF`).
+ *
+ * @param err The error node:tls reported.
+ * @returns The text nats-server would log after `TLS handshake error: `.
+ */
+export function handshakeErrorText(err: Error): string {
+  const m = err.message;
+  if (/no certificates|CertificateRequired|peer did not return a certificate/i.test(m)) {
+    return "tls: client didn't provide a certificate";
+  }
+  if (/socket hang up|ECONNRESET|connection reset|unexpected eof|EOF/i.test(m)) return "EOF";
+  return m;
 }
