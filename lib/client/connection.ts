@@ -166,7 +166,9 @@ export class ClientConnection implements ClientOps, InboundOwner {
    * `- "v<version>:<lang>:<name>"` once a CONNECT named any of them.
    */
   get logPrefix(): string {
-    return `${joinHostPort(this.transport.remoteAddress, this.transport.remotePort)} - cid:${this.cid}${this.#logTag}`;
+    return `${
+      joinHostPort(this.transport.remoteAddress, this.transport.remotePort)
+    } - cid:${this.cid}${this.#logTag}`;
   }
 
   /** Sends INFO (unless already sent before a TLS upgrade) and starts reading. */

@@ -248,7 +248,10 @@ export class ClientParser extends LineParser {
           if (end > start + 1 && buf[end - 1] === CR) end--;
           i = j + 1;
           if (end - start > this.maxControlLine) {
-            return this.#fail(ParseFailure.MaxControlLine, this.#controlLineText(buf, start, end, 0));
+            return this.#fail(
+              ParseFailure.MaxControlLine,
+              this.#controlLineText(buf, start, end, 0),
+            );
           }
           this.#state = State.OpStart;
           const next = this.#dispatchLine(buf, start, end, chunk, i);

@@ -30,7 +30,9 @@ function quoteRune(cp: number): string {
   if (cp < 0x20 || cp === 0x7f) return `\\x${hex2(cp)}`;
   const ch = String.fromCodePoint(cp);
   if (/[\p{L}\p{M}\p{N}\p{P}\p{S}\u0020]/u.test(ch)) return ch;
-  return cp < 0x10000 ? `\\u${cp.toString(16).padStart(4, "0")}` : `\\U${cp.toString(16).padStart(8, "0")}`;
+  return cp < 0x10000
+    ? `\\u${cp.toString(16).padStart(4, "0")}`
+    : `\\U${cp.toString(16).padStart(8, "0")}`;
 }
 
 /**
@@ -49,7 +51,9 @@ export function goQuoteBytes(b: Uint8Array, start = 0, end = b.length): string {
   while (i < end) {
     const c = b[i];
     if (c < 0x80) {
-      out += c >= 0x20 && c < 0x7f && c !== 0x22 && c !== 0x5c ? String.fromCharCode(c) : quoteRune(c);
+      out += c >= 0x20 && c < 0x7f && c !== 0x22 && c !== 0x5c
+        ? String.fromCharCode(c)
+        : quoteRune(c);
       i++;
       continue;
     }

@@ -131,7 +131,9 @@ export async function startTlsClientListener(
     clearTimeout(p.timer);
     pending.delete(p.socket);
     server.log.error(`${logPrefix(p)} - ${message}`);
-    server.log.debug(`${logPrefix(p)} - Client connection closed: ${ClosedReason.TlsHandshakeError}`);
+    server.log.debug(
+      `${logPrefix(p)} - Client connection closed: ${ClosedReason.TlsHandshakeError}`,
+    );
     p.socket.destroy();
     recordFailure(server, p);
   };
@@ -226,7 +228,9 @@ export async function startTlsClientListener(
       return;
     }
     // nats-server creates the client before the handshake, and says so then.
-    server.log.debug(`${joinHostPort(address, port)} - cid:${prepared.cid} - Client connection created`);
+    server.log.debug(
+      `${joinHostPort(address, port)} - cid:${prepared.cid} - Client connection created`,
+    );
     prepared.createdLogged = true;
     const g = gen;
     const p: Pending = {

@@ -139,7 +139,9 @@ export function createRouteTlsAcceptor(
       ts.destroy();
       w.reject(
         new Error(
-          `TLS handshake error: ${pinError ?? clientCertRefusal(refusalReason(peer, Eku.clientAuth))}`,
+          `TLS handshake error: ${
+            pinError ?? clientCertRefusal(refusalReason(peer, Eku.clientAuth))
+          }`,
         ),
       );
       return;
