@@ -1,4 +1,3 @@
-// deno-lint-ignore-file no-import-prefix -- node:tls client for the TLS cases
 /**
  * Log lines of connection events, compared with Debian's nats-server on the
  * same input: the client tag after CONNECT, `Client connection created/closed`
