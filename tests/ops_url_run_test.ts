@@ -62,6 +62,8 @@ function serveTree(): {
 /** `.ts` Content-Types that work, as in the README's table (nginx sends video/mp2t). */
 const WORKING: Array<string | null> = [
   "application/typescript; charset=utf-8",
+  "text/typescript",
+  "application/x-typescript",
   "text/plain; charset=utf-8",
   "video/mp2t",
   null,
@@ -80,7 +82,10 @@ for (const [i, type] of WORKING.entries()) {
     const logs = s.logs;
     try {
       await waitFor(() => /Server is ready/.test(logs.text), 60_000, `ready:\n${logs.text}`);
-      const nc = await connect({ servers: `127.0.0.1:${clientPortOf(logs.text)}`, reconnect: false });
+      const nc = await connect({
+        servers: `127.0.0.1:${clientPortOf(logs.text)}`,
+        reconnect: false,
+      });
       const sub = nc.subscribe("url.run", { max: 1 });
       nc.publish("url.run", "hello");
       for await (const m of sub) equal(m.string(), "hello");
@@ -99,6 +104,7 @@ for (const [i, type] of WORKING.entries()) {
 /** Types that break the run, with what Deno says (the README quotes these). */
 const BROKEN: Array<[string, RegExp]> = [
   ["text/javascript", /SyntaxError/],
+  ["application/javascript", /SyntaxError/],
   ["text/html", /Expected a JavaScript or TypeScript module/],
 ];
 
