@@ -50,8 +50,36 @@ export function tlsStateOf(socket: TLSSocket, peer?: X509Certificate): TlsState 
     state.peerCert = id;
     state.peerCertSubject = id.subjectDn;
     state.peerCertDer = new Uint8Array(peer.raw);
+    const chain = peerChain(socket);
+    if (chain.length > 0) state.peerChainDer = chain;
   }
   return state;
+}
+
+/**
+ * The certificates after the peer's own in its chain, leaf side first. The runtime
+ * gives the chain it verified, which ends with the trusted root taken from our CA
+ * file; a peer does not send that root, and nats-server (which shows what the peer
+ * sent) does not list it, so a self-issued last certificate is left out.
+ */
+function peerChain(socket: TLSSocket): Uint8Array[] {
+  type Detailed = { raw?: Uint8Array; issuerCertificate?: Detailed };
+  let cert: Detailed | undefined;
+  try {
+    cert = (socket.getPeerCertificate as (detailed: boolean) => Detailed)
+      .call(socket, true);
+  } catch {
+    return [];
+  }
+  const out: Uint8Array[] = [];
+  for (let n = 0; n < 10 && cert?.issuerCertificate; n++) {
+    const next: Detailed = cert.issuerCertificate;
+    if (next === cert || !next.raw || next.raw.length === 0) break; // the self-issued root
+    if (next.issuerCertificate === next) break; // the root from our trust store
+    out.push(new Uint8Array(next.raw));
+    cert = next;
+  }
+  return out;
 }
 
 /**
