@@ -259,3 +259,31 @@ Deno.test({
     );
   },
 });
+
+async function runDeadRoute(reference: boolean): Promise<string[]> {
+  // A port that was just free: nothing listens there.
+  const probe = Deno.listen({ hostname: "127.0.0.1", port: 0 });
+  const dead = (probe.addr as Deno.NetAddr).port;
+  probe.close();
+  const s = await ServerProcess.start({
+    reference,
+    args: ["--cluster", "nats://127.0.0.1:-1", "--routes", `nats://127.0.0.1:${dead}`],
+  });
+  try {
+    await s.waitForLog(/Error trying to connect to route \(attempt 1\)/, 8000);
+  } finally {
+    await s.stop();
+  }
+  return eventLines(s.logs.text).filter((l) => /Error trying to connect to route/.test(l));
+}
+
+Deno.test({
+  name: "route dial failure log line matches nats-server (Go's dial error text)",
+  ignore: missing("nats-server"),
+  async fn() {
+    const theirs = await runDeadRoute(true);
+    const ours = await runDeadRoute(false);
+    deepStrictEqual(ours.slice(0, 1), theirs.slice(0, 1));
+    ok(/: dial tcp 127\.0\.0\.1:<port>: connect: connection refused$/.test(ours[0] ?? ""));
+  },
+});
