@@ -178,6 +178,8 @@ export function dialErrorText(e: unknown, host: string, port: number): string {
   if (e instanceof Deno.errors.ConnectionRefused || code === "ECONNREFUSED") {
     return `dial tcp ${addr}: connect: connection refused`;
   }
+  // The peer closed during a TLS handshake: Go's TLS layer reads EOF there.
+  if (/socket hang up|disconnected before secure TLS connection/i.test(message)) return "EOF";
   if (code === "EHOSTUNREACH" || /no route to host/i.test(message)) {
     return `dial tcp ${addr}: connect: no route to host`;
   }
