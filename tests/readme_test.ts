@@ -125,18 +125,10 @@ Deno.test("README: `npx -y deno@2 task install`, then every Usage line with flag
     const said = new TextDecoder().decode(out.stdout);
     ok(out.success, new TextDecoder().decode(out.stderr));
     ok(said.includes(join(root, "bin", "dnatsd")), said);
-    // The command must not need a deno on the PATH: leave every directory holding one out.
-    const path = [join(root, "bin"), "/usr/bin", "/bin"].join(":");
-    for (const d of ["/usr/bin", "/bin"]) {
-      try {
-        Deno.statSync(join(d, "deno"));
-        throw new Error(`${d}/deno exists: cannot check that the command works without deno`);
-      } catch (e) {
-        if (!(e instanceof Deno.errors.NotFound)) throw e;
-      }
-    }
+    // The command must not need a deno on the PATH: the PATH holds nothing else.
+    const path = join(root, "bin");
     const env = { PATH: path, NO_COLOR: "1" };
-    const run = (line: string) => spawnLogged("sh", ["-c", line], { env, cwd: dir.path });
+    const run = (line: string) => spawnLogged("/bin/sh", ["-c", line], { env, cwd: dir.path });
 
     // The `-c nats.conf` line starts the server the signal lines talk to (a reload needs a file).
     const all = commands(usage.text);
@@ -156,7 +148,7 @@ Deno.test("README: `npx -y deno@2 task install`, then every Usage line with flag
     for (const line of lines) {
       const cmd = adapt(line, dir.path, pid);
       if (/ -t$/.test(line) || / -sl /.test(line) || line.startsWith("kill ")) {
-        const o = await new Deno.Command("sh", {
+        const o = await new Deno.Command("/bin/sh", {
           args: ["-c", cmd],
           env,
           cwd: dir.path,
