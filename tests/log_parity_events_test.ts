@@ -287,3 +287,49 @@ Deno.test({
     ok(/: dial tcp 127\.0\.0\.1:<port>: connect: connection refused$/.test(ours[0] ?? ""));
   },
 });
+
+/**
+ * A client that keeps talking for 3.5 s: PING every 200 ms and PONG to the
+ * server's PINGs, with a PUB each time for the first 1.5 s only.
+ */
+async function runBusyClient(reference: boolean): Promise<string[]> {
+  const s = await ServerProcess.start({ reference, args: ["-D"], config: 'ping_interval: "1s"\n' });
+  try {
+    const c = await RawClient.connect(s.port);
+    try {
+      await c.expect(/^INFO /);
+      await c.send('CONNECT {"verbose":false,"lang":"raw"}\r\n');
+      let answered = 0;
+      const start = Date.now();
+      while (Date.now() < start + 3500 && !c.closed) {
+        const pings = (c.received.match(/^PING\r\n/gm) ?? []).length;
+        for (; answered < pings; answered++) await c.send("PONG\r\n");
+        if (Date.now() < start + 1500) await c.send("PUB busy 1\r\nx\r\n");
+        await c.send("PING\r\n");
+        await new Promise((r) => setTimeout(r, 200));
+      }
+    } finally {
+      await c.close();
+    }
+    await s.waitForLog(/Client connection closed/);
+  } finally {
+    await s.stop();
+  }
+  // How many seconds ago depends on timing (0.5 s rounds to 1s): compare the wording.
+  const lines = eventLines(s.logs.text).filter((l) => /Ping Timer|PING/.test(l));
+  return [...new Set(lines.map((l) => l.replace(/\d+s ago$/, "<n>s ago")))].sort();
+}
+
+Deno.test({
+  name: "keep-alive debug lines match nats-server: Ping Timer, Delaying PING for an active client",
+  ignore: missing("nats-server"),
+  async fn() {
+    const theirs = await runBusyClient(true);
+    const ours = await runBusyClient(false);
+    deepStrictEqual(ours, theirs);
+    for (const why of ["client activity", "remote ping"]) {
+      const line = `"raw" - Delaying PING due to ${why} <n>s ago`;
+      ok(ours.some((l) => l.endsWith(line)), ours.join("\n"));
+    }
+  },
+});

@@ -109,6 +109,10 @@ export class ClientConnection implements ClientOps, InboundOwner {
   readonly #inbound: InboundPump;
   #authTimer: ReturnType<typeof setTimeout> | undefined;
   #keepAlive = new KeepAlive(this, "Client", true);
+  /** SUB and UNSUB seen: with inMsgs, what makes a read count as activity. */
+  #subOps = 0;
+  /** When the client last sent PING (for the keep-alive's "Delaying PING" line). */
+  lastPingIn = 0;
   /** The pedantic check already traced the current PUB line. */
   #pubLineTraced = false;
   /** `"v<version>:<lang>:<name>"` from CONNECT for log lines, as nats-server tags clients. */
@@ -190,14 +194,18 @@ export class ClientConnection implements ClientOps, InboundOwner {
 
   onData(chunk: Uint8Array): void {
     if (this.isClosed) return;
-    this.lastActivity = Date.now();
     this.#keepAlive.active = true;
     this.#inbound.onData(chunk);
   }
 
   /** InboundOwner: parses a chunk and writes what it produced (the pump applies flow control). */
   parseChunk(chunk: Uint8Array): number {
+    const msgs = this.inMsgs;
+    const subOps = this.#subOps;
     const stop = this.parser.parse(chunk);
+    // Activity as nats-server counts it (/connz last_activity): messages and
+    // subscription changes, not PING/PONG. Deliveries count too (countOut).
+    if (this.inMsgs !== msgs || this.#subOps !== subOps) this.lastActivity = Date.now();
     this.server.flushPending();
     return stop;
   }
@@ -206,6 +214,7 @@ export class ClientConnection implements ClientOps, InboundOwner {
 
   onConnect(buf: Uint8Array, start: number, end: number): boolean {
     const text = decoder.decode(buf.subarray(start, end));
+    this.lastActivity = Date.now();
     if (this.server.log.traceEnabled) this.#trace(`<<- [CONNECT ${this.server.redact(text)}]`);
     // Every CONNECT is decoded as nats-server's Go decoder does (same refusals) and
     // merged into what earlier CONNECTs said: absent and null fields keep their value.
@@ -517,6 +526,7 @@ export class ClientConnection implements ClientOps, InboundOwner {
 
   onSub(p: ClientParser): void {
     if (!this.#authenticated && !this.#requireAuth()) return;
+    this.#subOps++;
     const ab = p.argBuf;
     const subject = latin1(ab, p.argStart[0], p.argEnd[0]);
     const sidArg = p.argCount - 1;
@@ -567,6 +577,7 @@ export class ClientConnection implements ClientOps, InboundOwner {
 
   onUnsub(p: ClientParser): void {
     if (!this.#authenticated && !this.#requireAuth()) return;
+    this.#subOps++;
     const ab = p.argBuf;
     const sid = latin1(ab, p.argStart[0], p.argEnd[0]);
     let max = 0;
@@ -601,6 +612,7 @@ export class ClientConnection implements ClientOps, InboundOwner {
       this.#trace("<<- [PING]");
       this.#trace("->> [PONG]");
     }
+    this.lastPingIn = Date.now();
     this.send(PONG_LINE);
     this.server.pongSent(this);
   }
@@ -705,6 +717,8 @@ export class ClientConnection implements ClientOps, InboundOwner {
     }
     // A big buffer goes to the socket now rather than at the end of the read:
     // Deno starts the write at once, which keeps a fast reader's pending bytes low.
+    // Once per read of the producer (when first queued): a delivery is activity.
+    if (!this.flushQueued) this.lastActivity = Date.now();
     if (out.len >= EAGER_FLUSH_BYTES && !out.writing) out.flush();
     else this.server.queueFlush(this);
   }
