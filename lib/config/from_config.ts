@@ -35,6 +35,7 @@ import {
 } from "./from_config_auth.ts";
 import { readClusterBlock } from "./from_config_cluster.ts";
 import { readTlsBlock } from "./from_config_tls.ts";
+import { readWebSocketBlock, validateWebSocketOptions } from "./from_config_websocket.ts";
 import type { AuthorizationOptions, Options, UserEntry } from "./options.ts";
 
 export { ConfigError, type ConfigIssue, formatIssue } from "./conf_values.ts";
@@ -89,8 +90,6 @@ const UNSUPPORTED_FEATURES = new Set([
   "leafnodes",
   "leaf",
   "gateway",
-  "websocket",
-  "ws",
   "mqtt",
 ]);
 /** Keys whose value is a list or map that is harmless when empty. */
@@ -284,6 +283,12 @@ class ApplyState {
           "cluster",
           readClusterBlock(is, v, this.options.cluster, this.#checkFiles),
         );
+      case "websocket":
+      case "ws":
+        return this.#set(
+          "websocket",
+          readWebSocketBlock(is, v, this.options.websocket, this.#checkFiles),
+        );
       // --- accepted, no effect in dnatsd
       case "connect_error_reports":
       case "reconnect_error_reports":
@@ -460,5 +465,7 @@ export function validateOptions(o: Options): ConfigIssue[] {
   if (o.httpPort !== 0 && o.httpsPort !== 0) {
     problems.push(`can't specify both HTTP (${o.httpPort}) and HTTPs (${o.httpsPort}) ports`);
   }
+  const ws = validateWebSocketOptions(o);
+  if (ws !== null) problems.push(ws);
   return problems.map((reason) => ({ severity: "error", reason }));
 }

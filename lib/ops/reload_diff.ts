@@ -106,6 +106,8 @@ const RULES: Record<keyof Options, Rule> = {
   maxPayload: reloadable(ChangeKind.Limits, "max_payload"),
   maxPending: { refuse: "MaxPending" },
   cluster: { custom: true },
+  // nats-server refuses any change of the websocket block (but of its TLS certificates).
+  websocket: { refuse: "Websocket", fmt: (v) => v === undefined ? "{}" : JSON.stringify(v) },
   pidFile: { kind: ChangeKind.Files },
   portsFileDir: reloadable(ChangeKind.Files, "ports_file_dir"),
   logFile: reloadable(ChangeKind.Logging, "log_file"),
