@@ -48,6 +48,9 @@ export interface ConnectOptions {
   tlsRequired: boolean;
 }
 
+/** How the client reached the server (/connz `type`): plain NATS or WebSocket. */
+export type ClientType = "nats" | "websocket";
+
 /** Keeps a leading byte-order mark: Go's decoder refuses it, so must we. */
 const decoder = new TextDecoder("utf-8", { ignoreBOM: true });
 /** nats-server sends the first PING 2 s after CONNECT to measure RTT. */
@@ -67,6 +70,8 @@ export class ClientConnection implements ClientOps, InboundOwner {
   readonly parser: ClientParser;
   readonly start: Date = new Date();
   readonly subs: Map<string, Subscription> = new Map();
+  /** "websocket" for clients of the WebSocket listener. */
+  readonly type: ClientType;
   tls: TlsState | null = null;
   account: Account;
   opts: ConnectOptions = {
@@ -121,11 +126,18 @@ export class ClientConnection implements ClientOps, InboundOwner {
     return this.permissions === null || !this.permissions.respondsToReplies;
   }
 
-  constructor(server: ServerCore, transport: Transport, cid: number, account: Account) {
+  constructor(
+    server: ServerCore,
+    transport: Transport,
+    cid: number,
+    account: Account,
+    type: ClientType = "nats",
+  ) {
     this.server = server;
     this.transport = transport;
     this.cid = cid;
     this.account = account;
+    this.type = type;
     const o = server.options;
     this.parser = new ClientParser(this, {
       maxControlLine: o.maxControlLine,
@@ -134,7 +146,7 @@ export class ClientConnection implements ClientOps, InboundOwner {
     this.parser.pedantic = this.opts.pedantic;
     this.out = new Outbound(transport, (e) => closeOnWriteError(this, e));
     this.#inbound = new InboundPump(this, transport);
-    this.#authenticated = !server.authActive;
+    this.#authenticated = !(server.authActiveFor?.(this) ?? server.authActive);
     this.#msg.publisher = this;
   }
 
@@ -156,9 +168,10 @@ export class ClientConnection implements ClientOps, InboundOwner {
     return this.#keepAlive.rttMs;
   }
 
-  /** The `host:port - cid:N` prefix nats-server puts on connection log lines. */
+  /** The `host:port - cid:N` (`wid:N` for WebSocket) prefix nats-server puts on log lines. */
   get logPrefix(): string {
-    return `${this.transport.remoteAddress}:${this.transport.remotePort} - cid:${this.cid}`;
+    const id = this.type === "websocket" ? "wid" : "cid";
+    return `${this.transport.remoteAddress}:${this.transport.remotePort} - ${id}:${this.cid}`;
   }
 
   /** Sends INFO (unless already sent before a TLS upgrade) and starts reading. */
@@ -170,8 +183,9 @@ export class ClientConnection implements ClientOps, InboundOwner {
     const o = this.server.options;
     // With no_auth_user too (nats-server): a silent client still times out, and a
     // first op other than CONNECT makes it the no_auth_user (#requireAuth).
-    if (this.server.authActive) {
-      this.#authTimer = setTimeout(() => this.#authTimeout(), this.server.authTimeoutMs);
+    if (!this.#authenticated) {
+      const ms = this.server.authTimeoutMsFor?.(this) ?? this.server.authTimeoutMs;
+      this.#authTimer = setTimeout(() => this.#authTimeout(), ms);
     }
     // A client that never sends CONNECT still gets pinged, after a full interval.
     this.#keepAlive.schedule(o.pingIntervalMs);
@@ -327,7 +341,7 @@ export class ClientConnection implements ClientOps, InboundOwner {
     if (this.isClosed) return;
     this.server.log.debug(`${this.logPrefix} - ${reason}`);
     this.server.log.error(
-      `${this.logPrefix} - ${this.server.authViolationLine(this.credentials ?? {})}`,
+      `${this.logPrefix} - ${this.server.authViolationLine(this.credentials ?? {}, this)}`,
     );
     this.sendErrAndClose(WireError.AuthorizationViolation, ClosedReason.AuthenticationViolation);
   }
@@ -363,7 +377,7 @@ export class ClientConnection implements ClientOps, InboundOwner {
   #requireAuth(): boolean {
     if (this.#authenticated) return true;
     const creds = this.credentials ??= {};
-    const outcome = this.server.anonymousLogin(creds);
+    const outcome = this.server.anonymousLogin(creds, this);
     if (outcome !== null && outcome.ok && this.#applyAuth(outcome)) {
       this.#connectSeen = true;
       return true;
@@ -692,6 +706,7 @@ export class ClientConnection implements ClientOps, InboundOwner {
       this.server.interestChanged(this.account, sub, false);
     }
     this.server.clientClosed(this);
+    this.transport.closing?.(reason);
     this.out.closeTransport(flushFirst);
   }
 

@@ -28,6 +28,11 @@ export interface Transport {
   /** Stops reading (back-pressure while a CONNECT is being authenticated). */
   pause(): void;
   resume(): void;
+  /**
+   * The connection is about to close for `reason` (a closed-reason text): a
+   * framing transport (WebSocket) sends its own goodbye after what is queued.
+   */
+  closing?(reason: string): void;
   close(): void;
 }
 

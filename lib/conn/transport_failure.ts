@@ -10,7 +10,7 @@ import { ClosedReason } from "./closed_reason.ts";
 export interface TransportOwner {
   readonly isClosed: boolean;
   readonly logPrefix: string;
-  readonly server: { readonly log: { debug(msg: string): void } };
+  readonly server: { readonly log: { debug(msg: string): void; error(msg: string): void } };
   close(reason: ClosedReason): void;
 }
 
@@ -35,6 +35,9 @@ export function closeOnWriteError(conn: TransportOwner, e: Error): void {
  */
 export function closeOnTransportEnd(conn: TransportOwner, e?: Error): void {
   if (conn.isClosed) return;
-  if (e) conn.server.log.debug(`${conn.logPrefix} - Read error: ${e.message}`);
+  // A broken WebSocket frame is logged as an error, as nats-server does.
+  if (e && (e as { wsProtocol?: boolean }).wsProtocol) {
+    conn.server.log.error(`${conn.logPrefix} - read error: ${e.message}`);
+  } else if (e) conn.server.log.debug(`${conn.logPrefix} - Read error: ${e.message}`);
   conn.close(e ? ClosedReason.ReadError : ClosedReason.ClientClosed);
 }
