@@ -11,27 +11,12 @@ import { deepEqual, equal, ok } from "node:assert/strict";
 import { deflateRawSync, inflateRawSync } from "node:zlib";
 import { connect, type NatsConnection } from "npm:@nats-io/transport-node@3.4.0";
 import { wsconnect } from "npm:@nats-io/nats-core@3.4.0";
-import { ServerProcess, waitFor } from "./helpers/server.ts";
+import { waitFor } from "./helpers/server.ts";
 import { missing } from "./helpers/requires.ts";
-import { WsPeer } from "./helpers/ws.ts";
+import { startWithWebSocket, WsPeer } from "./helpers/ws.ts";
 
 const CERTS = new URL("../certs/", import.meta.url).pathname;
 const TLS = `tls { cert_file: "${CERTS}server-cert.pem", key_file: "${CERTS}server-key.pem" }`;
-
-/** Starts a server with a WebSocket listener and returns it with the listener's port. */
-export async function startWithWebSocket(
-  reference: boolean,
-  block: string,
-  extra = "",
-): Promise<{ server: ServerProcess; wsPort: number }> {
-  const server = await ServerProcess.start({
-    reference,
-    config: `${extra}\nwebsocket { listen: "127.0.0.1:-1", ${block} }\n`,
-  });
-  await server.waitForLog(/Listening for websocket clients on wss?:\/\/\S+:(\d+)/);
-  const m = /Listening for websocket clients on wss?:\/\/\S+:(\d+)/.exec(server.logs.text)!;
-  return { server, wsPort: Number(m[1]) };
-}
 
 const servers: Array<[string, boolean]> = [["dnatsd", false], ["nats-server", true]];
 

@@ -141,18 +141,24 @@ const STATUS_TEXT: Record<number, string> = {
 
 /**
  * nats-server's answer to a refused upgrade (Go's `http.Error`): the status,
- * its text as the body, and the WebSocket version it speaks.
- * @param keepAlive false adds nothing: Go closes after an HTTP/1.0 answer by itself
+ * its text as the body, and the WebSocket version it speaks. Go adds
+ * `Connection: close` when an HTTP/1.1 request asked for it.
  */
-export function upgradeErrorResponse(status: number, minor: number, now = new Date()): Uint8Array {
+export function upgradeErrorResponse(
+  req: HttpRequest,
+  status: number,
+  now = new Date(),
+): Uint8Array {
   const text = STATUS_TEXT[status] ?? "Error";
+  const minor = req.minor;
+  const close = minor === 1 && headerHas(req, "connection", "close") ? "Connection: close\r\n" : "";
   return encoder.encode(
     `HTTP/1.${minor} ${status} ${text}\r\n` +
       "Content-Type: text/plain; charset=utf-8\r\n" +
       "Sec-Websocket-Version: 13\r\n" +
       "X-Content-Type-Options: nosniff\r\n" +
       `Date: ${now.toUTCString()}\r\n` +
-      `Content-Length: ${text.length + 1}\r\n\r\n${text}\n`,
+      `Content-Length: ${text.length + 1}\r\n${close}\r\n${text}\n`,
   );
 }
 

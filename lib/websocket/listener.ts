@@ -111,7 +111,7 @@ export async function startWebSocketListener(server: Server): Promise<WebSocketL
         const result = checkUpgrade(req, policy, o.compression, useTls);
         if ("status" in result) {
           server.log.error(`${remote} - websocket handshake error: ${result.reason}`);
-          ws.writeRaw(upgradeErrorResponse(result.status, req.minor)).catch(() => {});
+          ws.writeRaw(upgradeErrorResponse(req, result.status)).catch(() => {});
           if (!keepsAlive(req)) {
             drop();
             return;

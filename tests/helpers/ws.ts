@@ -7,7 +7,7 @@
  * @module
  */
 import { inflateRawSync } from "node:zlib";
-import { waitFor } from "./server.ts";
+import { ServerProcess, waitFor } from "./server.ts";
 
 const encoder = new TextEncoder();
 const decoder = new TextDecoder();
@@ -216,4 +216,19 @@ export function frame(
     out[head.length + i] = mask ? body[i] ^ key[i & 3] : body[i];
   }
   return out;
+}
+
+/** Starts a server with a WebSocket listener and returns it with the listener's port. */
+export async function startWithWebSocket(
+  reference: boolean,
+  block: string,
+  extra = "",
+): Promise<{ server: ServerProcess; wsPort: number }> {
+  const server = await ServerProcess.start({
+    reference,
+    config: `${extra}\nwebsocket { listen: "127.0.0.1:-1", ${block} }\n`,
+  });
+  await server.waitForLog(/Listening for websocket clients on wss?:\/\/\S+:(\d+)/);
+  const m = /Listening for websocket clients on wss?:\/\/\S+:(\d+)/.exec(server.logs.text)!;
+  return { server, wsPort: Number(m[1]) };
 }
