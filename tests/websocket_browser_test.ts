@@ -11,7 +11,9 @@ import { deepEqual, equal, ok } from "node:assert/strict";
 import { connect } from "npm:@nats-io/transport-node@3.4.0";
 import { chromium } from "npm:playwright-core@1.49.1";
 import { missing } from "./helpers/requires.ts";
-import { startWithWebSocket } from "./helpers/ws.ts";
+import { waitFor } from "./helpers/server.ts";
+import { startWithWebSocket, WsPeer } from "./helpers/ws.ts";
+import { startMonitored } from "./monitor_helpers.ts";
 
 const CHROMIUM = "/usr/bin/chromium";
 const ARGS = [
@@ -177,6 +179,52 @@ Deno.test({
     } finally {
       await context.close();
       await http.shutdown();
+      await Deno.remove(userDataDir, { recursive: true }).catch(() => {});
+    }
+  },
+});
+
+Deno.test({
+  name: "websocket in Chromium: the dashboard lists WebSocket connections with their type",
+  sanitizeOps: false,
+  sanitizeResources: false,
+  ignore: missing("chromium"),
+  async fn() {
+    const m = await startMonitored({
+      config: 'websocket { listen: "127.0.0.1:-1", no_tls: true }',
+    });
+    const port = Number(
+      /Listening for websocket clients on ws:\/\/\S+:(\d+)/.exec(m.proc.logs.text)![1],
+    );
+    const peer = await WsPeer.connect(port);
+    const tcp = await connect({ servers: m.natsUrl, name: "tcp-client" });
+    const userDataDir = await Deno.makeTempDir({ prefix: "dnatsd-ws-dash-" });
+    const context = await chromium.launchPersistentContext(userDataDir, {
+      executablePath: CHROMIUM,
+      args: ARGS,
+      viewport: { width: 1280, height: 900 },
+    });
+    try {
+      await peer.nextText();
+      await peer.sendFrame(2, 'CONNECT {"name":"ws-client"}\r\nPING\r\n');
+      await peer.collectUntil((t) => t.includes("PONG"));
+      const page = context.pages()[0] ?? await context.newPage();
+      await page.goto(`${m.base}/`);
+      await page.waitForFunction("Number(document.body.dataset.polls || 0) >= 1");
+      await waitFor(
+        async () => (await page.locator("#conn-body tr").count()) === 2,
+        10_000,
+        "two rows",
+      );
+      const rows = await page.locator("#conn-body tr").allTextContents();
+      ok(rows.some((r) => r.includes("websocket") && r.includes("ws-client")), rows.join("\n"));
+      ok(rows.some((r) => r.includes("nats") && r.includes("tcp-client")), rows.join("\n"));
+      equal(await page.textContent("#conn-head th[data-key=type]"), "Type");
+    } finally {
+      await context.close();
+      await tcp.close();
+      await peer.close();
+      await m.stop();
       await Deno.remove(userDataDir, { recursive: true }).catch(() => {});
     }
   },
