@@ -30,6 +30,7 @@ import {
 import { type ServerSpec, stopAll } from "./bench/servers.ts";
 import { fanOut, pubOnly, pubSub, queue, wildcard } from "./bench/throughput.ts";
 import { type BenchContext, naFrom, type Workload } from "./bench/workload.ts";
+import { wsPubSub } from "./bench/websocket.ts";
 
 /** Every workload, in the order they run and print. */
 export const WORKLOADS: Workload[] = [
@@ -43,6 +44,7 @@ export const WORKLOADS: Workload[] = [
   twoNode,
   flowControl,
   bcryptStorm,
+  wsPubSub,
 ];
 
 const USAGE = `Usage: deno task bench [options]
