@@ -32,6 +32,8 @@ const BROWSER_FRAME = 4096;
 const COMPRESS_THRESHOLD = 64;
 /** The time a close frame may take to go out before the socket is closed anyway. */
 const CLOSE_WRITE_MS = 1000;
+/** Writes from this size go out as header + the caller's buffer instead of a copy. */
+const DIRECT_WRITE = 64 * 1024;
 /** Scratch buffers up to this size are kept for the next write. */
 const KEEP_SCRATCH = 256 * 1024;
 const EMPTY = new Uint8Array(0);
@@ -147,6 +149,14 @@ export class WebSocketTransport implements Transport, FrameHandler {
 
   write(data: Uint8Array): Promise<void> {
     if (this.#closed) return Promise.reject(new Error("connection closed"));
+    const up = this.upgrade!;
+    if (data.length >= DIRECT_WRITE && !up.browser && !up.compress) {
+      // One frame: its header, then the caller's bytes as they are (no copy).
+      const head = new Uint8Array(MAX_HEADER);
+      const n = encodeHeader(head, 0, Opcode.Binary, true, false, data.length);
+      this.#enqueue(head.subarray(0, n)).catch(() => {/* reported by the data write */});
+      return this.#enqueue(data);
+    }
     return this.#enqueue(this.#frame(data), true);
   }
 
