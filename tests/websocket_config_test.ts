@@ -111,7 +111,6 @@ Deno.test({
       }
     };
     await Promise.all([worker(), worker(), worker()]);
-    if (Deno.env.get("WS_DEBUG")) console.error(results);
     for (const { name, mine, theirs } of results) {
       equal(
         mine.replace(/\/tmp\/\S+\.conf/g, "t.conf"),

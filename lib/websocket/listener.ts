@@ -136,6 +136,18 @@ export async function startWebSocketListener(server: Server): Promise<WebSocketL
           return;
         }
         ws.writeRaw(result.response).catch(() => {});
+        const kind = webSocketKind(req.target);
+        if (kind !== "client") {
+          // nats-server answers 101 and then closes a leaf node without a leafnodes
+          // listener; dnatsd has no MQTT either.
+          server.log.error(
+            kind === "leaf"
+              ? "Not configured to accept leaf node connections"
+              : "MQTT over websocket is not supported by dnatsd",
+          );
+          ws.close();
+          return;
+        }
         ws.accept(result);
         server.acceptClient(
           ws,
@@ -254,4 +266,12 @@ export async function startWebSocketListener(server: Server): Promise<WebSocketL
       pending.clear();
     },
   };
+}
+
+/** What nats-server serves on a path: `/leafnode...` and `/mqtt...` are not clients. */
+function webSocketKind(target: string): "client" | "leaf" | "mqtt" {
+  const path = target.replace(/^[a-z]+:\/\/[^/]*/i, "");
+  if (path.startsWith("/leafnode")) return "leaf";
+  if (path.startsWith("/mqtt")) return "mqtt";
+  return "client";
 }
