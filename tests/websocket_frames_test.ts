@@ -358,3 +358,27 @@ Deno.test({
     }
   },
 });
+
+for (const [name, reference] of servers) {
+  Deno.test({
+    name: `websocket frames (${name}): handshake_timeout closes a silent or slow request`,
+    ignore: reference && missing("nats-server"),
+    async fn() {
+      const { server, wsPort } = await startWithWebSocket(
+        reference,
+        'no_tls: true, handshake_timeout: "500ms"',
+      );
+      try {
+        const started = Date.now();
+        const silent = await rawExchange(wsPort, "GET / HTTP/1.1\r\nHost: x\r\n", 5000);
+        const took = Date.now() - started;
+        equal(silent.text, "");
+        ok(silent.closed, "closed");
+        ok(took >= 400 && took < 4500, `closed after ${took} ms`);
+        await stillServes(wsPort);
+      } finally {
+        await server.stop();
+      }
+    },
+  });
+}
