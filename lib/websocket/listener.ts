@@ -76,6 +76,7 @@ export async function startWebSocketListener(server: Server): Promise<WebSocketL
       done = true;
       clearTimeout(timer);
       pending.delete(ws);
+      buf = new Uint8Array(0); // the read closure lives as long as the connection
     };
     const drop = () => {
       finish();
