@@ -10,7 +10,14 @@ import type { Measured } from "./report.ts";
 import { ratioAtLeast } from "./report.ts";
 import type { ServerSpec } from "./servers.ts";
 import { freePort } from "./servers.ts";
-import { type BenchContext, maxPublishMs, n, withServer, type Workload } from "./workload.ts";
+import {
+  type BenchContext,
+  maxPublishMs,
+  n,
+  scaled,
+  withServer,
+  type Workload,
+} from "./workload.ts";
 
 const SIZE = 128;
 const SUBJECT = "bench.ws";
@@ -188,7 +195,7 @@ export const wsPubSub: Workload = {
           const perBatch = Math.floor(BATCH_BYTES / one.length);
           const batch = clientFrame(encoder.encode(one.repeat(perBatch)));
           const msgLen = `MSG ${SUBJECT} 1 ${SIZE}\r\n`.length + SIZE + 2;
-          const count = ctx.quick ? 100_000 : 2_000_000;
+          const count = scaled(ctx, 2_000_000, 100_000, 20_000);
           sub.keepText = false;
           sub.bytes = 0;
           const start = performance.now();
