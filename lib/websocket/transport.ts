@@ -32,10 +32,17 @@ const BROWSER_FRAME = 4096;
 const COMPRESS_THRESHOLD = 64;
 /** The time a close frame may take to go out before the socket is closed anyway. */
 const CLOSE_WRITE_MS = 1000;
-/** Writes from this size go out as header + the caller's buffer instead of a copy. */
-const DIRECT_WRITE = 64 * 1024;
+/**
+ * Writes from this size go out as a header write plus the caller's buffer
+ * (two writes, no copy). Below it the frame is built in a kept scratch buffer
+ * and written at once: one write per flush measured faster, and the outbound
+ * buffer (whose writes are at most 1 MiB) stays small.
+ */
+const DIRECT_WRITE = 1024 * 1024 + 1;
 /** Scratch buffers up to this size are kept for the next write. */
-const KEEP_SCRATCH = 256 * 1024;
+const KEEP_SCRATCH = 1024 * 1024 + 64;
+/** Small writes in a row after which a big scratch buffer is given back. */
+const SHRINK_AFTER = 64;
 const EMPTY = new Uint8Array(0);
 
 /** A protocol error in the client's frames: logged as nats-server logs a read error. */
@@ -96,6 +103,9 @@ export class WebSocketTransport implements Transport, FrameHandler {
   #chain: Promise<void> = Promise.resolve();
   #scratch: Uint8Array = EMPTY;
   #scratchBusy = false;
+  #smallWrites = 0;
+  /** Writes started or waiting. */
+  #queued = 0;
   #closeSent = false;
   #closing = false;
   #closed = false;
@@ -229,8 +239,14 @@ export class WebSocketTransport implements Transport, FrameHandler {
 
   #enqueue(bytes: Uint8Array, scratch = false): Promise<void> {
     const inner = this.inner;
-    const p = this.#chain.then(() => inner.write(bytes));
-    const done = scratch ? p.finally(() => this.#scratchBusy = false) : p;
+    // Nothing in flight: start the write now, as a plain transport does (a flush
+    // in the middle of a chunk must reach the socket before the chunk is done).
+    const p = this.#queued === 0 ? inner.write(bytes) : this.#chain.then(() => inner.write(bytes));
+    this.#queued++;
+    const done = p.finally(() => {
+      this.#queued--;
+      if (scratch) this.#scratchBusy = false;
+    });
     this.#chain = done.catch(() => {});
     return done;
   }
@@ -238,6 +254,13 @@ export class WebSocketTransport implements Transport, FrameHandler {
   /** A buffer of at least `n` bytes for one write (the kept one when it is free). */
   #buffer(n: number): Uint8Array {
     if (this.#scratchBusy || n > KEEP_SCRATCH) return new Uint8Array(n);
+    // An idle connection does not keep a big buffer from a burst.
+    if (n < this.#scratch.length >> 3 && this.#scratch.length > 16 * 1024) {
+      if (++this.#smallWrites > SHRINK_AFTER) {
+        this.#scratch = EMPTY;
+        this.#smallWrites = 0;
+      }
+    } else this.#smallWrites = 0;
     if (this.#scratch.length < n) {
       this.#scratch = new Uint8Array(Math.max(n, Math.min(KEEP_SCRATCH, this.#scratch.length * 2)));
     }

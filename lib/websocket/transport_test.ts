@@ -97,7 +97,7 @@ function noise(n: number): Uint8Array {
   return out;
 }
 
-Deno.test("WebSocketTransport: one binary frame per write, header + buffer for big ones", async () => {
+Deno.test("WebSocketTransport: one binary frame per write, small or big", async () => {
   const { ws, inner } = opened({});
   await ws.write(new TextEncoder().encode("PONG\r\n"));
   await ws.write(noise(100_000));
