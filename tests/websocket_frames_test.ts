@@ -382,3 +382,42 @@ for (const [name, reference] of servers) {
     },
   });
 }
+
+for (const [name, reference] of servers) {
+  Deno.test({
+    name: `websocket frames (${name}): close frames for an auth timeout and a server shutdown`,
+    ignore: reference && missing("nats-server"),
+    async fn() {
+      const { server, wsPort } = await startWithWebSocket(
+        reference,
+        "no_tls: true, authorization { token: t, timeout: 0.5 }",
+      );
+      let stopped = false;
+      try {
+        // No CONNECT: -ERR, then 1008 with the reason.
+        const silent = await WsPeer.connect(wsPort);
+        await silent.nextText();
+        deepEqual(await silent.closeFrame(5000), {
+          status: 1008,
+          reason: "Authentication Timeout",
+        });
+        equal(
+          silent.frames.map((f) => f.text).join("").includes("-ERR 'Authentication Timeout'"),
+          true,
+        );
+        await silent.close();
+        // Logged in, then the server stops: 1001 Server Shutdown.
+        const peer = await WsPeer.connect(wsPort);
+        await peer.nextText();
+        await peer.sendFrame(2, 'CONNECT {"auth_token":"t","verbose":false}\r\nPING\r\n');
+        await peer.collectUntil((t) => t.includes("PONG"));
+        await server.stop();
+        stopped = true;
+        deepEqual(await peer.closeFrame(5000), { status: 1001, reason: "Server Shutdown" });
+        await peer.close();
+      } finally {
+        if (!stopped) await server.stop();
+      }
+    },
+  });
+}

@@ -182,3 +182,17 @@ Deno.test("WebSocketTransport: pings answered, a close frame echoed then the end
   deepEqual(frames.map((f) => [f.op, [...f.payload]]), [[10, [0x68, 0x69]], [8, [3, 0xe8]]]);
   deepEqual(ends, [undefined]);
 });
+
+Deno.test("WebSocketTransport: a write with none in flight reaches the socket at once", async () => {
+  // A flush in the middle of a parsed chunk must start its write before the chunk
+  // is done, as with a plain transport (else a WebSocket reader's backlog grows).
+  const { ws, inner } = opened({});
+  const w = ws.write(new TextEncoder().encode("MSG a 1 1\r\nx\r\n"));
+  equal(inner.writes.length, 1, "written synchronously");
+  // A second one waits for the first (frames never interleave).
+  const w2 = ws.write(new TextEncoder().encode("PONG\r\n"));
+  equal(inner.writes.length, 1);
+  await w;
+  await w2;
+  equal(inner.writes.length, 2);
+});
