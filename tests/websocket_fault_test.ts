@@ -44,7 +44,7 @@ for (const impl of IMPLS) {
         }
         for (let i = 0; i < 5; i++) {
           const s = await ResettableSocket.connect(wsPort, "127.0.0.1", 200);
-          s.send("GET / HTTP/1.1\r\nHost: x\r\nUpgrade: webs");
+          await s.send("GET / HTTP/1.1\r\nHost: x\r\nUpgrade: webs");
           s.reset();
         }
         await stillServes(wsPort);
