@@ -421,3 +421,44 @@ for (const [name, reference] of servers) {
     },
   });
 }
+
+Deno.test({
+  name: "websocket frames: INFO to a WebSocket client has nats-server's fields and auth_required",
+  ignore: missing("nats-server"),
+  async fn() {
+    const configs: Array<[string, string]> = [
+      ["no_tls: true", ""],
+      ["no_tls: true, authorization { token: t }", ""],
+      ["no_tls: true", "authorization { users: [{user: a, password: b}] }\nno_auth_user: a"],
+      ["no_tls: true, no_auth_user: a", "authorization { users: [{user: a, password: b}] }"],
+    ];
+    for (const [block, extra] of configs) {
+      const infos: Array<Record<string, unknown>> = [];
+      for (const reference of [false, true]) {
+        const { server, wsPort } = await startWithWebSocket(reference, block, extra);
+        try {
+          const peer = await WsPeer.connect(wsPort);
+          infos.push(JSON.parse((await peer.nextText()).slice(5)));
+          await peer.close();
+        } finally {
+          await server.stop();
+        }
+      }
+      const [mine, theirs] = infos;
+      // Identity and version fields differ by nature; the rest must match.
+      const comparable = (i: Record<string, unknown>) => {
+        const {
+          server_id: _a,
+          server_name: _b,
+          go: _c,
+          port: _d,
+          client_id: _e,
+          nonce: _f,
+          ...rest
+        } = i;
+        return { keys: Object.keys(i), rest };
+      };
+      deepEqual(comparable(mine), comparable(theirs), `${block} ${extra}`);
+    }
+  },
+});
