@@ -7,7 +7,7 @@
 import { deepEqual, equal, ok } from "node:assert/strict";
 import { missing } from "./helpers/requires.ts";
 import { waitFor } from "./helpers/server.ts";
-import { WsPeer } from "./helpers/ws.ts";
+import { startWithWebSocket, WsPeer } from "./helpers/ws.ts";
 import { type Monitored, shapeDiff, startMonitored } from "./monitor_helpers.ts";
 
 const CONFIG = `
@@ -92,5 +92,44 @@ Deno.test({
     deepEqual(shapeDiff(a.open, b.open), []);
     deepEqual(shapeDiff(a.closed, b.closed), []);
     ok(a.closed.reason === b.closed.reason, `${a.closed.reason} vs ${b.closed.reason}`);
+  },
+});
+
+Deno.test({
+  name: "websocket monitor: the ports file lists the WebSocket listener as nats-server's does",
+  ignore: missing("nats-server"),
+  async fn() {
+    const shapes: string[][] = [];
+    for (const reference of [false, true]) {
+      const dir = await Deno.makeTempDir({ prefix: "dnatsd-ws-ports-" });
+      const { server, wsPort } = await startWithWebSocket(
+        reference,
+        "no_tls: true",
+        `ports_file_dir: "${dir}"`,
+      );
+      try {
+        let ports: Record<string, string[]> = {};
+        await waitFor(
+          async () => {
+            for await (const e of Deno.readDir(dir)) {
+              if (e.name.endsWith(".ports")) {
+                ports = JSON.parse(await Deno.readTextFile(`${dir}/${e.name}`));
+                return ports.websocket !== undefined;
+              }
+            }
+            return false;
+          },
+          10_000,
+          "ports file with websocket",
+        );
+        equal(ports.websocket.length, 1);
+        equal(ports.websocket[0], `ws://127.0.0.1:${wsPort}`);
+        shapes.push(Object.keys(ports));
+      } finally {
+        await server.stop();
+        await Deno.remove(dir, { recursive: true }).catch(() => {});
+      }
+    }
+    deepEqual(shapes[0], shapes[1]);
   },
 });
