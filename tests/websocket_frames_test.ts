@@ -462,3 +462,29 @@ Deno.test({
     }
   },
 });
+
+for (const [name, reference] of servers) {
+  Deno.test({
+    name: `websocket frames (${name}): log lines show X-Forwarded-For before the address`,
+    ignore: reference && missing("nats-server"),
+    async fn() {
+      const { server, wsPort } = await startWithWebSocket(reference, "no_tls: true");
+      try {
+        for (const fwd of ["10.1.2.3", "2001:db8::1", "not-an-ip"]) {
+          const peer = await WsPeer.connect(wsPort, { headers: [`X-Forwarded-For: ${fwd}`] });
+          await peer.nextText();
+          await peer.send(frame(2, "PING\r\n", { mask: false }));
+          await peer.closeFrame();
+          await peer.close();
+        }
+        await server.waitForLog(
+          /\[ERR\] 10\.1\.2\.3\/127\.0\.0\.1:\d+ - wid:\d+ - read error: mask bit missing/,
+        );
+        await server.waitForLog(/\[ERR\] \[2001:db8::1\]\/127\.0\.0\.1:\d+ - wid:\d+ - read error/);
+        await server.waitForLog(/\[ERR\] 127\.0\.0\.1:\d+ - wid:\d+ - read error/);
+      } finally {
+        await server.stop();
+      }
+    },
+  });
+}

@@ -170,8 +170,13 @@ export class ClientConnection implements ClientOps, InboundOwner {
 
   /** The `host:port - cid:N` (`wid:N` for WebSocket) prefix nats-server puts on log lines. */
   get logPrefix(): string {
+    const t = this.transport;
     const id = this.type === "websocket" ? "wid" : "cid";
-    return `${this.transport.remoteAddress}:${this.transport.remotePort} - ${id}:${this.cid}`;
+    // nats-server shows a proxy's X-Forwarded-For first: `ip/host:port`.
+    const fwd = t.forwardedFor === undefined
+      ? ""
+      : `${t.forwardedFor.includes(":") ? `[${t.forwardedFor}]` : t.forwardedFor}/`;
+    return `${fwd}${t.remoteAddress}:${t.remotePort} - ${id}:${this.cid}`;
   }
 
   /** Sends INFO (unless already sent before a TLS upgrade) and starts reading. */

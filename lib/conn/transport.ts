@@ -21,6 +21,8 @@ export interface TlsState {
 export interface Transport {
   readonly remoteAddress: string;
   readonly remotePort: number;
+  /** The client's address as a proxy reported it (WebSocket `X-Forwarded-For`), for log lines. */
+  readonly forwardedFor?: string;
   /** Starts delivering chunks. A chunk is only valid during the call. */
   start(onData: (chunk: Uint8Array) => void, onClose: (error?: Error) => void): void;
   /** Resolves when `data` is written and its buffer may be reused. */

@@ -238,6 +238,8 @@ export interface Upgrade {
   browser: boolean;
   /** Safari: compressed messages are not fragmented. */
   noCompressedFragments: boolean;
+  /** The first `X-Forwarded-For` value, when it is an IP address (log lines show it). */
+  forwardedFor?: string;
 }
 
 /** A refused upgrade: the HTTP status and the reason nats-server logs. */
@@ -286,7 +288,7 @@ export function checkUpgrade(
   text += "\r\n";
   const ua = header(req, "user-agent");
   const browser = ua.startsWith("Mozilla/");
-  return {
+  const up: Upgrade = {
     response: encoder.encode(text),
     compress,
     noMasking,
@@ -294,6 +296,23 @@ export function checkUpgrade(
     noCompressedFragments: browser && compress && ua.includes("Version/") &&
       ua.includes("Safari/"),
   };
+  // Go takes the header's first value as a whole, which must parse as an IP.
+  const fwd = req.headers.get("x-forwarded-for")?.[0];
+  if (fwd !== undefined && isIp(fwd)) up.forwardedFor = fwd;
+  return up;
+}
+
+/** An IPv4 or IPv6 address as Go's net.ParseIP accepts it (no zone, no brackets). */
+export function isIp(s: string): boolean {
+  const v4 = /^(\d{1,3})\.(\d{1,3})\.(\d{1,3})\.(\d{1,3})$/.exec(s);
+  if (v4) return v4.slice(1).every((p) => Number(p) <= 255 && !(p.length > 1 && p[0] === "0"));
+  if (!s.includes(":") || /[^0-9a-fA-F:.]/.test(s)) return false;
+  try {
+    new URL(`http://[${s}]/`);
+    return true;
+  } catch {
+    return false;
+  }
 }
 
 /** The client offers permessage-deflate (its parameters are not looked at, as nats-server). */

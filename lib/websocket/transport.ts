@@ -96,6 +96,8 @@ export class WebSocketTransport implements Transport, FrameHandler {
   readonly remotePort: number;
   /** What the upgrade negotiated (null before it). */
   upgrade: Upgrade | null = null;
+  /** `X-Forwarded-For` of the upgrade request, when it is an IP address. */
+  forwardedFor?: string;
   #decoder: FrameDecoder | null = null;
   #onData: (chunk: Uint8Array) => void = () => {};
   #onClose: (error?: Error) => void = () => {};
@@ -143,6 +145,7 @@ export class WebSocketTransport implements Transport, FrameHandler {
   /** The upgrade succeeded: from now on bytes are frames. */
   accept(upgrade: Upgrade): void {
     this.upgrade = upgrade;
+    if (upgrade.forwardedFor !== undefined) this.forwardedFor = upgrade.forwardedFor;
     this.#decoder = new FrameDecoder(this, {
       mask: !upgrade.noMasking,
       maxInflated: this.#settings.maxInflated,
