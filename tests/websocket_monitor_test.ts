@@ -133,3 +133,47 @@ Deno.test({
     deepEqual(shapes[0], shapes[1]);
   },
 });
+
+Deno.test({
+  name: "websocket: a shared service import reports client_type websocket, as nats-server",
+  ignore: missing("nats-server"),
+  async fn() {
+    const extra = `
+accounts {
+  A: { users: [{user: a, password: a}], exports: [{service: "who"}] }
+  B: { users: [{user: b, password: b}], imports: [{service: {account: A, subject: "who"}, share: true}] }
+}`;
+    const seen: Record<string, unknown>[] = [];
+    for (const reference of [false, true]) {
+      const { server, wsPort } = await startWithWebSocket(reference, "no_tls: true", extra);
+      const responder = await WsPeer.connect(wsPort);
+      const asker = await WsPeer.connect(wsPort);
+      try {
+        await responder.nextText();
+        await asker.nextText();
+        await responder.sendFrame(
+          2,
+          'CONNECT {"verbose":false,"user":"a","pass":"a","headers":true}\r\nSUB who 1\r\nPING\r\n',
+        );
+        await responder.collectUntil((t) => t.includes("PONG"));
+        await asker.sendFrame(
+          2,
+          'CONNECT {"verbose":false,"user":"b","pass":"b","name":"ws-asker"}\r\nPING\r\n',
+        );
+        await asker.collectUntil((t) => t.includes("PONG"));
+        await asker.sendFrame(2, "PUB who _INBOX.w 1\r\nq\r\n");
+        const text = (await responder.collectUntil((t) => t.includes("Nats-Request-Info"))).map((
+          f,
+        ) => f.text).join("");
+        const info = JSON.parse(/Nats-Request-Info: (.*)\r\n/.exec(text)![1]);
+        seen.push({ kind: info.kind, client_type: info.client_type, name: info.name });
+      } finally {
+        await responder.close();
+        await asker.close();
+        await server.stop();
+      }
+    }
+    deepEqual(seen[0], { kind: "Client", client_type: "websocket", name: "ws-asker" });
+    deepEqual(seen[0], seen[1]);
+  },
+});

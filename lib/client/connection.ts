@@ -749,6 +749,7 @@ export class ClientConnection implements ClientOps, InboundOwner {
       name: this.opts.name,
       lang: this.opts.lang,
       version: this.opts.version,
+      clientType: this.type,
     };
   }
 
