@@ -23,7 +23,7 @@ import { errLine, WireError } from "./protocol/wire_errors.ts";
 import { Account, GLOBAL_ACCOUNT } from "./server/account.ts";
 import { type ServerCore, type ServerStats, zeroStats } from "./server/core.ts";
 import type { AuthOutcome, ClientAuthenticator, ConnectCredentials } from "./server/auth_api.ts";
-import { newServerId } from "./server/server_id.ts";
+import { dynamicClusterName, newServerId } from "./server/server_id.ts";
 import { CLIENT_PROTO, NATS_COMPAT_VERSION, VERSION } from "./version.ts";
 import { closedInfo, ClosedRing } from "./server/closed_ring.ts";
 import { type AcceptLoop, acceptLoop } from "./server/accept_loop.ts";
@@ -82,6 +82,8 @@ export interface PreparedClient {
   infoSent: boolean;
   /** connect_urls version the INFO carried (a newer one is sent at the first PING). */
   urlsVersion: number;
+  /** "Client connection created" was logged already (TLS: before the handshake, as nats-server). */
+  createdLogged?: boolean;
 }
 
 /** Hooks feature modules attach to the server (cluster, TLS, monitoring). */
@@ -400,10 +402,19 @@ export class Server implements ServerCore {
     }
   }
 
+  /** The cluster name shown at start-up (configured or generated); the cluster starts with it. */
+  clusterNameAtStart = "";
+
   #logBanner(): void {
     this.log.notice("Starting nats-server");
     this.log.notice(`  Version:  ${NATS_COMPAT_VERSION} (dnatsd ${VERSION})`);
     this.log.notice(`  Git:      [not set]`);
+    const c = this.options.cluster;
+    if (c && c.port !== 0) {
+      // nats-server names the cluster before it starts, a generated name too.
+      this.clusterNameAtStart = c.name || dynamicClusterName();
+      this.log.notice(`  Cluster:  ${this.clusterNameAtStart}`);
+    }
     this.log.notice(`  Name:     ${this.serverName}`);
     this.log.notice(`  ID:       ${this.serverId}`);
   }
@@ -497,7 +508,7 @@ export class Server implements ServerCore {
     }
     this.clients.set(client.cid, client);
     this.globalAccount.clients.add(client);
-    this.log.debug(`${client.logPrefix} - Client connection created`);
+    if (!prepared.createdLogged) this.log.debug(`${client.logPrefix} - Client connection created`);
     client.begin(prepared.infoSent ? null : prepared.info);
     return client;
   }

@@ -95,7 +95,7 @@ export class Cluster implements ClusterHandle, RouteHost {
     this.#opts = opts;
     this.#auth = new RouteAuth(opts.authorization, opts.tls);
     this.#dynamic = !opts.name;
-    this.#name = opts.name || dynamicClusterName();
+    this.#name = opts.name || server.clusterNameAtStart || dynamicClusterName();
     this.#setPermissions(opts.permissions);
     this.interest = new LocalInterest((s) => this.#importAllowed(s));
     this.#dialer = new RouteDialer({
@@ -290,6 +290,8 @@ export class Cluster implements ClusterHandle, RouteHost {
       const text = `Rejecting connection, cluster name "${theirs}" does not match "${this.#name}"`;
       this.server.log.error(`${conn.logPrefix} - ${text}`);
       conn.sendErrAndClose(text, ClosedReason.ClusterNameConflict);
+      // nats-server then reports the refused CONNECT as a read-loop error.
+      this.server.log.error(`${conn.logPrefix} - cluster name from remote server conflicts`);
     }
     return false;
   }

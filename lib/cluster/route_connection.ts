@@ -157,7 +157,7 @@ export class RouteConnection implements RouteLink, RouteOps, InboundOwner {
     this.url = origin.url;
     this.explicit = origin.explicit;
     this.parser = new RouteParser(this);
-    this.out = new Outbound(transport, (e) => closeOnWriteError(this, e));
+    this.out = new Outbound(transport, (e) => closeOnWriteError(this, e, "error"));
     this.#inbound = new InboundPump(this, transport);
     this.#msg.fromRoute = true;
     this.#msg.publisher = null;
@@ -577,7 +577,10 @@ export class RouteConnection implements RouteLink, RouteOps, InboundOwner {
   // ------------------------------------------------------------ keep-alive
 
   onPing(): void {
-    if (this.server.log.traceEnabled) this.#trace("<<- [PING]");
+    if (this.server.log.traceEnabled) {
+      this.#trace("<<- [PING]");
+      this.#trace("->> [PONG]");
+    }
     this.send(PONG_LINE);
   }
 
