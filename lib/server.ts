@@ -118,6 +118,7 @@ export type MonitoredServer = Readonly<
     | "authActive"
     | "tlsCertificateInfo"
     | "connectUrls"
+    | "jetstream"
   >
 >;
 
@@ -142,6 +143,8 @@ export class Server implements ServerCore {
   monitor: MonitorHandle | null = null;
   /** Routes (lib/cluster), when a cluster block or --cluster is set. */
   cluster: ClusterHandle | null = null;
+  /** JetStream (lib/jetstream), null when off: the publish path never looks at it. */
+  jetstream: import("./jetstream/jetstream.ts").JetStreamHandle | null = null;
   /** The TLS client listener, kept so a config reload can swap its certificate. */
   clientTls: import("./tls/client_listener.ts").TlsClientListener | null = null;
   /** Letsgo-nats variables for ACME env mode (set by the CLI when DOMAINS is set). */
@@ -336,6 +339,12 @@ export class Server implements ServerCore {
       this.clientPort = listener.port;
     } else {
       this.#listenPlain(o.host, port);
+    }
+    if (o.jetstream) {
+      const { startJetStream } = await import("./jetstream/jetstream.ts");
+      const js = await startJetStream(this, o.jetstream);
+      this.jetstream = js;
+      this.extensions.push({ shutdown: () => js.shutdown() });
     }
     this.log.notice(`Listening for client connections on ${joinHostPort(o.host, this.clientPort)}`);
     if (o.tls) this.log.notice("TLS required for client connections");
