@@ -88,8 +88,18 @@ export class InternalClient implements LocalSubscriber {
     this.#handlers.delete(sid);
   }
 
-  /** Publishes a message to whoever is interested; returns the number of deliveries. */
-  publish(subject: string, reply: string, hdr: Uint8Array | null, data: Uint8Array): number {
+  /**
+   * Publishes a message to whoever is interested; returns the number of deliveries.
+   * With `deliverTo`, the message goes to the subscribers of that subject but
+   * keeps `subject` in its MSG line (how consumers deliver stored messages).
+   */
+  publish(
+    subject: string,
+    reply: string,
+    hdr: Uint8Array | null,
+    data: Uint8Array,
+    deliverTo: string = subject,
+  ): number {
     if (this.isClosed) return 0;
     const ctx = this.#ctx;
     const subj = encoder.encode(subject);
@@ -125,7 +135,7 @@ export class InternalClient implements LocalSubscriber {
       ctx.hdrSize = -1;
     }
     ctx.publisher = this;
-    return fanOut(ctx, this.account.sublist.match(subject));
+    return fanOut(ctx, this.account.sublist.match(deliverTo));
   }
 
   deliveryAllowed(): boolean {

@@ -18,6 +18,7 @@ import {
   subjectsOverlap,
 } from "./stream.ts";
 import { formatNs, nowNs } from "./time.ts";
+import { Consumer, type ConsumerHost, normaliseConsumerConfig } from "./consumer.ts";
 import { goJson } from "./json.ts";
 import { subjectMatchesPattern } from "../router/subject.ts";
 
@@ -142,6 +143,10 @@ export class JetStream implements JetStreamHandle {
   readonly #client: InternalClient;
   readonly streams = new Map<string, Stream>();
   readonly #streamSids = new Map<string, string[]>();
+  /** Consumers by stream name, then by consumer name. */
+  readonly consumers = new Map<string, Map<string, Consumer>>();
+  readonly #consumerSids = new Map<Consumer, string[]>();
+  readonly #consumerHost: ConsumerHost;
   #apiTotal = 0;
   #apiErrors = 0;
 
@@ -151,6 +156,23 @@ export class JetStream implements JetStreamHandle {
     this.#client = new InternalClient(host.globalAccount, (e) => {
       host.log.error(`JetStream internal error: ${(e as Error)?.stack ?? e}`);
     });
+    const client = this.#client;
+    const sublist = host.globalAccount.sublist;
+    this.#consumerHost = {
+      publish: (subject, reply, hdr, data, deliverTo) =>
+        client.publish(subject, reply, hdr, data, deliverTo),
+      hasInterest: (subject) => {
+        const r = sublist.match(subject);
+        return r.plain.length > 0 || r.queues.length > 0;
+      },
+      expired: (c) => this.#removeConsumer(c),
+    };
+  }
+
+  #consumerCount(): number {
+    let n = 0;
+    for (const m of this.consumers.values()) n += m.size;
+    return n;
   }
 
   logBanner(): void {
@@ -169,6 +191,7 @@ export class JetStream implements JetStreamHandle {
   }
 
   shutdown(): void {
+    for (const m of this.consumers.values()) for (const c of m.values()) c.close();
     for (const s of this.streams.values()) s.close();
     this.#client.close();
   }
@@ -198,7 +221,7 @@ export class JetStream implements JetStreamHandle {
       messages += s.msgs.size;
       bytes += s.bytes;
     }
-    return { streams: this.streams.size, consumers: 0, messages, bytes };
+    return { streams: this.streams.size, consumers: this.#consumerCount(), messages, bytes };
   }
 
   // --- the API -----------------------------------------------------------------
@@ -233,18 +256,8 @@ export class JetStream implements JetStreamHandle {
       }
       return;
     }
-    if (
-      op === "CONSUMER" || op === "DIRECT" || op === "ACCOUNT" || op === "META" || op === "SERVER"
-    ) {
-      // Consumers and the rest are not built yet: a clear answer, not a time-out.
-      const what = tokens.slice(0, 2).join(".");
-      return this.#reply(
-        m,
-        `${T}${op.toLowerCase()}_response`,
-        {},
-        JSErr.notSupported(`$JS.API.${what}`),
-      );
-    }
+    if (op === "CONSUMER") return this.#consumerApi(m, tokens);
+    // Anything else gets no answer, as from nats-server on one server.
   }
 
   /** Sends `{"type":...,"error":...,...fields}` (error first, as nats-server's structs). */
@@ -291,7 +304,7 @@ export class JetStream implements JetStreamHandle {
       memory: st.memory,
       storage: st.storage,
       streams: this.streams.size,
-      consumers: 0,
+      consumers: this.#consumerCount(),
       limits: {
         max_memory: -1,
         max_storage: -1,
@@ -309,7 +322,11 @@ export class JetStream implements JetStreamHandle {
   }
 
   #info(s: Stream): Record<string, unknown> {
-    return { config: s.config, created: s.created, state: s.state(0) };
+    return {
+      config: s.config,
+      created: s.created,
+      state: s.state(this.consumers.get(s.config.name)?.size ?? 0),
+    };
   }
 
   #streamCreate(m: InternalMsg, name: string): void {
@@ -328,6 +345,12 @@ export class JetStream implements JetStreamHandle {
       this.#checkResources(cfg);
       this.#checkOverlap(cfg, null);
       const stream = new Stream(cfg, formatNs(nowNs()));
+      stream.onStored = () => {
+        for (const c of this.consumers.get(name)?.values() ?? []) c.deliver();
+      };
+      stream.onRemoved = () => {
+        for (const c of this.consumers.get(name)?.values() ?? []) c.streamPurged();
+      };
       this.streams.set(name, stream);
       this.#subscribeStream(stream);
       this.#reply(m, type, { ...this.#info(stream), did_create: true });
@@ -416,6 +439,171 @@ export class JetStream implements JetStreamHandle {
     });
   }
 
+  // --- consumers ---------------------------------------------------------------
+
+  #consumerApi(m: InternalMsg, tokens: string[]): void {
+    const verb = tokens[1];
+    if (verb === "MSG") return; // Pull requests go to each consumer's own subscription
+    if (verb === "CREATE" || (verb === "DURABLE" && tokens[2] === "CREATE")) {
+      return this.#consumerCreate(m, tokens);
+    }
+    const stream = tokens[2];
+    if ((verb === "NAMES" || verb === "LIST") && tokens.length === 3) {
+      return this.#consumerList(m, stream, verb === "NAMES");
+    }
+    if ((verb === "INFO" || verb === "DELETE") && tokens.length === 4) {
+      const type = `${T}consumer_${verb.toLowerCase()}_response`;
+      return this.#guard(m, type, {}, () => {
+        if (!this.streams.has(stream)) throw JSErr.streamNotFound();
+        const c = this.consumers.get(stream)?.get(tokens[3]);
+        if (!c) throw new ApiError(404, 10014, "consumer not found");
+        if (verb === "INFO") return this.#reply(m, type, c.info());
+        this.#removeConsumer(c);
+        this.#reply(m, type, { success: true });
+      });
+    }
+  }
+
+  #consumerCreate(m: InternalMsg, tokens: string[]): void {
+    const type = `${T}consumer_create_response`;
+    this.#guard(m, type, {}, () => {
+      // tokens are those after "$JS.API."; n counts the whole subject's tokens.
+      const n = tokens.length + 2;
+      let streamName: string;
+      let consumerName = "";
+      let filtered = "";
+      let kind: "ephemeral" | "durable" | "new";
+      if (n === 5) {
+        kind = "ephemeral";
+        streamName = tokens[2];
+      } else if (tokens[1] === "DURABLE") {
+        kind = "durable";
+        if (n !== 7) {
+          throw new ApiError(
+            400,
+            10016,
+            "consumer expected to be durable but no durable name set in subject",
+          );
+        }
+        streamName = tokens[3];
+        consumerName = tokens[4];
+      } else {
+        kind = "new";
+        streamName = tokens[2];
+        consumerName = tokens[3];
+        if (n > 7) filtered = tokens.slice(4).join(".");
+      }
+      let req: { stream_name?: unknown; config?: Record<string, unknown> };
+      try {
+        req = JSON.parse(decoder.decode(m.data));
+      } catch {
+        throw JSErr.invalidJson();
+      }
+      if (typeof req !== "object" || req === null) throw JSErr.invalidJson();
+      if (streamName !== req.stream_name) throw JSErr.streamMismatch();
+      if (/[\\/]/.test(consumerName)) {
+        throw new ApiError(400, 10127, "Consumer name can not contain path separators");
+      }
+      const config = (req.config ?? {}) as Record<string, unknown>;
+      const durable = typeof config.durable_name === "string" ? config.durable_name : "";
+      if (kind === "durable") {
+        if (durable === "") {
+          throw new ApiError(
+            400,
+            10018,
+            "consumer expected to be durable but a durable name was not set",
+          );
+        }
+        if (consumerName !== durable) {
+          throw new ApiError(
+            400,
+            10017,
+            "consumer name in subject does not match durable name in request",
+          );
+        }
+      }
+      if (kind === "new") {
+        if (durable !== "" && consumerName !== durable) {
+          throw new ApiError(
+            400,
+            10017,
+            "consumer name in subject does not match durable name in request",
+          );
+        }
+        config.name = consumerName;
+      }
+      if (kind === "ephemeral" && durable !== "") {
+        throw new ApiError(
+          400,
+          10020,
+          "consumer expected to be ephemeral but a durable name was set in request",
+        );
+      }
+      if (filtered !== "" && config.filter_subject !== filtered) {
+        throw new ApiError(
+          400,
+          10131,
+          "Consumer create request did not match filtered subject from create subject",
+        );
+      }
+      const stream = this.streams.get(streamName);
+      if (!stream) throw JSErr.streamNotFound();
+      const cfg = normaliseConsumerConfig(config, stream, durable !== "");
+      const name = durable || (kind === "new" ? consumerName : "") || ephemeralName();
+      let byName = this.consumers.get(streamName);
+      if (!byName) this.consumers.set(streamName, byName = new Map());
+      const existing = byName.get(name);
+      if (existing) {
+        updateConsumer(existing, cfg);
+        return this.#reply(m, type, existing.info());
+      }
+      const maxConsumers = stream.config.max_consumers;
+      if (maxConsumers > 0 && byName.size >= maxConsumers) {
+        throw new ApiError(400, 10026, "maximum consumers limit reached");
+      }
+      const c = new Consumer(stream, name, cfg, this.#consumerHost);
+      byName.set(name, c);
+      const prefix = `${stream.config.name}.${name}`;
+      this.#consumerSids.set(c, [
+        this.#client.subscribe(
+          `$JS.API.CONSUMER.MSG.NEXT.${prefix}`,
+          (r) => r.reply !== "" && c.nextRequest(r.reply, r.data),
+        ),
+        this.#client.subscribe(
+          `$JS.ACK.${prefix}.*.*.*.*.*`,
+          (a) => c.onAck(a.subject, a.reply, a.data),
+        ),
+      ]);
+      this.#reply(m, type, c.info());
+    });
+  }
+
+  #removeConsumer(c: Consumer): void {
+    for (const sid of this.#consumerSids.get(c) ?? []) this.#client.unsubscribe(sid);
+    this.#consumerSids.delete(c);
+    this.consumers.get(c.stream.config.name)?.delete(c.name);
+    c.close();
+  }
+
+  #consumerList(m: InternalMsg, streamName: string, namesOnly: boolean): void {
+    const type = `${T}consumer_${namesOnly ? "names" : "list"}_response`;
+    const limit = namesOnly ? NAMES_LIMIT : LIST_LIMIT;
+    this.#guard(m, type, { total: 0, offset: 0, limit: 0, consumers: [] }, () => {
+      const req = (this.#body(m) ?? {}) as { offset?: number };
+      if (!this.streams.has(streamName)) throw JSErr.streamNotFound();
+      const all = [...(this.consumers.get(streamName)?.values() ?? [])]
+        .sort((a, b) => a.name < b.name ? -1 : a.name > b.name ? 1 : 0);
+      const offset = Math.max(0, req.offset ?? 0);
+      const page = all.slice(offset, offset + limit);
+      this.#reply(m, type, {
+        total: all.length,
+        offset,
+        limit,
+        consumers: namesOnly ? page.map((c) => c.name) : page.map((c) => c.info()),
+      });
+    });
+  }
+
   #streamInfo(m: InternalMsg, name: string): void {
     const type = `${T}stream_info_response`;
     const paged = { total: 0, offset: 0, limit: 0 };
@@ -477,6 +665,8 @@ export class JetStream implements JetStreamHandle {
       const stream = this.streams.get(name);
       if (!stream) throw JSErr.streamNotFound();
       this.#unsubscribeStream(stream);
+      for (const c of [...(this.consumers.get(name)?.values() ?? [])]) this.#removeConsumer(c);
+      this.consumers.delete(name);
       stream.close();
       this.streams.delete(name);
       this.#reply(m, type, { success: true });
@@ -568,6 +758,32 @@ export class JetStream implements JetStreamHandle {
 function checkNameInBody(body: unknown, name: string): void {
   if (typeof body !== "object" || body === null || Array.isArray(body)) throw JSErr.invalidJson();
   if ((body as { name?: unknown }).name !== name) throw JSErr.streamMismatch();
+}
+
+/** An ephemeral consumer's name: eight random letters and digits, as nats-server. */
+function ephemeralName(): string {
+  const alphabet = "ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789";
+  const bytes = crypto.getRandomValues(new Uint8Array(8));
+  let s = "";
+  for (const b of bytes) s += alphabet[b % alphabet.length];
+  return s;
+}
+
+/**
+ * A create request for a consumer that exists: the same configuration gives
+ * the consumer back; a change nats-server allows is applied, others refused.
+ */
+function updateConsumer(c: Consumer, next: ReturnType<typeof normaliseConsumerConfig>): void {
+  const old = c.config;
+  if (JSON.stringify(old) === JSON.stringify(next)) return;
+  const refuse = (why: string) => new ApiError(500, 10012, why);
+  if (old.deliver_policy !== next.deliver_policy) throw refuse("deliver policy can not be updated");
+  if (old.opt_start_seq !== next.opt_start_seq) throw refuse("start sequence can not be updated");
+  if (old.opt_start_time !== next.opt_start_time) throw refuse("start time can not be updated");
+  if (old.ack_policy !== next.ack_policy) throw refuse("ack policy can not be updated");
+  if (old.replay_policy !== next.replay_policy) throw refuse("replay policy can not be updated");
+  if (old.max_waiting !== next.max_waiting) throw refuse("max waiting can not be updated");
+  c.config = next;
 }
 
 function b64(bytes: Uint8Array): string {

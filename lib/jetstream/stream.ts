@@ -89,6 +89,9 @@ export function normaliseConfig(raw: unknown): StreamConfig {
   if (name.length > MAX_NAME_LEN) {
     throw JSErr.streamInvalidConfig(`stream name is too long, maximum allowed is ${MAX_NAME_LEN}`);
   }
+  if (r.allow_direct === true || r.mirror_direct === true) {
+    throw JSErr.notSupported("direct get (allow_direct)");
+  }
   for (const key of ["mirror", "sources", "republish", "placement", "template_owner"]) {
     const v = r[key];
     if (v !== undefined && v !== null && v !== "" && !(Array.isArray(v) && v.length === 0)) {
@@ -255,8 +258,10 @@ export class Stream {
   readonly dedupe: Map<string, { seq: number; ts: bigint }> = new Map();
   lastMsgId = "";
   #ageTimer: ReturnType<typeof setTimeout> | undefined;
-  /** Called after a message is stored (consumers, account usage). */
+  /** Called after a message is stored (consumers deliver it). */
   onStored: ((m: StoredMsg) => void) | null = null;
+  /** Called when messages went from the front of the stream (consumers move up). */
+  onRemoved: (() => void) | null = null;
 
   constructor(config: StreamConfig, created: string) {
     this.config = config;
@@ -403,7 +408,10 @@ export class Stream {
     const at = list.indexOf(seq);
     if (at >= 0) list.splice(at, 1);
     if (list.length === 0) this.bySubject.delete(m.subject);
-    if (seq === this.firstSeq) this.#advanceFirst();
+    if (seq === this.firstSeq) {
+      this.#advanceFirst();
+      this.onRemoved?.();
+    }
     return true;
   }
 
@@ -426,6 +434,7 @@ export class Stream {
       this.bySubject.clear();
       this.bytes = 0;
       this.firstSeq = this.lastSeq + 1;
+      this.onRemoved?.();
       return purged;
     }
     const victims: number[] = [];
