@@ -1,4 +1,3 @@
-// deno-lint-ignore-file no-import-prefix -- tests use the real npm NATS client directly
 /**
  * Pull consumers side by side with nats-server -js: consumer create (the
  * three subject forms) and its errors, info/names/list/delete, pulls with

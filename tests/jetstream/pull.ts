@@ -8,7 +8,7 @@
  *
  * @module
  */
-import { type Msg, type NatsConnection } from "npm:@nats-io/transport-node@3.4.0";
+import type { Msg, NatsConnection } from "npm:@nats-io/transport-node@3.4.0";
 import { normalise } from "./helpers.ts";
 
 export type PullStep =
