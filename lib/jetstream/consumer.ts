@@ -214,6 +214,9 @@ interface WaitingRequest {
   noWait: boolean;
   /** Deadline (ms, performance.now()); 0 = none. */
   expires: number;
+  /** Idle heartbeat interval (ms) and when the next one is due; 0 = none. */
+  hb: number;
+  hbt: number;
 }
 
 export class Consumer {
@@ -366,6 +369,7 @@ export class Consumer {
     let expiresNs = 0;
     let maxBytes = 0;
     let noWait = false;
+    let hbNs = 0;
     const text = new TextDecoder().decode(body).trim();
     if (text.startsWith("{")) {
       let req: Record<string, unknown>;
@@ -378,12 +382,9 @@ export class Consumer {
       expiresNs = typeof req.expires === "number" ? req.expires : 0;
       maxBytes = typeof req.max_bytes === "number" ? req.max_bytes : 0;
       noWait = req.no_wait === true;
-      const hb = typeof req.idle_heartbeat === "number" ? req.idle_heartbeat : 0;
-      if (hb > 0 && hb * 2 > expiresNs) {
+      hbNs = typeof req.idle_heartbeat === "number" ? req.idle_heartbeat : 0;
+      if (hbNs > 0 && hbNs * 2 > expiresNs) {
         return sendErr("400 Bad Request - heartbeat value too large");
-      }
-      if (hb > 0) {
-        return sendErr("400 Bad Request - idle heartbeats are not supported by dnatsd yet");
       }
     } else if (/^[+-]?\d+$/.test(text)) {
       batch = Number(text);
@@ -417,6 +418,8 @@ export class Consumer {
       d: 0,
       noWait,
       expires: expiresNs > 0 ? performance.now() + expiresNs / 1e6 : 0,
+      hb: hbNs / 1e6,
+      hbt: hbNs > 0 ? performance.now() + hbNs / 1e6 : 0,
     });
     this.#scheduleExpiry();
     this.deliver();
@@ -449,6 +452,18 @@ export class Consumer {
         this.waiting.splice(i--, 1);
         continue;
       }
+      if (wr.hbt > 0 && now >= wr.hbt) {
+        this.#host.publish(
+          wr.reply,
+          "",
+          buildHeaders("100 Idle Heartbeat", [
+            ["Nats-Last-Consumer", String(this.dseq - 1)],
+            ["Nats-Last-Stream", String(this.sseq - 1)],
+          ]),
+          new Uint8Array(0),
+        );
+        wr.hbt = now + wr.hb;
+      }
       brp += wr.n;
     }
     return brp;
@@ -460,6 +475,7 @@ export class Consumer {
     let first = 0;
     for (const wr of this.waiting) {
       if (wr.expires && (!first || wr.expires < first)) first = wr.expires;
+      if (wr.hbt && (!first || wr.hbt < first)) first = wr.hbt;
     }
     if (!first || this.closed) return;
     this.#expiryTimer = setTimeout(() => {
@@ -567,6 +583,7 @@ export class Consumer {
       wr.n--;
       wr.d++;
       if (wr.n <= 0) this.waiting.splice(this.waiting.indexOf(wr), 1);
+      else if (wr.hb > 0) wr.hbt = performance.now() + wr.hb;
       this.#deliverMsg(wr.reply, ackReply, m);
     }
     // At the end of what there is: no-wait requests that got something are done.
