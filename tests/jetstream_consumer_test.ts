@@ -37,6 +37,8 @@ const STREAM: PullStep[] = [
   { pub: "s.a", body: "3" },
 ];
 const NEXT = "$JS.API.CONSUMER.MSG.NEXT.S.";
+// Acks are sent as requests (nats-server answers each once it is processed;
+// its acks run on a queue of their own, so a plain publish could race the next pull).
 const durable = (name: string, config: string) => ({
   req: `$JS.API.CONSUMER.DURABLE.CREATE.S.${name}`,
   body: `{"stream_name":"S","config":{"durable_name":"${name}",${config}}}`,
@@ -130,11 +132,11 @@ Deno.test({
       { pull: NEXT + "D", body: '{"batch":2,"no_wait":true}', until: 2 },
       { pull: NEXT + "D", body: '{"batch":5,"no_wait":true}', until: 5 },
       { ack: 0, sync: true },
-      { ack: 1, body: "+TERM" },
-      { ack: 2, body: "-NAK" },
+      { ack: 1, body: "+TERM", sync: true },
+      { ack: 2, body: "-NAK", sync: true },
       { pull: NEXT + "D", body: '{"batch":1,"no_wait":true}', until: 1 },
       { ack: 3, body: "+WPI", sync: true },
-      { ack: 3, body: "+ACK" },
+      { ack: 3, body: "+ACK", sync: true },
       { pull: NEXT + "D", body: '{"batch":1,"no_wait":true}', until: 1 },
       { req: "$JS.API.CONSUMER.INFO.S.D" },
       { pub: "s.c", body: "4" },
@@ -157,9 +159,9 @@ Deno.test({
       // Ack all.
       durable("A", '"ack_policy":"all"'),
       { pull: NEXT + "A", body: '{"batch":3,"no_wait":true}', until: 3 },
-      { ack: 11 },
+      { ack: 11, sync: true },
       { req: "$JS.API.CONSUMER.INFO.S.A" },
-      { ack: 10 },
+      { ack: 10, sync: true },
       { req: "$JS.API.CONSUMER.INFO.S.A" },
       { ack: 12, sync: true },
       { req: "$JS.API.CONSUMER.INFO.S.A" },

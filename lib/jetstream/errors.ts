@@ -50,6 +50,7 @@ export const JSErr = {
   streamMsgDeleteFailed: (err: string) => new ApiError(500, 10057, err),
   streamStoreFailed: (err: string) => new ApiError(503, 10077, err),
   streamGeneral: (err: string) => new ApiError(500, 10051, err),
+  streamCreate: (err: string) => new ApiError(500, 10049, err),
   /** Features of nats-server's JetStream that dnatsd does not have yet. */
   notSupported: (what: string) =>
     new ApiError(500, 10052, `${what} is not supported by dnatsd yet`),

@@ -20,6 +20,7 @@ import {
 import { formatNs, nowNs } from "./time.ts";
 import { Consumer, type ConsumerHost, normaliseConsumerConfig } from "./consumer.ts";
 import { goJson } from "./json.ts";
+import { StreamFiles } from "./filestore.ts";
 import { subjectMatchesPattern } from "../router/subject.ts";
 
 /** What JetStream needs of the server. */
@@ -95,6 +96,7 @@ export async function startJetStream(
   if (options.maxMemory >= 0 && options.maxStore >= 0) config.compress_ok = true;
   const js = new JetStream(host, config);
   js.logBanner();
+  js.restoreStreams();
   js.start();
   return js;
 }
@@ -184,6 +186,61 @@ export class JetStream implements JetStreamHandle {
     log.notice(`  Store Directory: "${this.config.store_dir}"`);
     if (this.config.domain) log.notice(`  Domain:          ${this.config.domain}`);
     log.notice("-------------------------------------------");
+  }
+
+  #streamDir(name: string): string {
+    return `${this.config.store_dir}/$G/streams/${name}`;
+  }
+
+  /** Loads the file streams found under the store directory. */
+  restoreStreams(): void {
+    const root = `${this.config.store_dir}/$G/streams`;
+    let entries: Deno.DirEntry[];
+    try {
+      entries = [...Deno.readDirSync(root)].filter((e) => e.isDirectory);
+    } catch (e) {
+      if (e instanceof Deno.errors.NotFound) return;
+      throw e;
+    }
+    const log = this.#host.log;
+    for (const entry of entries.sort((a, b) => a.name < b.name ? -1 : 1)) {
+      const files = new StreamFiles(`${root}/${entry.name}`);
+      let meta: { config: StreamConfig; created: string };
+      try {
+        meta = files.readMeta() as { config: StreamConfig; created: string };
+      } catch (e) {
+        log.warn(
+          `  Error reading stream metafile "${files.dir}/meta.json": ${(e as Error).message}`,
+        );
+        continue;
+      }
+      const name = meta.config.name;
+      log.notice(`  Starting restore for stream '$G > ${name}'`);
+      const started = performance.now();
+      const stream = this.#newStream(meta.config, meta.created);
+      const { records, truncatedBytes } = files.recover();
+      if (truncatedBytes > 0) {
+        log.warn(`  Stream '$G > ${name}': cut ${truncatedBytes} bytes of a torn last write`);
+      }
+      stream.restore(records);
+      stream.files = files;
+      this.#subscribeStream(stream);
+      const ms = (performance.now() - started).toFixed(0);
+      log.notice(`  Restored ${stream.msgs.size} messages for stream '$G > ${name}' in ${ms}ms`);
+    }
+  }
+
+  #newStream(cfg: StreamConfig, created: string): Stream {
+    const name = cfg.name;
+    const stream = new Stream(cfg, created);
+    stream.onStored = () => {
+      for (const c of this.consumers.get(name)?.values() ?? []) c.deliver();
+    };
+    stream.onRemoved = () => {
+      for (const c of this.consumers.get(name)?.values() ?? []) c.streamPurged();
+    };
+    this.streams.set(name, stream);
+    return stream;
   }
 
   start(): void {
@@ -344,25 +401,31 @@ export class JetStream implements JetStreamHandle {
       }
       this.#checkResources(cfg);
       this.#checkOverlap(cfg, null);
-      const stream = new Stream(cfg, formatNs(nowNs()));
-      stream.onStored = () => {
-        for (const c of this.consumers.get(name)?.values() ?? []) c.deliver();
-      };
-      stream.onRemoved = () => {
-        for (const c of this.consumers.get(name)?.values() ?? []) c.streamPurged();
-      };
-      this.streams.set(name, stream);
+      const created = formatNs(nowNs());
+      let files: StreamFiles | null = null;
+      if (cfg.storage === "file") {
+        files = new StreamFiles(this.#streamDir(name));
+        try {
+          files.writeMeta({ config: cfg, created });
+          files.recover();
+        } catch (e) {
+          files.close();
+          throw JSErr.streamCreate((e as Error).message);
+        }
+      }
+      const stream = this.#newStream(cfg, created);
+      stream.files = files;
       this.#subscribeStream(stream);
       this.#reply(m, type, { ...this.#info(stream), did_create: true });
     });
   }
 
   #checkResources(cfg: StreamConfig): void {
-    if (cfg.storage === "file") {
-      throw JSErr.notSupported('file storage (use "storage": "memory")');
-    }
-    if (cfg.max_bytes > 0 && cfg.max_bytes > this.config.max_memory) {
+    if (cfg.storage === "memory" && cfg.max_bytes > 0 && cfg.max_bytes > this.config.max_memory) {
       throw JSErr.memoryResourcesExceeded();
+    }
+    if (cfg.storage === "file" && cfg.max_bytes > 0 && cfg.max_bytes > this.config.max_storage) {
+      throw JSErr.storageResourcesExceeded();
     }
   }
 
@@ -433,6 +496,7 @@ export class JetStream implements JetStreamHandle {
       this.#checkOverlap(cfg, stream);
       this.#unsubscribeStream(stream);
       stream.config = cfg;
+      stream.files?.writeMeta({ config: cfg, created: stream.created });
       this.#subscribeStream(stream);
       stream.enforceLimits();
       this.#reply(m, type, this.#info(stream));
@@ -669,6 +733,7 @@ export class JetStream implements JetStreamHandle {
       this.consumers.delete(name);
       stream.close();
       this.streams.delete(name);
+      stream.files?.remove();
       this.#reply(m, type, { success: true });
     });
   }
@@ -742,11 +807,16 @@ export class JetStream implements JetStreamHandle {
       if (!req || typeof req !== "object") throw JSErr.badRequest();
       const seq = req.seq ?? 0;
       if (seq === 0 || !stream.removeMsg(seq)) {
-        // The memory store and the file store word a missing message differently,
-        // and nats-server counts this answer in the API total but not as an error.
-        const err = stream.config.storage === "memory"
-          ? new ApiError(400, 10043, `sequence ${seq} not found`)
-          : JSErr.streamMsgDeleteFailed("no message found");
+        // A missing message: the file store errs outside the stream's range
+        // ("no message found" below the last sequence, EOF after it); otherwise
+        // nats-server answers "sequence N not found", counted in the API total
+        // but not as an error.
+        const outside = seq < stream.firstSeq || seq > stream.lastSeq;
+        const err = stream.config.storage === "file" && outside
+          ? JSErr.streamMsgDeleteFailed(
+            seq <= stream.lastSeq ? "no message found" : "stream store EOF",
+          )
+          : new ApiError(400, 10043, `sequence ${seq} not found`);
         return this.#reply(m, type, {}, err, "total");
       }
       this.#reply(m, type, { success: true });
@@ -756,6 +826,7 @@ export class JetStream implements JetStreamHandle {
 
 /** The request's stream name must be the one in the subject (checked first, as nats-server). */
 function checkNameInBody(body: unknown, name: string): void {
+  if (/[\\/]/.test(name)) throw JSErr.streamNameContainsPathSeparators();
   if (typeof body !== "object" || body === null || Array.isArray(body)) throw JSErr.invalidJson();
   if ((body as { name?: unknown }).name !== name) throw JSErr.streamMismatch();
 }

@@ -12,6 +12,7 @@ import { ApiError, JSErr } from "./errors.ts";
 import { getHeader } from "./headers.ts";
 import { goJson } from "./json.ts";
 import { formatNs, nowNs } from "./time.ts";
+import type { LogRecord, StreamFiles } from "./filestore.ts";
 
 const NS_PER_MS = 1_000_000;
 /** nats-server's default duplicate window: two minutes, in nanoseconds. */
@@ -260,6 +261,9 @@ export class Stream {
   #ageTimer: ReturnType<typeof setTimeout> | undefined;
   /** Called after a message is stored (consumers deliver it). */
   onStored: ((m: StoredMsg) => void) | null = null;
+  /** The stream's files when its storage is "file" (every change is logged before it counts). */
+  files: StreamFiles | null = null;
+  #restoring = false;
   /** Called when messages went from the front of the stream (consumers move up). */
   onRemoved: (() => void) | null = null;
 
@@ -331,6 +335,25 @@ export class Stream {
     const seq = this.lastSeq + 1;
     const ts = nowNs();
     const m: StoredMsg = { subject, seq, hdr, data, ts };
+    if (this.files !== null) {
+      try {
+        this.files.appendMsg(m);
+      } catch (e) {
+        return fail(JSErr.streamStoreFailed((e as Error).message));
+      }
+    }
+    this.#add(m);
+    this.lastMsgId = msgId;
+    if (msgId !== "") this.dedupe.set(msgId, { seq, ts });
+    this.#enforceLimits(subject);
+    this.#scheduleAge();
+    this.onStored?.(m);
+    return { ack: `${this.ackPrefix}${seq}}`, stored: true };
+  }
+
+  #add(m: StoredMsg): void {
+    const { seq, subject, ts } = m;
+    const size = msgSize(this.config.storage, subject, m.hdr, m.data);
     this.msgs.set(seq, m);
     this.bytes += size;
     this.lastSeq = seq;
@@ -339,12 +362,38 @@ export class Stream {
     let list = this.bySubject.get(subject);
     if (!list) this.bySubject.set(subject, list = []);
     list.push(seq);
-    this.lastMsgId = msgId;
-    if (msgId !== "") this.dedupe.set(msgId, { seq, ts });
-    this.#enforceLimits(subject);
-    this.#scheduleAge();
-    this.onStored?.(m);
-    return { ack: `${this.ackPrefix}${seq}}`, stored: true };
+  }
+
+  /** Rebuilds the stream from its log (start-up); nothing is logged again. */
+  restore(records: LogRecord[]): void {
+    this.#restoring = true;
+    try {
+      for (const r of records) {
+        if (r.kind === "msg") {
+          if (r.msg.seq <= this.lastSeq) continue;
+          this.#add(r.msg);
+        } else if (r.kind === "delete") this.removeMsg(r.seq);
+        else {
+          this.purge();
+          this.firstSeq = Math.max(this.firstSeq, r.firstSeq);
+          this.lastSeq = Math.max(this.lastSeq, r.firstSeq - 1);
+        }
+      }
+    } finally {
+      this.#restoring = false;
+    }
+    // Message ids come back from the messages still stored within the
+    // duplicate window (as nats-server rebuilds them); the last message's id
+    // is the last id.
+    const cutoff = nowNs() - BigInt(this.config.duplicate_window ?? 0);
+    for (let seq = this.firstSeq; seq <= this.lastSeq; seq++) {
+      const m = this.msgs.get(seq);
+      if (!m || m.ts < cutoff) continue;
+      const id = m.hdr ? getHeader(m.hdr, "Nats-Msg-Id") ?? "" : "";
+      if (id !== "") this.dedupe.set(id, { seq, ts: m.ts });
+      if (seq === this.lastSeq) this.lastMsgId = id;
+    }
+    if (this.config.max_age > 0) this.expire();
   }
 
   #pruneDedupe(): void {
@@ -402,6 +451,7 @@ export class Stream {
   removeMsg(seq: number): boolean {
     const m = this.msgs.get(seq);
     if (!m) return false;
+    if (this.files !== null && !this.#restoring) this.files.appendDelete(seq);
     this.msgs.delete(seq);
     this.bytes -= msgSize(this.config.storage, m.subject, m.hdr, m.data);
     const list = this.bySubject.get(m.subject)!;
@@ -430,6 +480,7 @@ export class Stream {
     let purged = 0;
     if (!filter && !keep && !upToSeq) {
       purged = this.msgs.size;
+      if (this.files !== null && !this.#restoring) this.files.appendPurge(this.lastSeq + 1);
       this.msgs.clear();
       this.bySubject.clear();
       this.bytes = 0;
@@ -483,6 +534,7 @@ export class Stream {
   close(): void {
     if (this.#ageTimer !== undefined) clearTimeout(this.#ageTimer);
     this.#ageTimer = undefined;
+    this.files?.close();
   }
 }
 

@@ -15,9 +15,13 @@ export interface JsServer {
   stop(): Promise<void>;
 }
 
-/** Starts a server with `-js -sd <fresh temp dir>` (plus `args`). */
-export async function startJs(reference: boolean, args: string[] = []): Promise<JsServer> {
-  const storeDir = await Deno.makeTempDir({ prefix: "js-test-" });
+/** Starts a server with `-js -sd <dir>` (a fresh temp dir unless given) plus `args`. */
+export async function startJs(
+  reference: boolean,
+  args: string[] = [],
+  dir?: string,
+): Promise<JsServer> {
+  const storeDir = dir ?? await Deno.makeTempDir({ prefix: "js-test-" });
   const server = await ServerProcess.start({ reference, args: ["-js", "-sd", storeDir, ...args] });
   return {
     server,
