@@ -90,6 +90,10 @@ export function normaliseConfig(raw: unknown): StreamConfig {
   if (name.length > MAX_NAME_LEN) {
     throw JSErr.streamInvalidConfig(`stream name is too long, maximum allowed is ${MAX_NAME_LEN}`);
   }
+  if (r.retention === "interest" || r.retention === "workqueue") {
+    // Removing messages once consumers acked them is not built yet.
+    throw JSErr.notSupported(`retention ${r.retention}`);
+  }
   if (r.allow_direct === true || r.mirror_direct === true) {
     throw JSErr.notSupported("direct get (allow_direct)");
   }
