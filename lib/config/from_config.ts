@@ -2,7 +2,7 @@
  * Maps a parsed configuration tree onto {@linkcode Options}: every key of
  * nats-server 2.9 that dnatsd models, their aliases (matched without regard to
  * case), and the checks and messages of nats-server. Blocks for features
- * dnatsd does not have (JetStream, leaf nodes, gateways...) are refused with a
+ * dnatsd does not have (JetStream, gateways...) are refused with a
  * clear error unless their value switches them off.
  *
  * All errors and warnings are collected; nothing is thrown.
@@ -35,7 +35,10 @@ import {
 } from "./from_config_auth.ts";
 import { readClusterBlock } from "./from_config_cluster.ts";
 import { type JetStreamConf, readJetStreamBlock } from "./from_config_jetstream.ts";
+import { readLeafNodesBlock, validateLeafNodes } from "./from_config_leaf.ts";
+import { readMappings } from "./from_config_accounts.ts";
 import { readTlsBlock } from "./from_config_tls.ts";
+import { readWebSocketBlock, validateWebSocketOptions } from "./from_config_websocket.ts";
 import type { AuthorizationOptions, Options, UserEntry } from "./options.ts";
 
 export { ConfigError, type ConfigIssue, formatIssue } from "./conf_values.ts";
@@ -86,11 +89,7 @@ export function optionsFromConfig(
 
 /** Keys nats-server knows that only make sense for features dnatsd lacks. */
 const UNSUPPORTED_FEATURES = new Set([
-  "leafnodes",
-  "leaf",
   "gateway",
-  "websocket",
-  "ws",
   "mqtt",
 ]);
 /** Keys whose value is a list or map that is harmless when empty. */
@@ -109,8 +108,6 @@ const UNSUPPORTED_UNLESS_EMPTY = new Set([
   "resolver_tls",
   "resolver_preload",
   "resolver_pinned_accounts",
-  "mappings",
-  "maps",
   "default_js_domain",
   "system_account",
   "system",
@@ -270,6 +267,9 @@ class ApplyState {
         this.#set("accounts", result.accounts);
         return;
       }
+      case "mappings":
+      case "maps":
+        return this.#set("mappings", readMappings(is, v));
       // --- tls and cluster
       case "tls":
         return this.#set(
@@ -294,6 +294,18 @@ class ApplyState {
         if (dir !== undefined) this.#js.storeDir = dir;
         return;
       }
+      case "leafnodes":
+      case "leaf":
+        return this.#set(
+          "leafnodes",
+          readLeafNodesBlock(is, v, this.options.leafnodes, this.#checkFiles),
+        );
+      case "websocket":
+      case "ws":
+        return this.#set(
+          "websocket",
+          readWebSocketBlock(is, v, this.options.websocket, this.#checkFiles),
+        );
       // --- accepted, no effect in dnatsd
       case "connect_error_reports":
       case "reconnect_error_reports":
@@ -487,5 +499,10 @@ export function validateOptions(o: Options): ConfigIssue[] {
   if (o.httpPort !== 0 && o.httpsPort !== 0) {
     problems.push(`can't specify both HTTP (${o.httpPort}) and HTTPs (${o.httpsPort}) ports`);
   }
+  if (o.leafnodes) {
+    problems.push(...validateLeafNodes(o.leafnodes, (o.accounts ?? []).map((a) => a.name)));
+  }
+  const ws = validateWebSocketOptions(o);
+  if (ws !== null) problems.push(ws);
   return problems.map((reason) => ({ severity: "error", reason }));
 }

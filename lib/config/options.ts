@@ -48,6 +48,57 @@ export interface AccountOptions {
     maxSubscriptions?: number;
     maxPayload?: number;
   };
+  /** Stream and service exports (docs/accounts.md). */
+  exports?: ExportOptions[];
+  /** Stream and service imports (docs/accounts.md). */
+  imports?: ImportOptions[];
+  /** Subject mappings applied to what the account's clients publish. */
+  mappings?: SubjectMapping[];
+}
+
+/** How a service export answers: one reply, a stream of replies, or chunks ended by an empty one. */
+export type ResponseType = "singleton" | "stream" | "chunked";
+
+/** One entry of an account's `exports`. */
+export interface ExportOptions {
+  kind: "stream" | "service";
+  subject: string;
+  /** Accounts allowed to import; undefined = public. */
+  accounts?: string[];
+  /** `account_token_position`: the token that must name the importing account (0 = none). */
+  accountTokenPosition?: number;
+  /** Services only (nats-server's default: singleton). */
+  responseType?: ResponseType;
+  /** Services only: how long a stream/chunked response mapping lives (default 2 minutes). */
+  responseThresholdMs?: number;
+}
+
+/** One entry of an account's `imports`. */
+export interface ImportOptions {
+  kind: "stream" | "service";
+  /** The exporting account. */
+  account: string;
+  /** The subject in the exporting account. */
+  subject: string;
+  /** Subject in the importing account (stream: instead of `prefix`; service: what clients publish to). */
+  to?: string;
+  /** Streams only: prepended to the exported subject. */
+  prefix?: string;
+  share?: boolean;
+}
+
+/** One destination of a subject mapping. */
+export interface MappingDestination {
+  subject: string;
+  /** Percent, 1-100. */
+  weight: number;
+  cluster?: string;
+}
+
+/** A `mappings` entry: published subjects matching `source` go to one of the destinations. */
+export interface SubjectMapping {
+  source: string;
+  destinations: MappingDestination[];
 }
 
 /** The `authorization` block and its flag equivalents. */
@@ -138,6 +189,75 @@ export interface JetStreamOptions {
   domain?: string;
 }
 
+/** A `leafnodes.authorization.users` entry. */
+export interface LeafUser {
+  user: string;
+  password: string;
+  /** Account the leaf connection binds to (default: the global account). */
+  account?: string;
+}
+
+/** One entry of `leafnodes.remotes`: a hub this server connects to as a leaf. */
+export interface LeafRemoteOptions {
+  /** `nats-leaf://`, `nats://` or `tls://` URLs (user info allowed). */
+  urls: string[];
+  /** Local account bound to the connection (default: the global account). */
+  account?: string;
+  tls?: TlsOptions;
+  /** Subjects this side does not take from the hub (subscribe deny). */
+  denyImports?: string[];
+  /** Subjects this side does not send to the hub (publish deny). */
+  denyExports?: string[];
+  noRandomize: boolean;
+}
+
+/** The `leafnodes { ... }` block. */
+export interface LeafNodeOptions {
+  host: string;
+  /** 0 = no leaf listener (remotes may still be set), -1 = random. */
+  port: number;
+  advertise?: string;
+  noAdvertise: boolean;
+  authorization?: {
+    user?: string;
+    password?: string;
+    /** Seconds. */
+    timeout?: number;
+    account?: string;
+    users?: LeafUser[];
+  };
+  tls?: TlsOptions;
+  remotes: LeafRemoteOptions[];
+  /** Delay between connection attempts of a remote, in milliseconds (default 1 s). */
+  reconnectMs: number;
+}
+
+/** The `websocket { ... }` block (nats-server 2.9 semantics; docs in README). */
+export interface WebSocketOptions {
+  host: string;
+  /** 0 = off, -1 = random. */
+  port: number;
+  advertise?: string;
+  /** Allows a listener without TLS (refused at start otherwise). */
+  noTls: boolean;
+  tls?: TlsOptions;
+  sameOrigin: boolean;
+  /** Origins (`scheme://host[:port]`) allowed; empty = any. */
+  allowedOrigins: string[];
+  compression: boolean;
+  /** Time to read the HTTP upgrade request (and the TLS handshake); 0 = none. */
+  handshakeTimeoutMs: number;
+  /** `authorization { user, password, token, timeout }` overrides for WebSocket clients. */
+  username?: string;
+  password?: string;
+  token?: string;
+  /** Seconds; 0 = the server's auth timeout. */
+  authTimeout: number;
+  noAuthUser?: string;
+  /** `jwt_cookie`: only with operator mode (which dnatsd refuses). */
+  jwtCookie?: string;
+}
+
 export interface Options {
   // --- identity and listeners
   serverName?: string;
@@ -175,12 +295,17 @@ export interface Options {
   // --- auth
   authorization?: AuthorizationOptions;
   accounts?: AccountOptions[];
+  /** Top-level `mappings` (the global account's). */
+  mappings?: SubjectMapping[];
   noAuthUser?: string;
   // --- tls
   tls?: TlsOptions;
   allowNonTls: boolean;
   // --- cluster
   cluster?: ClusterOptions;
+  leafnodes?: LeafNodeOptions;
+  // --- websocket
+  websocket?: WebSocketOptions;
   // --- monitoring
   httpHost?: string;
   /** 0 = off, -1 = random. */
@@ -241,6 +366,20 @@ export function defaultOptions(): Options {
     httpBasePath: "",
     lameDuckDurationMs: 2 * 60 * 1000,
     lameDuckGracePeriodMs: 10 * 1000,
+  };
+}
+
+/** Defaults of a `websocket` block before it is applied. */
+export function defaultWebSocketOptions(): WebSocketOptions {
+  return {
+    host: "",
+    port: 0,
+    noTls: false,
+    sameOrigin: false,
+    allowedOrigins: [],
+    compression: false,
+    handshakeTimeoutMs: 0,
+    authTimeout: 0,
   };
 }
 

@@ -31,10 +31,69 @@ export interface LocalSubscriber {
   countOut(bytes: number): void;
   /** Auto-unsubscribe reached its count. */
   removeSubscription(sub: Subscription): void;
+  /** Round-trip time measured by the server's PINGs, ms (0 before the first one). */
+  readonly rttMs?: number;
+  /**
+   * Who the publisher is, for a service import that shares it with the
+   * exporting account (`share: true`): nats-server's ClientInfo fields.
+   */
+  details?(): PublisherDetails;
 }
 
-/** A route as the delivery code sees it (implemented by lib/cluster). */
+/** A client's identity as a shared service request carries it. */
+export interface PublisherDetails {
+  start: Date;
+  host: string;
+  cid: number;
+  account: string;
+  /** The user, NKey or token the client logged in with ("" without). */
+  user: string;
+  name: string;
+  lang: string;
+  version: string;
+  /** `nats` or `websocket` (nats-server's client_type); absent means `nats`. */
+  clientType?: string;
+}
+
+/**
+ * A server-side subscription's handler (service imports and their
+ * responses, lib/server/imports.ts). It runs after the fan-out that matched
+ * it has finished, so it may publish with fanOut itself.
+ */
+export type InternalHandler = (msg: import("./deliver.ts").PublishContext) => void;
+
+/**
+ * The stream import a shadow subscription delivers through: the subject the
+ * importer's client sees is computed from the exporter's (lib/server/imports.ts).
+ */
+export interface ShadowImport {
+  readonly exporter: import("../server/account.ts").Account;
+  /** The importer's subject for a subject published in the exporting account. */
+  rename(subject: string): string;
+}
+
+/**
+ * What kind of server link a {@link RouteLink} is. Leaf connections are
+ * named from this server's side, as nats-server does: on a hub link we
+ * accepted the connection (the peer is our leaf), on a spoke link we dialed a
+ * hub (a `leafnodes.remotes` entry).
+ */
+export const LinkKind = {
+  Route: 0,
+  LeafHub: 1,
+  LeafSpoke: 2,
+} as const;
+export type LinkKind = typeof LinkKind[keyof typeof LinkKind];
+
+/**
+ * A route or a leaf connection as the delivery code sees it (implemented by
+ * lib/cluster and lib/leaf).
+ */
 export interface RouteLink {
+  /** Route when absent. */
+  readonly linkKind?: LinkKind;
+  /** A leaf's cluster name (loop prevention between leafs of one cluster); "" for none. */
+  readonly remoteCluster?: string;
   /** Per-message stamp so a route gets each message once (one hop). */
   deliveryStamp: number;
   /** Queue groups named for the message being fanned out. */
@@ -88,9 +147,24 @@ export class Subscription {
   max = 0;
   /** Queue weight announced by a route (RS+ ... <queue> <weight>). */
   weight = 1;
+  /**
+   * The leaf cluster the interest comes from (a leaf link's, or the origin a
+   * route's `LS+` named); "" for none. Never sent back to that cluster.
+   */
+  origin = "";
   /** Delivery filter when permissions deny part of a wildcard subscription. */
   deliveryFiltered = false;
   closed = false;
+  /** Set for a server-side subscription (neither client nor route). */
+  internal: InternalHandler | null = null;
+  /** Not announced to routes (service import subscriptions: each server imports for itself). */
+  noForward = false;
+  /** For a shadow in an exporting account: the importing client's own subscription. */
+  shadowOf: Subscription | null = null;
+  /** For a shadow: the stream import it delivers through. */
+  shadowImport: ShadowImport | null = null;
+  /** The shadows a client subscription has in exporting accounts, if any. */
+  shadows: Subscription[] | null = null;
 
   constructor(init: {
     subject: string;

@@ -94,6 +94,8 @@ const RULES: Record<keyof Options, Rule> = {
   maxConnections: reloadable(ChangeKind.Passive, "max_connections"),
   maxSubscriptions: { refuse: "MaxSubs" },
   accounts: { kind: ChangeKind.Auth, notices: ["accounts"] },
+  // nats-server keeps top-level mappings as the global account's: an accounts change.
+  mappings: { kind: ChangeKind.Auth, notices: ["accounts"] },
   noAuthUser: { custom: true },
   authorization: { custom: true },
   pingIntervalMs: reloadable(ChangeKind.Passive, "ping_interval", duration),
@@ -106,6 +108,10 @@ const RULES: Record<keyof Options, Rule> = {
   maxPayload: reloadable(ChangeKind.Limits, "max_payload"),
   maxPending: { refuse: "MaxPending" },
   cluster: { custom: true },
+  // Leaf node settings apply to connections made at start; a reload does not redo them.
+  leafnodes: { refuse: "LeafNode", fmt: (v) => v === undefined ? "" : JSON.stringify(v) },
+  // nats-server refuses any change of the websocket block (but of its TLS certificates).
+  websocket: { refuse: "Websocket", fmt: (v) => v === undefined ? "{}" : JSON.stringify(v) },
   pidFile: { kind: ChangeKind.Files },
   portsFileDir: reloadable(ChangeKind.Files, "ports_file_dir"),
   logFile: reloadable(ChangeKind.Logging, "log_file"),
