@@ -190,3 +190,66 @@ Deno.test({
     }
   },
 });
+
+Deno.test({
+  name: "jetstream file store: a durable consumer resumes from its ack floor after kill -9",
+  sanitizeResources: false,
+  sanitizeOps: false,
+  fn: async () => {
+    // Not side by side: nats-server 2.9.10 writes consumer state behind the acks, and after
+    // kill -9 it was seen to come back with its ack floor at 0 and redeliver m1 and m2.
+    const transcripts: string[][] = [];
+    for (const reference of [false]) {
+      const dir = await Deno.makeTempDir({ prefix: "js-cons-" });
+      const lines: string[] = [];
+      const dec = new TextDecoder();
+      const info = async (nc: NatsConnection) => {
+        const i = JSON.parse(dec.decode((await nc.request("$JS.API.CONSUMER.INFO.K.W")).data));
+        return `delivered=${i.delivered.stream_seq}/${i.delivered.consumer_seq} floor=${i.ack_floor.stream_seq}/${i.ack_floor.consumer_seq} ack_pending=${i.num_ack_pending} pending=${i.num_pending}`;
+      };
+      const pull = async (nc: NatsConnection, body: string, count: number) => {
+        const inbox = `_INBOX.k${lines.length}`;
+        const sub = nc.subscribe(inbox, { max: count });
+        nc.publish("$JS.API.CONSUMER.MSG.NEXT.K.W", enc.encode(body), { reply: inbox });
+        const got = [];
+        for await (const m of sub) got.push(m);
+        return got;
+      };
+      try {
+        let s = await start(reference, dir);
+        let nc = await connect({ servers: s.url });
+        await nc.request("$JS.API.STREAM.CREATE.K", enc.encode('{"name":"K","subjects":["k"]}'));
+        for (let i = 1; i <= 5; i++) await nc.request("k", enc.encode(`m${i}`));
+        await nc.request(
+          "$JS.API.CONSUMER.DURABLE.CREATE.K.W",
+          enc.encode(
+            '{"stream_name":"K","config":{"durable_name":"W","ack_policy":"explicit","ack_wait":1000000000}}',
+          ),
+        );
+        const first = await pull(nc, '{"batch":3,"no_wait":true}', 3);
+        lines.push(`first ${first.map((m) => dec.decode(m.data))}`);
+        for (const m of first.slice(0, 2)) await nc.request(m.reply!, enc.encode("+ACK"));
+        lines.push(`before ${await info(nc)}`);
+        await nc.close();
+        await kill9(s);
+        s = await start(reference, dir);
+        nc = await connect({ servers: s.url });
+        lines.push(`after ${await info(nc)}`);
+        // The unacknowledged m3 comes back (after ack_wait), with m4 and m5.
+        const rest = await pull(nc, '{"batch":3,"expires":5000000000}', 3);
+        lines.push(`rest ${rest.map((m) => dec.decode(m.data)).sort()}`);
+        await nc.close();
+        await s.stop();
+      } finally {
+        await Deno.remove(dir, { recursive: true });
+      }
+      transcripts.push(lines);
+    }
+    deepStrictEqual(transcripts[0], [
+      "first m1,m2,m3",
+      "before delivered=3/3 floor=2/2 ack_pending=1 pending=2",
+      "after delivered=3/3 floor=2/2 ack_pending=1 pending=2",
+      "rest m3,m4,m5",
+    ]);
+  },
+});

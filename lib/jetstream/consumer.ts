@@ -196,6 +196,19 @@ export function normaliseConsumerConfig(
   return cfg as unknown as ConsumerConfig;
 }
 
+/** A consumer's saved state (see docs/jetstream.md). */
+export interface ConsumerState {
+  sseq: number;
+  dseq: number;
+  adflr: number;
+  asflr: number;
+  /** [stream sequence, delivery sequence of its first delivery] */
+  pending: Array<[number, number]>;
+  /** [stream sequence, deliveries] */
+  rdc: Array<[number, number]>;
+  lss: { seqs: number[]; resume: number } | null;
+}
+
 interface Pending {
   /** Delivery sequence of the first delivery. */
   dseq: number;
@@ -246,13 +259,23 @@ export class Consumer {
   #lastActive = performance.now();
   closed = false;
 
-  constructor(stream: Stream, name: string, config: ConsumerConfig, host: ConsumerHost) {
+  /** Saves the state (durable consumers of file streams); called after every change. */
+  persist: ((c: Consumer) => void) | null = null;
+
+  constructor(
+    stream: Stream,
+    name: string,
+    config: ConsumerConfig,
+    host: ConsumerHost,
+    saved?: { created: string; state: ConsumerState },
+  ) {
     this.stream = stream;
     this.name = name;
     this.config = config;
-    this.created = formatNs(nowNs());
+    this.created = saved?.created ?? formatNs(nowNs());
     this.#host = host;
-    this.#selectStart();
+    if (saved) this.#restoreState(saved.state);
+    else this.#selectStart();
     const inactive = config.inactive_threshold ?? 0;
     if (inactive > 0) {
       const ms = Math.max(10, inactive / 1e6);
@@ -262,6 +285,35 @@ export class Consumer {
         }
       }, Math.max(10, Math.min(ms / 2, 1000)));
     }
+  }
+
+  /** The state a restart needs: positions, ack floor, what waits for an ack. */
+  state(): ConsumerState {
+    return {
+      sseq: this.sseq,
+      dseq: this.dseq,
+      adflr: this.adflr,
+      asflr: this.asflr,
+      pending: [...this.pending].map(([seq, p]) => [seq, p.dseq]),
+      rdc: [...this.rdc],
+      lss: this.#lss ? { seqs: this.#lss, resume: this.#lssResume } : null,
+    };
+  }
+
+  #restoreState(st: ConsumerState): void {
+    this.sseq = st.sseq;
+    this.dseq = st.dseq;
+    this.adflr = st.adflr;
+    this.asflr = st.asflr;
+    // Messages that waited for an ack are redelivered after ack_wait from now.
+    const now = performance.now();
+    for (const [seq, dseq] of st.pending) this.pending.set(seq, { dseq, at: now });
+    for (const [seq, n] of st.rdc) this.rdc.set(seq, n);
+    if (st.lss) {
+      this.#lss = st.lss.seqs;
+      this.#lssResume = st.lss.resume;
+    }
+    if (this.pending.size > 0) this.#scheduleAckCheck();
   }
 
   #matches(m: StoredMsg): boolean {
@@ -589,6 +641,14 @@ export class Consumer {
     // At the end of what there is: no-wait requests that got something are done.
     if (this.waiting.length > 0) this.#expireWaiting(this.#atEnd());
     this.#scheduleExpiry();
+    if (this.#dirty) this.#save();
+  }
+
+  #dirty = false;
+
+  #save(): void {
+    this.#dirty = false;
+    this.persist?.(this);
   }
 
   #atEnd(): boolean {
@@ -596,6 +656,7 @@ export class Consumer {
   }
 
   #deliverMsg(subject: string, ackReply: string, m: StoredMsg): void {
+    this.#dirty = true;
     const dseq = this.dseq++;
     this.#host.publish(m.subject, ackReply, m.hdr, m.data, subject);
     const ack = this.config.ack_policy;
@@ -674,6 +735,8 @@ export class Consumer {
         this.ldt = nowNs();
       }
     } else if (text === "+TERM") this.#ack(sseq, dseq);
+    // The state is saved before the ack is answered.
+    this.#save();
     if (reply !== "" && !skipReply) this.#host.publish(reply, "", null, new Uint8Array(0));
   }
 

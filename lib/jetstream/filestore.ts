@@ -70,6 +70,49 @@ export class StreamFiles {
     syncDir(this.dir);
   }
 
+  /** Saves a durable consumer's configuration and state (`obs/<name>.json`). */
+  writeConsumer(name: string, record: unknown): void {
+    const dir = `${this.dir}/obs`;
+    Deno.mkdirSync(dir, { recursive: true });
+    const tmp = `${dir}/${name}.json.tmp`;
+    const f = Deno.openSync(tmp, { write: true, create: true, truncate: true });
+    try {
+      writeAll(f, encoder.encode(JSON.stringify(record)));
+      f.syncDataSync();
+    } finally {
+      f.close();
+    }
+    Deno.renameSync(tmp, `${dir}/${name}.json`);
+  }
+
+  removeConsumer(name: string): void {
+    try {
+      Deno.removeSync(`${this.dir}/obs/${name}.json`);
+    } catch (e) {
+      if (!(e instanceof Deno.errors.NotFound)) throw e;
+    }
+  }
+
+  /** The saved consumers, by name. */
+  readConsumers(): Array<[string, unknown]> {
+    const out: Array<[string, unknown]> = [];
+    let entries: Deno.DirEntry[];
+    try {
+      entries = [...Deno.readDirSync(`${this.dir}/obs`)];
+    } catch (e) {
+      if (e instanceof Deno.errors.NotFound) return out;
+      throw e;
+    }
+    for (const e of entries) {
+      if (!e.isFile || !e.name.endsWith(".json")) continue;
+      out.push([
+        e.name.slice(0, -5),
+        JSON.parse(Deno.readTextFileSync(`${this.dir}/obs/${e.name}`)),
+      ]);
+    }
+    return out.sort((a, b) => a[0] < b[0] ? -1 : 1);
+  }
+
   readMeta(): unknown {
     return JSON.parse(Deno.readTextFileSync(`${this.dir}/meta.json`));
   }

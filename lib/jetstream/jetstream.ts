@@ -18,7 +18,13 @@ import {
   subjectsOverlap,
 } from "./stream.ts";
 import { formatNs, nowNs } from "./time.ts";
-import { Consumer, type ConsumerHost, normaliseConsumerConfig } from "./consumer.ts";
+import {
+  Consumer,
+  type ConsumerConfig,
+  type ConsumerHost,
+  type ConsumerState,
+  normaliseConsumerConfig,
+} from "./consumer.ts";
 import { goJson } from "./json.ts";
 import { StreamFiles } from "./filestore.ts";
 import { subjectMatchesPattern } from "../router/subject.ts";
@@ -225,6 +231,10 @@ export class JetStream implements JetStreamHandle {
       stream.restore(records);
       stream.files = files;
       this.#subscribeStream(stream);
+      for (const [cname, saved] of files.readConsumers()) {
+        const rec = saved as { config: ConsumerConfig; created: string; state: ConsumerState };
+        this.#attachConsumer(new Consumer(stream, cname, rec.config, this.#consumerHost, rec));
+      }
       const ms = (performance.now() - started).toFixed(0);
       log.notice(`  Restored ${stream.msgs.size} messages for stream '$G > ${name}' in ${ms}ms`);
     }
@@ -619,6 +629,7 @@ export class JetStream implements JetStreamHandle {
       const existing = byName.get(name);
       if (existing) {
         updateConsumer(existing, cfg);
+        existing.persist?.(existing);
         return this.#reply(m, type, existing.info());
       }
       const maxConsumers = stream.config.max_consumers;
@@ -626,23 +637,38 @@ export class JetStream implements JetStreamHandle {
         throw new ApiError(400, 10026, "maximum consumers limit reached");
       }
       const c = new Consumer(stream, name, cfg, this.#consumerHost);
-      byName.set(name, c);
-      const prefix = `${stream.config.name}.${name}`;
-      this.#consumerSids.set(c, [
-        this.#client.subscribe(
-          `$JS.API.CONSUMER.MSG.NEXT.${prefix}`,
-          (r) => r.reply !== "" && c.nextRequest(r.reply, r.data),
-        ),
-        this.#client.subscribe(
-          `$JS.ACK.${prefix}.*.*.*.*.*`,
-          (a) => c.onAck(a.subject, a.reply, a.data),
-        ),
-      ]);
+      this.#attachConsumer(c);
       this.#reply(m, type, c.info());
     });
   }
 
+  /** Registers a consumer: its pull and ack subscriptions, and saving for durable file ones. */
+  #attachConsumer(c: Consumer): void {
+    const stream = c.stream;
+    let byName = this.consumers.get(stream.config.name);
+    if (!byName) this.consumers.set(stream.config.name, byName = new Map());
+    byName.set(c.name, c);
+    const prefix = `${stream.config.name}.${c.name}`;
+    this.#consumerSids.set(c, [
+      this.#client.subscribe(
+        `$JS.API.CONSUMER.MSG.NEXT.${prefix}`,
+        (r) => r.reply !== "" && c.nextRequest(r.reply, r.data),
+      ),
+      this.#client.subscribe(
+        `$JS.ACK.${prefix}.*.*.*.*.*`,
+        (a) => c.onAck(a.subject, a.reply, a.data),
+      ),
+    ]);
+    const files = stream.files;
+    if (files !== null && c.config.durable_name) {
+      c.persist = (x) =>
+        files.writeConsumer(x.name, { config: x.config, created: x.created, state: x.state() });
+      c.persist(c);
+    }
+  }
+
   #removeConsumer(c: Consumer): void {
+    if (c.persist !== null) c.stream.files?.removeConsumer(c.name);
     for (const sid of this.#consumerSids.get(c) ?? []) this.#client.unsubscribe(sid);
     this.#consumerSids.delete(c);
     this.consumers.get(c.stream.config.name)?.delete(c.name);
