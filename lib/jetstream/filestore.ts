@@ -5,7 +5,8 @@
  *
  * Sync policy: every record is written and `fdatasync`ed before the publish
  * is acknowledged, so an acknowledged message survives kill -9 and power
- * loss. Recovery reads records until the first one that is short or whose
+ * loss. Messages that arrive together are synced together (one
+ * `fdatasync` for all the publishes of one read, then their acks). Recovery reads records until the first one that is short or whose
  * CRC-32 does not match (a torn last write), truncates the file there, and
  * replays the rest.
  *
@@ -151,6 +152,16 @@ export class StreamFiles {
     return { records, truncatedBytes };
   }
 
+  /** Written but not yet synced (messages wait for {@linkcode sync}: a group commit). */
+  dirty = false;
+
+  /** Syncs what appendMsg wrote; the acks of those messages go out after this. */
+  sync(): void {
+    if (!this.dirty) return;
+    this.dirty = false;
+    this.#file!.syncDataSync();
+  }
+
   appendMsg(m: StoredMsg): void {
     const subj = encoder.encode(m.subject);
     const hlen = m.hdr?.length ?? 0;
@@ -164,7 +175,8 @@ export class StreamFiles {
     body.set(subj, 26);
     if (m.hdr) body.set(m.hdr, 26 + subj.length);
     body.set(m.data, 26 + subj.length + hlen);
-    this.#append(MSG, body);
+    this.#append(MSG, body, false);
+    this.dirty = true;
   }
 
   appendDelete(seq: number): void {
@@ -175,7 +187,7 @@ export class StreamFiles {
     this.#append(PURGE, seqBody(firstSeq));
   }
 
-  #append(kind: number, body: Uint8Array): void {
+  #append(kind: number, body: Uint8Array, sync = true): void {
     const rec = new Uint8Array(FRAME + body.length);
     const v = new DataView(rec.buffer);
     rec[0] = kind;
@@ -183,7 +195,10 @@ export class StreamFiles {
     rec.set(body, 5);
     v.setUint32(5 + body.length, crc32(rec, 0, 5 + body.length));
     writeAll(this.#file!, rec);
-    this.#file!.syncDataSync();
+    if (sync) {
+      this.#file!.syncDataSync();
+      this.dirty = false;
+    }
   }
 
   close(): void {

@@ -56,6 +56,8 @@ export class InternalClient implements LocalSubscriber {
   #scheduled = false;
   readonly #ctx = new PublishContext();
   #onError: (e: unknown) => void;
+  /** Runs after each batch of received messages (JetStream syncs and acks there). */
+  afterDrain: (() => void) | null = null;
 
   constructor(account: Account, onError: (e: unknown) => void) {
     this.account = account;
@@ -188,6 +190,11 @@ export class InternalClient implements LocalSubscriber {
       } catch (e) {
         this.#onError(e);
       }
+    }
+    try {
+      this.afterDrain?.();
+    } catch (e) {
+      this.#onError(e);
     }
   }
 }

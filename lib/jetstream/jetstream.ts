@@ -155,6 +155,9 @@ export class JetStream implements JetStreamHandle {
   readonly consumers = new Map<string, Map<string, Consumer>>();
   readonly #consumerSids = new Map<Consumer, string[]>();
   readonly #consumerHost: ConsumerHost;
+  /** File streams written since the last sync, and the acks that wait for it. */
+  readonly #unsynced = new Set<StreamFiles>();
+  readonly #pendingAcks: Array<[string, string]> = [];
   #apiTotal = 0;
   #apiErrors = 0;
 
@@ -165,6 +168,7 @@ export class JetStream implements JetStreamHandle {
       host.log.error(`JetStream internal error: ${(e as Error)?.stack ?? e}`);
     });
     const client = this.#client;
+    client.afterDrain = () => this.#commit();
     const sublist = host.globalAccount.sublist;
     this.#consumerHost = {
       publish: (subject, reply, hdr, data, deliverTo) =>
@@ -175,6 +179,26 @@ export class JetStream implements JetStreamHandle {
       },
       expired: (c) => this.#removeConsumer(c),
     };
+  }
+
+  /** Group commit: one sync per file written in this batch, then the acks, in order. */
+  #commit(): void {
+    const acks = this.#pendingAcks.splice(0);
+    let failed: Error | null = null;
+    for (const files of this.#unsynced) {
+      try {
+        files.sync();
+      } catch (e) {
+        failed = e as Error;
+      }
+    }
+    this.#unsynced.clear();
+    if (failed !== null) {
+      // Nothing of this batch is acknowledged: the publishers retry or give up.
+      this.#host.log.error(`JetStream failed to sync the store: ${failed.message}`);
+      return;
+    }
+    for (const [reply, ack] of acks) this.#client.publish(reply, "", null, encoder.encode(ack));
   }
 
   #consumerCount(): number {
@@ -470,7 +494,17 @@ export class JetStream implements JetStreamHandle {
       if (this.config.domain && result.stored) {
         ack = ack.replace(`"seq":`, `"domain":${JSON.stringify(this.config.domain)}, "seq":`);
       }
-      this.#client.publish(m.reply, "", null, encoder.encode(ack));
+      if (stream.files !== null && result.stored) {
+        // Answered once the batch is on disk (see #commit).
+        this.#unsynced.add(stream.files);
+        this.#pendingAcks.push([m.reply, ack]);
+      } else if (this.#pendingAcks.length > 0) {
+        this.#pendingAcks.push([m.reply, ack]); // Keep the acks in order
+      } else {
+        this.#client.publish(m.reply, "", null, encoder.encode(ack));
+      }
+    } else if (stream.files !== null && result.stored) {
+      this.#unsynced.add(stream.files);
     }
   }
 
