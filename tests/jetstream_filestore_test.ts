@@ -7,7 +7,7 @@
 import { deepStrictEqual, equal, ok } from "node:assert/strict";
 import { connect, type NatsConnection } from "npm:@nats-io/transport-node@3.4.0";
 import { missing } from "./helpers/requires.ts";
-import { ServerProcess } from "./helpers/server.ts";
+import { runToExit, ServerProcess } from "./helpers/server.ts";
 import { runScript, script } from "./jetstream/helpers.ts";
 
 const enc = new TextEncoder();
@@ -251,5 +251,26 @@ Deno.test({
       "after delivered=3/3 floor=2/2 ack_pending=1 pending=2",
       "rest m3,m4,m5",
     ]);
+  },
+});
+
+Deno.test({
+  name:
+    "jetstream file store: a store directory that cannot be made stops the start as nats-server",
+  ignore: missing("nats-server"),
+  fn: async () => {
+    const results = [];
+    for (const reference of [true, false]) {
+      // Nothing can be created under /proc, whoever runs the test.
+      const r = await runToExit({
+        reference,
+        args: ["-js", "-sd", "/proc/no-such-store", "-a", "127.0.0.1", "-p", "-1"],
+      });
+      const fatal = r.stderr.split("\n").filter((l) => l.includes("[FTL]"))
+        .map((l) => l.replace(/^\[\d+\] \S+ \S+ /, ""));
+      results.push({ code: r.code, fatal });
+    }
+    deepStrictEqual(results[1], results[0]);
+    equal(results[0].fatal.length, 1);
   },
 });

@@ -84,11 +84,8 @@ export async function startJetStream(
   const tmp = (Deno.env.get("TMPDIR") || "/tmp").replace(/\/+$/, "");
   const base = options.storeDir !== "" ? options.storeDir : `${tmp}/nats`;
   const storeDir = base.replace(/\/+$/, "") + "/jetstream";
-  try {
-    await Deno.mkdir(storeDir, { recursive: true });
-  } catch (e) {
-    throw new Error(`Can't start JetStream: ${(e as Error).message}`);
-  }
+  host.log.notice("Starting JetStream");
+  mkdirAll(storeDir);
   const maxMemory = options.maxMemory >= 0 ? options.maxMemory : defaultMaxMemory();
   const maxStore = options.maxStore >= 0 ? options.maxStore : await defaultMaxStore(storeDir);
   const config: JetStreamConfigInfo = {
@@ -105,6 +102,38 @@ export async function startJetStream(
   js.restoreStreams();
   js.start();
   return js;
+}
+
+/**
+ * Creates `dir` and its parents, failing as nats-server words it: the first
+ * directory that could not be made, with Go's text for the system error.
+ */
+function mkdirAll(dir: string): void {
+  const parts = dir.split("/");
+  for (let i = 1; i <= parts.length; i++) {
+    const path = parts.slice(0, i).join("/");
+    if (path === "") continue;
+    try {
+      if (Deno.statSync(path).isDirectory) continue;
+    } catch {
+      // Missing: made below.
+    }
+    try {
+      Deno.mkdirSync(path);
+    } catch (e) {
+      if (e instanceof Deno.errors.AlreadyExists) continue;
+      const why = e instanceof Deno.errors.NotFound
+        ? "no such file or directory"
+        : e instanceof Deno.errors.PermissionDenied
+        ? "permission denied"
+        : e instanceof Deno.errors.NotADirectory
+        ? "not a directory"
+        : (e as Error).message;
+      throw new Error(
+        `Can't start JetStream: could not create storage directory - mkdir ${path}: ${why}`,
+      );
+    }
+  }
 }
 
 /** 75% of the machine's memory, as nats-server. */
@@ -209,7 +238,6 @@ export class JetStream implements JetStreamHandle {
 
   logBanner(): void {
     const log = this.#host.log;
-    log.notice("Starting JetStream");
     log.notice("---------------- JETSTREAM ----------------");
     log.notice(`  Max Memory:      ${friendlyBytes(this.config.max_memory)}`);
     log.notice(`  Max Storage:     ${friendlyBytes(this.config.max_storage)}`);
