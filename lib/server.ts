@@ -125,6 +125,7 @@ export type MonitoredServer = Readonly<
     | "tlsCertificateInfo"
     | "connectUrls"
     | "websocket"
+    | "jetstream"
   >
 >;
 
@@ -153,6 +154,8 @@ export class Server implements ServerCore {
   leafnodes: import("./leaf/leaf_nodes.ts").LeafNodesHandle | null = null;
   /** The WebSocket listener (lib/websocket), when `websocket.port` is set. */
   websocket: import("./websocket/listener.ts").WebSocketListener | null = null;
+  /** JetStream (lib/jetstream), null when off: the publish path never looks at it. */
+  jetstream: import("./jetstream/jetstream.ts").JetStreamHandle | null = null;
   /** The TLS client listener, kept so a config reload can swap its certificate. */
   clientTls: import("./tls/client_listener.ts").TlsClientListener | null = null;
   /** Letsgo-nats variables for ACME env mode (set by the CLI when DOMAINS is set). */
@@ -388,6 +391,12 @@ export class Server implements ServerCore {
       this.clientPort = listener.port;
     } else {
       this.#listenPlain(o.host, port);
+    }
+    if (o.jetstream) {
+      const { startJetStream } = await import("./jetstream/jetstream.ts");
+      const js = await startJetStream(this, o.jetstream);
+      this.jetstream = js;
+      this.extensions.push({ shutdown: () => js.shutdown() });
     }
     if (o.websocket && o.websocket.port !== 0) {
       const { startWebSocketListener } = await import("./websocket/listener.ts");

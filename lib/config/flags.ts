@@ -39,6 +39,8 @@ export type FlagOverrides =
     cluster?: Partial<ClusterOptions>;
     /** A TLS block built from `--tls*` flags, or `null` for `-tls=false`. */
     tls?: TlsOptions | null;
+    /** `-js`: JetStream on (with the file's settings, or the defaults). */
+    jetstreamFlag?: boolean;
   };
 
 /** Result of {@linkcode parseFlags}. */
@@ -367,10 +369,10 @@ function applyFlagValues(result: ParsedFlags, flags: Map<string, string | number
         cluster().connectRetries = int(name)!;
         break;
       case "js":
-        if (bool(name)) result.errors.push(`"-js" is not supported by dnatsd`);
+        if (bool(name)) set("jetstreamFlag", true);
         break;
       case "sd":
-        if (str(name)) result.errors.push(`"-sd" is not supported by dnatsd`);
+        if (str(name)) set("storeDir", str(name));
         break;
       case "profile":
         if (int(name) !== 0) result.errors.push(`"--profile" is not supported by dnatsd`);
@@ -511,7 +513,7 @@ function applyTlsFlags(result: ParsedFlags, flags: Map<string, unknown>): void {
  */
 export function mergeOptions(fileOpts: Options, flagOverrides: FlagOverrides): Options {
   const merged: Options = structuredClone(fileOpts);
-  const { cluster, tls, ...plain } = flagOverrides;
+  const { cluster, tls, jetstreamFlag, ...plain } = flagOverrides;
   for (const [k, v] of Object.entries(plain)) {
     if (v !== undefined) Object.assign(merged, { [k]: structuredClone(v) });
   }
@@ -540,6 +542,10 @@ export function mergeOptions(fileOpts: Options, flagOverrides: FlagOverrides): O
     // The handshake timeout is not a flag: keep the file's.
     merged.tls = { ...structuredClone(tls), timeout: fileOpts.tls?.timeout ?? tls.timeout };
   }
+  if (jetstreamFlag && !merged.jetstream) {
+    merged.jetstream = { storeDir: merged.storeDir ?? "", maxMemory: -1, maxStore: -1 };
+  }
+  if (merged.jetstream && plain.storeDir) merged.jetstream.storeDir = plain.storeDir;
   return merged;
 }
 
@@ -598,12 +604,16 @@ Cluster options:
     --cluster_advertise <host:port>  Route address given to other servers
     --connect_retries <n>            Connection attempts for routes learned from peers
 
+JetStream options:
+    -js, --jetstream                 Enable JetStream (a single server; not with a cluster)
+    -sd, --store_dir <dir>           Storage directory for JetStream
+
 Common options:
     -h, --help                       Show this help
     -v, --version                    Show the version
     --help_tls                       Show TLS configuration help
 
-JetStream (-js, -sd) and profiling (--profile) flags are recognized but not supported.
+Profiling (--profile) is recognized but not supported.
 `;
 }
 

@@ -161,7 +161,10 @@ Deno.test("parseFlags() signal, help, version and unsupported flags", () => {
   assert.equal(parseFlags(["-h"]).command, "help");
   assert.equal(parseFlags(["--help_tls"]).command, "help_tls");
   assert.equal(parseFlags(["-v"]).command, "version");
-  assert.deepEqual(parseFlags(["-js"]).errors, ['"-js" is not supported by dnatsd']);
+  assert.deepEqual(parseFlags(["-js"]).errors, []);
+  assert.equal(parseFlags(["-js"]).overrides.jetstreamFlag, true);
+  assert.equal(parseFlags(["-js=false"]).overrides.jetstreamFlag, undefined);
+  assert.equal(parseFlags(["-sd", "/d"]).overrides.storeDir, "/d");
   assert.deepEqual(parseFlags(["-js=false", "--profile", "0"]).errors, []);
   assert.deepEqual(parseFlags(["--profile", "6060"]).errors, [
     '"--profile" is not supported by dnatsd',

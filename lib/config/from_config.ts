@@ -34,6 +34,7 @@ import {
   readAuthorizationBlock,
 } from "./from_config_auth.ts";
 import { readClusterBlock } from "./from_config_cluster.ts";
+import { type JetStreamConf, readJetStreamBlock } from "./from_config_jetstream.ts";
 import { readLeafNodesBlock, validateLeafNodes } from "./from_config_leaf.ts";
 import { readMappings } from "./from_config_accounts.ts";
 import { readTlsBlock } from "./from_config_tls.ts";
@@ -88,7 +89,6 @@ export function optionsFromConfig(
 
 /** Keys nats-server knows that only make sense for features dnatsd lacks. */
 const UNSUPPORTED_FEATURES = new Set([
-  "jetstream",
   "gateway",
   "mqtt",
 ]);
@@ -109,8 +109,6 @@ const UNSUPPORTED_UNLESS_EMPTY = new Set([
   "resolver_preload",
   "resolver_pinned_accounts",
   "default_js_domain",
-  "store_dir",
-  "storedir",
   "system_account",
   "system",
 ]);
@@ -123,6 +121,7 @@ class ApplyState {
   #authPos?: ConfPos;
   #auth?: AuthorizationOptions & { hasUsersArray: boolean };
   #accounts?: AccountsResult;
+  readonly #js: JetStreamConf = {};
 
   constructor(options: Options, checkFiles: boolean) {
     this.options = options;
@@ -284,6 +283,17 @@ class ApplyState {
           "cluster",
           readClusterBlock(is, v, this.options.cluster, this.#checkFiles),
         );
+      case "jetstream":
+        return readJetStreamBlock(is, v, this.#js);
+      case "store_dir":
+      case "storedir": {
+        if (this.#js.storeDir !== undefined) {
+          return is.error(v, "Duplicate 'store_dir' configuration");
+        }
+        const dir = is.str(v);
+        if (dir !== undefined) this.#js.storeDir = dir;
+        return;
+      }
       case "leafnodes":
       case "leaf":
         return this.#set(
@@ -371,6 +381,18 @@ class ApplyState {
 
   /** Checks that need both `authorization` and `accounts`, whatever their order. */
   finish(): void {
+    const js = this.#js;
+    if (js.enabled) {
+      this.#set("jetstream", {
+        storeDir: js.storeDir ?? "",
+        maxMemory: js.maxMemory ?? -1,
+        maxStore: js.maxStore ?? -1,
+        ...(js.domain ? { domain: js.domain } : {}),
+      });
+    } else if (js.storeDir !== undefined) {
+      // A store_dir alone is kept for -js given on the command line.
+      this.#set("storeDir", js.storeDir);
+    }
     const accounts = this.#accounts;
     if (!accounts) return;
     const accountUsers = accounts.accounts.flatMap((a) => a.users);
@@ -459,6 +481,11 @@ export function validateOptions(o: Options): ConfigIssue[] {
         `no_auth_user: "${o.noAuthUser}" not present as user in authorization block or account configuration`,
       );
     }
+  }
+  if (o.jetstream && o.cluster && o.cluster.port !== 0) {
+    problems.push(
+      "jetstream in a cluster is not supported by dnatsd yet (clustered JetStream needs replication); remove the cluster block or jetstream",
+    );
   }
   if (o.lameDuckGracePeriodMs >= o.lameDuckDurationMs) {
     problems.push(

@@ -426,16 +426,13 @@ Deno.test("optionsFromConfig() cluster block", () => {
 });
 
 Deno.test("optionsFromConfig() unsupported features unless disabled", () => {
-  for (const key of ["jetstream", "gateway", "mqtt"]) {
+  for (const key of ["gateway", "mqtt"]) {
     assert.deepEqual(problems(`${key} { port: 1 }`), [
       `t.conf:1:0: "${key}" is not supported by dnatsd`,
     ]);
     assert.deepEqual(problems(`${key} {}`), [], key);
   }
   assert.deepEqual(problems("jetstream: disabled\njetstream: false\n"), []);
-  assert.deepEqual(problems("jetstream: enabled"), [
-    `t.conf:1:0: "jetstream" is not supported by dnatsd`,
-  ]);
   assert.deepEqual(problems("jetstream { enabled: false, store_dir: /x }"), []);
   assert.deepEqual(problems('operator: "/op.jwt"'), [
     `t.conf:1:0: "operator" is not supported by dnatsd`,

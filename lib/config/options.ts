@@ -178,6 +178,17 @@ export interface ClusterOptions {
   permissions?: { import?: SubjectPermission; export?: SubjectPermission };
 }
 
+/** The `jetstream` block, `-js` and `-sd` (lib/jetstream owns their meaning). */
+export interface JetStreamOptions {
+  /** Store directory as configured; empty: a `jetstream` folder under the temp dir. */
+  storeDir: string;
+  /** Bytes; -1: derived from the machine (75% of memory), as nats-server. */
+  maxMemory: number;
+  /** Bytes; -1: derived from the disk (1 TB cap), as nats-server. */
+  maxStore: number;
+  domain?: string;
+}
+
 /** A `leafnodes.authorization.users` entry. */
 export interface LeafUser {
   user: string;
@@ -301,6 +312,10 @@ export interface Options {
   httpPort: number;
   httpsPort: number;
   httpBasePath: string;
+  // --- jetstream (undefined: off)
+  jetstream?: JetStreamOptions;
+  /** `store_dir` given without JetStream on (used if `-js` turns it on). */
+  storeDir?: string;
   // --- lame duck
   lameDuckDurationMs: number;
   lameDuckGracePeriodMs: number;

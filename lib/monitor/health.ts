@@ -33,8 +33,18 @@ export function buildHealthz(server: MonitoredServer): Health {
   return { status: 503, body: { status: "error", error } };
 }
 
-/** /jsz with JetStream off. */
+/** /jsz: nats-server's figures, or its body with JetStream off. */
 export function buildJsz(server: MonitoredServer): JsonObject {
+  const js = server.jetstream;
+  if (js) {
+    return {
+      server_id: server.serverId,
+      now: rfc3339Nano(preciseNowMs()),
+      config: { ...js.config },
+      ...js.stats(),
+      ...js.totals(),
+    } as unknown as JsonObject;
+  }
   return {
     server_id: server.serverId,
     now: rfc3339Nano(preciseNowMs()),

@@ -76,7 +76,9 @@ export function buildVarz(server: MonitoredServer, ctx: VarzContext): JsonObject
   v.leaf = leafVarz(server);
   v.mqtt = {};
   v.websocket = websocketVarz(server);
-  v.jetstream = {};
+  v.jetstream = server.jetstream
+    ? { config: { ...server.jetstream.config }, stats: server.jetstream.stats() }
+    : {};
   v.tls_timeout = o.tls?.timeout ?? DEFAULT_TIMEOUT_S;
   v.write_deadline = o.writeDeadlineMs * MS_TO_NS;
   v.start = rfc3339Nano(server.startTime.getTime());

@@ -127,6 +127,9 @@ const RULES: Record<keyof Options, Rule> = {
   lameDuckDurationMs: { refuse: "LameDuckDuration", fmt: duration },
   lameDuckGracePeriodMs: { refuse: "LameDuckGracePeriod", fmt: duration },
   maxTracedMsgLen: reloadable(ChangeKind.Passive, "max_traced_msg_len"),
+  // Turning JetStream on or off, or moving its store, needs a restart in dnatsd.
+  jetstream: { refuse: "JetStream", fmt: (v) => v ? JSON.stringify(v) : "" },
+  storeDir: { refuse: "StoreDir" },
 };
 
 /** Structural equality for option values (plain data: no cycles, no class instances). */

@@ -1,0 +1,207 @@
+/**
+ * JetStream's in-process client: it subscribes in an account's sublist like a
+ * connection does (so the publish path needs no change and pays nothing when
+ * JetStream is off), receives the MSG/HMSG frames the fan-out writes into its
+ * buffer, and publishes through the same fan-out.
+ *
+ * Frames are taken out of the buffer in a microtask, never during the
+ * fan-out that wrote them: handling one (storing it, sending an ack) publishes
+ * again, and the fan-out is not re-entrant.
+ *
+ * @module
+ */
+import { Outbound } from "../conn/outbound.ts";
+import type { Transport } from "../conn/transport.ts";
+import { fanOut, PublishContext } from "../delivery/deliver.ts";
+import { type LocalSubscriber, Subscription } from "../delivery/subscription.ts";
+import type { Account } from "../server/account.ts";
+
+/** One message received on an internal subscription. */
+export interface InternalMsg {
+  subject: string;
+  reply: string;
+  /** Header block (`NATS/1.0...\r\n\r\n`), null when the message has none. */
+  hdr: Uint8Array | null;
+  data: Uint8Array;
+}
+
+export type InternalHandler = (msg: InternalMsg) => void;
+
+/** Never written to: frames are read straight out of the buffer. */
+const NO_TRANSPORT: Transport = {
+  remoteAddress: "",
+  remotePort: 0,
+  start() {},
+  write: () => Promise.resolve(),
+  pause() {},
+  resume() {},
+  close() {},
+};
+
+const encoder = new TextEncoder();
+const decoder = new TextDecoder();
+const CRLF = encoder.encode("\r\n");
+
+export class InternalClient implements LocalSubscriber {
+  readonly cid = 0;
+  readonly out: Outbound;
+  isClosed = false;
+  readonly echo = false;
+  readonly headers = true;
+  readonly grantsReplies = false;
+  readonly account: Account;
+  readonly #handlers = new Map<string, InternalHandler>();
+  readonly #subs = new Map<string, Subscription>();
+  #nextSid = 1;
+  #scheduled = false;
+  readonly #ctx = new PublishContext();
+  #onError: (e: unknown) => void;
+  /** Runs after each batch of received messages (JetStream syncs and acks there). */
+  afterDrain: (() => void) | null = null;
+
+  constructor(account: Account, onError: (e: unknown) => void) {
+    this.account = account;
+    this.out = new Outbound(NO_TRANSPORT, () => {});
+    this.#onError = onError;
+  }
+
+  /** Subscribes `subject` (wildcards allowed); returns the sid for unsubscribe(). */
+  subscribe(subject: string, handler: InternalHandler): string {
+    const sid = String(this.#nextSid++);
+    const sub = new Subscription({
+      subject,
+      queue: null,
+      sid,
+      sidBytes: encoder.encode(sid),
+      client: this,
+    });
+    this.#handlers.set(sid, handler);
+    this.#subs.set(sid, sub);
+    this.account.sublist.insert(sub);
+    return sid;
+  }
+
+  unsubscribe(sid: string): void {
+    const sub = this.#subs.get(sid);
+    if (!sub) return;
+    sub.closed = true;
+    this.account.sublist.remove(sub);
+    this.#subs.delete(sid);
+    this.#handlers.delete(sid);
+  }
+
+  /**
+   * Publishes a message to whoever is interested; returns the number of deliveries.
+   * With `deliverTo`, the message goes to the subscribers of that subject but
+   * keeps `subject` in its MSG line (how consumers deliver stored messages).
+   */
+  publish(
+    subject: string,
+    reply: string,
+    hdr: Uint8Array | null,
+    data: Uint8Array,
+    deliverTo: string = subject,
+  ): number {
+    if (this.isClosed) return 0;
+    const ctx = this.#ctx;
+    const subj = encoder.encode(subject);
+    ctx.subject = subject;
+    ctx.subjBuf = subj;
+    ctx.subjStart = 0;
+    ctx.subjEnd = subj.length;
+    if (reply !== "") {
+      const r = encoder.encode(reply);
+      ctx.replyBuf = r;
+      ctx.replyStart = 0;
+      ctx.replyEnd = r.length;
+    } else {
+      ctx.replyStart = -1;
+      ctx.replyEnd = -1;
+    }
+    const hlen = hdr === null ? 0 : hdr.length;
+    const payload = new Uint8Array(hlen + data.length);
+    if (hdr !== null) payload.set(hdr, 0);
+    payload.set(data, hlen);
+    ctx.payload = payload;
+    const size = encoder.encode(String(payload.length));
+    ctx.sizeBuf = size;
+    ctx.sizeStart = 0;
+    ctx.sizeEnd = size.length;
+    if (hdr !== null) {
+      ctx.hdrSize = hlen;
+      const h = encoder.encode(String(hlen));
+      ctx.hdrBuf = h;
+      ctx.hdrStart = 0;
+      ctx.hdrEnd = h.length;
+    } else {
+      ctx.hdrSize = -1;
+    }
+    ctx.publisher = this;
+    return fanOut(ctx, this.account.sublist.match(deliverTo));
+  }
+
+  deliveryAllowed(): boolean {
+    return true;
+  }
+
+  grantReply(): void {}
+
+  countOut(): void {
+    if (this.#scheduled) return;
+    this.#scheduled = true;
+    queueMicrotask(() => this.#drain());
+  }
+
+  removeSubscription(sub: Subscription): void {
+    this.unsubscribe(sub.sid);
+  }
+
+  close(): void {
+    for (const sid of [...this.#subs.keys()]) this.unsubscribe(sid);
+    this.isClosed = true;
+  }
+
+  /** Parses the frames written since the last drain and hands each to its handler. */
+  #drain(): void {
+    this.#scheduled = false;
+    const out = this.out;
+    const buf = out.buf.slice(0, out.len);
+    out.len = 0;
+    let p = 0;
+    while (p < buf.length) {
+      const eol = indexOfCrlf(buf, p);
+      if (eol < 0) break;
+      const line = decoder.decode(buf.subarray(p, eol)).split(" ");
+      const withHeaders = line[0] === "HMSG";
+      const total = Number(line[line.length - 1]);
+      const hsize = withHeaders ? Number(line[line.length - 2]) : 0;
+      const fixed = withHeaders ? 5 : 4;
+      const subject = line[1];
+      const sid = line[2];
+      const reply = line.length > fixed ? line[3] : "";
+      const start = eol + 2;
+      const hdr = withHeaders ? buf.subarray(start, start + hsize) : null;
+      const data = buf.subarray(start + hsize, start + total);
+      p = start + total + CRLF.length;
+      const handler = this.#handlers.get(sid);
+      if (!handler) continue;
+      try {
+        handler({ subject, reply, hdr, data });
+      } catch (e) {
+        this.#onError(e);
+      }
+    }
+    try {
+      this.afterDrain?.();
+    } catch (e) {
+      this.#onError(e);
+    }
+  }
+}
+
+function indexOfCrlf(buf: Uint8Array, from: number): number {
+  for (let i = from; i + 1 < buf.length; i++) {
+    if (buf[i] === 13 && buf[i + 1] === 10) return i;
+  }
+  return -1;
+}

@@ -1,0 +1,954 @@
+/**
+ * JetStream on one server: the `$JS.API.>` request handlers, the streams of
+ * the global account, and the figures monitoring shows. The server loads this
+ * module only when JetStream is on (`-js`, `jetstream {}`), and meets it
+ * through {@linkcode JetStreamHandle}; see docs/jetstream.md.
+ *
+ * @module
+ */
+import type { JetStreamOptions } from "../config/options.ts";
+import type { Account } from "../server/account.ts";
+import { ApiError, JSErr } from "./errors.ts";
+import { InternalClient, type InternalMsg } from "./internal.ts";
+import {
+  isValidName,
+  normaliseConfig,
+  Stream,
+  type StreamConfig,
+  subjectsOverlap,
+} from "./stream.ts";
+import { formatNs, nowNs } from "./time.ts";
+import {
+  Consumer,
+  type ConsumerConfig,
+  type ConsumerHost,
+  type ConsumerState,
+  normaliseConsumerConfig,
+} from "./consumer.ts";
+import { goJson } from "./json.ts";
+import { StreamFiles } from "./filestore.ts";
+import { subjectMatchesPattern } from "../router/subject.ts";
+
+/** What JetStream needs of the server. */
+export interface JetStreamHost {
+  readonly globalAccount: Account;
+  readonly log: {
+    notice(msg: string): void;
+    warn(msg: string): void;
+    error(msg: string): void;
+  };
+}
+
+/** The `config` part of /varz `jetstream` and /jsz. */
+export interface JetStreamConfigInfo {
+  max_memory: number;
+  max_storage: number;
+  store_dir: string;
+  domain?: string;
+  compress_ok?: boolean;
+}
+
+/** Usage figures (/varz `jetstream.stats`, /jsz). */
+export interface JetStreamStats {
+  memory: number;
+  storage: number;
+  reserved_memory: number;
+  reserved_storage: number;
+  accounts: number;
+  ha_assets: number;
+  api: { total: number; errors: number };
+}
+
+/** What the server and monitoring use of JetStream. */
+export interface JetStreamHandle {
+  readonly config: JetStreamConfigInfo;
+  stats(): JetStreamStats;
+  /** Streams, consumers, messages and bytes over all streams (/jsz). */
+  totals(): { streams: number; consumers: number; messages: number; bytes: number };
+  shutdown(): void;
+}
+
+const API_PREFIX = "$JS.API.";
+const T = "io.nats.jetstream.api.v1.";
+const encoder = new TextEncoder();
+const decoder = new TextDecoder();
+const NAMES_LIMIT = 1024;
+const LIST_LIMIT = 256;
+
+/** Resolves the store directory and limits and starts serving `$JS.API.>`. */
+export async function startJetStream(
+  host: JetStreamHost,
+  options: JetStreamOptions,
+): Promise<JetStream> {
+  // Without a store_dir: <temp dir>/nats/jetstream, the same on every start (as nats-server).
+  const tmp = (Deno.env.get("TMPDIR") || "/tmp").replace(/\/+$/, "");
+  const base = options.storeDir !== "" ? options.storeDir : `${tmp}/nats`;
+  const storeDir = base.replace(/\/+$/, "") + "/jetstream";
+  host.log.notice("Starting JetStream");
+  mkdirAll(storeDir);
+  const maxMemory = options.maxMemory >= 0 ? options.maxMemory : defaultMaxMemory();
+  const maxStore = options.maxStore >= 0 ? options.maxStore : await defaultMaxStore(storeDir);
+  const config: JetStreamConfigInfo = {
+    max_memory: maxMemory,
+    max_storage: maxStore,
+    store_dir: storeDir,
+  };
+  if (options.domain) config.domain = options.domain;
+  // nats-server shows compress_ok only when both limits were configured (it
+  // keeps the given settings then, and derives a new set from the machine otherwise).
+  if (options.maxMemory >= 0 && options.maxStore >= 0) config.compress_ok = true;
+  const js = new JetStream(host, config);
+  js.logBanner();
+  js.restoreStreams();
+  js.start();
+  return js;
+}
+
+/**
+ * Creates `dir` and its parents, failing as nats-server words it: the first
+ * directory that could not be made, with Go's text for the system error.
+ */
+function mkdirAll(dir: string): void {
+  const parts = dir.split("/");
+  for (let i = 1; i <= parts.length; i++) {
+    const path = parts.slice(0, i).join("/");
+    if (path === "") continue;
+    try {
+      if (Deno.statSync(path).isDirectory) continue;
+    } catch {
+      // Missing: made below.
+    }
+    try {
+      Deno.mkdirSync(path);
+    } catch (e) {
+      if (e instanceof Deno.errors.AlreadyExists) continue;
+      const why = e instanceof Deno.errors.NotFound
+        ? "no such file or directory"
+        : e instanceof Deno.errors.PermissionDenied
+        ? "permission denied"
+        : e instanceof Deno.errors.NotADirectory
+        ? "not a directory"
+        : (e as Error).message;
+      throw new Error(
+        `Can't start JetStream: could not create storage directory - mkdir ${path}: ${why}`,
+      );
+    }
+  }
+}
+
+/** 75% of the machine's memory, as nats-server. */
+function defaultMaxMemory(): number {
+  try {
+    return Math.floor(Deno.systemMemoryInfo().total * 0.75);
+  } catch {
+    return 1024 * 1024 * 1024;
+  }
+}
+
+/** 75% of the free disk space under `dir`, at most 1 TB, as nats-server. */
+async function defaultMaxStore(dir: string): Promise<number> {
+  const TB = 1024 ** 4;
+  try {
+    const out = await new Deno.Command("df", {
+      args: ["-B1", "--output=avail", dir],
+      stdout: "piped",
+      stderr: "null",
+    }).output();
+    const lines = decoder.decode(out.stdout).trim().split("\n");
+    const avail = Number(lines[lines.length - 1].trim());
+    if (out.success && Number.isFinite(avail) && avail > 0) {
+      return Math.min(Math.floor(avail * 0.75), TB);
+    }
+  } catch {
+    // No df: the cap.
+  }
+  return TB;
+}
+
+/** Bytes as nats-server's friendlyBytes prints them in the start-up banner. */
+function friendlyBytes(n: number): string {
+  const units = ["K", "M", "G", "T", "P", "E"];
+  if (n < 1024) return `${n} B`;
+  let exp = Math.floor(Math.log(n) / Math.log(1024));
+  if (exp > units.length) exp = units.length;
+  return `${(n / 1024 ** exp).toFixed(2)} ${units[exp - 1]}B`;
+}
+
+export class JetStream implements JetStreamHandle {
+  readonly config: JetStreamConfigInfo;
+  readonly #host: JetStreamHost;
+  readonly #client: InternalClient;
+  readonly streams = new Map<string, Stream>();
+  readonly #streamSids = new Map<string, string[]>();
+  /** Consumers by stream name, then by consumer name. */
+  readonly consumers = new Map<string, Map<string, Consumer>>();
+  readonly #consumerSids = new Map<Consumer, string[]>();
+  readonly #consumerHost: ConsumerHost;
+  /** File streams written since the last sync, and the acks that wait for it. */
+  readonly #unsynced = new Set<StreamFiles>();
+  readonly #pendingAcks: Array<[string, string]> = [];
+  #apiTotal = 0;
+  #apiErrors = 0;
+
+  constructor(host: JetStreamHost, config: JetStreamConfigInfo) {
+    this.#host = host;
+    this.config = config;
+    this.#client = new InternalClient(host.globalAccount, (e) => {
+      host.log.error(`JetStream internal error: ${(e as Error)?.stack ?? e}`);
+    });
+    const client = this.#client;
+    client.afterDrain = () => this.#commit();
+    const sublist = host.globalAccount.sublist;
+    this.#consumerHost = {
+      publish: (subject, reply, hdr, data, deliverTo) =>
+        client.publish(subject, reply, hdr, data, deliverTo),
+      hasInterest: (subject) => {
+        const r = sublist.match(subject);
+        return r.plain.length > 0 || r.queues.length > 0;
+      },
+      expired: (c) => this.#removeConsumer(c),
+    };
+  }
+
+  /** Group commit: one sync per file written in this batch, then the acks, in order. */
+  #commit(): void {
+    const acks = this.#pendingAcks.splice(0);
+    let failed: Error | null = null;
+    for (const files of this.#unsynced) {
+      try {
+        files.sync();
+      } catch (e) {
+        failed = e as Error;
+      }
+    }
+    this.#unsynced.clear();
+    if (failed !== null) {
+      // Nothing of this batch is acknowledged: the publishers retry or give up.
+      this.#host.log.error(`JetStream failed to sync the store: ${failed.message}`);
+      return;
+    }
+    for (const [reply, ack] of acks) this.#client.publish(reply, "", null, encoder.encode(ack));
+  }
+
+  #consumerCount(): number {
+    let n = 0;
+    for (const m of this.consumers.values()) n += m.size;
+    return n;
+  }
+
+  logBanner(): void {
+    const log = this.#host.log;
+    log.notice("---------------- JETSTREAM ----------------");
+    log.notice(`  Max Memory:      ${friendlyBytes(this.config.max_memory)}`);
+    log.notice(`  Max Storage:     ${friendlyBytes(this.config.max_storage)}`);
+    log.notice(`  Store Directory: "${this.config.store_dir}"`);
+    if (this.config.domain) log.notice(`  Domain:          ${this.config.domain}`);
+    log.notice("-------------------------------------------");
+  }
+
+  #streamDir(name: string): string {
+    return `${this.config.store_dir}/$G/streams/${name}`;
+  }
+
+  /** Loads the file streams found under the store directory. */
+  restoreStreams(): void {
+    const root = `${this.config.store_dir}/$G/streams`;
+    let entries: Deno.DirEntry[];
+    try {
+      entries = [...Deno.readDirSync(root)].filter((e) => e.isDirectory);
+    } catch (e) {
+      if (e instanceof Deno.errors.NotFound) return;
+      throw e;
+    }
+    const log = this.#host.log;
+    for (const entry of entries.sort((a, b) => a.name < b.name ? -1 : 1)) {
+      const files = new StreamFiles(`${root}/${entry.name}`);
+      let meta: { config: StreamConfig; created: string };
+      try {
+        meta = files.readMeta() as { config: StreamConfig; created: string };
+      } catch (e) {
+        log.warn(
+          `  Error reading stream metafile "${files.dir}/meta.json": ${(e as Error).message}`,
+        );
+        continue;
+      }
+      const name = meta.config.name;
+      log.notice(`  Starting restore for stream '$G > ${name}'`);
+      const started = performance.now();
+      const stream = this.#newStream(meta.config, meta.created);
+      const { records, truncatedBytes } = files.recover();
+      if (truncatedBytes > 0) {
+        log.warn(`  Stream '$G > ${name}': cut ${truncatedBytes} bytes of a torn last write`);
+      }
+      stream.restore(records);
+      stream.files = files;
+      this.#subscribeStream(stream);
+      for (const [cname, saved] of files.readConsumers()) {
+        const rec = saved as { config: ConsumerConfig; created: string; state: ConsumerState };
+        this.#attachConsumer(new Consumer(stream, cname, rec.config, this.#consumerHost, rec));
+      }
+      const ms = (performance.now() - started).toFixed(0);
+      log.notice(`  Restored ${stream.msgs.size} messages for stream '$G > ${name}' in ${ms}ms`);
+    }
+  }
+
+  #newStream(cfg: StreamConfig, created: string): Stream {
+    const name = cfg.name;
+    const stream = new Stream(cfg, created);
+    stream.onStored = () => {
+      for (const c of this.consumers.get(name)?.values() ?? []) c.deliver();
+    };
+    stream.onRemoved = () => {
+      for (const c of this.consumers.get(name)?.values() ?? []) c.streamPurged();
+    };
+    this.streams.set(name, stream);
+    return stream;
+  }
+
+  start(): void {
+    this.#client.subscribe("$JS.API.>", (m) => this.#onApi(m));
+  }
+
+  shutdown(): void {
+    for (const m of this.consumers.values()) for (const c of m.values()) c.close();
+    for (const s of this.streams.values()) s.close();
+    this.#client.close();
+  }
+
+  stats(): JetStreamStats {
+    let memory = 0;
+    let storage = 0;
+    for (const s of this.streams.values()) {
+      if (s.config.storage === "memory") memory += s.bytes;
+      else storage += s.bytes;
+    }
+    return {
+      memory,
+      storage,
+      reserved_memory: 0,
+      reserved_storage: 0,
+      accounts: 1,
+      ha_assets: 0,
+      api: { total: this.#apiTotal, errors: this.#apiErrors },
+    };
+  }
+
+  totals(): { streams: number; consumers: number; messages: number; bytes: number } {
+    let messages = 0;
+    let bytes = 0;
+    for (const s of this.streams.values()) {
+      messages += s.msgs.size;
+      bytes += s.bytes;
+    }
+    return { streams: this.streams.size, consumers: this.#consumerCount(), messages, bytes };
+  }
+
+  // --- the API -----------------------------------------------------------------
+
+  #onApi(m: InternalMsg): void {
+    if (m.reply === "") return; // nats-server answers requests only
+    const tokens = m.subject.slice(API_PREFIX.length).split(".");
+    const op = tokens[0];
+    if (op === "INFO" && tokens.length === 1) return this.#accountInfo(m);
+    if (op === "STREAM") {
+      const verb = tokens[1];
+      if (verb === "NAMES" && tokens.length === 2) return this.#streamNames(m);
+      if (verb === "LIST" && tokens.length === 2) return this.#streamList(m);
+      if (verb === "MSG" && tokens.length === 4) {
+        if (tokens[2] === "GET") return this.#msgGet(m, tokens[3]);
+        if (tokens[2] === "DELETE") return this.#msgDelete(m, tokens[3]);
+        return;
+      }
+      if (tokens.length !== 3) return;
+      const name = tokens[2];
+      switch (verb) {
+        case "CREATE":
+          return this.#streamCreate(m, name);
+        case "UPDATE":
+          return this.#streamUpdate(m, name);
+        case "INFO":
+          return this.#streamInfo(m, name);
+        case "DELETE":
+          return this.#streamDelete(m, name);
+        case "PURGE":
+          return this.#streamPurge(m, name);
+      }
+      return;
+    }
+    if (op === "CONSUMER") return this.#consumerApi(m, tokens);
+    // Anything else gets no answer, as from nats-server on one server.
+  }
+
+  /** Sends `{"type":...,"error":...,...fields}` (error first, as nats-server's structs). */
+  #reply(
+    m: InternalMsg,
+    type: string,
+    fields: Record<string, unknown>,
+    error?: ApiError,
+    track: "all" | "total" | "none" = "all",
+  ): void {
+    const body: Record<string, unknown> = { type };
+    if (error) body.error = error;
+    Object.assign(body, fields);
+    if (track !== "none") {
+      this.#apiTotal++;
+      if (error && track === "all") this.#apiErrors++;
+    }
+    this.#client.publish(m.reply, "", null, encoder.encode(goJson(body)));
+  }
+
+  /** The request body as JSON; `undefined` for an empty body; throws invalid JSON. */
+  #body(m: InternalMsg): unknown {
+    const text = decoder.decode(m.data).trim();
+    if (text === "") return undefined;
+    try {
+      return JSON.parse(text);
+    } catch {
+      throw JSErr.invalidJson();
+    }
+  }
+
+  #guard(m: InternalMsg, type: string, fields: Record<string, unknown>, fn: () => void): void {
+    try {
+      fn();
+    } catch (e) {
+      if (!(e instanceof ApiError)) throw e;
+      this.#reply(m, type, fields, e);
+    }
+  }
+
+  #accountInfo(m: InternalMsg): void {
+    const st = this.stats();
+    const body: Record<string, unknown> = {
+      memory: st.memory,
+      storage: st.storage,
+      streams: this.streams.size,
+      consumers: this.#consumerCount(),
+      limits: {
+        max_memory: -1,
+        max_storage: -1,
+        max_streams: -1,
+        max_consumers: -1,
+        max_ack_pending: -1,
+        memory_max_stream_bytes: -1,
+        storage_max_stream_bytes: -1,
+        max_bytes_required: false,
+      },
+    };
+    if (this.config.domain) body.domain = this.config.domain;
+    body.api = { ...st.api };
+    this.#reply(m, `${T}account_info_response`, body);
+  }
+
+  #info(s: Stream): Record<string, unknown> {
+    return {
+      config: s.config,
+      created: s.created,
+      state: s.state(this.consumers.get(s.config.name)?.size ?? 0),
+    };
+  }
+
+  #streamCreate(m: InternalMsg, name: string): void {
+    const type = `${T}stream_create_response`;
+    this.#guard(m, type, {}, () => {
+      const body = this.#body(m);
+      checkNameInBody(body, name);
+      const replicas = (body as { num_replicas?: unknown }).num_replicas;
+      if (typeof replicas === "number" && replicas > 1) throw JSErr.streamReplicasNotSupported();
+      const cfg = normaliseConfig(body);
+      const existing = this.streams.get(name);
+      if (existing) {
+        if (JSON.stringify(existing.config) !== JSON.stringify(cfg)) throw JSErr.streamNameExist();
+        return this.#reply(m, type, { ...this.#info(existing), did_create: true });
+      }
+      this.#checkResources(cfg);
+      this.#checkOverlap(cfg, null);
+      const created = formatNs(nowNs());
+      let files: StreamFiles | null = null;
+      if (cfg.storage === "file") {
+        files = new StreamFiles(this.#streamDir(name));
+        try {
+          files.writeMeta({ config: cfg, created });
+          files.recover();
+        } catch (e) {
+          files.close();
+          throw JSErr.streamCreate((e as Error).message);
+        }
+      }
+      const stream = this.#newStream(cfg, created);
+      stream.files = files;
+      this.#subscribeStream(stream);
+      this.#reply(m, type, { ...this.#info(stream), did_create: true });
+    });
+  }
+
+  #checkResources(cfg: StreamConfig): void {
+    if (cfg.storage === "memory" && cfg.max_bytes > 0 && cfg.max_bytes > this.config.max_memory) {
+      throw JSErr.memoryResourcesExceeded();
+    }
+    if (cfg.storage === "file" && cfg.max_bytes > 0 && cfg.max_bytes > this.config.max_storage) {
+      throw JSErr.storageResourcesExceeded();
+    }
+  }
+
+  #checkOverlap(cfg: StreamConfig, self: Stream | null): void {
+    for (const other of this.streams.values()) {
+      if (other === self) continue;
+      for (const a of cfg.subjects!) {
+        for (const b of other.config.subjects!) {
+          if (subjectsOverlap(a, b)) throw JSErr.streamSubjectOverlap();
+        }
+      }
+    }
+  }
+
+  #subscribeStream(stream: Stream): void {
+    const sids = stream.config.subjects!.map((subject) =>
+      this.#client.subscribe(subject, (m) => this.#onStreamMsg(stream, m))
+    );
+    this.#streamSids.set(stream.config.name, sids);
+  }
+
+  #unsubscribeStream(stream: Stream): void {
+    for (const sid of this.#streamSids.get(stream.config.name) ?? []) this.#client.unsubscribe(sid);
+    this.#streamSids.delete(stream.config.name);
+  }
+
+  #onStreamMsg(stream: Stream, m: InternalMsg): void {
+    if (this.streams.get(stream.config.name) !== stream) return;
+    const result = stream.publish(m.subject, m.hdr === null ? null : m.hdr.slice(), m.data.slice());
+    if (m.reply !== "" && !stream.config.no_ack) {
+      let ack = result.ack;
+      if (this.config.domain && result.stored) {
+        ack = ack.replace(`"seq":`, `"domain":${JSON.stringify(this.config.domain)}, "seq":`);
+      }
+      if (stream.files !== null && result.stored) {
+        // Answered once the batch is on disk (see #commit).
+        this.#unsynced.add(stream.files);
+        this.#pendingAcks.push([m.reply, ack]);
+      } else if (this.#pendingAcks.length > 0) {
+        this.#pendingAcks.push([m.reply, ack]); // Keep the acks in order
+      } else {
+        this.#client.publish(m.reply, "", null, encoder.encode(ack));
+      }
+    } else if (stream.files !== null && result.stored) {
+      this.#unsynced.add(stream.files);
+    }
+  }
+
+  #streamUpdate(m: InternalMsg, name: string): void {
+    const type = `${T}stream_update_response`;
+    this.#guard(m, type, {}, () => {
+      const body = this.#body(m);
+      checkNameInBody(body, name);
+      const cfg = normaliseConfig(body);
+      const stream = this.streams.get(name);
+      if (!stream) throw JSErr.streamNotFound();
+      const old = stream.config;
+      const bad = (why: string) => JSErr.streamInvalidConfig(why);
+      if (cfg.max_consumers !== old.max_consumers) {
+        throw bad("stream configuration update can not change MaxConsumers");
+      }
+      if (cfg.storage !== old.storage) {
+        throw bad("stream configuration update can not change storage type");
+      }
+      if (cfg.retention !== old.retention) {
+        throw bad("stream configuration update can not change retention policy");
+      }
+      if (!cfg.sealed && old.sealed) {
+        throw bad("stream configuration update can not unseal a sealed stream");
+      }
+      if (!cfg.deny_delete && old.deny_delete) {
+        throw bad("stream configuration update can not cancel deny message deletes");
+      }
+      if (!cfg.deny_purge && old.deny_purge) {
+        throw bad("stream configuration update can not cancel deny purge");
+      }
+      if (cfg.num_replicas !== old.num_replicas) throw JSErr.streamReplicasNotUpdatable();
+      this.#checkOverlap(cfg, stream);
+      this.#unsubscribeStream(stream);
+      stream.config = cfg;
+      stream.files?.writeMeta({ config: cfg, created: stream.created });
+      this.#subscribeStream(stream);
+      stream.enforceLimits();
+      this.#reply(m, type, this.#info(stream));
+    });
+  }
+
+  // --- consumers ---------------------------------------------------------------
+
+  #consumerApi(m: InternalMsg, tokens: string[]): void {
+    const verb = tokens[1];
+    if (verb === "MSG") return; // Pull requests go to each consumer's own subscription
+    if (verb === "CREATE" || (verb === "DURABLE" && tokens[2] === "CREATE")) {
+      return this.#consumerCreate(m, tokens);
+    }
+    const stream = tokens[2];
+    if ((verb === "NAMES" || verb === "LIST") && tokens.length === 3) {
+      return this.#consumerList(m, stream, verb === "NAMES");
+    }
+    if ((verb === "INFO" || verb === "DELETE") && tokens.length === 4) {
+      const type = `${T}consumer_${verb.toLowerCase()}_response`;
+      return this.#guard(m, type, {}, () => {
+        if (!this.streams.has(stream)) throw JSErr.streamNotFound();
+        const c = this.consumers.get(stream)?.get(tokens[3]);
+        if (!c) throw new ApiError(404, 10014, "consumer not found");
+        if (verb === "INFO") return this.#reply(m, type, c.info());
+        this.#removeConsumer(c);
+        this.#reply(m, type, { success: true });
+      });
+    }
+  }
+
+  #consumerCreate(m: InternalMsg, tokens: string[]): void {
+    const type = `${T}consumer_create_response`;
+    this.#guard(m, type, {}, () => {
+      // tokens are those after "$JS.API."; n counts the whole subject's tokens.
+      const n = tokens.length + 2;
+      let streamName: string;
+      let consumerName = "";
+      let filtered = "";
+      let kind: "ephemeral" | "durable" | "new";
+      if (n === 5) {
+        kind = "ephemeral";
+        streamName = tokens[2];
+      } else if (tokens[1] === "DURABLE") {
+        kind = "durable";
+        if (n !== 7) {
+          throw new ApiError(
+            400,
+            10016,
+            "consumer expected to be durable but no durable name set in subject",
+          );
+        }
+        streamName = tokens[3];
+        consumerName = tokens[4];
+      } else {
+        kind = "new";
+        streamName = tokens[2];
+        consumerName = tokens[3];
+        if (n > 7) filtered = tokens.slice(4).join(".");
+      }
+      let req: { stream_name?: unknown; config?: Record<string, unknown> };
+      try {
+        req = JSON.parse(decoder.decode(m.data));
+      } catch {
+        throw JSErr.invalidJson();
+      }
+      if (typeof req !== "object" || req === null) throw JSErr.invalidJson();
+      if (streamName !== req.stream_name) throw JSErr.streamMismatch();
+      if (/[\\/]/.test(consumerName)) {
+        throw new ApiError(400, 10127, "Consumer name can not contain path separators");
+      }
+      const config = (req.config ?? {}) as Record<string, unknown>;
+      const durable = typeof config.durable_name === "string" ? config.durable_name : "";
+      if (kind === "durable") {
+        if (durable === "") {
+          throw new ApiError(
+            400,
+            10018,
+            "consumer expected to be durable but a durable name was not set",
+          );
+        }
+        if (consumerName !== durable) {
+          throw new ApiError(
+            400,
+            10017,
+            "consumer name in subject does not match durable name in request",
+          );
+        }
+      }
+      if (kind === "new") {
+        if (durable !== "" && consumerName !== durable) {
+          throw new ApiError(
+            400,
+            10017,
+            "consumer name in subject does not match durable name in request",
+          );
+        }
+        config.name = consumerName;
+      }
+      if (kind === "ephemeral" && durable !== "") {
+        throw new ApiError(
+          400,
+          10020,
+          "consumer expected to be ephemeral but a durable name was set in request",
+        );
+      }
+      if (filtered !== "" && config.filter_subject !== filtered) {
+        throw new ApiError(
+          400,
+          10131,
+          "Consumer create request did not match filtered subject from create subject",
+        );
+      }
+      const stream = this.streams.get(streamName);
+      if (!stream) throw JSErr.streamNotFound();
+      const cfg = normaliseConsumerConfig(config, stream, durable !== "");
+      const name = durable || (kind === "new" ? consumerName : "") || ephemeralName();
+      let byName = this.consumers.get(streamName);
+      if (!byName) this.consumers.set(streamName, byName = new Map());
+      const existing = byName.get(name);
+      if (existing) {
+        updateConsumer(existing, cfg);
+        existing.persist?.(existing);
+        return this.#reply(m, type, existing.info());
+      }
+      const maxConsumers = stream.config.max_consumers;
+      if (maxConsumers > 0 && byName.size >= maxConsumers) {
+        throw new ApiError(400, 10026, "maximum consumers limit reached");
+      }
+      const c = new Consumer(stream, name, cfg, this.#consumerHost);
+      this.#attachConsumer(c);
+      this.#reply(m, type, c.info());
+    });
+  }
+
+  /** Registers a consumer: its pull and ack subscriptions, and saving for durable file ones. */
+  #attachConsumer(c: Consumer): void {
+    const stream = c.stream;
+    let byName = this.consumers.get(stream.config.name);
+    if (!byName) this.consumers.set(stream.config.name, byName = new Map());
+    byName.set(c.name, c);
+    const prefix = `${stream.config.name}.${c.name}`;
+    this.#consumerSids.set(c, [
+      this.#client.subscribe(
+        `$JS.API.CONSUMER.MSG.NEXT.${prefix}`,
+        (r) => r.reply !== "" && c.nextRequest(r.reply, r.data),
+      ),
+      this.#client.subscribe(
+        `$JS.ACK.${prefix}.*.*.*.*.*`,
+        (a) => c.onAck(a.subject, a.reply, a.data),
+      ),
+    ]);
+    const files = stream.files;
+    if (files !== null && c.config.durable_name) {
+      c.persist = (x) =>
+        files.writeConsumer(x.name, { config: x.config, created: x.created, state: x.state() });
+      c.persist(c);
+    }
+  }
+
+  #removeConsumer(c: Consumer): void {
+    if (c.persist !== null) c.stream.files?.removeConsumer(c.name);
+    for (const sid of this.#consumerSids.get(c) ?? []) this.#client.unsubscribe(sid);
+    this.#consumerSids.delete(c);
+    this.consumers.get(c.stream.config.name)?.delete(c.name);
+    c.close();
+  }
+
+  #consumerList(m: InternalMsg, streamName: string, namesOnly: boolean): void {
+    const type = `${T}consumer_${namesOnly ? "names" : "list"}_response`;
+    const limit = namesOnly ? NAMES_LIMIT : LIST_LIMIT;
+    this.#guard(m, type, { total: 0, offset: 0, limit: 0, consumers: [] }, () => {
+      const req = (this.#body(m) ?? {}) as { offset?: number };
+      if (!this.streams.has(streamName)) throw JSErr.streamNotFound();
+      const all = [...(this.consumers.get(streamName)?.values() ?? [])]
+        .sort((a, b) => a.name < b.name ? -1 : a.name > b.name ? 1 : 0);
+      const offset = Math.max(0, req.offset ?? 0);
+      const page = all.slice(offset, offset + limit);
+      this.#reply(m, type, {
+        total: all.length,
+        offset,
+        limit,
+        consumers: namesOnly ? page.map((c) => c.name) : page.map((c) => c.info()),
+      });
+    });
+  }
+
+  #streamInfo(m: InternalMsg, name: string): void {
+    const type = `${T}stream_info_response`;
+    const paged = { total: 0, offset: 0, limit: 0 };
+    this.#guard(m, type, paged, () => {
+      this.#body(m);
+      const stream = this.streams.get(name);
+      if (!stream) throw JSErr.streamNotFound();
+      this.#reply(m, type, { ...paged, ...this.#info(stream) });
+    });
+  }
+
+  #streamNames(m: InternalMsg): void {
+    const type = `${T}stream_names_response`;
+    this.#guard(m, type, {}, () => {
+      const req = (this.#body(m) ?? {}) as { subject?: string; offset?: number };
+      let names = [...this.streams.values()]
+        .filter((s) =>
+          !req.subject || s.config.subjects!.some((x) => subjectsOverlap(x, req.subject!))
+        )
+        .map((s) => s.config.name)
+        .sort();
+      const total = names.length;
+      const offset = Math.max(0, req.offset ?? 0);
+      names = names.slice(offset, offset + NAMES_LIMIT);
+      // Go marshals the empty list as null.
+      this.#reply(m, type, {
+        total,
+        offset,
+        limit: NAMES_LIMIT,
+        streams: names.length > 0 ? names : null,
+      });
+    });
+  }
+
+  #streamList(m: InternalMsg): void {
+    const type = `${T}stream_list_response`;
+    this.#guard(m, type, {}, () => {
+      const req = (this.#body(m) ?? {}) as { subject?: string; offset?: number };
+      let list = [...this.streams.values()]
+        .filter((s) =>
+          !req.subject || s.config.subjects!.some((x) => subjectsOverlap(x, req.subject!))
+        )
+        .sort((a, b) => a.config.name < b.config.name ? -1 : 1);
+      const total = list.length;
+      const offset = Math.max(0, req.offset ?? 0);
+      list = list.slice(offset, offset + LIST_LIMIT);
+      this.#reply(m, type, {
+        total,
+        offset,
+        limit: LIST_LIMIT,
+        streams: list.map((s) => this.#info(s)),
+      });
+    });
+  }
+
+  #streamDelete(m: InternalMsg, name: string): void {
+    const type = `${T}stream_delete_response`;
+    this.#guard(m, type, {}, () => {
+      const stream = this.streams.get(name);
+      if (!stream) throw JSErr.streamNotFound();
+      this.#unsubscribeStream(stream);
+      for (const c of [...(this.consumers.get(name)?.values() ?? [])]) this.#removeConsumer(c);
+      this.consumers.delete(name);
+      stream.close();
+      this.streams.delete(name);
+      stream.files?.remove();
+      this.#reply(m, type, { success: true });
+    });
+  }
+
+  #streamPurge(m: InternalMsg, name: string): void {
+    const type = `${T}stream_purge_response`;
+    this.#guard(m, type, { purged: 0 }, () => {
+      const stream = this.streams.get(name);
+      if (!stream) throw JSErr.streamNotFound();
+      const req = (this.#body(m) ?? {}) as { filter?: string; seq?: number; keep?: number };
+      if (req.seq && req.keep) {
+        throw JSErr.badRequest(); // sequence and keep cannot both be set
+      }
+      if (stream.config.sealed) throw JSErr.streamSealed();
+      if (stream.config.deny_purge) {
+        throw new ApiError(500, 10110, "stream purge not permitted");
+      }
+      const purged = stream.purge(req.filter, req.keep, req.seq);
+      this.#reply(m, type, { success: true, purged });
+    });
+  }
+
+  #msgGet(m: InternalMsg, name: string): void {
+    const type = `${T}stream_msg_get_response`;
+    this.#guard(m, type, {}, () => {
+      const stream = this.streams.get(name);
+      if (!stream) throw JSErr.streamNotFound();
+      const req = this.#body(m) as
+        | { seq?: number; last_by_subj?: string; next_by_subj?: string }
+        | undefined;
+      if (!req || typeof req !== "object") throw JSErr.badRequest();
+      const seq = req.seq ?? 0;
+      const last = req.last_by_subj ?? "";
+      const next = req.next_by_subj ?? "";
+      if (
+        (seq > 0 ? 1 : 0) + (last ? 1 : 0) > 1 || (seq === 0 && !last && !next) || (last && next)
+      ) {
+        throw JSErr.badRequest();
+      }
+      let found;
+      if (last) found = stream.lastBySubject(last);
+      else if (next) {
+        for (let s = Math.max(seq, stream.firstSeq); s <= stream.lastSeq; s++) {
+          const c = stream.msgs.get(s);
+          if (c && subjectMatchesPattern(c.subject, next)) {
+            found = c;
+            break;
+          }
+        }
+      } else found = stream.msgs.get(seq);
+      if (!found) throw JSErr.noMessageFound();
+      const message: Record<string, unknown> = { subject: found.subject, seq: found.seq };
+      if (found.hdr !== null && found.hdr.length > 0) message.hdrs = b64(found.hdr);
+      if (found.data.length > 0) message.data = b64(found.data);
+      message.time = formatNs(found.ts);
+      // nats-server answers a successful get outside its API counters.
+      this.#reply(m, type, { message }, undefined, "none");
+    });
+  }
+
+  #msgDelete(m: InternalMsg, name: string): void {
+    const type = `${T}stream_msg_delete_response`;
+    this.#guard(m, type, {}, () => {
+      const stream = this.streams.get(name);
+      if (!stream) throw JSErr.streamNotFound();
+      if (stream.config.sealed) throw JSErr.streamSealed();
+      if (stream.config.deny_delete) {
+        throw JSErr.streamMsgDeleteFailed("message delete not permitted");
+      }
+      const req = this.#body(m) as { seq?: number } | undefined;
+      if (!req || typeof req !== "object") throw JSErr.badRequest();
+      const seq = req.seq ?? 0;
+      if (seq === 0 || !stream.removeMsg(seq)) {
+        // A missing message: the file store errs outside the stream's range
+        // ("no message found" below the last sequence, EOF after it); otherwise
+        // nats-server answers "sequence N not found", counted in the API total
+        // but not as an error.
+        const outside = seq < stream.firstSeq || seq > stream.lastSeq;
+        const err = stream.config.storage === "file" && outside
+          ? JSErr.streamMsgDeleteFailed(
+            seq <= stream.lastSeq ? "no message found" : "stream store EOF",
+          )
+          : new ApiError(400, 10043, `sequence ${seq} not found`);
+        return this.#reply(m, type, {}, err, "total");
+      }
+      this.#reply(m, type, { success: true });
+    });
+  }
+}
+
+/** The request's stream name must be the one in the subject (checked first, as nats-server). */
+function checkNameInBody(body: unknown, name: string): void {
+  if (/[\\/]/.test(name)) throw JSErr.streamNameContainsPathSeparators();
+  if (typeof body !== "object" || body === null || Array.isArray(body)) throw JSErr.invalidJson();
+  if ((body as { name?: unknown }).name !== name) throw JSErr.streamMismatch();
+}
+
+/** An ephemeral consumer's name: eight random letters and digits, as nats-server. */
+function ephemeralName(): string {
+  const alphabet = "ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789";
+  const bytes = crypto.getRandomValues(new Uint8Array(8));
+  let s = "";
+  for (const b of bytes) s += alphabet[b % alphabet.length];
+  return s;
+}
+
+/**
+ * A create request for a consumer that exists: the same configuration gives
+ * the consumer back; a change nats-server allows is applied, others refused.
+ */
+function updateConsumer(c: Consumer, next: ReturnType<typeof normaliseConsumerConfig>): void {
+  const old = c.config;
+  if (JSON.stringify(old) === JSON.stringify(next)) return;
+  const refuse = (why: string) => new ApiError(500, 10012, why);
+  if (old.deliver_policy !== next.deliver_policy) throw refuse("deliver policy can not be updated");
+  if (old.opt_start_seq !== next.opt_start_seq) throw refuse("start sequence can not be updated");
+  if (old.opt_start_time !== next.opt_start_time) throw refuse("start time can not be updated");
+  if (old.ack_policy !== next.ack_policy) throw refuse("ack policy can not be updated");
+  if (old.replay_policy !== next.replay_policy) throw refuse("replay policy can not be updated");
+  if (old.max_waiting !== next.max_waiting) throw refuse("max waiting can not be updated");
+  c.config = next;
+}
+
+function b64(bytes: Uint8Array): string {
+  let s = "";
+  for (let i = 0; i < bytes.length; i++) s += String.fromCharCode(bytes[i]);
+  return btoa(s);
+}
+
+export { isValidName };

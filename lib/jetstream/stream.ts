@@ -1,0 +1,548 @@
+/**
+ * A stream: its configuration (normalised as nats-server 2.9 does), its
+ * messages (memory storage) and the publish path with nats-server's checks in
+ * nats-server's order: expected stream, duplicate `Nats-Msg-Id`, expected last
+ * sequence per subject, expected last sequence, expected last message id,
+ * message size, then the limits (discard old or new).
+ *
+ * @module
+ */
+import { isValidSubject, subjectMatchesPattern } from "../router/subject.ts";
+import { ApiError, JSErr } from "./errors.ts";
+import { getHeader } from "./headers.ts";
+import { goJson } from "./json.ts";
+import { formatNs, nowNs } from "./time.ts";
+import type { LogRecord, StreamFiles } from "./filestore.ts";
+
+const NS_PER_MS = 1_000_000;
+/** nats-server's default duplicate window: two minutes, in nanoseconds. */
+const DEFAULT_DUPLICATES_NS = 120_000_000_000;
+const MAX_NAME_LEN = 255;
+
+/** A stream configuration as JSON carries it (durations in nanoseconds). */
+export interface StreamConfig {
+  name: string;
+  description?: string;
+  subjects?: string[];
+  retention: "limits" | "interest" | "workqueue";
+  max_consumers: number;
+  max_msgs: number;
+  max_bytes: number;
+  max_age: number;
+  max_msgs_per_subject: number;
+  max_msg_size?: number;
+  discard: "old" | "new";
+  storage: "file" | "memory";
+  num_replicas: number;
+  no_ack?: boolean;
+  duplicate_window?: number;
+  allow_direct: boolean;
+  mirror_direct: boolean;
+  sealed: boolean;
+  deny_delete: boolean;
+  deny_purge: boolean;
+  allow_rollup_hdrs: boolean;
+}
+
+/** One stored message. */
+export interface StoredMsg {
+  subject: string;
+  seq: number;
+  hdr: Uint8Array | null;
+  data: Uint8Array;
+  ts: bigint;
+}
+
+/** The stream state of STREAM.INFO. */
+export interface StreamState {
+  messages: number;
+  bytes: number;
+  first_seq: number;
+  first_ts: string;
+  last_seq: number;
+  last_ts: string;
+  num_subjects?: number;
+  num_deleted?: number;
+  consumer_count: number;
+}
+
+/** The result of a publish into the stream: the ack JSON text to send back. */
+export type PublishResult = { ack: string; stored: boolean };
+
+const RETENTIONS = ["limits", "interest", "workqueue"];
+const DISCARDS = ["old", "new"];
+const STORAGES = ["file", "memory"];
+
+/**
+ * Checks and fills in a requested configuration as nats-server's
+ * checkStreamCfg does (defaults -1 for unlimited, file storage, a duplicate
+ * window of two minutes or max_age if shorter). Throws an ApiError.
+ */
+export function normaliseConfig(raw: unknown): StreamConfig {
+  if (typeof raw !== "object" || raw === null || Array.isArray(raw)) {
+    throw JSErr.streamInvalidConfig("stream configuration invalid");
+  }
+  const r = raw as Record<string, unknown>;
+  const name = typeof r.name === "string" ? r.name : "";
+  if (!isValidName(name)) {
+    throw JSErr.streamInvalidConfig("stream name is required and can not contain '.', '*', '>'");
+  }
+  if (name.length > MAX_NAME_LEN) {
+    throw JSErr.streamInvalidConfig(`stream name is too long, maximum allowed is ${MAX_NAME_LEN}`);
+  }
+  if (r.retention === "interest" || r.retention === "workqueue") {
+    // Removing messages once consumers acked them is not built yet.
+    throw JSErr.notSupported(`retention ${r.retention}`);
+  }
+  if (r.allow_direct === true || r.mirror_direct === true) {
+    throw JSErr.notSupported("direct get (allow_direct)");
+  }
+  for (const key of ["mirror", "sources", "republish", "placement", "template_owner"]) {
+    const v = r[key];
+    if (v !== undefined && v !== null && v !== "" && !(Array.isArray(v) && v.length === 0)) {
+      throw JSErr.notSupported(`stream ${key}`);
+    }
+  }
+  const num = (key: string): number => {
+    const v = r[key];
+    if (v === undefined || v === null) return 0;
+    if (typeof v !== "number" || !Number.isInteger(v)) throw JSErr.invalidJson();
+    return v;
+  };
+  const bool = (key: string): boolean => r[key] === true;
+  const pick = (key: string, values: string[], dflt: string): string => {
+    const v = r[key];
+    if (v === undefined || v === null) return dflt;
+    if (typeof v !== "string" || !values.includes(v)) throw JSErr.invalidJson();
+    return v;
+  };
+  const orUnlimited = (n: number) => n === 0 ? -1 : n;
+  const cfg: StreamConfig = {
+    name,
+    retention: pick("retention", RETENTIONS, "limits") as StreamConfig["retention"],
+    max_consumers: orUnlimited(num("max_consumers")),
+    max_msgs: orUnlimited(num("max_msgs")),
+    max_bytes: orUnlimited(num("max_bytes")),
+    max_age: num("max_age"),
+    max_msgs_per_subject: orUnlimited(num("max_msgs_per_subject")),
+    max_msg_size: orUnlimited(num("max_msg_size")),
+    discard: pick("discard", DISCARDS, "old") as StreamConfig["discard"],
+    storage: pick("storage", STORAGES, "file") as StreamConfig["storage"],
+    num_replicas: num("num_replicas") || 1,
+    allow_direct: bool("allow_direct"),
+    mirror_direct: bool("mirror_direct"),
+    sealed: bool("sealed"),
+    deny_delete: bool("deny_delete"),
+    deny_purge: bool("deny_purge"),
+    allow_rollup_hdrs: bool("allow_rollup_hdrs"),
+  };
+  if (typeof r.description === "string" && r.description !== "") {
+    cfg.description = r.description;
+  }
+  if (r.no_ack === true) cfg.no_ack = true;
+  if (cfg.num_replicas > 5) throw JSErr.streamInvalidConfig("maximum replicas is 5");
+  if (cfg.num_replicas < 0) throw new ApiError(400, 10133, "replicas count cannot be negative");
+  let dup = num("duplicate_window");
+  if (dup === 0) {
+    dup = cfg.max_age !== 0 && cfg.max_age < DEFAULT_DUPLICATES_NS
+      ? cfg.max_age
+      : DEFAULT_DUPLICATES_NS;
+  }
+  if (cfg.max_age > 0 && cfg.max_age < 100 * NS_PER_MS) {
+    throw JSErr.streamInvalidConfig("max age needs to be >= 100ms");
+  }
+  if (dup < 0) throw JSErr.streamInvalidConfig("duplicates window can not be negative");
+  if (cfg.max_age !== 0 && dup > cfg.max_age) {
+    throw JSErr.streamInvalidConfig("duplicates window can not be larger then max age");
+  }
+  if (dup > 0 && dup < 100 * NS_PER_MS) {
+    throw JSErr.streamInvalidConfig("duplicates window needs to be >= 100ms");
+  }
+  cfg.duplicate_window = dup;
+  if (cfg.deny_purge && cfg.allow_rollup_hdrs) {
+    throw JSErr.streamInvalidConfig("roll-ups require the purge permission");
+  }
+  let subjects: string[] = [];
+  if (r.subjects !== undefined && r.subjects !== null) {
+    if (!Array.isArray(r.subjects) || r.subjects.some((s) => typeof s !== "string")) {
+      throw JSErr.invalidJson();
+    }
+    subjects = r.subjects as string[];
+  }
+  if (subjects.length === 0) subjects = [name];
+  const seen = new Set<string>();
+  for (const s of subjects) {
+    if (!isValidSubject(s)) throw JSErr.streamInvalidConfig("invalid subject");
+    if (seen.has(s)) throw JSErr.streamInvalidConfig("duplicate subjects detected");
+    seen.add(s);
+    if (s.startsWith("$JS.API") || subjectsOverlap(s, "$JS.API.>")) {
+      throw JSErr.streamInvalidConfig("subjects overlap with jetstream api");
+    }
+  }
+  cfg.subjects = subjects;
+  // Key order of nats-server's StreamConfig JSON.
+  return reorder(cfg);
+}
+
+function reorder(c: StreamConfig): StreamConfig {
+  const o: Record<string, unknown> = { name: c.name };
+  if (c.description !== undefined) o.description = c.description;
+  o.subjects = c.subjects;
+  for (
+    const k of [
+      "retention",
+      "max_consumers",
+      "max_msgs",
+      "max_bytes",
+      "max_age",
+      "max_msgs_per_subject",
+      "max_msg_size",
+      "discard",
+      "storage",
+      "num_replicas",
+    ] as const
+  ) o[k] = c[k];
+  if (c.no_ack) o.no_ack = true;
+  if (c.duplicate_window) o.duplicate_window = c.duplicate_window;
+  for (
+    const k of [
+      "allow_direct",
+      "mirror_direct",
+      "sealed",
+      "deny_delete",
+      "deny_purge",
+      "allow_rollup_hdrs",
+    ] as const
+  ) o[k] = c[k];
+  return o as unknown as StreamConfig;
+}
+
+/** Stream and consumer names: not empty, no `.`, `*`, `>`, no white space. */
+export function isValidName(name: string): boolean {
+  return name !== "" && !/[.*>\s]/.test(name);
+}
+
+/** Whether two subject patterns can both match some subject. */
+export function subjectsOverlap(a: string, b: string): boolean {
+  const ta = a.split(".");
+  const tb = b.split(".");
+  for (let i = 0; i < ta.length && i < tb.length; i++) {
+    const x = ta[i];
+    const y = tb[i];
+    if (x === ">" || y === ">") return true;
+    if (x === "*" || y === "*" || x === y) continue;
+    return false;
+  }
+  return ta.length === tb.length;
+}
+
+/** Bytes a message counts for in the stream state (nats-server's record sizes). */
+export function msgSize(
+  storage: "file" | "memory",
+  subject: string,
+  hdr: Uint8Array | null,
+  data: Uint8Array,
+): number {
+  const h = hdr === null ? 0 : hdr.length;
+  if (storage === "memory") return subject.length + h + data.length + 16;
+  return h === 0 ? 30 + subject.length + data.length : 34 + subject.length + h + data.length;
+}
+
+/** A stream with its messages in memory. */
+export class Stream {
+  config: StreamConfig;
+  readonly created: string;
+  readonly msgs: Map<number, StoredMsg> = new Map();
+  bytes = 0;
+  firstSeq = 0;
+  lastSeq = 0;
+  lastTs = 0n;
+  /** Messages per subject: count and the sequences in order. */
+  readonly bySubject: Map<string, number[]> = new Map();
+  /** Nats-Msg-Id -> sequence and time (ns), within the duplicate window. */
+  readonly dedupe: Map<string, { seq: number; ts: bigint }> = new Map();
+  lastMsgId = "";
+  #ageTimer: ReturnType<typeof setTimeout> | undefined;
+  /** Called after a message is stored (consumers deliver it). */
+  onStored: ((m: StoredMsg) => void) | null = null;
+  /** The stream's files when its storage is "file" (every change is logged before it counts). */
+  files: StreamFiles | null = null;
+  #restoring = false;
+  /** Called when messages went from the front of the stream (consumers move up). */
+  onRemoved: (() => void) | null = null;
+
+  constructor(config: StreamConfig, created: string) {
+    this.config = config;
+    this.created = created;
+  }
+
+  get ackPrefix(): string {
+    return `{"stream":${goJson(this.config.name)}, "seq":`;
+  }
+
+  /** Processes a publish; returns the acknowledgement JSON (sent only when there is a reply). */
+  publish(subject: string, hdr: Uint8Array | null, data: Uint8Array): PublishResult {
+    const cfg = this.config;
+    const fail = (err: ApiError): PublishResult => ({
+      ack: goJson({ error: err, stream: cfg.name, seq: 0 }),
+      stored: false,
+    });
+    if (cfg.sealed) return fail(JSErr.streamSealed());
+    let msgId = "";
+    if (hdr !== null) {
+      const expStream = getHeader(hdr, "Nats-Expected-Stream");
+      if (expStream !== undefined && expStream !== "" && expStream !== cfg.name) {
+        return fail(JSErr.streamNotMatch());
+      }
+      msgId = getHeader(hdr, "Nats-Msg-Id") ?? "";
+      if (msgId !== "") {
+        this.#pruneDedupe();
+        const seen = this.dedupe.get(msgId);
+        if (seen) return { ack: `${this.ackPrefix}${seen.seq},"duplicate": true}`, stored: false };
+      }
+      const subjSeqText = getHeader(hdr, "Nats-Expected-Last-Subject-Sequence");
+      if (subjSeqText !== undefined && subjSeqText !== "") {
+        const want = parseSeq(subjSeqText);
+        const seqs = this.bySubject.get(subject);
+        const have = seqs && seqs.length > 0 ? seqs[seqs.length - 1] : 0;
+        if (have !== want) return fail(JSErr.streamWrongLastSequence(have));
+      }
+      const lastSeqText = getHeader(hdr, "Nats-Expected-Last-Sequence");
+      if (lastSeqText !== undefined && lastSeqText !== "") {
+        if (parseSeq(lastSeqText) !== this.lastSeq) {
+          return fail(JSErr.streamWrongLastSequence(this.lastSeq));
+        }
+      }
+      const lastId = getHeader(hdr, "Nats-Expected-Last-Msg-Id");
+      if (lastId !== undefined && lastId !== "" && lastId !== this.lastMsgId) {
+        return fail(JSErr.streamWrongLastMsgId(this.lastMsgId));
+      }
+      if (getHeader(hdr, "Nats-Rollup") !== undefined) {
+        return fail(JSErr.notSupported("Nats-Rollup"));
+      }
+    }
+    const hlen = hdr === null ? 0 : hdr.length;
+    const maxSize = cfg.max_msg_size ?? -1;
+    if (maxSize >= 0 && hlen + data.length > maxSize) {
+      return fail(JSErr.streamMessageExceedsMaximum());
+    }
+    if (hlen > 0xffff) return fail(JSErr.streamHeaderExceedsMaximum());
+    const size = msgSize(cfg.storage, subject, hdr, data);
+    if (cfg.discard === "new") {
+      if (cfg.max_msgs > 0 && this.msgs.size >= cfg.max_msgs) {
+        return fail(JSErr.streamStoreFailed("maximum messages exceeded"));
+      }
+      if (cfg.max_bytes > 0 && this.bytes + size > cfg.max_bytes) {
+        return fail(JSErr.streamStoreFailed("maximum bytes exceeded"));
+      }
+    }
+    const seq = this.lastSeq + 1;
+    const ts = nowNs();
+    const m: StoredMsg = { subject, seq, hdr, data, ts };
+    if (this.files !== null) {
+      try {
+        this.files.appendMsg(m);
+      } catch (e) {
+        return fail(JSErr.streamStoreFailed((e as Error).message));
+      }
+    }
+    this.#add(m);
+    this.lastMsgId = msgId;
+    if (msgId !== "") this.dedupe.set(msgId, { seq, ts });
+    this.#enforceLimits(subject);
+    this.#scheduleAge();
+    this.onStored?.(m);
+    return { ack: `${this.ackPrefix}${seq}}`, stored: true };
+  }
+
+  #add(m: StoredMsg): void {
+    const { seq, subject, ts } = m;
+    const size = msgSize(this.config.storage, subject, m.hdr, m.data);
+    this.msgs.set(seq, m);
+    this.bytes += size;
+    this.lastSeq = seq;
+    this.lastTs = ts;
+    if (this.firstSeq === 0 || this.msgs.size === 1) this.firstSeq = seq;
+    let list = this.bySubject.get(subject);
+    if (!list) this.bySubject.set(subject, list = []);
+    list.push(seq);
+  }
+
+  /** Rebuilds the stream from its log (start-up); nothing is logged again. */
+  restore(records: LogRecord[]): void {
+    this.#restoring = true;
+    try {
+      for (const r of records) {
+        if (r.kind === "msg") {
+          if (r.msg.seq <= this.lastSeq) continue;
+          this.#add(r.msg);
+        } else if (r.kind === "delete") this.removeMsg(r.seq);
+        else {
+          this.purge();
+          this.firstSeq = Math.max(this.firstSeq, r.firstSeq);
+          this.lastSeq = Math.max(this.lastSeq, r.firstSeq - 1);
+        }
+      }
+    } finally {
+      this.#restoring = false;
+    }
+    // Message ids come back from the messages still stored within the
+    // duplicate window (as nats-server rebuilds them); the last message's id
+    // is the last id.
+    const cutoff = nowNs() - BigInt(this.config.duplicate_window ?? 0);
+    for (let seq = this.firstSeq; seq <= this.lastSeq; seq++) {
+      const m = this.msgs.get(seq);
+      if (!m || m.ts < cutoff) continue;
+      const id = m.hdr ? getHeader(m.hdr, "Nats-Msg-Id") ?? "" : "";
+      if (id !== "") this.dedupe.set(id, { seq, ts: m.ts });
+      if (seq === this.lastSeq) this.lastMsgId = id;
+    }
+    if (this.config.max_age > 0) this.expire();
+  }
+
+  #pruneDedupe(): void {
+    const window = BigInt(this.config.duplicate_window ?? 0);
+    const cutoff = nowNs() - window;
+    for (const [id, e] of this.dedupe) {
+      if (e.ts >= cutoff) break; // Inserted in time order.
+      this.dedupe.delete(id);
+    }
+  }
+
+  #enforceLimits(subject: string): void {
+    const cfg = this.config;
+    if (cfg.max_msgs_per_subject > 0) {
+      const list = this.bySubject.get(subject);
+      while (list && list.length > cfg.max_msgs_per_subject) this.removeMsg(list[0]);
+    }
+    if (cfg.max_msgs > 0) {
+      while (this.msgs.size > cfg.max_msgs) this.removeMsg(this.firstSeq);
+    }
+    if (cfg.max_bytes > 0) {
+      while (this.bytes > cfg.max_bytes && this.msgs.size > 0) this.removeMsg(this.firstSeq);
+    }
+  }
+
+  /** Applies the limits to every subject (after a configuration update). */
+  enforceLimits(): void {
+    for (const subject of [...this.bySubject.keys()]) this.#enforceLimits(subject);
+    if (this.config.max_age > 0) this.expire();
+  }
+
+  #scheduleAge(): void {
+    if (this.config.max_age <= 0 || this.#ageTimer !== undefined) return;
+    const first = this.msgs.get(this.firstSeq);
+    if (!first) return;
+    const dueMs = Number((first.ts + BigInt(this.config.max_age)) / 1_000_000n) - Date.now();
+    this.#ageTimer = setTimeout(() => {
+      this.#ageTimer = undefined;
+      this.expire();
+    }, Math.max(1, dueMs + 1));
+  }
+
+  /** Removes messages older than max_age. */
+  expire(): void {
+    const cutoff = nowNs() - BigInt(this.config.max_age);
+    while (this.msgs.size > 0) {
+      const m = this.msgs.get(this.firstSeq)!;
+      if (m.ts > cutoff) break;
+      this.removeMsg(m.seq);
+    }
+    this.#scheduleAge();
+  }
+
+  /** Removes one message; false when there is none at `seq`. */
+  removeMsg(seq: number): boolean {
+    const m = this.msgs.get(seq);
+    if (!m) return false;
+    if (this.files !== null && !this.#restoring) this.files.appendDelete(seq);
+    this.msgs.delete(seq);
+    this.bytes -= msgSize(this.config.storage, m.subject, m.hdr, m.data);
+    const list = this.bySubject.get(m.subject)!;
+    const at = list.indexOf(seq);
+    if (at >= 0) list.splice(at, 1);
+    if (list.length === 0) this.bySubject.delete(m.subject);
+    if (seq === this.firstSeq) {
+      this.#advanceFirst();
+      this.onRemoved?.();
+    }
+    return true;
+  }
+
+  #advanceFirst(): void {
+    if (this.msgs.size === 0) {
+      this.firstSeq = this.lastSeq + 1;
+      return;
+    }
+    let s = this.firstSeq + 1;
+    while (!this.msgs.has(s)) s++;
+    this.firstSeq = s;
+  }
+
+  /** Removes every message (or those of `filter`, keeping the newest `keep`); returns the count. */
+  purge(filter?: string, keep?: number, upToSeq?: number): number {
+    let purged = 0;
+    if (!filter && !keep && !upToSeq) {
+      purged = this.msgs.size;
+      if (this.files !== null && !this.#restoring) this.files.appendPurge(this.lastSeq + 1);
+      this.msgs.clear();
+      this.bySubject.clear();
+      this.bytes = 0;
+      this.firstSeq = this.lastSeq + 1;
+      this.onRemoved?.();
+      return purged;
+    }
+    const victims: number[] = [];
+    for (const [subject, seqs] of this.bySubject) {
+      if (filter && !subjectMatchesPattern(subject, filter)) continue;
+      let list = seqs;
+      if (keep && keep > 0) list = list.slice(0, Math.max(0, list.length - keep));
+      for (const s of list) if (!upToSeq || s < upToSeq) victims.push(s);
+    }
+    victims.sort((a, b) => a - b);
+    for (const s of victims) if (this.removeMsg(s)) purged++;
+    return purged;
+  }
+
+  /** The last message on a subject (literal or wildcard), or undefined. */
+  lastBySubject(filter: string): StoredMsg | undefined {
+    let best: StoredMsg | undefined;
+    for (const [subject, seqs] of this.bySubject) {
+      if (!subjectMatchesPattern(subject, filter)) continue;
+      const m = this.msgs.get(seqs[seqs.length - 1])!;
+      if (!best || m.seq > best.seq) best = m;
+    }
+    return best;
+  }
+
+  state(consumers: number): StreamState {
+    const empty = this.msgs.size === 0;
+    const first = empty ? undefined : this.msgs.get(this.firstSeq);
+    const st: StreamState = {
+      messages: this.msgs.size,
+      bytes: this.bytes,
+      first_seq: this.firstSeq === 0 && this.lastSeq === 0 ? 0 : this.firstSeq,
+      first_ts: formatNs(first?.ts ?? 0n),
+      last_seq: this.lastSeq,
+      last_ts: formatNs(this.lastTs),
+      consumer_count: consumers,
+    };
+    if (this.bySubject.size > 0) st.num_subjects = this.bySubject.size;
+    const deleted = empty ? 0 : this.lastSeq - this.firstSeq + 1 - this.msgs.size;
+    if (deleted > 0) st.num_deleted = deleted;
+    // nats-server's key order: num_deleted after num_subjects, consumer_count last.
+    const { consumer_count, ...rest } = st;
+    return { ...rest, consumer_count } as StreamState;
+  }
+
+  close(): void {
+    if (this.#ageTimer !== undefined) clearTimeout(this.#ageTimer);
+    this.#ageTimer = undefined;
+    this.files?.close();
+  }
+}
+
+function parseSeq(text: string): number {
+  // nats-server's parseInt64 gives -1 for non-digits; as uint64 it never matches.
+  return /^\d+$/.test(text) ? Number(text) : -1;
+}
