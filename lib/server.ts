@@ -17,7 +17,7 @@ import { ClosedReason } from "./conn/closed_reason.ts";
 import type { Subscription } from "./delivery/subscription.ts";
 import { DenoTransport, type Transport } from "./conn/transport.ts";
 import { errLine, WireError } from "./protocol/wire_errors.ts";
-import { Account, GLOBAL_ACCOUNT } from "./server/account.ts";
+import { Account, DEFAULT_SYSTEM_ACCOUNT, GLOBAL_ACCOUNT } from "./server/account.ts";
 import { type ServerCore, type ServerStats, zeroStats } from "./server/core.ts";
 import type { AuthOutcome, ClientAuthenticator, ConnectCredentials } from "./server/auth_api.ts";
 import { newServerId } from "./server/server_id.ts";
@@ -36,6 +36,22 @@ export interface MonitorHandle {
    */
   setCertificate(certPem: string, keyPem: string): void;
   close(): Promise<void> | void;
+  /** Hits per endpoint path (/varz `http_req_stats`, also answered over `$SYS`). */
+  readonly reqStats?: ReadonlyMap<string, number>;
+}
+
+/**
+ * What lib/system returns: the system account's events and requests. The
+ * server tells it of clients coming and going and of accounts a reload adds.
+ */
+export interface SystemHandle extends ServerExtension {
+  readonly account: Account;
+  /** A client finished CONNECT (authenticated, in its account). */
+  clientConnected(client: ClientConnection): void;
+  /** A client closed and left the client table. */
+  clientClosed(client: ClientConnection): void;
+  /** A config reload created `account`. */
+  accountAdded(account: Account): void;
 }
 
 /**
@@ -118,6 +134,8 @@ export type MonitoredServer = Readonly<
     | "authActive"
     | "tlsCertificateInfo"
     | "connectUrls"
+    | "systemAccount"
+    | "monitor"
   >
 >;
 
@@ -142,6 +160,10 @@ export class Server implements ServerCore {
   monitor: MonitorHandle | null = null;
   /** Routes (lib/cluster), when a cluster block or --cluster is set. */
   cluster: ClusterHandle | null = null;
+  /** The system account (`$SYS` or `system_account`), null with `no_system_account`. */
+  systemAccount: Account | null = null;
+  /** Its events and requests (lib/system), once started. */
+  system: SystemHandle | null = null;
   /** The TLS client listener, kept so a config reload can swap its certificate. */
   clientTls: import("./tls/client_listener.ts").TlsClientListener | null = null;
   /** Letsgo-nats variables for ACME env mode (set by the CLI when DOMAINS is set). */
@@ -174,6 +196,16 @@ export class Server implements ServerCore {
     this.globalAccount = new Account(GLOBAL_ACCOUNT, { cache: !options.disableSublistCache });
     this.accounts.set(GLOBAL_ACCOUNT, this.globalAccount);
     this.syncAccounts(options);
+    if (!options.noSystemAccount) {
+      // nats-server creates the default system account when none is configured.
+      const name = options.systemAccount ?? DEFAULT_SYSTEM_ACCOUNT;
+      let account = this.accounts.get(name);
+      if (account === undefined) {
+        account = new Account(name, { cache: !options.disableSublistCache });
+        this.accounts.set(name, account);
+      }
+      this.systemAccount = account;
+    }
     let resolve!: () => void;
     const promise = new Promise<void>((r) => resolve = r);
     this.#done = { promise, resolve };
@@ -194,7 +226,16 @@ export class Server implements ServerCore {
       account.maxConnections = acc.limits?.maxConnections ?? 0;
       account.maxSubscriptions = acc.limits?.maxSubscriptions ?? 0;
       account.maxPayload = acc.limits?.maxPayload ?? 0;
+      this.system?.accountAdded(account);
     }
+  }
+
+  /**
+   * Takes the next client id for an internal client (the system account's,
+   * one per account), which nats-server numbers with its connections.
+   */
+  reserveClientId(): number {
+    return this.#nextCid++;
   }
 
   /** The options in force; a reload replaces them as a whole, so read them fresh. */
@@ -302,6 +343,12 @@ export class Server implements ServerCore {
     }
     if (o.configFile) this.log.notice(`Using configuration file: ${o.configFile}`);
     if (needsAuthenticator(o)) this.#auth = await this.buildAuthenticator(o);
+    if (this.systemAccount !== null) {
+      // Before any client: internal clients take the first ids, as in nats-server.
+      const { startSystem } = await import("./system/system.ts");
+      this.system = await startSystem(this, this.systemAccount);
+      this.extensions.push(this.system);
+    }
     const port = o.port === -1 ? 0 : o.port;
     this.clientHost = o.host;
     if (o.tls?.acme || o.cluster?.tls?.acme || this.acmeEnv) {
@@ -578,6 +625,10 @@ export class Server implements ServerCore {
     return acc > 0 ? acc : srv;
   }
 
+  clientConnected(client: ClientConnection): void {
+    this.system?.clientConnected(client);
+  }
+
   interestChanged(account: Account, sub: Subscription, added: boolean): void {
     for (const ext of this.extensions) ext.interestChanged?.(account, sub, added);
   }
@@ -625,8 +676,14 @@ export class Server implements ServerCore {
 
   clientClosed(client: ClientConnection): void {
     if (!this.clients.delete(client.cid)) return;
-    client.account.clients.delete(client);
+    const account = client.account;
+    account.clients.delete(client);
+    account.retired.inMsgs += client.inMsgs;
+    account.retired.inBytes += client.inBytes;
+    account.retired.outMsgs += client.outMsgs;
+    account.retired.outBytes += client.outBytes;
     this.closedClients.push(closedInfo(client));
+    this.system?.clientClosed(client);
     this.log.debug(`${client.logPrefix} - Client connection closed: ${client.closedReason}`);
   }
 

@@ -114,8 +114,6 @@ const UNSUPPORTED_UNLESS_EMPTY = new Set([
   "default_js_domain",
   "store_dir",
   "storedir",
-  "system_account",
-  "system",
 ]);
 
 class ApplyState {
@@ -264,6 +262,14 @@ class ApplyState {
         return this.#applyAuthorization(v);
       case "no_auth_user":
         return this.#set("noAuthUser", is.str(v));
+      case "system_account":
+      case "system": {
+        if (v.kind !== "string") {
+          is.error(v, "system account name must be a string");
+          return;
+        }
+        return this.#set("systemAccount", v.value);
+      }
       case "accounts": {
         const result = readAccounts(is, v);
         if (!result) return;
@@ -291,12 +297,8 @@ class ApplyState {
         return;
       case "no_system_account":
       case "no_system":
-      case "no_sys_acc": {
-        // dnatsd never creates a system account: only `true` describes it.
-        const b = is.bool(v);
-        if (b === false) this.#unsupported(v, rawKey);
-        return;
-      }
+      case "no_sys_acc":
+        return this.#set("noSystemAccount", is.bool(v));
       case "prof_port":
       case "max_sub_tokens":
       case "max_subscription_tokens":
@@ -447,6 +449,9 @@ export function validateOptions(o: Options): ConfigIssue[] {
         `no_auth_user: "${o.noAuthUser}" not present as user in authorization block or account configuration`,
       );
     }
+  }
+  if (o.systemAccount && !(o.accounts ?? []).some((a) => a.name === o.systemAccount)) {
+    problems.push("error resolving system account: account missing");
   }
   if (o.lameDuckGracePeriodMs >= o.lameDuckDurationMs) {
     problems.push(

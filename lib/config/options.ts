@@ -165,6 +165,10 @@ export interface Options {
   authorization?: AuthorizationOptions;
   accounts?: AccountOptions[];
   noAuthUser?: string;
+  /** `system_account`: the account of the server's events and requests (default `$SYS`). */
+  systemAccount?: string;
+  /** `no_system_account`: no system account at all (no events, no `$SYS` requests). */
+  noSystemAccount?: boolean;
   // --- tls
   tls?: TlsOptions;
   allowNonTls: boolean;

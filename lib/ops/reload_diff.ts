@@ -95,6 +95,8 @@ const RULES: Record<keyof Options, Rule> = {
   maxSubscriptions: { refuse: "MaxSubs" },
   accounts: { kind: ChangeKind.Auth, notices: ["accounts"] },
   noAuthUser: { custom: true },
+  systemAccount: { refuse: "SystemAccount" },
+  noSystemAccount: { refuse: "NoSystemAccount" },
   authorization: { custom: true },
   pingIntervalMs: reloadable(ChangeKind.Passive, "ping_interval", duration),
   maxPingsOut: reloadable(ChangeKind.Passive, "ping_max"),
