@@ -31,6 +31,11 @@ export interface LocalSubscriber {
   countOut(bytes: number): void;
   /** Auto-unsubscribe reached its count. */
   removeSubscription(sub: Subscription): void;
+  /**
+   * Interest that stays on this server (routes are not told): the internal
+   * subscriptions nats-server keeps local (lib/system).
+   */
+  readonly localOnly?: boolean;
 }
 
 /** A route as the delivery code sees it (implemented by lib/cluster). */

@@ -203,7 +203,10 @@ export function statszMessage(server: JsonObject, s: ServerStatsFacts): JsonObje
 /** The envelope of a request's answer: `{server, data}` or `{server, error}`. */
 export function apiResponse(
   server: JsonObject,
-  result: { data: unknown } | { error: { code: number; description: string } },
+  result: { data?: unknown; error?: { code: number; description: string } },
 ): JsonObject {
-  return "data" in result ? { server, data: result.data } : { server, error: result.error };
+  const out: JsonObject = { server };
+  if ("data" in result) out.data = result.data;
+  if (result.error !== undefined) out.error = result.error;
+  return out;
 }

@@ -43,8 +43,12 @@ export class InternalClient implements LocalSubscriber {
   readonly account: Account;
   readonly out: Outbound = new Outbound(NO_TRANSPORT, () => {});
   readonly isClosed = false;
-  /** The server does not hear its own events (nats-server's system client has echo off). */
-  readonly echo = false;
+  /**
+   * Whether the client hears what it publishes itself. The system account's
+   * client does: a request it relays for an account reaches its own
+   * handlers, and their answers its own inbox (it ignores its own events).
+   */
+  readonly echo: boolean;
   readonly headers = true;
   readonly grantsReplies = false;
   /**
@@ -63,12 +67,13 @@ export class InternalClient implements LocalSubscriber {
     cid: number,
     account: Account,
     schedule: (run: () => void) => void,
-    localOnly = false,
+    flags: { localOnly?: boolean; echo?: boolean } = {},
   ) {
     this.cid = cid;
     this.account = account;
     this.#schedule = schedule;
-    this.localOnly = localOnly;
+    this.localOnly = flags.localOnly ?? false;
+    this.echo = flags.echo ?? false;
   }
 
   /** Creates a subscription (the caller inserts it and tells routes, or not). */

@@ -50,7 +50,8 @@ function field<T extends "string" | "number" | "boolean">(
 ): (T extends "string" ? string : T extends "number" ? number : boolean) | undefined {
   const v = body[name];
   if (v === undefined || v === null) return undefined;
-  if (typeof v !== type) {
+  const actual: string = typeof v;
+  if (actual !== type) {
     throw new BadRequest(
       `json: cannot unmarshal ${jsonKind(v)} into Go struct field .${name} of type ${
         type === "number" ? "int" : type === "boolean" ? "bool" : "string"

@@ -20,7 +20,7 @@ import type { ClientConnection } from "../client/connection.ts";
 import { fanOut, PublishContext } from "../delivery/deliver.ts";
 import type { Subscription } from "../delivery/subscription.ts";
 import { buildConnz } from "../monitor/connz.ts";
-import { buildSubsz } from "../monitor/subsz.ts";
+import { buildSubszEnvelope } from "../monitor/subsz.ts";
 import { buildRoutez, routeInfos } from "../monitor/routez.ts";
 import { accountStat, buildAccountz, buildAccstatz } from "../monitor/accountz.ts";
 import { buildGatewayz, buildHealthz, buildJsz, buildLeafz } from "../monitor/health.ts";
@@ -120,8 +120,10 @@ class SystemAccount implements SystemHandle {
     this.account = account;
     this.#hash = hash;
     const schedule = (run: () => void) => this.#schedule(run);
-    this.#client = new InternalClient(server.reserveClientId(), account, schedule);
-    this.#localClient = new InternalClient(this.#client.cid, account, schedule, true);
+    this.#client = new InternalClient(server.reserveClientId(), account, schedule, { echo: true });
+    this.#localClient = new InternalClient(this.#client.cid, account, schedule, {
+      localOnly: true,
+    });
     this.#subscribeSystem();
     for (const acc of server.accounts.values()) this.accountAdded(acc);
     // nats-server then gives the system account an internal client of its own
@@ -196,7 +198,7 @@ class SystemAccount implements SystemHandle {
       this.#server.reserveClientId(),
       account,
       (run) => this.#schedule(run),
-      true,
+      { localOnly: true },
     );
     this.#accountClients.set(account, client);
     const connz = `$SYS.REQ.ACCOUNT.${account.name}.CONNZ`;
@@ -332,9 +334,11 @@ class SystemAccount implements SystemHandle {
       if (filteredOut(readFilter(body), this.#me())) return;
       data = answer(body, m);
     } catch (e) {
-      const code = e instanceof BadRequest ? 400 : 500;
-      const error = { code, description: (e as Error).message };
-      this.#send(m.reply, apiResponse(this.#serverInfo(), { error }));
+      // A body that does not decode is refused before the endpoint runs (no `data`);
+      // an endpoint's own refusal comes with `data: null`, as from nats-server.
+      const bad = e instanceof BadRequest;
+      const error = { code: bad ? 400 : 500, description: (e as Error).message };
+      this.#send(m.reply, apiResponse(this.#serverInfo(), bad ? { error } : { data: null, error }));
       return;
     }
     if (data === null) return;
@@ -351,7 +355,7 @@ class SystemAccount implements SystemHandle {
           reqStats: s.monitor?.reqStats ?? new Map(),
           cpu: this.#cpu,
         }),
-      SUBSZ: (b) => buildSubsz(s, subszParams(b)),
+      SUBSZ: (b) => buildSubszEnvelope(s, subszParams(b)),
       CONNZ: (b) => buildConnz(s, connzParams(b)),
       ROUTEZ: (b) => buildRoutez(s, routezParams(b)),
       GATEWAYZ: () => buildGatewayz(s),
@@ -367,7 +371,7 @@ class SystemAccount implements SystemHandle {
     const s = this.#server;
     const acc = (m: InternalMessage) => m.subject.split(".")[3];
     return {
-      SUBSZ: (b, m) => buildSubsz(s, { ...subszParams(b), subs: true, acc: acc(m) }),
+      SUBSZ: (b, m) => buildSubszEnvelope(s, { ...subszParams(b), subs: true, acc: acc(m) }),
       CONNZ: (b, m) => buildConnz(s, { ...connzParams(b), acc: acc(m) }),
       LEAFZ: () => buildLeafz(s),
       STATZ: (b, m) => acc(m) === "PING" ? null : this.#accountStatz(b, [acc(m)]),
