@@ -541,8 +541,52 @@ Deno.test({
     clients.push(a);
     const connz = await gatherN(a, "$SYS.REQ.SERVER.PING.CONNZ", 2);
     equal(connz.length, 2);
+    // And from account A on dnatsd: both report, each its own A connections.
+    const a2 = await connect({ servers: ours.url, user: "a", pass: "a" });
+    clients.push(a2);
+    const connz2 = await gatherN(a2, "$SYS.REQ.ACCOUNT.PING.CONNZ", 2);
+    equal(connz2.length, 2);
+    deepEqual(connz2.map((r) => (r.data as Json).num_connections), [1, 1]);
   } finally {
     await Promise.all(clients.map((c) => c.close()));
     await Promise.all([ours?.stop(), theirs.stop()]);
+  }
+});
+
+Deno.test("system account: no event is built while nobody listens (the server's seq shows it)", async () => {
+  const ours = await startMonitored({ config: CONFIG });
+  const conns: NatsConnection[] = [];
+  try {
+    const sys = await connect({ servers: ours.natsUrl, user: "sys", pass: "sys" });
+    conns.push(sys);
+    // Every message the system account sends carries the next `server.seq`.
+    const seq = async () => {
+      const [r] = await gatherN(sys, "$SYS.REQ.SERVER.PING.HEALTHZ", 1);
+      return (r.server as Json).seq as number;
+    };
+    const first = await seq();
+    for (let i = 0; i < 5; i++) {
+      const c = await connect({ servers: ours.natsUrl, user: "a", pass: "a" });
+      await c.close();
+    }
+    // Past the first STATSZ ticks too (250 ms, 500 ms): none was built for nobody.
+    await new Promise((r) => setTimeout(r, 800));
+    equal(await seq(), first + 1);
+    // With a listener, connect, disconnect and two account counts: four more.
+    const got: string[] = [];
+    const sub = sys.subscribe("$SYS.ACCOUNT.A.>", {
+      callback: (_e, m) => {
+        got.push(m.subject);
+      },
+    });
+    await sys.flush();
+    const c = await connect({ servers: ours.natsUrl, user: "a", pass: "a" });
+    await c.close();
+    await waitFor(() => got.length === 4, 3000, "four events");
+    sub.unsubscribe();
+    equal(await seq(), first + 6);
+  } finally {
+    await Promise.all(conns.map((c) => c.close()));
+    await ours.stop();
   }
 });
