@@ -12,6 +12,7 @@ import { missing } from "./helpers/requires.ts";
 import { runToExit, ServerProcess, waitFor } from "./helpers/server.ts";
 import { type Monitored, shapeDiff, startMonitored } from "./monitor_helpers.ts";
 import { Node, stopAll, waitForMesh } from "./helpers/cluster.ts";
+import { RawClient } from "./helpers/raw.ts";
 import type { AccountOptions } from "../lib/config/options.ts";
 
 const NO_NATS_SERVER = missing("nats-server");
@@ -248,8 +249,31 @@ async function events(url: string): Promise<Map<string, Json>> {
   return got;
 }
 
+/** The event of a refused login (`$SYS.SERVER.<id>.CLIENT.AUTH.ERR`). */
+async function authError(m: Monitored): Promise<Json> {
+  const sys = await connect({ servers: m.natsUrl, user: "sys", pass: "sys" });
+  const got: Json[] = [];
+  sys.subscribe("$SYS.SERVER.*.CLIENT.AUTH.ERR", {
+    callback: (_e, msg) => {
+      got.push(msg.json());
+    },
+  });
+  await sys.flush();
+  const raw = await RawClient.connect(m.proc.port);
+  await raw.expect(/^INFO /);
+  await raw.send('CONNECT {"user":"a","pass":"wrong","name":"intruder","verbose":false}\r\n');
+  await raw.expectClosed();
+  await raw.close();
+  try {
+    await waitFor(() => got.length === 1, 3000, "auth error event");
+  } finally {
+    await sys.close();
+  }
+  return got[0];
+}
+
 Deno.test({
-  name: "system account: CONNECT, DISCONNECT and SERVER.CONNS events as nats-server's",
+  name: "system account: CONNECT, DISCONNECT, SERVER.CONNS and AUTH.ERR events as nats-server's",
   ignore: NO_NATS_SERVER,
 }, async () => {
   const [ours, theirs] = await bothMonitored(CONFIG);
@@ -265,6 +289,12 @@ Deno.test({
         equal(c[k], d[k], `client.${k}`);
       }
       equal(typeof (e.server as Json).seq, "number");
+    }
+    const [ex, ey] = await Promise.all([authError(ours), authError(theirs)]);
+    deepEqual(shapeDiff(ex, ey), []);
+    for (const k of ["type", "reason"]) equal(ex[k], ey[k], k);
+    for (const k of ["acc", "user", "name"]) {
+      equal((ex.client as Json)[k], (ey.client as Json)[k], `client.${k}`);
     }
     const conns = x.get("$SYS.ACCOUNT.A.SERVER.CONNS")!;
     deepEqual(shapeDiff(conns, y.get("$SYS.ACCOUNT.A.SERVER.CONNS")), []);
@@ -304,6 +334,8 @@ const SYS_REQUESTS: [string, string][] = [
   ["$SYS.REQ.ACCOUNT.A.CONNZ", ""],
   ["$SYS.REQ.ACCOUNT.A.SUBSZ", ""],
   ["$SYS.REQ.ACCOUNT.A.STATZ", ""],
+  ["$SYS.REQ.ACCOUNT.A.CONNS", ""],
+  ["$SYS.REQ.ACCOUNT.A.LEAFZ", ""],
   ["$SYS.REQ.ACCOUNT.B.STATZ", '{"include_unused":true}'],
   ["$SYS.REQ.ACCOUNT.PING.STATZ", ""],
   ["$SYS.REQ.ACCOUNT.PING.STATZ", '{"accounts":["B"],"include_unused":true}'],
@@ -503,6 +535,16 @@ Deno.test("system account: a ping gathers every node of a 3-node cluster", async
     await c.close();
     await waitFor(() => seen.length === 1, 5000, "connect event from n2");
     equal((JSON.parse(seen[0]).server as Json).name, "n2");
+    // n3's SHUTDOWN event makes the others forget it at once (not after five heartbeats).
+    await nodes[2].stop();
+    await waitFor(
+      async () => {
+        const r = await gatherN(sys, "$SYS.REQ.SERVER.PING", 2, "", 1000);
+        return r.length === 2 && r.every((x) => (x.statsz as Json).active_servers === 2);
+      },
+      5000,
+      "active_servers 2 after n3's shutdown",
+    );
   } finally {
     await Promise.all(clients.map((c) => c.close()));
     await stopAll(nodes);

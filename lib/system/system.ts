@@ -17,6 +17,7 @@ import type { MonitoredServer, Server, SystemHandle } from "../server.ts";
 import type { Account } from "../server/account.ts";
 import { GLOBAL_ACCOUNT } from "../server/account.ts";
 import type { ClientConnection } from "../client/connection.ts";
+import { ClosedReason } from "../conn/closed_reason.ts";
 import { fanOut, PublishContext } from "../delivery/deliver.ts";
 import type { Subscription } from "../delivery/subscription.ts";
 import { buildConnz } from "../monitor/connz.ts";
@@ -226,6 +227,7 @@ class SystemAccount implements SystemHandle {
 
   clientClosed(client: ClientConnection): void {
     const account = client.account;
+    if (client.closedReason === ClosedReason.AuthenticationViolation) this.#authError(client);
     if (account.name === GLOBAL_ACCOUNT) return;
     this.#accountConns(account);
     const subject = `$SYS.ACCOUNT.${account.name}.DISCONNECT`;
@@ -235,6 +237,23 @@ class SystemAccount implements SystemHandle {
     const sent = { msgs: client.inMsgs, bytes: client.inBytes };
     const received = { msgs: client.outMsgs, bytes: client.outBytes };
     const reason = client.closedReason ?? "";
+    this.#schedule(() =>
+      this.#send(subject, disconnectEvent(this.#serverInfo(), facts, sent, received, reason))
+    );
+  }
+
+  /** `$SYS.SERVER.<id>.CLIENT.AUTH.ERR`: a client refused at login (a disconnect event). */
+  #authError(client: ClientConnection): void {
+    const subject = `$SYS.SERVER.${this.#server.serverId}.CLIENT.AUTH.ERR`;
+    if (!this.#interested(subject)) return;
+    // The user it tried to log in as, as nats-server reports it.
+    const user = client.user ?? client.credentials?.user;
+    const facts = { ...clientFacts(client), user, stopMs: client.stop?.getTime() ?? Date.now() };
+    // nats-server estimates the RTT at CONNECT (the time since accept) before it authenticates.
+    facts.rttMs = client.rttMs || Math.max(0.001, facts.stopMs - facts.startMs);
+    const sent = { msgs: client.inMsgs, bytes: client.inBytes };
+    const received = { msgs: client.outMsgs, bytes: client.outBytes };
+    const reason = ClosedReason.AuthenticationViolation;
     this.#schedule(() =>
       this.#send(subject, disconnectEvent(this.#serverInfo(), facts, sent, received, reason))
     );
