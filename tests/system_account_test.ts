@@ -13,6 +13,7 @@ import { runToExit, ServerProcess, waitFor } from "./helpers/server.ts";
 import { type Monitored, shapeDiff, startMonitored } from "./monitor_helpers.ts";
 import { Node, stopAll, waitForMesh } from "./helpers/cluster.ts";
 import { RawClient } from "./helpers/raw.ts";
+import { reload } from "./helpers/reload.ts";
 import type { AccountOptions } from "../lib/config/options.ts";
 
 const NO_NATS_SERVER = missing("nats-server");
@@ -630,5 +631,44 @@ Deno.test("system account: no event is built while nobody listens (the server's 
   } finally {
     await Promise.all(conns.map((c) => c.close()));
     await ours.stop();
+  }
+});
+
+Deno.test({
+  name: "system account: a reload that adds an account gives it the system imports; " +
+    "system_account is not reloadable",
+  ignore: NO_NATS_SERVER,
+}, async () => {
+  const [ours, theirs] = await bothMonitored(CONFIG);
+  try {
+    const added = CONFIG.replace(
+      "accounts {",
+      "accounts {\n  C { users: [{user: c, password: c}] }",
+    );
+    for (const m of [ours, theirs]) await reload(m.proc, added);
+    // The new account gets the three import subscriptions on both servers.
+    const detail = async (m: Monitored) => (await m.json("/accountz?acc=C")).account_detail as Json;
+    const [cx, cy] = await Promise.all([detail(ours), detail(theirs)]);
+    equal(cx.subscriptions, 3);
+    equal(cy.subscriptions, 3);
+    // (nats-server lists them in map order.)
+    const sorted = (l: unknown) => (l as Json[]).map((e) => JSON.stringify(e)).sort();
+    deepEqual(sorted(cx.imports), sorted(cy.imports));
+    // nats-server 2.9.10 drops the existing accounts' import subscriptions on such a
+    // reload (their clients' pings go unanswered); dnatsd keeps them working.
+    const a = await connect({ servers: ours.natsUrl, user: "a", pass: "a" });
+    try {
+      equal((await gather(a, "$SYS.REQ.SERVER.PING.CONNZ")).length, 1);
+    } finally {
+      await a.close();
+    }
+    const changed = added.replace("system_account: SYS", "system_account: C");
+    const [x, y] = await Promise.all([reload(ours.proc, changed), reload(theirs.proc, changed)]);
+    const refusal = (log: string) =>
+      /config reload not supported for SystemAccount.*/.exec(log)?.[0];
+    equal(refusal(x), refusal(y));
+    ok(refusal(x));
+  } finally {
+    await Promise.all([ours.stop(), theirs.stop()]);
   }
 });
