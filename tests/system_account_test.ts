@@ -11,7 +11,7 @@ import { connect, type Msg, type NatsConnection } from "npm:@nats-io/transport-n
 import { missing } from "./helpers/requires.ts";
 import { runToExit, ServerProcess, waitFor } from "./helpers/server.ts";
 import { type Monitored, shapeDiff, startMonitored } from "./monitor_helpers.ts";
-import { Node, stopAll, waitForMesh } from "./helpers/cluster.ts";
+import { Node, stopAll, waitForMesh, waitForRemoteInterest } from "./helpers/cluster.ts";
 import { RawClient } from "./helpers/raw.ts";
 import { reload } from "./helpers/reload.ts";
 import type { AccountOptions } from "../lib/config/options.ts";
@@ -381,8 +381,8 @@ Deno.test({
     for (const [subject, body] of SYS_REQUESTS) {
       await t.step(`${subject} ${body}`, async () => {
         const [ax, ay] = await Promise.all([
-          gather(x.sys, subject.replace("<id>", x.id), body),
-          gather(y.sys, subject.replace("<id>", y.id), body),
+          gatherN(x.sys, subject.replace("<id>", x.id), 1, body),
+          gatherN(y.sys, subject.replace("<id>", y.id), 1, body),
         ]);
         equal(ax.length, 1, JSON.stringify(ax));
         equal(ay.length, 1);
@@ -394,7 +394,7 @@ Deno.test({
     }
     for (const subject of ACCOUNT_REQUESTS) {
       await t.step(`from account A: ${subject}`, async () => {
-        const [ax, ay] = await Promise.all([gather(x.a, subject), gather(y.a, subject)]);
+        const [ax, ay] = await Promise.all([gatherN(x.a, subject, 1), gatherN(y.a, subject, 1)]);
         equal(ax.length, 1);
         equal(ay.length, 1);
         deepEqual(shapeDiff(ax[0], ay[0]), []);
@@ -421,6 +421,43 @@ Deno.test({
         equal(ax.length, 0);
       });
     }
+    await t.step("account A cannot see other accounts through the imports", async () => {
+      const body = '{"acc":"B","state":2,"auth":true}';
+      const [ax, ay] = await Promise.all([
+        gatherN(x.a, "$SYS.REQ.SERVER.PING.CONNZ", 1, body),
+        gatherN(y.a, "$SYS.REQ.SERVER.PING.CONNZ", 1, body),
+      ]);
+      for (const r of [ax, ay]) {
+        equal(r.length, 1);
+        const conns = (r[0].data as Json).connections as Json[];
+        deepEqual(conns.map((c) => c.account), ["A"]);
+      }
+      // Nor receive the system account's events by subscribing to them.
+      for (const [s, m] of [[x, ours], [y, theirs]] as const) {
+        const got: string[] = [];
+        const sub = s.a.subscribe("$SYS.>", {
+          callback: (_e, msg) => {
+            got.push(msg.subject);
+          },
+        });
+        await s.a.flush();
+        // The system account listens, so the events are made.
+        const events: string[] = [];
+        const sysSub = s.sys.subscribe("$SYS.ACCOUNT.B.CONNECT", {
+          callback: (_e, msg) => {
+            events.push(msg.subject);
+          },
+        });
+        await s.sys.flush();
+        const b = await connect({ servers: m.natsUrl, user: "b", pass: "b" });
+        await b.close();
+        await waitFor(() => events.length === 1, 3000, "the event in the system account");
+        await s.a.flush();
+        sub.unsubscribe();
+        sysSub.unsubscribe();
+        deepEqual(got, []);
+      }
+    });
     await t.step("a PING without reply broadcasts STATSZ", async () => {
       for (const s of [x, y]) {
         const got: string[] = [];
@@ -527,11 +564,7 @@ Deno.test("system account: a ping gathers every node of a 3-node cluster", async
       },
     });
     await sys.flush();
-    await waitFor(
-      () => nodes[1].server.systemAccount!.sublist.count > 40 + 1,
-      5000,
-      "event interest at n2",
-    );
+    await waitForRemoteInterest(nodes[1], "$SYS.ACCOUNT.A.CONNECT", 1);
     const c = await connect({ servers: nodes[1].url, user: "a", pass: "a", name: "far" });
     await c.close();
     await waitFor(() => seen.length === 1, 5000, "connect event from n2");
