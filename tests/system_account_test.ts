@@ -599,6 +599,8 @@ Deno.test({
   const clients: NatsConnection[] = [];
   try {
     ours = await ServerProcess.start({ config: conf(routePort(theirs)) });
+    const nameOf = (p: ServerProcess) => /ID:\s+(\S+)/.exec(p.logs.text)![1];
+    const oursName = nameOf(ours), theirsName = nameOf(theirs);
     for (const p of [ours, theirs]) {
       const sys = await connect({ servers: p.url, user: "sys", pass: "sys" });
       clients.push(sys);
@@ -612,6 +614,14 @@ Deno.test({
       const versions = varz.map((r) => ((r.data as Json).go as string).slice(0, 2)).sort();
       deepEqual(versions, ["de", "go"]);
     }
+    // STATSZ of each kind, routes included, have the same shape.
+    const sys = clients[0];
+    const statsz = await gatherN(sys, "$SYS.REQ.SERVER.PING", 2);
+    const byKind = (go: string) =>
+      statsz.find((r) =>
+        ((r.server as Json).name as string) === (go === "de" ? oursName : theirsName)
+      )!;
+    deepEqual(shapeDiff(byKind("de"), byKind("go")), []);
     // From account A on nats-server: both servers report A's connections.
     const a = await connect({ servers: theirs.url, user: "a", pass: "a" });
     clients.push(a);

@@ -315,6 +315,7 @@ class SystemAccount implements SystemHandle {
       slowConsumers: s.stats.slowConsumers,
       routes: routeInfos(s).map((r) => ({
         rid: r.rid,
+        ...(r.remote_name ? { name: r.remote_name } : {}),
         sent: { msgs: r.out_msgs, bytes: r.out_bytes },
         received: { msgs: r.in_msgs, bytes: r.in_bytes },
         pending: r.pending_size,
