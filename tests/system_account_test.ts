@@ -337,6 +337,8 @@ const SYS_REQUESTS: [string, string][] = [
   ["$SYS.REQ.ACCOUNT.A.STATZ", ""],
   ["$SYS.REQ.ACCOUNT.A.CONNS", ""],
   ["$SYS.REQ.ACCOUNT.A.LEAFZ", ""],
+  ["$SYS.REQ.ACCOUNT.A.INFO", ""],
+  ["$SYS.REQ.ACCOUNT.A.JSZ", ""],
   ["$SYS.REQ.ACCOUNT.B.STATZ", '{"include_unused":true}'],
   ["$SYS.REQ.ACCOUNT.PING.STATZ", ""],
   ["$SYS.REQ.ACCOUNT.PING.STATZ", '{"accounts":["B"],"include_unused":true}'],

@@ -49,6 +49,7 @@ import {
   decodeBody,
   filteredOut,
   readFilter,
+  RequestFailed,
   routezParams,
   subszParams,
 } from "./request_options.ts";
@@ -386,7 +387,7 @@ class SystemAccount implements SystemHandle {
     };
   }
 
-  /** `$SYS.REQ.ACCOUNT.<acc>.<name>`; INFO and JSZ are not answered (see the docs). */
+  /** `$SYS.REQ.ACCOUNT.<acc>.<name>` (JSZ: JetStream is off, an error as from nats-server). */
   #accountAnswers(): Record<string, Answer | undefined> {
     const s = this.#server;
     const acc = (m: InternalMessage) => m.subject.split(".")[3];
@@ -394,6 +395,10 @@ class SystemAccount implements SystemHandle {
       SUBSZ: (b, m) => buildSubszEnvelope(s, { ...subszParams(b), subs: true, acc: acc(m) }),
       CONNZ: (b, m) => buildConnz(s, { ...connzParams(b), acc: acc(m) }),
       LEAFZ: () => buildLeafz(s),
+      INFO: (_b, m) => buildAccountz(s, { acc: acc(m) }).account_detail,
+      JSZ: () => {
+        throw new RequestFailed("jetstream not enabled");
+      },
       STATZ: (b, m) => acc(m) === "PING" ? null : this.#accountStatz(b, [acc(m)]),
     };
   }
