@@ -311,6 +311,7 @@ Deno.test({
 const SYS_REQUESTS: [string, string][] = [
   ["$SYS.REQ.SERVER.PING", ""],
   ["$SYS.REQ.SERVER.PING.STATSZ", ""],
+  ["$SYS.REQ.SERVER.PING.STATSZ", "[1]"],
   ["$SYS.REQ.SERVER.PING.VARZ", ""],
   ["$SYS.REQ.SERVER.PING.CONNZ", ""],
   ["$SYS.REQ.SERVER.PING.CONNZ", '{"auth":true,"subscriptions":true,"state":2}'],

@@ -340,7 +340,7 @@ class SystemAccount implements SystemHandle {
       if (filteredOut(readFilter(body), this.#me())) return;
     } catch (e) {
       const error = { code: 400, description: (e as Error).message };
-      this.#send(reply, apiResponse({}, { error }));
+      this.#send(reply, apiResponse(this.#serverInfo(), { error }));
       return;
     }
     this.#sendStatsz(reply);
