@@ -174,6 +174,8 @@ Deno.test({
   const configs: Record<string, string> = {
     "system_account SYS": CONFIG,
     "default $SYS": "accounts { A { users: [{user: a, password: a}] } }\n",
+    "users in $SYS": 'accounts { A { users: [{user: a, password: a}] }, "$SYS": ' +
+      "{ users: [{user: s, password: s}] } }\n",
     "no config": "",
     "no_system_account": "no_system_account: true\n" +
       "accounts { A { users: [{user: a, password: a}] } }\n",
