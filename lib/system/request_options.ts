@@ -34,7 +34,10 @@ export function decodeBody(bytes: Uint8Array): Body {
   if (typeof v !== "object" || Array.isArray(v)) {
     throw new BadRequest(`json: cannot unmarshal ${jsonKind(v)} into Go value of type object`);
   }
-  return v as Body;
+  // Go matches keys to fields without regard to case; the last of equal keys wins.
+  const body: Body = {};
+  for (const [k, value] of Object.entries(v)) body[k.toLowerCase()] = value;
+  return body;
 }
 
 function jsonKind(v: unknown): string {

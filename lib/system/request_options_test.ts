@@ -17,6 +17,11 @@ Deno.test("decodeBody: empty is the defaults, JSON that is not an object is refu
   deepEqual(decodeBody(enc.encode("null")), {});
   throws(() => decodeBody(enc.encode("{bad")), BadRequest);
   throws(() => decodeBody(enc.encode("[1]")), BadRequest);
+  // Keys match without regard to case, as Go's decoder does.
+  deepEqual(decodeBody(enc.encode('{"Auth":true,"SERVER_NAME":"x"}')), {
+    auth: true,
+    server_name: "x",
+  });
 });
 
 Deno.test("connzParams: nats-server's option names, state as a number, wrong types refused", () => {
