@@ -46,6 +46,8 @@ export interface MonitorHandle {
  */
 export interface SystemHandle extends ServerExtension {
   readonly account: Account;
+  /** A client was accepted (it is in the global account until it authenticates). */
+  clientAccepted(client: ClientConnection): void;
   /** A client finished CONNECT (authenticated, in its account). */
   clientConnected(client: ClientConnection): void;
   /** A client closed and left the client table. */
@@ -492,6 +494,7 @@ export class Server implements ServerCore {
     }
     this.clients.set(client.cid, client);
     this.globalAccount.clients.add(client);
+    this.system?.clientAccepted(client);
     this.log.debug(`${client.logPrefix} - Client connection created`);
     client.begin(prepared.infoSent ? null : prepared.info);
     return client;

@@ -13,7 +13,7 @@ import { runToExit, ServerProcess, waitFor } from "./helpers/server.ts";
 import { type Monitored, shapeDiff, startMonitored } from "./monitor_helpers.ts";
 import { Node, stopAll, waitForMesh, waitForRemoteInterest } from "./helpers/cluster.ts";
 import { RawClient } from "./helpers/raw.ts";
-import { reload } from "./helpers/reload.ts";
+import { reload, routePortOf } from "./helpers/reload.ts";
 import type { AccountOptions } from "../lib/config/options.ts";
 
 const NO_NATS_SERVER = missing("nats-server");
@@ -228,6 +228,12 @@ Deno.test({
 async function events(url: string): Promise<Map<string, Json>> {
   const sys = await connect({ servers: url, user: "sys", pass: "sys" });
   const got = new Map<string, Json>();
+  const global: Json[] = [];
+  const gsub = sys.subscribe("$SYS.ACCOUNT.$G.>", {
+    callback: (_e, m: Msg) => {
+      global.push(JSON.parse(m.string()));
+    },
+  });
   const sub = sys.subscribe("$SYS.ACCOUNT.A.>", {
     callback: (_e, m: Msg) => {
       got.set(m.subject, JSON.parse(m.string()));
@@ -245,8 +251,12 @@ async function events(url: string): Promise<Map<string, Json>> {
       3000,
       "connect and disconnect events",
     );
+    // The global account's count, announced once when the client was accepted.
+    await sys.flush();
+    got.set("$G", { count: global.length, conns: global[0]?.conns, acc: global[0]?.acc });
   } finally {
     sub.unsubscribe();
+    gsub.unsubscribe();
     await sys.close();
   }
   return got;
@@ -299,6 +309,8 @@ Deno.test({
     for (const k of ["acc", "user", "name"]) {
       equal((ex.client as Json)[k], (ey.client as Json)[k], `client.${k}`);
     }
+    deepEqual(x.get("$G"), y.get("$G"));
+    deepEqual(x.get("$G"), { count: 1, conns: 1, acc: "$G" });
     const conns = x.get("$SYS.ACCOUNT.A.SERVER.CONNS")!;
     deepEqual(shapeDiff(conns, y.get("$SYS.ACCOUNT.A.SERVER.CONNS")), []);
     equal(conns.acc, "A");
@@ -597,13 +609,12 @@ Deno.test({
   const conf = (seed: number | null) =>
     CONFIG + `cluster {\n  name: mixed\n  listen: 127.0.0.1:-1\n` +
     (seed === null ? "" : `  routes: ["nats-route://127.0.0.1:${seed}"]\n`) + "}\n";
-  const routePort = (p: ServerProcess) =>
-    Number(/Listening for route connections on [^\s]+:(\d+)/.exec(p.logs.text)![1]);
+
   const theirs = await ServerProcess.start({ config: conf(null), reference: true });
   let ours: ServerProcess | null = null;
   const clients: NatsConnection[] = [];
   try {
-    ours = await ServerProcess.start({ config: conf(routePort(theirs)) });
+    ours = await ServerProcess.start({ config: conf(await routePortOf(theirs)) });
     const nameOf = (p: ServerProcess) => /ID:\s+(\S+)/.exec(p.logs.text)![1];
     const oursName = nameOf(ours), theirsName = nameOf(theirs);
     for (const p of [ours, theirs]) {

@@ -215,11 +215,19 @@ class SystemAccount implements SystemHandle {
 
   // ------------------------------------------------------------ client events
 
+  /**
+   * Every new connection starts in the global account: nats-server announces
+   * that account's count then (and not again when the client moves on).
+   */
+  clientAccepted(client: ClientConnection): void {
+    this.#accountConns(client.account);
+  }
+
   clientConnected(client: ClientConnection): void {
     const account = client.account;
-    this.#accountConns(account);
     // nats-server sends no connect or disconnect events for the global account.
     if (account.name === GLOBAL_ACCOUNT) return;
+    this.#accountConns(account);
     const subject = `$SYS.ACCOUNT.${account.name}.CONNECT`;
     if (!this.#interested(subject)) return;
     const facts = clientFacts(client);
