@@ -83,13 +83,15 @@ export class InternalClient implements LocalSubscriber {
     sid = String(this.#nextSid++),
   ): Subscription {
     this.#handlers.set(sid, handler);
-    return new Subscription({
+    const sub = new Subscription({
       subject,
       queue: null,
       sid,
       sidBytes: new TextEncoder().encode(sid),
       client: this,
     });
+    sub.noForward = this.localOnly;
+    return sub;
   }
 
   /** Next sid this client would give (nats-server numbers system subscriptions from 1). */
