@@ -130,6 +130,7 @@ export type MonitoredServer = Readonly<
     | "startTime"
     | "clientPort"
     | "cluster"
+    | "leafnodes"
     | "clients"
     | "acme"
     | "acmeEnv"
@@ -171,6 +172,8 @@ export class Server implements ServerCore {
   systemAccount: Account | null = null;
   /** Its events and requests (lib/system), once started. */
   system: SystemHandle | null = null;
+  /** Leaf nodes (lib/leaf), when a leafnodes block has a port or remotes. */
+  leafnodes: import("./leaf/leaf_nodes.ts").LeafNodesHandle | null = null;
   /** The TLS client listener, kept so a config reload can swap its certificate. */
   clientTls: import("./tls/client_listener.ts").TlsClientListener | null = null;
   /** Letsgo-nats variables for ACME env mode (set by the CLI when DOMAINS is set). */
@@ -407,12 +410,27 @@ export class Server implements ServerCore {
     if (o.tls) this.log.notice("TLS required for client connections");
     this.#startSweeper();
     this.log.notice("Server is ready");
+    // The leaf listener binds before the routes start, so they carry our leaf URL.
+    const leaf = o.leafnodes;
+    let leafnodes: import("./leaf/leaf_nodes.ts").LeafNodes | null = null;
+    if (leaf && (leaf.port !== 0 || leaf.remotes.length > 0)) {
+      const { listenLeafNodes } = await import("./leaf/leaf_nodes.ts");
+      leafnodes = await listenLeafNodes(this);
+      this.leafnodes = leafnodes;
+      this.extensions.push(leafnodes);
+    }
     if (o.cluster && o.cluster.port !== 0) {
       const { startCluster } = await import("./cluster/cluster.ts");
       const cluster = await startCluster(this);
       this.cluster = cluster;
       this.extensions.push(cluster);
     }
+    leafnodes?.dialRemotes();
+  }
+
+  /** A new connection id (clients and leaf connections share the sequence, as in nats-server). */
+  nextClientId(): number {
+    return this.#nextCid++;
   }
 
   /** The cluster name shown at start-up (configured or generated); the cluster starts with it. */

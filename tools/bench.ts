@@ -27,6 +27,7 @@ import { twoNode, twoNode1k } from "./bench/cluster.ts";
 import { cpuLine, CpuMeter, type CpuReport, pctText } from "./bench/cpu.ts";
 import { flowControl } from "./bench/flow_control.ts";
 import { idleConnectionCount, idleConns } from "./bench/idle.ts";
+import { leafPubSub } from "./bench/leaf.ts";
 import { bcryptStorm, cleanupAuthConfig, reqReply } from "./bench/latency.ts";
 import {
   combineRounds,
@@ -68,6 +69,7 @@ export const WORKLOADS: Workload[] = [
   pubOnly,
   queue,
   twoNode,
+  leafPubSub,
   bcryptStorm,
 ];
 

@@ -178,6 +178,49 @@ export interface ClusterOptions {
   permissions?: { import?: SubjectPermission; export?: SubjectPermission };
 }
 
+/** A `leafnodes.authorization.users` entry. */
+export interface LeafUser {
+  user: string;
+  password: string;
+  /** Account the leaf connection binds to (default: the global account). */
+  account?: string;
+}
+
+/** One entry of `leafnodes.remotes`: a hub this server connects to as a leaf. */
+export interface LeafRemoteOptions {
+  /** `nats-leaf://`, `nats://` or `tls://` URLs (user info allowed). */
+  urls: string[];
+  /** Local account bound to the connection (default: the global account). */
+  account?: string;
+  tls?: TlsOptions;
+  /** Subjects this side does not take from the hub (subscribe deny). */
+  denyImports?: string[];
+  /** Subjects this side does not send to the hub (publish deny). */
+  denyExports?: string[];
+  noRandomize: boolean;
+}
+
+/** The `leafnodes { ... }` block. */
+export interface LeafNodeOptions {
+  host: string;
+  /** 0 = no leaf listener (remotes may still be set), -1 = random. */
+  port: number;
+  advertise?: string;
+  noAdvertise: boolean;
+  authorization?: {
+    user?: string;
+    password?: string;
+    /** Seconds. */
+    timeout?: number;
+    account?: string;
+    users?: LeafUser[];
+  };
+  tls?: TlsOptions;
+  remotes: LeafRemoteOptions[];
+  /** Delay between connection attempts of a remote, in milliseconds (default 1 s). */
+  reconnectMs: number;
+}
+
 export interface Options {
   // --- identity and listeners
   serverName?: string;
@@ -227,6 +270,7 @@ export interface Options {
   allowNonTls: boolean;
   // --- cluster
   cluster?: ClusterOptions;
+  leafnodes?: LeafNodeOptions;
   // --- monitoring
   httpHost?: string;
   /** 0 = off, -1 = random. */

@@ -73,7 +73,7 @@ export function buildVarz(server: MonitoredServer, ctx: VarzContext): JsonObject
   v.max_pending = o.maxPending;
   v.cluster = clusterVarz(server);
   v.gateway = {};
-  v.leaf = {};
+  v.leaf = leafVarz(server);
   v.mqtt = {};
   v.websocket = {};
   v.jetstream = {};
@@ -90,7 +90,7 @@ export function buildVarz(server: MonitoredServer, ctx: VarzContext): JsonObject
   v.total_connections = server.stats.totalConnections;
   v.routes = routes.length;
   v.remotes = new Set(routes.map((r) => r.remote_id)).size;
-  v.leafnodes = 0;
+  v.leafnodes = server.leafnodes?.count ?? 0;
   v.in_msgs = server.stats.inMsgs;
   v.out_msgs = server.stats.outMsgs;
   v.in_bytes = server.stats.inBytes;
@@ -134,6 +134,43 @@ export function tlsCertVarz(c: TlsCertificateInfo): JsonObject {
   // No certificate yet (ACME's first order still running): no dates to show.
   if (c.notAfter.getTime() === 0) delete out.not_after;
   for (const k of Object.keys(out)) if (out[k] === undefined) delete out[k];
+  return out;
+}
+
+/** The `leaf` object: listen address, timeouts and the remotes, as nats-server fills it. */
+export function leafVarz(server: MonitoredServer): JsonObject {
+  const ln = server.options.leafnodes;
+  if (!ln) return {};
+  const out: JsonObject = {};
+  if (ln.port !== 0) {
+    out.host = ln.host || "0.0.0.0";
+    out.port = server.leafnodes?.port || ln.port;
+    out.auth_timeout = authTimeoutSeconds(ln.authorization?.timeout, ln.tls);
+    out.tls_timeout = ln.tls?.timeout ?? DEFAULT_TIMEOUT_S;
+    if (ln.tls) out.tls_required = true;
+    if (ln.tls?.verify) out.tls_verify = true;
+  }
+  if (ln.remotes.length > 0) {
+    out.remotes = ln.remotes.map((r) => {
+      const entry: JsonObject = { local_account: r.account || "$G" };
+      if (r.tls) entry.tls_timeout = r.tls.timeout;
+      entry.urls = r.urls.map((u) => {
+        try {
+          const url = new URL(u);
+          return `${url.hostname}:${url.port || "7422"}`;
+        } catch {
+          return u;
+        }
+      });
+      if (r.denyImports?.length || r.denyExports?.length) {
+        const deny: JsonObject = {};
+        if (r.denyExports?.length) deny.exports = r.denyExports;
+        if (r.denyImports?.length) deny.imports = r.denyImports;
+        entry.deny = deny;
+      }
+      return entry;
+    });
+  }
   return out;
 }
 

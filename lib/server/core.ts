@@ -46,6 +46,11 @@ export interface ConnectionHost {
 /** What a route connection uses of the server. */
 export interface RouteServer extends ConnectionHost {
   readonly accounts: ReadonlyMap<string, Account>;
+  /**
+   * Interest learned from a peer server changed (leaf connections are told,
+   * lib/leaf); absent in test fakes.
+   */
+  interestChanged?(account: Account, sub: Subscription, added: boolean): void;
 }
 
 /** What a client connection uses of the server. */
