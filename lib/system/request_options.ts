@@ -156,6 +156,14 @@ export function routezParams(body: Body): { subs: SubsMode } {
   return { subs: subsMode(body, "subscriptions", "subscriptions_detail") };
 }
 
+/** LeafzOptions: `subscriptions`, `account`. */
+export function leafzParams(body: Body): { subs: boolean; acc: string } {
+  return {
+    subs: field(body, "subscriptions", "boolean") ?? false,
+    acc: field(body, "account", "string") ?? "",
+  };
+}
+
 /** AccountzOptions: `account`. */
 export function accountzParams(body: Body): { acc: string } {
   return { acc: field(body, "account", "string") ?? "" };

@@ -24,7 +24,8 @@ import { buildConnz } from "../monitor/connz.ts";
 import { buildSubszEnvelope } from "../monitor/subsz.ts";
 import { buildRoutez, routeInfos } from "../monitor/routez.ts";
 import { accountStat, buildAccountz, buildAccstatz } from "../monitor/accountz.ts";
-import { buildGatewayz, buildHealthz, buildJsz, buildLeafz } from "../monitor/health.ts";
+import { buildGatewayz, buildHealthz, buildJsz } from "../monitor/health.ts";
+import { buildLeafz } from "../monitor/leafz.ts";
 import { buildVarz, totalSubscriptions } from "../monitor/varz.ts";
 import { cpuCores, CpuSampler, residentMemory } from "../monitor/proc_stats.ts";
 import type { JsonObject } from "../monitor/types.ts";
@@ -48,6 +49,7 @@ import {
   connzParams,
   decodeBody,
   filteredOut,
+  leafzParams,
   readFilter,
   RequestFailed,
   routezParams,
@@ -388,7 +390,7 @@ class SystemAccount implements SystemHandle {
       CONNZ: (b) => buildConnz(s, connzParams(b)),
       ROUTEZ: (b) => buildRoutez(s, routezParams(b)),
       GATEWAYZ: () => buildGatewayz(s),
-      LEAFZ: () => buildLeafz(s),
+      LEAFZ: (b) => buildLeafz(s, leafzParams(b)),
       ACCOUNTZ: (b) => buildAccountz(s, accountzParams(b)),
       JSZ: () => buildJsz(s),
       HEALTHZ: () => buildHealthz(s).body,
@@ -402,7 +404,7 @@ class SystemAccount implements SystemHandle {
     return {
       SUBSZ: (b, m) => buildSubszEnvelope(s, { ...subszParams(b), subs: true, acc: acc(m) }),
       CONNZ: (b, m) => buildConnz(s, { ...connzParams(b), acc: acc(m) }),
-      LEAFZ: () => buildLeafz(s),
+      LEAFZ: (b, m) => buildLeafz(s, { ...leafzParams(b), acc: acc(m) }),
       INFO: (_b, m) => buildAccountz(s, { acc: acc(m) }).account_detail,
       JSZ: () => {
         throw new RequestFailed("jetstream not enabled");
