@@ -343,6 +343,7 @@ const SYS_REQUESTS: [string, string][] = [
   ["$SYS.REQ.SERVER.PING.ACCOUNTZ", '{"account":"nope"}'],
   ["$SYS.REQ.SERVER.PING.GATEWAYZ", ""],
   ["$SYS.REQ.SERVER.PING.LEAFZ", ""],
+  ["$SYS.REQ.SERVER.PING.LEAFZ", '{"subscriptions":true,"account":"A"}'],
   ["$SYS.REQ.SERVER.PING.JSZ", ""],
   ["$SYS.REQ.SERVER.<id>.VARZ", ""],
   ["$SYS.REQ.SERVER.<id>.STATSZ", ""],
