@@ -51,6 +51,7 @@ import {
   tlsReqReply,
 } from "./bench/tls.ts";
 import { type BenchContext, naFrom, type Workload } from "./bench/workload.ts";
+import { wsPubSub } from "./bench/websocket.ts";
 
 /** Every workload, in the order they run and print. Add a new one with one line here. */
 export const WORKLOADS: Workload[] = [
@@ -71,6 +72,7 @@ export const WORKLOADS: Workload[] = [
   twoNode,
   leafPubSub,
   bcryptStorm,
+  wsPubSub,
 ];
 
 /** Debian's nats-server, the reference, when it is installed there. */

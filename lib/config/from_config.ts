@@ -37,6 +37,7 @@ import { readClusterBlock } from "./from_config_cluster.ts";
 import { readLeafNodesBlock, validateLeafNodes } from "./from_config_leaf.ts";
 import { readMappings } from "./from_config_accounts.ts";
 import { readTlsBlock } from "./from_config_tls.ts";
+import { readWebSocketBlock, validateWebSocketOptions } from "./from_config_websocket.ts";
 import type { AuthorizationOptions, Options, UserEntry } from "./options.ts";
 
 export { ConfigError, type ConfigIssue, formatIssue } from "./conf_values.ts";
@@ -89,8 +90,6 @@ export function optionsFromConfig(
 const UNSUPPORTED_FEATURES = new Set([
   "jetstream",
   "gateway",
-  "websocket",
-  "ws",
   "mqtt",
 ]);
 /** Keys whose value is a list or map that is harmless when empty. */
@@ -297,6 +296,12 @@ class ApplyState {
           "leafnodes",
           readLeafNodesBlock(is, v, this.options.leafnodes, this.#checkFiles),
         );
+      case "websocket":
+      case "ws":
+        return this.#set(
+          "websocket",
+          readWebSocketBlock(is, v, this.options.websocket, this.#checkFiles),
+        );
       // --- accepted, no effect in dnatsd
       case "connect_error_reports":
       case "reconnect_error_reports":
@@ -475,5 +480,7 @@ export function validateOptions(o: Options): ConfigIssue[] {
   if (o.leafnodes) {
     problems.push(...validateLeafNodes(o.leafnodes, (o.accounts ?? []).map((a) => a.name)));
   }
+  const ws = validateWebSocketOptions(o);
+  if (ws !== null) problems.push(ws);
   return problems.map((reason) => ({ severity: "error", reason }));
 }

@@ -221,6 +221,32 @@ export interface LeafNodeOptions {
   reconnectMs: number;
 }
 
+/** The `websocket { ... }` block (nats-server 2.9 semantics; docs in README). */
+export interface WebSocketOptions {
+  host: string;
+  /** 0 = off, -1 = random. */
+  port: number;
+  advertise?: string;
+  /** Allows a listener without TLS (refused at start otherwise). */
+  noTls: boolean;
+  tls?: TlsOptions;
+  sameOrigin: boolean;
+  /** Origins (`scheme://host[:port]`) allowed; empty = any. */
+  allowedOrigins: string[];
+  compression: boolean;
+  /** Time to read the HTTP upgrade request (and the TLS handshake); 0 = none. */
+  handshakeTimeoutMs: number;
+  /** `authorization { user, password, token, timeout }` overrides for WebSocket clients. */
+  username?: string;
+  password?: string;
+  token?: string;
+  /** Seconds; 0 = the server's auth timeout. */
+  authTimeout: number;
+  noAuthUser?: string;
+  /** `jwt_cookie`: only with operator mode (which dnatsd refuses). */
+  jwtCookie?: string;
+}
+
 export interface Options {
   // --- identity and listeners
   serverName?: string;
@@ -271,6 +297,8 @@ export interface Options {
   // --- cluster
   cluster?: ClusterOptions;
   leafnodes?: LeafNodeOptions;
+  // --- websocket
+  websocket?: WebSocketOptions;
   // --- monitoring
   httpHost?: string;
   /** 0 = off, -1 = random. */
@@ -327,6 +355,20 @@ export function defaultOptions(): Options {
     httpBasePath: "",
     lameDuckDurationMs: 2 * 60 * 1000,
     lameDuckGracePeriodMs: 10 * 1000,
+  };
+}
+
+/** Defaults of a `websocket` block before it is applied. */
+export function defaultWebSocketOptions(): WebSocketOptions {
+  return {
+    host: "",
+    port: 0,
+    noTls: false,
+    sameOrigin: false,
+    allowedOrigins: [],
+    compression: false,
+    handshakeTimeoutMs: 0,
+    authTimeout: 0,
   };
 }
 

@@ -51,6 +51,8 @@ export interface PublisherDetails {
   name: string;
   lang: string;
   version: string;
+  /** `nats` or `websocket` (nats-server's client_type); absent means `nats`. */
+  clientType?: string;
 }
 
 /**

@@ -131,6 +131,7 @@ function chart(id, series, fmt) {
 
 const COLS = [
   ["cid", "CID", (c) => c.cid],
+  ["type", "Type", (c) => c.type || "nats", "t sm-hide"],
   ["name", "Name", (c) => c.name || "", "t name"],
   ["addr", "Address", (c) => c.ip + ":" + c.port, "t sm-hide"],
   ["subscriptions", "Subs", (c) => c.subscriptions],
@@ -166,7 +167,7 @@ function renderHead() {
     if (cls) th.className = cls;
     if (key === sortKey) th.classList.add("sorted"), sortAsc && th.classList.add("asc");
     th.addEventListener("click", () => {
-      if (sortKey === key) sortAsc = !sortAsc; else { sortKey = key; sortAsc = key === "cid" || key === "name" || key === "addr" || key === "lang"; }
+      if (sortKey === key) sortAsc = !sortAsc; else { sortKey = key; sortAsc = key === "cid" || key === "type" || key === "name" || key === "addr" || key === "lang"; }
       renderHead(); renderConns();
     });
     tr.appendChild(th);

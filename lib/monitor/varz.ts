@@ -75,7 +75,7 @@ export function buildVarz(server: MonitoredServer, ctx: VarzContext): JsonObject
   v.gateway = {};
   v.leaf = leafVarz(server);
   v.mqtt = {};
-  v.websocket = {};
+  v.websocket = websocketVarz(server);
   v.jetstream = {};
   v.tls_timeout = o.tls?.timeout ?? DEFAULT_TIMEOUT_S;
   v.write_deadline = o.writeDeadlineMs * MS_TO_NS;
@@ -197,6 +197,30 @@ function clusterVarz(server: MonitoredServer): JsonObject {
     ? tlsCertificates(server).find((x) => x.usedBy?.includes("route"))
     : undefined;
   if (routeCert) out.tls_cert = tlsCertVarz(routeCert);
+  return out;
+}
+
+/** The `websocket` object: the block's settings (never its secrets), omitempty as nats-server. */
+function websocketVarz(server: MonitoredServer): JsonObject {
+  const w = server.options.websocket;
+  if (!w) return {};
+  const out: JsonObject = {};
+  // nats-server fills in the default host and the bound port once it listens.
+  const host = w.port !== 0 && w.host === "" ? "0.0.0.0" : w.host;
+  if (host) out.host = host;
+  const port = server.websocket?.port ?? w.port;
+  if (port) out.port = port;
+  if (w.advertise) out.advertise = w.advertise;
+  if (w.noAuthUser) out.no_auth_user = w.noAuthUser;
+  if (w.jwtCookie) out.jwt_cookie = w.jwtCookie;
+  if (w.handshakeTimeoutMs) out.handshake_timeout = w.handshakeTimeoutMs * MS_TO_NS;
+  if (w.authTimeout) out.auth_timeout = w.authTimeout;
+  if (w.noTls) out.no_tls = true;
+  if (w.tls?.verifyAndMap) out.tls_map = true;
+  if (w.tls?.pinnedCerts?.length) out.tls_pinned_certs = [...w.tls.pinnedCerts];
+  if (w.sameOrigin) out.same_origin = true;
+  if (w.allowedOrigins.length > 0) out.allowed_origins = [...w.allowedOrigins];
+  if (w.compression) out.compression = true;
   return out;
 }
 
