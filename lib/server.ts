@@ -204,6 +204,8 @@ export class Server implements ServerCore {
   /** connect_urls version each client's INFO carried, until its first PING. */
   #infoUrlsVersion = new WeakMap<ClientConnection, number>();
   #lameDuck = false;
+  /** The default system account was created (not configured): logged at start. */
+  #createdSystemAccount = false;
   #done: { promise: Promise<void>; resolve: () => void };
 
   constructor(options: Options, log: Logger) {
@@ -220,6 +222,7 @@ export class Server implements ServerCore {
       if (account === undefined) {
         account = new Account(name, { cache: !options.disableSublistCache });
         this.accounts.set(name, account);
+        this.#createdSystemAccount = true;
       }
       this.systemAccount = account;
     }
@@ -398,6 +401,9 @@ export class Server implements ServerCore {
       this.#refreshWebSocketAuth();
     }
     if (this.systemAccount !== null) {
+      if (this.#createdSystemAccount) {
+        this.log.debug(`Created system account: "${this.systemAccount.name}"`);
+      }
       // Before any client: internal clients take the first ids, as in nats-server.
       const { startSystem } = await import("./system/system.ts");
       this.system = await startSystem(this, this.systemAccount);

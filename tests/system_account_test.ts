@@ -732,3 +732,26 @@ Deno.test({
     await Promise.all([ours.stop(), theirs.stop()]);
   }
 });
+
+Deno.test({
+  name: "system account: the debug line for a created default $SYS, as nats-server's",
+  ignore: NO_NATS_SERVER,
+}, async () => {
+  const configs = [
+    ["accounts { A { users: [{user: a, password: a}] } }\n", true],
+    [CONFIG, false],
+  ] as const;
+  for (const [config, created] of configs) {
+    const procs = await Promise.all([
+      ServerProcess.start({ config, args: ["-D"] }),
+      ServerProcess.start({ config, args: ["-D"], reference: true }),
+    ]);
+    try {
+      for (const p of procs) {
+        equal(p.logs.text.includes('[DBG] Created system account: "$SYS"'), created);
+      }
+    } finally {
+      await Promise.all(procs.map((p) => p.stop()));
+    }
+  }
+});
