@@ -20,7 +20,7 @@ import { ClosedReason } from "./conn/closed_reason.ts";
 import type { Subscription } from "./delivery/subscription.ts";
 import { DenoTransport, type Transport } from "./conn/transport.ts";
 import { errLine, WireError } from "./protocol/wire_errors.ts";
-import { Account, GLOBAL_ACCOUNT } from "./server/account.ts";
+import { Account, DEFAULT_SYSTEM_ACCOUNT, GLOBAL_ACCOUNT } from "./server/account.ts";
 import { type ServerCore, type ServerStats, zeroStats } from "./server/core.ts";
 import type { AuthOutcome, ClientAuthenticator, ConnectCredentials } from "./server/auth_api.ts";
 import { dynamicClusterName, newServerId } from "./server/server_id.ts";
@@ -39,6 +39,24 @@ export interface MonitorHandle {
    */
   setCertificate(certPem: string, keyPem: string): void;
   close(): Promise<void> | void;
+  /** Hits per endpoint path (/varz `http_req_stats`, also answered over `$SYS`). */
+  readonly reqStats?: ReadonlyMap<string, number>;
+}
+
+/**
+ * What lib/system returns: the system account's events and requests. The
+ * server tells it of clients coming and going and of accounts a reload adds.
+ */
+export interface SystemHandle extends ServerExtension {
+  readonly account: Account;
+  /** A client was accepted (it is in the global account until it authenticates). */
+  clientAccepted(client: ClientConnection): void;
+  /** A client finished CONNECT (authenticated, in its account). */
+  clientConnected(client: ClientConnection): void;
+  /** A client closed and left the client table. */
+  clientClosed(client: ClientConnection): void;
+  /** A config reload created `account`. */
+  accountAdded(account: Account): void;
 }
 
 /**
@@ -124,6 +142,8 @@ export type MonitoredServer = Readonly<
     | "authActive"
     | "tlsCertificateInfo"
     | "connectUrls"
+    | "systemAccount"
+    | "monitor"
     | "websocket"
     | "jetstream"
   >
@@ -150,6 +170,10 @@ export class Server implements ServerCore {
   monitor: MonitorHandle | null = null;
   /** Routes (lib/cluster), when a cluster block or --cluster is set. */
   cluster: ClusterHandle | null = null;
+  /** The system account (`$SYS` or `system_account`), null with `no_system_account`. */
+  systemAccount: Account | null = null;
+  /** Its events and requests (lib/system), once started. */
+  system: SystemHandle | null = null;
   /** Leaf nodes (lib/leaf), when a leafnodes block has a port or remotes. */
   leafnodes: import("./leaf/leaf_nodes.ts").LeafNodesHandle | null = null;
   /** The WebSocket listener (lib/websocket), when `websocket.port` is set. */
@@ -183,6 +207,8 @@ export class Server implements ServerCore {
   /** connect_urls version each client's INFO carried, until its first PING. */
   #infoUrlsVersion = new WeakMap<ClientConnection, number>();
   #lameDuck = false;
+  /** The default system account was created (not configured): logged at start. */
+  #createdSystemAccount = false;
   #done: { promise: Promise<void>; resolve: () => void };
 
   constructor(options: Options, log: Logger) {
@@ -192,6 +218,17 @@ export class Server implements ServerCore {
     this.globalAccount = new Account(GLOBAL_ACCOUNT, { cache: !options.disableSublistCache });
     this.accounts.set(GLOBAL_ACCOUNT, this.globalAccount);
     this.syncAccounts(options);
+    if (!options.noSystemAccount) {
+      // nats-server creates the default system account when none is configured.
+      const name = options.systemAccount ?? DEFAULT_SYSTEM_ACCOUNT;
+      let account = this.accounts.get(name);
+      if (account === undefined) {
+        account = new Account(name, { cache: !options.disableSublistCache });
+        this.accounts.set(name, account);
+        this.#createdSystemAccount = true;
+      }
+      this.systemAccount = account;
+    }
     let resolve!: () => void;
     const promise = new Promise<void>((r) => resolve = r);
     this.#done = { promise, resolve };
@@ -213,6 +250,7 @@ export class Server implements ServerCore {
       account.maxSubscriptions = acc.limits?.maxSubscriptions ?? 0;
       account.maxPayload = acc.limits?.maxPayload ?? 0;
       account.mappings = this.#mappingsFor(acc.mappings);
+      this.system?.accountAdded(account);
     }
     this.globalAccount.mappings = this.#mappingsFor(o.mappings);
     // A config file with bad links never gets here (the config check refuses it); options
@@ -225,6 +263,14 @@ export class Server implements ServerCore {
   #mappingsFor(list: SubjectMapping[] | undefined): AccountMappings | null {
     if (list === undefined || list.length === 0) return null;
     return new AccountMappings(list, () => this.cluster?.name ?? this.options.cluster?.name);
+  }
+
+  /**
+   * Takes the next client id for an internal client (the system account's,
+   * one per account), which nats-server numbers with its connections.
+   */
+  reserveClientId(): number {
+    return this.#nextCid++;
   }
 
   /** The options in force; a reload replaces them as a whole, so read them fresh. */
@@ -356,6 +402,15 @@ export class Server implements ServerCore {
     if (webSocketAuthOptions(o) !== null) {
       if (this.#authClass === null) (await this.buildAuthenticator(o)).close();
       this.#refreshWebSocketAuth();
+    }
+    if (this.systemAccount !== null) {
+      if (this.#createdSystemAccount) {
+        this.log.debug(`Created system account: "${this.systemAccount.name}"`);
+      }
+      // Before any client: internal clients take the first ids, as in nats-server.
+      const { startSystem } = await import("./system/system.ts");
+      this.system = await startSystem(this, this.systemAccount);
+      this.extensions.push(this.system);
     }
     const port = o.port === -1 ? 0 : o.port;
     this.clientHost = o.host;
@@ -535,6 +590,7 @@ export class Server implements ServerCore {
     }
     this.clients.set(client.cid, client);
     this.globalAccount.clients.add(client);
+    this.system?.clientAccepted(client);
     if (!prepared.createdLogged) this.log.debug(`${client.logPrefix} - Client connection created`);
     client.begin(prepared.infoSent ? null : prepared.info);
     return client;
@@ -692,6 +748,10 @@ export class Server implements ServerCore {
     return acc > 0 ? acc : srv;
   }
 
+  clientConnected(client: ClientConnection): void {
+    this.system?.clientConnected(client);
+  }
+
   interestChanged(account: Account, sub: Subscription, added: boolean): void {
     for (const ext of this.extensions) ext.interestChanged?.(account, sub, added);
   }
@@ -740,8 +800,14 @@ export class Server implements ServerCore {
 
   clientClosed(client: ClientConnection): void {
     if (!this.clients.delete(client.cid)) return;
-    client.account.clients.delete(client);
+    const account = client.account;
+    account.clients.delete(client);
+    account.retired.inMsgs += client.inMsgs;
+    account.retired.inBytes += client.inBytes;
+    account.retired.outMsgs += client.outMsgs;
+    account.retired.outBytes += client.outBytes;
     this.closedClients.push(closedInfo(client));
+    this.system?.clientClosed(client);
     this.log.debug(`${client.logPrefix} - Client connection closed: ${client.closedReason}`);
   }
 

@@ -7,7 +7,13 @@
  */
 import { connect, headers, type NatsConnection } from "npm:@nats-io/transport-node@3.4.0";
 import { deepStrictEqual, equal, ok } from "node:assert/strict";
-import { Node, stopAll, waitForMesh, waitForRemoteInterest } from "./helpers/cluster.ts";
+import {
+  Node,
+  type NodeOptions,
+  stopAll,
+  waitForMesh,
+  waitForRemoteInterest,
+} from "./helpers/cluster.ts";
 import { RawClient } from "./helpers/raw.ts";
 import { waitFor } from "./helpers/server.ts";
 import { bcrypt } from "../lib/deps.ts";
@@ -15,7 +21,7 @@ import { defaultTlsOptions } from "../lib/config/options.ts";
 
 /** A seed plus two servers that only know the seed, as in the seed document's example. */
 async function seedCluster(
-  opts: { clusterName?: string; debug?: boolean } = {},
+  opts: { clusterName?: string; debug?: boolean; options?: NodeOptions["options"] } = {},
 ): Promise<Node[]> {
   const seed = await Node.start({ name: "srvA", ...opts });
   const b = await Node.start({ name: "srvB", routes: [seed.routeUrl], ...opts });
@@ -119,7 +125,11 @@ Deno.test("cluster: request/reply and headers cross servers", async () => {
 });
 
 Deno.test("cluster: UNSUB stops remote delivery", async () => {
-  const nodes = await seedCluster({ clusterName: "c1" });
+  const nodes = await seedCluster({
+    clusterName: "c1",
+    // Route counters and interest here are the test's own (no system account traffic).
+    options: { noSystemAccount: true },
+  });
   const ncs = await clients(nodes);
   try {
     const c = counter(ncs[1], "news");
@@ -198,7 +208,11 @@ Deno.test("cluster: a queue group spread over three servers gets each message ex
 });
 
 Deno.test("cluster: one hop: every subscriber gets each message exactly once", async () => {
-  const nodes = await seedCluster({ clusterName: "c1" });
+  const nodes = await seedCluster({
+    clusterName: "c1",
+    // Route counters and interest here are the test's own (no system account traffic).
+    options: { noSystemAccount: true },
+  });
   const ncs = await clients(nodes);
   try {
     const subs = ncs.flatMap((nc) => [counter(nc, "fan.>"), counter(nc, "fan.x")]);

@@ -364,6 +364,7 @@ export class ClientConnection implements ClientOps, InboundOwner {
     if (firstConnect) {
       this.#keepAlive.connected(Date.now() - this.start.getTime());
       this.#keepAlive.schedule(Math.min(FIRST_PING_MS, this.server.options.pingIntervalMs));
+      this.server.clientConnected?.(this);
     }
     return true;
   }
@@ -414,6 +415,7 @@ export class ClientConnection implements ClientOps, InboundOwner {
     const outcome = this.server.anonymousLogin(creds, this);
     if (outcome !== null && outcome.ok && this.#applyAuth(outcome)) {
       this.#connectSeen = true;
+      this.server.clientConnected?.(this);
       return true;
     }
     this.#authFailed("first operation was not CONNECT");

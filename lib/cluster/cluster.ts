@@ -685,6 +685,7 @@ export class Cluster implements ClusterHandle, RouteHost {
         subscriptions_list: subjects,
       };
       if (conn.rttMs > 0) entry.rtt = conn.rttMs;
+      if (conn.remoteName !== "") entry.remote_name = conn.remoteName;
       const p = this.#opts.permissions;
       if (p?.import) entry.import = p.import;
       if (p?.export) entry.export = p.export;

@@ -109,8 +109,6 @@ const UNSUPPORTED_UNLESS_EMPTY = new Set([
   "resolver_preload",
   "resolver_pinned_accounts",
   "default_js_domain",
-  "system_account",
-  "system",
 ]);
 
 class ApplyState {
@@ -260,6 +258,14 @@ class ApplyState {
         return this.#applyAuthorization(v);
       case "no_auth_user":
         return this.#set("noAuthUser", is.str(v));
+      case "system_account":
+      case "system": {
+        if (v.kind !== "string") {
+          is.error(v, "system account name must be a string");
+          return;
+        }
+        return this.#set("systemAccount", v.value);
+      }
       case "accounts": {
         const result = readAccounts(is, v);
         if (!result) return;
@@ -313,12 +319,8 @@ class ApplyState {
         return;
       case "no_system_account":
       case "no_system":
-      case "no_sys_acc": {
-        // dnatsd never creates a system account: only `true` describes it.
-        const b = is.bool(v);
-        if (b === false) this.#unsupported(v, rawKey);
-        return;
-      }
+      case "no_sys_acc":
+        return this.#set("noSystemAccount", is.bool(v));
       case "prof_port":
       case "max_sub_tokens":
       case "max_subscription_tokens":
@@ -486,6 +488,9 @@ export function validateOptions(o: Options): ConfigIssue[] {
     problems.push(
       "jetstream in a cluster is not supported by dnatsd yet (clustered JetStream needs replication); remove the cluster block or jetstream",
     );
+  }
+  if (o.systemAccount && !(o.accounts ?? []).some((a) => a.name === o.systemAccount)) {
+    problems.push("error resolving system account: account missing");
   }
   if (o.lameDuckGracePeriodMs >= o.lameDuckDurationMs) {
     problems.push(

@@ -298,6 +298,10 @@ export interface Options {
   /** Top-level `mappings` (the global account's). */
   mappings?: SubjectMapping[];
   noAuthUser?: string;
+  /** `system_account`: the account of the server's events and requests (default `$SYS`). */
+  systemAccount?: string;
+  /** `no_system_account`: no system account at all (no events, no `$SYS` requests). */
+  noSystemAccount?: boolean;
   // --- tls
   tls?: TlsOptions;
   allowNonTls: boolean;

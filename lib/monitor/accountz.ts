@@ -1,7 +1,7 @@
 /**
- * The /accountz and /accstatz bodies. dnatsd has no system account of its
- * own; it reports the `$SYS` name nats-server reports, as an empty account,
- * so tools that expect it keep working.
+ * The /accountz and /accstatz bodies, over the server's accounts: the
+ * configured ones, `$G`, and the system account (`$SYS` unless
+ * `system_account` names another, none with `no_system_account`).
  *
  * @module
  */
@@ -11,14 +11,9 @@ import { preciseNowMs, queryBool, QueryError, rfc3339Nano } from "./format.ts";
 import { statsJson } from "./subsz.ts";
 import type { JsonObject } from "./types.ts";
 
-/** nats-server's default system account name. */
-export const SYSTEM_ACCOUNT = "$SYS";
-
-/** Account names as /accountz lists them: configured ones, then `$SYS`. */
+/** Account names as /accountz lists them: `$G`, the configured ones, the system account. */
 export function accountNames(server: MonitoredServer): string[] {
-  const names = [...server.accounts.keys()];
-  if (!names.includes(SYSTEM_ACCOUNT)) names.push(SYSTEM_ACCOUNT);
-  return names;
+  return [...server.accounts.keys()];
 }
 
 /**
@@ -30,17 +25,16 @@ export function buildAccountz(server: MonitoredServer, params: { acc: string }):
   const out: JsonObject = {
     server_id: server.serverId,
     now: rfc3339Nano(preciseNowMs()),
-    system_account: SYSTEM_ACCOUNT,
   };
+  const system = server.systemAccount?.name;
+  if (system !== undefined) out.system_account = system;
   if (params.acc === "") {
     out.accounts = accountNames(server);
     return out;
   }
   const acc = server.accounts.get(params.acc);
-  if (acc === undefined && params.acc !== SYSTEM_ACCOUNT) {
-    throw new QueryError(`Account ${params.acc} does not exist`);
-  }
-  out.account_detail = accountDetail(server, params.acc, acc);
+  if (acc === undefined) throw new QueryError(`Account ${params.acc} does not exist`);
+  out.account_detail = accountDetail(server, params.acc, acc, system);
   return out;
 }
 
@@ -48,26 +42,57 @@ function accountDetail(
   server: MonitoredServer,
   name: string,
   acc: Account | undefined,
+  system: string | undefined,
 ): JsonObject {
   const d: JsonObject = {
     account_name: name,
     // Accounts come from the configuration: they change when it is (re)loaded.
     update_time: rfc3339Nano(server.configLoadTime.getTime()),
   };
-  if (name === SYSTEM_ACCOUNT) d.is_system = true;
+  if (name === system) d.is_system = true;
   d.expired = false;
   d.complete = true;
   d.jetstream_enabled = false;
   d.leafnode_connections = 0;
   d.client_connections = acc?.clients.size ?? 0;
   d.subscriptions = acc?.sublist.count ?? 0;
-  if (acc) Object.assign(d, linksJson(acc));
+  if (acc) Object.assign(d, linksJson(acc, system));
   if (acc) d.sublist_stats = statsJson(acc.sublist.stats());
   return d;
 }
 
+/**
+ * The services nats-server's system account exports to every account
+ * (lib/system answers them).
+ */
+function systemExports(): JsonObject[] {
+  return [
+    { subject: "$SYS.REQ.ACCOUNT.*.CONNZ", type: "service", response_type: "Streamed" },
+    { subject: "$SYS.REQ.ACCOUNT.*.STATZ", type: "service", response_type: "Streamed" },
+    { subject: "$SYS.DEBUG.SUBSCRIBERS", type: "service", response_type: "Singleton" },
+  ];
+}
+
+/** The service imports nats-server gives every other account from the system account. */
+function systemImports(name: string, system: string): JsonObject[] {
+  const entry = (subject: string, to: string) => ({
+    subject,
+    account: system,
+    to,
+    type: "service",
+    invalid: false,
+    share: false,
+    tracking: false,
+  });
+  return [
+    entry("$SYS.REQ.ACCOUNT.PING.CONNZ", `$SYS.REQ.ACCOUNT.${name}.CONNZ`),
+    entry("$SYS.REQ.SERVER.PING.CONNZ", `$SYS.REQ.ACCOUNT.${name}.CONNZ`),
+    entry("$SYS.REQ.ACCOUNT.PING.STATZ", `$SYS.REQ.ACCOUNT.${name}.STATZ`),
+  ];
+}
+
 /** `mappings`, `exports` and `imports` as nats-server shows them (each only when not empty). */
-function linksJson(acc: Account): JsonObject {
+function linksJson(acc: Account, system: string | undefined): JsonObject {
   const out: JsonObject = {};
   if (acc.mappings !== null) out.mappings = acc.mappings.describe();
   const exports: JsonObject[] = [];
@@ -86,6 +111,8 @@ function linksJson(acc: Account): JsonObject {
     if (auth.approved !== null && auth.approved.size > 0) e.approved_accounts = [...auth.approved];
     exports.push(e);
   }
+  // The system account's own exports, and every other account's automatic imports of them.
+  if (system !== undefined && acc.name === system) exports.push(...systemExports());
   if (exports.length > 0) out.exports = exports;
   const imports: JsonObject[] = [];
   const flags = { invalid: false, share: false, tracking: false };
@@ -108,6 +135,7 @@ function linksJson(acc: Account): JsonObject {
       share: si.share,
     });
   }
+  if (system !== undefined && acc.name !== system) imports.push(...systemImports(acc.name, system));
   if (imports.length > 0) out.imports = imports;
   return out;
 }
@@ -121,32 +149,47 @@ export function parseAccstatzParams(q: URLSearchParams): { unused: boolean } {
 }
 
 /**
- * Builds the /accstatz object: per-account connections and traffic. Traffic
- * is summed over the account's current connections (dnatsd keeps no
- * per-account history); accounts without connections appear with `unused`.
+ * One account's counters, as nats-server's AccountStat: traffic of its open
+ * connections plus what its closed ones had (`sent` is what the account's
+ * clients were delivered, `received` what they published).
  */
-export function buildAccstatz(server: MonitoredServer, params: { unused: boolean }): JsonObject {
+export function accountStat(acc: Account): JsonObject {
+  let sentMsgs = acc.retired.outMsgs, sentBytes = acc.retired.outBytes;
+  let recvMsgs = acc.retired.inMsgs, recvBytes = acc.retired.inBytes;
+  for (const c of acc.clients) {
+    sentMsgs += c.outMsgs;
+    sentBytes += c.outBytes;
+    recvMsgs += c.inMsgs;
+    recvBytes += c.inBytes;
+  }
+  const conns = acc.clients.size;
+  return {
+    acc: acc.name,
+    conns,
+    leafnodes: 0,
+    total_conns: conns,
+    sent: { msgs: sentMsgs, bytes: sentBytes },
+    received: { msgs: recvMsgs, bytes: recvBytes },
+    slow_consumers: 0,
+  };
+}
+
+/**
+ * Builds the /accstatz object: per-account connections and traffic; accounts
+ * without connections appear with `unused`.
+ */
+export function buildAccstatz(
+  server: MonitoredServer,
+  params: { unused: boolean; accounts?: readonly string[] },
+): JsonObject {
   const list: JsonObject[] = [];
-  for (const name of accountNames(server)) {
+  const names = params.accounts?.length ? params.accounts : accountNames(server);
+  for (const name of names) {
+    if (!server.accounts.has(name)) continue;
     const acc = server.accounts.get(name);
     const conns = acc?.clients.size ?? 0;
     if (conns === 0 && !params.unused) continue;
-    let sentMsgs = 0, sentBytes = 0, recvMsgs = 0, recvBytes = 0;
-    for (const c of acc?.clients ?? []) {
-      sentMsgs += c.outMsgs;
-      sentBytes += c.outBytes;
-      recvMsgs += c.inMsgs;
-      recvBytes += c.inBytes;
-    }
-    list.push({
-      acc: name,
-      conns,
-      leafnodes: 0,
-      total_conns: conns,
-      sent: { msgs: sentMsgs, bytes: sentBytes },
-      received: { msgs: recvMsgs, bytes: recvBytes },
-      slow_consumers: 0,
-    });
+    list.push(accountStat(acc!));
   }
   return {
     server_id: server.serverId,

@@ -24,12 +24,16 @@ Deno.test("buildAccountz() lists accounts and details one", async () => {
       "leafnode_connections",
       "client_connections",
       "subscriptions",
+      "imports",
       "sublist_stats",
     ]);
     equal(d.client_connections, 1);
-    equal(d.subscriptions, 1);
+    // The client's one and the three of the system imports (as nats-server).
+    equal(d.subscriptions, 4);
     const sys = buildAccountz(t.server, { acc: "$SYS" }).account_detail as Record<string, unknown>;
     equal(sys.is_system, true);
+    equal(sys.subscriptions, 40);
+    equal((sys.exports as unknown[]).length, 3);
     throws(() => buildAccountz(t.server, { acc: "nope" }), {
       message: "Account nope does not exist",
     });
@@ -58,6 +62,8 @@ Deno.test("buildAccstatz() lists accounts with connections, or all with unused",
       slow_consumers: 0,
     });
     equal((buildAccstatz(t.server, { unused: true }).account_statz as unknown[]).length, 2);
+    const only = buildAccstatz(t.server, { unused: true, accounts: ["$SYS", "nope"] });
+    deepEqual((only.account_statz as { acc: string }[]).map((s) => s.acc), ["$SYS"]);
   } finally {
     await t.close();
   }

@@ -58,6 +58,7 @@ export async function startMonitoring(server: MonitoredServer): Promise<MonitorS
     httpPort: ports.httpPort,
     httpsPort: 0,
     handler,
+    reqStats: handler.reqStats,
     setCertificate: () => {},
     close: () => httpServer.shutdown(),
   };
@@ -126,6 +127,7 @@ async function startHttps(
     httpPort: 0,
     httpsPort: port,
     handler,
+    reqStats: handler.reqStats,
     setCertificate: (cert, key) => https.setSecureContext({ cert, key }),
     close: () =>
       new Promise<void>((resolve) => {

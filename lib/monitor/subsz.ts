@@ -88,12 +88,28 @@ export function statsJson(s: SublistStats): JsonObject {
 
 /**
  * Builds the /subsz object. With an empty list (the default, or no match)
- * only the statistics object is returned, as nats-server does.
+ * only the statistics object is returned, as nats-server's HTTP handler does.
  *
  * @param server The running server.
  * @param params Parsed query ({@linkcode parseSubszParams}).
  */
 export function buildSubsz(server: MonitoredServer, params: SubszParams): JsonObject {
+  const { stats, body } = subsz(server, params);
+  return body.subscriptions_list === undefined ? statsJson(stats) : body;
+}
+
+/**
+ * The whole Subsz object, envelope (id, time, paging) included even when the
+ * list is empty: what nats-server answers on `$SYS.REQ.SERVER.PING.SUBSZ`.
+ */
+export function buildSubszEnvelope(server: MonitoredServer, params: SubszParams): JsonObject {
+  return subsz(server, params).body;
+}
+
+function subsz(
+  server: MonitoredServer,
+  params: SubszParams,
+): { stats: SublistStats; body: JsonObject } {
   const accounts: Account[] = params.acc === ""
     ? [...server.accounts.values()]
     : [server.accounts.get(params.acc)].filter((a): a is Account => a !== undefined);
@@ -116,14 +132,14 @@ export function buildSubsz(server: MonitoredServer, params: SubszParams): JsonOb
     }
   }
   const page = list.slice(params.offset, params.offset + params.limit);
-  if (page.length === 0) return statsJson(stats);
-  return {
+  const body: JsonObject = {
     server_id: server.serverId,
     now: rfc3339Nano(preciseNowMs()),
     ...statsJson(stats),
     total: page.length,
     offset: params.offset,
     limit: params.limit,
-    subscriptions_list: page,
   };
+  if (page.length > 0) body.subscriptions_list = page;
+  return { stats, body };
 }

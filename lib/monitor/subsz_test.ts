@@ -22,7 +22,8 @@ Deno.test("parseSubszParams() refuses a wildcard test subject", () => {
 });
 
 Deno.test("buildSubsz() returns only statistics when the list is empty", async () => {
-  const t = await startTestServer();
+  // Only the client's subscriptions (no system account's).
+  const t = await startTestServer((o) => o.noSystemAccount = true);
   try {
     const c = await t.connect();
     await c.send("SUB foo 1\r\nSUB foo.* 2\r\nPUB foo 1\r\nx\r\n");
@@ -38,7 +39,8 @@ Deno.test("buildSubsz() returns only statistics when the list is empty", async (
 });
 
 Deno.test("buildSubsz() lists, filters by test subject and pages", async () => {
-  const t = await startTestServer();
+  // Only the client's subscriptions (no system account's).
+  const t = await startTestServer((o) => o.noSystemAccount = true);
   try {
     const c = await t.connect();
     await c.send("SUB foo 1\r\nSUB foo.* 2\r\nSUB bar q 3\r\nUNSUB 3 5\r\n");

@@ -12,6 +12,8 @@ export interface RouteInfo {
   rid: number;
   /** Server id of the peer. */
   remote_id: string;
+  /** Server name of the peer, when its INFO gave one (STATSZ `routes[].name`, not /routez). */
+  remote_name?: string;
   /** True when this server dialed the route. */
   did_solicit: boolean;
   /** True when the route came from the `routes` list (not from gossip). */

@@ -101,7 +101,7 @@ export function buildVarz(server: MonitoredServer, ctx: VarzContext): JsonObject
   v.subscriptions = totalSubscriptions(server);
   v.http_req_stats = Object.fromEntries(ctx.reqStats);
   v.config_load_time = rfc3339Nano(server.configLoadTime.getTime());
-  v.system_account = "$SYS";
+  if (server.systemAccount) v.system_account = server.systemAccount.name;
   // Dnatsd extension, absent without TLS (nats-server has no such field).
   const cert = tlsCertificates(server)[0];
   if (cert) v.tls_cert = tlsCertVarz(cert);

@@ -97,6 +97,8 @@ const RULES: Record<keyof Options, Rule> = {
   // nats-server keeps top-level mappings as the global account's: an accounts change.
   mappings: { kind: ChangeKind.Auth, notices: ["accounts"] },
   noAuthUser: { custom: true },
+  systemAccount: { refuse: "SystemAccount" },
+  noSystemAccount: { refuse: "NoSystemAccount" },
   authorization: { custom: true },
   pingIntervalMs: reloadable(ChangeKind.Passive, "ping_interval", duration),
   maxPingsOut: reloadable(ChangeKind.Passive, "ping_max"),

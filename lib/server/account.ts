@@ -19,6 +19,8 @@ import type {
 import type { AccountMappings } from "./mappings.ts";
 
 export const GLOBAL_ACCOUNT = "$G";
+/** The system account nats-server creates when `system_account` names none. */
+export const DEFAULT_SYSTEM_ACCOUNT = "$SYS";
 
 export class Account {
   readonly name: string;
@@ -27,6 +29,11 @@ export class Account {
   maxConnections = 0;
   maxSubscriptions = 0;
   maxPayload = 0;
+  /**
+   * Traffic of the account's clients that have closed: with the open ones',
+   * the account's totals, which nats-server keeps per account (/accstatz).
+   */
+  readonly retired = { inMsgs: 0, inBytes: 0, outMsgs: 0, outBytes: 0 };
   /** Stream imports: a subscription here gets shadows in the exporting accounts. */
   streamImports: StreamImportRule[] = [];
   /** Service imports (each an internal subscription in this account's sublist). */

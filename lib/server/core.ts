@@ -73,6 +73,8 @@ export interface ServerCore extends ConnectionHost {
   authViolationLine(creds: ConnectCredentials, client?: ClientConnection): string;
   accountFor(name: string): Account | null;
   maxSubscriptionsFor(client: ClientConnection): number;
+  /** A client finished its first CONNECT, authenticated (system account events). */
+  clientConnected?(client: ClientConnection): void;
   /** Local interest changed (SUB/UNSUB/close): routes are told. */
   interestChanged(account: Account, sub: Subscription, added: boolean): void;
   /** A PONG was queued for `client` (the first one may be followed by a fresher INFO). */
