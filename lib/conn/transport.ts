@@ -52,6 +52,8 @@ export const READ_TURN_BUDGET = 64 * 1024;
  */
 const POLL_EVERY_MS = 5;
 let lastPoll = 0;
+/** Transports started and not yet ended: with one, there is nobody to be fair to. */
+let live = 0;
 
 /**
  * Resolves on a later turn of the event loop. Mostly that is `setImmediate`
@@ -61,11 +63,11 @@ let lastPoll = 0;
  * wait for I/O readiness, which it does at once when another socket has
  * bytes and in about a millisecond otherwise; one every {@link POLL_EVERY_MS}
  * brought the bystander to ~1 ms for ~10% of a lone flood's throughput
- * (docs/performance.md).
+ * (docs/performance.md). A lone connection skips the wait.
  */
 export function nextTurn(): Promise<void> {
   const now = performance.now();
-  if (now - lastPoll >= POLL_EVERY_MS) {
+  if (live > 1 && now - lastPoll >= POLL_EVERY_MS) {
     lastPoll = now;
     return new Promise((resolve) => setTimeout(resolve, 0));
   }
@@ -97,7 +99,11 @@ export class DenoTransport implements Transport {
   }
 
   start(onData: (chunk: Uint8Array) => void, onClose: (error?: Error) => void): void {
-    this.#readLoop(onData).then(() => onClose(), (e) => onClose(e as Error));
+    live++;
+    this.#readLoop(onData).finally(() => live--).then(
+      () => onClose(),
+      (e) => onClose(e as Error),
+    );
   }
 
   async #readLoop(onData: (chunk: Uint8Array) => void): Promise<void> {
@@ -179,9 +185,11 @@ export class NodeTransport implements Transport {
 
   start(onData: (chunk: Uint8Array) => void, onClose: (error?: Error) => void): void {
     let error: Error | undefined;
+    live++;
     this.socket.on("data", onData);
     this.socket.on("error", (e: Error) => error = e);
     this.socket.on("close", () => {
+      live--;
       this.#closed = true;
       onClose(error);
     });
