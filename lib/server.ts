@@ -5,7 +5,10 @@
  *
  * @module
  */
-import type { Options } from "./config/options.ts";
+import type { Options, SubjectMapping } from "./config/options.ts";
+import { resolveAccountLinks } from "./config/account_links.ts";
+import { applyAccountLinks } from "./server/imports.ts";
+import { AccountMappings } from "./server/mappings.ts";
 import { LISTEN_BACKLOG } from "./ops/listen_backlog.ts";
 import { joinHostPort, parseAdvertise } from "./conn/address.ts";
 import type { Logger } from "./ops/logger.ts";
@@ -194,7 +197,19 @@ export class Server implements ServerCore {
       account.maxConnections = acc.limits?.maxConnections ?? 0;
       account.maxSubscriptions = acc.limits?.maxSubscriptions ?? 0;
       account.maxPayload = acc.limits?.maxPayload ?? 0;
+      account.mappings = this.#mappingsFor(acc.mappings);
     }
+    this.globalAccount.mappings = this.#mappingsFor(o.mappings);
+    // A config file with bad links never gets here (the config check refuses it); options
+    // built in code may: the bad links are left out, and said.
+    const { links, errors } = resolveAccountLinks(o.accounts ?? []);
+    for (const reason of errors) this.log.error(`Account links: ${reason}`);
+    applyAccountLinks(this, links);
+  }
+
+  #mappingsFor(list: SubjectMapping[] | undefined): AccountMappings | null {
+    if (list === undefined || list.length === 0) return null;
+    return new AccountMappings(list, () => this.cluster?.name ?? this.options.cluster?.name);
   }
 
   /** The options in force; a reload replaces them as a whole, so read them fresh. */

@@ -26,8 +26,9 @@ import { KeepAlive } from "../conn/keep_alive.ts";
 import { hashSubject, PublishCache } from "./publish_cache.ts";
 import { traceArgsLine, tracePayloadLine } from "../conn/trace.ts";
 import { closeOnTransportEnd, closeOnWriteError } from "../conn/transport_failure.ts";
-import { copySid, Subscription } from "../delivery/subscription.ts";
+import { copySid, type PublisherDetails, Subscription } from "../delivery/subscription.ts";
 import { validInfo } from "./client_info.ts";
+import { addShadows, removeShadows, replyInterestLost } from "../server/imports.ts";
 import { ClosedReason } from "../conn/closed_reason.ts";
 import type { TlsState, Transport } from "../conn/transport.ts";
 import type { Account } from "../server/account.ts";
@@ -285,12 +286,17 @@ export class ClientConnection implements ClientOps, InboundOwner {
     for (const sub of subs) {
       this.account.sublist.remove(sub);
       this.server.interestChanged(this.account, sub, false);
+      if (sub.shadows !== null) removeShadows(this.server, sub);
+    }
+    if (this.account.reverseReplies !== null) {
+      for (const sub of subs) replyInterestLost(this.account, sub.subject);
     }
     this.account.clients.delete(this);
     this.account = account;
     account.clients.add(this);
     for (const sub of subs) {
       if (account.sublist.insert(sub)) this.server.interestChanged(account, sub, true);
+      if (account.streamImports.length > 0) addShadows(this.server, account, sub);
     }
   }
 
@@ -386,8 +392,8 @@ export class ClientConnection implements ClientOps, InboundOwner {
     const stats = this.server.stats;
     stats.inMsgs++;
     stats.inBytes += size;
-    if (this.server.log.traceEnabled) this.#tracePub(p, buf.subarray(start, end));
-
+    if (this.account.mappings !== null) return this.#pubMapped(p, buf, start, end);
+    if (this.server.log.traceEnabled) this.#tracePub(p, buf.subarray(start, end), null);
     const sublist = this.account.sublist;
     const gen = sublist.generation;
     let result: MatchResult<Subscription>;
@@ -410,16 +416,59 @@ export class ClientConnection implements ClientOps, InboundOwner {
       l1.put(ab, s0, s1, hash, subject, result, allowed, gen, epoch);
       if (!allowed) return this.#pubDenied(subject);
     }
+    this.#deliver(p, buf, start, end, result, ab, s0, s1);
+  }
 
+  /**
+   * PUB in an account with subject mappings: the subject is mapped first and
+   * the permissions apply to the mapped one, as nats-server does; weighted
+   * mappings draw per message, so nothing is cached.
+   */
+  #pubMapped(p: ClientParser, buf: Uint8Array, start: number, end: number): void {
+    const ab = p.argBuf;
+    const original = latin1(ab, p.argStart[0], p.argEnd[0]);
+    const subject = this.account.mapSubject(original);
+    if (this.server.log.traceEnabled) {
+      // As nats-server: the PUB line, the mapping (when it changed the subject), the payload.
+      const mapping = subject === original ? null : `<<- [MAPPING ${original} -> ${subject}]`;
+      this.#tracePub(p, buf.subarray(start, end), mapping);
+    }
+    if (subject === original) {
+      this.#msg.subject = subject;
+      if (!this.#publishAllowed(subject)) return this.#pubDenied(subject);
+      const result = this.account.sublist.match(subject);
+      return this.#deliver(p, buf, start, end, result, ab, p.argStart[0], p.argEnd[0]);
+    }
+    if (subject === "") return; // a weighted mapping that drew no destination drops it
+    this.#msg.subject = subject;
+    if (!this.#publishAllowed(subject)) return this.#pubDenied(subject);
+    const bytes = new TextEncoder().encode(subject);
+    const result = this.account.sublist.match(subject);
+    this.#deliver(p, buf, start, end, result, bytes, 0, bytes.length);
+  }
+
+  /** Fills the publish context from the parsed PUB and fans the message out. */
+  #deliver(
+    p: ClientParser,
+    buf: Uint8Array,
+    start: number,
+    end: number,
+    result: MatchResult<Subscription>,
+    subjBuf: Uint8Array,
+    s0: number,
+    s1: number,
+  ): void {
+    const ab = p.argBuf;
+    const msg = this.#msg;
     // Compare before storing: skips V8's write barrier when the buffer is unchanged,
     // which is the common case (the transport reuses its read buffer).
-    if (msg.subjBuf !== ab) {
-      msg.subjBuf =
-        msg.replyBuf =
+    if (msg.replyBuf !== ab) {
+      msg.replyBuf =
         msg.sizeBuf =
         msg.hdrBuf =
           ab;
     }
+    if (msg.subjBuf !== subjBuf) msg.subjBuf = subjBuf;
     msg.subjStart = s0;
     msg.subjEnd = s1;
     if (p.pubReply > 0) {
@@ -543,6 +592,7 @@ export class ClientConnection implements ClientOps, InboundOwner {
     }
     this.subs.set(sid, sub);
     this.server.interestChanged(this.account, sub, true);
+    if (this.account.streamImports.length > 0) addShadows(this.server, this.account, sub);
     if (this.opts.verbose) this.send(OK_LINE);
   }
 
@@ -571,6 +621,8 @@ export class ClientConnection implements ClientOps, InboundOwner {
     this.subs.delete(sub.sid);
     this.account.sublist.remove(sub);
     this.server.interestChanged(this.account, sub, false);
+    if (sub.shadows !== null) removeShadows(this.server, sub);
+    if (this.account.reverseReplies !== null) replyInterestLost(this.account, sub.subject);
   }
 
   // ---------------------------------------------------------------- PING / PONG / INFO
@@ -666,6 +718,21 @@ export class ClientConnection implements ClientOps, InboundOwner {
     else this.server.queueFlush(this);
   }
 
+  /** nats-server's ClientInfo fields for a shared service request. */
+  details(): PublisherDetails {
+    const c = this.credentials ?? {};
+    return {
+      start: this.start,
+      host: this.transport.remoteAddress,
+      cid: this.cid,
+      account: this.account.name,
+      user: c.nkey ?? c.user ?? c.auth_token ?? "",
+      name: this.opts.name,
+      lang: this.opts.lang,
+      version: this.opts.version,
+    };
+  }
+
   deliveryAllowed(subject: string): boolean {
     return this.permissions === null || this.permissions.deliverAllowed(subject);
   }
@@ -690,6 +757,10 @@ export class ClientConnection implements ClientOps, InboundOwner {
       sub.closed = true;
       this.account.sublist.remove(sub);
       this.server.interestChanged(this.account, sub, false);
+      if (sub.shadows !== null) removeShadows(this.server, sub);
+    }
+    if (this.account.reverseReplies !== null) {
+      for (const sub of this.subs.values()) replyInterestLost(this.account, sub.subject);
     }
     this.server.clientClosed(this);
     this.out.closeTransport(flushFirst);
@@ -701,9 +772,10 @@ export class ClientConnection implements ClientOps, InboundOwner {
     this.server.log.trace(`${this.logPrefix} - ${line}`);
   }
 
-  #tracePub(p: ClientParser, payload: Uint8Array): void {
+  #tracePub(p: ClientParser, payload: Uint8Array, mapping: string | null): void {
     const verb = p.pubHeaderSize >= 0 ? "HPUB" : "PUB";
     this.#trace(traceArgsLine(verb, p));
+    if (mapping !== null) this.#trace(mapping);
     this.#trace(tracePayloadLine(payload, this.server.options.maxTracedMsgLen));
   }
 }

@@ -158,7 +158,7 @@ export class Cluster implements ClusterHandle, RouteHost {
     // Interest that existed before the cluster came up (clients may already be connected).
     for (const account of this.server.accounts.values()) {
       for (const sub of account.sublist.all()) {
-        if (sub.client !== null) this.interest.change(account.name, sub, true);
+        if (sub.route === null && !sub.noForward) this.interest.change(account.name, sub, true);
       }
     }
     for (const text of o.routes) this.addRoute(text);
@@ -429,7 +429,8 @@ export class Cluster implements ClusterHandle, RouteHost {
   // ------------------------------------------------------------ ServerExtension
 
   interestChanged(account: Account, sub: Subscription, added: boolean): void {
-    if (sub.client === null) return;
+    // Local interest: clients, their stream import shadows, the service reply wildcards.
+    if (sub.route !== null || sub.noForward) return;
     const line = this.interest.change(account.name, sub, added);
     if (line === null) return;
     for (const conn of this.#remotes.values()) conn.send(line);

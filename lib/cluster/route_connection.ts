@@ -546,8 +546,8 @@ export class RouteConnection implements RouteLink, RouteOps, InboundOwner {
   /** RouteLink: frames a local client's message for this peer (one hop). */
   sendMessage(msg: PublishContext, queues: readonly string[]): void {
     if (this.isClosed) return;
-    const account = msg.publisher?.account;
-    if (account === undefined) return; // routed messages are never forwarded
+    const account = msg.account ?? msg.publisher?.account;
+    if (account === undefined || msg.fromRoute) return; // routed messages are never forwarded
     if (account !== this.#outAccount) {
       this.#outAccount = account;
       this.#outAccountBytes = encoder.encode(account.name);
