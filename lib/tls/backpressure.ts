@@ -11,7 +11,7 @@
  * @module
  */
 import type { Socket } from "node:net";
-import { nextTurn, NodeTransport } from "../conn/transport.ts";
+import { nextTurn, NodeTransport, READ_TURN_BUDGET } from "../conn/transport.ts";
 
 interface StreamHandle {
   readStop?(): unknown;
@@ -43,6 +43,13 @@ export function pauseReads(socket: Socket): void {
  */
 export function resumeReads(socket: Socket): void {
   tcpHandle(socket)?.readStart?.();
+  // A TLS socket whose reader returned false (readIntoSharedBuffer) has its
+  // own handle stopped too.
+  const own = (socket as unknown as { _handle?: StreamHandle & { reading?: boolean } })._handle;
+  if (own && own.reading === false && typeof own.readStart === "function") {
+    own.reading = true;
+    own.readStart();
+  }
   socket.resume();
 }
 
@@ -69,7 +76,7 @@ function internalSymbol(socket: Socket, name: string): symbol | undefined {
  *
  * @returns false when the runtime lacks the hook ('data' events remain).
  */
-function readIntoSharedBuffer(socket: Socket, deliver: (chunk: Uint8Array) => void): boolean {
+function readIntoSharedBuffer(socket: Socket, deliver: (chunk: Uint8Array) => boolean): boolean {
   const handle = (socket as unknown as { _handle?: StreamHandle })._handle;
   const kBuffer = internalSymbol(socket, "kBuffer");
   const kBufferCb = internalSymbol(socket, "kBufferCb");
@@ -77,21 +84,22 @@ function readIntoSharedBuffer(socket: Socket, deliver: (chunk: Uint8Array) => vo
   const buf = sharedReadBuffer ??= new Uint8Array(TLS_READ_SIZE);
   const fields = socket as unknown as Record<symbol, unknown>;
   fields[kBuffer] = buf;
-  fields[kBufferCb] = (n: number, b: Uint8Array) => {
-    deliver(b.subarray(0, n));
-    return true;
-  };
+  // `deliver` returns false when reads are paused: the TLS layer then stops
+  // too (as it does once a stream's buffer is full) until resumeReads().
+  fields[kBufferCb] = (n: number, b: Uint8Array) => deliver(b.subarray(0, n));
   handle.useUserBuffer(buf);
   return true;
 }
 
 /**
  * A {@link NodeTransport} for TLS sockets that keeps reads bounded and fair:
- * after each chunk it stops the TCP handle and restarts it on a later turn of
- * the event loop ({@link nextTurn}), so the TLS layer holds at most what
- * arrived in one turn instead of buffering without limit while the parser is
- * busy (measured: over 1 GB; docs/architecture.md), and a client that
- * publishes flat out lets the other connections in between its chunks.
+ * once a connection has read {@link READ_TURN_BUDGET} bytes it stops the TCP
+ * handle and restarts it on a later turn of the event loop ({@link nextTurn}),
+ * so the TLS layer holds at most about that much per turn instead of
+ * buffering without limit while the parser is busy (measured: over 1 GB;
+ * docs/architecture.md), and a client that publishes flat out lets the other
+ * connections in between. A connection that reads less (a request, a reply)
+ * is never held back.
  * pause()/resume() (async auth, flow control) use the same handle calls.
  *
  * Decrypted chunks arrive in one shared buffer (`readIntoSharedBuffer`).
@@ -108,12 +116,17 @@ export class TlsTransport extends NodeTransport {
   };
 
   override start(onData: (chunk: Uint8Array) => void, onClose: (error?: Error) => void): void {
-    const deliver = (chunk: Uint8Array) => {
+    let sinceTurn = 0;
+    const deliver = (chunk: Uint8Array): boolean => {
       onData(chunk);
-      if (this.#throttled) return;
+      if (this.#throttled || this.#paused) return false;
+      sinceTurn += chunk.length;
+      if (sinceTurn < READ_TURN_BUDGET) return true;
+      sinceTurn = 0;
       this.#throttled = true;
       pauseReads(this.socket);
       nextTurn().then(this.#resumeAfterTurn);
+      return false;
     };
     readIntoSharedBuffer(this.socket, deliver);
     // 'data' still carries what the stream buffered before the switch (and
