@@ -27,7 +27,8 @@ import { hashSubject, PublishCache } from "./publish_cache.ts";
 import { traceArgsLine, tracePayloadLine } from "../conn/trace.ts";
 import { closeOnTransportEnd, closeOnWriteError } from "../conn/transport_failure.ts";
 import { copySid, type PublisherDetails, Subscription } from "../delivery/subscription.ts";
-import { validInfo } from "./client_info.ts";
+import { clientLogTag, validInfo } from "./client_info.ts";
+import { joinHostPort } from "../conn/address.ts";
 import { addShadows, removeShadows, replyInterestLost } from "../server/imports.ts";
 import { ClosedReason } from "../conn/closed_reason.ts";
 import type { TlsState, Transport } from "../conn/transport.ts";
@@ -49,6 +50,9 @@ export interface ConnectOptions {
   tlsRequired: boolean;
 }
 
+/** How the client reached the server (/connz `type`): plain NATS or WebSocket. */
+export type ClientType = "nats" | "websocket";
+
 /** Keeps a leading byte-order mark: Go's decoder refuses it, so must we. */
 const decoder = new TextDecoder("utf-8", { ignoreBOM: true });
 /** nats-server sends the first PING 2 s after CONNECT to measure RTT. */
@@ -68,6 +72,8 @@ export class ClientConnection implements ClientOps, InboundOwner {
   readonly parser: ClientParser;
   readonly start: Date = new Date();
   readonly subs: Map<string, Subscription> = new Map();
+  /** "websocket" for clients of the WebSocket listener. */
+  readonly type: ClientType;
   tls: TlsState | null = null;
   account: Account;
   opts: ConnectOptions = {
@@ -109,6 +115,14 @@ export class ClientConnection implements ClientOps, InboundOwner {
   readonly #inbound: InboundPump;
   #authTimer: ReturnType<typeof setTimeout> | undefined;
   #keepAlive = new KeepAlive(this, "Client", true);
+  /** SUB and UNSUB seen: with inMsgs, what makes a read count as activity. */
+  #subOps = 0;
+  /** When the client last sent PING (for the keep-alive's "Delaying PING" line). */
+  lastPingIn = 0;
+  /** The pedantic check already traced the current PUB line. */
+  #pubLineTraced = false;
+  /** `"v<version>:<lang>:<name>"` from CONNECT for log lines, as nats-server tags clients. */
+  #logTag = "";
 
   // publish path caches (the "L1" cache of nats-server's client)
   #msg = new PublishContext();
@@ -122,11 +136,18 @@ export class ClientConnection implements ClientOps, InboundOwner {
     return this.permissions === null || !this.permissions.respondsToReplies;
   }
 
-  constructor(server: ServerCore, transport: Transport, cid: number, account: Account) {
+  constructor(
+    server: ServerCore,
+    transport: Transport,
+    cid: number,
+    account: Account,
+    type: ClientType = "nats",
+  ) {
     this.server = server;
     this.transport = transport;
     this.cid = cid;
     this.account = account;
+    this.type = type;
     const o = server.options;
     this.parser = new ClientParser(this, {
       maxControlLine: o.maxControlLine,
@@ -135,7 +156,7 @@ export class ClientConnection implements ClientOps, InboundOwner {
     this.parser.pedantic = this.opts.pedantic;
     this.out = new Outbound(transport, (e) => closeOnWriteError(this, e));
     this.#inbound = new InboundPump(this, transport);
-    this.#authenticated = !server.authActive;
+    this.#authenticated = !(server.authActiveFor?.(this) ?? server.authActive);
     this.#msg.publisher = this;
   }
 
@@ -157,9 +178,20 @@ export class ClientConnection implements ClientOps, InboundOwner {
     return this.#keepAlive.rttMs;
   }
 
-  /** The `host:port - cid:N` prefix nats-server puts on connection log lines. */
+  /**
+   * The prefix nats-server puts on connection log lines: `host:port - cid:N`
+   * (`wid:N` for WebSocket, after a proxy's X-Forwarded-For address: `ip/host:port`),
+   * then `- "v<version>:<lang>:<name>"` once a CONNECT named any of them.
+   */
   get logPrefix(): string {
-    return `${this.transport.remoteAddress}:${this.transport.remotePort} - cid:${this.cid}`;
+    const t = this.transport;
+    const id = this.type === "websocket" ? "wid" : "cid";
+    const fwd = t.forwardedFor === undefined
+      ? ""
+      : `${t.forwardedFor.includes(":") ? `[${t.forwardedFor}]` : t.forwardedFor}/`;
+    return `${fwd}${
+      joinHostPort(t.remoteAddress, t.remotePort)
+    } - ${id}:${this.cid}${this.#logTag}`;
   }
 
   /** Sends INFO (unless already sent before a TLS upgrade) and starts reading. */
@@ -171,8 +203,9 @@ export class ClientConnection implements ClientOps, InboundOwner {
     const o = this.server.options;
     // With no_auth_user too (nats-server): a silent client still times out, and a
     // first op other than CONNECT makes it the no_auth_user (#requireAuth).
-    if (this.server.authActive) {
-      this.#authTimer = setTimeout(() => this.#authTimeout(), this.server.authTimeoutMs);
+    if (!this.#authenticated) {
+      const ms = this.server.authTimeoutMsFor?.(this) ?? this.server.authTimeoutMs;
+      this.#authTimer = setTimeout(() => this.#authTimeout(), ms);
     }
     // A client that never sends CONNECT still gets pinged, after a full interval.
     this.#keepAlive.schedule(o.pingIntervalMs);
@@ -181,14 +214,18 @@ export class ClientConnection implements ClientOps, InboundOwner {
 
   onData(chunk: Uint8Array): void {
     if (this.isClosed) return;
-    this.lastActivity = Date.now();
     this.#keepAlive.active = true;
     this.#inbound.onData(chunk);
   }
 
   /** InboundOwner: parses a chunk and writes what it produced (the pump applies flow control). */
   parseChunk(chunk: Uint8Array): number {
+    const msgs = this.inMsgs;
+    const subOps = this.#subOps;
     const stop = this.parser.parse(chunk);
+    // Activity as nats-server counts it (/connz last_activity): messages and
+    // subscription changes, not PING/PONG. Deliveries count too (countOut).
+    if (this.inMsgs !== msgs || this.#subOps !== subOps) this.lastActivity = Date.now();
     this.server.flushPending();
     return stop;
   }
@@ -197,6 +234,7 @@ export class ClientConnection implements ClientOps, InboundOwner {
 
   onConnect(buf: Uint8Array, start: number, end: number): boolean {
     const text = decoder.decode(buf.subarray(start, end));
+    this.lastActivity = Date.now();
     if (this.server.log.traceEnabled) this.#trace(`<<- [CONNECT ${this.server.redact(text)}]`);
     // Every CONNECT is decoded as nats-server's Go decoder does (same refusals) and
     // merged into what earlier CONNECTs said: absent and null fields keep their value.
@@ -219,6 +257,8 @@ export class ClientConnection implements ClientOps, InboundOwner {
     o.lang = f.lang ?? o.lang;
     o.version = f.version ?? o.version;
     o.protocol = f.protocol ?? o.protocol;
+    // nats-server appends the tag at each CONNECT that names something (a second one adds another).
+    this.#logTag += clientLogTag(o.version, o.lang, o.name);
     this.#connectAccount = f.account ?? this.#connectAccount;
     this.#newAccount = f.new_account ?? this.#newAccount;
     this.parser.headersAllowed = o.headers;
@@ -320,7 +360,7 @@ export class ClientConnection implements ClientOps, InboundOwner {
       );
       return false;
     }
-    if (o.verbose) this.send(OK_LINE);
+    if (o.verbose) this.#sendOk();
     if (firstConnect) {
       this.#keepAlive.connected(Date.now() - this.start.getTime());
       this.#keepAlive.schedule(Math.min(FIRST_PING_MS, this.server.options.pingIntervalMs));
@@ -328,12 +368,14 @@ export class ClientConnection implements ClientOps, InboundOwner {
     return true;
   }
 
-  /** Refuses the client: nats-server's log line (the reason only at debug level). */
-  #authFailed(reason: string): void {
+  /**
+   * Refuses the client with nats-server's one log line. The reason is not logged:
+   * nats-server logs none, and an operator greps for that line alone.
+   */
+  #authFailed(_reason: string): void {
     if (this.isClosed) return;
-    this.server.log.debug(`${this.logPrefix} - ${reason}`);
     this.server.log.error(
-      `${this.logPrefix} - ${this.server.authViolationLine(this.credentials ?? {})}`,
+      `${this.logPrefix} - ${this.server.authViolationLine(this.credentials ?? {}, this)}`,
     );
     this.sendErrAndClose(WireError.AuthorizationViolation, ClosedReason.AuthenticationViolation);
   }
@@ -369,7 +411,7 @@ export class ClientConnection implements ClientOps, InboundOwner {
   #requireAuth(): boolean {
     if (this.#authenticated) return true;
     const creds = this.credentials ??= {};
-    const outcome = this.server.anonymousLogin(creds);
+    const outcome = this.server.anonymousLogin(creds, this);
     if (outcome !== null && outcome.ok && this.#applyAuth(outcome)) {
       this.#connectSeen = true;
       return true;
@@ -493,7 +535,7 @@ export class ClientConnection implements ClientOps, InboundOwner {
     msg.payloadStart = start;
     msg.payloadEnd = end;
     // nats-server acknowledges before delivering (a client's own subscription sees +OK first).
-    if (this.opts.verbose) this.send(OK_LINE);
+    if (this.opts.verbose) this.#sendOk();
     const delivered = fanOut(msg, result);
     if (delivered === 0 && msg.replyStart >= 0 && this.opts.noResponders) this.#noResponders();
   }
@@ -501,6 +543,11 @@ export class ClientConnection implements ClientOps, InboundOwner {
   onPedanticPub(p: ClientParser): void {
     // nats-server reports it when it reads the PUB line, and still routes the message.
     if (!this.#authenticated) return;
+    // nats-server traces the line before it checks it (the payload follows later).
+    if (this.server.log.traceEnabled) {
+      this.#trace(traceArgsLine(p.pubHeaderSize >= 0 ? "HPUB" : "PUB", p));
+      this.#pubLineTraced = true;
+    }
     if (!isValidLiteralSubject(latin1(p.argBuf, p.argStart[0], p.argEnd[0]))) {
       this.sendErr(WireError.InvalidPublishSubject);
     }
@@ -547,6 +594,7 @@ export class ClientConnection implements ClientOps, InboundOwner {
 
   onSub(p: ClientParser): void {
     if (!this.#authenticated && !this.#requireAuth()) return;
+    this.#subOps++;
     const ab = p.argBuf;
     const subject = latin1(ab, p.argStart[0], p.argEnd[0]);
     const sidArg = p.argCount - 1;
@@ -575,7 +623,7 @@ export class ClientConnection implements ClientOps, InboundOwner {
     }
     if (this.subs.has(sid)) {
       // Re-using a sid is ignored (still acknowledged), as nats-server.
-      if (this.opts.verbose) this.send(OK_LINE);
+      if (this.opts.verbose) this.#sendOk();
       return;
     }
     if (!isValidSubject(subject) || (queue !== null && !isValidQueueName(queue))) {
@@ -593,11 +641,12 @@ export class ClientConnection implements ClientOps, InboundOwner {
     this.subs.set(sid, sub);
     this.server.interestChanged(this.account, sub, true);
     if (this.account.streamImports.length > 0) addShadows(this.server, this.account, sub);
-    if (this.opts.verbose) this.send(OK_LINE);
+    if (this.opts.verbose) this.#sendOk();
   }
 
   onUnsub(p: ClientParser): void {
     if (!this.#authenticated && !this.#requireAuth()) return;
+    this.#subOps++;
     const ab = p.argBuf;
     const sid = latin1(ab, p.argStart[0], p.argEnd[0]);
     let max = 0;
@@ -612,7 +661,7 @@ export class ClientConnection implements ClientOps, InboundOwner {
       if (max > 0 && sub.msgs < max) sub.max = max;
       else this.removeSubscription(sub);
     }
-    if (this.opts.verbose) this.send(OK_LINE);
+    if (this.opts.verbose) this.#sendOk();
   }
 
   removeSubscription(sub: Subscription): void {
@@ -630,7 +679,11 @@ export class ClientConnection implements ClientOps, InboundOwner {
   onPing(): void {
     // As nats-server, any first op but CONNECT is refused when auth is required.
     if (!this.#authenticated && !this.#requireAuth()) return;
-    if (this.server.log.traceEnabled) this.#trace("<<- [PING]");
+    if (this.server.log.traceEnabled) {
+      this.#trace("<<- [PING]");
+      this.#trace("->> [PONG]");
+    }
+    this.lastPingIn = Date.now();
     this.send(PONG_LINE);
     this.server.pongSent(this);
   }
@@ -652,23 +705,39 @@ export class ClientConnection implements ClientOps, InboundOwner {
 
   // ---------------------------------------------------------------- errors
 
+  /** Each failure is logged as nats-server logs it: same text, level and order. */
   onError(failure: ParseFailure): void {
+    const p = this.parser;
+    const logDetail = () => {
+      if (p.failureDetail !== "") this.server.log.error(`${this.logPrefix} - ${p.failureDetail}`);
+    };
     switch (failure) {
       case ParseFailure.UnknownOp:
-        this.sendErrAndClose(WireError.UnknownProtocol, ClosedReason.ProtocolViolation);
+        this.sendErr(WireError.UnknownProtocol);
+        logDetail();
+        this.close(ClosedReason.ProtocolViolation, true);
         break;
       case ParseFailure.MaxControlLine:
         this.sendErrAndClose(WireError.MaxControlLine, ClosedReason.MaxControlLineExceeded);
+        logDetail();
         break;
       case ParseFailure.MaxPayload:
+        if (this.server.log.traceEnabled) {
+          this.#trace(traceArgsLine(p.pubHeaderSize >= 0 ? "HPUB" : "PUB", p));
+        }
+        logDetail();
         this.sendErrAndClose(WireError.MaxPayload, ClosedReason.MaxPayloadExceeded);
         break;
       // No -ERR for these, but what is queued (+OK, earlier -ERRs) is still written first.
       case ParseFailure.BadArguments:
+        if (this.server.log.traceEnabled && p.failureLine !== "") {
+          this.#trace(`<<- [${p.failureLine}]`);
+        }
+        logDetail();
         this.close(ClosedReason.ProtocolViolation, true);
         break;
       case ParseFailure.ClientError:
-        this.server.log.debug(`${this.logPrefix} - Client Error`);
+        logDetail();
         this.close(ClosedReason.ParseError, true);
         break;
     }
@@ -683,8 +752,13 @@ export class ClientConnection implements ClientOps, InboundOwner {
     this.server.queueFlush(this);
   }
 
+  #sendOk(): void {
+    if (this.server.log.traceEnabled) this.#trace("->> [OK]");
+    this.send(OK_LINE);
+  }
+
   sendErr(text: string): void {
-    if (this.server.log.traceEnabled) this.#trace(`->> [-ERR '${text}']`);
+    if (this.server.log.traceEnabled) this.#trace(`->> [-ERR ${text}]`);
     this.send(errLine(text));
   }
 
@@ -714,6 +788,8 @@ export class ClientConnection implements ClientOps, InboundOwner {
     }
     // A big buffer goes to the socket now rather than at the end of the read:
     // Deno starts the write at once, which keeps a fast reader's pending bytes low.
+    // Once per read of the producer (when first queued): a delivery is activity.
+    if (!this.flushQueued) this.lastActivity = Date.now();
     if (out.len >= EAGER_FLUSH_BYTES && !out.writing) out.flush();
     else this.server.queueFlush(this);
   }
@@ -730,6 +806,7 @@ export class ClientConnection implements ClientOps, InboundOwner {
       name: this.opts.name,
       lang: this.opts.lang,
       version: this.opts.version,
+      clientType: this.type,
     };
   }
 
@@ -763,6 +840,7 @@ export class ClientConnection implements ClientOps, InboundOwner {
       for (const sub of this.subs.values()) replyInterestLost(this.account, sub.subject);
     }
     this.server.clientClosed(this);
+    this.transport.closing?.(reason);
     this.out.closeTransport(flushFirst);
   }
 
@@ -774,7 +852,8 @@ export class ClientConnection implements ClientOps, InboundOwner {
 
   #tracePub(p: ClientParser, payload: Uint8Array, mapping: string | null): void {
     const verb = p.pubHeaderSize >= 0 ? "HPUB" : "PUB";
-    this.#trace(traceArgsLine(verb, p));
+    if (!this.#pubLineTraced) this.#trace(traceArgsLine(verb, p));
+    this.#pubLineTraced = false;
     if (mapping !== null) this.#trace(mapping);
     this.#trace(tracePayloadLine(payload, this.server.options.maxTracedMsgLen));
   }
