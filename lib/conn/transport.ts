@@ -7,6 +7,7 @@
  * @module
  */
 import type { Socket } from "node:net";
+import { setImmediate } from "node:timers";
 import type { CertIdentity } from "../server/auth_api.ts";
 
 /** TLS facts about a connection, for logs, /connz and verify_and_map. */
@@ -43,6 +44,45 @@ export interface Transport {
 const MIN_READ = 512;
 const MAX_READ = 256 * 1024;
 
+/**
+ * Fairness: bytes one connection may read and parse before it lets the event
+ * loop turn ({@link nextTurn}). In Deno 2.9 a `conn.read()` on a socket that
+ * already holds data resolves without going back to the event loop, so a
+ * client publishing flat out kept its read loop running in microtasks while
+ * timers and every other socket waited (measured: event-loop lag 100-200 ms, a
+ * bystander's request/reply median 1.4 s; docs/performance.md). nats-server
+ * gets the same interleaving from one goroutine per connection.
+ */
+export const READ_TURN_BUDGET = 64 * 1024;
+
+/**
+ * How often (ms of continuous work) a yielding connection lets the process
+ * sleep briefly instead of taking the next turn at once; see {@link nextTurn}.
+ */
+const POLL_EVERY_MS = 5;
+let lastPoll = 0;
+/** Transports started and not yet ended: with one, there is nobody to be fair to. */
+let live = 0;
+
+/**
+ * Resolves on a later turn of the event loop. Mostly that is `setImmediate`
+ * (about 10 us), but while the loop always has work, Deno 2.9 notices that
+ * other sockets became readable only now and then (measured: 20-80 ms per hop
+ * for a bystander behind a flat-out publisher). A zero timer makes the loop
+ * wait for I/O readiness, which it does at once when another socket has
+ * bytes and in about a millisecond otherwise; one every {@link POLL_EVERY_MS}
+ * brought the bystander to ~1 ms for ~10% of a lone flood's throughput
+ * (docs/performance.md). A lone connection skips the wait.
+ */
+export function nextTurn(): Promise<void> {
+  const now = performance.now();
+  if (live > 1 && now - lastPoll >= POLL_EVERY_MS) {
+    lastPoll = now;
+    return new Promise((resolve) => setTimeout(resolve, 0));
+  }
+  return new Promise((resolve) => setImmediate(resolve));
+}
+
 /** A `Deno.Conn` read with `conn.read()` into one buffer that grows and shrinks with the load. */
 export class DenoTransport implements Transport {
   readonly remoteAddress: string;
@@ -68,7 +108,11 @@ export class DenoTransport implements Transport {
   }
 
   start(onData: (chunk: Uint8Array) => void, onClose: (error?: Error) => void): void {
-    this.#readLoop(onData).then(() => onClose(), (e) => onClose(e as Error));
+    live++;
+    this.#readLoop(onData).finally(() => live--).then(
+      () => onClose(),
+      (e) => onClose(e as Error),
+    );
   }
 
   async #readLoop(onData: (chunk: Uint8Array) => void): Promise<void> {
@@ -77,8 +121,15 @@ export class DenoTransport implements Transport {
     // a read fills the buffer, halve after a run of short reads.
     let buf = new Uint8Array(MIN_READ);
     let shortReads = 0;
+    let sinceTurn = 0;
     while (!this.#closed) {
       if (this.#paused) await new Promise<void>((r) => this.#resume = r);
+      if (sinceTurn >= READ_TURN_BUDGET) {
+        sinceTurn = 0;
+        await nextTurn();
+        if (this.#closed) return;
+        if (this.#paused) continue;
+      }
       let n: number | null;
       try {
         n = await this.#conn.read(buf);
@@ -87,6 +138,7 @@ export class DenoTransport implements Transport {
         throw e;
       }
       if (n === null) return;
+      sinceTurn += n;
       onData(buf.subarray(0, n));
       if (n === buf.length && buf.length * 2 <= this.#maxRead) {
         buf = new Uint8Array(buf.length * 2);
@@ -142,9 +194,11 @@ export class NodeTransport implements Transport {
 
   start(onData: (chunk: Uint8Array) => void, onClose: (error?: Error) => void): void {
     let error: Error | undefined;
+    live++;
     this.socket.on("data", onData);
     this.socket.on("error", (e: Error) => error = e);
     this.socket.on("close", () => {
+      live--;
       this.#closed = true;
       onClose(error);
     });
