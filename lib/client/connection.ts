@@ -110,7 +110,8 @@ export class ClientConnection implements ClientOps, InboundOwner {
   #keepAlive = new KeepAlive(this, "Client", true);
 
   // publish path caches (the "L1" cache of nats-server's client)
-  #msg = new PublishContext();
+  /** Made on the first PUB: a subscriber-only connection never needs one. */
+  #msg: PublishContext | null = null;
   /** Recent subjects by hash of their bytes: a hit needs no string and no Map lookup. */
   #l1: PublishCache | null = null;
   /** Bumped to invalidate every L1 entry (account or permissions changed). */
@@ -135,7 +136,6 @@ export class ClientConnection implements ClientOps, InboundOwner {
     this.out = new Outbound(transport, (e) => closeOnWriteError(this, e));
     this.#inbound = new InboundPump(this, transport);
     this.#authenticated = !server.authActive;
-    this.#msg.publisher = this;
   }
 
   get echo(): boolean {
@@ -379,7 +379,7 @@ export class ClientConnection implements ClientOps, InboundOwner {
     const ab = p.argBuf;
     const s0 = p.argStart[0];
     const s1 = p.argEnd[0];
-    const msg = this.#msg;
+    const msg = this.#msg ?? this.#newPublishContext();
     const size = end - start;
     this.inMsgs++;
     this.inBytes += size;
@@ -449,6 +449,12 @@ export class ClientConnection implements ClientOps, InboundOwner {
     if (delivered === 0 && msg.replyStart >= 0 && this.opts.noResponders) this.#noResponders();
   }
 
+  #newPublishContext(): PublishContext {
+    const msg = new PublishContext();
+    msg.publisher = this;
+    return this.#msg = msg;
+  }
+
   onPedanticPub(p: ClientParser): void {
     // nats-server reports it when it reads the PUB line, and still routes the message.
     if (!this.#authenticated) return;
@@ -480,7 +486,7 @@ export class ClientConnection implements ClientOps, InboundOwner {
 
   /** Sends the `NATS/1.0 503` status to the requester's own reply subscription. */
   #noResponders(): void {
-    const reply = this.#msg.replyString();
+    const reply = this.#msg!.replyString();
     const result = this.account.sublist.match(reply);
     let target: Subscription | undefined;
     for (const sub of result.plain) {

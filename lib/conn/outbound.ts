@@ -3,8 +3,10 @@
  * of the event loop (coalesced), with the bytes owed counted so a slow
  * consumer is cut off instead of growing without bound.
  *
- * Two buffers alternate: one is filled while the other is being written, so
- * appending never waits and nothing is copied twice.
+ * One buffer is filled while another is being written, so appending never
+ * waits and nothing is copied twice. Buffers come from a pool shared by every
+ * connection and go back to it once written: an idle connection holds no
+ * outbound buffer at all, and a busy one reuses the same few.
  *
  * @module
  */
@@ -15,6 +17,51 @@ const EMPTY = new Uint8Array(0);
 const INITIAL = 1024;
 /** Buffers up to this size are kept for reuse after a write; larger ones go to GC. */
 const KEEP_LIMIT = 64 * 1024;
+/** Size classes of the pool: INITIAL << k for k below this (1 KiB .. 64 KiB). */
+const POOL_CLASSES = 7;
+/** Most free buffers kept per size class. */
+const POOL_PER_CLASS = 64;
+/** Most bytes the pool keeps in all (a fixed cost, not a per-connection one). */
+const POOL_MAX_BYTES = 2 * 1024 * 1024;
+
+/** Free buffers by size class: `pool[k]` holds buffers of exactly `INITIAL << k` bytes. */
+const pool: Uint8Array[][] = Array.from({ length: POOL_CLASSES }, () => []);
+let pooledBytes = 0;
+
+/** A buffer of at least `need` bytes (a power-of-two multiple of INITIAL), pooled if one is free. */
+function takeBuffer(need: number): Uint8Array {
+  let k = 0;
+  let cap = INITIAL;
+  while (cap < need) {
+    cap *= 2;
+    k++;
+  }
+  if (k < POOL_CLASSES) {
+    const free = pool[k].pop();
+    if (free !== undefined) {
+      pooledBytes -= cap;
+      return free;
+    }
+  }
+  return new Uint8Array(cap);
+}
+
+/** Gives back a buffer nothing refers to any more (written, or outgrown). */
+function releaseBuffer(buf: Uint8Array): void {
+  const size = buf.length;
+  if (size < INITIAL || size > KEEP_LIMIT || pooledBytes + size > POOL_MAX_BYTES) return;
+  const k = Math.clz32(INITIAL) - Math.clz32(size);
+  if ((INITIAL << k) !== size) return; // not one of ours
+  const free = pool[k];
+  if (free.length >= POOL_PER_CLASS) return;
+  free.push(buf);
+  pooledBytes += size;
+}
+
+/** Bytes held by the shared pool of free outbound buffers (tests, memory figures). */
+export function pooledOutboundBytes(): number {
+  return pooledBytes;
+}
 /** Largest single transport write; see Outbound.#writeFrom. */
 const WRITE_SLICE = 1024 * 1024;
 /**
@@ -48,7 +95,6 @@ export class Outbound implements StallGate {
   /** When the write in flight started (ms, performance.now()), 0 when idle. */
   writeStartedAt = 0;
   #inflight = 0;
-  #spare: Uint8Array = EMPTY;
   #transport: Transport;
   #onError: (e: Error) => void;
   #onDrained: (() => void) | null = null;
@@ -74,13 +120,12 @@ export class Outbound implements StallGate {
   /** Makes room for `n` more bytes at `buf[len]`. */
   reserve(n: number): void {
     const need = this.len + n;
-    if (need <= this.buf.length) return;
-    let cap = Math.max(this.buf.length * 2, INITIAL);
-    while (cap < need) cap *= 2;
-    const bigger = this.#spare.length >= need ? this.#spare : new Uint8Array(cap);
-    if (bigger === this.#spare) this.#spare = EMPTY;
-    bigger.set(this.buf.subarray(0, this.len));
+    const old = this.buf;
+    if (need <= old.length) return;
+    const bigger = takeBuffer(Math.max(need, old.length * 2));
+    if (this.len > 0) bigger.set(old.subarray(0, this.len));
     this.buf = bigger;
+    if (old !== EMPTY) releaseBuffer(old);
   }
 
   /**
@@ -115,8 +160,7 @@ export class Outbound implements StallGate {
     if (this.#inflight > 0 || this.len === 0) return;
     const data = this.buf.subarray(0, this.len);
     this.#inflight = this.len;
-    this.buf = this.#spare;
-    this.#spare = EMPTY;
+    this.buf = EMPTY;
     this.len = 0;
     this.writeStartedAt = this.#progressAt = performance.now();
     this.#writeFrom(data, 0);
@@ -141,10 +185,7 @@ export class Outbound implements StallGate {
       }
       this.#inflight = 0;
       this.writeStartedAt = 0;
-      const written = data.buffer as ArrayBuffer;
-      if (written.byteLength <= KEEP_LIMIT && this.#spare.length === 0) {
-        this.#spare = new Uint8Array(written);
-      }
+      releaseBuffer(new Uint8Array(data.buffer as ArrayBuffer));
       // Start the next write before waking producers, so what they add next
       // is coalesced behind it rather than written on its own.
       if (this.len > 0) this.flush();
@@ -197,8 +238,8 @@ export class Outbound implements StallGate {
   discard(): void {
     if (backlogged === this) backlogged = null;
     this.#releaseStalled();
+    if (this.buf !== EMPTY) releaseBuffer(this.buf);
     this.buf = EMPTY;
-    this.#spare = EMPTY;
     this.len = 0;
   }
 }
