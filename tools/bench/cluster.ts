@@ -6,11 +6,11 @@
  *
  * @module
  */
-import { runFlow } from "./flows.ts";
+import { type FlowResult, runFlow } from "./flows.ts";
 import { bytes, closeQuietly, flush, type RawClient, rawConnect, writeAll } from "./raw.ts";
-import type { Measured } from "./report.ts";
+import { exactly, type Measured, ratioAtLeast } from "./report.ts";
 import { freePort, launch, type RunningServer, type ServerSpec } from "./servers.ts";
-import { deliveryFigure, maxPublishMs, type Workload } from "./workload.ts";
+import { deliveryFigure, maxPublishMs, n, scaled, type Workload } from "./workload.ts";
 
 const SUBJECT = "bench.cluster";
 /** How long the pair may take to connect and exchange interest. */
@@ -88,7 +88,7 @@ export const twoNode: Workload = {
         subPort: b.port,
         pubSubjects: [SUBJECT],
         payloadSize: 128,
-        count: ctx.quick ? 50_000 : 2_000_000,
+        count: scaled(ctx, 2_000_000, 50_000, 5_000),
         maxMs: maxPublishMs(ctx),
         subscribers: [[{ subject: SUBJECT }]],
         expectedDeliveries: (sent) => sent,
@@ -107,6 +107,86 @@ export const twoNode: Workload = {
       });
       const out: Measured = r === undefined ? { na: NO_CLUSTER } : deliveryFigure(r);
       return new Map([["cluster", out]]);
+    } finally {
+      await Promise.all(servers.map((s) => s.stop()));
+    }
+  },
+};
+
+const BIG = 1024;
+
+/** The three 1 KB flows across the route: subscribers on B, publisher on A. */
+const ROUTE_FLOWS = [
+  { id: "c1k.pubsub", label: "two-node pub/sub 1:1 1 KB (msgs/s)", subs: 1, queue: false },
+  { id: "c1k.fanout", label: "two-node fan-out 1:4 1 KB (deliveries/s)", subs: 4, queue: false },
+  { id: "c1k.queue", label: "two-node queue 1:4 1 KB (deliveries/s)", subs: 4, queue: true },
+] as const;
+
+/** Messages a flow did not deliver (and, with the sequence check, delivered twice). */
+function lostOf(r: FlowResult): { lost: number; duplicated: number } {
+  if (r.exactlyOnce !== undefined) {
+    return { lost: r.exactlyOnce.missing, duplicated: r.exactlyOnce.duplicated };
+  }
+  return { lost: Math.max(0, r.expected - r.delivered), duplicated: 0 };
+}
+
+/**
+ * Two-node pub/sub 1:1, fan-out 1:4 and queue 1:4 (one group of 4 on B) with
+ * 1 KB messages through the route, and the messages lost by all three:
+ * pub/sub and queue check each sequence number, fan-out counts deliveries.
+ */
+export const twoNode1k: Workload = {
+  name: "cluster1k",
+  figures: [
+    ...ROUTE_FLOWS.map((f) => ({
+      id: f.id,
+      label: f.label,
+      format: "rate" as const,
+      target: ratioAtLeast(1.3),
+    })),
+    {
+      id: "c1k.lost",
+      label: "two-node 1 KB: lost messages (3 flows)",
+      format: "count",
+      target: exactly(0, "0 lost"),
+      combine: "max",
+    },
+  ],
+  run: async (spec, ctx) => {
+    const servers: RunningServer[] = [];
+    try {
+      await startPair(spec, servers);
+      const [a, b] = servers as [RunningServer, RunningServer];
+      const out = new Map<string, Measured>();
+      let lost = 0;
+      const lostNotes: string[] = [];
+      for (const f of ROUTE_FLOWS) {
+        const subject = `bench.route.${f.id.slice(4)}`;
+        const r = await runFlow({
+          pubPort: a.port,
+          subPort: b.port,
+          pubSubjects: [subject],
+          payloadSize: BIG,
+          count: scaled(ctx, 1_000_000, 50_000, 5_000),
+          maxMs: maxPublishMs(ctx),
+          subscribers: Array.from(
+            { length: f.subs },
+            () => [f.queue ? { subject, queue: "workers" } : { subject }],
+          ),
+          expectedDeliveries: (sent) => f.queue ? sent : sent * f.subs,
+          exactlyOnce: f.subs === 1 || f.queue,
+          probeSubject: subject,
+        });
+        out.set(f.id, deliveryFigure(r));
+        const l = lostOf(r);
+        lost += l.lost;
+        lostNotes.push(
+          `${f.id.slice(4)} ${n(l.lost)}` +
+            (l.duplicated > 0 ? ` (${n(l.duplicated)} DUPLICATED)` : ""),
+        );
+      }
+      out.set("c1k.lost", { value: lost, note: lostNotes.join(", ") });
+      return out;
     } finally {
       await Promise.all(servers.map((s) => s.stop()));
     }

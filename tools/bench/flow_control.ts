@@ -7,10 +7,10 @@
  * @module
  */
 import { startPair } from "./cluster.ts";
-import type { Measured } from "./report.ts";
+import { type Measured, ratioAtMost } from "./report.ts";
 import type { RunningServer } from "./servers.ts";
 import { runSlowReader, type SlowReaderResult } from "./slow_reader.ts";
-import { n, naFrom, withServer, type Workload } from "./workload.ts";
+import { n, naFrom, scaled, withServer, type Workload } from "./workload.ts";
 
 const READ_MBPS = 60;
 
@@ -32,9 +32,15 @@ export const flowControl: Workload = {
       label: `1 KB flood over a route, ${READ_MBPS} MB/s reader (msgs/s)`,
       format: "rate",
     },
+    {
+      id: "flow-route.peak",
+      label: "peak RSS: 1 KB flood over a route",
+      format: "mib",
+      target: ratioAtMost(2),
+    },
   ],
   run: async (spec, ctx) => {
-    const count = ctx.quick ? 100_000 : 400_000;
+    const count = scaled(ctx, 400_000, 100_000, 10_000);
     const out = new Map<string, Measured>();
     out.set(
       "flow-slow",
@@ -63,8 +69,20 @@ export const flowControl: Workload = {
         observer: true,
       });
       out.set("flow-route", figure(r));
+      const peaks = await Promise.all(servers.map((s) => s.peakRssKiB()));
+      const known = peaks.filter((p): p is number => p !== undefined);
+      out.set(
+        "flow-route.peak",
+        known.length === 0 ? { na: "no VmHWM" } : {
+          value: Math.max(...known),
+          note: `VmHWM of the two nodes: ${
+            known.map((p) => (p / 1024).toFixed(1)).join(" / ")
+          } MiB`,
+        },
+      );
     } catch (e) {
       out.set("flow-route", naFrom(e));
+      out.set("flow-route.peak", naFrom(e));
     } finally {
       await Promise.all(servers.map((s) => s.stop()));
     }

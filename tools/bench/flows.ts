@@ -7,7 +7,15 @@
  * @module
  */
 import { LoadWorker, terminateAll } from "./load_pool.ts";
-import type { Creds } from "./raw.ts";
+import {
+  bytes,
+  closeQuietly,
+  type Creds,
+  flush,
+  rawConnect,
+  type TlsClient,
+  writeAll,
+} from "./raw.ts";
 import type { PubDone, SubDone, SubSpec } from "./tasks.ts";
 
 /** What to run. */
@@ -16,6 +24,8 @@ export interface FlowSpec {
   /** Port of the subscribers' server (differs from `pubPort` in the two-node run). */
   subPort: number;
   creds?: Creds;
+  /** Every client of the flow connects with TLS. */
+  tls?: TlsClient;
   pubSubjects: string[];
   payloadSize: number;
   count: number;
@@ -28,6 +38,12 @@ export interface FlowSpec {
   exactlyOnce?: boolean;
   /** Runs after the subscribers are ready, before publishing (cluster probe). */
   beforePublish?: () => Promise<void>;
+  /**
+   * Before publishing, send 1-byte messages on this subject to `pubPort` until
+   * a subscriber receives one: across a route, interest (queue groups too)
+   * has reached the publisher's server. Subscribers count probes apart.
+   */
+  probeSubject?: string;
 }
 
 /** Exactly-once verdict over sequences `[0, sent)`. */
@@ -74,13 +90,14 @@ export async function runFlow(spec: FlowSpec): Promise<FlowResult> {
         subs: list,
         payloadSize: spec.payloadSize,
         ...(spec.exactlyOnce === true ? { seqCapacity: spec.count } : {}),
-        ...(spec.creds === undefined ? {} : { creds: spec.creds }),
+        ...clientOpts(spec),
       });
       workers.push(w);
       return w;
     });
     const ready = await Promise.all(subs.map((w) => w.next("ready", 120_000)));
     if (spec.beforePublish !== undefined) await spec.beforePublish();
+    if (spec.probeSubject !== undefined) await probeUntilSeen(spec, subs, spec.probeSubject);
     const pub = new LoadWorker("publisher", {
       role: "pub",
       port: spec.pubPort,
@@ -89,7 +106,7 @@ export async function runFlow(spec: FlowSpec): Promise<FlowResult> {
       count: spec.count,
       maxMs: spec.maxMs,
       seq: spec.exactlyOnce === true,
-      ...(spec.creds === undefined ? {} : { creds: spec.creds }),
+      ...clientOpts(spec),
     });
     workers.push(pub);
     await pub.next("ready", 30_000);
@@ -102,6 +119,37 @@ export async function runFlow(spec: FlowSpec): Promise<FlowResult> {
     return summarize(spec, pubDone, dones, expected, ready.map((r) => r.subscribeMs));
   } finally {
     terminateAll(workers);
+  }
+}
+
+function clientOpts(spec: FlowSpec): { creds?: Creds; tls?: TlsClient } {
+  return {
+    ...(spec.creds === undefined ? {} : { creds: spec.creds }),
+    ...(spec.tls === undefined ? {} : { tls: spec.tls }),
+  };
+}
+
+/** How long interest may take to reach the publisher's server. */
+const PROBE_MS = 10_000;
+
+async function probeUntilSeen(spec: FlowSpec, subs: LoadWorker[], subject: string): Promise<void> {
+  const client = await rawConnect(spec.pubPort, clientOpts(spec));
+  try {
+    const msg = bytes(`PUB ${subject} 1\r\np\r\n`);
+    const deadline = performance.now() + PROBE_MS;
+    while (true) {
+      await writeAll(client.conn, msg);
+      await flush(client);
+      for (const w of subs) w.send({ type: "poll" });
+      const counts = await Promise.all(subs.map((w) => w.next("count", 10_000)));
+      if (counts.some((c) => c.other > 0)) return;
+      if (performance.now() > deadline) {
+        throw new Error(`interest in ${subject} did not reach the publisher within ${PROBE_MS} ms`);
+      }
+      await new Promise((resolve) => setTimeout(resolve, 50));
+    }
+  } finally {
+    closeQuietly(client.conn);
   }
 }
 

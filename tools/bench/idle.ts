@@ -5,11 +5,13 @@
  * @module
  */
 import { closeQuietly, type RawClient, rawConnect } from "./raw.ts";
-import { atMost, type Measured } from "./report.ts";
+import { atMost, type Measured, ratioAtMost } from "./report.ts";
 import type { RunningServer } from "./servers.ts";
-import { type BenchContext, n, withServer, type Workload } from "./workload.ts";
+import { type BenchContext, n, scaled, withServer, type Workload } from "./workload.ts";
 
 const WANTED = 5000;
+/** The peak-RSS scenario of idle connections is read when this many are open. */
+const PEAK_AT = 3000;
 /** Handshakes in flight at once: fast, without a SYN flood against the backlog. */
 const CONCURRENCY = 100;
 /** File descriptors the bench keeps for itself beyond the connections. */
@@ -17,7 +19,7 @@ const FD_RESERVE = 200;
 
 /** How many connections this process can open. */
 export function idleConnectionCount(ctx: BenchContext): number {
-  const want = ctx.quick ? 500 : WANTED;
+  const want = scaled(ctx, WANTED, 500, 150);
   return Math.max(0, Math.min(want, ctx.fdLimit - FD_RESERVE));
 }
 
@@ -49,20 +51,44 @@ async function settledRss(server: RunningServer): Promise<number> {
   return prev;
 }
 
-/** RSS delta per idle connection. */
+/**
+ * Idle process RSS (settled, right after start, no client), the RSS delta per
+ * idle connection (5,000), and the peak RSS once 3,000 are open (VmHWM: it
+ * includes the cost of accepting them).
+ */
 export const idleConns: Workload = {
   name: "idle",
-  figures: [{
-    id: "idle",
-    label: "idle conn RSS delta per conn",
-    format: "kib",
-    target: atMost(40, "KiB"),
-  }],
+  figures: [
+    {
+      id: "idle.rss",
+      label: "idle process RSS",
+      format: "mib",
+      target: atMost(30 * 1024, "MiB", 30),
+    },
+    {
+      id: "idle",
+      label: "RSS per idle connection (5,000)",
+      format: "kib",
+      target: ratioAtMost(1),
+    },
+    {
+      id: "idle.peak3k",
+      label: "peak RSS: 3,000 idle connections",
+      format: "mib",
+      target: ratioAtMost(2),
+    },
+  ],
   run: (spec, ctx) =>
     withServer(spec, {}, async (server) => {
+      const out = new Map<string, Measured>();
+      const fresh = await settledRss(server);
+      out.set("idle.rss", { value: fresh, note: `${(fresh / 1024).toFixed(1)} MiB after start` });
       const count = idleConnectionCount(ctx);
       if (count < 100) {
-        return new Map<string, Measured>([["idle", { na: `fd limit ${ctx.fdLimit} too low` }]]);
+        const na = { na: `fd limit ${ctx.fdLimit} too low` };
+        out.set("idle", na);
+        out.set("idle.peak3k", na);
+        return out;
       }
       const clients: RawClient[] = [];
       try {
@@ -70,15 +96,27 @@ export const idleConns: Workload = {
         await openClients(server.port, 50, clients);
         for (const c of clients.splice(0)) closeQuietly(c.conn);
         const before = await settledRss(server);
-        await openClients(server.port, count, clients);
+        const first = Math.min(count, Math.round(PEAK_AT * count / WANTED));
+        await openClients(server.port, first, clients);
+        await settledRss(server);
+        const peak = await server.peakRssKiB();
+        out.set(
+          "idle.peak3k",
+          peak === undefined ? { na: "no VmHWM" } : {
+            value: peak,
+            note: `VmHWM with ${n(first)} idle conns open`,
+          },
+        );
+        await openClients(server.port, count - first, clients);
         const after = await settledRss(server);
         const per = (after - before) / count;
-        return new Map<string, Measured>([["idle", {
+        out.set("idle", {
           value: per,
           note: `${n(count)} conns: RSS ${(before / 1024).toFixed(1)} -> ${
             (after / 1024).toFixed(1)
           } MiB`,
-        }]]);
+        });
+        return out;
       } finally {
         for (const c of clients) closeQuietly(c.conn);
       }

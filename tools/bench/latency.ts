@@ -15,11 +15,12 @@ import {
   type RawClient,
   rawConnect,
   readUntil,
+  type TlsClient,
   writeAll,
 } from "./raw.ts";
-import { type Measured, ratioAtMost } from "./report.ts";
-import { launch, type LaunchOptions, type RunningServer } from "./servers.ts";
-import { type BenchContext, n, naFrom, withServer, type Workload } from "./workload.ts";
+import { type Measured, ratioAtMost, type Target } from "./report.ts";
+import { launch, type LaunchOptions, type RunningServer, type ServerSpec } from "./servers.ts";
+import { type BenchContext, n, naFrom, scaled, withServer, type Workload } from "./workload.ts";
 
 /** Latency samples in µs. */
 type Samples = number[];
@@ -37,7 +38,7 @@ const REQUEST = bytes("PUB bench.req bench.inbox 16\r\n0123456789abcdef\r\n");
  * Sends requests one at a time and times each until its reply arrives; stops
  * after `count`, after `maxMs`, or once `until()` holds.
  */
-async function requestLoop(
+export async function requestLoop(
   c: RawClient,
   opts: { count: number; maxMs: number; until?: () => boolean },
 ): Promise<Samples> {
@@ -55,12 +56,16 @@ async function requestLoop(
 }
 
 /** A responder Worker plus a connected requester, both torn down by `fn`'s end. */
-async function withRequestPair<T>(
+export async function withRequestPair<T>(
   server: RunningServer,
   creds: Creds | undefined,
   fn: (requester: RawClient) => Promise<T>,
+  tls?: TlsClient,
 ): Promise<T> {
-  const credsOpt = creds === undefined ? {} : { creds };
+  const credsOpt = {
+    ...(creds === undefined ? {} : { creds }),
+    ...(tls === undefined ? {} : { tls }),
+  };
   const responder = new LoadWorker("responder", {
     role: "responder",
     port: server.port,
@@ -87,22 +92,40 @@ function latencyNote(s: Samples): string {
   return `${n(s.length)} sequential requests, 16 B`;
 }
 
-/** Request/reply p50 and p99 with one responder. */
+/** Request/reply p50 and p99 under `prefix` ids, with the given server and client setup. */
+export function requestReplyRun(
+  spec: ServerSpec,
+  ctx: BenchContext,
+  prefix: string,
+  setup: { launch?: LaunchOptions; tls?: TlsClient } = {},
+): Promise<Map<string, Measured>> {
+  return withServer(
+    spec,
+    setup.launch ?? {},
+    (server) =>
+      withRequestPair(server, undefined, async (req) => {
+        const s = await requestLoop(req, { count: scaled(ctx, 5000, 500, 100), maxMs: 15_000 });
+        return new Map<string, Measured>([
+          [`${prefix}.p50`, { value: percentile(s, 0.5), note: latencyNote(s) }],
+          [`${prefix}.p99`, { value: percentile(s, 0.99), note: latencyNote(s) }],
+        ]);
+      }, setup.tls),
+  );
+}
+
+/** The two rows of a request/reply workload. */
+export function requestReplyFigures(prefix: string, label: string, target: Target) {
+  return [
+    { id: `${prefix}.p50`, label: `${label} p50`, format: "us" as const, target },
+    { id: `${prefix}.p99`, label: `${label} p99`, format: "us" as const, target },
+  ];
+}
+
+/** Request/reply p50 and p99 with one responder, plain TCP. */
 export const reqReply: Workload = {
   name: "reqreply",
-  figures: [
-    { id: "rr.p50", label: "req/reply p50", format: "us", target: ratioAtMost(2) },
-    { id: "rr.p99", label: "req/reply p99", format: "us" },
-  ],
-  run: (spec, ctx) =>
-    withServer(spec, {}, (server) =>
-      withRequestPair(server, undefined, async (req) => {
-        const s = await requestLoop(req, { count: ctx.quick ? 500 : 5000, maxMs: 15_000 });
-        return new Map<string, Measured>([
-          ["rr.p50", { value: percentile(s, 0.5), note: latencyNote(s) }],
-          ["rr.p99", { value: percentile(s, 0.99), note: latencyNote(s) }],
-        ]);
-      })),
+  figures: requestReplyFigures("rr", "req/reply", ratioAtMost(0.9)),
+  run: (spec, ctx) => requestReplyRun(spec, ctx, "rr"),
 };
 
 const PASSWORD = "bench-secret-password";
@@ -119,15 +142,23 @@ const STORM_CREDS: Creds[] = Array.from(
 );
 let configFile: string | undefined;
 
+/**
+ * bcrypt cost of the passwords: nats-server's usual 11, or the minimum, 4, in
+ * a `--smoke` run, which only checks that the workload works.
+ */
+function bcryptCost(ctx: BenchContext): number {
+  return ctx.smoke ? 4 : 11;
+}
+
 /** Writes the auth config once per bench run (51 hashes at cost 11 take a few seconds). */
 async function authConfig(ctx: BenchContext): Promise<string> {
   if (configFile === undefined) {
     const t0 = performance.now();
     const users = [CREDS, ...STORM_CREDS].map((c) =>
-      `    {user: ${c.user}, password: "${bcrypt.hashSync(c.pass, 11)}"}`
+      `    {user: ${c.user}, password: "${bcrypt.hashSync(c.pass, bcryptCost(ctx))}"}`
     );
     ctx.log(
-      `  (hashed ${users.length} passwords at cost 11 in ${
+      `  (hashed ${users.length} passwords at cost ${bcryptCost(ctx)} in ${
         ((performance.now() - t0) / 1000).toFixed(1)
       } s, once)`,
     );
@@ -189,7 +220,7 @@ async function measureStorm(
   req: RawClient,
   ctx: BenchContext,
 ): Promise<Map<string, Measured>> {
-  const quiet = await requestLoop(req, { count: ctx.quick ? 300 : 2000, maxMs: 15_000 });
+  const quiet = await requestLoop(req, { count: scaled(ctx, 2000, 300, 100), maxMs: 15_000 });
   let settled = 0;
   let ok = 0;
   const t0 = performance.now();

@@ -6,6 +6,16 @@
  */
 import type { WorkerCommand, WorkerReport, WorkerTask } from "./tasks.ts";
 
+/** Busy share of one load Worker while it was active (publishing, receiving). */
+export interface WorkerCpu {
+  label: string;
+  /** % of one core. */
+  pct: number;
+}
+
+/** Every Worker's final CPU figure, in order; the runner reads the entries of each workload. */
+export const workerCpuLog: WorkerCpu[] = [];
+
 type ReportOf<T extends WorkerReport["type"]> = Extract<WorkerReport, { type: T }>;
 
 /** One load Worker (publisher, subscriber or responder). */
@@ -25,6 +35,9 @@ export class LoadWorker {
     this.#worker.onmessage = (e: MessageEvent<WorkerReport>) => {
       if (e.data.type === "error") this.#failure ??= new Error(`${label}: ${e.data.message}`);
       else this.#queue.push(e.data);
+      if (e.data.type === "done" && "cpuPct" in e.data && Number.isFinite(e.data.cpuPct)) {
+        workerCpuLog.push({ label, pct: e.data.cpuPct });
+      }
       this.#wake?.();
     };
     this.#worker.onerror = (e: ErrorEvent) => {

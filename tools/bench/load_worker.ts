@@ -22,6 +22,26 @@ const BATCH_BYTES = 128 * 1024;
 /** Read buffer of subscribers, as large as the server's writes can usefully be. */
 const READ_BYTES = 256 * 1024;
 
+/**
+ * CPU time of this Worker's thread in ms (utime + stime of
+ * /proc/thread-self/stat, 10 ms ticks), or NaN without /proc. Read
+ * synchronously, so it is this thread's file.
+ */
+function threadCpuMs(): number {
+  try {
+    const stat = Deno.readTextFileSync("/proc/thread-self/stat");
+    const fields = stat.slice(stat.lastIndexOf(")") + 2).split(" ");
+    return (Number(fields[11]) + Number(fields[12])) * 10;
+  } catch {
+    return NaN;
+  }
+}
+
+/** Share of one core used while active, in %: `cpuMs` over `wallMs`. */
+function busyPct(cpuMs: number, wallMs: number): number {
+  return wallMs > 0 ? (cpuMs / wallMs) * 100 : NaN;
+}
+
 function post(report: WorkerReport, transfer: Transferable[] = []): void {
   self.postMessage(report, transfer);
 }
@@ -87,6 +107,7 @@ async function runPub(task: PubTask): Promise<void> {
   await go;
   const perBatch = batch.ends.length;
   const startAbs = absNow();
+  const cpu0 = threadCpuMs();
   const stopAt = performance.now() + task.maxMs;
   let sent = 0;
   while (sent < task.count) {
@@ -103,7 +124,8 @@ async function runPub(task: PubTask): Promise<void> {
   await flush(client, 120_000);
   const endAbs = absNow();
   closeQuietly(client.conn);
-  post({ type: "done", sent, startAbs, writtenAbs, endAbs });
+  const cpuPct = busyPct(threadCpuMs() - cpu0, endAbs - startAbs);
+  post({ type: "done", sent, startAbs, writtenAbs, endAbs, cpuPct });
 }
 
 async function runSub(task: SubTask): Promise<void> {
@@ -128,13 +150,20 @@ async function runSub(task: SubTask): Promise<void> {
   let closedByServer = false;
   let firstAbs = 0;
   let lastAbs = 0;
+  let cpuAtFirst = NaN;
   const stop = nextCommand("stop").then(() => {
     stopped = true;
     closeQuietly(client.conn);
   });
   onCommand = (cmd) => {
-    if (cmd.type === "poll") post({ type: "count", count: scanner.count, closed: closedByServer });
-    else waiting.get(cmd.type)?.();
+    if (cmd.type === "poll") {
+      post({
+        type: "count",
+        count: scanner.count,
+        other: scanner.other,
+        closed: closedByServer,
+      });
+    } else waiting.get(cmd.type)?.();
   };
   post({ type: "ready", subscribeMs });
   const { conn, buf } = client;
@@ -155,7 +184,10 @@ async function runSub(task: SubTask): Promise<void> {
     scanner.feed(buf, n);
     if (scanner.count !== before) {
       lastAbs = absNow();
-      if (firstAbs === 0) firstAbs = lastAbs;
+      if (firstAbs === 0) {
+        firstAbs = lastAbs;
+        cpuAtFirst = threadCpuMs();
+      }
     }
     if (scanner.pings > 0) {
       scanner.pings = 0;
@@ -163,7 +195,10 @@ async function runSub(task: SubTask): Promise<void> {
     }
   }
   await stop;
+  // From the first delivery to the stop: after the last one the thread only waits.
+  const cpuPct = busyPct(threadCpuMs() - cpuAtFirst, lastAbs - firstAbs);
   const done: WorkerReport = {
+    cpuPct,
     type: "done",
     count: scanner.count,
     other: scanner.other,
@@ -226,8 +261,11 @@ async function runResponder(task: ResponderTask): Promise<void> {
   post({ type: "done", answered });
 }
 
-function optCreds(task: WorkerTask): { creds?: WorkerTask["creds"] } {
-  return task.creds === undefined ? {} : { creds: task.creds };
+function optCreds(task: WorkerTask): { creds?: WorkerTask["creds"]; tls?: WorkerTask["tls"] } {
+  return {
+    ...(task.creds === undefined ? {} : { creds: task.creds }),
+    ...(task.tls === undefined ? {} : { tls: task.tls }),
+  };
 }
 
 let started = false;

@@ -13,6 +13,14 @@ export interface Creds {
   pass: string;
 }
 
+/**
+ * TLS for a client: the server sends INFO in plain text, then the client
+ * upgrades (nats-server 2.9's order), trusting `ca` (PEM text).
+ */
+export interface TlsClient {
+  ca: string;
+}
+
 const encoder = new TextEncoder();
 
 /** Encodes protocol text (control lines only, never per message on hot paths). */
@@ -114,17 +122,24 @@ export async function rawConnect(
     scanner?: MsgScanner;
     timeoutMs?: number;
     bufSize?: number;
+    tls?: TlsClient;
   },
 ): Promise<RawClient> {
   const deadline = performance.now() + (opts.timeoutMs ?? 10_000);
-  const conn = await Deno.connect({ hostname: "127.0.0.1", port });
+  const tcp = await Deno.connect({ hostname: "127.0.0.1", port });
+  let conn: Deno.Conn = tcp;
   const client: RawClient = {
     conn,
     scanner: opts.scanner ?? new MsgScanner(),
     buf: new Uint8Array(opts.bufSize ?? 4096),
   };
   try {
-    conn.setNoDelay(true);
+    tcp.setNoDelay(true);
+    if (opts.tls !== undefined) {
+      await readInfoLine(tcp, deadline);
+      conn = await Deno.startTls(tcp, { hostname: "localhost", caCerts: [opts.tls.ca] });
+      client.conn = conn;
+    }
     await writeAll(conn, bytes(connectLine(opts.creds) + (opts.extra ?? "") + "PING\r\n"));
     const target = client.scanner.pongs + 1;
     await readUntil(conn, client, () => client.scanner.pongs >= target, deadline);
@@ -132,6 +147,22 @@ export async function rawConnect(
   } catch (e) {
     closeQuietly(conn);
     throw e;
+  }
+}
+
+/**
+ * Reads the plain-text INFO line before a TLS upgrade, byte by byte so that
+ * nothing after its LF is consumed (the server sends nothing more until the
+ * handshake, but this does not rely on it).
+ */
+async function readInfoLine(conn: Deno.Conn, deadlineAt: number): Promise<void> {
+  const one = new Uint8Array(1);
+  let len = 0;
+  while (true) {
+    const n = await readWithin(conn, one, Math.max(1, deadlineAt - performance.now()));
+    if (n === null) throw new Error("connection closed by the server before INFO");
+    if (one[0] === 10) break;
+    if (++len > 64 * 1024) throw new Error("INFO line too long");
   }
 }
 

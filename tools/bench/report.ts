@@ -1,11 +1,11 @@
 /**
- * Figures, targets and the final side-by-side table.
+ * Figures, targets, medians over rounds, and the final side-by-side table.
  *
  * @module
  */
 
 /** How a figure's value prints. */
-export type Format = "rate" | "us" | "ms" | "kib" | "okfail";
+export type Format = "rate" | "us" | "ms" | "kib" | "mib" | "count" | "okfail" | "percent";
 
 /** A goal from the issue, judged on the ratio dnatsd/nats-server or on dnatsd alone. */
 export interface Target {
@@ -20,16 +20,28 @@ export interface FigureDef {
   label: string;
   format: Format;
   target?: Target;
+  /**
+   * How the rounds combine into the row's value: the median (default), or
+   * the worst round, e.g. `max` for a lost-message count, `min` for a check.
+   */
+  combine?: "median" | "max" | "min";
+  /**
+   * The target must hold in every round (each round's dnatsd value against
+   * the same round's nats-server value), not only for the medians.
+   */
+  everyRound?: boolean;
 }
 
 /** A measured value with an optional detail line, or the reason there is none. */
 export type Measured = { value: number; note?: string } | { na: string };
 
-/** All results of one figure. */
+/** All results of one figure: the combined value and each round's value per server. */
 export interface FigureResult {
   def: FigureDef;
   ref: Measured | undefined;
   dn: Measured | undefined;
+  refRounds?: Measured[];
+  dnRounds?: Measured[];
 }
 
 /** dnatsd must reach at least `x` times nats-server. */
@@ -40,17 +52,25 @@ export function ratioAtLeast(x: number): Target {
   };
 }
 
-/** dnatsd may be at most `x` times nats-server (latencies). */
+/** dnatsd may be at most `x` times nats-server (latencies, memory). */
 export function ratioAtMost(x: number): Target {
   return {
-    text: `<= ${x}x`,
+    text: x === 1 ? "<= nats-server" : `<= ${x}x`,
     met: (dn, ref) => ref === undefined || ref === 0 ? undefined : dn / ref <= x,
   };
 }
 
-/** dnatsd's own value must stay at or under `limit`. */
-export function atMost(limit: number, unit: string): Target {
-  return { text: `<= ${limit} ${unit}`, met: (dn) => dn <= limit };
+/**
+ * dnatsd's own value must stay at or under `limit` (in the figure's unit);
+ * `shown` is the limit as printed with `unit` (e.g. 30 MiB for 30,720 KiB).
+ */
+export function atMost(limit: number, unit: string, shown: number = limit): Target {
+  return { text: `<= ${shown} ${unit}`, met: (dn) => dn <= limit };
+}
+
+/** dnatsd's own value must be exactly `v` (a lost-message count of 0). */
+export function exactly(v: number, text: string): Target {
+  return { text, met: (dn) => dn === v };
 }
 
 /** The exactly-once check must pass. */
@@ -68,9 +88,53 @@ export function formatValue(format: Format, v: number): string {
       return `${v.toFixed(1)} ms`;
     case "kib":
       return `${v.toFixed(1)} KiB`;
+    case "mib":
+      return `${(v / 1024).toFixed(1)} MiB`;
+    case "count":
+      return Math.round(v).toLocaleString("en-US");
+    case "percent":
+      return `${v.toFixed(0)}%`;
     case "okfail":
       return v === 1 ? "OK" : "FAIL";
   }
+}
+
+function valueOf(m: Measured | undefined): number | undefined {
+  return m === undefined || "na" in m ? undefined : m.value;
+}
+
+/**
+ * Combines one server's rounds of a figure: the median (mean of the middle
+ * two for an even count) or the worst round, with the note of the round
+ * closest to that value and every round's value appended.
+ */
+export function combineRounds(def: FigureDef, rounds: Measured[]): Measured | undefined {
+  if (rounds.length === 0) return undefined;
+  if (rounds.length === 1) return rounds[0];
+  const ok = rounds.filter((m): m is { value: number; note?: string } => !("na" in m));
+  if (ok.length === 0) return rounds[0];
+  const values = ok.map((m) => m.value).sort((a, b) => a - b);
+  let value: number;
+  switch (def.combine ?? "median") {
+    case "max":
+      value = values.at(-1)!;
+      break;
+    case "min":
+      value = values[0]!;
+      break;
+    default: {
+      const mid = values.length >> 1;
+      value = values.length % 2 === 1 ? values[mid]! : (values[mid - 1]! + values[mid]!) / 2;
+    }
+  }
+  let closest = ok[0]!;
+  for (const m of ok) {
+    if (Math.abs(m.value - value) < Math.abs(closest.value - value)) closest = m;
+  }
+  const each = rounds.map((m) => "na" in m ? "n/a" : formatValue(def.format, m.value));
+  const parts = [`rounds: ${each.join(" / ")}`];
+  if (closest.note !== undefined) parts.unshift(closest.note);
+  return { value, note: parts.join("; ") };
 }
 
 function cell(format: Format, m: Measured | undefined, skipped: string): string {
@@ -81,36 +145,58 @@ function cell(format: Format, m: Measured | undefined, skipped: string): string 
   return `n/a (${reason})`;
 }
 
-function valueOf(m: Measured | undefined): number | undefined {
-  return m === undefined || "na" in m ? undefined : m.value;
-}
-
 /** Ratio dnatsd/nats-server as text, or "-". */
 export function ratioText(r: FigureResult): string {
   const dn = valueOf(r.dn);
   const ref = valueOf(r.ref);
-  if (r.def.format === "okfail" || dn === undefined || ref === undefined || ref === 0) return "-";
+  if (
+    r.def.format === "okfail" || r.def.format === "count" || dn === undefined ||
+    ref === undefined || ref === 0
+  ) return "-";
   return `${(dn / ref).toFixed(2)}x`;
 }
 
-function targetText(r: FigureResult): string {
+/** The verdict on the row's target: true, false, or undefined (no target, or n/a). */
+export function verdict(r: FigureResult): boolean | undefined {
   const t = r.def.target;
-  if (t === undefined) return "";
   const dn = valueOf(r.dn);
-  const verdict = dn === undefined ? undefined : t.met(dn, valueOf(r.ref));
-  return `${t.text}${verdict === undefined ? "" : verdict ? " met" : " MISSED"}`;
+  if (t === undefined || dn === undefined) return undefined;
+  if (r.def.everyRound === true && r.dnRounds !== undefined && r.dnRounds.length > 1) {
+    let all: boolean | undefined = true;
+    r.dnRounds.forEach((m, i) => {
+      const d = valueOf(m);
+      const v = d === undefined ? undefined : t.met(d, valueOf(r.refRounds?.[i]));
+      if (v === false) all = false;
+      else if (v === undefined && all === true) all = undefined;
+    });
+    return all;
+  }
+  return t.met(dn, valueOf(r.ref));
 }
 
-/** Renders the final table (markdown-like, aligned). */
+/** The target as printed: "in every round" added where each round must meet it. */
+export function targetText(def: FigureDef): string {
+  if (def.target === undefined) return "";
+  return def.everyRound === true ? `${def.target.text} every round` : def.target.text;
+}
+
+function verdictText(r: FigureResult): string {
+  if (r.def.target === undefined) return "";
+  const v = verdict(r);
+  return v === undefined ? "?" : v ? "met" : "NOT MET";
+}
+
+/** Renders the final table (markdown, aligned). */
 export function renderTable(results: FigureResult[], refSkipped: string): string {
-  const rows = [["workload", "nats-server", "dnatsd", "ratio", "target"]];
+  const rows = [["workload", "dnatsd", "nats-server", "ratio", "target", "met"]];
   for (const r of results) {
     rows.push([
       r.def.label,
-      cell(r.def.format, r.ref, refSkipped),
       cell(r.def.format, r.dn, "skipped"),
+      cell(r.def.format, r.ref, refSkipped),
       ratioText(r),
-      targetText(r),
+      targetText(r.def),
+      verdictText(r),
     ]);
   }
   const widths = rows[0]!.map((_, c) => Math.max(...rows.map((row) => row[c]!.length)));
@@ -119,21 +205,18 @@ export function renderTable(results: FigureResult[], refSkipped: string): string
   return [line(rows[0]!), sep, ...rows.slice(1).map(line)].join("\n");
 }
 
-/** Plain data for `--json`. */
+/** Plain data for `--json`: one object per row. */
 export function toJson(results: FigureResult[]): unknown[] {
   return results.map((r) => ({
     id: r.def.id,
     label: r.def.label,
     format: r.def.format,
-    natsServer: r.ref ?? null,
     dnatsd: r.dn ?? null,
+    natsServer: r.ref ?? null,
+    dnatsdRounds: r.dnRounds ?? null,
+    natsServerRounds: r.refRounds ?? null,
     ratio: ratioText(r),
-    target: r.def.target?.text ?? null,
-    targetMet: (() => {
-      const dn = valueOf(r.dn);
-      return dn === undefined || r.def.target === undefined
-        ? null
-        : r.def.target.met(dn, valueOf(r.ref)) ?? null;
-    })(),
+    target: r.def.target === undefined ? null : targetText(r.def),
+    targetMet: verdict(r) ?? null,
   }));
 }

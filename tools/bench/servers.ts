@@ -31,6 +31,17 @@ const TAIL_CHARS = 4000;
 /** Processes still running, killed by {@link stopAll} (also on Ctrl-C). */
 const live = new Set<RunningServer>();
 
+/** Every server started by this process, in order (the runner reads peaks from it). */
+export const launched: RunningServer[] = [];
+
+/** Reads one `Vm...:  <n> kB` line of /proc/<pid>/status. */
+async function statusKiB(pid: number, field: "VmRSS" | "VmHWM"): Promise<number> {
+  const status = await Deno.readTextFile(`/proc/${pid}/status`);
+  const m = new RegExp(`^${field}:\\s+(\\d+)\\s+kB`, "m").exec(status);
+  if (m === null) throw new Error(`no ${field} for pid ${pid}`);
+  return Number(m[1]);
+}
+
 /** A started server process listening on 127.0.0.1:`port`. */
 export class RunningServer {
   readonly spec: ServerSpec;
@@ -38,6 +49,8 @@ export class RunningServer {
   readonly #child: Deno.ChildProcess;
   #tail = "";
   #exited = false;
+  #peakKiB: number | undefined;
+  #cpuTicks: number | undefined;
   readonly #status: Promise<Deno.CommandStatus>;
 
   constructor(spec: ServerSpec, port: number, child: Deno.ChildProcess) {
@@ -52,6 +65,7 @@ export class RunningServer {
     this.#drain(child.stdout);
     this.#drain(child.stderr);
     live.add(this);
+    launched.push(this);
   }
 
   /** Process id, for /proc. */
@@ -77,11 +91,39 @@ export class RunningServer {
   }
 
   /** Resident set size in KiB (VmRSS from /proc/<pid>/status). */
-  async rssKiB(): Promise<number> {
-    const status = await Deno.readTextFile(`/proc/${this.pid}/status`);
-    const m = /^VmRSS:\s+(\d+)\s+kB/m.exec(status);
-    if (m === null) throw new Error(`no VmRSS for pid ${this.pid}`);
-    return Number(m[1]);
+  rssKiB(): Promise<number> {
+    return statusKiB(this.pid, "VmRSS");
+  }
+
+  /**
+   * CPU time used so far (utime + stime, clock ticks of /proc/<pid>/stat):
+   * read live while the process runs, and the last reading taken by
+   * {@link stop} after.
+   */
+  cpuTicks(): number | undefined {
+    if (this.#exited) return this.#cpuTicks;
+    try {
+      const stat = Deno.readTextFileSync(`/proc/${this.pid}/stat`);
+      const fields = stat.slice(stat.lastIndexOf(")") + 2).split(" ");
+      this.#cpuTicks = Number(fields[11]) + Number(fields[12]);
+    } catch {
+      // Exited between the check and the read: keep the last reading.
+    }
+    return this.#cpuTicks;
+  }
+
+  /**
+   * Peak resident set size in KiB (VmHWM from /proc/<pid>/status): read live
+   * while the process runs, and the last reading taken by {@link stop} after.
+   */
+  async peakRssKiB(): Promise<number | undefined> {
+    if (this.#exited) return this.#peakKiB;
+    try {
+      this.#peakKiB = await statusKiB(this.pid, "VmHWM");
+    } catch {
+      // Exited between the check and the read: keep the last reading.
+    }
+    return this.#peakKiB;
   }
 
   /** Waits until the port answers with INFO, or fails if the process exits first. */
@@ -123,6 +165,9 @@ export class RunningServer {
   /** SIGTERM, then SIGKILL if it is still running after 3 s. */
   async stop(): Promise<void> {
     live.delete(this);
+    // The high-water mark and CPU time die with the process: take them first.
+    this.cpuTicks();
+    await this.peakRssKiB();
     if (!this.#exited) {
       signal(this.#child, "SIGTERM");
       await this.#exitedWithin(3000);

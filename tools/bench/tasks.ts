@@ -6,7 +6,7 @@
  *
  * @module
  */
-import type { Creds } from "./raw.ts";
+import type { Creds, TlsClient } from "./raw.ts";
 
 /** One subscription of a subscriber Worker. */
 export interface SubSpec {
@@ -19,6 +19,7 @@ export interface PubTask {
   role: "pub";
   port: number;
   creds?: Creds;
+  tls?: TlsClient;
   subjects: string[];
   payloadSize: number;
   count: number;
@@ -33,6 +34,7 @@ export interface SubTask {
   role: "sub";
   port: number;
   creds?: Creds;
+  tls?: TlsClient;
   subs: SubSpec[];
   /** Only messages of this payload size count (cluster probes are smaller). */
   payloadSize: number;
@@ -45,6 +47,7 @@ export interface ResponderTask {
   role: "responder";
   port: number;
   creds?: Creds;
+  tls?: TlsClient;
   subject: string;
 }
 
@@ -63,6 +66,8 @@ export interface PubDone {
   writtenAbs: number;
   /** PONG after the last batch: the server has processed every PUB. */
   endAbs: number;
+  /** This Worker's thread CPU from start to PONG, % of one core (NaN if unknown). */
+  cpuPct: number;
 }
 
 /** Final report of a subscriber. */
@@ -72,6 +77,8 @@ export interface SubDone {
   other: number;
   firstAbs: number;
   lastAbs: number;
+  /** This Worker's thread CPU from the first delivery on, % of one core (NaN if unknown). */
+  cpuPct: number;
   closedByServer: boolean;
   errors: string[];
   seqCounts?: Uint8Array;
@@ -86,7 +93,7 @@ export interface ResponderDone {
 /** Messages a Worker posts. */
 export type WorkerReport =
   | { type: "ready"; subscribeMs: number }
-  | { type: "count"; count: number; closed: boolean }
+  | { type: "count"; count: number; other: number; closed: boolean }
   | { type: "error"; message: string }
   | PubDone
   | SubDone

@@ -4,13 +4,15 @@
  * @module
  */
 import type { FlowResult } from "./flows.ts";
-import type { FigureDef, Measured } from "./report.ts";
+import type { FigureDef, Measured, Target } from "./report.ts";
 import { launch, type LaunchOptions, type RunningServer, type ServerSpec } from "./servers.ts";
 
 /** Settings shared by every workload of one bench run. */
 export interface BenchContext {
   /** Smaller counts for a smoke run. */
   quick: boolean;
+  /** Tiny counts (implies `quick`): only checks that each workload works (the bench's tests). */
+  smoke: boolean;
   /** Open-file limit of the bench process (the idle-connection workload needs one fd per conn). */
   fdLimit: number;
   /** Prints one progress line. */
@@ -24,6 +26,18 @@ export interface Workload {
   figures: FigureDef[];
   /** Measures `spec`; figures it cannot measure map to `{ na }`. */
   run(spec: ServerSpec, ctx: BenchContext): Promise<Map<string, Measured>>;
+  /**
+   * The runner adds a row with the peak RSS (VmHWM) of the servers this
+   * workload started: the largest of them. This names that row and gives it
+   * a target; `false` leaves the row out.
+   */
+  peak?: { label?: string; target?: Target } | false;
+}
+
+/** The count for this run's scale: full, `--quick`, or `--smoke` (defaults to quick). */
+export function scaled(ctx: BenchContext, full: number, quick: number, smoke?: number): number {
+  if (ctx.smoke) return smoke ?? quick;
+  return ctx.quick ? quick : full;
 }
 
 /** Starts a server, runs `fn`, always stops it. */
@@ -42,7 +56,7 @@ export async function withServer<T>(
 
 /** Publish time bound of one run. */
 export function maxPublishMs(ctx: BenchContext): number {
-  return ctx.quick ? 3000 : 5000;
+  return ctx.smoke ? 1000 : ctx.quick ? 3000 : 5000;
 }
 
 /** `1234567` -> `1,234,567`. */
