@@ -5,7 +5,10 @@
  *
  * @module
  */
-import type { Options } from "./config/options.ts";
+import type { Options, SubjectMapping } from "./config/options.ts";
+import { resolveAccountLinks } from "./config/account_links.ts";
+import { applyAccountLinks } from "./server/imports.ts";
+import { AccountMappings } from "./server/mappings.ts";
 import { LISTEN_BACKLOG } from "./ops/listen_backlog.ts";
 import { joinHostPort, parseAdvertise } from "./conn/address.ts";
 import type { Logger } from "./ops/logger.ts";
@@ -20,7 +23,7 @@ import { errLine, WireError } from "./protocol/wire_errors.ts";
 import { Account, GLOBAL_ACCOUNT } from "./server/account.ts";
 import { type ServerCore, type ServerStats, zeroStats } from "./server/core.ts";
 import type { AuthOutcome, ClientAuthenticator, ConnectCredentials } from "./server/auth_api.ts";
-import { newServerId } from "./server/server_id.ts";
+import { dynamicClusterName, newServerId } from "./server/server_id.ts";
 import { CLIENT_PROTO, NATS_COMPAT_VERSION, VERSION } from "./version.ts";
 import { closedInfo, ClosedRing } from "./server/closed_ring.ts";
 import { type AcceptLoop, acceptLoop } from "./server/accept_loop.ts";
@@ -79,6 +82,8 @@ export interface PreparedClient {
   infoSent: boolean;
   /** connect_urls version the INFO carried (a newer one is sent at the first PING). */
   urlsVersion: number;
+  /** "Client connection created" was logged already (TLS: before the handshake, as nats-server). */
+  createdLogged?: boolean;
 }
 
 /** Hooks feature modules attach to the server (cluster, TLS, monitoring). */
@@ -194,7 +199,19 @@ export class Server implements ServerCore {
       account.maxConnections = acc.limits?.maxConnections ?? 0;
       account.maxSubscriptions = acc.limits?.maxSubscriptions ?? 0;
       account.maxPayload = acc.limits?.maxPayload ?? 0;
+      account.mappings = this.#mappingsFor(acc.mappings);
     }
+    this.globalAccount.mappings = this.#mappingsFor(o.mappings);
+    // A config file with bad links never gets here (the config check refuses it); options
+    // built in code may: the bad links are left out, and said.
+    const { links, errors } = resolveAccountLinks(o.accounts ?? []);
+    for (const reason of errors) this.log.error(`Account links: ${reason}`);
+    applyAccountLinks(this, links);
+  }
+
+  #mappingsFor(list: SubjectMapping[] | undefined): AccountMappings | null {
+    if (list === undefined || list.length === 0) return null;
+    return new AccountMappings(list, () => this.cluster?.name ?? this.options.cluster?.name);
   }
 
   /** The options in force; a reload replaces them as a whole, so read them fresh. */
@@ -349,10 +366,19 @@ export class Server implements ServerCore {
     }
   }
 
+  /** The cluster name shown at start-up (configured or generated); the cluster starts with it. */
+  clusterNameAtStart = "";
+
   #logBanner(): void {
     this.log.notice("Starting nats-server");
     this.log.notice(`  Version:  ${NATS_COMPAT_VERSION} (dnatsd ${VERSION})`);
     this.log.notice(`  Git:      [not set]`);
+    const c = this.options.cluster;
+    if (c && c.port !== 0) {
+      // nats-server names the cluster before it starts, a generated name too.
+      this.clusterNameAtStart = c.name || dynamicClusterName();
+      this.log.notice(`  Cluster:  ${this.clusterNameAtStart}`);
+    }
     this.log.notice(`  Name:     ${this.serverName}`);
     this.log.notice(`  ID:       ${this.serverId}`);
   }
@@ -445,7 +471,7 @@ export class Server implements ServerCore {
     }
     this.clients.set(client.cid, client);
     this.globalAccount.clients.add(client);
-    this.log.debug(`${client.logPrefix} - Client connection created`);
+    if (!prepared.createdLogged) this.log.debug(`${client.logPrefix} - Client connection created`);
     client.begin(prepared.infoSent ? null : prepared.info);
     return client;
   }

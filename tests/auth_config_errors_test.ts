@@ -141,11 +141,11 @@ const CASES: BadConfig[] = [
       'no_auth_user: "ghost" not present as user in authorization block or account configuration',
   },
   {
-    name: "account exports and imports",
+    name: "service export with latency tracking",
     config:
-      'accounts {\n  A: {\n    users: [{user: a, password: a}]\n    exports: [{stream: "x.>"}]\n  }\n  B: {\n    users: [{user: b, password: b}]\n    imports: [{stream: {account: A, subject: "x.>"}}]\n  }\n}\n',
-    pos: "4:5",
-    reason: '"exports" is not supported by dnatsd yet',
+      'accounts {\n  A: {\n    users: [{user: a, password: a}]\n    exports: [{service: "q", latency: "lat.q"}]\n  }\n}\n',
+    pos: "4:30",
+    reason: '"latency" is not supported by dnatsd (service latency tracking is not implemented)',
     dnatsdOnly: true,
   },
 ];

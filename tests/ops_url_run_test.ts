@@ -3,68 +3,129 @@
  * `deno run -A <URL>/main.ts` with no local checkout: the repository is served
  * over a local HTTP server and run from an empty directory without deno.json,
  * so every import (npm packages included) must resolve from the files alone.
+ *
+ * Deno decides how to load a remote module from the Content-Type the web
+ * server sends, so the README documents which types work for `.ts` files;
+ * each row of that table is checked here (a JavaScript or HTML type makes the
+ * run fail, and the run says why).
  */
 import { connect } from "npm:@nats-io/transport-node@3.4.0";
-import { equal } from "node:assert/strict";
+import { equal, match, ok } from "node:assert/strict";
 import { extname, join, normalize } from "node:path";
 import { REPO_ROOT } from "./helpers/server.ts";
 import { clientPortOf, spawnLogged, tempDir, waitFor } from "./ops_helpers.ts";
 
-const TYPES: Record<string, string> = {
-  ".ts": "application/typescript; charset=utf-8",
+const OTHER_TYPES: Record<string, string> = {
   ".js": "text/javascript; charset=utf-8",
   ".json": "application/json",
 };
 
-Deno.test("run from a URL: the server starts, listens and routes messages", async () => {
+/** Serves the checkout under `/<prefix>/` with `tsType` (null: no header) for `.ts` files. */
+function serveTree(): {
+  base: (prefix: string) => string;
+  types: Map<string, string | null>;
+  served: Set<string>;
+  close: () => Promise<void>;
+} {
   const ac = new AbortController();
+  const types = new Map<string, string | null>();
   const served = new Set<string>();
   const http = Deno.serve(
     { hostname: "127.0.0.1", port: 0, signal: ac.signal, onListen: () => {} },
     async (req) => {
-      const path = normalize(decodeURIComponent(new URL(req.url).pathname));
-      if (path.includes("..")) return new Response("bad path", { status: 400 });
+      const full = normalize(decodeURIComponent(new URL(req.url).pathname));
+      const m = /^\/([^/]+)(\/.*)$/.exec(full);
+      if (full.includes("..") || m === null) return new Response("bad path", { status: 400 });
+      const [, prefix, path] = m;
       try {
         const body = await Deno.readFile(join(REPO_ROOT, path));
         served.add(path);
-        return new Response(body, {
-          headers: { "content-type": TYPES[extname(path)] ?? "application/octet-stream" },
-        });
+        const ext = extname(path);
+        const type = ext === ".ts" ? types.get(prefix) : OTHER_TYPES[ext] ?? "text/plain";
+        return new Response(body, type ? { headers: { "content-type": type } } : {});
       } catch {
         return new Response("not found", { status: 404 });
       }
     },
   );
-  const base = `http://127.0.0.1:${http.addr.port}`;
-  const dir = tempDir();
-  const s = spawnLogged(Deno.execPath(), [
-    "run",
-    "-A",
-    "--no-config",
-    "--no-lock",
-    "--no-check",
-    `${base}/main.ts`,
-    "-p",
-    "-1",
-    "-a",
-    "127.0.0.1",
-  ], { cwd: dir.path });
-  const logs = s.logs;
-  try {
-    await waitFor(() => /Server is ready/.test(logs.text), 60_000, `ready:\n${logs.text}`);
-    const port = clientPortOf(logs.text);
-    const nc = await connect({ servers: `127.0.0.1:${port}`, reconnect: false });
-    const sub = nc.subscribe("url.run", { max: 1 });
-    nc.publish("url.run", "hello");
-    for await (const m of sub) equal(m.string(), "hello");
-    await nc.close();
-    equal(served.has("/main.ts"), true);
-    s.child.kill("SIGINT");
-    equal((await s.status).code, 0);
-  } finally {
-    await s.kill();
-    ac.abort();
-    await http.finished;
-    dir.remove();
-  }
-});
+  return {
+    base: (prefix) => `http://127.0.0.1:${http.addr.port}/${prefix}`,
+    types,
+    served,
+    close: async () => {
+      ac.abort();
+      await http.finished;
+    },
+  };
+}
+
+/** `.ts` Content-Types that work, as in the README's table (nginx sends video/mp2t). */
+const WORKING: Array<string | null> = [
+  "application/typescript; charset=utf-8",
+  "text/typescript",
+  "application/x-typescript",
+  "text/plain; charset=utf-8",
+  "video/mp2t",
+  null,
+];
+
+for (const [i, type] of WORKING.entries()) {
+  Deno.test(`run from a URL (.ts as ${type ?? "no Content-Type"}): starts and routes`, async () => {
+    const tree = serveTree();
+    const prefix = `ok${i}`;
+    tree.types.set(prefix, type);
+    const dir = tempDir();
+    const s = spawnLogged(Deno.execPath(), [
+      ...["run", "-A", "--no-config", "--no-lock", "--no-check"],
+      ...[`${tree.base(prefix)}/main.ts`, "-p", "-1", "-a", "127.0.0.1"],
+    ], { cwd: dir.path });
+    const logs = s.logs;
+    try {
+      await waitFor(() => /Server is ready/.test(logs.text), 60_000, `ready:\n${logs.text}`);
+      const nc = await connect({
+        servers: `127.0.0.1:${clientPortOf(logs.text)}`,
+        reconnect: false,
+      });
+      const sub = nc.subscribe("url.run", { max: 1 });
+      nc.publish("url.run", "hello");
+      for await (const m of sub) equal(m.string(), "hello");
+      await nc.close();
+      equal(tree.served.has("/main.ts"), true);
+      s.child.kill("SIGINT");
+      equal((await s.status).code, 0);
+    } finally {
+      await s.kill();
+      await tree.close();
+      dir.remove();
+    }
+  });
+}
+
+/** Types that break the run, with what Deno says (the README quotes these). */
+const BROKEN: Array<[string, RegExp]> = [
+  ["text/javascript", /SyntaxError/],
+  ["application/javascript", /SyntaxError/],
+  ["text/html", /Expected a JavaScript or TypeScript module/],
+];
+
+for (const [type, says] of BROKEN) {
+  Deno.test(`run from a URL (.ts as ${type}): refused with Deno's reason`, async () => {
+    const tree = serveTree();
+    tree.types.set("bad", type);
+    const dir = tempDir();
+    const s = spawnLogged(Deno.execPath(), [
+      ...["run", "-A", "--no-config", "--no-lock", "--no-check"],
+      ...[`${tree.base("bad")}/main.ts`, "-p", "-1", "-a", "127.0.0.1"],
+    ], { cwd: dir.path, env: { NO_COLOR: "1" } });
+    try {
+      const status = await s.exit(60_000);
+      ok(!status.success);
+      match(s.logs.text, says);
+      ok(!/Server is ready/.test(s.logs.text));
+    } finally {
+      await s.kill();
+      await tree.close();
+      dir.remove();
+    }
+  });
+}

@@ -26,8 +26,10 @@ import { KeepAlive } from "../conn/keep_alive.ts";
 import { hashSubject, PublishCache } from "./publish_cache.ts";
 import { traceArgsLine, tracePayloadLine } from "../conn/trace.ts";
 import { closeOnTransportEnd, closeOnWriteError } from "../conn/transport_failure.ts";
-import { copySid, Subscription } from "../delivery/subscription.ts";
-import { validInfo } from "./client_info.ts";
+import { copySid, type PublisherDetails, Subscription } from "../delivery/subscription.ts";
+import { clientLogTag, validInfo } from "./client_info.ts";
+import { joinHostPort } from "../conn/address.ts";
+import { addShadows, removeShadows, replyInterestLost } from "../server/imports.ts";
 import { ClosedReason } from "../conn/closed_reason.ts";
 import type { TlsState, Transport } from "../conn/transport.ts";
 import type { Account } from "../server/account.ts";
@@ -108,6 +110,14 @@ export class ClientConnection implements ClientOps, InboundOwner {
   readonly #inbound: InboundPump;
   #authTimer: ReturnType<typeof setTimeout> | undefined;
   #keepAlive = new KeepAlive(this, "Client", true);
+  /** SUB and UNSUB seen: with inMsgs, what makes a read count as activity. */
+  #subOps = 0;
+  /** When the client last sent PING (for the keep-alive's "Delaying PING" line). */
+  lastPingIn = 0;
+  /** The pedantic check already traced the current PUB line. */
+  #pubLineTraced = false;
+  /** `"v<version>:<lang>:<name>"` from CONNECT for log lines, as nats-server tags clients. */
+  #logTag = "";
 
   // publish path caches (the "L1" cache of nats-server's client)
   /** Made on the first PUB: a subscriber-only connection never needs one. */
@@ -156,9 +166,14 @@ export class ClientConnection implements ClientOps, InboundOwner {
     return this.#keepAlive.rttMs;
   }
 
-  /** The `host:port - cid:N` prefix nats-server puts on connection log lines. */
+  /**
+   * The prefix nats-server puts on connection log lines: `host:port - cid:N`, then
+   * `- "v<version>:<lang>:<name>"` once a CONNECT named any of them.
+   */
   get logPrefix(): string {
-    return `${this.transport.remoteAddress}:${this.transport.remotePort} - cid:${this.cid}`;
+    return `${
+      joinHostPort(this.transport.remoteAddress, this.transport.remotePort)
+    } - cid:${this.cid}${this.#logTag}`;
   }
 
   /** Sends INFO (unless already sent before a TLS upgrade) and starts reading. */
@@ -180,14 +195,18 @@ export class ClientConnection implements ClientOps, InboundOwner {
 
   onData(chunk: Uint8Array): void {
     if (this.isClosed) return;
-    this.lastActivity = Date.now();
     this.#keepAlive.active = true;
     this.#inbound.onData(chunk);
   }
 
   /** InboundOwner: parses a chunk and writes what it produced (the pump applies flow control). */
   parseChunk(chunk: Uint8Array): number {
+    const msgs = this.inMsgs;
+    const subOps = this.#subOps;
     const stop = this.parser.parse(chunk);
+    // Activity as nats-server counts it (/connz last_activity): messages and
+    // subscription changes, not PING/PONG. Deliveries count too (countOut).
+    if (this.inMsgs !== msgs || this.#subOps !== subOps) this.lastActivity = Date.now();
     this.server.flushPending();
     return stop;
   }
@@ -196,6 +215,7 @@ export class ClientConnection implements ClientOps, InboundOwner {
 
   onConnect(buf: Uint8Array, start: number, end: number): boolean {
     const text = decoder.decode(buf.subarray(start, end));
+    this.lastActivity = Date.now();
     if (this.server.log.traceEnabled) this.#trace(`<<- [CONNECT ${this.server.redact(text)}]`);
     // Every CONNECT is decoded as nats-server's Go decoder does (same refusals) and
     // merged into what earlier CONNECTs said: absent and null fields keep their value.
@@ -218,6 +238,8 @@ export class ClientConnection implements ClientOps, InboundOwner {
     o.lang = f.lang ?? o.lang;
     o.version = f.version ?? o.version;
     o.protocol = f.protocol ?? o.protocol;
+    // nats-server appends the tag at each CONNECT that names something (a second one adds another).
+    this.#logTag += clientLogTag(o.version, o.lang, o.name);
     this.#connectAccount = f.account ?? this.#connectAccount;
     this.#newAccount = f.new_account ?? this.#newAccount;
     this.parser.headersAllowed = o.headers;
@@ -285,12 +307,17 @@ export class ClientConnection implements ClientOps, InboundOwner {
     for (const sub of subs) {
       this.account.sublist.remove(sub);
       this.server.interestChanged(this.account, sub, false);
+      if (sub.shadows !== null) removeShadows(this.server, sub);
+    }
+    if (this.account.reverseReplies !== null) {
+      for (const sub of subs) replyInterestLost(this.account, sub.subject);
     }
     this.account.clients.delete(this);
     this.account = account;
     account.clients.add(this);
     for (const sub of subs) {
       if (account.sublist.insert(sub)) this.server.interestChanged(account, sub, true);
+      if (account.streamImports.length > 0) addShadows(this.server, account, sub);
     }
   }
 
@@ -314,7 +341,7 @@ export class ClientConnection implements ClientOps, InboundOwner {
       );
       return false;
     }
-    if (o.verbose) this.send(OK_LINE);
+    if (o.verbose) this.#sendOk();
     if (firstConnect) {
       this.#keepAlive.connected(Date.now() - this.start.getTime());
       this.#keepAlive.schedule(Math.min(FIRST_PING_MS, this.server.options.pingIntervalMs));
@@ -322,10 +349,12 @@ export class ClientConnection implements ClientOps, InboundOwner {
     return true;
   }
 
-  /** Refuses the client: nats-server's log line (the reason only at debug level). */
-  #authFailed(reason: string): void {
+  /**
+   * Refuses the client with nats-server's one log line. The reason is not logged:
+   * nats-server logs none, and an operator greps for that line alone.
+   */
+  #authFailed(_reason: string): void {
     if (this.isClosed) return;
-    this.server.log.debug(`${this.logPrefix} - ${reason}`);
     this.server.log.error(
       `${this.logPrefix} - ${this.server.authViolationLine(this.credentials ?? {})}`,
     );
@@ -386,8 +415,8 @@ export class ClientConnection implements ClientOps, InboundOwner {
     const stats = this.server.stats;
     stats.inMsgs++;
     stats.inBytes += size;
-    if (this.server.log.traceEnabled) this.#tracePub(p, buf.subarray(start, end));
-
+    if (this.account.mappings !== null) return this.#pubMapped(p, buf, start, end);
+    if (this.server.log.traceEnabled) this.#tracePub(p, buf.subarray(start, end), null);
     const sublist = this.account.sublist;
     const gen = sublist.generation;
     let result: MatchResult<Subscription>;
@@ -410,16 +439,59 @@ export class ClientConnection implements ClientOps, InboundOwner {
       l1.put(ab, s0, s1, hash, subject, result, allowed, gen, epoch);
       if (!allowed) return this.#pubDenied(subject);
     }
+    this.#deliver(p, buf, start, end, result, ab, s0, s1);
+  }
 
+  /**
+   * PUB in an account with subject mappings: the subject is mapped first and
+   * the permissions apply to the mapped one, as nats-server does; weighted
+   * mappings draw per message, so nothing is cached.
+   */
+  #pubMapped(p: ClientParser, buf: Uint8Array, start: number, end: number): void {
+    const ab = p.argBuf;
+    const original = latin1(ab, p.argStart[0], p.argEnd[0]);
+    const subject = this.account.mapSubject(original);
+    if (this.server.log.traceEnabled) {
+      // As nats-server: the PUB line, the mapping (when it changed the subject), the payload.
+      const mapping = subject === original ? null : `<<- [MAPPING ${original} -> ${subject}]`;
+      this.#tracePub(p, buf.subarray(start, end), mapping);
+    }
+    if (subject === original) {
+      this.#msg.subject = subject;
+      if (!this.#publishAllowed(subject)) return this.#pubDenied(subject);
+      const result = this.account.sublist.match(subject);
+      return this.#deliver(p, buf, start, end, result, ab, p.argStart[0], p.argEnd[0]);
+    }
+    if (subject === "") return; // a weighted mapping that drew no destination drops it
+    this.#msg.subject = subject;
+    if (!this.#publishAllowed(subject)) return this.#pubDenied(subject);
+    const bytes = new TextEncoder().encode(subject);
+    const result = this.account.sublist.match(subject);
+    this.#deliver(p, buf, start, end, result, bytes, 0, bytes.length);
+  }
+
+  /** Fills the publish context from the parsed PUB and fans the message out. */
+  #deliver(
+    p: ClientParser,
+    buf: Uint8Array,
+    start: number,
+    end: number,
+    result: MatchResult<Subscription>,
+    subjBuf: Uint8Array,
+    s0: number,
+    s1: number,
+  ): void {
+    const ab = p.argBuf;
+    const msg = this.#msg;
     // Compare before storing: skips V8's write barrier when the buffer is unchanged,
     // which is the common case (the transport reuses its read buffer).
-    if (msg.subjBuf !== ab) {
-      msg.subjBuf =
-        msg.replyBuf =
+    if (msg.replyBuf !== ab) {
+      msg.replyBuf =
         msg.sizeBuf =
         msg.hdrBuf =
           ab;
     }
+    if (msg.subjBuf !== subjBuf) msg.subjBuf = subjBuf;
     msg.subjStart = s0;
     msg.subjEnd = s1;
     if (p.pubReply > 0) {
@@ -444,7 +516,7 @@ export class ClientConnection implements ClientOps, InboundOwner {
     msg.payloadStart = start;
     msg.payloadEnd = end;
     // nats-server acknowledges before delivering (a client's own subscription sees +OK first).
-    if (this.opts.verbose) this.send(OK_LINE);
+    if (this.opts.verbose) this.#sendOk();
     const delivered = fanOut(msg, result);
     if (delivered === 0 && msg.replyStart >= 0 && this.opts.noResponders) this.#noResponders();
   }
@@ -458,6 +530,11 @@ export class ClientConnection implements ClientOps, InboundOwner {
   onPedanticPub(p: ClientParser): void {
     // nats-server reports it when it reads the PUB line, and still routes the message.
     if (!this.#authenticated) return;
+    // nats-server traces the line before it checks it (the payload follows later).
+    if (this.server.log.traceEnabled) {
+      this.#trace(traceArgsLine(p.pubHeaderSize >= 0 ? "HPUB" : "PUB", p));
+      this.#pubLineTraced = true;
+    }
     if (!isValidLiteralSubject(latin1(p.argBuf, p.argStart[0], p.argEnd[0]))) {
       this.sendErr(WireError.InvalidPublishSubject);
     }
@@ -504,6 +581,7 @@ export class ClientConnection implements ClientOps, InboundOwner {
 
   onSub(p: ClientParser): void {
     if (!this.#authenticated && !this.#requireAuth()) return;
+    this.#subOps++;
     const ab = p.argBuf;
     const subject = latin1(ab, p.argStart[0], p.argEnd[0]);
     const sidArg = p.argCount - 1;
@@ -532,7 +610,7 @@ export class ClientConnection implements ClientOps, InboundOwner {
     }
     if (this.subs.has(sid)) {
       // Re-using a sid is ignored (still acknowledged), as nats-server.
-      if (this.opts.verbose) this.send(OK_LINE);
+      if (this.opts.verbose) this.#sendOk();
       return;
     }
     if (!isValidSubject(subject) || (queue !== null && !isValidQueueName(queue))) {
@@ -549,11 +627,13 @@ export class ClientConnection implements ClientOps, InboundOwner {
     }
     this.subs.set(sid, sub);
     this.server.interestChanged(this.account, sub, true);
-    if (this.opts.verbose) this.send(OK_LINE);
+    if (this.account.streamImports.length > 0) addShadows(this.server, this.account, sub);
+    if (this.opts.verbose) this.#sendOk();
   }
 
   onUnsub(p: ClientParser): void {
     if (!this.#authenticated && !this.#requireAuth()) return;
+    this.#subOps++;
     const ab = p.argBuf;
     const sid = latin1(ab, p.argStart[0], p.argEnd[0]);
     let max = 0;
@@ -568,7 +648,7 @@ export class ClientConnection implements ClientOps, InboundOwner {
       if (max > 0 && sub.msgs < max) sub.max = max;
       else this.removeSubscription(sub);
     }
-    if (this.opts.verbose) this.send(OK_LINE);
+    if (this.opts.verbose) this.#sendOk();
   }
 
   removeSubscription(sub: Subscription): void {
@@ -577,6 +657,8 @@ export class ClientConnection implements ClientOps, InboundOwner {
     this.subs.delete(sub.sid);
     this.account.sublist.remove(sub);
     this.server.interestChanged(this.account, sub, false);
+    if (sub.shadows !== null) removeShadows(this.server, sub);
+    if (this.account.reverseReplies !== null) replyInterestLost(this.account, sub.subject);
   }
 
   // ---------------------------------------------------------------- PING / PONG / INFO
@@ -584,7 +666,11 @@ export class ClientConnection implements ClientOps, InboundOwner {
   onPing(): void {
     // As nats-server, any first op but CONNECT is refused when auth is required.
     if (!this.#authenticated && !this.#requireAuth()) return;
-    if (this.server.log.traceEnabled) this.#trace("<<- [PING]");
+    if (this.server.log.traceEnabled) {
+      this.#trace("<<- [PING]");
+      this.#trace("->> [PONG]");
+    }
+    this.lastPingIn = Date.now();
     this.send(PONG_LINE);
     this.server.pongSent(this);
   }
@@ -606,23 +692,39 @@ export class ClientConnection implements ClientOps, InboundOwner {
 
   // ---------------------------------------------------------------- errors
 
+  /** Each failure is logged as nats-server logs it: same text, level and order. */
   onError(failure: ParseFailure): void {
+    const p = this.parser;
+    const logDetail = () => {
+      if (p.failureDetail !== "") this.server.log.error(`${this.logPrefix} - ${p.failureDetail}`);
+    };
     switch (failure) {
       case ParseFailure.UnknownOp:
-        this.sendErrAndClose(WireError.UnknownProtocol, ClosedReason.ProtocolViolation);
+        this.sendErr(WireError.UnknownProtocol);
+        logDetail();
+        this.close(ClosedReason.ProtocolViolation, true);
         break;
       case ParseFailure.MaxControlLine:
         this.sendErrAndClose(WireError.MaxControlLine, ClosedReason.MaxControlLineExceeded);
+        logDetail();
         break;
       case ParseFailure.MaxPayload:
+        if (this.server.log.traceEnabled) {
+          this.#trace(traceArgsLine(p.pubHeaderSize >= 0 ? "HPUB" : "PUB", p));
+        }
+        logDetail();
         this.sendErrAndClose(WireError.MaxPayload, ClosedReason.MaxPayloadExceeded);
         break;
       // No -ERR for these, but what is queued (+OK, earlier -ERRs) is still written first.
       case ParseFailure.BadArguments:
+        if (this.server.log.traceEnabled && p.failureLine !== "") {
+          this.#trace(`<<- [${p.failureLine}]`);
+        }
+        logDetail();
         this.close(ClosedReason.ProtocolViolation, true);
         break;
       case ParseFailure.ClientError:
-        this.server.log.debug(`${this.logPrefix} - Client Error`);
+        logDetail();
         this.close(ClosedReason.ParseError, true);
         break;
     }
@@ -637,8 +739,13 @@ export class ClientConnection implements ClientOps, InboundOwner {
     this.server.queueFlush(this);
   }
 
+  #sendOk(): void {
+    if (this.server.log.traceEnabled) this.#trace("->> [OK]");
+    this.send(OK_LINE);
+  }
+
   sendErr(text: string): void {
-    if (this.server.log.traceEnabled) this.#trace(`->> [-ERR '${text}']`);
+    if (this.server.log.traceEnabled) this.#trace(`->> [-ERR ${text}]`);
     this.send(errLine(text));
   }
 
@@ -668,8 +775,25 @@ export class ClientConnection implements ClientOps, InboundOwner {
     }
     // A big buffer goes to the socket now rather than at the end of the read:
     // Deno starts the write at once, which keeps a fast reader's pending bytes low.
+    // Once per read of the producer (when first queued): a delivery is activity.
+    if (!this.flushQueued) this.lastActivity = Date.now();
     if (out.len >= EAGER_FLUSH_BYTES && !out.writing) out.flush();
     else this.server.queueFlush(this);
+  }
+
+  /** nats-server's ClientInfo fields for a shared service request. */
+  details(): PublisherDetails {
+    const c = this.credentials ?? {};
+    return {
+      start: this.start,
+      host: this.transport.remoteAddress,
+      cid: this.cid,
+      account: this.account.name,
+      user: c.nkey ?? c.user ?? c.auth_token ?? "",
+      name: this.opts.name,
+      lang: this.opts.lang,
+      version: this.opts.version,
+    };
   }
 
   deliveryAllowed(subject: string): boolean {
@@ -696,6 +820,10 @@ export class ClientConnection implements ClientOps, InboundOwner {
       sub.closed = true;
       this.account.sublist.remove(sub);
       this.server.interestChanged(this.account, sub, false);
+      if (sub.shadows !== null) removeShadows(this.server, sub);
+    }
+    if (this.account.reverseReplies !== null) {
+      for (const sub of this.subs.values()) replyInterestLost(this.account, sub.subject);
     }
     this.server.clientClosed(this);
     this.out.closeTransport(flushFirst);
@@ -707,9 +835,11 @@ export class ClientConnection implements ClientOps, InboundOwner {
     this.server.log.trace(`${this.logPrefix} - ${line}`);
   }
 
-  #tracePub(p: ClientParser, payload: Uint8Array): void {
+  #tracePub(p: ClientParser, payload: Uint8Array, mapping: string | null): void {
     const verb = p.pubHeaderSize >= 0 ? "HPUB" : "PUB";
-    this.#trace(traceArgsLine(verb, p));
+    if (!this.#pubLineTraced) this.#trace(traceArgsLine(verb, p));
+    this.#pubLineTraced = false;
+    if (mapping !== null) this.#trace(mapping);
     this.#trace(tracePayloadLine(payload, this.server.options.maxTracedMsgLen));
   }
 }

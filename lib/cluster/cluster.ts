@@ -95,7 +95,7 @@ export class Cluster implements ClusterHandle, RouteHost {
     this.#opts = opts;
     this.#auth = new RouteAuth(opts.authorization, opts.tls);
     this.#dynamic = !opts.name;
-    this.#name = opts.name || dynamicClusterName();
+    this.#name = opts.name || server.clusterNameAtStart || dynamicClusterName();
     this.#setPermissions(opts.permissions);
     this.interest = new LocalInterest((s) => this.#importAllowed(s));
     this.#dialer = new RouteDialer({
@@ -158,7 +158,7 @@ export class Cluster implements ClusterHandle, RouteHost {
     // Interest that existed before the cluster came up (clients may already be connected).
     for (const account of this.server.accounts.values()) {
       for (const sub of account.sublist.all()) {
-        if (sub.client !== null) this.interest.change(account.name, sub, true);
+        if (sub.route === null && !sub.noForward) this.interest.change(account.name, sub, true);
       }
     }
     for (const text of o.routes) this.addRoute(text);
@@ -290,6 +290,8 @@ export class Cluster implements ClusterHandle, RouteHost {
       const text = `Rejecting connection, cluster name "${theirs}" does not match "${this.#name}"`;
       this.server.log.error(`${conn.logPrefix} - ${text}`);
       conn.sendErrAndClose(text, ClosedReason.ClusterNameConflict);
+      // nats-server then reports the refused CONNECT as a read-loop error.
+      this.server.log.error(`${conn.logPrefix} - cluster name from remote server conflicts`);
     }
     return false;
   }
@@ -429,7 +431,8 @@ export class Cluster implements ClusterHandle, RouteHost {
   // ------------------------------------------------------------ ServerExtension
 
   interestChanged(account: Account, sub: Subscription, added: boolean): void {
-    if (sub.client === null) return;
+    // Local interest: clients, their stream import shadows, the service reply wildcards.
+    if (sub.route !== null || sub.noForward) return;
     const line = this.interest.change(account.name, sub, added);
     if (line === null) return;
     for (const conn of this.#remotes.values()) conn.send(line);

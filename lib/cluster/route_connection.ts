@@ -157,7 +157,7 @@ export class RouteConnection implements RouteLink, RouteOps, InboundOwner {
     this.url = origin.url;
     this.explicit = origin.explicit;
     this.parser = new RouteParser(this);
-    this.out = new Outbound(transport, (e) => closeOnWriteError(this, e));
+    this.out = new Outbound(transport, (e) => closeOnWriteError(this, e, "error"));
     this.#inbound = new InboundPump(this, transport);
     this.#msg.fromRoute = true;
     this.#msg.publisher = null;
@@ -546,8 +546,8 @@ export class RouteConnection implements RouteLink, RouteOps, InboundOwner {
   /** RouteLink: frames a local client's message for this peer (one hop). */
   sendMessage(msg: PublishContext, queues: readonly string[]): void {
     if (this.isClosed) return;
-    const account = msg.publisher?.account;
-    if (account === undefined) return; // routed messages are never forwarded
+    const account = msg.account ?? msg.publisher?.account;
+    if (account === undefined || msg.fromRoute) return; // routed messages are never forwarded
     if (account !== this.#outAccount) {
       this.#outAccount = account;
       this.#outAccountBytes = encoder.encode(account.name);
@@ -577,7 +577,10 @@ export class RouteConnection implements RouteLink, RouteOps, InboundOwner {
   // ------------------------------------------------------------ keep-alive
 
   onPing(): void {
-    if (this.server.log.traceEnabled) this.#trace("<<- [PING]");
+    if (this.server.log.traceEnabled) {
+      this.#trace("<<- [PING]");
+      this.#trace("->> [PONG]");
+    }
     this.send(PONG_LINE);
   }
 

@@ -7,6 +7,7 @@
  */
 import type { Logger } from "../ops/logger.ts";
 import type { RouteUrl } from "./route_url.ts";
+import { joinHostPort } from "../conn/address.ts";
 
 /** nats-server's route dial timeout and delay between attempts. */
 const DIAL_TIMEOUT_MS = 1000;
@@ -108,7 +109,9 @@ export class RouteDialer {
         return;
       } catch (e) {
         tries++;
-        const text = `Error trying to connect to route (attempt ${tries}): ${errorText(e)}`;
+        const text = `Error trying to connect to route (attempt ${tries}): ${
+          dialErrorText(e, url.host, url.port)
+        }`;
         const report = reconnect || tries === 1 || tries % CONNECT_ERROR_REPORTS === 0;
         if (report && attempt.explicit) log.error(text);
         else log.debug(text);
@@ -148,6 +151,40 @@ export async function dialTcp(host: string, port: number, timeoutMs: number): Pr
   }
 }
 
-function errorText(e: unknown): string {
-  return e instanceof Error ? e.message : String(e);
+/**
+ * Why a route dial failed, in Go's words where the cause is a socket error
+ * (`dial tcp 127.0.0.1:6222: connect: connection refused`), as nats-server
+ * logs it; other errors (a TLS handshake) keep their own text.
+ *
+ * @example
+ * ```ts
+ * import { dialErrorText } from "./route_dialer.ts";
+ * const text = dialErrorText(new Deno.errors.ConnectionRefused("refused"), "127.0.0.1", 6222);
+ * if (text !== "dial tcp 127.0.0.1:6222: connect: connection refused") throw new Error(text);
+ * ```
+ */
+export function dialErrorText(e: unknown, host: string, port: number): string {
+  const message = e instanceof Error ? e.message : String(e);
+  const code = (e as { code?: unknown } | null)?.code;
+  const addr = joinHostPort(host, port);
+  if (message === "i/o timeout" || code === "ETIMEDOUT") return `dial tcp ${addr}: i/o timeout`;
+  if (
+    code === "ENOTFOUND" || code === "EAI_AGAIN" ||
+    /failed to lookup address|Name or service not known|No address associated/i.test(message)
+  ) {
+    // Go also names the resolver it asked ("lookup <host> on 127.0.0.53:53: ..."), which we cannot.
+    return `dial tcp: lookup ${host}: no such host`;
+  }
+  if (e instanceof Deno.errors.ConnectionRefused || code === "ECONNREFUSED") {
+    return `dial tcp ${addr}: connect: connection refused`;
+  }
+  // The peer closed during a TLS handshake: Go's TLS layer reads EOF there.
+  if (/socket hang up|disconnected before secure TLS connection/i.test(message)) return "EOF";
+  if (code === "EHOSTUNREACH" || /no route to host/i.test(message)) {
+    return `dial tcp ${addr}: connect: no route to host`;
+  }
+  if (code === "ENETUNREACH" || /network is unreachable/i.test(message)) {
+    return `dial tcp ${addr}: connect: network is unreachable`;
+  }
+  return message;
 }

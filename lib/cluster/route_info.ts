@@ -91,12 +91,4 @@ export function routeNonce(): string {
   return btoa(s).replaceAll("+", "-").replaceAll("/", "_").replaceAll("=", "");
 }
 
-const NUID_ALPHABET = "0123456789ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz";
-
-/** A 22-character base62 name, like the NUID nats-server uses for a dynamic cluster name. */
-export function dynamicClusterName(): string {
-  const bytes = crypto.getRandomValues(new Uint8Array(22));
-  let s = "";
-  for (const b of bytes) s += NUID_ALPHABET[b % NUID_ALPHABET.length];
-  return s;
-}
+export { dynamicClusterName } from "../server/server_id.ts";

@@ -34,6 +34,7 @@ import {
   readAuthorizationBlock,
 } from "./from_config_auth.ts";
 import { readClusterBlock } from "./from_config_cluster.ts";
+import { readMappings } from "./from_config_accounts.ts";
 import { readTlsBlock } from "./from_config_tls.ts";
 import type { AuthorizationOptions, Options, UserEntry } from "./options.ts";
 
@@ -109,8 +110,6 @@ const UNSUPPORTED_UNLESS_EMPTY = new Set([
   "resolver_tls",
   "resolver_preload",
   "resolver_pinned_accounts",
-  "mappings",
-  "maps",
   "default_js_domain",
   "store_dir",
   "storedir",
@@ -271,6 +270,9 @@ class ApplyState {
         this.#set("accounts", result.accounts);
         return;
       }
+      case "mappings":
+      case "maps":
+        return this.#set("mappings", readMappings(is, v));
       // --- tls and cluster
       case "tls":
         return this.#set(

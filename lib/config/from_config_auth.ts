@@ -7,6 +7,8 @@
 import { base32Decode, crc16 } from "../auth/nkey_encoding.ts";
 import type { ConfMap, ConfPos, ConfValue } from "./conf_parser.ts";
 import { entries, type IssueCollector, parseGoDuration } from "./conf_values.ts";
+import { readExports, readImports, readMappings } from "./from_config_accounts.ts";
+import { resolveAccountLinks } from "./account_links.ts";
 import type {
   AccountOptions,
   AuthorizationOptions,
@@ -407,6 +409,10 @@ export function readAccounts(issues: IssueCollector, v: ConfValue): AccountsResu
     const account = readAccount(issues, name, block, result.usersPos);
     if (account) result.accounts.push(account);
   }
+  // As nats-server: links between accounts are checked only when all else parsed cleanly.
+  if (issues.errors.length === 0) {
+    for (const reason of resolveAccountLinks(result.accounts).errors) issues.error(v, reason);
+  }
   return result;
 }
 
@@ -439,13 +445,22 @@ function readAccount(
         if (limits) account.limits = limits;
         break;
       }
-      case "imports":
-      case "exports":
-      case "mappings":
-      case "maps":
-        // Empty lists are harmless; anything else needs features dnatsd lacks.
-        if (!isEmptyCollection(v)) issues.error(v, `"${rawKey}" is not supported by dnatsd yet`);
+      case "exports": {
+        const list = readExports(issues, v);
+        if (list) account.exports = list;
         break;
+      }
+      case "imports": {
+        const list = readImports(issues, v);
+        if (list) account.imports = list;
+        break;
+      }
+      case "mappings":
+      case "maps": {
+        const list = readMappings(issues, v);
+        if (list) account.mappings = list;
+        break;
+      }
       case "jetstream":
         if (!isDisabledFeature(v)) issues.error(v, `"${rawKey}" is not supported by dnatsd yet`);
         break;

@@ -261,11 +261,11 @@ Deno.test("optionsFromConfig() accounts", () => {
     ["accounts { A { foo: 1 } }", 't.conf:1:15: unknown field "foo"'],
     [
       "accounts { A { imports: [{stream: {account: B, subject: x}}] } }",
-      't.conf:1:15: "imports" is not supported by dnatsd yet',
+      't.conf:1:0: "B" account not defined for stream import',
     ],
     [
-      "accounts { A { exports: [{stream: x}] } }",
-      't.conf:1:15: "exports" is not supported by dnatsd yet',
+      "accounts { A { exports: [{stream: x, response: single}] } }",
+      "t.conf:1:37: Detected response directive on non-service",
     ],
   ];
   for (const [text, message] of errs) assert.deepEqual(problems(text), [message], text);

@@ -48,6 +48,57 @@ export interface AccountOptions {
     maxSubscriptions?: number;
     maxPayload?: number;
   };
+  /** Stream and service exports (docs/accounts.md). */
+  exports?: ExportOptions[];
+  /** Stream and service imports (docs/accounts.md). */
+  imports?: ImportOptions[];
+  /** Subject mappings applied to what the account's clients publish. */
+  mappings?: SubjectMapping[];
+}
+
+/** How a service export answers: one reply, a stream of replies, or chunks ended by an empty one. */
+export type ResponseType = "singleton" | "stream" | "chunked";
+
+/** One entry of an account's `exports`. */
+export interface ExportOptions {
+  kind: "stream" | "service";
+  subject: string;
+  /** Accounts allowed to import; undefined = public. */
+  accounts?: string[];
+  /** `account_token_position`: the token that must name the importing account (0 = none). */
+  accountTokenPosition?: number;
+  /** Services only (nats-server's default: singleton). */
+  responseType?: ResponseType;
+  /** Services only: how long a stream/chunked response mapping lives (default 2 minutes). */
+  responseThresholdMs?: number;
+}
+
+/** One entry of an account's `imports`. */
+export interface ImportOptions {
+  kind: "stream" | "service";
+  /** The exporting account. */
+  account: string;
+  /** The subject in the exporting account. */
+  subject: string;
+  /** Subject in the importing account (stream: instead of `prefix`; service: what clients publish to). */
+  to?: string;
+  /** Streams only: prepended to the exported subject. */
+  prefix?: string;
+  share?: boolean;
+}
+
+/** One destination of a subject mapping. */
+export interface MappingDestination {
+  subject: string;
+  /** Percent, 1-100. */
+  weight: number;
+  cluster?: string;
+}
+
+/** A `mappings` entry: published subjects matching `source` go to one of the destinations. */
+export interface SubjectMapping {
+  source: string;
+  destinations: MappingDestination[];
 }
 
 /** The `authorization` block and its flag equivalents. */
@@ -164,6 +215,8 @@ export interface Options {
   // --- auth
   authorization?: AuthorizationOptions;
   accounts?: AccountOptions[];
+  /** Top-level `mappings` (the global account's). */
+  mappings?: SubjectMapping[];
   noAuthUser?: string;
   // --- tls
   tls?: TlsOptions;

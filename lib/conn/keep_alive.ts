@@ -19,6 +19,21 @@ export interface KeepAliveOwner {
   };
   send(bytes: Uint8Array): void;
   sendErrAndClose(text: string, reason: ClosedReason): void;
+  /** When the peer last sent messages or changed subscriptions, or got messages (`Date.now()`). */
+  readonly lastActivity?: number;
+  /** When the peer last sent PING (`Date.now()`, 0 never). */
+  readonly lastPingIn?: number;
+}
+
+/** A duration rounded to whole seconds as Go prints it: `0s`, `45s`, `2m5s`, `1h0m0s`. */
+export function goSeconds(ms: number): string {
+  let s = Math.round(ms / 1000);
+  if (s < 60) return `${s}s`;
+  const h = Math.floor(s / 3600);
+  s -= h * 3600;
+  const m = Math.floor(s / 60);
+  s -= m * 60;
+  return h > 0 ? `${h}h${m}m${s}s` : `${m}m${s}s`;
 }
 
 /** A client active all along still gets a PING this often, to measure its RTT (nats-server: 1 h). */
@@ -37,18 +52,22 @@ export class KeepAlive {
   #sentAt = 0;
   /** When the last PING was sent (performance.now()), 0 before the first. */
   #lastPingAt = 0;
+  /** nats-server's name for the connection kind in its "Ping Timer" debug line. */
+  #kindName: string;
 
   /**
    * @param owner The connection.
-   * @param _kind Which connection this is. Not in the stale-connection log line:
-   *   nats-server writes `Stale Client Connection - Closing` for routes too.
+   * @param kind Which connection this is, for the `<Kind> Ping Timer` debug line.
+   *   Not in the stale-connection log line: nats-server writes
+   *   `Stale Client Connection - Closing` for routes too.
    * @param skipWhenActive Clients: a peer that sent something since the last
    *   tick has proved it is alive, so no PING is sent (unless an RTT is due: the
    *   first tick, then hourly), and a busy publisher that is slow to answer PINGs
    *   is not cut as stale, as with nats-server.
    */
-  constructor(owner: KeepAliveOwner, _kind: "Client" | "Route", skipWhenActive: boolean) {
+  constructor(owner: KeepAliveOwner, kind: "Client" | "Route", skipWhenActive: boolean) {
     this.#owner = owner;
+    this.#kindName = kind === "Route" ? "Router" : kind;
     this.#skipWhenActive = skipWhenActive;
   }
 
@@ -81,22 +100,50 @@ export class KeepAlive {
     clearTimeout(this.#timer);
   }
 
+  /**
+   * Why no PING is due, or null. With the owner's activity times this is
+   * nats-server's rule: messages or subscription changes within the interval
+   * (`client activity 0s ago`), else a PING from the peer within it (`remote
+   * ping 0s ago`). Without them, any inbound traffic since the last tick.
+   */
+  #delayReason(intervalMs: number): string | null {
+    const owner = this.#owner;
+    if (owner.lastActivity === undefined || owner.lastPingIn === undefined) {
+      return this.active ? "client activity" : null;
+    }
+    const now = Date.now();
+    if (now - owner.lastActivity < intervalMs) {
+      return `client activity ${goSeconds(now - owner.lastActivity)} ago`;
+    }
+    if (now - owner.lastPingIn < intervalMs) {
+      return `remote ping ${goSeconds(now - owner.lastPingIn)} ago`;
+    }
+    return null;
+  }
+
   #tick(): void {
     const owner = this.#owner;
     if (owner.isClosed) return;
     const o = owner.server.options;
-    if (this.#pingsOut + 1 > o.maxPingsOut) {
-      owner.server.log.debug(`${owner.logPrefix} - Stale Client Connection - Closing`);
-      owner.sendErrAndClose(WireError.StaleConnection, ClosedReason.StaleConnection);
-      return;
-    }
+    const log = owner.server.log;
+    if (log.debugEnabled) log.debug(`${owner.logPrefix} - ${this.#kindName} Ping Timer`);
     const now = performance.now();
     const rttDue = this.rttMs === 0 || this.#lastPingAt === 0 ||
       now - this.#lastPingAt > RTT_MEASUREMENT_INTERVAL_MS;
-    if (!(this.#skipWhenActive && this.active && !rttDue)) {
+    const delay = this.#skipWhenActive && !rttDue ? this.#delayReason(o.pingIntervalMs) : null;
+    if (delay !== null) {
+      // As nats-server: an active peer is not pinged, nor cut as stale, this time.
+      if (log.debugEnabled) log.debug(`${owner.logPrefix} - Delaying PING due to ${delay}`);
+    } else {
+      if (this.#pingsOut + 1 > o.maxPingsOut) {
+        log.debug(`${owner.logPrefix} - Stale Client Connection - Closing`);
+        owner.sendErrAndClose(WireError.StaleConnection, ClosedReason.StaleConnection);
+        return;
+      }
       this.#pingsOut++;
       this.#sentAt = now;
       this.#lastPingAt = now;
+      if (log.traceEnabled) log.trace(`${owner.logPrefix} - ->> [PING]`);
       owner.send(PING_LINE);
     }
     this.active = false;

@@ -7,8 +7,7 @@
  */
 import type { LineParser } from "../protocol/line_parser.ts";
 import { latin1 } from "../protocol/bytes.ts";
-
-const decoder = new TextDecoder();
+import { goQuoteBytes } from "../protocol/go_quote.ts";
 
 /**
  * `<<- [VERB args]` for the control line the parser just read.
@@ -24,14 +23,17 @@ export function traceArgsLine(verb: string, p: LineParser): string {
 }
 
 /**
- * `<<- MSG_PAYLOAD: [...]`, cut after `limit` bytes with "..." (max_traced_msg_len).
+ * `<<- MSG_PAYLOAD: ["..."]` (Go-quoted), cut after `limit` bytes with "..." (max_traced_msg_len).
  *
  * @param payload the message payload
  * @param limit most bytes shown; 0 shows all
  * @returns the trace text
  */
 export function tracePayloadLine(payload: Uint8Array, limit: number): string {
-  const shown = limit > 0 && payload.length > limit ? payload.subarray(0, limit) : payload;
-  const suffix = shown.length < payload.length ? "..." : "";
-  return `<<- MSG_PAYLOAD: [${decoder.decode(shown)}${suffix}]`;
+  if (limit > 0 && payload.length > limit) {
+    // nats-server quotes the first `limit` bytes, then keeps `limit` characters of that.
+    const quoted = goQuoteBytes(payload, 0, limit);
+    return `<<- MSG_PAYLOAD: ["${quoted.slice(1, limit + 1)}..."]`;
+  }
+  return `<<- MSG_PAYLOAD: [${goQuoteBytes(payload)}]`;
 }

@@ -16,6 +16,8 @@ export interface TlsState {
   peerCert?: CertIdentity;
   peerCertSubject?: string;
   peerCertDer?: Uint8Array;
+  /** The certificates after the peer's own, as it presented them (intermediates), leaf side first. */
+  peerChainDer?: Uint8Array[];
 }
 
 export interface Transport {

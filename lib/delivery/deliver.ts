@@ -43,9 +43,20 @@ export class PublishContext {
   payloadEnd = 0;
   /** Publishing client (echo suppression), null for route-originated messages. */
   publisher: LocalSubscriber | null = null;
+  /**
+   * The account the message travels in when it is not the publisher's (a
+   * service import republishes in the exporting account); routes name it in RMSG.
+   */
+  account: import("../server/account.ts").Account | null = null;
   /** Queue groups named by an incoming RMSG; null = none (then no queue delivery). */
   routeQueues: readonly string[] | null = null;
   fromRoute = false;
+  /**
+   * Republished by a service import (a request or its response): stream
+   * import shadows skip it, as nats-server does, and a routed response reaches
+   * local queue members without the sender naming them.
+   */
+  viaService = false;
 
   /** Headers and body as a view (allocates: for routes and rare paths). */
   get payload(): Uint8Array {
@@ -67,6 +78,8 @@ export class PublishContext {
 let stamp = 0;
 const touchedRoutes: RouteLink[] = [];
 const removals: Subscription[] = [];
+/** Internal subscriptions matched by the current fan-out (run when it is done). */
+let internals: Subscription[] = [];
 
 /**
  * Delivers `msg` to everything in `result`; returns how many deliveries were
@@ -82,8 +95,11 @@ export function fanOut(msg: PublishContext, result: MatchResult<Subscription>): 
     const sub = plain[i];
     if (sub.client !== null) {
       if (deliverToClient(sub, msg)) delivered++;
-    } else if (!msg.fromRoute && sub.route !== null) {
-      markRoute(sub.route, routeStamp);
+    } else if (sub.route !== null) {
+      if (!msg.fromRoute) markRoute(sub.route, routeStamp);
+    } else if (sub.internal !== null) {
+      internals.push(sub);
+      delivered++;
     }
   }
   for (let g = 0; g < queues.length; g++) {
@@ -92,7 +108,7 @@ export function fanOut(msg: PublishContext, result: MatchResult<Subscription>): 
     if (msg.fromRoute) {
       // A routed message reaches only the queue groups the sender named for us.
       const named = msg.routeQueues;
-      if (named === null || !named.includes(members[0].queue!)) continue;
+      if (!msg.viaService && (named === null || !named.includes(members[0].queue!))) continue;
       if (deliverToQueue(members, msg)) delivered++;
       continue;
     }
@@ -120,6 +136,12 @@ export function fanOut(msg: PublishContext, result: MatchResult<Subscription>): 
     // Auto-unsubscribe is applied after the loop: the match result may be shared.
     for (let i = 0; i < removals.length; i++) removals[i].client?.removeSubscription(removals[i]);
     removals.length = 0;
+  }
+  if (internals.length > 0) {
+    // Handlers publish with fanOut themselves: take the list first.
+    const run = internals;
+    internals = [];
+    for (let i = 0; i < run.length; i++) run[i].internal!(msg);
   }
   return delivered;
 }
@@ -162,6 +184,7 @@ function pickRouteMember(members: readonly Subscription[]): RouteLink | null {
 function deliverToClient(sub: Subscription, msg: PublishContext): boolean {
   const client = sub.client!;
   if (sub.closed || client.isClosed) return false;
+  if (sub.shadowOf !== null) return deliverShadow(sub, sub.shadowOf, msg);
   if (client === msg.publisher && !client.echo) return false;
   if (sub.deliveryFiltered && !client.deliveryAllowed(msg.subject)) return false;
   writeMsg(client, sub, msg);
@@ -169,6 +192,37 @@ function deliverToClient(sub: Subscription, msg: PublishContext): boolean {
   if (++sub.msgs === sub.max) {
     sub.closed = true;
     removals.push(sub);
+  }
+  return true;
+}
+
+const encoder = new TextEncoder();
+
+/** Delivery through a stream import: under the importer's subject, counted on its own subscription. */
+function deliverShadow(shadow: Subscription, origin: Subscription, msg: PublishContext): boolean {
+  const client = origin.client!;
+  if (msg.viaService || origin.closed) return false;
+  if (client === msg.publisher && !client.echo) return false;
+  const subject = shadow.shadowImport!.rename(msg.subject);
+  if (origin.deliveryFiltered && !client.deliveryAllowed(subject)) return false;
+  const saved = msg.subject;
+  const savedBuf = msg.subjBuf;
+  const savedStart = msg.subjStart;
+  const savedEnd = msg.subjEnd;
+  const bytes = encoder.encode(subject);
+  msg.subject = subject;
+  msg.subjBuf = bytes;
+  msg.subjStart = 0;
+  msg.subjEnd = bytes.length;
+  writeMsg(client, origin, msg);
+  msg.subject = saved;
+  msg.subjBuf = savedBuf;
+  msg.subjStart = savedStart;
+  msg.subjEnd = savedEnd;
+  if (msg.replyStart >= 0 && client.grantsReplies) client.grantReply(msg.replyString());
+  if (++origin.msgs === origin.max) {
+    origin.closed = true;
+    removals.push(origin);
   }
   return true;
 }

@@ -31,6 +31,43 @@ export interface LocalSubscriber {
   countOut(bytes: number): void;
   /** Auto-unsubscribe reached its count. */
   removeSubscription(sub: Subscription): void;
+  /** Round-trip time measured by the server's PINGs, ms (0 before the first one). */
+  readonly rttMs?: number;
+  /**
+   * Who the publisher is, for a service import that shares it with the
+   * exporting account (`share: true`): nats-server's ClientInfo fields.
+   */
+  details?(): PublisherDetails;
+}
+
+/** A client's identity as a shared service request carries it. */
+export interface PublisherDetails {
+  start: Date;
+  host: string;
+  cid: number;
+  account: string;
+  /** The user, NKey or token the client logged in with ("" without). */
+  user: string;
+  name: string;
+  lang: string;
+  version: string;
+}
+
+/**
+ * A server-side subscription's handler (service imports and their
+ * responses, lib/server/imports.ts). It runs after the fan-out that matched
+ * it has finished, so it may publish with fanOut itself.
+ */
+export type InternalHandler = (msg: import("./deliver.ts").PublishContext) => void;
+
+/**
+ * The stream import a shadow subscription delivers through: the subject the
+ * importer's client sees is computed from the exporter's (lib/server/imports.ts).
+ */
+export interface ShadowImport {
+  readonly exporter: import("../server/account.ts").Account;
+  /** The importer's subject for a subject published in the exporting account. */
+  rename(subject: string): string;
 }
 
 /** A route as the delivery code sees it (implemented by lib/cluster). */
@@ -91,6 +128,16 @@ export class Subscription {
   /** Delivery filter when permissions deny part of a wildcard subscription. */
   deliveryFiltered = false;
   closed = false;
+  /** Set for a server-side subscription (neither client nor route). */
+  internal: InternalHandler | null = null;
+  /** Not announced to routes (service import subscriptions: each server imports for itself). */
+  noForward = false;
+  /** For a shadow in an exporting account: the importing client's own subscription. */
+  shadowOf: Subscription | null = null;
+  /** For a shadow: the stream import it delivers through. */
+  shadowImport: ShadowImport | null = null;
+  /** The shadows a client subscription has in exporting accounts, if any. */
+  shadows: Subscription[] | null = null;
 
   constructor(init: {
     subject: string;

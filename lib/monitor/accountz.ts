@@ -61,9 +61,59 @@ function accountDetail(
   d.leafnode_connections = 0;
   d.client_connections = acc?.clients.size ?? 0;
   d.subscriptions = acc?.sublist.count ?? 0;
+  if (acc) Object.assign(d, linksJson(acc));
   if (acc) d.sublist_stats = statsJson(acc.sublist.stats());
   return d;
 }
+
+/** `mappings`, `exports` and `imports` as nats-server shows them (each only when not empty). */
+function linksJson(acc: Account): JsonObject {
+  const out: JsonObject = {};
+  if (acc.mappings !== null) out.mappings = acc.mappings.describe();
+  const exports: JsonObject[] = [];
+  for (const [subject, se] of acc.serviceExports) {
+    const e: JsonObject = { subject, type: "service" };
+    if (se.approved !== null && se.approved.size === 0) e.token_req = true;
+    e.response_type = RESPONSE_TYPE_NAMES[se.responseType];
+    if (se.accountPos > 0) e.account_token_position = se.accountPos;
+    if (se.approved !== null && se.approved.size > 0) e.approved_accounts = [...se.approved];
+    exports.push(e);
+  }
+  for (const [subject, auth] of acc.streamExports) {
+    const e: JsonObject = { subject, type: "stream" };
+    if (auth.approved !== null && auth.approved.size === 0) e.token_req = true;
+    if (auth.accountPos > 0) e.account_token_position = auth.accountPos;
+    if (auth.approved !== null && auth.approved.size > 0) e.approved_accounts = [...auth.approved];
+    exports.push(e);
+  }
+  if (exports.length > 0) out.exports = exports;
+  const imports: JsonObject[] = [];
+  const flags = { invalid: false, share: false, tracking: false };
+  for (const si of acc.streamImports) {
+    imports.push({
+      subject: si.from,
+      account: si.account,
+      local_subject: si.to,
+      type: "stream",
+      ...flags,
+    });
+  }
+  for (const si of acc.serviceImports) {
+    imports.push({
+      subject: si.from,
+      account: si.account,
+      to: si.to,
+      type: "service",
+      ...flags,
+      share: si.share,
+    });
+  }
+  if (imports.length > 0) out.imports = imports;
+  return out;
+}
+
+/** nats-server's names for the response types. */
+const RESPONSE_TYPE_NAMES = { singleton: "Singleton", stream: "Streamed", chunked: "Chunked" };
 
 /** Parses /accstatz's `unused`. */
 export function parseAccstatzParams(q: URLSearchParams): { unused: boolean } {

@@ -145,6 +145,7 @@ interface ConnRow {
   tlsCipher?: string;
   peerCertDer?: Uint8Array;
   peerCertSubject?: string;
+  peerChainDer?: Uint8Array[];
   user?: string;
   account: string;
   subjects: () => string[];
@@ -183,6 +184,7 @@ function openRow(c: ClientConnection): ConnRow {
     numSubs: c.subs.size,
     peerCertDer: c.tls?.peerCertDer,
     peerCertSubject: c.tls?.peerCertSubject,
+    peerChainDer: c.tls?.peerChainDer,
     subjects: () => [...c.subs.values()].map((s) => s.subject),
     detail: () =>
       [...c.subs.values()].map((s): SubDetail => ({
@@ -310,7 +312,13 @@ function connEntry(r: ConnRow, params: ConnzParams, nowMs: number): JsonObject {
   if (r.version) e.version = r.version;
   if (r.tlsVersion) e.tls_version = r.tlsVersion;
   if (r.tlsCipher) e.tls_cipher_suite = r.tlsCipher;
-  if (r.peerCertDer) e.tls_peer_certs = [peerCertEntry(r.peerCertDer, r.peerCertSubject)];
+  // nats-server lists the peer's certificates (its whole chain) only with auth=true.
+  if (params.auth && r.peerCertDer) {
+    e.tls_peer_certs = [
+      peerCertEntry(r.peerCertDer),
+      ...(r.peerChainDer ?? []).map((der) => peerCertEntry(der)),
+    ];
+  }
   if (params.auth) {
     if (r.user) e.authorized_user = r.user;
     // nats-server names the account only when it is not the global one.
@@ -325,13 +333,13 @@ function connEntry(r: ConnRow, params: ConnzParams, nowMs: number): JsonObject {
 }
 
 /** `{subject, spki_sha256, cert_sha256}` of a peer certificate (hex digests). */
-function peerCertEntry(der: Uint8Array, subject: string | undefined): JsonObject {
+function peerCertEntry(der: Uint8Array): JsonObject {
   const out: JsonObject = {};
   let spki: Uint8Array | null = null;
-  let subj = subject ?? "";
+  let subj = "";
   try {
     const x = new X509Certificate(der);
-    if (!subj) subj = x.subject.split("\n").join(",");
+    subj = goSubjectString(x.subject);
     spki = x.publicKey.export({ type: "spki", format: "der" });
   } catch {
     // An unparsable certificate still gets its own digest.
@@ -339,5 +347,55 @@ function peerCertEntry(der: Uint8Array, subject: string | undefined): JsonObject
   if (subj) out.subject = subj;
   if (spki) out.spki_sha256 = createHash("sha256").update(spki).digest("hex");
   out.cert_sha256 = createHash("sha256").update(der).digest("hex");
+  return out;
+}
+
+/** Go's pkix.Name order: country first ... common name, serial number last (then reversed). */
+const GO_NAME_ORDER = ["C", "ST", "L", "street", "postalCode", "O", "OU", "CN", "serialNumber"];
+
+/**
+ * A certificate subject as Go's `pkix.Name.String()` prints it, which is what
+ * nats-server shows: the attributes in Go's fixed order (not the certificate's),
+ * last first, several values of one attribute joined with `+`. Attributes Go has
+ * no field for come last, named as the runtime names them (Go prints their OID).
+ *
+ * @example
+ * ```ts
+ * import { goSubjectString } from "./connz.ts";
+ * const s = goSubjectString("CN=box\nO=Acme\nC=US");
+ * if (s !== "CN=box,O=Acme,C=US") throw new Error(s);
+ * ```
+ */
+export function goSubjectString(runtimeSubject: string): string {
+  const values = new Map<string, string[]>();
+  for (const line of runtimeSubject.split("\n")) {
+    const eq = line.indexOf("=");
+    if (eq <= 0) continue;
+    const key = line.slice(0, eq);
+    const list = values.get(key) ?? [];
+    list.push(line.slice(eq + 1));
+    values.set(key, list);
+  }
+  const rdns: string[] = [];
+  for (const [key, list] of values) {
+    if (!GO_NAME_ORDER.includes(key)) {
+      rdns.push(list.map((v) => `${key}=${escapeDnValue(v)}`).join("+"));
+    }
+  }
+  for (const key of GO_NAME_ORDER) {
+    const list = values.get(key);
+    if (list) rdns.push(list.map((v) => `${key}=${escapeDnValue(v)}`).join("+"));
+  }
+  return rdns.reverse().join(",");
+}
+
+/** RFC 4514 escaping as Go applies it. */
+function escapeDnValue(v: string): string {
+  let out = "";
+  for (let i = 0; i < v.length; i++) {
+    const c = v[i];
+    const edge = (i === 0 && (c === " " || c === "#")) || (i === v.length - 1 && c === " ");
+    out += edge || ',+"\\<>;'.includes(c) ? `\\${c}` : c;
+  }
   return out;
 }

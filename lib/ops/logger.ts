@@ -74,10 +74,12 @@ export interface PreciseTime {
 }
 
 // performance.now() has sub-millisecond digits but is monotonic: it does not follow
-// the wall clock when NTP or an operator steps it. Anchor it to Date.now() and
-// re-anchor whenever the two disagree by a millisecond or more, so timestamps keep
-// microsecond digits and never drift from the system clock.
-let clockOffsetMs = Date.now() - performance.now();
+// the wall clock when NTP or an operator steps it. performance.timeOrigin is the wall
+// time of its zero with sub-millisecond digits, so their sum is a precise wall clock.
+// (Anchoring to Date.now() instead would drop up to a millisecond, and the corrections
+// made the first lines of a run end in .xxx000.) When the sum and Date.now() disagree
+// by more than a millisecond the system clock was stepped: re-anchor to it.
+let clockOffsetMs = performance.timeOrigin;
 
 /**
  * The current wall-clock time with microsecond (or better) digits.
@@ -86,11 +88,15 @@ let clockOffsetMs = Date.now() - performance.now();
  */
 export function preciseNow(): PreciseTime {
   const wallMs = Date.now();
-  let t = performance.now() + clockOffsetMs;
-  if (t < wallMs || t >= wallMs + 1) {
-    clockOffsetMs = wallMs - performance.now();
-    t = wallMs;
+  const mono = performance.now();
+  let t = mono + clockOffsetMs;
+  if (t < wallMs - 1 || t >= wallMs + 2) {
+    clockOffsetMs = wallMs + 0.5 - mono;
+    t = wallMs + 0.5;
   }
+  // The two clocks may differ by a hair at a millisecond's edge: stay within Date.now()'s.
+  if (t < wallMs) t = wallMs;
+  else if (t >= wallMs + 1) t = wallMs + 0.999999;
   const epochMs = Math.floor(t);
   const msOfSecond = ((epochMs % 1000) + 1000) % 1000;
   const subMsNanos = Math.min(999_999, Math.floor((t - epochMs) * 1e6));

@@ -472,3 +472,24 @@ Deno.test("MemoryLogger records labelled lines and honours its flags", () => {
   assert.deepEqual(log.lines, []);
   assert.equal(new MemoryLogger({ debug: true }).debugEnabled, true);
 });
+
+Deno.test("preciseNow() has real microsecond digits from the first line, not padded milliseconds", async () => {
+  // A fresh process each time: the start-up lines are the ones that came out as .xxx000.
+  const url = new URL("./logger.ts", import.meta.url).href;
+  const code = `import { preciseNow } from "${url}";
+    let padded = 0;
+    for (let i = 0; i < 30; i++) {
+      if (Math.floor(preciseNow().nanosOfSecond / 1000) % 1000 === 0) padded++;
+      await new Promise((r) => setTimeout(r, 1));
+    }
+    console.log(padded);`;
+  let padded = 0;
+  for (let run = 0; run < 3; run++) {
+    const out = await new Deno.Command(Deno.execPath(), { args: ["eval", code], stderr: "inherit" })
+      .output();
+    assert.ok(out.success);
+    padded += Number(new TextDecoder().decode(out.stdout).trim());
+  }
+  // A real timestamp ends in 000 one time in a thousand: 90 samples allow 2 by chance.
+  assert.ok(padded <= 2, `${padded} of 90 timestamps end in 000`);
+});

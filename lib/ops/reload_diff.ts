@@ -94,6 +94,8 @@ const RULES: Record<keyof Options, Rule> = {
   maxConnections: reloadable(ChangeKind.Passive, "max_connections"),
   maxSubscriptions: { refuse: "MaxSubs" },
   accounts: { kind: ChangeKind.Auth, notices: ["accounts"] },
+  // nats-server keeps top-level mappings as the global account's: an accounts change.
+  mappings: { kind: ChangeKind.Auth, notices: ["accounts"] },
   noAuthUser: { custom: true },
   authorization: { custom: true },
   pingIntervalMs: reloadable(ChangeKind.Passive, "ping_interval", duration),

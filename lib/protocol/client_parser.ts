@@ -11,6 +11,7 @@
  */
 import { CR, LF, LOWER, SPACE, TAB } from "./chars.ts";
 import { crlfAt, LineParser } from "./line_parser.ts";
+import { goQuoteBytes } from "./go_quote.ts";
 
 /** Why parsing stopped for good; the connection maps each to its answer. */
 export const ParseFailure = {
@@ -116,6 +117,15 @@ export class ClientParser extends LineParser {
   /** Calls {@link ClientOps.onPedanticPub} for every PUB/HPUB line (the client is pedantic). */
   pedantic = false;
 
+  /**
+   * After a failure: nats-server's error text for it, which it logs at error level
+   * (`processPub Parse Error: "a b c d"`, `Client parser ERROR, state=0, i=4: proto='"FOO"...'`),
+   * or "" when it logs none. Built only when parsing fails.
+   */
+  failureDetail = "";
+  /** After a failure on a complete control line: that line for the trace (`PUB a b c d`), else "". */
+  failureLine = "";
+
   #ops: ClientOps;
   #state = State.OpStart;
   #verb = Verb.Pub;
@@ -163,7 +173,7 @@ export class ClientParser extends LineParser {
             break;
           }
           const verb = firstLetterVerb(b);
-          if (verb < 0) return this.#fail(ParseFailure.UnknownOp);
+          if (verb < 0) return this.#failAt(chunk, i, 0);
           this.#verb = verb;
           this.#verbPos = 1;
           this.#state = State.Verb;
@@ -178,7 +188,9 @@ export class ClientParser extends LineParser {
             else if (lower === 0x6f) this.#verb = Verb.Pong;
           }
           const bytes = VERB_BYTES[this.#verb];
-          if (lower !== bytes[this.#verbPos]) return this.#fail(ParseFailure.UnknownOp);
+          if (lower !== bytes[this.#verbPos]) {
+            return this.#failAt(chunk, i, goVerbState(this.#verb, this.#verbPos));
+          }
           i++;
           if (++this.#verbPos === bytes.length) {
             // nats-server wants a space after PUB, SUB... but not after CONNECT and INFO.
@@ -191,7 +203,9 @@ export class ClientParser extends LineParser {
           break;
         }
         case State.VerbSpace:
-          if (b !== SPACE && b !== TAB) return this.#fail(ParseFailure.UnknownOp);
+          if (b !== SPACE && b !== TAB) {
+            return this.#failAt(chunk, i, goVerbState(this.#verb, VERB_BYTES[this.#verb].length));
+          }
           this.#state = State.SkipSpace;
           i++;
           break;
@@ -206,7 +220,7 @@ export class ClientParser extends LineParser {
           // nats-server does: "CONNECT\r\n" has the argument "\r", a bad CONNECT.
           if (++i === len) {
             const limit = this.maxControlLine + 1;
-            return this.carryLine(chunk, limit) ? len : this.#fail(ParseFailure.MaxControlLine);
+            return this.carryLine(chunk, limit) ? len : this.#failLine(chunk);
           }
           break;
         case State.Arg: {
@@ -216,7 +230,7 @@ export class ClientParser extends LineParser {
           // +1: the line may still hold its CR.
           const limit = this.maxControlLine + 1;
           if (j === len) {
-            return this.carryLine(chunk, limit) ? len : this.#fail(ParseFailure.MaxControlLine);
+            return this.carryLine(chunk, limit) ? len : this.#failLine(chunk);
           }
           // Locals, not fields, for the finished line: measurably faster per message.
           let buf = chunk;
@@ -224,7 +238,7 @@ export class ClientParser extends LineParser {
           let end = j;
           if (this.lineCarried) {
             if (!this.finishCarriedLine(chunk, j, limit)) {
-              return this.#fail(ParseFailure.MaxControlLine);
+              return this.#failLine(chunk, j);
             }
             buf = this.scratch;
             start = 0;
@@ -233,7 +247,12 @@ export class ClientParser extends LineParser {
           // The CR before the LF is dropped, unless it is the line's first byte (see SkipSpace).
           if (end > start + 1 && buf[end - 1] === CR) end--;
           i = j + 1;
-          if (end - start > this.maxControlLine) return this.#fail(ParseFailure.MaxControlLine);
+          if (end - start > this.maxControlLine) {
+            return this.#fail(
+              ParseFailure.MaxControlLine,
+              this.#controlLineText(buf, start, end, 0),
+            );
+          }
           this.#state = State.OpStart;
           const next = this.#dispatchLine(buf, start, end, chunk, i);
           if (next === PAUSED) return i;
@@ -254,7 +273,10 @@ export class ClientParser extends LineParser {
           i = this.fillPayload(chunk, i);
           if (this.msgHave === this.msgNeed) {
             const size = this.msgNeed - 2;
-            if (!crlfAt(this.msgBuf, size)) return this.#fail(ParseFailure.UnknownOp);
+            if (!crlfAt(this.msgBuf, size)) {
+              const lf = this.msgBuf[size] === CR ? 1 : 0;
+              return this.#failAt(chunk, Math.max(0, i - 2 + lf), GO_MSG_END_R + lf);
+            }
             this.#state = State.OpStart;
             this.#ops.onPub(this, this.msgBuf, 0, size);
             if (this.#failed) return -1;
@@ -280,12 +302,16 @@ export class ClientParser extends LineParser {
         return this.#startPayload(buf, start, end, chunk, next);
       case Verb.Sub:
         this.#tokenizeSub(buf, start, end);
-        if (this.argCount < 2 || this.argCount > 3) return this.#fail(ParseFailure.BadArguments);
+        if (this.argCount < 2 || this.argCount > 3) {
+          return this.#failArgs(buf, start, end, "SUB", "processSub Parse Error");
+        }
         this.#ops.onSub(this);
         return this.#failed ? -1 : next;
       case Verb.Unsub:
         this.#tokenizeSub(buf, start, end);
-        if (this.argCount < 1 || this.argCount > 2) return this.#fail(ParseFailure.BadArguments);
+        if (this.argCount < 1 || this.argCount > 2) {
+          return this.#failArgs(buf, start, end, "UNSUB", "processUnsub Parse Error");
+        }
         this.#ops.onUnsub(this);
         return this.#failed ? -1 : next;
       case Verb.Connect:
@@ -295,7 +321,10 @@ export class ClientParser extends LineParser {
         if (!this.#ops.onInfo(buf, start, end)) return this.#failed ? -1 : PAUSED;
         return this.#failed ? -1 : next;
       case Verb.Err:
-        return this.#fail(ParseFailure.ClientError);
+        return this.#fail(
+          ParseFailure.ClientError,
+          `Client Error ${new TextDecoder().decode(buf.subarray(start, end))}`,
+        );
       default:
         return next;
     }
@@ -310,22 +339,37 @@ export class ClientParser extends LineParser {
   ): number {
     this.tokenize(buf, start, end);
     const n = this.argCount;
+    const bad = (what: string) =>
+      this.#verb === Verb.Pub
+        ? this.#failArgs(buf, start, end, "PUB", `processPub ${what}`)
+        : this.#failArgs(buf, start, end, "HPUB", `processHeaderPub ${what}`);
     if (this.#verb === Verb.Pub) {
-      if (n < 2 || n > 3) return this.#fail(ParseFailure.BadArguments);
+      if (n < 2 || n > 3) return bad("Parse Error");
       this.pubReply = n === 3 ? 1 : -1;
       this.pubSizeArg = n - 1;
       this.pubHeaderSize = -1;
     } else {
-      if (!this.headersAllowed || n < 3 || n > 4) return this.#fail(ParseFailure.BadArguments);
+      if (!this.headersAllowed) {
+        this.failureLine = `HPUB ${new TextDecoder().decode(buf.subarray(start, end))}`;
+        return this.#fail(ParseFailure.BadArguments, "message headers not supported");
+      }
+      if (n < 3 || n > 4) return bad("Parse Error");
       this.pubReply = n === 4 ? 1 : -1;
       this.pubSizeArg = n - 1;
       this.pubHeaderSize = this.parseSize(n - 2);
-      if (this.pubHeaderSize < 0) return this.#fail(ParseFailure.BadArguments);
+      if (this.pubHeaderSize < 0) return bad("Bad or Missing Header Size");
     }
     const size = this.parseSize(this.pubSizeArg);
-    if (size < 0) return this.#fail(ParseFailure.BadArguments);
-    if (this.pubHeaderSize > size) return this.#fail(ParseFailure.BadArguments);
-    if (size > this.maxPayload) return this.#fail(ParseFailure.MaxPayload);
+    if (size < 0) {
+      return bad(this.#verb === Verb.Pub ? "Bad or Missing Size" : "Bad or Missing Total Size");
+    }
+    if (this.pubHeaderSize > size) return bad("Header Size larger then TotalSize");
+    if (size > this.maxPayload) {
+      return this.#fail(
+        ParseFailure.MaxPayload,
+        `maximum payload exceeded: ${size} vs ${this.maxPayload}`,
+      );
+    }
     this.pubSize = size;
     if (this.pedantic) {
       this.#ops.onPedanticPub(this);
@@ -334,7 +378,10 @@ export class ClientParser extends LineParser {
     const need = size + 2;
     if (chunk.length - next >= need) {
       // The whole payload is in this chunk: hand it over without copying.
-      if (!crlfAt(chunk, next + size)) return this.#fail(ParseFailure.UnknownOp);
+      if (!crlfAt(chunk, next + size)) {
+        const lf = chunk[next + size] === CR ? 1 : 0;
+        return this.#failAt(chunk, next + size + lf, GO_MSG_END_R + lf);
+      }
       this.#ops.onPub(this, chunk, next, next + size);
       return this.#failed ? -1 : next + need;
     }
@@ -366,11 +413,75 @@ export class ClientParser extends LineParser {
     this.argCount = n;
   }
 
-  #fail(failure: ParseFailure): number {
+  /** `-ERR 'Unknown Protocol Operation'` at byte `i`, described as nats-server's parser does. */
+  #failAt(chunk: Uint8Array, i: number, goState: number): number {
+    return this.#fail(
+      ParseFailure.UnknownOp,
+      `Client parser ERROR, state=${goState}, i=${i}: proto='${protoSnippet(chunk, i, 32)}...'`,
+    );
+  }
+
+  /** A control line that grew past max_control_line while still incomplete. */
+  #failLine(chunk: Uint8Array, end = chunk.length): number {
+    const start = this.lineCarried ? 0 : this.lineStart;
+    const buf = this.lineCarried ? this.scratch : chunk;
+    const stop = this.lineCarried ? this.scratchLen : end;
+    const text = this.#controlLineText(buf, start, stop, stop - start);
+    return this.#fail(ParseFailure.MaxControlLine, text);
+  }
+
+  #controlLineText(buf: Uint8Array, start: number, end: number, held: number): string {
+    const snip = goQuoteBytes(buf, start, Math.min(end, start + 128));
+    return `maximum control line exceeded: State ${goArgState(this.#verb)}, ` +
+      `max_control_line ${this.maxControlLine}, Buffer len ${held} (snip: ${snip}...)`;
+  }
+
+  /** Wrong arguments on a complete line: nats-server traces the line, then logs `<what>: "<args>"`. */
+  #failArgs(buf: Uint8Array, start: number, end: number, verb: string, what: string): number {
+    this.failureLine = `${verb} ${new TextDecoder().decode(buf.subarray(start, end))}`;
+    return this.#fail(ParseFailure.BadArguments, `${what}: ${goQuoteBytes(buf, start, end)}`);
+  }
+
+  #fail(failure: ParseFailure, detail = ""): number {
+    this.failureDetail = detail;
     this.#failed = true;
     this.#ops.onError(failure);
     return -1;
   }
+}
+
+/** nats-server's parser state numbers, which its parse error line shows. */
+const GO_MSG_END_R = 41;
+/** The first state of each verb's letters (`OP_P`, `OP_H`, ...), then its argument state. */
+const GO_VERB_STATES: Record<Verb, [first: number, arg: number]> = {
+  [Verb.Pub]: [29, 33],
+  [Verb.Hpub]: [18, 23],
+  [Verb.Sub]: [43, 47],
+  [Verb.Unsub]: [59, 65],
+  [Verb.Connect]: [10, 17],
+  [Verb.Info]: [71, 75],
+  [Verb.Ping]: [34, 0],
+  [Verb.Pong]: [37, 0],
+  [Verb.Ok]: [1, 0],
+  [Verb.Err]: [4, 9],
+};
+
+/** nats-server's state after `matched` letters of `verb` (PING and PONG share `OP_P`). */
+function goVerbState(verb: Verb, matched: number): number {
+  if ((verb === Verb.Ping || verb === Verb.Pong) && matched === 1) return 29;
+  const first = GO_VERB_STATES[verb][0];
+  return verb === Verb.Ping || verb === Verb.Pong ? first + matched - 2 : first + matched - 1;
+}
+
+function goArgState(verb: Verb): number {
+  return GO_VERB_STATES[verb][1];
+}
+
+/** Up to `max` bytes from `i`, quoted, cut as nats-server cuts them (one byte short at the end). */
+function protoSnippet(buf: Uint8Array, i: number, max: number): string {
+  if (i >= buf.length) return '""';
+  const stop = i + max > buf.length ? buf.length - 1 : i + max;
+  return goQuoteBytes(buf, i, Math.max(i, stop));
 }
 
 /** Sentinel from #dispatchLine: onConnect asked to pause. */

@@ -26,7 +26,13 @@ import { ClosedReason } from "../conn/closed_reason.ts";
 import { errLine, WireError } from "../protocol/wire_errors.ts";
 import { CertificateHolder } from "./context.ts";
 import { TlsTransport } from "./backpressure.ts";
-import { peerCertificate, refusalReason, tlsStateOf } from "./session.ts";
+import {
+  clientCertRefusal,
+  handshakeErrorText,
+  peerCertificate,
+  refusalReason,
+  tlsStateOf,
+} from "./session.ts";
 import { keepAccepting } from "../server/node_accept.ts";
 import { looksLikeTlsRecord, NOT_TLS, TLS_HANDSHAKE_RECORD } from "./first_record.ts";
 
@@ -118,12 +124,16 @@ export async function startTlsClientListener(
 
   const logPrefix = (p: Pending) => `${joinHostPort(p.address, p.port)} - cid:${p.prepared.cid}`;
 
-  const fail = (p: Pending, message: string, level: "error" | "debug" = "error") => {
+  /** The handshake failed: nats-server's error line, then its debug "closed" line. */
+  const fail = (p: Pending, message: string) => {
     if (p.done) return;
     p.done = true;
     clearTimeout(p.timer);
     pending.delete(p.socket);
-    server.log[level](`${logPrefix(p)} - ${message}`);
+    server.log.error(`${logPrefix(p)} - ${message}`);
+    server.log.debug(
+      `${logPrefix(p)} - Client connection closed: ${ClosedReason.TlsHandshakeError}`,
+    );
     p.socket.destroy();
     recordFailure(server, p);
   };
@@ -168,7 +178,7 @@ export async function startTlsClientListener(
       if (verify && (!ts.authorized || peer === undefined)) {
         // rejectUnauthorized already refuses these; kept as a guard on the runtime.
         ts.destroy();
-        return fail(p, `TLS handshake error: ${refusalReason(peer)}`);
+        return fail(p, `TLS handshake error: ${clientCertRefusal(refusalReason(peer))}`);
       }
       const pinError = h.checkPinned(peer);
       if (pinError !== null) {
@@ -192,7 +202,9 @@ export async function startTlsClientListener(
       const p = pendingOf(pending, ts);
       if (p === undefined) return;
       const code = (ts as { authorizationError?: unknown }).authorizationError;
-      const reason = code ? `${refusalReason(peerCertificate(ts))} (${code})` : err.message;
+      const reason = code
+        ? clientCertRefusal(refusalReason(peerCertificate(ts)))
+        : handshakeErrorText(err);
       fail(p, `TLS handshake error: ${reason}`);
     });
     const detach = h.attach(tlsServer);
@@ -215,6 +227,11 @@ export async function startTlsClientListener(
       server.acceptClient(new NodeTransport(socket, { address, port }), prepared);
       return;
     }
+    // nats-server creates the client before the handshake, and says so then.
+    server.log.debug(
+      `${joinHostPort(address, port)} - cid:${prepared.cid} - Client connection created`,
+    );
+    prepared.createdLogged = true;
     const g = gen;
     const p: Pending = {
       socket,
@@ -231,7 +248,8 @@ export async function startTlsClientListener(
     socket.once("close", () => {
       // The tls.Server reports a refused certificate (tlsClientError) after the
       // TCP close; give it that turn so the log names the real reason.
-      setTimeout(() => fail(p, "TLS handshake error: connection closed by client", "debug"), 20);
+      // Go's TLS layer reads EOF there, and nats-server logs it as an error.
+      setTimeout(() => fail(p, "TLS handshake error: EOF"), 20);
     });
     p.timer = setTimeout(() => fail(p, "TLS handshake timeout"), g.timeoutMs);
     if (g.options.handshakeFirst) {

@@ -11,7 +11,12 @@ import * as net from "node:net";
 import * as tls from "node:tls";
 import type { TlsOptions } from "../config/options.ts";
 import { CertificateHolder } from "./context.ts";
-import { peerCertificate, refusalReason } from "./session.ts";
+import {
+  clientCertRefusal,
+  handshakeErrorText,
+  peerCertificate,
+  refusalReason,
+} from "./session.ts";
 import { Eku } from "./_eku.ts";
 import { looksLikeTlsRecord, NOT_TLS } from "./first_record.ts";
 
@@ -133,7 +138,11 @@ export function createRouteTlsAcceptor(
     if (!ts.authorized || peer === undefined || pinError !== null) {
       ts.destroy();
       w.reject(
-        new Error(`TLS handshake error: ${pinError ?? refusalReason(peer, Eku.clientAuth)}`),
+        new Error(
+          `TLS handshake error: ${
+            pinError ?? clientCertRefusal(refusalReason(peer, Eku.clientAuth))
+          }`,
+        ),
       );
       return;
     }
@@ -143,7 +152,9 @@ export function createRouteTlsAcceptor(
     const w = take(ts);
     if (!w) return;
     const code = (ts as { authorizationError?: unknown }).authorizationError;
-    const reason = code ? `${refusalReason(peerCertificate(ts))} (${code})` : err.message;
+    const reason = code
+      ? clientCertRefusal(refusalReason(peerCertificate(ts)))
+      : handshakeErrorText(err);
     w.reject(new Error(`TLS handshake error: ${reason}`));
   });
   return {

@@ -50,8 +50,36 @@ export function tlsStateOf(socket: TLSSocket, peer?: X509Certificate): TlsState 
     state.peerCert = id;
     state.peerCertSubject = id.subjectDn;
     state.peerCertDer = new Uint8Array(peer.raw);
+    const chain = peerChain(socket);
+    if (chain.length > 0) state.peerChainDer = chain;
   }
   return state;
+}
+
+/**
+ * The certificates after the peer's own in its chain, leaf side first. The runtime
+ * gives the chain it verified, which ends with the trusted root taken from our CA
+ * file; a peer does not send that root, and nats-server (which shows what the peer
+ * sent) does not list it, so a self-issued last certificate is left out.
+ */
+function peerChain(socket: TLSSocket): Uint8Array[] {
+  type Detailed = { raw?: Uint8Array; issuerCertificate?: Detailed };
+  let cert: Detailed | undefined;
+  try {
+    cert = (socket.getPeerCertificate as (detailed: boolean) => Detailed)
+      .call(socket, true);
+  } catch {
+    return [];
+  }
+  const out: Uint8Array[] = [];
+  for (let n = 0; n < 10 && cert?.issuerCertificate; n++) {
+    const next: Detailed = cert.issuerCertificate;
+    if (next === cert || !next.raw || next.raw.length === 0) break; // the self-issued root
+    if (next.issuerCertificate === next) break; // the root from our trust store
+    out.push(new Uint8Array(next.raw));
+    cert = next;
+  }
+  return out;
 }
 
 /**
@@ -69,16 +97,52 @@ export function refusalReason(
   purpose: string = Eku.clientAuth,
   now = new Date(),
 ): string {
-  if (cert === undefined) return "certificate verification failed";
-  if (now.getTime() > Date.parse(cert.validTo) || now.getTime() < Date.parse(cert.validFrom)) {
-    return "certificate has expired or is not yet valid";
+  // The texts are those of Go's x509 package, which nats-server logs.
+  if (cert === undefined) return "x509: certificate signed by unknown authority";
+  const to = Date.parse(cert.validTo);
+  const from = Date.parse(cert.validFrom);
+  if (now.getTime() > to || now.getTime() < from) {
+    const [rel, edge] = now.getTime() > to ? ["after", to] : ["before", from];
+    return "x509: certificate has expired or is not yet valid: " +
+      `current time ${rfc3339(now.getTime())} is ${rel} ${rfc3339(edge)}`;
   }
   try {
     if (!allowsPurpose(new Uint8Array(cert.raw), purpose)) {
-      return "certificate specifies an incompatible key usage";
+      return "x509: certificate specifies an incompatible key usage";
     }
   } catch {
-    return "certificate could not be parsed";
+    return "x509: malformed certificate";
   }
-  return "certificate signed by unknown authority";
+  return "x509: certificate signed by unknown authority";
+}
+
+/** Go's `time.RFC3339` of a UTC instant, whole seconds: `2026-12-03T10:15:24Z`. */
+function rfc3339(ms: number): string {
+  return new Date(Math.floor(ms / 1000) * 1000).toISOString().replace(".000Z", "Z");
+}
+
+/**
+ * A refused client certificate, as nats-server's TLS layer words it.
+ *
+ * @param x509Reason What {@link refusalReason} found.
+ * @returns `tls: failed to verify client certificate: <reason>`
+ */
+export function clientCertRefusal(x509Reason: string): string {
+  return `tls: failed to verify client certificate: ${x509Reason}`;
+}
+
+/**
+ * A handshake error from the runtime, in Go's TLS wording where the cause is the
+ * same: a client that sent no certificate, a peer that went away (`EOF`).
+ *
+ * @param err The error node:tls reported.
+ * @returns The text nats-server would log after `TLS handshake error: `.
+ */
+export function handshakeErrorText(err: Error): string {
+  const m = err.message;
+  if (/no certificates|CertificateRequired|peer did not return a certificate/i.test(m)) {
+    return "tls: client didn't provide a certificate";
+  }
+  if (/socket hang up|ECONNRESET|connection reset|unexpected eof|EOF/i.test(m)) return "EOF";
+  return m;
 }

@@ -19,7 +19,10 @@ export const FUZZ_LIMITS = { maxPayload: 2048, maxControlLine: 512 } as const;
 
 /** The server config every fuzzed server is started with. */
 export const FUZZ_CONFIG =
-  `max_payload: ${FUZZ_LIMITS.maxPayload}\nmax_control_line: ${FUZZ_LIMITS.maxControlLine}\n`;
+  `max_payload: ${FUZZ_LIMITS.maxPayload}\nmax_control_line: ${FUZZ_LIMITS.maxControlLine}\n` +
+  // A subject mapping on the streams' subjects (under their own first token), so
+  // fuzzed publishes also go through the mapping path: `n3.foo.bar` arrives as `n3.bar`.
+  `mappings { "*.foo.bar": "$1.bar" }\n`;
 
 /** One generated client session. */
 export interface FuzzStream {
