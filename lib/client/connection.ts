@@ -457,13 +457,13 @@ export class ClientConnection implements ClientOps, InboundOwner {
       this.#tracePub(p, buf.subarray(start, end), mapping);
     }
     if (subject === original) {
-      this.#msg.subject = subject;
+      this.#msg!.subject = subject; // made by onPub
       if (!this.#publishAllowed(subject)) return this.#pubDenied(subject);
       const result = this.account.sublist.match(subject);
       return this.#deliver(p, buf, start, end, result, ab, p.argStart[0], p.argEnd[0]);
     }
     if (subject === "") return; // a weighted mapping that drew no destination drops it
-    this.#msg.subject = subject;
+    this.#msg!.subject = subject;
     if (!this.#publishAllowed(subject)) return this.#pubDenied(subject);
     const bytes = new TextEncoder().encode(subject);
     const result = this.account.sublist.match(subject);
@@ -482,7 +482,7 @@ export class ClientConnection implements ClientOps, InboundOwner {
     s1: number,
   ): void {
     const ab = p.argBuf;
-    const msg = this.#msg;
+    const msg = this.#msg!; // made by onPub, which every PUB goes through first
     // Compare before storing: skips V8's write barrier when the buffer is unchanged,
     // which is the common case (the transport reuses its read buffer).
     if (msg.replyBuf !== ab) {
