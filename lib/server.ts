@@ -13,7 +13,7 @@ import { LISTEN_BACKLOG } from "./ops/listen_backlog.ts";
 import { joinHostPort, parseAdvertise } from "./conn/address.ts";
 import type { Logger } from "./ops/logger.ts";
 import { redactSecrets } from "./ops/redact.ts";
-import { ClientConnection } from "./client/connection.ts";
+import { ClientConnection, type ClientType } from "./client/connection.ts";
 import type { TlsState } from "./conn/transport.ts";
 import { type Flushable, FlushQueue } from "./conn/flush_queue.ts";
 import { ClosedReason } from "./conn/closed_reason.ts";
@@ -112,6 +112,7 @@ export type MonitoredServer = Readonly<
     | "startTime"
     | "clientPort"
     | "cluster"
+    | "leafnodes"
     | "clients"
     | "acme"
     | "acmeEnv"
@@ -123,6 +124,7 @@ export type MonitoredServer = Readonly<
     | "authActive"
     | "tlsCertificateInfo"
     | "connectUrls"
+    | "websocket"
   >
 >;
 
@@ -147,6 +149,10 @@ export class Server implements ServerCore {
   monitor: MonitorHandle | null = null;
   /** Routes (lib/cluster), when a cluster block or --cluster is set. */
   cluster: ClusterHandle | null = null;
+  /** Leaf nodes (lib/leaf), when a leafnodes block has a port or remotes. */
+  leafnodes: import("./leaf/leaf_nodes.ts").LeafNodesHandle | null = null;
+  /** The WebSocket listener (lib/websocket), when `websocket.port` is set. */
+  websocket: import("./websocket/listener.ts").WebSocketListener | null = null;
   /** The TLS client listener, kept so a config reload can swap its certificate. */
   clientTls: import("./tls/client_listener.ts").TlsClientListener | null = null;
   /** Letsgo-nats variables for ACME env mode (set by the CLI when DOMAINS is set). */
@@ -157,6 +163,10 @@ export class Server implements ServerCore {
   #log: Logger;
   #configLoadTime = new Date();
   #auth: ClientAuthenticator | null = null;
+  /** WebSocket clients' authentication (their own overrides and TLS map), null without any. */
+  #wsAuth: ClientAuthenticator | null = null;
+  /** The Authenticator class, once loaded (the WebSocket one is rebuilt with it on reload). */
+  #authClass: typeof import("./auth/authenticator.ts").Authenticator | null = null;
   #acme: import("./tls/acme_tls.ts").AcmeTls | null = null;
   #nextCid = 1;
   /** bcrypt worker pool (lib/auth), created on first need and kept across reloads. */
@@ -253,7 +263,27 @@ export class Server implements ServerCore {
   setAuthenticator(auth: ClientAuthenticator | null): ClientAuthenticator | null {
     const previous = this.#auth;
     this.#auth = auth;
+    this.#refreshWebSocketAuth();
     return previous;
+  }
+
+  /** Rebuilds the WebSocket clients' authenticator from the options in force. */
+  #refreshWebSocketAuth(): void {
+    const wsOptions = webSocketAuthOptions(this.options);
+    const previous = this.#wsAuth;
+    this.#wsAuth = null;
+    if (wsOptions !== null && this.#authClass !== null) {
+      this.#wsAuth = new this.#authClass(wsOptions, {
+        log: this.log,
+        bcrypt: this.#bcrypt ?? undefined,
+      });
+    }
+    previous?.close();
+  }
+
+  /** The authenticator a client is checked with (WebSocket clients have their own). */
+  #authOf(client: { type: ClientType } | undefined): ClientAuthenticator | null {
+    return client?.type === "websocket" && this.options.websocket ? this.#wsAuth : this.auth;
   }
 
   /** The ACME side of the server (lib/tls/acme_tls.ts), when ACME is on. */
@@ -303,6 +333,7 @@ export class Server implements ServerCore {
   async buildAuthenticator(options: Options): Promise<ClientAuthenticator> {
     const { Authenticator } = await import("./auth/authenticator.ts");
     const { BcryptPool } = await import("./auth/bcrypt_pool.ts");
+    this.#authClass = Authenticator;
     this.#bcrypt ??= new BcryptPool();
     return new Authenticator(options, { log: this.log, bcrypt: this.#bcrypt });
   }
@@ -319,6 +350,10 @@ export class Server implements ServerCore {
     }
     if (o.configFile) this.log.notice(`Using configuration file: ${o.configFile}`);
     if (needsAuthenticator(o)) this.#auth = await this.buildAuthenticator(o);
+    if (webSocketAuthOptions(o) !== null) {
+      if (this.#authClass === null) (await this.buildAuthenticator(o)).close();
+      this.#refreshWebSocketAuth();
+    }
     const port = o.port === -1 ? 0 : o.port;
     this.clientHost = o.host;
     if (o.tls?.acme || o.cluster?.tls?.acme || this.acmeEnv) {
@@ -354,16 +389,35 @@ export class Server implements ServerCore {
     } else {
       this.#listenPlain(o.host, port);
     }
+    if (o.websocket && o.websocket.port !== 0) {
+      const { startWebSocketListener } = await import("./websocket/listener.ts");
+      this.websocket = await startWebSocketListener(this);
+    }
     this.log.notice(`Listening for client connections on ${joinHostPort(o.host, this.clientPort)}`);
     if (o.tls) this.log.notice("TLS required for client connections");
     this.#startSweeper();
     this.log.notice("Server is ready");
+    // The leaf listener binds before the routes start, so they carry our leaf URL.
+    const leaf = o.leafnodes;
+    let leafnodes: import("./leaf/leaf_nodes.ts").LeafNodes | null = null;
+    if (leaf && (leaf.port !== 0 || leaf.remotes.length > 0)) {
+      const { listenLeafNodes } = await import("./leaf/leaf_nodes.ts");
+      leafnodes = await listenLeafNodes(this);
+      this.leafnodes = leafnodes;
+      this.extensions.push(leafnodes);
+    }
     if (o.cluster && o.cluster.port !== 0) {
       const { startCluster } = await import("./cluster/cluster.ts");
       const cluster = await startCluster(this);
       this.cluster = cluster;
       this.extensions.push(cluster);
     }
+    leafnodes?.dialRemotes();
+  }
+
+  /** A new connection id (clients and leaf connections share the sequence, as in nats-server). */
+  nextClientId(): number {
+    return this.#nextCid++;
   }
 
   /** The cluster name shown at start-up (configured or generated); the cluster starts with it. */
@@ -438,10 +492,10 @@ export class Server implements ServerCore {
    * builds its INFO line. The TLS listener sends that INFO in plain text before
    * the handshake, then calls acceptClient() with the upgraded transport.
    */
-  prepareClient(remoteAddress: string): PreparedClient {
+  prepareClient(remoteAddress: string, type: ClientType = "nats"): PreparedClient {
     const cid = this.#nextCid++;
-    const nonce = this.auth?.needsNonce ? newNonce() : undefined;
-    const info = this.infoLine({ cid, ip: remoteAddress, nonce });
+    const nonce = this.#authOf({ type })?.needsNonce ? newNonce() : undefined;
+    const info = this.infoLine({ cid, ip: remoteAddress, nonce, type });
     return { cid, nonce, info, infoSent: false, urlsVersion: this.#connectUrlsVersion };
   }
 
@@ -455,8 +509,9 @@ export class Server implements ServerCore {
     transport: Transport,
     prepared: PreparedClient = this.prepareClient(transport.remoteAddress),
     tls: TlsState | null = null,
+    type: ClientType = "nats",
   ): ClientConnection {
-    const client = new ClientConnection(this, transport, prepared.cid, this.globalAccount);
+    const client = new ClientConnection(this, transport, prepared.cid, this.globalAccount, type);
     this.#infoUrlsVersion.set(client, prepared.urlsVersion);
     client.nonce = prepared.nonce;
     client.tls = tls;
@@ -478,9 +533,10 @@ export class Server implements ServerCore {
 
   /** The INFO line for one client, fields in nats-server's order. */
   infoLine(
-    client: { cid: number; ip: string; nonce?: string } | null,
+    client: { cid: number; ip: string; nonce?: string; type?: ClientType } | null,
     extra?: { ldm?: boolean },
   ): Uint8Array {
+    const websocket = client?.type === "websocket";
     const o = this.options;
     const info: Record<string, unknown> = {
       server_id: this.serverId,
@@ -492,7 +548,9 @@ export class Server implements ServerCore {
       port: this.advertisedPort(),
       headers: !o.noHeaderSupport,
     };
-    if (this.authRequired) info.auth_required = true;
+    // WebSocket clients: auth is required whenever any is configured for them (a
+    // no_auth_user does not clear it there, as in nats-server).
+    if (websocket ? this.#wsAuth?.active ?? false : this.authRequired) info.auth_required = true;
     if (o.tls && !o.allowNonTls) info.tls_required = true;
     if (o.tls && (o.tls.verify || o.tls.verifyAndMap)) info.tls_verify = true;
     if (o.tls && o.allowNonTls) info.tls_available = true;
@@ -505,7 +563,8 @@ export class Server implements ServerCore {
     const clusterName = this.cluster?.name ?? o.cluster?.name;
     if (clusterName) info.cluster = clusterName;
     // A lame duck INFO lists only the other servers, where clients should go.
-    const urls = extra?.ldm ? this.#peerUrls() : this.connectUrls();
+    // WebSocket clients are never sent the NATS URLs (nats-server sends them WebSocket ones).
+    const urls = websocket ? [] : extra?.ldm ? this.#peerUrls() : this.connectUrls();
     if (urls.length > 0) info.connect_urls = urls;
     if (extra?.ldm) info.ldm = true;
     return encoder.encode(`INFO ${JSON.stringify(info)} \r\n`);
@@ -565,7 +624,10 @@ export class Server implements ServerCore {
     if (this.#shuttingDown) return;
     for (const client of this.clients.values()) {
       // Before its first PING a client is owed the change then (pongSent).
-      if (client.opts.protocol >= 1 && !this.#infoUrlsVersion.has(client)) {
+      if (
+        client.opts.protocol >= 1 && !this.#infoUrlsVersion.has(client) &&
+        client.type !== "websocket"
+      ) {
         client.send(this.infoLine(infoTarget(client)));
       }
     }
@@ -581,16 +643,33 @@ export class Server implements ServerCore {
     client: ClientConnection,
     creds: ConnectCredentials,
   ): AuthOutcome | Promise<AuthOutcome> {
-    if (this.auth === null) return { ok: true, account: GLOBAL_ACCOUNT, permissions: null };
-    return this.auth.authenticate(creds, { nonce: client.nonce, cert: client.tls?.peerCert });
+    const auth = this.#authOf(client);
+    if (auth === null) return { ok: true, account: GLOBAL_ACCOUNT, permissions: null };
+    return auth.authenticate(creds, {
+      nonce: client.nonce,
+      cert: client.tls?.peerCert,
+      connectionType: client.type === "websocket" ? "WEBSOCKET" : "STANDARD",
+    });
   }
 
-  anonymousLogin(creds: ConnectCredentials): AuthOutcome | null {
-    return this.auth?.anonymous(creds) ?? null;
+  authActiveFor(client: ClientConnection): boolean {
+    return this.#authOf(client)?.active ?? false;
   }
 
-  authViolationLine(creds: ConnectCredentials): string {
-    return this.auth?.violationLine(creds) ?? "authentication error";
+  authTimeoutMsFor(client: ClientConnection): number {
+    return this.#authOf(client)?.timeoutMs ?? 2000;
+  }
+
+  anonymousLogin(creds: ConnectCredentials, client?: ClientConnection): AuthOutcome | null {
+    return this.#authOf(client)?.anonymous(creds) ?? null;
+  }
+
+  authViolationLine(creds: ConnectCredentials, client?: ClientConnection): string {
+    return this.#authOf(client)?.violationLine(creds) ?? "authentication error";
+  }
+
+  get isShuttingDown(): boolean {
+    return this.#shuttingDown;
   }
 
   accountFor(name: string): Account | null {
@@ -620,6 +699,7 @@ export class Server implements ServerCore {
     if (version === undefined) return;
     this.#infoUrlsVersion.delete(client);
     if (client.opts.protocol < 1 || version === this.#connectUrlsVersion) return;
+    if (client.type === "websocket") return;
     if (!this.#shuttingDown) client.send(this.infoLine(infoTarget(client)));
   }
 
@@ -689,6 +769,7 @@ export class Server implements ServerCore {
     this.log.notice("Initiating Shutdown...");
     this.#accepting?.close(); // idempotent: lame duck may have closed it
     await this.clientTls?.close(); // Idempotent; a reload may have replaced it
+    await this.websocket?.close();
     clearInterval(this.#sweeper);
     // Routes close before clients; the clients are not told of the peers going
     // away (updatePeerClientUrls is silent from here on), so they keep them to
@@ -701,6 +782,7 @@ export class Server implements ServerCore {
     await Promise.all(drains);
     for (const client of [...this.clients.values()]) client.close(ClosedReason.ServerShutdown);
     this.auth?.close();
+    this.#wsAuth?.close();
     this.#bcrypt?.close();
     this.log.notice("Server Exiting..");
     this.#done.resolve();
@@ -713,6 +795,7 @@ export class Server implements ServerCore {
     this.log.notice("Entering lame duck mode, stop accepting new clients");
     this.#accepting?.close();
     await this.clientTls?.close(); // The TLS listener (a reload may have replaced it)
+    await this.websocket?.close();
     // The cluster (route INFO with ldm:true) learns through this hook.
     for (const ext of this.extensions) {
       try {
@@ -742,8 +825,44 @@ export class Server implements ServerCore {
   }
 }
 
-function infoTarget(c: ClientConnection): { cid: number; ip: string; nonce?: string } {
-  return { cid: c.cid, ip: c.transport.remoteAddress, nonce: c.nonce };
+function infoTarget(
+  c: ClientConnection,
+): { cid: number; ip: string; nonce?: string; type: ClientType } {
+  return { cid: c.cid, ip: c.transport.remoteAddress, nonce: c.nonce, type: c.type };
+}
+
+/**
+ * The options WebSocket clients are authenticated with, or null when they
+ * need none: the server's users and accounts; the websocket block's own
+ * user/password/token/no_auth_user when it sets any (they then replace the
+ * top-level ones, as in nats-server), its TLS block for verify_and_map, and
+ * its authorization timeout when set.
+ */
+export function webSocketAuthOptions(o: Options): Options | null {
+  const ws = o.websocket;
+  if (!ws || ws.port === 0) return null;
+  const override = Boolean(ws.username || ws.token || ws.noAuthUser);
+  const authorization = { ...(o.authorization ?? {}) };
+  let noAuthUser = o.noAuthUser;
+  if (override) {
+    delete authorization.user;
+    delete authorization.password;
+    delete authorization.token;
+    if (ws.username) authorization.user = ws.username;
+    if (ws.password) authorization.password = ws.password;
+    if (ws.token) authorization.token = ws.token;
+    noAuthUser = ws.noAuthUser;
+  }
+  if (ws.authTimeout > 0) authorization.timeout = ws.authTimeout;
+  else if (authorization.timeout === undefined) {
+    // The server's derived timeout, not one derived from the websocket TLS block.
+    authorization.timeout = o.tls ? o.tls.timeout + 1 : 2;
+  }
+  const derived: Options = { ...o, authorization, tls: ws.tls };
+  if (noAuthUser === undefined) delete derived.noAuthUser;
+  else derived.noAuthUser = noAuthUser;
+  if (!derived.tls) delete derived.tls;
+  return needsAuthenticator(derived) ? derived : null;
 }
 
 /** Whether any client authentication is configured. */

@@ -362,7 +362,7 @@ Deno.test("cluster: a fake peer sees nats-server's exact route bytes", async () 
     equal(json.server_id, node.id);
     equal(json.headers, true);
     ok(typeof json.nonce === "string");
-    ok(!("lnoc" in json));
+    equal(json.lnoc, true); // as nats-server: we take leaf origins (LS+ <origin>, LMSG)
     deepStrictEqual(json.connect_urls, [`127.0.0.1:${node.server.clientPort}`]);
     const fakeId = "NFAKEPEER0000000000000000000000000000000000000000000000";
     await peer.send(

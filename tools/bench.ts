@@ -27,6 +27,7 @@ import { twoNode, twoNode1k } from "./bench/cluster.ts";
 import { cpuLine, CpuMeter, type CpuReport, pctText } from "./bench/cpu.ts";
 import { flowControl } from "./bench/flow_control.ts";
 import { idleConnectionCount, idleConns } from "./bench/idle.ts";
+import { leafPubSub } from "./bench/leaf.ts";
 import { bcryptStorm, cleanupAuthConfig, reqReply } from "./bench/latency.ts";
 import {
   combineRounds,
@@ -50,6 +51,7 @@ import {
   tlsReqReply,
 } from "./bench/tls.ts";
 import { type BenchContext, naFrom, type Workload } from "./bench/workload.ts";
+import { wsPubSub } from "./bench/websocket.ts";
 
 /** Every workload, in the order they run and print. Add a new one with one line here. */
 export const WORKLOADS: Workload[] = [
@@ -68,7 +70,9 @@ export const WORKLOADS: Workload[] = [
   pubOnly,
   queue,
   twoNode,
+  leafPubSub,
   bcryptStorm,
+  wsPubSub,
 ];
 
 /** Debian's nats-server, the reference, when it is installed there. */

@@ -50,6 +50,9 @@ export interface ConnectOptions {
   tlsRequired: boolean;
 }
 
+/** How the client reached the server (/connz `type`): plain NATS or WebSocket. */
+export type ClientType = "nats" | "websocket";
+
 /** Keeps a leading byte-order mark: Go's decoder refuses it, so must we. */
 const decoder = new TextDecoder("utf-8", { ignoreBOM: true });
 /** nats-server sends the first PING 2 s after CONNECT to measure RTT. */
@@ -69,6 +72,8 @@ export class ClientConnection implements ClientOps, InboundOwner {
   readonly parser: ClientParser;
   readonly start: Date = new Date();
   readonly subs: Map<string, Subscription> = new Map();
+  /** "websocket" for clients of the WebSocket listener. */
+  readonly type: ClientType;
   tls: TlsState | null = null;
   account: Account;
   opts: ConnectOptions = {
@@ -132,11 +137,18 @@ export class ClientConnection implements ClientOps, InboundOwner {
     return this.permissions === null || !this.permissions.respondsToReplies;
   }
 
-  constructor(server: ServerCore, transport: Transport, cid: number, account: Account) {
+  constructor(
+    server: ServerCore,
+    transport: Transport,
+    cid: number,
+    account: Account,
+    type: ClientType = "nats",
+  ) {
     this.server = server;
     this.transport = transport;
     this.cid = cid;
     this.account = account;
+    this.type = type;
     const o = server.options;
     this.parser = new ClientParser(this, {
       maxControlLine: o.maxControlLine,
@@ -145,7 +157,7 @@ export class ClientConnection implements ClientOps, InboundOwner {
     this.parser.pedantic = this.opts.pedantic;
     this.out = new Outbound(transport, (e) => closeOnWriteError(this, e));
     this.#inbound = new InboundPump(this, transport);
-    this.#authenticated = !server.authActive;
+    this.#authenticated = !(server.authActiveFor?.(this) ?? server.authActive);
   }
 
   get echo(): boolean {
@@ -167,13 +179,19 @@ export class ClientConnection implements ClientOps, InboundOwner {
   }
 
   /**
-   * The prefix nats-server puts on connection log lines: `host:port - cid:N`, then
-   * `- "v<version>:<lang>:<name>"` once a CONNECT named any of them.
+   * The prefix nats-server puts on connection log lines: `host:port - cid:N`
+   * (`wid:N` for WebSocket, after a proxy's X-Forwarded-For address: `ip/host:port`),
+   * then `- "v<version>:<lang>:<name>"` once a CONNECT named any of them.
    */
   get logPrefix(): string {
-    return `${
-      joinHostPort(this.transport.remoteAddress, this.transport.remotePort)
-    } - cid:${this.cid}${this.#logTag}`;
+    const t = this.transport;
+    const id = this.type === "websocket" ? "wid" : "cid";
+    const fwd = t.forwardedFor === undefined
+      ? ""
+      : `${t.forwardedFor.includes(":") ? `[${t.forwardedFor}]` : t.forwardedFor}/`;
+    return `${fwd}${
+      joinHostPort(t.remoteAddress, t.remotePort)
+    } - ${id}:${this.cid}${this.#logTag}`;
   }
 
   /** Sends INFO (unless already sent before a TLS upgrade) and starts reading. */
@@ -185,8 +203,9 @@ export class ClientConnection implements ClientOps, InboundOwner {
     const o = this.server.options;
     // With no_auth_user too (nats-server): a silent client still times out, and a
     // first op other than CONNECT makes it the no_auth_user (#requireAuth).
-    if (this.server.authActive) {
-      this.#authTimer = setTimeout(() => this.#authTimeout(), this.server.authTimeoutMs);
+    if (!this.#authenticated) {
+      const ms = this.server.authTimeoutMsFor?.(this) ?? this.server.authTimeoutMs;
+      this.#authTimer = setTimeout(() => this.#authTimeout(), ms);
     }
     // A client that never sends CONNECT still gets pinged, after a full interval.
     this.#keepAlive.schedule(o.pingIntervalMs);
@@ -356,7 +375,7 @@ export class ClientConnection implements ClientOps, InboundOwner {
   #authFailed(_reason: string): void {
     if (this.isClosed) return;
     this.server.log.error(
-      `${this.logPrefix} - ${this.server.authViolationLine(this.credentials ?? {})}`,
+      `${this.logPrefix} - ${this.server.authViolationLine(this.credentials ?? {}, this)}`,
     );
     this.sendErrAndClose(WireError.AuthorizationViolation, ClosedReason.AuthenticationViolation);
   }
@@ -392,7 +411,7 @@ export class ClientConnection implements ClientOps, InboundOwner {
   #requireAuth(): boolean {
     if (this.#authenticated) return true;
     const creds = this.credentials ??= {};
-    const outcome = this.server.anonymousLogin(creds);
+    const outcome = this.server.anonymousLogin(creds, this);
     if (outcome !== null && outcome.ok && this.#applyAuth(outcome)) {
       this.#connectSeen = true;
       return true;
@@ -793,6 +812,7 @@ export class ClientConnection implements ClientOps, InboundOwner {
       name: this.opts.name,
       lang: this.opts.lang,
       version: this.opts.version,
+      clientType: this.type,
     };
   }
 
@@ -826,6 +846,7 @@ export class ClientConnection implements ClientOps, InboundOwner {
       for (const sub of this.subs.values()) replyInterestLost(this.account, sub.subject);
     }
     this.server.clientClosed(this);
+    this.transport.closing?.(reason);
     this.out.closeTransport(flushFirst);
   }
 

@@ -12,14 +12,14 @@ import { LISTEN_BACKLOG } from "../ops/listen_backlog.ts";
 import { DenoTransport, type Transport } from "../conn/transport.ts";
 import { TlsTransport } from "../tls/backpressure.ts";
 import { ClosedReason } from "../conn/closed_reason.ts";
-import type { Subscription } from "../delivery/subscription.ts";
+import { LinkKind, type Subscription } from "../delivery/subscription.ts";
 import { PermissionChecker } from "../auth/permissions.ts";
 import type { ClusterOptions, TlsOptions } from "../config/options.ts";
 import type { RouteInfo } from "../monitor/types.ts";
 import type { Account } from "../server/account.ts";
 import type { ClusterHandle, Server } from "../server.ts";
 import { gossipIp, gossipLine, gossipTarget } from "./gossip.ts";
-import { LocalInterest } from "./interest.ts";
+import { LocalInterest, withoutOrigin } from "./interest.ts";
 import { RouteAuth } from "./route_auth.ts";
 import { RouteConnection, type RouteHost, type RouteInfoJson } from "./route_connection.ts";
 import { dialTcp, RouteDialer } from "./route_dialer.ts";
@@ -158,7 +158,7 @@ export class Cluster implements ClusterHandle, RouteHost {
     // Interest that existed before the cluster came up (clients may already be connected).
     for (const account of this.server.accounts.values()) {
       for (const sub of account.sublist.all()) {
-        if (sub.route === null && !sub.noForward) this.interest.change(account.name, sub, true);
+        if (announced(sub)) this.interest.change(account.name, sub, true);
       }
     }
     for (const text of o.routes) this.addRoute(text);
@@ -267,6 +267,7 @@ export class Cluster implements ClusterHandle, RouteHost {
       tls: this.#tls !== null,
       connectUrls,
       permissions: o.permissions,
+      leafnodeUrl: server.leafnodes?.ownLeafUrl() ?? null,
     };
   }
 
@@ -343,9 +344,15 @@ export class Cluster implements ClusterHandle, RouteHost {
       existing.close(ClosedReason.DuplicateRoute);
     }
     this.#remotes.set(id, conn);
-    conn.registeredWith(this.interest.snapshot());
+    conn.registeredWith(this.#forPeer(conn, this.interest.snapshot()));
     const urls = stringList(info.connect_urls);
     conn.connectUrls = urls;
+    // The peer's leaf URL is passed on to our leafs (they may dial it when we go away).
+    const leafUrls = stringList(info.leafnode_urls);
+    if (leafUrls.length === 1) {
+      conn.leafnodeUrl = leafUrls[0];
+      server.leafnodes?.peerLeafUrl(leafUrls[0], true);
+    }
     if (this.#remotes.size > 1) {
       const line = gossipLine(info, gossipIp(info, conn.transport.remoteAddress));
       for (const other of this.#remotes.values()) if (other !== conn) other.send(line);
@@ -400,6 +407,10 @@ export class Cluster implements ClusterHandle, RouteHost {
       this.#remotes.delete(conn.remoteId);
       if (conn.connectUrls.length > 0) this.server.updatePeerClientUrls(conn.connectUrls, false);
       conn.connectUrls = [];
+      if (conn.leafnodeUrl !== "" && !this.#shuttingDown) {
+        this.server.leafnodes?.peerLeafUrl(conn.leafnodeUrl, false);
+      }
+      conn.leafnodeUrl = "";
     }
     const url = conn.url;
     if (this.#shuttingDown || conn.noReconnect || url === null) return;
@@ -431,11 +442,15 @@ export class Cluster implements ClusterHandle, RouteHost {
   // ------------------------------------------------------------ ServerExtension
 
   interestChanged(account: Account, sub: Subscription, added: boolean): void {
-    // Local interest: clients, their stream import shadows, the service reply wildcards.
-    if (sub.route !== null || sub.noForward) return;
+    if (!announced(sub)) return;
     const line = this.interest.change(account.name, sub, added);
     if (line === null) return;
-    for (const conn of this.#remotes.values()) conn.send(line);
+    for (const conn of this.#remotes.values()) conn.send(this.#forPeer(conn, line));
+  }
+
+  /** Interest lines as a peer takes them: with leaf origins only when it announced `lnoc`. */
+  #forPeer(conn: RouteConnection, lines: Uint8Array): Uint8Array {
+    return conn.lnoc ? lines : withoutOrigin(lines);
   }
 
   /** Closes every route and stops listening and dialing. */
@@ -524,7 +539,7 @@ export class Cluster implements ClusterHandle, RouteHost {
     this.#setPermissions(p);
     const info = routeInfoLine(this.#identity());
     for (const conn of this.#remotes.values()) {
-      if (lines.length > 0) conn.send(lines);
+      if (lines.length > 0) conn.send(this.#forPeer(conn, lines));
       conn.dropRemoteInterest((s) => this.exportAllowed(s));
       conn.send(info);
     }
@@ -534,7 +549,7 @@ export class Cluster implements ClusterHandle, RouteHost {
   peerPermissionsChanged(conn: RouteConnection): void {
     if (!conn.registered || this.#remotes.get(conn.remoteId) !== conn) return;
     const snapshot = this.interest.snapshot();
-    if (snapshot.length > 0) conn.send(snapshot);
+    if (snapshot.length > 0) conn.send(this.#forPeer(conn, snapshot));
   }
 
   /**
@@ -677,6 +692,16 @@ export class Cluster implements ClusterHandle, RouteHost {
     }
     return out;
   }
+}
+
+/**
+ * Interest routes hear about: local interest (clients, their stream import
+ * shadows, the service reply wildcards) and our leafs' (hub links), never what
+ * other servers told us.
+ */
+function announced(sub: Subscription): boolean {
+  if (sub.route === null) return !sub.noForward;
+  return sub.route.linkKind === LinkKind.LeafHub;
 }
 
 function sameJson(a: unknown, b: unknown): boolean {

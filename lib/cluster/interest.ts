@@ -16,6 +16,8 @@ interface Entry {
   subject: string;
   queue: string | null;
   count: number;
+  /** The leaf cluster of the subscription that created the entry ("" for none). */
+  origin: string;
 }
 
 /** Decides which subjects this server announces to its routes (route `import` permission). */
@@ -66,7 +68,7 @@ export class LocalInterest {
     let entry = entries.get(key);
     if (added) {
       if (entry === undefined) {
-        entry = { subject: sub.subject, queue: sub.queue, count: 0 };
+        entry = { subject: sub.subject, queue: sub.queue, count: 0, origin: sub.origin };
         entries.set(key, entry);
       }
       entry.count++;
@@ -110,14 +112,36 @@ export class LocalInterest {
   }
 }
 
+/** Interest from a leaf of cluster C goes out as `LS+ C <acc> ...` (peers with `lnoc`). */
 function addLine(account: string, e: Entry): string {
+  const verb = e.origin === "" ? "RS+" : `LS+ ${e.origin}`;
   return e.queue === null
-    ? `RS+ ${account} ${e.subject}\r\n`
-    : `RS+ ${account} ${e.subject} ${e.queue} ${e.count}\r\n`;
+    ? `${verb} ${account} ${e.subject}\r\n`
+    : `${verb} ${account} ${e.subject} ${e.queue} ${e.count}\r\n`;
 }
 
 function removeLine(account: string, e: Entry): string {
+  const verb = e.origin === "" ? "RS-" : "LS-";
   return e.queue === null
-    ? `RS- ${account} ${e.subject}\r\n`
-    : `RS- ${account} ${e.subject} ${e.queue}\r\n`;
+    ? `${verb} ${account} ${e.subject}\r\n`
+    : `${verb} ${account} ${e.subject} ${e.queue}\r\n`;
+}
+
+/**
+ * The same interest lines for a peer without `lnoc`: `LS+ <origin> ` becomes
+ * `RS+ ` and `LS- ` becomes `RS- ` (the origin is dropped).
+ */
+export function withoutOrigin(lines: Uint8Array): Uint8Array {
+  let leaf = false;
+  for (let i = 0; i + 1 < lines.length; i++) {
+    if ((i === 0 || lines[i - 1] === 0x0a) && lines[i] === 0x4c && lines[i + 1] === 0x53) {
+      leaf = true;
+      break;
+    }
+  }
+  if (!leaf) return lines;
+  const text = new TextDecoder().decode(lines)
+    .replace(/^LS\+ \S+ /gm, "RS+ ")
+    .replace(/^LS- /gm, "RS- ");
+  return encoder.encode(text);
 }

@@ -97,8 +97,12 @@ export class RouteConnection implements RouteLink, RouteOps, InboundOwner {
   remoteInfo: RouteInfoJson | null = null;
   /** The peer accepts HMSG. */
   headers = false;
+  /** The peer takes `LS+ <origin>` and `LMSG <origin>` (leaf node origin cluster). */
+  lnoc = false;
   /** The peer's client URLs currently added to our connect_urls. */
   connectUrls: string[] = [];
+  /** The peer's leaf node URL, passed on to our leafs ("" for none). */
+  leafnodeUrl = "";
   /**
    * The credentials of an accepted route's CONNECT, kept so that a config
    * reload changing the cluster authorization can check them again.
@@ -147,6 +151,8 @@ export class RouteConnection implements RouteLink, RouteOps, InboundOwner {
   // Outbound: the publisher's account name as bytes, cached.
   #outAccount: Account | null = null;
   #outAccountBytes: Uint8Array = EMPTY;
+  #outOrigin = "";
+  #outOriginBytes: Uint8Array = EMPTY;
 
   constructor(host: RouteHost, transport: Transport, origin: RouteOrigin) {
     this.host = host;
@@ -264,6 +270,7 @@ export class RouteConnection implements RouteLink, RouteOps, InboundOwner {
     if (!this.host.checkClusterName(this, cluster, json.cluster_dynamic === true)) return false;
     this.remoteId = optStr(json.name) ?? "";
     if (json.headers === true) this.headers = !this.server.options.noHeaderSupport;
+    if (json.lnoc === true) this.lnoc = true;
     return true;
   }
 
@@ -305,6 +312,7 @@ export class RouteConnection implements RouteLink, RouteOps, InboundOwner {
       this.remoteId = optStr(info.server_id) ?? this.remoteId;
       this.remoteName = optStr(info.server_name) ?? "";
       this.headers = info.headers === true && !this.server.options.noHeaderSupport;
+      if (info.lnoc === true) this.lnoc = true;
       this.host.processFirstInfo(this, info);
       return;
     }
@@ -382,6 +390,7 @@ export class RouteConnection implements RouteLink, RouteOps, InboundOwner {
       this.remoteSubs.delete(key);
       existing.sub.closed = true;
       existing.account.sublist.remove(existing.sub);
+      this.server.interestChanged?.(existing.account, existing.sub, false);
       return;
     }
     const weight = n === 4 ? p.parseSize(k + 3) : 1;
@@ -396,12 +405,14 @@ export class RouteConnection implements RouteLink, RouteOps, InboundOwner {
     }
     const sub = new Subscription({ subject, queue, sid: key, sidBytes: EMPTY, route: this });
     if (weight > 0) sub.weight = weight;
+    if (k === 1) sub.origin = latin1(ab, p.argStart[0], p.argEnd[0]);
     if (!account.sublist.insert(sub)) {
       this.server.log.error(`${this.logPrefix} - Invalid subscription "${subject}"`);
       this.send(errLine("Invalid Subscription"));
       return;
     }
     this.remoteSubs.set(key, { account, sub });
+    this.server.interestChanged?.(account, sub, true);
   }
 
   /**
@@ -414,6 +425,7 @@ export class RouteConnection implements RouteLink, RouteOps, InboundOwner {
       this.remoteSubs.delete(key);
       sub.closed = true;
       account.sublist.remove(sub);
+      this.server.interestChanged?.(account, sub, false);
     }
   }
 
@@ -424,6 +436,7 @@ export class RouteConnection implements RouteLink, RouteOps, InboundOwner {
     for (const { account, sub } of this.remoteSubs.values()) {
       sub.closed = true;
       account.sublist.remove(sub);
+      this.server.interestChanged?.(account, sub, false);
       perAccount.set(account.name, (perAccount.get(account.name) ?? 0) + 1);
     }
     this.remoteSubs.clear();
@@ -476,6 +489,7 @@ export class RouteConnection implements RouteLink, RouteOps, InboundOwner {
     } else {
       msg.replyStart = -1;
     }
+    msg.origin = p.msgOrigin < 0 ? "" : latin1(ab, p.argStart[p.msgOrigin], p.argEnd[p.msgOrigin]);
     msg.sizeBuf = ab;
     msg.sizeStart = p.argStart[p.msgSizeArg];
     msg.sizeEnd = p.argEnd[p.msgSizeArg];
@@ -546,13 +560,22 @@ export class RouteConnection implements RouteLink, RouteOps, InboundOwner {
   /** RouteLink: frames a local client's message for this peer (one hop). */
   sendMessage(msg: PublishContext, queues: readonly string[]): void {
     if (this.isClosed) return;
+    // A leaf's message and a service import's republish name their account.
     const account = msg.account ?? msg.publisher?.account;
     if (account === undefined || msg.fromRoute) return; // routed messages are never forwarded
     if (account !== this.#outAccount) {
       this.#outAccount = account;
       this.#outAccountBytes = encoder.encode(account.name);
     }
-    const size = writeRouteMsg(this.out, this.#outAccountBytes, msg, queues, this.headers);
+    let origin: Uint8Array | null = null;
+    if (msg.origin !== "" && this.lnoc) {
+      if (msg.origin !== this.#outOrigin) {
+        this.#outOrigin = msg.origin;
+        this.#outOriginBytes = encoder.encode(msg.origin);
+      }
+      origin = this.#outOriginBytes;
+    }
+    const size = writeRouteMsg(this.out, this.#outAccountBytes, msg, queues, this.headers, origin);
     this.outMsgs++;
     this.outBytes += size;
     const stats = this.server.stats;

@@ -33,7 +33,11 @@ export function writeRouteMsg(
   msg: PublishContext,
   queues: readonly string[],
   headers: boolean,
+  origin: Uint8Array | null = null,
 ): number {
+  // `LMSG <origin> ...` (a leaf's message to a peer with lnoc) always carries headers and a
+  // header size, 0 when there are none.
+  if (origin !== null) headers = true;
   const withHeaders = msg.hdrSize >= 0 && headers;
   // Offsets into the publisher's buffer: no view is made per message.
   const bodyStart = msg.hdrSize > 0 && !headers ? msg.payloadStart + msg.hdrSize : msg.payloadStart;
@@ -43,16 +47,20 @@ export function writeRouteMsg(
   let queueLen = 0;
   for (let i = 0; i < queues.length; i++) queueLen += 1 + queueBytes(queues[i]).length;
   // verb + account + subject + "+ reply" + queues + 2 sizes + spaces + CRLF + payload + CRLF.
-  const room = 5 + account.length + 1 + subjLen + 3 + replyLen + 1 + queueLen + 32 +
-    bodyLen + 4;
+  const room = 5 + (origin === null ? 0 : origin.length + 1) + account.length + 1 + subjLen + 3 +
+    replyLen + 1 + queueLen + 32 + bodyLen + 4;
   out.reserve(room);
   const b = out.buf;
   let p = out.len;
-  b[p++] = withHeaders ? 0x48 : 0x52; // H or R
+  b[p++] = origin !== null ? 0x4c : withHeaders ? 0x48 : 0x52; // L, H or R
   b[p++] = 0x4d; // M
   b[p++] = 0x53; // S
   b[p++] = 0x47; // G
   b[p++] = SPACE;
+  if (origin !== null) {
+    p = copyBytes(b, p, origin, 0, origin.length);
+    b[p++] = SPACE;
+  }
   p = copyBytes(b, p, account, 0, account.length);
   b[p++] = SPACE;
   p = copyBytes(b, p, msg.subjBuf, msg.subjStart, msg.subjEnd);
@@ -77,6 +85,10 @@ export function writeRouteMsg(
   }
   if (withHeaders) {
     p = copyBytes(b, p, msg.hdrBuf, msg.hdrStart, msg.hdrEnd);
+    b[p++] = SPACE;
+    p = copyBytes(b, p, msg.sizeBuf, msg.sizeStart, msg.sizeEnd);
+  } else if (origin !== null) {
+    b[p++] = 0x30; // "0": no headers
     b[p++] = SPACE;
     p = copyBytes(b, p, msg.sizeBuf, msg.sizeStart, msg.sizeEnd);
   } else if (msg.hdrSize >= 0) {

@@ -1,7 +1,8 @@
 /**
  * The route INFO and CONNECT lines this server sends, fields in nats-server
- * 2.9's order (docs/architecture.md, "Protocol facts"). `lnoc` is left out on purpose: peers
- * then send us only RS±/RMSG/HMSG, never LS±/LMSG.
+ * 2.9's order (docs/architecture.md, "Protocol facts"). `lnoc: true` says we take `LS+` with
+ * the origin cluster of leaf interest and `LMSG` with the origin of a leaf's message
+ * (docs/leafnodes.md).
  *
  * @module
  */
@@ -32,6 +33,8 @@ export interface RouteIdentity {
   /** Our client URLs (omitted with no_advertise). */
   connectUrls: string[] | null;
   permissions: ClusterOptions["permissions"];
+  /** Our leaf node URL (`host:port`), so peers pass it on to their leafs; null without one. */
+  leafnodeUrl?: string | null;
 }
 
 /** The route INFO line, `INFO {json} \r\n` as nats-server frames its own. */
@@ -62,7 +65,9 @@ export function routeInfoLine(
   if (id.connectUrls && id.connectUrls.length > 0) info.connect_urls = id.connectUrls;
   if (id.permissions?.import) info.import = id.permissions.import;
   if (id.permissions?.export) info.export = id.permissions.export;
+  info.lnoc = true;
   if (extra.ldm) info.ldm = true;
+  if (id.leafnodeUrl) info.leafnode_urls = [id.leafnodeUrl];
   return encoder.encode(`INFO ${JSON.stringify(info)} \r\n`);
 }
 
@@ -80,6 +85,7 @@ export function routeConnectLine(id: RouteIdentity, url: RouteUrl): Uint8Array {
   connect.name = id.serverId;
   connect.cluster = id.clusterName;
   if (id.clusterDynamic) connect.cluster_dynamic = true;
+  connect.lnoc = true;
   return encoder.encode(`CONNECT ${JSON.stringify(connect)}\r\n`);
 }
 

@@ -137,13 +137,19 @@ export class RouteParser extends LineParser {
   msgSizeArg = 0;
   msgSize = 0;
 
+  /**
+   * Leaf-connection framing: `LS+ <subject> [<queue> <weight>]`,
+   * `LMSG <subject> ... <size>` and `HMSG <subject> ... <hdr> <size>`, with no
+   * account (a leaf connection is bound to one) and no origin; msgAccount is -1.
+   */
+  readonly leaf: boolean;
   #ops: RouteOps;
   #state = State.OpStart;
   #verb = Verb.None;
   #failed = false;
   #stopped = false;
 
-  constructor(ops: RouteOps) {
+  constructor(ops: RouteOps, options: { leaf?: boolean } = {}) {
     super({
       argSlots: 16,
       maxArgs: 0x7fffffff, // RMSG lines may name any number of queue groups
@@ -151,6 +157,7 @@ export class RouteParser extends LineParser {
       scratchSize: 1024,
     });
     this.#ops = ops;
+    this.leaf = options.leaf === true;
   }
 
   /** Makes every later `parse()` return at once (the connection closed). */
@@ -308,6 +315,7 @@ export class RouteParser extends LineParser {
    */
   #msgArgs(): boolean {
     const n = this.argCount;
+    if (this.leaf) return this.#leafMsgArgs(n);
     let first = 0;
     if (this.#verb === Verb.Lmsg) {
       this.msgOrigin = 0;
@@ -338,6 +346,43 @@ export class RouteParser extends LineParser {
         this.msgQueueEnd = midEnd;
       } else if (midEnd - midStart === 1) {
         this.msgReply = midStart;
+      } else {
+        return false;
+      }
+    }
+    this.msgSize = this.parseSize(this.msgSizeArg);
+    if (this.msgSize < 0) return false;
+    this.msgHdrSize = withHeader ? this.parseSize(this.msgHdrArg) : -1;
+    if (withHeader && (this.msgHdrSize < 0 || this.msgHdrSize > this.msgSize)) return false;
+    return true;
+  }
+
+  /** Leaf framing: `<subject> [<reply> | + <reply> <q>... | \| <q>...] [<hdr>] <size>`. */
+  #leafMsgArgs(n: number): boolean {
+    if (this.#verb === Verb.Rmsg) return false;
+    const withHeader = this.#verb === Verb.Hmsg;
+    const sizes = withHeader ? 2 : 1;
+    if (n < 1 + sizes) return false;
+    this.msgOrigin = -1;
+    this.msgAccount = -1;
+    this.msgSubject = 0;
+    this.msgSizeArg = n - 1;
+    this.msgHdrArg = withHeader ? n - 2 : -1;
+    const midEnd = n - sizes;
+    this.msgReply = -1;
+    this.msgQueueFirst = this.msgQueueEnd = 0;
+    if (midEnd > 1) {
+      const marker = this.#singleByte(1);
+      if (marker === PLUS) {
+        if (midEnd < 3) return false;
+        this.msgReply = 2;
+        this.msgQueueFirst = 3;
+        this.msgQueueEnd = midEnd;
+      } else if (marker === PIPE) {
+        this.msgQueueFirst = 2;
+        this.msgQueueEnd = midEnd;
+      } else if (midEnd === 2) {
+        this.msgReply = 1;
       } else {
         return false;
       }

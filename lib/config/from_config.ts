@@ -2,7 +2,7 @@
  * Maps a parsed configuration tree onto {@linkcode Options}: every key of
  * nats-server 2.9 that dnatsd models, their aliases (matched without regard to
  * case), and the checks and messages of nats-server. Blocks for features
- * dnatsd does not have (JetStream, leaf nodes, gateways...) are refused with a
+ * dnatsd does not have (JetStream, gateways...) are refused with a
  * clear error unless their value switches them off.
  *
  * All errors and warnings are collected; nothing is thrown.
@@ -34,8 +34,10 @@ import {
   readAuthorizationBlock,
 } from "./from_config_auth.ts";
 import { readClusterBlock } from "./from_config_cluster.ts";
+import { readLeafNodesBlock, validateLeafNodes } from "./from_config_leaf.ts";
 import { readMappings } from "./from_config_accounts.ts";
 import { readTlsBlock } from "./from_config_tls.ts";
+import { readWebSocketBlock, validateWebSocketOptions } from "./from_config_websocket.ts";
 import type { AuthorizationOptions, Options, UserEntry } from "./options.ts";
 
 export { ConfigError, type ConfigIssue, formatIssue } from "./conf_values.ts";
@@ -87,11 +89,7 @@ export function optionsFromConfig(
 /** Keys nats-server knows that only make sense for features dnatsd lacks. */
 const UNSUPPORTED_FEATURES = new Set([
   "jetstream",
-  "leafnodes",
-  "leaf",
   "gateway",
-  "websocket",
-  "ws",
   "mqtt",
 ]);
 /** Keys whose value is a list or map that is harmless when empty. */
@@ -286,6 +284,18 @@ class ApplyState {
           "cluster",
           readClusterBlock(is, v, this.options.cluster, this.#checkFiles),
         );
+      case "leafnodes":
+      case "leaf":
+        return this.#set(
+          "leafnodes",
+          readLeafNodesBlock(is, v, this.options.leafnodes, this.#checkFiles),
+        );
+      case "websocket":
+      case "ws":
+        return this.#set(
+          "websocket",
+          readWebSocketBlock(is, v, this.options.websocket, this.#checkFiles),
+        );
       // --- accepted, no effect in dnatsd
       case "connect_error_reports":
       case "reconnect_error_reports":
@@ -462,5 +472,10 @@ export function validateOptions(o: Options): ConfigIssue[] {
   if (o.httpPort !== 0 && o.httpsPort !== 0) {
     problems.push(`can't specify both HTTP (${o.httpPort}) and HTTPs (${o.httpsPort}) ports`);
   }
+  if (o.leafnodes) {
+    problems.push(...validateLeafNodes(o.leafnodes, (o.accounts ?? []).map((a) => a.name)));
+  }
+  const ws = validateWebSocketOptions(o);
+  if (ws !== null) problems.push(ws);
   return problems.map((reason) => ({ severity: "error", reason }));
 }

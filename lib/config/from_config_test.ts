@@ -426,7 +426,7 @@ Deno.test("optionsFromConfig() cluster block", () => {
 });
 
 Deno.test("optionsFromConfig() unsupported features unless disabled", () => {
-  for (const key of ["jetstream", "leafnodes", "gateway", "websocket", "mqtt"]) {
+  for (const key of ["jetstream", "gateway", "mqtt"]) {
     assert.deepEqual(problems(`${key} { port: 1 }`), [
       `t.conf:1:0: "${key}" is not supported by dnatsd`,
     ]);

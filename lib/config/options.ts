@@ -178,6 +178,75 @@ export interface ClusterOptions {
   permissions?: { import?: SubjectPermission; export?: SubjectPermission };
 }
 
+/** A `leafnodes.authorization.users` entry. */
+export interface LeafUser {
+  user: string;
+  password: string;
+  /** Account the leaf connection binds to (default: the global account). */
+  account?: string;
+}
+
+/** One entry of `leafnodes.remotes`: a hub this server connects to as a leaf. */
+export interface LeafRemoteOptions {
+  /** `nats-leaf://`, `nats://` or `tls://` URLs (user info allowed). */
+  urls: string[];
+  /** Local account bound to the connection (default: the global account). */
+  account?: string;
+  tls?: TlsOptions;
+  /** Subjects this side does not take from the hub (subscribe deny). */
+  denyImports?: string[];
+  /** Subjects this side does not send to the hub (publish deny). */
+  denyExports?: string[];
+  noRandomize: boolean;
+}
+
+/** The `leafnodes { ... }` block. */
+export interface LeafNodeOptions {
+  host: string;
+  /** 0 = no leaf listener (remotes may still be set), -1 = random. */
+  port: number;
+  advertise?: string;
+  noAdvertise: boolean;
+  authorization?: {
+    user?: string;
+    password?: string;
+    /** Seconds. */
+    timeout?: number;
+    account?: string;
+    users?: LeafUser[];
+  };
+  tls?: TlsOptions;
+  remotes: LeafRemoteOptions[];
+  /** Delay between connection attempts of a remote, in milliseconds (default 1 s). */
+  reconnectMs: number;
+}
+
+/** The `websocket { ... }` block (nats-server 2.9 semantics; docs in README). */
+export interface WebSocketOptions {
+  host: string;
+  /** 0 = off, -1 = random. */
+  port: number;
+  advertise?: string;
+  /** Allows a listener without TLS (refused at start otherwise). */
+  noTls: boolean;
+  tls?: TlsOptions;
+  sameOrigin: boolean;
+  /** Origins (`scheme://host[:port]`) allowed; empty = any. */
+  allowedOrigins: string[];
+  compression: boolean;
+  /** Time to read the HTTP upgrade request (and the TLS handshake); 0 = none. */
+  handshakeTimeoutMs: number;
+  /** `authorization { user, password, token, timeout }` overrides for WebSocket clients. */
+  username?: string;
+  password?: string;
+  token?: string;
+  /** Seconds; 0 = the server's auth timeout. */
+  authTimeout: number;
+  noAuthUser?: string;
+  /** `jwt_cookie`: only with operator mode (which dnatsd refuses). */
+  jwtCookie?: string;
+}
+
 export interface Options {
   // --- identity and listeners
   serverName?: string;
@@ -223,6 +292,9 @@ export interface Options {
   allowNonTls: boolean;
   // --- cluster
   cluster?: ClusterOptions;
+  leafnodes?: LeafNodeOptions;
+  // --- websocket
+  websocket?: WebSocketOptions;
   // --- monitoring
   httpHost?: string;
   /** 0 = off, -1 = random. */
@@ -279,6 +351,20 @@ export function defaultOptions(): Options {
     httpBasePath: "",
     lameDuckDurationMs: 2 * 60 * 1000,
     lameDuckGracePeriodMs: 10 * 1000,
+  };
+}
+
+/** Defaults of a `websocket` block before it is applied. */
+export function defaultWebSocketOptions(): WebSocketOptions {
+  return {
+    host: "",
+    port: 0,
+    noTls: false,
+    sameOrigin: false,
+    allowedOrigins: [],
+    compression: false,
+    handshakeTimeoutMs: 0,
+    authTimeout: 0,
   };
 }
 

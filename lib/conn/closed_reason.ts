@@ -30,5 +30,7 @@ export const ClosedReason = {
   NoRespondersRequiresHeaders: "No Responders Requires Headers",
   ClusterNameConflict: "Cluster Name Conflict",
   DuplicateServerName: "Duplicate Server Name",
+  DuplicateRemoteLeafnodeConnection: "Duplicate Remote LeafNode Connection",
+  ClusterNamesIdentical: "Cluster Names Identical",
 } as const;
 export type ClosedReason = typeof ClosedReason[keyof typeof ClosedReason];

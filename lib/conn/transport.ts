@@ -23,6 +23,8 @@ export interface TlsState {
 export interface Transport {
   readonly remoteAddress: string;
   readonly remotePort: number;
+  /** The client's address as a proxy reported it (WebSocket `X-Forwarded-For`), for log lines. */
+  readonly forwardedFor?: string;
   /** Starts delivering chunks. A chunk is only valid during the call. */
   start(onData: (chunk: Uint8Array) => void, onClose: (error?: Error) => void): void;
   /** Resolves when `data` is written and its buffer may be reused. */
@@ -30,6 +32,11 @@ export interface Transport {
   /** Stops reading (back-pressure while a CONNECT is being authenticated). */
   pause(): void;
   resume(): void;
+  /**
+   * The connection is about to close for `reason` (a closed-reason text): a
+   * framing transport (WebSocket) sends its own goodbye after what is queued.
+   */
+  closing?(reason: string): void;
   close(): void;
 }
 

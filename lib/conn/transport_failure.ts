@@ -46,12 +46,17 @@ function goWriteErrorText(e: Error): string {
 /**
  * The transport stopped delivering: `ReadError` when reading failed,
  * `ClientClosed` when the peer closed. Nothing is logged here: nats-server
- * says only `... connection closed: Read Error` (written by the close).
+ * says only `... connection closed: Read Error` (written by the close), but
+ * for a broken WebSocket frame (`read error: mask bit missing`).
  *
  * @param conn the connection whose transport ended
  * @param e the read error, if any
  */
 export function closeOnTransportEnd(conn: TransportOwner, e?: Error): void {
   if (conn.isClosed) return;
+  // A broken WebSocket frame is logged as an error, as nats-server does.
+  if (e && (e as { wsProtocol?: boolean }).wsProtocol) {
+    conn.server.log.error(`${conn.logPrefix} - read error: ${e.message}`);
+  }
   conn.close(e ? ClosedReason.ReadError : ClosedReason.ClientClosed);
 }

@@ -10,7 +10,13 @@
  * @module
  */
 import type { MatchResult } from "../router/sublist.ts";
-import type { LocalSubscriber, RouteLink, Subscription } from "./subscription.ts";
+import type { Account } from "../server/account.ts";
+import {
+  LinkKind,
+  type LocalSubscriber,
+  type RouteLink,
+  type Subscription,
+} from "./subscription.ts";
 import { CR, LF, SPACE } from "../protocol/chars.ts";
 import { copyBytes, latin1, writeDecimal } from "../protocol/bytes.ts";
 
@@ -45,10 +51,11 @@ export class PublishContext {
   publisher: LocalSubscriber | null = null;
   /**
    * The account the message travels in when it is not the publisher's (a
-   * service import republishes in the exporting account); routes name it in RMSG.
+   * service import republishes in the exporting account, a leaf link's message
+   * is in the link's account); routes name it in RMSG.
    */
-  account: import("../server/account.ts").Account | null = null;
-  /** Queue groups named by an incoming RMSG; null = none (then no queue delivery). */
+  account: Account | null = null;
+  /** Queue groups named by an incoming RMSG/LMSG; null = none (then no queue delivery). */
   routeQueues: readonly string[] | null = null;
   fromRoute = false;
   /**
@@ -57,6 +64,13 @@ export class PublishContext {
    * local queue members without the sender naming them.
    */
   viaService = false;
+  /**
+   * The leaf cluster the message comes from (its leaf link's, or the origin of
+   * a route's LMSG); "" for none. Never sent back to that cluster.
+   */
+  origin = "";
+  /** The leaf connection the message came from (null for clients and routes). */
+  fromLeaf: RouteLink | null = null;
 
   /** Headers and body as a view (allocates: for routes and rare paths). */
   get payload(): Uint8Array {
@@ -91,36 +105,52 @@ export function fanOut(msg: PublishContext, result: MatchResult<Subscription>): 
   if (plain.length === 0 && queues.length === 0) return 0;
   let delivered = 0;
   const routeStamp = ++stamp;
+  const leaf = msg.fromLeaf;
+  // Where the message came from decides where it may go (nats-server's rules):
+  // routes take what clients and our leafs (hub links) publish, never what a
+  // route or a hub (spoke link) sent us; leafs take everything but their own
+  // messages, except that what a route sent goes only to our own leafs.
+  const toRoutes = leaf === null ? !msg.fromRoute : leaf.linkKind === LinkKind.LeafHub;
   for (let i = 0; i < plain.length; i++) {
     const sub = plain[i];
     if (sub.client !== null) {
       if (deliverToClient(sub, msg)) delivered++;
-    } else if (sub.route !== null) {
-      if (!msg.fromRoute) markRoute(sub.route, routeStamp);
-    } else if (sub.internal !== null) {
-      internals.push(sub);
-      delivered++;
+      continue;
+    }
+    const link = sub.route;
+    if (link === null) {
+      if (sub.internal !== null) {
+        internals.push(sub);
+        delivered++;
+      }
+      continue;
+    }
+    if (link.linkKind === undefined || link.linkKind === LinkKind.Route) {
+      if (toRoutes) markRoute(link, routeStamp);
+    } else if (leafTakes(link, msg, leaf)) {
+      markRoute(link, routeStamp);
     }
   }
+  const fromServer = msg.fromRoute || leaf !== null;
   for (let g = 0; g < queues.length; g++) {
     const members = queues[g];
     if (members.length === 0) continue;
-    if (msg.fromRoute) {
-      // A routed message reaches only the queue groups the sender named for us.
+    if (fromServer) {
+      // A message from another server reaches only the queue groups it named for us.
       const named = msg.routeQueues;
+      // A service response (viaService) reaches local queue members without being named.
       if (!msg.viaService && (named === null || !named.includes(members[0].queue!))) continue;
-      if (deliverToQueue(members, msg)) delivered++;
-      continue;
     }
     if (deliverToQueue(members, msg)) {
       delivered++;
       continue;
     }
-    // No local member could take it: pick a remote server with that group.
-    const route = pickRouteMember(members);
-    if (route !== null) {
-      markRoute(route, routeStamp);
-      route.pendingQueues.push(members[0].queue!);
+    // No local member could take it: a route with that group, else a leaf.
+    let link = msg.fromRoute ? null : pickLinkMember(members, msg, false);
+    if (link === null) link = pickLinkMember(members, msg, true);
+    if (link !== null) {
+      markRoute(link, routeStamp);
+      link.pendingQueues.push(members[0].queue!);
     }
   }
   if (touchedRoutes.length > 0) {
@@ -146,6 +176,15 @@ export function fanOut(msg: PublishContext, result: MatchResult<Subscription>): 
   return delivered;
 }
 
+/** Whether leaf connection `link` should get a message (plain interest). */
+function leafTakes(link: RouteLink, msg: PublishContext, from: RouteLink | null): boolean {
+  if (link === from) return false;
+  // Another link of the cluster the message comes from: that cluster already has it.
+  if (msg.origin !== "" && msg.origin === link.remoteCluster) return false;
+  // What a route brought goes only to our own leafs (the peer serves its own).
+  return !msg.fromRoute || link.linkKind === LinkKind.LeafHub;
+}
+
 function markRoute(route: RouteLink, routeStamp: number): void {
   if (route.deliveryStamp === routeStamp) return;
   route.deliveryStamp = routeStamp;
@@ -164,20 +203,36 @@ function deliverToQueue(members: readonly Subscription[], msg: PublishContext): 
   return false;
 }
 
-function pickRouteMember(members: readonly Subscription[]): RouteLink | null {
+/** A remote member by weight: routes (`leafs` false) or leaf connections that may take it. */
+function pickLinkMember(
+  members: readonly Subscription[],
+  msg: PublishContext,
+  leafs: boolean,
+): RouteLink | null {
   let total = 0;
   for (let i = 0; i < members.length; i++) {
-    if (members[i].route !== null) total += members[i].weight;
+    if (memberLink(members[i], msg, leafs) !== null) total += members[i].weight;
   }
   if (total === 0) return null;
   let r = Math.random() * total;
   for (let i = 0; i < members.length; i++) {
-    const sub = members[i];
-    if (sub.route === null) continue;
-    r -= sub.weight;
-    if (r < 0) return sub.route;
+    const link = memberLink(members[i], msg, leafs);
+    if (link === null) continue;
+    r -= members[i].weight;
+    if (r < 0) return link;
   }
   return null;
+}
+
+function memberLink(sub: Subscription, msg: PublishContext, leafs: boolean): RouteLink | null {
+  const link = sub.route;
+  if (link === null || sub.closed) return null;
+  const isLeaf = link.linkKind !== undefined && link.linkKind !== LinkKind.Route;
+  if (isLeaf !== leafs) return null;
+  if (!isLeaf) {
+    return msg.fromLeaf === null || msg.fromLeaf.linkKind === LinkKind.LeafHub ? link : null;
+  }
+  return leafTakes(link, msg, msg.fromLeaf) ? link : null;
 }
 
 /** Frames the message for one client subscription. Returns false when skipped. */

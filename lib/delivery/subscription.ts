@@ -51,6 +51,8 @@ export interface PublisherDetails {
   name: string;
   lang: string;
   version: string;
+  /** `nats` or `websocket` (nats-server's client_type); absent means `nats`. */
+  clientType?: string;
 }
 
 /**
@@ -70,8 +72,28 @@ export interface ShadowImport {
   rename(subject: string): string;
 }
 
-/** A route as the delivery code sees it (implemented by lib/cluster). */
+/**
+ * What kind of server link a {@link RouteLink} is. Leaf connections are
+ * named from this server's side, as nats-server does: on a hub link we
+ * accepted the connection (the peer is our leaf), on a spoke link we dialed a
+ * hub (a `leafnodes.remotes` entry).
+ */
+export const LinkKind = {
+  Route: 0,
+  LeafHub: 1,
+  LeafSpoke: 2,
+} as const;
+export type LinkKind = typeof LinkKind[keyof typeof LinkKind];
+
+/**
+ * A route or a leaf connection as the delivery code sees it (implemented by
+ * lib/cluster and lib/leaf).
+ */
 export interface RouteLink {
+  /** Route when absent. */
+  readonly linkKind?: LinkKind;
+  /** A leaf's cluster name (loop prevention between leafs of one cluster); "" for none. */
+  readonly remoteCluster?: string;
   /** Per-message stamp so a route gets each message once (one hop). */
   deliveryStamp: number;
   /** Queue groups named for the message being fanned out. */
@@ -125,6 +147,11 @@ export class Subscription {
   max = 0;
   /** Queue weight announced by a route (RS+ ... <queue> <weight>). */
   weight = 1;
+  /**
+   * The leaf cluster the interest comes from (a leaf link's, or the origin a
+   * route's `LS+` named); "" for none. Never sent back to that cluster.
+   */
+  origin = "";
   /** Delivery filter when permissions deny part of a wildcard subscription. */
   deliveryFiltered = false;
   closed = false;

@@ -1,6 +1,7 @@
 import { deepEqual, equal, throws } from "node:assert/strict";
 import { buildAccountz, buildAccstatz } from "./accountz.ts";
-import { buildGatewayz, buildHealthz, buildJsz, buildLeafz } from "./health.ts";
+import { buildGatewayz, buildHealthz, buildJsz } from "./health.ts";
+import { buildLeafz } from "./leafz.ts";
 import { startTestServer } from "./_test_util.ts";
 
 Deno.test("buildAccountz() lists accounts and details one", async () => {

@@ -125,6 +125,8 @@ export function defaultConnzParams(): ConnzParams {
 /** One connection, open or closed, with what sorting and rendering need. */
 interface ConnRow {
   cid: number;
+  /** `nats` or `websocket`. */
+  type: string;
   ip: string;
   port: number;
   startMs: number;
@@ -158,6 +160,7 @@ function factsRow(f: ClientFacts) {
     cid: f.cid,
     ip: f.ip,
     port: f.port,
+    type: f.type ?? "nats",
     startMs: f.start.getTime(),
     lastMs: f.lastActivity.getTime(),
     rttMs: f.rttMs,
@@ -288,7 +291,7 @@ function connEntry(r: ConnRow, params: ConnzParams, nowMs: number): JsonObject {
   const e: JsonObject = {
     cid: r.cid,
     kind: "Client",
-    type: "nats",
+    type: r.type,
     ip: r.ip,
     port: r.port,
     start: rfc3339Nano(r.startMs),

@@ -131,6 +131,7 @@ function chart(id, series, fmt) {
 
 const COLS = [
   ["cid", "CID", (c) => c.cid],
+  ["type", "Type", (c) => c.type || "nats", "t sm-hide"],
   ["name", "Name", (c) => c.name || "", "t name"],
   ["addr", "Address", (c) => c.ip + ":" + c.port, "t sm-hide"],
   ["subscriptions", "Subs", (c) => c.subscriptions],
@@ -166,7 +167,7 @@ function renderHead() {
     if (cls) th.className = cls;
     if (key === sortKey) th.classList.add("sorted"), sortAsc && th.classList.add("asc");
     th.addEventListener("click", () => {
-      if (sortKey === key) sortAsc = !sortAsc; else { sortKey = key; sortAsc = key === "cid" || key === "name" || key === "addr" || key === "lang"; }
+      if (sortKey === key) sortAsc = !sortAsc; else { sortKey = key; sortAsc = key === "cid" || key === "type" || key === "name" || key === "addr" || key === "lang"; }
       renderHead(); renderConns();
     });
     tr.appendChild(th);
@@ -208,6 +209,20 @@ function renderRoutes(r) {
     body.appendChild(tr);
   }
 }
+function renderLeafs(l) {
+  const list = (l && l.leafs) || [];
+  $("leafs-card").hidden = list.length === 0;
+  const body = $("leaf-body");
+  body.innerHTML = "";
+  for (const x of list) {
+    const tr = document.createElement("tr");
+    for (const v of [x.account, x.ip + ":" + x.port, fmtNum(x.in_msgs), fmtNum(x.out_msgs), fmtBytes(x.in_bytes), fmtBytes(x.out_bytes), x.subscriptions, x.rtt || ""]) {
+      const td = document.createElement("td"); td.textContent = String(v); tr.appendChild(td);
+    }
+    tr.children[0].className = "t"; tr.children[1].className = "t";
+    body.appendChild(tr);
+  }
+}
 function parseCerts(txt) {
   const out = [];
   for (const line of txt.split("\\n")) {
@@ -243,11 +258,12 @@ async function getJson(path) {
 async function poll() {
   try {
     const wantMetrics = tick++ % 10 === 0;
-    const [v, c, r, m] = await Promise.all([
+    const [v, c, r, m, l] = await Promise.all([
       getJson("varz"),
       getJson("connz?limit=1000"),
       getJson("routez"),
       wantMetrics ? fetch("metrics", { cache: "no-store" }).then((x) => x.text()) : Promise.resolve(null),
+      getJson("leafz"),
     ]);
     const now = Date.parse(v.now);
     if (prev) {
@@ -277,6 +293,8 @@ async function poll() {
     text("conn-count", conns.length + (c.total > conns.length ? " of " + c.total : ""));
     renderConns();
     renderRoutes(r);
+    renderLeafs(l);
+    text("leafs", fmtNum(v.leafnodes));
     if (m !== null) certs = parseCerts(m);
     tlsCert = v.tls_cert || null;
     renderCert();
@@ -340,6 +358,7 @@ export function dashboardHtml(info: { serverName: string }): string {
     ${kpi("bytes-out-rate", "Bytes out", "out")}
     ${kpi("slow", "Slow consumers", "", "since start")}
     ${kpi("routes", "Routes")}
+    ${kpi("leafs", "Leaf nodes")}
     ${kpi("mem", "Memory", "", '<span id="cpu-sub">&nbsp;</span>')}
     ${kpi("cert", "TLS certificate")}
   </section>
@@ -355,6 +374,10 @@ export function dashboardHtml(info: { serverName: string }): string {
   <section class="card" id="routes-card" hidden>
     <h2>Routes</h2>
     <div class="scroll"><table><thead><tr><th>RID</th><th class="t">Remote</th><th class="t">Address</th><th>Dir</th><th>Msgs in</th><th>Msgs out</th><th>Bytes in</th><th>Bytes out</th><th>Subs</th><th>RTT</th><th>Uptime</th></tr></thead><tbody id="route-body"></tbody></table></div>
+  </section>
+  <section class="card" id="leafs-card" hidden>
+    <h2>Leaf nodes</h2>
+    <div class="scroll"><table><thead><tr><th class="t">Account</th><th class="t">Address</th><th>Msgs in</th><th>Msgs out</th><th>Bytes in</th><th>Bytes out</th><th>Subs</th><th>RTT</th></tr></thead><tbody id="leaf-body"></tbody></table></div>
   </section>
   <section class="card">
     <h2>Endpoints</h2>

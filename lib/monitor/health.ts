@@ -63,13 +63,3 @@ export function buildGatewayz(server: MonitoredServer): JsonObject {
     inbound_gateways: {},
   };
 }
-
-/** /leafz without leaf nodes (`leafs` is null, as nats-server prints it). */
-export function buildLeafz(server: MonitoredServer): JsonObject {
-  return {
-    server_id: server.serverId,
-    now: rfc3339Nano(preciseNowMs()),
-    leafnodes: 0,
-    leafs: null,
-  };
-}

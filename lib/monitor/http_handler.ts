@@ -10,8 +10,9 @@ import type { MonitoredServer } from "../server.ts";
 import { buildAccountz, buildAccstatz, parseAccstatzParams } from "./accountz.ts";
 import { buildConnz, parseConnzParams, parseSubsMode } from "./connz.ts";
 import { dashboardHtml } from "./dashboard.ts";
-import { QueryError } from "./format.ts";
-import { buildGatewayz, buildHealthz, buildJsz, buildLeafz } from "./health.ts";
+import { queryBool, QueryError } from "./format.ts";
+import { buildGatewayz, buildHealthz, buildJsz } from "./health.ts";
+import { buildLeafz } from "./leafz.ts";
 import { buildMetrics, METRICS_CONTENT_TYPE } from "./metrics.ts";
 import { CpuSampler } from "./proc_stats.ts";
 import { buildRoutez } from "./routez.ts";
@@ -104,7 +105,8 @@ export function createMonitorHandler(server: MonitoredServer, ports: HandlerPort
     "/accstatz": (s, q) => jsonResponse(buildAccstatz(s, parseAccstatzParams(q)), q),
     "/jsz": (s, q) => jsonResponse(buildJsz(s), q),
     "/gatewayz": (s, q) => jsonResponse(buildGatewayz(s), q),
-    "/leafz": (s, q) => jsonResponse(buildLeafz(s), q),
+    "/leafz": (s, q) =>
+      jsonResponse(buildLeafz(s, { subs: queryBool(q, "subs"), acc: q.get("acc") ?? "" }), q),
     "/healthz": (s, q) => {
       const h = buildHealthz(s);
       return jsonResponse(h.body, q, { status: h.status, compact: true });

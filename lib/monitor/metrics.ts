@@ -149,6 +149,44 @@ export function buildMetrics(
     perRoute((r) => r.subscriptions),
   );
 
+  const leafs = server.leafnodes?.leafzInfo(false) ?? [];
+  m.one("dnatsd_leafnodes", "gauge", "Open leaf node connections.", leafs.length);
+  const perLeaf = (pick: (l: (typeof leafs)[number]) => number): Sample[] =>
+    leafs.map((l) => ({
+      labels: { account: l.account, remote: `${l.ip}:${l.port}` },
+      value: pick(l),
+    }));
+  m.family(
+    "dnatsd_leaf_in_msgs_total",
+    "counter",
+    "Messages received from a leaf node connection.",
+    perLeaf((l) => l.in_msgs),
+  );
+  m.family(
+    "dnatsd_leaf_out_msgs_total",
+    "counter",
+    "Messages sent to a leaf node connection.",
+    perLeaf((l) => l.out_msgs),
+  );
+  m.family(
+    "dnatsd_leaf_in_bytes_total",
+    "counter",
+    "Bytes received from a leaf node connection.",
+    perLeaf((l) => l.in_bytes),
+  );
+  m.family(
+    "dnatsd_leaf_out_bytes_total",
+    "counter",
+    "Bytes sent to a leaf node connection.",
+    perLeaf((l) => l.out_bytes),
+  );
+  m.family(
+    "dnatsd_leaf_subscriptions",
+    "gauge",
+    "Remote interest learned from a leaf node connection.",
+    perLeaf((l) => l.subscriptions),
+  );
+
   const certs = tlsCertificates(server);
   m.family(
     "dnatsd_tls_certificate_not_after_seconds",

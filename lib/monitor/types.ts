@@ -88,3 +88,18 @@ export interface TlsCertificateInfo {
 
 /** A JSON object whose key order is the order fields are assigned in. */
 export type JsonObject = Record<string, unknown>;
+
+/** One leaf connection in /leafz (nats-server 2.9 field order). */
+export interface LeafInfo {
+  account: string;
+  ip: string;
+  port: number;
+  /** Round-trip time in ms (0 before the first PONG). */
+  rttMs: number;
+  in_msgs: number;
+  out_msgs: number;
+  in_bytes: number;
+  out_bytes: number;
+  subscriptions: number;
+  subscriptions_list?: string[];
+}

@@ -73,9 +73,9 @@ export function buildVarz(server: MonitoredServer, ctx: VarzContext): JsonObject
   v.max_pending = o.maxPending;
   v.cluster = clusterVarz(server);
   v.gateway = {};
-  v.leaf = {};
+  v.leaf = leafVarz(server);
   v.mqtt = {};
-  v.websocket = {};
+  v.websocket = websocketVarz(server);
   v.jetstream = {};
   v.tls_timeout = o.tls?.timeout ?? DEFAULT_TIMEOUT_S;
   v.write_deadline = o.writeDeadlineMs * MS_TO_NS;
@@ -90,7 +90,7 @@ export function buildVarz(server: MonitoredServer, ctx: VarzContext): JsonObject
   v.total_connections = server.stats.totalConnections;
   v.routes = routes.length;
   v.remotes = new Set(routes.map((r) => r.remote_id)).size;
-  v.leafnodes = 0;
+  v.leafnodes = server.leafnodes?.count ?? 0;
   v.in_msgs = server.stats.inMsgs;
   v.out_msgs = server.stats.outMsgs;
   v.in_bytes = server.stats.inBytes;
@@ -137,6 +137,43 @@ export function tlsCertVarz(c: TlsCertificateInfo): JsonObject {
   return out;
 }
 
+/** The `leaf` object: listen address, timeouts and the remotes, as nats-server fills it. */
+export function leafVarz(server: MonitoredServer): JsonObject {
+  const ln = server.options.leafnodes;
+  if (!ln) return {};
+  const out: JsonObject = {};
+  if (ln.port !== 0) {
+    out.host = ln.host || "0.0.0.0";
+    out.port = server.leafnodes?.port || ln.port;
+    out.auth_timeout = authTimeoutSeconds(ln.authorization?.timeout, ln.tls);
+    out.tls_timeout = ln.tls?.timeout ?? DEFAULT_TIMEOUT_S;
+    if (ln.tls) out.tls_required = true;
+    if (ln.tls?.verify) out.tls_verify = true;
+  }
+  if (ln.remotes.length > 0) {
+    out.remotes = ln.remotes.map((r) => {
+      const entry: JsonObject = { local_account: r.account || "$G" };
+      if (r.tls) entry.tls_timeout = r.tls.timeout;
+      entry.urls = r.urls.map((u) => {
+        try {
+          const url = new URL(u);
+          return `${url.hostname}:${url.port || "7422"}`;
+        } catch {
+          return u;
+        }
+      });
+      if (r.denyImports?.length || r.denyExports?.length) {
+        const deny: JsonObject = {};
+        if (r.denyExports?.length) deny.exports = r.denyExports;
+        if (r.denyImports?.length) deny.imports = r.denyImports;
+        entry.deny = deny;
+      }
+      return entry;
+    });
+  }
+  return out;
+}
+
 /** The `cluster` object: listen address, configured route host:ports, timeouts. */
 function clusterVarz(server: MonitoredServer): JsonObject {
   const c = server.options.cluster;
@@ -160,6 +197,30 @@ function clusterVarz(server: MonitoredServer): JsonObject {
     ? tlsCertificates(server).find((x) => x.usedBy?.includes("route"))
     : undefined;
   if (routeCert) out.tls_cert = tlsCertVarz(routeCert);
+  return out;
+}
+
+/** The `websocket` object: the block's settings (never its secrets), omitempty as nats-server. */
+function websocketVarz(server: MonitoredServer): JsonObject {
+  const w = server.options.websocket;
+  if (!w) return {};
+  const out: JsonObject = {};
+  // nats-server fills in the default host and the bound port once it listens.
+  const host = w.port !== 0 && w.host === "" ? "0.0.0.0" : w.host;
+  if (host) out.host = host;
+  const port = server.websocket?.port ?? w.port;
+  if (port) out.port = port;
+  if (w.advertise) out.advertise = w.advertise;
+  if (w.noAuthUser) out.no_auth_user = w.noAuthUser;
+  if (w.jwtCookie) out.jwt_cookie = w.jwtCookie;
+  if (w.handshakeTimeoutMs) out.handshake_timeout = w.handshakeTimeoutMs * MS_TO_NS;
+  if (w.authTimeout) out.auth_timeout = w.authTimeout;
+  if (w.noTls) out.no_tls = true;
+  if (w.tls?.verifyAndMap) out.tls_map = true;
+  if (w.tls?.pinnedCerts?.length) out.tls_pinned_certs = [...w.tls.pinnedCerts];
+  if (w.sameOrigin) out.same_origin = true;
+  if (w.allowedOrigins.length > 0) out.allowed_origins = [...w.allowedOrigins];
+  if (w.compression) out.compression = true;
   return out;
 }
 

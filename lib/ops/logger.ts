@@ -94,12 +94,13 @@ export function preciseNow(): PreciseTime {
     clockOffsetMs = wallMs + 0.5 - mono;
     t = wallMs + 0.5;
   }
-  // The two clocks may differ by a hair at a millisecond's edge: stay within Date.now()'s.
-  if (t < wallMs) t = wallMs;
-  else if (t >= wallMs + 1) t = wallMs + 0.999999;
-  const epochMs = Math.floor(t);
+  // The two clocks may differ by a hair at a millisecond's edge: stay within Date.now()'s
+  // millisecond. The fraction is taken apart from the epoch value because near 1.7e12 a double
+  // has only ~0.25 us of resolution, so `wallMs + 0.999999` would round up to the next millisecond.
+  const epochMs = wallMs;
+  const fraction = Math.min(Math.max(t - wallMs, 0), 1);
   const msOfSecond = ((epochMs % 1000) + 1000) % 1000;
-  const subMsNanos = Math.min(999_999, Math.floor((t - epochMs) * 1e6));
+  const subMsNanos = Math.min(999_999, Math.floor(fraction * 1e6));
   return { epochMs, nanosOfSecond: msOfSecond * 1_000_000 + subMsNanos };
 }
 

@@ -20,6 +20,8 @@ export interface ListenerFacts {
   readonly clientPort: number;
   readonly monitor: { readonly httpPort: number; readonly httpsPort: number } | null;
   readonly cluster: { readonly port: number } | null;
+  /** The WebSocket listener, when there is one (`wss` with TLS). */
+  readonly websocket?: { readonly port: number; readonly tls: boolean } | null;
 }
 
 /** Keeps the PID and ports files in step with the options. */
@@ -129,5 +131,7 @@ export function portsInfo(server: ListenerFacts): PortsInfo {
   if (server.cluster !== null && server.cluster.port > 0) {
     info.cluster = urls("nats", o.cluster?.host, server.cluster.port);
   }
+  const ws = server.websocket;
+  if (ws) info.websocket = urls(ws.tls ? "wss" : "ws", o.websocket?.host, ws.port);
   return info;
 }

@@ -146,9 +146,7 @@ async function recheckClients(server: Server, hadAuth: boolean): Promise<void> {
     // CONNECT yet: its CONNECT will be checked by the new authenticator anyway.
     if (hadAuth && client.credentials === null) continue;
     const creds = client.credentials ?? {};
-    const outcome = server.auth === null
-      ? { ok: true as const, account: "$G", permissions: null }
-      : server.auth.authenticate(creds, { nonce: client.nonce, cert: client.tls?.peerCert });
+    const outcome = server.authenticate(client, creds);
     checks.push(
       Promise.resolve(outcome).then(
         (r) => {

@@ -108,6 +108,10 @@ const RULES: Record<keyof Options, Rule> = {
   maxPayload: reloadable(ChangeKind.Limits, "max_payload"),
   maxPending: { refuse: "MaxPending" },
   cluster: { custom: true },
+  // Leaf node settings apply to connections made at start; a reload does not redo them.
+  leafnodes: { refuse: "LeafNode", fmt: (v) => v === undefined ? "" : JSON.stringify(v) },
+  // nats-server refuses any change of the websocket block (but of its TLS certificates).
+  websocket: { refuse: "Websocket", fmt: (v) => v === undefined ? "{}" : JSON.stringify(v) },
   pidFile: { kind: ChangeKind.Files },
   portsFileDir: reloadable(ChangeKind.Files, "ports_file_dir"),
   logFile: reloadable(ChangeKind.Logging, "log_file"),

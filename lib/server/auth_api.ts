@@ -72,7 +72,7 @@ export interface ClientAuthenticator {
   readonly timeoutMs: number;
   authenticate(
     creds: ConnectCredentials,
-    ctx: { nonce?: string; cert?: CertIdentity },
+    ctx: { nonce?: string; cert?: CertIdentity; connectionType?: string },
   ): AuthOutcome | Promise<AuthOutcome>;
   /** The no_auth_user for a client whose first op is not CONNECT (null without one). */
   anonymous(creds: ConnectCredentials): AuthOutcome | null;

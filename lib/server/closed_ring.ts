@@ -26,6 +26,8 @@ export interface ClientFacts {
   account: string;
   tlsVersion?: string;
   tlsCipher?: string;
+  /** `websocket` for WebSocket clients; absent means `nats`. */
+  type?: string;
 }
 
 /** What is kept of a closed client connection. */
@@ -55,6 +57,7 @@ export function clientFacts(c: ClientConnection): ClientFacts {
     account: c.account.name,
     tlsVersion: c.tls?.version,
     tlsCipher: c.tls?.cipher,
+    type: c.type,
   };
 }
 

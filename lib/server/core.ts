@@ -46,6 +46,11 @@ export interface ConnectionHost {
 /** What a route connection uses of the server. */
 export interface RouteServer extends ConnectionHost {
   readonly accounts: ReadonlyMap<string, Account>;
+  /**
+   * Interest learned from a peer server changed (leaf connections are told,
+   * lib/leaf); absent in test fakes.
+   */
+  interestChanged?(account: Account, sub: Subscription, added: boolean): void;
 }
 
 /** What a client connection uses of the server. */
@@ -54,14 +59,18 @@ export interface ServerCore extends ConnectionHost {
   /** Client auth is configured (with or without no_auth_user): CONNECTs are checked. */
   readonly authActive: boolean;
   readonly authTimeoutMs: number;
+  /** Per-client answer (WebSocket clients may have their own auth); absent: {@link authActive}. */
+  authActiveFor?(client: ClientConnection): boolean;
+  /** Per-client answer; absent: {@link authTimeoutMs}. */
+  authTimeoutMsFor?(client: ClientConnection): number;
   authenticate(
     client: ClientConnection,
     creds: ConnectCredentials,
   ): AuthOutcome | Promise<AuthOutcome>;
   /** The no_auth_user for a client whose first op is not CONNECT; null without one. */
-  anonymousLogin(creds: ConnectCredentials): AuthOutcome | null;
+  anonymousLogin(creds: ConnectCredentials, client?: ClientConnection): AuthOutcome | null;
   /** nats-server's log text for a refused client. */
-  authViolationLine(creds: ConnectCredentials): string;
+  authViolationLine(creds: ConnectCredentials, client?: ClientConnection): string;
   accountFor(name: string): Account | null;
   maxSubscriptionsFor(client: ClientConnection): number;
   /** Local interest changed (SUB/UNSUB/close): routes are told. */

@@ -527,7 +527,7 @@ function sharedInfo(d: PublisherDetails, rttMs: number, host: ImportHost): Recor
   if (host.serverName) info.server = host.serverName;
   if (host.cluster?.name) info.cluster = host.cluster.name;
   info.kind = "Client";
-  info.client_type = "nats";
+  info.client_type = d.clientType ?? "nats";
   return info;
 }
 

@@ -90,3 +90,11 @@ export function monitorListenError(e: unknown, host: string, port: number): List
     { cause: e },
   );
 }
+
+/** The websocket port could not be bound: nats-server's fatal line. */
+export function websocketListenError(e: unknown, host: string, port: number): ListenError {
+  return new ListenError(
+    `Unable to listen for websocket connections: ${goListenError(e, host, port)}`,
+    { cause: e },
+  );
+}
