@@ -125,7 +125,8 @@ export class ClientConnection implements ClientOps, InboundOwner {
   #logTag = "";
 
   // publish path caches (the "L1" cache of nats-server's client)
-  #msg = new PublishContext();
+  /** Made on the first PUB: a subscriber-only connection never needs one. */
+  #msg: PublishContext | null = null;
   /** Recent subjects by hash of their bytes: a hit needs no string and no Map lookup. */
   #l1: PublishCache | null = null;
   /** Bumped to invalidate every L1 entry (account or permissions changed). */
@@ -157,7 +158,6 @@ export class ClientConnection implements ClientOps, InboundOwner {
     this.out = new Outbound(transport, (e) => closeOnWriteError(this, e));
     this.#inbound = new InboundPump(this, transport);
     this.#authenticated = !(server.authActiveFor?.(this) ?? server.authActive);
-    this.#msg.publisher = this;
   }
 
   get echo(): boolean {
@@ -429,7 +429,7 @@ export class ClientConnection implements ClientOps, InboundOwner {
     const ab = p.argBuf;
     const s0 = p.argStart[0];
     const s1 = p.argEnd[0];
-    const msg = this.#msg;
+    const msg = this.#msg ?? this.#newPublishContext();
     const size = end - start;
     this.inMsgs++;
     this.inBytes += size;
@@ -478,13 +478,13 @@ export class ClientConnection implements ClientOps, InboundOwner {
       this.#tracePub(p, buf.subarray(start, end), mapping);
     }
     if (subject === original) {
-      this.#msg.subject = subject;
+      this.#msg!.subject = subject; // made by onPub
       if (!this.#publishAllowed(subject)) return this.#pubDenied(subject);
       const result = this.account.sublist.match(subject);
       return this.#deliver(p, buf, start, end, result, ab, p.argStart[0], p.argEnd[0]);
     }
     if (subject === "") return; // a weighted mapping that drew no destination drops it
-    this.#msg.subject = subject;
+    this.#msg!.subject = subject;
     if (!this.#publishAllowed(subject)) return this.#pubDenied(subject);
     const bytes = new TextEncoder().encode(subject);
     const result = this.account.sublist.match(subject);
@@ -503,7 +503,7 @@ export class ClientConnection implements ClientOps, InboundOwner {
     s1: number,
   ): void {
     const ab = p.argBuf;
-    const msg = this.#msg;
+    const msg = this.#msg!; // made by onPub, which every PUB goes through first
     // Compare before storing: skips V8's write barrier when the buffer is unchanged,
     // which is the common case (the transport reuses its read buffer).
     if (msg.replyBuf !== ab) {
@@ -542,6 +542,12 @@ export class ClientConnection implements ClientOps, InboundOwner {
     if (delivered === 0 && msg.replyStart >= 0 && this.opts.noResponders) this.#noResponders();
   }
 
+  #newPublishContext(): PublishContext {
+    const msg = new PublishContext();
+    msg.publisher = this;
+    return this.#msg = msg;
+  }
+
   onPedanticPub(p: ClientParser): void {
     // nats-server reports it when it reads the PUB line, and still routes the message.
     if (!this.#authenticated) return;
@@ -578,7 +584,7 @@ export class ClientConnection implements ClientOps, InboundOwner {
 
   /** Sends the `NATS/1.0 503` status to the requester's own reply subscription. */
   #noResponders(): void {
-    const reply = this.#msg.replyString();
+    const reply = this.#msg!.replyString();
     const result = this.account.sublist.match(reply);
     let target: Subscription | undefined;
     for (const sub of result.plain) {

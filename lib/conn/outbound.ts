@@ -3,8 +3,13 @@
  * of the event loop (coalesced), with the bytes owed counted so a slow
  * consumer is cut off instead of growing without bound.
  *
- * Two buffers alternate: one is filled while the other is being written, so
- * appending never waits and nothing is copied twice.
+ * One buffer is filled while others are being written, so appending never
+ * waits. A buffer that reaches {@link CHUNK} bytes is sealed and queued for
+ * writing as it is, and a fresh one started: a backlog of many MiB is a list
+ * of chunks, never one buffer regrown (and copied) by doubling. Buffers come
+ * from a pool shared by every connection and go back to it once written: an
+ * idle connection holds no outbound buffer at all, and a busy one reuses the
+ * same few.
  *
  * @module
  */
@@ -14,7 +19,60 @@ import type { Transport } from "./transport.ts";
 const EMPTY = new Uint8Array(0);
 const INITIAL = 1024;
 /** Buffers up to this size are kept for reuse after a write; larger ones go to GC. */
-const KEEP_LIMIT = 64 * 1024;
+const KEEP_LIMIT = 1024 * 1024;
+/**
+ * A buffer this full is sealed when the next message does not fit, instead of
+ * grown: the largest pooled size, so a backlog cycles through the pool. Chunks
+ * of 64 KiB measured worse (more write calls per turn let a route's backlog
+ * build up at the reader: peak RSS 250-280 MiB against 80-180 MiB with 1 MiB,
+ * docs/performance.md).
+ */
+const CHUNK = KEEP_LIMIT;
+/** Size classes of the pool: INITIAL << k for k below this (1 KiB .. 1 MiB). */
+const POOL_CLASSES = Math.clz32(INITIAL) - Math.clz32(KEEP_LIMIT) + 1;
+/** Most free buffers kept per size class. */
+const POOL_PER_CLASS = 64;
+/** Most bytes the pool keeps in all (a fixed cost, not a per-connection one). */
+const POOL_MAX_BYTES = 4 * 1024 * 1024;
+
+/** Free buffers by size class: `pool[k]` holds buffers of exactly `INITIAL << k` bytes. */
+const pool: Uint8Array[][] = Array.from({ length: POOL_CLASSES }, () => []);
+let pooledBytes = 0;
+
+/** A buffer of at least `need` bytes (a power-of-two multiple of INITIAL), pooled if one is free. */
+function takeBuffer(need: number): Uint8Array {
+  let k = 0;
+  let cap = INITIAL;
+  while (cap < need) {
+    cap *= 2;
+    k++;
+  }
+  if (k < POOL_CLASSES) {
+    const free = pool[k].pop();
+    if (free !== undefined) {
+      pooledBytes -= cap;
+      return free;
+    }
+  }
+  return new Uint8Array(cap);
+}
+
+/** Gives back a buffer nothing refers to any more (written, or outgrown). */
+function releaseBuffer(buf: Uint8Array): void {
+  const size = buf.length;
+  if (size < INITIAL || size > KEEP_LIMIT || pooledBytes + size > POOL_MAX_BYTES) return;
+  const k = Math.clz32(INITIAL) - Math.clz32(size);
+  if ((INITIAL << k) !== size) return; // not one of ours
+  const free = pool[k];
+  if (free.length >= POOL_PER_CLASS) return;
+  free.push(buf);
+  pooledBytes += size;
+}
+
+/** Bytes held by the shared pool of free outbound buffers (tests, memory figures). */
+export function pooledOutboundBytes(): number {
+  return pooledBytes;
+}
 /** Largest single transport write; see Outbound.#writeFrom. */
 const WRITE_SLICE = 1024 * 1024;
 /**
@@ -45,10 +103,21 @@ export class Outbound implements StallGate {
   /** Bytes waiting to be written: hot-path writers fill `buf[len..]` after `reserve()`. */
   buf: Uint8Array = EMPTY;
   len = 0;
-  /** When the write in flight started (ms, performance.now()), 0 when idle. */
+  /**
+   * When the current write batch started (ms, performance.now()), 0 when idle.
+   * A batch is what was owed when it started, as nats-server applies
+   * write_deadline to one flush of everything pending.
+   */
   writeStartedAt = 0;
   #inflight = 0;
-  #spare: Uint8Array = EMPTY;
+  /** Sealed chunks waiting for their write, oldest first from `#head`. */
+  #sealed: Uint8Array[] = [];
+  #head = 0;
+  #sealedBytes = 0;
+  /** Chunks of the current write batch (what was owed when it started) still to write. */
+  #batchLeft = 0;
+  /** Bytes written since stalled producers were last woken. */
+  #sinceRelease = 0;
   #transport: Transport;
   #onError: (e: Error) => void;
   #onDrained: (() => void) | null = null;
@@ -64,7 +133,7 @@ export class Outbound implements StallGate {
 
   /** Bytes owed to the peer: buffered plus in flight. */
   get pending(): number {
-    return this.len + this.#inflight;
+    return this.len + this.#sealedBytes + this.#inflight;
   }
 
   get writing(): boolean {
@@ -74,13 +143,17 @@ export class Outbound implements StallGate {
   /** Makes room for `n` more bytes at `buf[len]`. */
   reserve(n: number): void {
     const need = this.len + n;
-    if (need <= this.buf.length) return;
-    let cap = Math.max(this.buf.length * 2, INITIAL);
-    while (cap < need) cap *= 2;
-    const bigger = this.#spare.length >= need ? this.#spare : new Uint8Array(cap);
-    if (bigger === this.#spare) this.#spare = EMPTY;
-    bigger.set(this.buf.subarray(0, this.len));
+    const old = this.buf;
+    if (need <= old.length) return;
+    if (this.len > 0 && old.length >= CHUNK) {
+      this.#seal();
+      this.buf = takeBuffer(Math.max(n, CHUNK));
+      return;
+    }
+    const bigger = takeBuffer(Math.max(need, old.length * 2));
+    if (this.len > 0) bigger.set(old.subarray(0, this.len));
     this.buf = bigger;
+    if (old !== EMPTY) releaseBuffer(old);
   }
 
   /**
@@ -112,42 +185,74 @@ export class Outbound implements StallGate {
 
   /** Starts writing what is buffered, unless a write is already in flight. */
   flush(): void {
-    if (this.#inflight > 0 || this.len === 0) return;
-    const data = this.buf.subarray(0, this.len);
-    this.#inflight = this.len;
-    this.buf = this.#spare;
-    this.#spare = EMPTY;
-    this.len = 0;
+    if (this.#inflight > 0) return;
+    if (this.len > 0) this.#seal();
+    const count = this.#sealed.length - this.#head;
+    if (count === 0) return;
+    this.#batchLeft = count;
     this.writeStartedAt = this.#progressAt = performance.now();
+    this.#writeNext();
+  }
+
+  /** Queues the buffer being filled for writing as it is; appends go to a new one. */
+  #seal(): void {
+    this.#sealed.push(this.buf.subarray(0, this.len));
+    this.#sealedBytes += this.len;
+    this.buf = EMPTY;
+    this.len = 0;
+  }
+
+  /** Writes the oldest sealed chunk. */
+  #writeNext(): void {
+    const sealed = this.#sealed;
+    const data = sealed[this.#head]!;
+    if (++this.#head === sealed.length) {
+      this.#sealed = [];
+      this.#head = 0;
+    } else {
+      sealed[this.#head - 1] = EMPTY; // let the list drop its reference
+    }
+    this.#sealedBytes -= data.length;
+    this.#inflight = data.length;
     this.#writeFrom(data, 0);
   }
 
   /**
-   * Writes `data[from..]` in slices of at most {@link WRITE_SLICE} bytes. Each
-   * completed slice is progress: producers stalled on this destination read
-   * again, so a slow reader paces them by the slice rather than by the whole
-   * (possibly tens of MiB) coalesced buffer.
+   * Writes `data[from..]` in slices of at most {@link WRITE_SLICE} bytes (one
+   * big message makes a chunk bigger than {@link CHUNK}). Each completed slice
+   * or chunk is progress: producers stalled on this destination read again, so
+   * a slow reader paces them by the slice rather than by the whole backlog.
    */
   #writeFrom(data: Uint8Array, from: number): void {
     const to = Math.min(data.length, from + WRITE_SLICE);
     const slice = from === 0 && to === data.length ? data : data.subarray(from, to);
     this.#transport.write(slice).then(() => {
+      this.#progressAt = performance.now();
+      // Producers wake per slice's worth of progress, not per chunk: woken for
+      // less, a producer would add more per read than the reader drains.
+      this.#sinceRelease += to - from;
+      const wake = this.#sinceRelease >= WRITE_SLICE;
+      if (wake) this.#sinceRelease = 0;
       if (to < data.length) {
         this.#inflight -= to - from;
-        this.#progressAt = performance.now();
-        this.#releaseStalled();
+        if (wake) this.#releaseStalled();
         this.#writeFrom(data, to);
         return;
       }
       this.#inflight = 0;
-      this.writeStartedAt = 0;
-      const written = data.buffer as ArrayBuffer;
-      if (written.byteLength <= KEEP_LIMIT && this.#spare.length === 0) {
-        this.#spare = new Uint8Array(written);
+      // Written: nothing refers to the chunk's buffer any more (it starts at offset 0).
+      releaseBuffer(new Uint8Array(data.buffer as ArrayBuffer));
+      if (--this.#batchLeft > 0 && this.#head < this.#sealed.length) {
+        this.#writeNext();
+        if (wake) this.#releaseStalled();
+        return;
       }
+      this.#sinceRelease = 0;
+      this.#batchLeft = 0;
+      this.writeStartedAt = 0;
       // Start the next write before waking producers, so what they add next
       // is coalesced behind it rather than written on its own.
-      if (this.len > 0) this.flush();
+      this.flush();
       this.#releaseStalled();
       if (this.pending > 0) return;
       if (this.#onDrained) {
@@ -197,8 +302,15 @@ export class Outbound implements StallGate {
   discard(): void {
     if (backlogged === this) backlogged = null;
     this.#releaseStalled();
+    if (this.buf !== EMPTY) releaseBuffer(this.buf);
+    for (let i = this.#head; i < this.#sealed.length; i++) {
+      releaseBuffer(new Uint8Array(this.#sealed[i]!.buffer as ArrayBuffer));
+    }
+    this.#sealed = [];
+    this.#head = 0;
+    this.#sealedBytes = 0;
+    this.#batchLeft = 0;
     this.buf = EMPTY;
-    this.#spare = EMPTY;
     this.len = 0;
   }
 }

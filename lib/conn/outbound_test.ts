@@ -127,3 +127,85 @@ Deno.test("Outbound.drain() resolves when written, or after its timeout for a pe
   await stuck.drain(30);
   ok(performance.now() - start >= 25, "waited for the timeout");
 });
+
+/** Like manualTransport, but keeps the very arrays written (to see which buffer went out). */
+function referenceTransport() {
+  const writes: { data: Uint8Array; done: () => void }[] = [];
+  const t: Transport & { writes: typeof writes } = {
+    remoteAddress: "127.0.0.1",
+    remotePort: 1,
+    writes,
+    start() {},
+    write: (data: Uint8Array) => new Promise<void>((done) => writes.push({ data, done })),
+    pause() {},
+    resume() {},
+    close() {},
+  };
+  return t;
+}
+
+Deno.test("Outbound gives a written buffer back for any connection to reuse, keeping none itself", async () => {
+  const t = referenceTransport();
+  const first = new Outbound(t, () => {});
+  first.append(bytes("INFO {}\r\n"));
+  first.flush();
+  const written = t.writes[0]!.data.buffer;
+  t.writes[0]!.done();
+  await turn();
+  equal(first.pending, 0);
+  equal(first.buf.length, 0, "an idle connection holds no outbound buffer");
+  const second = new Outbound(manualTransport(), () => {});
+  second.append(bytes("PONG\r\n"));
+  equal(second.buf.buffer, written, "the next connection to write reuses it");
+  equal(text(second.buf.subarray(0, second.len)), "PONG\r\n");
+});
+
+Deno.test("Outbound keeps a backlog as 1 MiB chunks written in order, never one regrown buffer", async () => {
+  const t = referenceTransport();
+  const out = new Outbound(t, () => {});
+  out.append(bytes("first"));
+  out.flush(); // in flight: everything below queues behind it
+  const message = new Uint8Array(1000);
+  const total = 3500;
+  for (let i = 0; i < total; i++) {
+    message.fill(i & 0xff);
+    out.append(message);
+    ok(out.buf.length <= 1024 * 1024, `buffer grew to ${out.buf.length} bytes`);
+  }
+  equal(out.pending, 5 + total * 1000);
+  const got: number[] = [];
+  for (let w = 0; w < t.writes.length; w++) {
+    const data = t.writes[w]!.data;
+    if (w > 0) {
+      ok(data.length <= 1024 * 1024, `write ${w} is ${data.length} bytes`);
+      for (let k = 0; k < data.length; k += 1000) got.push(data[k]!);
+    }
+    t.writes[w]!.done();
+    await turn();
+  }
+  equal(got.length, total, "every message written once");
+  ok(got.every((v, i) => v === (i & 0xff)), "in order");
+  ok(t.writes.length >= 5, "the backlog went out as several chunks");
+  equal(out.pending, 0);
+});
+
+Deno.test("Outbound wakes stalled producers at each MiB of a long backlog, not only at its end", async () => {
+  const t = referenceTransport();
+  const out = new Outbound(t, () => {});
+  out.append(bytes("x"));
+  out.flush();
+  for (let i = 0; i < 4 * 1024; i++) out.append(new Uint8Array(1024));
+  t.writes[0]!.done(); // the 1-byte batch: its end is progress
+  await turn();
+  let released = 0;
+  out.addStallWaiter({ release: () => released++ });
+  // The next batch is four 1 MiB chunks (the last a byte short of full):
+  // each chunk is a MiB of progress and wakes the waiters of its time.
+  t.writes[1]!.done();
+  await turn();
+  equal(released, 1);
+  out.addStallWaiter({ release: () => released++ });
+  t.writes[2]!.done();
+  await turn();
+  equal(released, 2);
+});

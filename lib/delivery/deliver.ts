@@ -20,28 +20,31 @@ import {
 import { CR, LF, SPACE } from "../protocol/chars.ts";
 import { copyBytes, latin1, writeDecimal } from "../protocol/bytes.ts";
 
+/** Placeholder for PublishContext's buffers: one shared empty array, not five per connection. */
+const NO_BYTES = new Uint8Array(0);
+
 /** One message in flight through the router. Reused per connection, never per message. */
 export class PublishContext {
   subject = "";
-  subjBuf: Uint8Array = new Uint8Array(0);
+  subjBuf: Uint8Array = NO_BYTES;
   subjStart = 0;
   subjEnd = 0;
   /** Reply subject bytes; replyStart < 0 when there is none. */
-  replyBuf: Uint8Array = new Uint8Array(0);
+  replyBuf: Uint8Array = NO_BYTES;
   replyStart = -1;
   replyEnd = -1;
   /** The size token as the publisher wrote it (echoed verbatim, as nats-server). */
-  sizeBuf: Uint8Array = new Uint8Array(0);
+  sizeBuf: Uint8Array = NO_BYTES;
   sizeStart = 0;
   sizeEnd = 0;
   /** Header bytes at the start of payload; -1 when the message has no headers. */
   hdrSize = -1;
   /** Header size token (HPUB/HMSG); valid when hdrSize >= 0. */
-  hdrBuf: Uint8Array = new Uint8Array(0);
+  hdrBuf: Uint8Array = NO_BYTES;
   hdrStart = 0;
   hdrEnd = 0;
   /** Headers and body: `payloadBuf[payloadStart, payloadEnd)` (no view made unless needed). */
-  payloadBuf: Uint8Array = new Uint8Array(0);
+  payloadBuf: Uint8Array = NO_BYTES;
   payloadStart = 0;
   payloadEnd = 0;
   /** Publishing client (echo suppression), null for route-originated messages. */

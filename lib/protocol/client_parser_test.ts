@@ -255,3 +255,15 @@ Deno.test("ClientParser survives a seeded random stream of valid and split input
   }
   assertEquals(feedSplit(input, cuts), expected);
 });
+
+Deno.test("ClientParser: no scratch buffer until a control line crosses a chunk", () => {
+  const rec = new Recorder();
+  const p = new ClientParser(rec, { maxControlLine: 4096, maxPayload: 1024 * 1024 });
+  const scratchBytes = () => (p as unknown as { scratch: Uint8Array }).scratch.length;
+  p.parse(enc.encode('CONNECT {"verbose":false}\r\nPING\r\nSUB a 1\r\n'));
+  assertEquals(scratchBytes(), 0, "whole lines need no copy (an idle connection keeps none)");
+  p.parse(enc.encode("SUB b.c"));
+  p.parse(enc.encode(" 2\r\n"));
+  assertEquals(rec.events.at(-1), "SUB b.c 2");
+  assertEquals(scratchBytes() > 0, true, "the split line was carried in scratch");
+});

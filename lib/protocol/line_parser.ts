@@ -16,6 +16,9 @@
  */
 import { CR, DIGIT_0, DIGIT_9, LF, SPACE, TAB } from "./chars.ts";
 
+/** Shared by every parser until it needs a buffer of its own (idle connections stay small). */
+const EMPTY = new Uint8Array(0);
+
 /** Limits a {@link LineParser} is built with. */
 export interface LineLimits {
   /** Argument offset slots allocated up front. */
@@ -27,7 +30,10 @@ export interface LineLimits {
   maxArgs: number;
   /** Most digits in a size argument (nats-server refuses longer ones). */
   maxSizeDigits: number;
-  /** Initial scratch size for a control line that crosses chunks. */
+  /**
+   * Scratch size allocated the first time a control line crosses chunks (none
+   * before: most idle connections never need it).
+   */
   scratchSize: number;
 }
 
@@ -44,7 +50,7 @@ export function crlfAt(buf: Uint8Array, at: number): boolean {
  */
 export abstract class LineParser {
   /** Buffer the current control line's tokens point into (chunk or scratch). */
-  argBuf: Uint8Array = new Uint8Array(0);
+  argBuf: Uint8Array = EMPTY;
   /** Start offsets; replaced when the slots grow, so read it afresh. */
   argStart: Int32Array;
   /** End offsets (exclusive). */
@@ -57,15 +63,16 @@ export abstract class LineParser {
   /** True once the current line crossed a chunk boundary: its start is in {@link scratch}. */
   protected lineCarried = false;
   /** Holds a control line that crosses chunks (`scratch[0, scratchLen)`). */
-  protected scratch: Uint8Array;
+  protected scratch: Uint8Array = EMPTY;
   protected scratchLen = 0;
   /** Payload being gathered across chunks: `msgBuf[0, msgNeed - 2)` plus CR LF. */
-  protected msgBuf: Uint8Array = new Uint8Array(0);
+  protected msgBuf: Uint8Array = EMPTY;
   protected msgHave = 0;
   protected msgNeed = 0;
 
   readonly #maxArgs: number;
   readonly #maxSizeDigits: number;
+  readonly #scratchSize: number;
 
   /** @param limits argument slots and count, size digits, scratch size. */
   constructor(limits: LineLimits) {
@@ -73,7 +80,7 @@ export abstract class LineParser {
     this.argEnd = new Int32Array(limits.argSlots);
     this.#maxArgs = limits.maxArgs;
     this.#maxSizeDigits = limits.maxSizeDigits;
-    this.scratch = new Uint8Array(limits.scratchSize);
+    this.#scratchSize = limits.scratchSize;
   }
 
   /**
@@ -185,7 +192,7 @@ export abstract class LineParser {
     const start = this.argStart[0];
     const end = this.argEnd[this.argCount - 1];
     const n = end - start;
-    if (this.scratch.length < n) this.scratch = new Uint8Array(n);
+    if (this.scratch.length < n) this.scratch = new Uint8Array(Math.max(n, this.#scratchSize));
     this.scratch.set(this.argBuf.subarray(start, end), 0);
     for (let k = 0; k < this.argCount; k++) {
       this.argStart[k] -= start;
@@ -210,7 +217,9 @@ export abstract class LineParser {
     // peer cannot make us buffer without bound.
     if (this.scratchLen + n > limit) return false;
     if (this.scratchLen + n > this.scratch.length) {
-      const bigger = new Uint8Array(Math.max(this.scratch.length * 2, this.scratchLen + n));
+      const bigger = new Uint8Array(
+        Math.max(this.scratch.length * 2, this.scratchLen + n, this.#scratchSize),
+      );
       bigger.set(this.scratch.subarray(0, this.scratchLen));
       this.scratch = bigger;
     }
