@@ -58,11 +58,34 @@ export const READ_TURN_BUDGET = 64 * 1024;
 /**
  * How often (ms of continuous work) a yielding connection lets the process
  * sleep briefly instead of taking the next turn at once; see {@link nextTurn}.
+ * Each sleep costs up to a millisecond of idle time: at a fixed 5 ms it took
+ * 40% off a lone publisher's pub/sub rate (1.20 M to 0.70 M msgs/s,
+ * `deno task bench --only pubsub`) when nobody else needed the turn. So the
+ * short interval applies while another connection read something within
+ * {@link ACTIVE_OTHERS_MS}; otherwise sleeps come every {@link IDLE_POLL_MS}.
  */
-const POLL_EVERY_MS = 5;
+const BUSY_POLL_MS = 5;
+const IDLE_POLL_MS = 80;
+/**
+ * How long one read by another connection keeps the short interval. A
+ * bystander doing request/reply reads once per round trip; backing off after
+ * a single silent interval instead tripled its median under a flood (5 to 18 ms,
+ * tests/fairness_test.ts).
+ */
+const ACTIVE_OTHERS_MS = 250;
 let lastPoll = 0;
+let othersActiveAt = -Infinity;
 /** Transports started and not yet ended: with one, there is nobody to be fair to. */
 let live = 0;
+/** The transport that last used up its read budget (the one being fair to others). */
+let yielder: object | null = null;
+/** Whether a transport other than {@link yielder} read since the last turn was taken. */
+let othersRead = false;
+
+/** Records a read by `transport`, so {@link nextTurn} knows whether others still want turns. */
+export function noteRead(transport: object): void {
+  if (transport !== yielder) othersRead = true;
+}
 
 /**
  * Resolves on a later turn of the event loop. Mostly that is `setImmediate`
@@ -70,13 +93,22 @@ let live = 0;
  * other sockets became readable only now and then (measured: 20-80 ms per hop
  * for a bystander behind a flat-out publisher). A zero timer makes the loop
  * wait for I/O readiness, which it does at once when another socket has
- * bytes and in about a millisecond otherwise; one every {@link POLL_EVERY_MS}
- * brought the bystander to ~1 ms for ~10% of a lone flood's throughput
- * (docs/performance.md). A lone connection skips the wait.
+ * bytes and in about a millisecond otherwise; one every 5 ms brought the
+ * bystander to ~1 ms (docs/performance.md). While the other connections stay
+ * silent the sleeps are rarer (see {@link BUSY_POLL_MS}); a read by another
+ * connection brings them back to every 5 ms. A lone connection skips the wait.
+ *
+ * @param transport The connection that used up its budget.
  */
-export function nextTurn(): Promise<void> {
+export function nextTurn(transport: object): Promise<void> {
+  yielder = transport;
   const now = performance.now();
-  if (live > 1 && now - lastPoll >= POLL_EVERY_MS) {
+  if (othersRead) {
+    othersRead = false;
+    othersActiveAt = now;
+  }
+  const every = now - othersActiveAt < ACTIVE_OTHERS_MS ? BUSY_POLL_MS : IDLE_POLL_MS;
+  if (live > 1 && now - lastPoll >= every) {
     lastPoll = now;
     return new Promise((resolve) => setTimeout(resolve, 0));
   }
@@ -126,7 +158,7 @@ export class DenoTransport implements Transport {
       if (this.#paused) await new Promise<void>((r) => this.#resume = r);
       if (sinceTurn >= READ_TURN_BUDGET) {
         sinceTurn = 0;
-        await nextTurn();
+        await nextTurn(this);
         if (this.#closed) return;
         if (this.#paused) continue;
       }
@@ -138,6 +170,7 @@ export class DenoTransport implements Transport {
         throw e;
       }
       if (n === null) return;
+      noteRead(this);
       sinceTurn += n;
       onData(buf.subarray(0, n));
       if (n === buf.length && buf.length * 2 <= this.#maxRead) {
@@ -195,7 +228,10 @@ export class NodeTransport implements Transport {
   start(onData: (chunk: Uint8Array) => void, onClose: (error?: Error) => void): void {
     let error: Error | undefined;
     live++;
-    this.socket.on("data", onData);
+    this.socket.on("data", (chunk: Uint8Array) => {
+      noteRead(this);
+      onData(chunk);
+    });
     this.socket.on("error", (e: Error) => error = e);
     this.socket.on("close", () => {
       live--;

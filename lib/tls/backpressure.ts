@@ -11,7 +11,7 @@
  * @module
  */
 import type { Socket } from "node:net";
-import { nextTurn, NodeTransport, READ_TURN_BUDGET } from "../conn/transport.ts";
+import { nextTurn, NodeTransport, noteRead, READ_TURN_BUDGET } from "../conn/transport.ts";
 
 interface StreamHandle {
   readStop?(): unknown;
@@ -118,6 +118,7 @@ export class TlsTransport extends NodeTransport {
   override start(onData: (chunk: Uint8Array) => void, onClose: (error?: Error) => void): void {
     let sinceTurn = 0;
     const deliver = (chunk: Uint8Array): boolean => {
+      noteRead(this);
       onData(chunk);
       if (this.#throttled || this.#paused) return false;
       sinceTurn += chunk.length;
@@ -125,7 +126,7 @@ export class TlsTransport extends NodeTransport {
       sinceTurn = 0;
       this.#throttled = true;
       pauseReads(this.socket);
-      nextTurn().then(this.#resumeAfterTurn);
+      nextTurn(this).then(this.#resumeAfterTurn);
       return false;
     };
     readIntoSharedBuffer(this.socket, deliver);
