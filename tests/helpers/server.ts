@@ -103,9 +103,20 @@ export class ServerProcess {
     });
     const child = cmd.spawn();
     const logs = { text: "" };
-    const ready = collectUntil(child.stderr, logs, /Listening for client connections on (\S+)/);
+    const { matched: ready, drained } = collectUntil(
+      child.stderr,
+      logs,
+      /Listening for client connections on (\S+)/,
+    );
     child.stdout.pipeTo(new WritableStream()).catch(() => {});
-    const exited = child.status;
+    // The exit status can arrive before the last log lines are read: a test
+    // that checks what the server logged on its way out must see all of it.
+    const exited = child.status.then(async (status) => {
+      let timer: ReturnType<typeof setTimeout> | undefined;
+      await Promise.race([drained, new Promise((r) => timer = setTimeout(r, 2000))]);
+      clearTimeout(timer);
+      return status;
+    });
     const timeout = opts.timeoutMs ?? 10_000;
     let timer: ReturnType<typeof setTimeout> | undefined;
     const result = await Promise.race([
@@ -166,22 +177,26 @@ export class ServerProcess {
   }
 }
 
-async function collectUntil(
+/**
+ * Appends everything `stream` carries to `logs.text`. `matched` resolves at
+ * the first match of `re`; `drained` when the stream ends.
+ */
+function collectUntil(
   stream: ReadableStream<Uint8Array>,
   logs: { text: string },
   re: RegExp,
-): Promise<{ match: RegExpExecArray }> {
+): { matched: Promise<{ match: RegExpExecArray }>; drained: Promise<void> } {
   const decoder = new TextDecoder();
   let resolveMatch!: (m: { match: RegExpExecArray }) => void;
   const matched = new Promise<{ match: RegExpExecArray }>((r) => resolveMatch = r);
-  (async () => {
+  const drained = (async () => {
     for await (const chunk of stream) {
       logs.text += decoder.decode(chunk, { stream: true });
       const m = re.exec(logs.text);
       if (m) resolveMatch({ match: m });
     }
   })().catch(() => {});
-  return await matched;
+  return { matched, drained };
 }
 
 /**
