@@ -69,6 +69,14 @@ const CASES: BadConfig[] = [
     reason: "Expected subject permissions to be a subject, or array of subjects, got int64",
   },
   {
+    name: "allow list of the wrong type (a map)",
+    config:
+      "authorization {\n  users = [{user: a, password: b, permissions: {publish: {allow: {x: 1}}}}]\n}\n",
+    pos: "2:59",
+    reason:
+      "Expected subject permissions to be a subject, or array of subjects, got map[string]interface {}",
+  },
+  {
     name: "user of the wrong type",
     config: "authorization {\n  user: 1\n  password: b\n}\n",
     pos: "2:3",

@@ -11,7 +11,8 @@
  * @module
  */
 import { fanOut, PublishContext } from "../delivery/deliver.ts";
-import { latin1 } from "../protocol/bytes.ts";
+import { latin1, sameBytes } from "../protocol/bytes.ts";
+import { type JsonFields, optStr, parseJsonObject } from "../protocol/link_json.ts";
 import { Outbound } from "../conn/outbound.ts";
 import { type InboundOwner, InboundPump, ReadBlock } from "../conn/inbound.ts";
 import { traceArgsLine, tracePayloadLine } from "../conn/trace.ts";
@@ -36,7 +37,7 @@ const EMPTY = new Uint8Array(0);
 const FIRST_PING_MS = 1000;
 
 /** A route INFO as JSON (fields of docs/architecture.md, "Protocol facts"). */
-export type RouteInfoJson = Record<string, unknown>;
+export type RouteInfoJson = JsonFields;
 
 /** What a route needs from the cluster it belongs to. */
 export interface RouteHost {
@@ -220,7 +221,7 @@ export class RouteConnection implements RouteLink, RouteOps, InboundOwner {
     if (this.server.log.traceEnabled) {
       this.#trace(`<<- [CONNECT ${this.server.redact(text)}]`);
     }
-    const json = parseJson(text);
+    const json = parseJsonObject(text);
     if (json === null) {
       this.close(ClosedReason.ProtocolViolation);
       return false;
@@ -297,7 +298,7 @@ export class RouteConnection implements RouteLink, RouteOps, InboundOwner {
   onInfo(buf: Uint8Array, start: number, end: number): void {
     const text = decoder.decode(buf.subarray(start, end));
     if (this.server.log.traceEnabled) this.#trace(`<<- [INFO ${text}]`);
-    const info = parseJson(text);
+    const info = parseJsonObject(text);
     if (info === null) {
       this.close(ClosedReason.ProtocolViolation);
       return;
@@ -673,22 +674,4 @@ export class RouteConnection implements RouteLink, RouteOps, InboundOwner {
     this.#trace(traceArgsLine(verb, p));
     this.#trace(tracePayloadLine(payload, this.server.options.maxTracedMsgLen));
   }
-}
-
-function parseJson(text: string): RouteInfoJson | null {
-  try {
-    const v = JSON.parse(text);
-    return v !== null && typeof v === "object" && !Array.isArray(v) ? v : null;
-  } catch {
-    return null;
-  }
-}
-
-function optStr(v: unknown): string | undefined {
-  return typeof v === "string" ? v : undefined;
-}
-
-function sameBytes(a: Uint8Array, b: Uint8Array, s: number, e: number): boolean {
-  for (let i = s, j = 0; i < e; i++, j++) if (a[j] !== b[i]) return false;
-  return true;
 }

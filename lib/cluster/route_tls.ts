@@ -15,9 +15,14 @@ import type { Logger } from "../ops/logger.ts";
 import type { Transport } from "../conn/transport.ts";
 import { TlsTransport } from "../tls/backpressure.ts";
 import { CertificateHolder } from "../tls/context.ts";
-import { createRouteTlsAcceptor, type RouteTlsAcceptor, tlsConnect } from "../tls/dial.ts";
+import {
+  createRouteTlsAcceptor,
+  handshakeDeadlineMs,
+  type RouteTlsAcceptor,
+  tlsConnect,
+} from "../tls/dial.ts";
 import { joinHostPort } from "../conn/address.ts";
-import { keepAccepting } from "../server/node_accept.ts";
+import { listenAndKeepAccepting } from "../server/node_accept.ts";
 
 export interface RouteTlsHooks {
   host: string;
@@ -76,16 +81,12 @@ export async function startRouteTls(options: TlsOptions, hooks: RouteTlsHooks): 
       (e: Error) => hooks.log.error(`${joinHostPort(address, port)} - ${e.message}`),
     );
   });
-  await new Promise<void>((resolve, reject) => {
-    server.once("error", reject);
-    server.listen(hooks.port, hooks.host, LISTEN_BACKLOG, () => {
-      server.off("error", reject);
-      resolve();
-    });
-  });
   // Accept errors (out of file descriptors) must not end the process: log, keep listening.
-  server.on("error", (e: Error) => hooks.log.error(`Route Accept error: ${e.message}`));
-  const stopRearming = keepAccepting(server); // survives running out of file descriptors
+  const stopRearming = await listenAndKeepAccepting(
+    server,
+    { port: hooks.port, host: hooks.host, backlog: LISTEN_BACKLOG },
+    (e) => hooks.log.error(`Route Accept error: ${e.message}`),
+  );
   const bound = (server.address() as net.AddressInfo).port;
   return {
     port: bound,
@@ -103,7 +104,7 @@ export async function startRouteTls(options: TlsOptions, hooks: RouteTlsHooks): 
       const timer = setTimeout(() => {
         retired.delete(old);
         old.close();
-      }, handshakeDeadlineMs(old.certificate) + 1000);
+      }, handshakeDeadlineMs(old.certificate.options) + 1000);
       Deno.unrefTimer(Number(timer));
       retired.set(old, timer);
     },
@@ -118,10 +119,4 @@ export async function startRouteTls(options: TlsOptions, hooks: RouteTlsHooks): 
       server.close();
     },
   };
-}
-
-/** The handshake deadline of a holder's block (nats-server's default: 2 s). */
-function handshakeDeadlineMs(holder: CertificateHolder): number {
-  const t = holder.options.timeout;
-  return Math.round((t > 0 ? t : 2) * 1000);
 }

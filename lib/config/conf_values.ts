@@ -50,6 +50,19 @@ export function goTypeOf(v: ConfValue): string {
   return goTypeName(v.kind);
 }
 
+/** How Go's `%v` prints a few simple values (used in a couple of messages). */
+export function describeGoValue(v: ConfValue): string {
+  switch (v.kind) {
+    case "string":
+    case "integer":
+    case "float":
+    case "bool":
+      return String(v.value);
+    default:
+      return v.kind === "map" ? "map[...]" : "[...]";
+  }
+}
+
 /**
  * Collects issues and offers typed reads of tree values. A read of the wrong
  * type records nats-server's panic text (`interface conversion: interface {}

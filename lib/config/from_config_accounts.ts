@@ -6,7 +6,7 @@
  * @module
  */
 import type { ConfValue } from "./conf_parser.ts";
-import { entries, type IssueCollector, parseGoDuration } from "./conf_values.ts";
+import { entries, goTypeOf, type IssueCollector, parseGoDuration } from "./conf_values.ts";
 import type {
   ExportOptions,
   ImportOptions,
@@ -17,36 +17,16 @@ import type {
 import { isValidSubject } from "../router/subject.ts";
 import { SubjectTransform, validateMappingDestination } from "../router/transform.ts";
 
-/** Go's `%T` for a config value. */
-function goType(v: ConfValue): string {
-  switch (v.kind) {
-    case "string":
-      return "string";
-    case "integer":
-      return "int64";
-    case "float":
-      return "float64";
-    case "bool":
-      return "bool";
-    case "array":
-      return "[]interface {}";
-    case "map":
-      return "map[string]interface {}";
-    default:
-      return "time.Time";
-  }
-}
-
 /** Reads `exports: [...]`. */
 export function readExports(issues: IssueCollector, v: ConfValue): ExportOptions[] | undefined {
   if (v.kind !== "array") {
-    issues.error(v, `Exports should be an array, got ${goType(v)}`);
+    issues.error(v, `Exports should be an array, got ${goTypeOf(v)}`);
     return undefined;
   }
   const out: ExportOptions[] = [];
   for (const item of v.value) {
     if (item.kind !== "map") {
-      issues.error(item, `Export Items should be a map with type entry, got ${goType(item)}`);
+      issues.error(item, `Export Items should be a map with type entry, got ${goTypeOf(item)}`);
       continue;
     }
     const e = readExport(issues, item);
@@ -80,7 +60,7 @@ function readExport(issues: IssueCollector, item: ConfValue & { kind: "map" }) {
           continue;
         }
         if (f.kind !== "string") {
-          issues.error(f, `Expected ${key} name to be string, got ${goType(f)}`);
+          issues.error(f, `Expected ${key} name to be string, got ${goTypeOf(f)}`);
           continue;
         }
         kind = key;
@@ -95,7 +75,7 @@ function readExport(issues: IssueCollector, item: ConfValue & { kind: "map" }) {
         }
         responsePos = f;
         if (f.kind !== "string") {
-          issues.error(f, `Expected response type to be string, got ${goType(f)}`);
+          issues.error(f, `Expected response type to be string, got ${goTypeOf(f)}`);
           continue;
         }
         switch (f.value.toLowerCase()) {
@@ -128,7 +108,7 @@ function readExport(issues: IssueCollector, item: ConfValue & { kind: "map" }) {
         if (f.kind !== "string") {
           issues.error(
             f,
-            `Expected response threshold to be a parseable time duration, got ${goType(f)}`,
+            `Expected response threshold to be a parseable time duration, got ${goTypeOf(f)}`,
           );
           continue;
         }
@@ -185,14 +165,14 @@ function readExport(issues: IssueCollector, item: ConfValue & { kind: "map" }) {
 /** Reads `imports: [...]`. */
 export function readImports(issues: IssueCollector, v: ConfValue): ImportOptions[] | undefined {
   if (v.kind !== "array") {
-    issues.error(v, `Imports should be an array, got ${goType(v)}`);
+    issues.error(v, `Imports should be an array, got ${goTypeOf(v)}`);
     return undefined;
   }
   const out: ImportOptions[] = [];
   const services = new Map<string, ImportOptions>();
   for (const item of v.value) {
     if (item.kind !== "map") {
-      issues.error(item, `Import Items should be a map with type entry, got ${goType(item)}`);
+      issues.error(item, `Import Items should be a map with type entry, got ${goTypeOf(item)}`);
       continue;
     }
     const i = readImport(issues, item);
@@ -239,7 +219,7 @@ function readImport(
           issues.error(
             f,
             `${key === "stream" ? "Stream" : "Service"} entry should be an account map, got ${
-              goType(f)
+              goTypeOf(f)
             }`,
           );
           continue;
@@ -313,7 +293,7 @@ export function readMappings(issues: IssueCollector, v: ConfValue): SubjectMappi
       const dest = readMapDestination(issues, f);
       dests = dest ? [dest] : undefined;
     } else {
-      issues.error(f, `Unknown type ${goType(f)} for mapping destination`);
+      issues.error(f, `Unknown type ${goTypeOf(f)} for mapping destination`);
       continue;
     }
     if (!dests) continue;
@@ -324,7 +304,7 @@ export function readMappings(issues: IssueCollector, v: ConfValue): SubjectMappi
         // the panic is what it reports, at the value's position.
         issues.error(
           f,
-          `interface conversion: interface {} is ${goType(f)}, not string`,
+          `interface conversion: interface {} is ${goTypeOf(f)}, not string`,
         );
         continue;
       }

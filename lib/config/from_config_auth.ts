@@ -6,7 +6,13 @@
  */
 import { base32Decode, crc16 } from "../auth/nkey_encoding.ts";
 import type { ConfMap, ConfPos, ConfValue } from "./conf_parser.ts";
-import { entries, type IssueCollector, parseGoDuration } from "./conf_values.ts";
+import {
+  describeGoValue,
+  entries,
+  goTypeOf,
+  type IssueCollector,
+  parseGoDuration,
+} from "./conf_values.ts";
 import { readExports, readImports, readMappings } from "./from_config_accounts.ts";
 import { resolveAccountLinks } from "./account_links.ts";
 import type {
@@ -173,19 +179,6 @@ function readConnectionTypes(issues: IssueCollector, v: ConfValue): string[] | u
   return list.map((t) => t.toUpperCase());
 }
 
-/** How Go's `%v` prints a few simple values (used in a couple of messages). */
-function describeGoValue(v: ConfValue): string {
-  switch (v.kind) {
-    case "string":
-    case "integer":
-    case "float":
-    case "bool":
-      return String(v.value);
-    default:
-      return v.kind === "map" ? "map[...]" : "[...]";
-  }
-}
-
 /**
  * Reads a permissions map: `publish`/`pub`/`import`, `subscribe`/`sub`/`export`
  * and `allow_responses`.
@@ -306,7 +299,11 @@ function readSubjectPermission(
   return p;
 }
 
-function readSubjects(issues: IssueCollector, v: ConfValue): string[] | undefined {
+/**
+ * A subject or a list of subjects in a permission (client permissions, a leaf
+ * remote's `deny_imports`/`deny_exports`); each may be "subject queue".
+ */
+export function readSubjects(issues: IssueCollector, v: ConfValue): string[] | undefined {
   let subjects: string[];
   if (v.kind === "string") {
     subjects = [v.value];
@@ -322,9 +319,7 @@ function readSubjects(issues: IssueCollector, v: ConfValue): string[] | undefine
   } else {
     issues.error(
       v,
-      `Expected subject permissions to be a subject, or array of subjects, got ${
-        v.kind === "integer" ? "int64" : v.kind === "float" ? "float64" : v.kind
-      }`,
+      `Expected subject permissions to be a subject, or array of subjects, got ${goTypeOf(v)}`,
     );
     return undefined;
   }

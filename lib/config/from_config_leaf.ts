@@ -7,8 +7,14 @@
  * @module
  */
 import type { ConfValue } from "./conf_parser.ts";
-import { entries, type IssueCollector, readListen } from "./conf_values.ts";
-import { isValidSubject } from "./from_config_auth.ts";
+import {
+  describeGoValue,
+  entries,
+  goTypeOf,
+  type IssueCollector,
+  readListen,
+} from "./conf_values.ts";
+import { readSubjects } from "./from_config_auth.ts";
 import { readTlsBlock } from "./from_config_tls.ts";
 import type { LeafNodeOptions, LeafRemoteOptions, LeafUser } from "./options.ts";
 
@@ -37,7 +43,7 @@ export function readLeafNodesBlock(
   checkFiles: boolean,
 ): LeafNodeOptions | undefined {
   if (block.kind !== "map") {
-    issues.error(block, `Expected map to define a leafnode, got ${goKind(block)}`);
+    issues.error(block, `Expected map to define a leafnode, got ${goTypeOf(block)}`);
     return undefined;
   }
   const leaf: LeafNodeOptions = { ...(base ?? defaultLeafNodeOptions()) };
@@ -169,13 +175,13 @@ function readLeafAuthorization(
 
 function readLeafUsers(issues: IssueCollector, v: ConfValue): LeafUser[] | undefined {
   if (v.kind !== "array") {
-    issues.error(v, `Expected users field to be an array, got ${goValue(v)}`);
+    issues.error(v, `Expected users field to be an array, got ${describeGoValue(v)}`);
     return undefined;
   }
   const users: LeafUser[] = [];
   for (const item of v.value) {
     if (item.kind !== "map") {
-      issues.error(item, `Expected user entry to be a map/struct, got ${goValue(item)}`);
+      issues.error(item, `Expected user entry to be a map/struct, got ${describeGoValue(item)}`);
       continue;
     }
     const user: LeafUser = { user: "", password: "" };
@@ -213,13 +219,16 @@ function readRemotes(
   checkFiles: boolean,
 ): LeafRemoteOptions[] | undefined {
   if (v.kind !== "array") {
-    issues.error(v, `Expected remotes field to be an array, got ${goKind(v)}`);
+    issues.error(v, `Expected remotes field to be an array, got ${goTypeOf(v)}`);
     return undefined;
   }
   const remotes: LeafRemoteOptions[] = [];
   for (const item of v.value) {
     if (item.kind !== "map") {
-      issues.error(item, `Expected remote leafnode entry to be a map/struct, got ${goValue(item)}`);
+      issues.error(
+        item,
+        `Expected remote leafnode entry to be a map/struct, got ${describeGoValue(item)}`,
+      );
       continue;
     }
     const remote: LeafRemoteOptions = { urls: [], noRandomize: false };
@@ -259,13 +268,13 @@ function readRemotes(
         }
         case "deny_imports":
         case "deny_import": {
-          const s = readPermSubjects(issues, field);
+          const s = readSubjects(issues, field);
           if (s) remote.denyImports = s;
           break;
         }
         case "deny_exports":
         case "deny_export": {
-          const s = readPermSubjects(issues, field);
+          const s = readSubjects(issues, field);
           if (s) remote.denyExports = s;
           break;
         }
@@ -305,7 +314,10 @@ function readUrls(issues: IssueCollector, v: ConfValue): string[] | undefined {
     return [url];
   }
   if (v.kind !== "array") {
-    issues.error(v, `Expected remote leafnode url to be an array or string, got ${goValue(v)}`);
+    issues.error(
+      v,
+      `Expected remote leafnode url to be an array or string, got ${describeGoValue(v)}`,
+    );
     return undefined;
   }
   const seen = new Set<string>();
@@ -328,41 +340,6 @@ function readUrls(issues: IssueCollector, v: ConfValue): string[] | undefined {
   return out;
 }
 
-function readPermSubjects(issues: IssueCollector, v: ConfValue): string[] | undefined {
-  let subjects: string[];
-  if (v.kind === "string") {
-    subjects = [v.value];
-  } else if (v.kind === "array") {
-    subjects = [];
-    for (const item of v.value) {
-      if (item.kind !== "string") {
-        issues.error(item, "Subject in permissions array cannot be cast to string");
-        return undefined;
-      }
-      subjects.push(item.value);
-    }
-  } else {
-    issues.error(
-      v,
-      `Expected subject permissions to be a subject, or array of subjects, got ${goKind(v)}`,
-    );
-    return undefined;
-  }
-  for (const s of subjects) {
-    if (isValidSubject(s)) continue;
-    const parts = s.trim().split(/\s+/);
-    if (parts.length !== 2) {
-      issues.error(v, `subject "${s}" is not a valid subject`);
-      return undefined;
-    }
-    if (!isValidSubject(parts[0])) {
-      issues.error(v, `subject "${parts[0]}" is not a valid subject`);
-      return undefined;
-    }
-  }
-  return subjects;
-}
-
 function parsable(url: string): boolean {
   try {
     new URL(url);
@@ -370,31 +347,6 @@ function parsable(url: string): boolean {
   } catch {
     return false;
   }
-}
-
-/** Go's `%T` of a config value. */
-function goKind(v: ConfValue): string {
-  switch (v.kind) {
-    case "string":
-      return "string";
-    case "integer":
-      return "int64";
-    case "float":
-      return "float64";
-    case "bool":
-      return "bool";
-    case "array":
-      return "[]interface {}";
-    case "map":
-      return "map[string]interface {}";
-    default:
-      return "interface {}";
-  }
-}
-
-/** Go's `%v` of a scalar config value (enough for the messages above). */
-function goValue(v: ConfValue): string {
-  return v.kind === "map" ? "map[...]" : v.kind === "array" ? "[...]" : String(v.value);
 }
 
 /**

@@ -11,8 +11,8 @@
  * @module
  */
 import { Outbound } from "../conn/outbound.ts";
-import type { Transport } from "../conn/transport.ts";
 import { fanOut, PublishContext } from "../delivery/deliver.ts";
+import { describeInternalPublish, NO_TRANSPORT, readMsgFrame } from "../delivery/internal.ts";
 import { type LocalSubscriber, Subscription } from "../delivery/subscription.ts";
 import type { Account } from "../server/account.ts";
 
@@ -27,20 +27,7 @@ export interface InternalMsg {
 
 export type InternalHandler = (msg: InternalMsg) => void;
 
-/** Never written to: frames are read straight out of the buffer. */
-const NO_TRANSPORT: Transport = {
-  remoteAddress: "",
-  remotePort: 0,
-  start() {},
-  write: () => Promise.resolve(),
-  pause() {},
-  resume() {},
-  close() {},
-};
-
 const encoder = new TextEncoder();
-const decoder = new TextDecoder();
-const CRLF = encoder.encode("\r\n");
 
 export class InternalClient implements LocalSubscriber {
   readonly cid = 0;
@@ -103,39 +90,12 @@ export class InternalClient implements LocalSubscriber {
     deliverTo: string = subject,
   ): number {
     if (this.isClosed) return 0;
-    const ctx = this.#ctx;
-    const subj = encoder.encode(subject);
-    ctx.subject = subject;
-    ctx.subjBuf = subj;
-    ctx.subjStart = 0;
-    ctx.subjEnd = subj.length;
-    if (reply !== "") {
-      const r = encoder.encode(reply);
-      ctx.replyBuf = r;
-      ctx.replyStart = 0;
-      ctx.replyEnd = r.length;
-    } else {
-      ctx.replyStart = -1;
-      ctx.replyEnd = -1;
-    }
     const hlen = hdr === null ? 0 : hdr.length;
     const payload = new Uint8Array(hlen + data.length);
     if (hdr !== null) payload.set(hdr, 0);
     payload.set(data, hlen);
-    ctx.payload = payload;
-    const size = encoder.encode(String(payload.length));
-    ctx.sizeBuf = size;
-    ctx.sizeStart = 0;
-    ctx.sizeEnd = size.length;
-    if (hdr !== null) {
-      ctx.hdrSize = hlen;
-      const h = encoder.encode(String(hlen));
-      ctx.hdrBuf = h;
-      ctx.hdrStart = 0;
-      ctx.hdrEnd = h.length;
-    } else {
-      ctx.hdrSize = -1;
-    }
+    const ctx = this.#ctx;
+    describeInternalPublish(ctx, subject, reply, payload, hdr === null ? -1 : hlen);
     ctx.publisher = this;
     return fanOut(ctx, this.account.sublist.match(deliverTo));
   }
@@ -169,20 +129,12 @@ export class InternalClient implements LocalSubscriber {
     out.len = 0;
     let p = 0;
     while (p < buf.length) {
-      const eol = indexOfCrlf(buf, p);
-      if (eol < 0) break;
-      const line = decoder.decode(buf.subarray(p, eol)).split(" ");
-      const withHeaders = line[0] === "HMSG";
-      const total = Number(line[line.length - 1]);
-      const hsize = withHeaders ? Number(line[line.length - 2]) : 0;
-      const fixed = withHeaders ? 5 : 4;
-      const subject = line[1];
-      const sid = line[2];
-      const reply = line.length > fixed ? line[3] : "";
-      const start = eol + 2;
-      const hdr = withHeaders ? buf.subarray(start, start + hsize) : null;
+      const frame = readMsgFrame(buf, p, buf.length);
+      if (frame === null) break;
+      const { subject, sid, reply, start, hdrSize: hsize, total } = frame;
+      const hdr = frame.withHeaders ? buf.subarray(start, start + hsize) : null;
       const data = buf.subarray(start + hsize, start + total);
-      p = start + total + CRLF.length;
+      p = frame.next;
       const handler = this.#handlers.get(sid);
       if (!handler) continue;
       try {
@@ -197,11 +149,4 @@ export class InternalClient implements LocalSubscriber {
       this.#onError(e);
     }
   }
-}
-
-function indexOfCrlf(buf: Uint8Array, from: number): number {
-  for (let i = from; i + 1 < buf.length; i++) {
-    if (buf[i] === 13 && buf[i + 1] === 10) return i;
-  }
-  return -1;
 }

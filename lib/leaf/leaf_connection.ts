@@ -18,7 +18,8 @@
  * @module
  */
 import { fanOut, PublishContext } from "../delivery/deliver.ts";
-import { copyBytes, latin1, writeDecimal } from "../protocol/bytes.ts";
+import { copyBytes, latin1, sameBytes, writeDecimal } from "../protocol/bytes.ts";
+import { type JsonFields, optStr, parseJsonObject } from "../protocol/link_json.ts";
 import { CR, LF, SPACE } from "../protocol/chars.ts";
 import { Outbound } from "../conn/outbound.ts";
 import { type InboundOwner, InboundPump, ReadBlock } from "../conn/inbound.ts";
@@ -54,7 +55,7 @@ export const CONNECT_PROCESS_MS = 2000;
 /** Loop detection: the prefix of each account's unique subject. */
 export const LDS_PREFIX = "$LDS.";
 
-export type LeafJson = Record<string, unknown>;
+export type LeafJson = JsonFields;
 
 /** What a leaf connection needs from the leaf node manager (lib/leaf/leaf_nodes.ts). */
 export interface LeafHost {
@@ -246,7 +247,7 @@ export class LeafConnection implements RouteLink, RouteOps, InboundOwner {
     if (this.server.log.traceEnabled) {
       this.#trace(`<<- [CONNECT ${this.server.redact(text)}]`);
     }
-    const json = parseJson(text);
+    const json = parseJsonObject(text);
     if (json === null) {
       this.close(ClosedReason.ProtocolViolation);
       return false;
@@ -321,7 +322,7 @@ export class LeafConnection implements RouteLink, RouteOps, InboundOwner {
     const text = decoder.decode(buf.subarray(start, end));
     if (this.server.log.traceEnabled) this.#trace(`<<- [INFO ${text}]`);
     if (this.#beforeConnect()) return;
-    const info = parseJson(text);
+    const info = parseJsonObject(text);
     if (info === null) {
       this.close(ClosedReason.ProtocolViolation);
       return;
@@ -779,22 +780,4 @@ export function writeLeafMsg(
 
 function hasWildcard(subject: string): boolean {
   return subject.includes("*") || subject.includes(">");
-}
-
-function parseJson(text: string): LeafJson | null {
-  try {
-    const v = JSON.parse(text);
-    return v !== null && typeof v === "object" && !Array.isArray(v) ? v : null;
-  } catch {
-    return null;
-  }
-}
-
-function optStr(v: unknown): string | undefined {
-  return typeof v === "string" ? v : undefined;
-}
-
-function sameBytes(a: Uint8Array, b: Uint8Array, s: number, e: number): boolean {
-  for (let i = s, j = 0; i < e; i++, j++) if (a[j] !== b[i]) return false;
-  return true;
 }

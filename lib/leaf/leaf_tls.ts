@@ -21,9 +21,9 @@ import type { Transport } from "../conn/transport.ts";
 import { TlsTransport } from "../tls/backpressure.ts";
 import { CertificateHolder, readPemFile } from "../tls/context.ts";
 import { peerCertificate, refusalReason } from "../tls/session.ts";
-import { looksLikeTlsRecord, NOT_TLS } from "../tls/first_record.ts";
+import { createTlsAcceptor, handshakeDeadlineMs } from "../tls/dial.ts";
 import { joinHostPort } from "../conn/address.ts";
-import { keepAccepting } from "../server/node_accept.ts";
+import { listenAndKeepAccepting } from "../server/node_accept.ts";
 
 /** What the TLS leaf listener needs from the leaf node manager. */
 export interface LeafTlsHooks {
@@ -44,11 +44,6 @@ export interface LeafTls {
   close(): void;
 }
 
-function timeoutMs(options: TlsOptions | undefined): number {
-  const t = options?.timeout ?? 0;
-  return Math.round((t > 0 ? t : 2) * 1000);
-}
-
 /**
  * Starts the TLS leaf listener.
  *
@@ -57,82 +52,13 @@ function timeoutMs(options: TlsOptions | undefined): number {
 export async function startLeafTls(options: TlsOptions, hooks: LeafTlsHooks): Promise<LeafTls> {
   const holder = new CertificateHolder(options, "server");
   for (const w of holder.warnings) hooks.log.warn(w);
-  const verify = options.verify || options.verifyAndMap;
-  const deadline = timeoutMs(options);
-  const tlsServer = tls.createServer({
-    ...holder.secureContextOptions(),
-    requestCert: verify,
-    rejectUnauthorized: verify,
-    handshakeTimeout: deadline + 1000,
+  const acceptor = createTlsAcceptor(holder, {
+    verify: options.verify || options.verifyAndMap,
+    refusal: (peer) => refusalReason(peer),
+    handshakeError: (err, ts, code) =>
+      code ? `${refusalReason(peerCertificate(ts))} (${code})` : err.message,
+    closedMessage: "leafnode listener closed",
   });
-  const detach = holder.attach(tlsServer);
-  type Waiter = { resolve(s: tls.TLSSocket): void; reject(e: Error): void };
-  const waiting = new Map<net.Socket, Waiter>();
-  const take = (ts: tls.TLSSocket): Waiter | undefined => {
-    // Node-compat internals: node:tls keeps the wrapped socket as `_parent`.
-    const parent = (ts as unknown as { _parent?: net.Socket })._parent;
-    const w = parent ? waiting.get(parent) : undefined;
-    if (parent) waiting.delete(parent);
-    return w;
-  };
-  tlsServer.on("secureConnection", (ts: tls.TLSSocket) => {
-    const w = take(ts);
-    if (!w) return ts.destroy();
-    const peer = peerCertificate(ts);
-    const pinError = holder.checkPinned(peer);
-    if ((verify && (!ts.authorized || peer === undefined)) || pinError !== null) {
-      ts.destroy();
-      w.reject(new Error(`TLS handshake error: ${pinError ?? refusalReason(peer)}`));
-      return;
-    }
-    w.resolve(ts);
-  });
-  tlsServer.on("tlsClientError", (err: Error, ts: tls.TLSSocket) => {
-    const w = take(ts);
-    if (!w) return;
-    const code = (ts as { authorizationError?: unknown }).authorizationError;
-    const reason = code ? `${refusalReason(peerCertificate(ts))} (${code})` : err.message;
-    w.reject(new Error(`TLS handshake error: ${reason}`));
-  });
-
-  const upgrade = (socket: net.Socket): Promise<tls.TLSSocket> =>
-    new Promise((resolve, reject) => {
-      const timer = setTimeout(() => {
-        waiting.delete(socket);
-        socket.destroy();
-        reject(new Error("TLS handshake timeout"));
-      }, deadline);
-      waiting.set(socket, {
-        resolve: (s) => {
-          clearTimeout(timer);
-          resolve(s);
-        },
-        reject: (e) => {
-          clearTimeout(timer);
-          socket.destroy();
-          reject(e);
-        },
-      });
-      const closedFirst = () => {
-        const w = waiting.get(socket);
-        waiting.delete(socket);
-        w?.reject(new Error("TLS handshake error: EOF"));
-      };
-      socket.once("close", closedFirst);
-      socket.on("error", () => {});
-      socket.once("data", (chunk: Uint8Array) => {
-        socket.off("close", closedFirst);
-        socket.pause();
-        socket.unshift(chunk);
-        const w = waiting.get(socket);
-        if (w === undefined) return;
-        if (!looksLikeTlsRecord(chunk)) {
-          waiting.delete(socket);
-          return w.reject(new Error(`TLS handshake error: ${NOT_TLS}`));
-        }
-        tlsServer.emit("connection", socket);
-      });
-    });
 
   const server = net.createServer((socket) => {
     if (hooks.refuse()) {
@@ -143,26 +69,20 @@ export async function startLeafTls(options: TlsOptions, hooks: LeafTlsHooks): Pr
     const port = socket.remotePort ?? 0;
     const { cid, info } = hooks.prepare();
     socket.write(info);
-    upgrade(socket).then(
+    acceptor.upgrade(socket).then(
       (ts) => hooks.accepted(new TlsTransport(ts, { address, port }), cid),
       (e: Error) => hooks.log.error(`${joinHostPort(address, port)} - lid:${cid} - ${e.message}`),
     );
   });
-  await new Promise<void>((resolve, reject) => {
-    server.once("error", reject);
-    server.listen(hooks.port, hooks.host, LISTEN_BACKLOG, () => {
-      server.off("error", reject);
-      resolve();
-    });
-  });
-  server.on("error", (e: Error) => hooks.log.error(`Leafnode Accept error: ${e.message}`));
-  const stopRearming = keepAccepting(server);
+  const stopRearming = await listenAndKeepAccepting(
+    server,
+    { port: hooks.port, host: hooks.host, backlog: LISTEN_BACKLOG },
+    (e) => hooks.log.error(`Leafnode Accept error: ${e.message}`),
+  );
   return {
     port: (server.address() as net.AddressInfo).port,
     close() {
-      detach();
-      for (const w of waiting.values()) w.reject(new Error("leafnode listener closed"));
-      waiting.clear();
+      acceptor.close();
       stopRearming();
       server.close();
     },
@@ -183,7 +103,7 @@ export async function dialLeafTls(
   dialTimeoutMs: number,
 ): Promise<{ transport: Transport; info: Uint8Array }> {
   const socket = net.connect({ host, port });
-  const deadline = timeoutMs(options);
+  const deadline = handshakeDeadlineMs(options);
   const info = await new Promise<Uint8Array>((resolve, reject) => {
     let seen = new Uint8Array(0);
     const timer = setTimeout(() => {

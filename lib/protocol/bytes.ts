@@ -58,3 +58,9 @@ const decoder = new TextDecoder();
 function utf8(buf: Uint8Array, start: number, end: number): string {
   return decoder.decode(buf.subarray(start, end));
 }
+
+/** Whether `b[s, e)` equals the first `e - s` bytes of `a` (the caller checked the length). */
+export function sameBytes(a: Uint8Array, b: Uint8Array, s: number, e: number): boolean {
+  for (let i = s, j = 0; i < e; i++, j++) if (a[j] !== b[i]) return false;
+  return true;
+}

@@ -41,3 +41,27 @@ export function keepAccepting(server: net.Server, everyMs = ACCEPT_MAX_SLEEP_MS)
   Deno.unrefTimer(Number(timer));
   return () => clearInterval(timer);
 }
+
+/**
+ * Binds `server` and keeps it accepting: resolves once it listens (rejects
+ * with the bind error), then hands later accept errors to `onAcceptError`
+ * (they must not end the process) and re-arms it with
+ * {@linkcode keepAccepting}.
+ *
+ * @returns The function that stops the re-arming (call it when the server is closed).
+ */
+export async function listenAndKeepAccepting(
+  server: net.Server,
+  where: { port: number; host: string; backlog: number },
+  onAcceptError: (e: Error) => void,
+): Promise<() => void> {
+  await new Promise<void>((resolve, reject) => {
+    server.once("error", reject);
+    server.listen(where.port, where.host, where.backlog, () => {
+      server.off("error", reject);
+      resolve();
+    });
+  });
+  server.on("error", onAcceptError);
+  return keepAccepting(server);
+}

@@ -10,10 +10,9 @@
  * @module
  */
 import { Outbound } from "../conn/outbound.ts";
-import type { Transport } from "../conn/transport.ts";
 import { type LocalSubscriber, Subscription } from "../delivery/subscription.ts";
 import type { Account } from "../server/account.ts";
-import { latin1 } from "../protocol/bytes.ts";
+import { NO_TRANSPORT, readMsgFrame } from "../delivery/internal.ts";
 
 /** A message delivered to an internal subscription. */
 export interface InternalMessage {
@@ -26,17 +25,6 @@ export interface InternalMessage {
 
 /** What an internal subscription does with a message (runs after the read that delivered it). */
 export type InternalHandler = (msg: InternalMessage) => void;
-
-/** Internal clients never write to a socket: their buffer is read back in countOut. */
-const NO_TRANSPORT: Transport = {
-  remoteAddress: "",
-  remotePort: 0,
-  start() {},
-  write: () => Promise.resolve(),
-  pause() {},
-  resume() {},
-  close() {},
-};
 
 export class InternalClient implements LocalSubscriber {
   readonly cid: number;
@@ -115,20 +103,13 @@ export class InternalClient implements LocalSubscriber {
     const b = this.out.buf;
     const len = this.out.len;
     this.out.len = 0;
-    let eol = 0;
-    while (eol + 1 < len && !(b[eol] === 0x0d && b[eol + 1] === 0x0a)) eol++;
-    const args = latin1(b, 0, eol).split(" ");
-    const withHeaders = args[0] === "HMSG";
-    // MSG <subject> <sid> [reply] <size> / HMSG <subject> <sid> [reply] <hdr> <total>
-    const fixed = withHeaders ? 5 : 4;
-    const reply = args.length > fixed ? args[3] : "";
-    const total = Number(args[args.length - 1]);
-    const hdr = withHeaders ? Number(args[args.length - 2]) : 0;
-    const start = eol + 2;
-    const body = b.slice(start + hdr, start + total);
-    const handler = this.#handlers.get(args[2]);
+    const frame = readMsgFrame(b, 0, len);
+    if (frame === null) return;
+    const { start, hdrSize, total } = frame;
+    const body = b.slice(start + hdrSize, start + total);
+    const handler = this.#handlers.get(frame.sid);
     if (handler === undefined) return;
-    const msg: InternalMessage = { subject: args[1], reply, body };
+    const msg: InternalMessage = { subject: frame.subject, reply: frame.reply, body };
     this.#schedule(() => handler(msg));
   }
 }

@@ -19,6 +19,7 @@ import { GLOBAL_ACCOUNT } from "../server/account.ts";
 import type { ClientConnection } from "../client/connection.ts";
 import { ClosedReason } from "../conn/closed_reason.ts";
 import { fanOut, PublishContext } from "../delivery/deliver.ts";
+import { describeInternalPublish } from "../delivery/internal.ts";
 import type { Subscription } from "../delivery/subscription.ts";
 import { buildConnz } from "../monitor/connz.ts";
 import { buildSubszEnvelope } from "../monitor/subsz.ts";
@@ -484,19 +485,7 @@ class SystemAccount implements SystemHandle {
     from: InternalClient,
   ): void {
     const msg = new PublishContext();
-    msg.subject = subject;
-    msg.subjBuf = encoder.encode(subject);
-    msg.subjStart = 0;
-    msg.subjEnd = msg.subjBuf.length;
-    if (reply !== "") {
-      msg.replyBuf = encoder.encode(reply);
-      msg.replyStart = 0;
-      msg.replyEnd = msg.replyBuf.length;
-    }
-    msg.sizeBuf = encoder.encode(String(body.length));
-    msg.sizeStart = 0;
-    msg.sizeEnd = msg.sizeBuf.length;
-    msg.payload = body;
+    describeInternalPublish(msg, subject, reply, body);
     msg.publisher = from;
     fanOut(msg, account.sublist.match(subject));
   }

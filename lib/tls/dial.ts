@@ -9,6 +9,7 @@
  */
 import * as net from "node:net";
 import * as tls from "node:tls";
+import type { X509Certificate } from "node:crypto";
 import type { TlsOptions } from "../config/options.ts";
 import { CertificateHolder } from "./context.ts";
 import {
@@ -32,8 +33,14 @@ function holderOf(material: TlsOptions | CertificateHolder): CertificateHolder {
   return material instanceof CertificateHolder ? material : new CertificateHolder(material, "both");
 }
 
+/** The handshake deadline of a `tls` block in ms: its `timeout`, else nats-server's 2 s. */
+export function handshakeDeadlineMs(options: TlsOptions | undefined): number {
+  const t = options?.timeout ?? 0;
+  return Math.round((t > 0 ? t : 2) * 1000);
+}
+
 function deadlineOf(holder: CertificateHolder, ms?: number): number {
-  return ms ?? Math.round((holder.options.timeout > 0 ? holder.options.timeout : 2) * 1000);
+  return ms ?? handshakeDeadlineMs(holder.options);
 }
 
 /**
@@ -88,36 +95,54 @@ export function tlsConnect(
   });
 }
 
-/** Upgrades accepted route sockets (handshake first; peer certificate required). */
-export interface RouteTlsAcceptor {
+/**
+ * Upgrades accepted sockets whose next bytes are a TLS handshake (routes: the
+ * first bytes; leaf nodes: after our plain-text INFO).
+ */
+export interface TlsAcceptor {
   readonly certificate: CertificateHolder;
   /**
-   * Runs the server side of the handshake on a freshly accepted socket.
+   * Runs the server side of the handshake on an accepted socket.
    *
    * @param socket The accepted TCP socket (nothing read from it yet).
    * @returns The verified TLS socket.
    * @throws {Error} `TLS handshake error: ...` or `TLS handshake timeout`.
    */
   upgrade(socket: net.Socket): Promise<tls.TLSSocket>;
+  /** Fails the running handshakes and detaches from the holder. */
   close(): void;
 }
 
+/** Upgrades accepted route sockets (handshake first; peer certificate required). */
+export type RouteTlsAcceptor = TlsAcceptor;
+
+/** What differs between the acceptors of routes and of leaf nodes. */
+export interface TlsAcceptRules {
+  /** Ask for a client certificate and refuse a peer without a valid one. */
+  verify: boolean;
+  /** Why a verified handshake's peer is refused (no certificate, or one not trusted). */
+  refusal(peer: X509Certificate | undefined): string;
+  /** Why a handshake failed; `code` is node's `authorizationError`, if any. */
+  handshakeError(err: Error, ts: tls.TLSSocket, code: unknown): string;
+  /** What running handshakes fail with when the acceptor is closed. */
+  closedMessage: string;
+}
+
 /**
- * Builds the acceptor for the route listener.
+ * Builds an acceptor: a `node:tls` server that is fed accepted sockets one by
+ * one, with the block's handshake deadline (`timeout`, else 2 s) and
+ * `pinned_certs` applied to the peer.
  *
- * @param material The cluster `tls` block, or its holder.
+ * @param holder The certificate (and CA, timeout, pins) to accept with.
+ * @param rules Client-certificate policy and the texts of refusals.
  * @returns The acceptor; `close()` detaches it from the holder.
  */
-export function createRouteTlsAcceptor(
-  material: TlsOptions | CertificateHolder,
-): RouteTlsAcceptor {
-  const holder = holderOf(material);
+export function createTlsAcceptor(holder: CertificateHolder, rules: TlsAcceptRules): TlsAcceptor {
   const timeoutMs = deadlineOf(holder);
-  // Routes always require and verify the peer certificate (nats-server does the same).
   const server = tls.createServer({
     ...holder.secureContextOptions(),
-    requestCert: true,
-    rejectUnauthorized: true,
+    requestCert: rules.verify,
+    rejectUnauthorized: rules.verify,
     handshakeTimeout: timeoutMs + 1000,
   });
   const detach = holder.attach(server);
@@ -135,15 +160,9 @@ export function createRouteTlsAcceptor(
     if (!w) return ts.destroy();
     const peer = peerCertificate(ts);
     const pinError = holder.checkPinned(peer);
-    if (!ts.authorized || peer === undefined || pinError !== null) {
+    if ((rules.verify && (!ts.authorized || peer === undefined)) || pinError !== null) {
       ts.destroy();
-      w.reject(
-        new Error(
-          `TLS handshake error: ${
-            pinError ?? clientCertRefusal(refusalReason(peer, Eku.clientAuth))
-          }`,
-        ),
-      );
+      w.reject(new Error(`TLS handshake error: ${pinError ?? rules.refusal(peer)}`));
       return;
     }
     w.resolve(ts);
@@ -152,10 +171,7 @@ export function createRouteTlsAcceptor(
     const w = take(ts);
     if (!w) return;
     const code = (ts as { authorizationError?: unknown }).authorizationError;
-    const reason = code
-      ? clientCertRefusal(refusalReason(peerCertificate(ts)))
-      : handshakeErrorText(err);
-    w.reject(new Error(`TLS handshake error: ${reason}`));
+    w.reject(new Error(`TLS handshake error: ${rules.handshakeError(err, ts, code)}`));
   });
   return {
     certificate: holder,
@@ -202,8 +218,27 @@ export function createRouteTlsAcceptor(
     },
     close(): void {
       detach();
-      for (const w of waiting.values()) w.reject(new Error("route listener closed"));
+      for (const w of waiting.values()) w.reject(new Error(rules.closedMessage));
       waiting.clear();
     },
   };
+}
+
+/**
+ * Builds the acceptor for the route listener: routes always require and
+ * verify the peer certificate (nats-server does the same).
+ *
+ * @param material The cluster `tls` block, or its holder.
+ * @returns The acceptor; `close()` detaches it from the holder.
+ */
+export function createRouteTlsAcceptor(
+  material: TlsOptions | CertificateHolder,
+): RouteTlsAcceptor {
+  return createTlsAcceptor(holderOf(material), {
+    verify: true,
+    refusal: (peer) => clientCertRefusal(refusalReason(peer, Eku.clientAuth)),
+    handshakeError: (err, ts, code) =>
+      code ? clientCertRefusal(refusalReason(peerCertificate(ts))) : handshakeErrorText(err),
+    closedMessage: "route listener closed",
+  });
 }
