@@ -297,7 +297,17 @@ async function runCase(port: number, c: FrameCase) {
   ok((await peer.nextText()).startsWith("INFO {"), c.name);
   // CONNECT first (verbose off) so a parser error is about the frame's content.
   await peer.sendFrame(2, 'CONNECT {"verbose":false}\r\n');
-  for (const f of c.send) await peer.send(f);
+  try {
+    for (const f of c.send) await peer.send(f);
+  } catch (e) {
+    // A server that closes on the first bad bytes may reset the connection
+    // while the rest of a large frame is still being written (nats-server does,
+    // now and then, on the 2 MB frame); what it sent before closing is still
+    // read and checked below.
+    if (!(e instanceof Deno.errors.ConnectionReset || e instanceof Deno.errors.BrokenPipe)) {
+      throw e;
+    }
+  }
   if (c.open) {
     await peer.collectUntil((t) => t.includes(c.text!));
     ok(!peer.closed, `${c.name}: open`);
