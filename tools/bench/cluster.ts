@@ -31,40 +31,47 @@ export async function startPair(spec: ServerSpec, into: RunningServer[]): Promis
 }
 
 /**
- * Publishes small probes on A until the subscriber on B sees one. The
- * measured subscriber (already subscribed on B) counts only 128-byte
- * payloads, so the 1-byte probes do not disturb its count.
+ * Publishes small probes on `pubPort` until a subscriber on `subPort` sees
+ * one: proof that the link between the two servers (a route, a leaf link)
+ * carries `subject`. The measured subscriber (already subscribed) counts only
+ * 128-byte payloads, so the 1-byte probes do not disturb its count.
  *
+ * @param link What joins the two servers, for the error.
  * @throws {Error} when no probe arrives within {@link FORM_MS}.
  */
-async function probe(portA: number, portB: number): Promise<void> {
-  let onB: RawClient | undefined;
-  let onA: RawClient | undefined;
+export async function probeLink(
+  pubPort: number,
+  subPort: number,
+  subject: string,
+  link: string,
+): Promise<void> {
+  let onSub: RawClient | undefined;
+  let onPub: RawClient | undefined;
   try {
-    onB = await rawConnect(portB, { extra: `SUB ${SUBJECT} 1\r\n` });
-    onA = await rawConnect(portA, {});
-    const b = onB;
-    // Read B in the background; the loop below only looks at the count.
+    onSub = await rawConnect(subPort, { extra: `SUB ${subject} 1\r\n` });
+    onPub = await rawConnect(pubPort, {});
+    const s = onSub;
+    // Read the subscriber in the background; the loop below only looks at the count.
     const pump = (async () => {
       while (true) {
-        const got = await b.conn.read(b.buf);
+        const got = await s.conn.read(s.buf);
         if (got === null) return;
-        b.scanner.feed(b.buf, got);
+        s.scanner.feed(s.buf, got);
       }
     })().catch(() => {});
-    const msg = bytes(`PUB ${SUBJECT} 1\r\np\r\n`);
+    const msg = bytes(`PUB ${subject} 1\r\np\r\n`);
     const deadline = performance.now() + FORM_MS;
-    while (b.scanner.count === 0 && performance.now() < deadline) {
-      await writeAll(onA.conn, msg);
-      await flush(onA);
+    while (s.scanner.count === 0 && performance.now() < deadline) {
+      await writeAll(onPub.conn, msg);
+      await flush(onPub);
       await new Promise((resolve) => setTimeout(resolve, 50));
     }
-    closeQuietly(b.conn);
+    closeQuietly(s.conn);
     await pump;
-    if (b.scanner.count === 0) throw new Error(`route did not form within ${FORM_MS} ms`);
+    if (s.scanner.count === 0) throw new Error(`${link} did not form within ${FORM_MS} ms`);
   } finally {
-    if (onB !== undefined) closeQuietly(onB.conn);
-    if (onA !== undefined) closeQuietly(onA.conn);
+    if (onSub !== undefined) closeQuietly(onSub.conn);
+    if (onPub !== undefined) closeQuietly(onPub.conn);
   }
 }
 
@@ -94,7 +101,7 @@ export const twoNode: Workload = {
         expectedDeliveries: (sent) => sent,
         beforePublish: async () => {
           try {
-            await probe(a.port, b.port);
+            await probeLink(a.port, b.port, SUBJECT, "route");
           } catch (e) {
             formed = false;
             // Publishing into a pair that never formed would only measure loss.

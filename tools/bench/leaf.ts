@@ -7,45 +7,12 @@
  * @module
  */
 import { runFlow } from "./flows.ts";
-import { bytes, closeQuietly, flush, type RawClient, rawConnect, writeAll } from "./raw.ts";
+import { probeLink } from "./cluster.ts";
 import type { Measured } from "./report.ts";
 import { freePort, launch, type RunningServer } from "./servers.ts";
 import { deliveryFigure, maxPublishMs, scaled, type Workload } from "./workload.ts";
 
 const SUBJECT = "bench.leaf";
-/** How long the pair may take to connect and exchange interest. */
-const FORM_MS = 10_000;
-
-/** Publishes 1-byte probes on `pubPort` until a subscriber on `subPort` sees one. */
-async function probe(pubPort: number, subPort: number): Promise<void> {
-  let onSub: RawClient | undefined;
-  let onPub: RawClient | undefined;
-  try {
-    onSub = await rawConnect(subPort, { extra: `SUB ${SUBJECT} 1\r\n` });
-    onPub = await rawConnect(pubPort, {});
-    const s = onSub;
-    const pump = (async () => {
-      while (true) {
-        const got = await s.conn.read(s.buf);
-        if (got === null) return;
-        s.scanner.feed(s.buf, got);
-      }
-    })().catch(() => {});
-    const msg = bytes(`PUB ${SUBJECT} 1\r\np\r\n`);
-    const deadline = performance.now() + FORM_MS;
-    while (s.scanner.count === 0 && performance.now() < deadline) {
-      await writeAll(onPub.conn, msg);
-      await flush(onPub);
-      await new Promise((resolve) => setTimeout(resolve, 50));
-    }
-    closeQuietly(s.conn);
-    await pump;
-    if (s.scanner.count === 0) throw new Error(`leaf link did not form within ${FORM_MS} ms`);
-  } finally {
-    if (onSub !== undefined) closeQuietly(onSub.conn);
-    if (onPub !== undefined) closeQuietly(onPub.conn);
-  }
-}
 
 /** Leaf to hub pub/sub 1:1, 128 B. */
 export const leafPubSub: Workload = {
@@ -78,7 +45,7 @@ export const leafPubSub: Workload = {
         maxMs: maxPublishMs(ctx),
         subscribers: [[{ subject: SUBJECT }]],
         expectedDeliveries: (sent) => sent,
-        beforePublish: () => probe(leaf.port, hub.port),
+        beforePublish: () => probeLink(leaf.port, hub.port, SUBJECT, "leaf link"),
       });
       const out: Measured = deliveryFigure(r);
       return new Map([["leaf", out]]);
