@@ -517,13 +517,8 @@ export class Server implements ServerCore {
     this.#accepting = acceptLoop(listener, {
       name: "Client",
       log: () => this.log,
-      accepted: (conn) => {
-        if (this.#shuttingDown || this.#lameDuck) {
-          conn.close();
-          return;
-        }
-        this.acceptClient(new DenoTransport(conn, this.options.maxPending / 4));
-      },
+      refuse: () => this.#shuttingDown || this.#lameDuck,
+      accepted: (conn) => this.acceptClient(new DenoTransport(conn, this.options.maxPending / 4)),
     });
     this.clientPort = this.#accepting.addr.port;
   }

@@ -191,13 +191,8 @@ export class Cluster implements ClusterHandle, RouteHost {
     this.#accepting = acceptLoop(listener, {
       name: "Route",
       log: () => this.server.log,
-      accepted: (conn) => {
-        if (this.#shuttingDown) {
-          conn.close();
-          return;
-        }
-        this.#accepted(new DenoTransport(conn));
-      },
+      refuse: () => this.#shuttingDown,
+      accepted: (conn) => this.#accepted(new DenoTransport(conn)),
     });
     this.port = this.#accepting.addr.port;
   }

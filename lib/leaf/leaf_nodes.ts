@@ -221,13 +221,8 @@ export class LeafNodes implements LeafNodesHandle, LeafHost {
           this.#accepting = acceptLoop(listener, {
             name: "Leafnode",
             log: () => this.server.log,
-            accepted: (conn) => {
-              if (this.#shuttingDown) {
-                conn.close();
-                return;
-              }
-              this.#accepted(new DenoTransport(conn));
-            },
+            refuse: () => this.#shuttingDown,
+            accepted: (conn) => this.#accepted(new DenoTransport(conn)),
           });
           this.port = this.#accepting.addr.port;
         }

@@ -85,6 +85,8 @@ export interface AcceptLoopOptions {
   log: () => Logger;
   /** Takes one accepted connection; a throw closes that connection only. */
   accepted: (conn: Deno.Conn) => void;
+  /** True while new connections are closed at once instead (shutdown, lame duck). */
+  refuse?: () => boolean;
 }
 
 /** A running accept loop. */
@@ -156,6 +158,10 @@ export function acceptLoop(listener: Deno.Listener, opts: AcceptLoopOptions): Ac
       if (closed) {
         conn.close();
         break;
+      }
+      if (opts.refuse?.()) {
+        conn.close();
+        continue;
       }
       try {
         opts.accepted(conn);

@@ -235,13 +235,8 @@ export async function startWebSocketListener(server: Server): Promise<WebSocketL
     const loop = acceptLoop(listener, {
       name: "Websocket",
       log: () => server.log,
-      accepted: (conn) => {
-        if (closed || server.isLameDuck || server.isShuttingDown) {
-          conn.close();
-          return;
-        }
-        handle(new DenoTransport(conn, server.options.maxPending / 4), null);
-      },
+      refuse: () => closed || server.isLameDuck || server.isShuttingDown,
+      accepted: (conn) => handle(new DenoTransport(conn, server.options.maxPending / 4), null),
     });
     bound = loop.addr.port;
     stop = async () => {
