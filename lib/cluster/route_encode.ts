@@ -109,7 +109,7 @@ export function writeRouteMsg(
 const queueCache = new Map<string, Uint8Array>();
 const QUEUE_CACHE_MAX = 4096;
 
-function queueBytes(name: string): Uint8Array {
+export function queueBytes(name: string): Uint8Array {
   let bytes = queueCache.get(name);
   if (bytes === undefined) {
     if (queueCache.size >= QUEUE_CACHE_MAX) queueCache.clear();

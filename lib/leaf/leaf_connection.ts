@@ -40,6 +40,7 @@ import {
   RouteParseFailure,
   RouteParser,
 } from "../cluster/route_parser.ts";
+import { queueBytes } from "../cluster/route_encode.ts";
 
 const decoder = new TextDecoder();
 const encoder = new TextEncoder();
@@ -731,7 +732,7 @@ export function writeLeafMsg(
   const subjLen = msg.subjEnd - msg.subjStart;
   const replyLen = msg.replyStart < 0 ? 0 : msg.replyEnd - msg.replyStart;
   let queueLen = 0;
-  for (let i = 0; i < queues.length; i++) queueLen += 1 + queues[i].length * 3;
+  for (let i = 0; i < queues.length; i++) queueLen += 1 + queueBytes(queues[i]).length;
   out.reserve(5 + subjLen + 3 + replyLen + 1 + queueLen + 32 + bodyLen + 4);
   const b = out.buf;
   let p = out.len;
@@ -751,7 +752,7 @@ export function writeLeafMsg(
       b[p++] = PIPE;
     }
     for (let i = 0; i < queues.length; i++) {
-      const q = encoder.encode(queues[i]);
+      const q = queueBytes(queues[i]);
       b[p++] = SPACE;
       p = copyBytes(b, p, q, 0, q.length);
     }
