@@ -1,21 +1,8 @@
 import assert from "node:assert/strict";
-import { parseConf } from "./conf_parser.ts";
-import { formatIssue, optionsFromConfig, validateOptions } from "./from_config.ts";
-import { defaultOptions } from "./options.ts";
+import { formatIssue, validateOptions } from "./from_config.ts";
 import { missing } from "../../tests/helpers/requires.ts";
 import { runToExit } from "../../tests/helpers/server.ts";
-
-function load(text: string) {
-  return optionsFromConfig(
-    parseConf(text, { file: "t.conf", env: () => undefined }),
-    defaultOptions(),
-  );
-}
-
-function problems(text: string): string[] {
-  const r = load(text);
-  return [...r.warnings, ...r.errors].map(formatIssue);
-}
+import { load, problems } from "./_test_util.ts";
 
 Deno.test("leafnodes block: keys, aliases and defaults", () => {
   const r = load(`

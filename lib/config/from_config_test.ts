@@ -1,28 +1,16 @@
 import assert from "node:assert/strict";
-import { parseConf } from "./conf_parser.ts";
 import { ConfigError, formatIssue, optionsFromConfig, validateOptions } from "./from_config.ts";
 import { loadConfigFile } from "./load.ts";
 import { defaultOptions, type Options } from "./options.ts";
+import { load, problems } from "./_test_util.ts";
 
 const CERTS = new URL("../../certs/", import.meta.url).pathname;
 const TLS = `cert_file: "${CERTS}server-cert.pem", key_file: "${CERTS}server-key.pem"`;
-
-function load(text: string) {
-  return optionsFromConfig(
-    parseConf(text, { file: "t.conf", env: () => undefined }),
-    defaultOptions(),
-  );
-}
 
 function opts(text: string): Options {
   const r = load(text);
   assert.deepEqual([...r.warnings, ...r.errors].map(formatIssue), [], text);
   return r.options;
-}
-
-function problems(text: string): string[] {
-  const r = load(text);
-  return [...r.warnings, ...r.errors].map(formatIssue);
 }
 
 Deno.test("optionsFromConfig() listeners, aliases and case-insensitive keys", () => {
