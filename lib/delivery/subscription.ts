@@ -132,11 +132,39 @@ export function copySid(buf: Uint8Array, start: number, end: number): Uint8Array
   return slab.subarray(at, at + length);
 }
 
+/**
+ * The bytes of a SUB's sid when they must be kept as they came, else `null`:
+ * an ASCII sid's bytes are made from its string on the first delivery
+ * ({@linkcode Subscription.sidBytes}), so a subscription that never receives
+ * a message holds no view for them (a `Uint8Array` is about 100 B of heap,
+ * a sixth of what a wildcard subscription costs).
+ */
+export function keptSidBytes(buf: Uint8Array, start: number, end: number): Uint8Array | null {
+  for (let i = start; i < end; i++) if (buf[i] >= 0x80) return copySid(buf, start, end);
+  return null;
+}
+
+/** An ASCII sid's bytes, made from its string (in a slab, as {@linkcode copySid}). */
+function asciiSidBytes(sid: string): Uint8Array {
+  const length = sid.length;
+  if (length > SID_SLAB_MAX) return new TextEncoder().encode(sid);
+  let at = sidSlabUsed;
+  if (at + length > SID_SLAB_BYTES) {
+    sidSlab = new Uint8Array(SID_SLAB_BYTES);
+    at = 0;
+  }
+  const slab = sidSlab;
+  for (let k = 0; k < length; k++) slab[at + k] = sid.charCodeAt(k);
+  sidSlabUsed = at + length;
+  return slab.subarray(at, at + length);
+}
+
 export class Subscription {
   readonly subject: string;
   readonly queue: string | null;
   readonly sid: string;
-  readonly sidBytes: Uint8Array;
+  /** The sid's bytes for MSG lines; `null` until the first delivery for an ASCII sid. */
+  #sidBytes: Uint8Array | null;
   /** Set for a local client subscription. */
   readonly client: LocalSubscriber | null;
   /** Set for a remote interest entry. */
@@ -170,15 +198,21 @@ export class Subscription {
     subject: string;
     queue: string | null;
     sid: string;
-    sidBytes: Uint8Array;
+    /** The sid's bytes; `null` (ASCII sids only) makes them from `sid` when first needed. */
+    sidBytes: Uint8Array | null;
     client?: LocalSubscriber;
     route?: RouteLink;
   }) {
     this.subject = init.subject;
     this.queue = init.queue;
     this.sid = init.sid;
-    this.sidBytes = init.sidBytes;
+    this.#sidBytes = init.sidBytes;
     this.client = init.client ?? null;
     this.route = init.route ?? null;
+  }
+
+  /** The sid as MSG lines carry it. */
+  get sidBytes(): Uint8Array {
+    return this.#sidBytes ??= asciiSidBytes(this.sid);
   }
 }

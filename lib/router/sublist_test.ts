@@ -478,6 +478,48 @@ function sublistSuite(variant: Variant): void {
     assert.deepEqual(plainSubjects(list.match("s.7")), ["s.*", "s.7"]);
   });
 
+  test("Sublist.match() sees every change at a node holding plain and queue subscriptions", () => {
+    // One node's snapshots (plain list, queue lists, the whole result) are rebuilt
+    // after any change there: each step changes one kind and matches in between,
+    // through the node alone (`a.b`) and merged with a wildcard node (`a.*`).
+    const list = make();
+    const star = sub("a.*");
+    list.insert(star);
+    const plain1 = sub("a.b");
+    const plain2 = sub("a.b");
+    const q1 = sub("a.b", "q");
+    const q2 = sub("a.b", "q");
+    const r1 = sub("a.b", "r");
+    const want = (plain: TestSub[], queues: TestSub[][]) => ({
+      plain: plain.map((s) => s.id).sort(),
+      queues: queues.map((g) => `${g[0]!.queue}: ${g.map((s) => s.id).sort().join(" ")}`).sort(),
+    });
+    const steps: [() => void, TestSub[], TestSub[][]][] = [
+      [() => list.insert(plain1), [plain1], []],
+      [() => list.insert(q1), [plain1], [[q1]]],
+      [() => list.insert(plain2), [plain1, plain2], [[q1]]],
+      [() => list.insert(q2), [plain1, plain2], [[q1, q2]]],
+      [() => list.insert(r1), [plain1, plain2], [[q1, q2], [r1]]],
+      [() => list.remove(plain1), [plain2], [[q1, q2], [r1]]],
+      [() => list.remove(q1), [plain2], [[q2], [r1]]],
+      [() => list.remove(plain2), [], [[q2], [r1]]],
+      [() => list.remove(r1), [], [[q2]]],
+      [() => list.insert(plain1), [plain1], [[q2]]],
+      [() => list.remove(q2), [plain1], []],
+    ];
+    for (const [change, plain, queues] of steps) {
+      const before = list.match("a.b"); // cached (or snapshot built) before the change
+      const beforeCopy = describe(before);
+      change();
+      assert.deepEqual(describe(list.match("a.b")), want([star, ...plain], queues));
+      assert.deepEqual(describe(list.match("a.b")), want([star, ...plain], queues), "again");
+      assert.deepEqual(describe(before), beforeCopy, "an earlier result changed");
+      list.remove(star);
+      assert.deepEqual(describe(list.match("a.b")), want(plain, queues), "node alone");
+      list.insert(star);
+    }
+  });
+
   test("Sublist.match() agrees with a brute-force matcher under random churn", () => {
     randomCrossCheck(make(), 0xC0FFEE + (variant.cache ? 1 : 0));
   });
