@@ -327,6 +327,43 @@ function literalPrefixLength(pattern: string): number {
 }
 
 /**
+ * Where the trailing literal tokens of a valid pattern start, their leading dot
+ * included (`a.*.b.c` -> 3, covering `.b.c`); the pattern's length when it ends
+ * in a wildcard (`a.*` -> 3, nothing).
+ */
+function literalSuffixStart(pattern: string): number {
+  let start = pattern.length;
+  let tokenStart = 0;
+  for (;;) {
+    let end = pattern.indexOf(".", tokenStart);
+    if (end === -1) end = pattern.length;
+    if (end - tokenStart === 1) {
+      const code = pattern.charCodeAt(tokenStart);
+      if (code === STAR || code === GT) start = end;
+    }
+    if (end === pattern.length) return start;
+    tokenStart = end + 1;
+  }
+}
+
+/** `key.startsWith(prefix)`, by char codes (several times faster in V8 for short strings). */
+function hasPrefix(key: string, prefix: string): boolean {
+  const n = prefix.length;
+  if (key.length < n) return false;
+  for (let i = 0; i < n; i++) if (key.charCodeAt(i) !== prefix.charCodeAt(i)) return false;
+  return true;
+}
+
+/** `key.endsWith(suffix)`, by char codes. */
+function hasSuffix(key: string, suffix: string): boolean {
+  const n = suffix.length;
+  const at = key.length - n;
+  if (at < 0) return false;
+  for (let i = 0; i < n; i++) if (key.charCodeAt(at + i) !== suffix.charCodeAt(i)) return false;
+  return true;
+}
+
+/**
  * Splits `subject` on dots into `out` (reused between calls, so no array is
  * allocated per match).
  *
@@ -663,12 +700,20 @@ export class Sublist<T extends SubLike> {
       cache.delete(subject);
       return;
     }
-    // Keys that do not start with the pattern's literal tokens cannot match: a
-    // startsWith() test rejects most of the cache far cheaper than a token walk.
+    // Keys that do not end with the pattern's trailing literal tokens, or do not
+    // start with its leading ones, cannot match: comparing those few characters
+    // rejects most of the cache far cheaper than a token walk. With the prefix
+    // alone (by startsWith()), 10,000 SUBs of `bench.*.<n>` took 960 ms with 1,000
+    // non-matching subjects cached (13 ms with none); see docs/performance.md.
     const prefix = subject.substring(0, literalPrefixLength(subject));
+    const suffix = subject.substring(literalSuffixStart(subject));
     // Deleting the current key while iterating a Map is well defined.
     for (const key of cache.keys()) {
-      if (key.startsWith(prefix) && subjectMatchesPattern(key, subject)) cache.delete(key);
+      if (
+        hasSuffix(key, suffix) && hasPrefix(key, prefix) && subjectMatchesPattern(key, subject)
+      ) {
+        cache.delete(key);
+      }
     }
   }
 

@@ -520,6 +520,53 @@ function sublistSuite(variant: Variant): void {
     }
   });
 
+  test("Sublist invalidates every cached subject a wildcard change matches, and keeps the rest", () => {
+    // Tokens that are prefixes and suffixes of each other (`b`, `ab`, `bab`), so a
+    // quick test on a pattern's leading or trailing literal tokens that compared
+    // characters rather than whole tokens would keep a stale entry; every subject
+    // of up to three tokens is cached, and all are checked after every change.
+    const random = prng(0x5EED + (variant.cache ? 1 : 0));
+    const tokens = ["a", "b", "ab", "bab", "ba"];
+    const subjects: string[] = [];
+    for (const x of tokens) {
+      subjects.push(x);
+      for (const y of tokens) {
+        subjects.push(`${x}.${y}`);
+        for (const z of tokens) subjects.push(`${x}.${y}.${z}`);
+      }
+    }
+    const pick = () => tokens[Math.floor(random() * tokens.length)] as string;
+    const pattern = () => {
+      const length = 1 + Math.floor(random() * 3);
+      const parts: string[] = [];
+      for (let i = 0; i < length; i++) {
+        const roll = random();
+        parts.push(roll < 0.3 ? "*" : roll < 0.4 && i === length - 1 ? ">" : pick());
+      }
+      return parts.join(".");
+    };
+    const list = make();
+    const live: TestSub[] = [];
+    for (const subject of subjects) list.match(subject);
+    for (let step = 0; step < 150; step++) {
+      if (live.length > 0 && random() < 0.4) {
+        const victim = live.splice(Math.floor(random() * live.length), 1)[0] as TestSub;
+        assert.ok(list.remove(victim));
+      } else {
+        const added = sub(pattern(), random() < 0.2 ? "q" : null);
+        assert.ok(list.insert(added));
+        live.push(added);
+      }
+      for (const subject of subjects) {
+        assert.deepEqual(
+          describe(list.match(subject)),
+          describe(bruteResult(new Set(live), subject)),
+          `step ${step}: ${subject}`,
+        );
+      }
+    }
+  });
+
   test("Sublist.match() agrees with a brute-force matcher under random churn", () => {
     randomCrossCheck(make(), 0xC0FFEE + (variant.cache ? 1 : 0));
   });
