@@ -173,26 +173,78 @@ export class Subscription {
   msgs = 0;
   /** Auto-unsubscribe after this many messages; 0 = never. */
   max = 0;
+  /** Delivery filter when permissions deny part of a wildcard subscription. */
+  deliveryFiltered = false;
+  closed = false;
+  /**
+   * The fields few subscriptions set (routes' weights and origins, imports'
+   * handlers and shadows), made by the first such assignment: a client's
+   * plain subscription is 48 B smaller without them (docs/performance.md).
+   */
+  #rare: RareFields | null = null;
+
   /** Queue weight announced by a route (RS+ ... <queue> <weight>). */
-  weight = 1;
+  get weight(): number {
+    return this.#rare === null ? 1 : this.#rare.weight;
+  }
+  set weight(value: number) {
+    if (this.#rare !== null || value !== 1) this.#rareFields().weight = value;
+  }
+
   /**
    * The leaf cluster the interest comes from (a leaf link's, or the origin a
    * route's `LS+` named); "" for none. Never sent back to that cluster.
    */
-  origin = "";
-  /** Delivery filter when permissions deny part of a wildcard subscription. */
-  deliveryFiltered = false;
-  closed = false;
+  get origin(): string {
+    return this.#rare === null ? "" : this.#rare.origin;
+  }
+  set origin(value: string) {
+    if (this.#rare !== null || value !== "") this.#rareFields().origin = value;
+  }
+
   /** Set for a server-side subscription (neither client nor route). */
-  internal: InternalHandler | null = null;
+  get internal(): InternalHandler | null {
+    return this.#rare === null ? null : this.#rare.internal;
+  }
+  set internal(value: InternalHandler | null) {
+    if (this.#rare !== null || value !== null) this.#rareFields().internal = value;
+  }
+
   /** Not announced to routes (service import subscriptions: each server imports for itself). */
-  noForward = false;
+  get noForward(): boolean {
+    return this.#rare === null ? false : this.#rare.noForward;
+  }
+  set noForward(value: boolean) {
+    if (this.#rare !== null || value) this.#rareFields().noForward = value;
+  }
+
   /** For a shadow in an exporting account: the importing client's own subscription. */
-  shadowOf: Subscription | null = null;
+  get shadowOf(): Subscription | null {
+    return this.#rare === null ? null : this.#rare.shadowOf;
+  }
+  set shadowOf(value: Subscription | null) {
+    if (this.#rare !== null || value !== null) this.#rareFields().shadowOf = value;
+  }
+
   /** For a shadow: the stream import it delivers through. */
-  shadowImport: ShadowImport | null = null;
+  get shadowImport(): ShadowImport | null {
+    return this.#rare === null ? null : this.#rare.shadowImport;
+  }
+  set shadowImport(value: ShadowImport | null) {
+    if (this.#rare !== null || value !== null) this.#rareFields().shadowImport = value;
+  }
+
   /** The shadows a client subscription has in exporting accounts, if any. */
-  shadows: Subscription[] | null = null;
+  get shadows(): Subscription[] | null {
+    return this.#rare === null ? null : this.#rare.shadows;
+  }
+  set shadows(value: Subscription[] | null) {
+    if (this.#rare !== null || value !== null) this.#rareFields().shadows = value;
+  }
+
+  #rareFields(): RareFields {
+    return this.#rare ??= new RareFields();
+  }
 
   constructor(init: {
     subject: string;
@@ -215,4 +267,15 @@ export class Subscription {
   get sidBytes(): Uint8Array {
     return this.#sidBytes ??= asciiSidBytes(this.sid);
   }
+}
+
+/** The seldom-set fields of a {@linkcode Subscription}, with their defaults. */
+class RareFields {
+  weight = 1;
+  origin = "";
+  internal: InternalHandler | null = null;
+  noForward = false;
+  shadowOf: Subscription | null = null;
+  shadowImport: ShadowImport | null = null;
+  shadows: Subscription[] | null = null;
 }
