@@ -27,7 +27,15 @@ import {
 } from "./consumer.ts";
 import { goJson } from "./json.ts";
 import { StreamFiles } from "./filestore.ts";
-import { subjectMatchesPattern } from "../router/subject.ts";
+import {
+  DIRECT_GROUP,
+  directGet,
+  directGetLast,
+  directSubjects,
+  type MsgApiHost,
+  msgDelete,
+  msgGet,
+} from "./api_msg.ts";
 
 /** What JetStream needs of the server. */
 export interface JetStreamHost {
@@ -184,6 +192,7 @@ export class JetStream implements JetStreamHandle {
   readonly consumers = new Map<string, Map<string, Consumer>>();
   readonly #consumerSids = new Map<Consumer, string[]>();
   readonly #consumerHost: ConsumerHost;
+  readonly #msgHost: MsgApiHost;
   /** File streams written since the last sync, and the acks that wait for it. */
   readonly #unsynced = new Set<StreamFiles>();
   readonly #pendingAcks: Array<[string, string]> = [];
@@ -201,12 +210,19 @@ export class JetStream implements JetStreamHandle {
     const sublist = host.globalAccount.sublist;
     this.#consumerHost = {
       publish: (subject, reply, hdr, data, deliverTo) =>
-        client.publish(subject, reply, hdr, data, deliverTo),
+        reply === "" && deliverTo === undefined
+          ? client.send(subject, hdr, data)
+          : client.publish(subject, reply, hdr, data, deliverTo),
       hasInterest: (subject) => {
         const r = sublist.match(subject);
         return r.plain.length > 0 || r.queues.length > 0;
       },
       expired: (c) => this.#removeConsumer(c),
+    };
+    this.#msgHost = {
+      stream: (name) => this.streams.get(name),
+      reply: (m, type, fields, error, track) => this.#reply(m, type, fields, error, track),
+      send: (subject, hdr, data) => client.send(subject, hdr, data),
     };
   }
 
@@ -227,7 +243,7 @@ export class JetStream implements JetStreamHandle {
       this.#host.log.error(`JetStream failed to sync the store: ${failed.message}`);
       return;
     }
-    for (const [reply, ack] of acks) this.#client.publish(reply, "", null, encoder.encode(ack));
+    for (const [reply, ack] of acks) this.#client.send(reply, null, encoder.encode(ack));
   }
 
   #consumerCount(): number {
@@ -355,8 +371,8 @@ export class JetStream implements JetStreamHandle {
       if (verb === "NAMES" && tokens.length === 2) return this.#streamNames(m);
       if (verb === "LIST" && tokens.length === 2) return this.#streamList(m);
       if (verb === "MSG" && tokens.length === 4) {
-        if (tokens[2] === "GET") return this.#msgGet(m, tokens[3]);
-        if (tokens[2] === "DELETE") return this.#msgDelete(m, tokens[3]);
+        if (tokens[2] === "GET") return msgGet(this.#msgHost, m, tokens[3]);
+        if (tokens[2] === "DELETE") return msgDelete(this.#msgHost, m, tokens[3]);
         return;
       }
       if (tokens.length !== 3) return;
@@ -453,6 +469,10 @@ export class JetStream implements JetStreamHandle {
     this.#guard(m, type, {}, () => {
       const body = this.#body(m);
       checkNameInBody(body, name);
+      const { mirror, mirror_direct } = body as { mirror?: unknown; mirror_direct?: unknown };
+      if (mirror_direct === true && (mirror === undefined || mirror === null)) {
+        throw JSErr.streamInvalidConfig("stream has no mirror but does have mirror direct");
+      }
       const replicas = (body as { num_replicas?: unknown }).num_replicas;
       if (typeof replicas === "number" && replicas > 1) throw JSErr.streamReplicasNotSupported();
       const cfg = normaliseConfig(body);
@@ -506,6 +526,23 @@ export class JetStream implements JetStreamHandle {
     const sids = stream.config.subjects!.map((subject) =>
       this.#client.subscribe(subject, (m) => this.#onStreamMsg(stream, m))
     );
+    if (stream.config.allow_direct) {
+      // A queue group, as nats-server, so a client's member of `_sys_` shares the requests.
+      const [byBody, bySubject] = directSubjects(stream.config.name);
+      const live = () => this.streams.get(stream.config.name) === stream;
+      sids.push(
+        this.#client.subscribe(
+          byBody,
+          (m) => live() && directGet(this.#msgHost, stream, m),
+          DIRECT_GROUP,
+        ),
+        this.#client.subscribe(
+          bySubject,
+          (m) => live() && directGetLast(this.#msgHost, stream, m),
+          DIRECT_GROUP,
+        ),
+      );
+    }
     this.#streamSids.set(stream.config.name, sids);
   }
 
@@ -517,7 +554,7 @@ export class JetStream implements JetStreamHandle {
   #onStreamMsg(stream: Stream, m: InternalMsg): void {
     if (this.streams.get(stream.config.name) !== stream) return;
     const result = stream.publish(m.subject, m.hdr === null ? null : m.hdr.slice(), m.data.slice());
-    if (m.reply !== "" && !stream.config.no_ack) {
+    if (m.reply !== "" && !stream.config.no_ack && result.ack !== null) {
       let ack = result.ack;
       if (this.config.domain && result.stored) {
         ack = ack.replace(`"seq":`, `"domain":${JSON.stringify(this.config.domain)}, "seq":`);
@@ -529,7 +566,7 @@ export class JetStream implements JetStreamHandle {
       } else if (this.#pendingAcks.length > 0) {
         this.#pendingAcks.push([m.reply, ack]); // Keep the acks in order
       } else {
-        this.#client.publish(m.reply, "", null, encoder.encode(ack));
+        this.#client.send(m.reply, null, encoder.encode(ack));
       }
     } else if (stream.files !== null && result.stored) {
       this.#unsynced.add(stream.files);
@@ -843,73 +880,6 @@ export class JetStream implements JetStreamHandle {
       this.#reply(m, type, { success: true, purged });
     });
   }
-
-  #msgGet(m: InternalMsg, name: string): void {
-    const type = `${T}stream_msg_get_response`;
-    this.#guard(m, type, {}, () => {
-      const stream = this.streams.get(name);
-      if (!stream) throw JSErr.streamNotFound();
-      const req = this.#body(m) as
-        | { seq?: number; last_by_subj?: string; next_by_subj?: string }
-        | undefined;
-      if (!req || typeof req !== "object") throw JSErr.badRequest();
-      const seq = req.seq ?? 0;
-      const last = req.last_by_subj ?? "";
-      const next = req.next_by_subj ?? "";
-      if (
-        (seq > 0 ? 1 : 0) + (last ? 1 : 0) > 1 || (seq === 0 && !last && !next) || (last && next)
-      ) {
-        throw JSErr.badRequest();
-      }
-      let found;
-      if (last) found = stream.lastBySubject(last);
-      else if (next) {
-        for (let s = Math.max(seq, stream.firstSeq); s <= stream.lastSeq; s++) {
-          const c = stream.msgs.get(s);
-          if (c && subjectMatchesPattern(c.subject, next)) {
-            found = c;
-            break;
-          }
-        }
-      } else found = stream.msgs.get(seq);
-      if (!found) throw JSErr.noMessageFound();
-      const message: Record<string, unknown> = { subject: found.subject, seq: found.seq };
-      if (found.hdr !== null && found.hdr.length > 0) message.hdrs = b64(found.hdr);
-      if (found.data.length > 0) message.data = b64(found.data);
-      message.time = formatNs(found.ts);
-      // nats-server answers a successful get outside its API counters.
-      this.#reply(m, type, { message }, undefined, "none");
-    });
-  }
-
-  #msgDelete(m: InternalMsg, name: string): void {
-    const type = `${T}stream_msg_delete_response`;
-    this.#guard(m, type, {}, () => {
-      const stream = this.streams.get(name);
-      if (!stream) throw JSErr.streamNotFound();
-      if (stream.config.sealed) throw JSErr.streamSealed();
-      if (stream.config.deny_delete) {
-        throw JSErr.streamMsgDeleteFailed("message delete not permitted");
-      }
-      const req = this.#body(m) as { seq?: number } | undefined;
-      if (!req || typeof req !== "object") throw JSErr.badRequest();
-      const seq = req.seq ?? 0;
-      if (seq === 0 || !stream.removeMsg(seq)) {
-        // A missing message: the file store errs outside the stream's range
-        // ("no message found" below the last sequence, EOF after it); otherwise
-        // nats-server answers "sequence N not found", counted in the API total
-        // but not as an error.
-        const outside = seq < stream.firstSeq || seq > stream.lastSeq;
-        const err = stream.config.storage === "file" && outside
-          ? JSErr.streamMsgDeleteFailed(
-            seq <= stream.lastSeq ? "no message found" : "stream store EOF",
-          )
-          : new ApiError(400, 10043, `sequence ${seq} not found`);
-        return this.#reply(m, type, {}, err, "total");
-      }
-      this.#reply(m, type, { success: true });
-    });
-  }
 }
 
 /** The request's stream name must be the one in the subject (checked first, as nats-server). */
@@ -943,12 +913,6 @@ function updateConsumer(c: Consumer, next: ReturnType<typeof normaliseConsumerCo
   if (old.replay_policy !== next.replay_policy) throw refuse("replay policy can not be updated");
   if (old.max_waiting !== next.max_waiting) throw refuse("max waiting can not be updated");
   c.config = next;
-}
-
-function b64(bytes: Uint8Array): string {
-  let s = "";
-  for (let i = 0; i < bytes.length; i++) s += String.fromCharCode(bytes[i]);
-  return btoa(s);
 }
 
 export { isValidName };

@@ -66,8 +66,8 @@ export interface StreamState {
   consumer_count: number;
 }
 
-/** The result of a publish into the stream: the ack JSON text to send back. */
-export type PublishResult = { ack: string; stored: boolean };
+/** The result of a publish into the stream: the ack JSON text to send back (null: no answer). */
+export type PublishResult = { ack: string | null; stored: boolean };
 
 const RETENTIONS = ["limits", "interest", "workqueue"];
 const DISCARDS = ["old", "new"];
@@ -93,9 +93,6 @@ export function normaliseConfig(raw: unknown): StreamConfig {
   if (r.retention === "interest" || r.retention === "workqueue") {
     // Removing messages once consumers acked them is not built yet.
     throw JSErr.notSupported(`retention ${r.retention}`);
-  }
-  if (r.allow_direct === true || r.mirror_direct === true) {
-    throw JSErr.notSupported("direct get (allow_direct)");
   }
   for (const key of ["mirror", "sources", "republish", "placement", "template_owner"]) {
     const v = r[key];
@@ -289,6 +286,7 @@ export class Stream {
     });
     if (cfg.sealed) return fail(JSErr.streamSealed());
     let msgId = "";
+    let rollup = "";
     if (hdr !== null) {
       const expStream = getHeader(hdr, "Nats-Expected-Stream");
       if (expStream !== undefined && expStream !== "" && expStream !== cfg.name) {
@@ -317,8 +315,14 @@ export class Stream {
       if (lastId !== undefined && lastId !== "" && lastId !== this.lastMsgId) {
         return fail(JSErr.streamWrongLastMsgId(this.lastMsgId));
       }
-      if (getHeader(hdr, "Nats-Rollup") !== undefined) {
-        return fail(JSErr.notSupported("Nats-Rollup"));
+      const rollupText = getHeader(hdr, "Nats-Rollup");
+      if (rollupText !== undefined && rollupText !== "") {
+        if (!cfg.allow_rollup_hdrs || cfg.deny_purge) {
+          return fail(new ApiError(500, 10111, "rollup not permitted"));
+        }
+        rollup = rollupText.toLowerCase();
+        // nats-server drops a message with another value without an answer.
+        if (rollup !== "sub" && rollup !== "all") return { ack: null, stored: false };
       }
     }
     const hlen = hdr === null ? 0 : hdr.length;
@@ -350,6 +354,9 @@ export class Stream {
     this.lastMsgId = msgId;
     if (msgId !== "") this.dedupe.set(msgId, { seq, ts });
     this.#enforceLimits(subject);
+    // A roll-up: the new message replaces the subject's earlier ones, or all of the stream's.
+    if (rollup === "sub") this.purge(subject, 1);
+    else if (rollup === "all") this.#compact(seq);
     this.#scheduleAge();
     this.onStored?.(m);
     return { ack: `${this.ackPrefix}${seq}}`, stored: true };
@@ -479,11 +486,16 @@ export class Stream {
     this.firstSeq = s;
   }
 
-  /** Removes every message (or those of `filter`, keeping the newest `keep`); returns the count. */
+  /**
+   * Purges as nats-server's stores do; returns the count removed. Without a
+   * filter (or `>`): everything, or below sequence `upToSeq`, or all but the
+   * stream's newest `keep`. With a filter: the messages on matching subjects,
+   * oldest first, below `upToSeq`, or all but the newest `keep` of them together.
+   */
   purge(filter?: string, keep?: number, upToSeq?: number): number {
-    let purged = 0;
-    if (!filter && !keep && !upToSeq) {
-      purged = this.msgs.size;
+    const all = !filter || filter === ">";
+    if (all && !keep && !upToSeq) {
+      const purged = this.msgs.size;
       if (this.files !== null && !this.#restoring) this.files.appendPurge(this.lastSeq + 1);
       this.msgs.clear();
       this.bySubject.clear();
@@ -492,15 +504,35 @@ export class Stream {
       this.onRemoved?.();
       return purged;
     }
+    if (all && !upToSeq) {
+      if (keep! >= this.msgs.size) return 0;
+      return this.#compact(this.lastSeq - keep! + 1);
+    }
     const victims: number[] = [];
     for (const [subject, seqs] of this.bySubject) {
-      if (filter && !subjectMatchesPattern(subject, filter)) continue;
-      let list = seqs;
-      if (keep && keep > 0) list = list.slice(0, Math.max(0, list.length - keep));
-      for (const s of list) if (!upToSeq || s < upToSeq) victims.push(s);
+      if (!all && !subjectMatchesPattern(subject, filter!)) continue;
+      for (const s of seqs) victims.push(s);
     }
     victims.sort((a, b) => a - b);
-    for (const s of victims) if (this.removeMsg(s)) purged++;
+    let n = victims.length;
+    if (keep && keep > 0) {
+      if (keep >= n) return 0;
+      n -= keep;
+    }
+    let purged = 0;
+    for (const s of victims) {
+      if (purged >= n || (upToSeq && s >= upToSeq)) break;
+      if (this.removeMsg(s)) purged++;
+    }
+    return purged;
+  }
+
+  /** Removes every message below `seq`; returns the count. */
+  #compact(seq: number): number {
+    let purged = 0;
+    while (this.msgs.size > 0 && this.firstSeq < seq) {
+      if (this.removeMsg(this.firstSeq)) purged++;
+    }
     return purged;
   }
 
