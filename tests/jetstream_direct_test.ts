@@ -219,6 +219,13 @@ const STEPS: Req[] = [
   { subject: "r.c", body: "7", headers: [["Nats-Rollup", "all"], ["Nats-Msg-Id", "x7"]] },
   { subject: "$JS.API.STREAM.INFO.R" },
   { subject: "$JS.API.STREAM.MSG.GET.R", body: J({ seq: 7 }) },
+  // Purge with keep: the newest of all matching messages together, or of the stream.
+  { subject: "d.b", body: "more" },
+  { subject: "d.c", body: "more" },
+  { subject: "$JS.API.STREAM.PURGE.D", body: J({ filter: "d.*", keep: 3 }) },
+  { subject: "$JS.API.STREAM.INFO.D" },
+  { subject: "$JS.API.STREAM.PURGE.D", body: J({ keep: 1 }) },
+  { subject: "$JS.API.STREAM.INFO.D" },
   // allow_direct off: the direct subjects go unanswered; on again: answered.
   { subject: "$JS.API.DIRECT.GET.N", body: J({ seq: 1 }), answer: false },
   { subject: "$JS.API.DIRECT.GET.NOPE", body: J({ seq: 1 }), answer: false },
