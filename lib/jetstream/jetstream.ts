@@ -193,6 +193,7 @@ export class JetStream implements JetStreamHandle {
   readonly #pendingAcks: Array<[string, string]> = [];
   #apiTotal = 0;
   #apiErrors = 0;
+  #interestWatch: InterestWatch;
 
   constructor(host: JetStreamHost, config: JetStreamConfigInfo) {
     this.#host = host;
@@ -204,6 +205,7 @@ export class JetStream implements JetStreamHandle {
     client.afterDrain = () => this.#commit();
     const sublist = host.globalAccount.sublist;
     const watch = new InterestWatch(() => sublist.generation);
+    this.#interestWatch = watch;
     this.#consumerHost = {
       publish: (subject, reply, hdr, data, deliverTo) =>
         client.publish(subject, reply, hdr, data, deliverTo),
@@ -320,6 +322,11 @@ export class JetStream implements JetStreamHandle {
 
   start(): void {
     this.#client.subscribe("$JS.API.>", (m) => this.#onApi(m));
+  }
+
+  /** A subscription came or went (a server extension hook): push consumers look. */
+  interestChanged(account: Account): void {
+    if (account === this.#host.globalAccount) this.#interestWatch.soon();
   }
 
   shutdown(): void {

@@ -32,15 +32,30 @@ const FC_REQUEST = new TextEncoder().encode("NATS/1.0 100 FlowControl Request\r\
 const DIGITS = "0123456789ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz";
 
 /**
- * Tells push consumers that subscriptions changed: it watches the sublist's
- * generation (bumped by every insert and remove) on a short timer while any
- * push consumer exists, so nothing is added to the subscribe path.
+ * Tells push consumers that subscriptions changed. The server reports each
+ * local subscribe and unsubscribe ({@linkcode InterestWatch.soon}): the
+ * consumers look once the current read is handled (a microtask), so a SUB
+ * followed by a PUB in one packet finds the consumer active as nats-server's
+ * notification does. The sublist's generation (bumped by every insert and
+ * remove) is also compared on a slow timer while any push consumer exists,
+ * for changes nobody reports.
  */
 export class InterestWatch {
   readonly #generation: () => number;
   readonly #watchers = new Set<() => void>();
   #seen = 0;
   #timer: ReturnType<typeof setInterval> | undefined;
+  #queued = false;
+
+  /** Subscriptions changed: the watchers look in a microtask. */
+  soon(): void {
+    if (this.#queued || this.#watchers.size === 0) return;
+    this.#queued = true;
+    queueMicrotask(() => {
+      this.#queued = false;
+      this.check();
+    });
+  }
 
   constructor(generation: () => number) {
     this.#generation = generation;
@@ -50,7 +65,7 @@ export class InterestWatch {
     this.#watchers.add(cb);
     if (this.#timer === undefined) {
       this.#seen = this.#generation();
-      this.#timer = setInterval(() => this.check(), 20);
+      this.#timer = setInterval(() => this.check(), 100);
     }
     return () => {
       this.#watchers.delete(cb);
