@@ -177,3 +177,78 @@ Deno.test({
     deepStrictEqual(transcripts[1], transcripts[0]);
   },
 });
+
+/** Arrival times (ms) of `n` messages on a new push consumer with `config`. */
+async function arrivals(
+  s: JsServer,
+  stream: string,
+  config: string,
+  n: number,
+): Promise<number[]> {
+  const nc = await client(s);
+  try {
+    const times: number[] = [];
+    const sub = nc.subscribe("d.t", { max: n });
+    const done = (async () => {
+      for await (const _ of sub) times.push(performance.now());
+    })();
+    const body = `{"stream_name":"${stream}","config":{"deliver_subject":"d.t",${config}}}`;
+    const r = JSON.parse(
+      new TextDecoder().decode(
+        (await nc.request(`$JS.API.CONSUMER.CREATE.${stream}`, enc.encode(body))).data,
+      ),
+    );
+    ok(!r.error, JSON.stringify(r.error));
+    await Promise.race([done, new Promise((res) => setTimeout(res, 5000))]);
+    sub.unsubscribe();
+    return times;
+  } finally {
+    await nc.close();
+  }
+}
+
+Deno.test({
+  name:
+    "jetstream push flow: replay_policy original keeps the spacing, rate_limit_bps bounds the rate",
+  ignore: missing("nats-server"),
+  sanitizeResources: false,
+  async fn() {
+    for (const reference of [true, false]) {
+      const s = await startJs(reference);
+      const nc = await client(s);
+      try {
+        await nc.request(
+          "$JS.API.STREAM.CREATE.R",
+          enc.encode('{"name":"R","subjects":["r"],"storage":"memory"}'),
+        );
+        // Published 250 ms apart (the spacing is the input of this case).
+        for (let i = 0; i < 3; i++) {
+          if (i > 0) await new Promise((res) => setTimeout(res, 250));
+          await nc.request("r", enc.encode(`m${i}`));
+        }
+        const replay = await arrivals(s, "R", '"replay_policy":"original"', 3);
+        const instant = await arrivals(s, "R", '"replay_policy":"instant"', 3);
+        const who = reference ? "nats-server" : "dnatsd";
+        deepStrictEqual([replay.length, instant.length], [3, 3], who);
+        ok(replay[2] - replay[0] >= 400, `${who}: replayed over ${replay[2] - replay[0]} ms`);
+        ok(instant[2] - instant[0] < 200, `${who}: instant over ${instant[2] - instant[0]} ms`);
+
+        // The burst is the stream's max_msg_size: 20 messages of ~1 KB at 40 KB/s.
+        await nc.request(
+          "$JS.API.STREAM.CREATE.L",
+          enc.encode('{"name":"L","subjects":["l"],"storage":"memory","max_msg_size":1024}'),
+        );
+        for (let i = 0; i < 20; i++) await nc.request("l", new Uint8Array(900));
+        const limited = await arrivals(s, "L", '"rate_limit_bps":320000', 20);
+        const free = await arrivals(s, "L", '"ack_policy":"none"', 20);
+        deepStrictEqual([limited.length, free.length], [20, 20], who);
+        const took = limited[19] - limited[0];
+        ok(took >= 300 && took < 2000, `${who}: 20 KB at 40 KB/s took ${took} ms`);
+        ok(free[19] - free[0] < 200, `${who}: unlimited took ${free[19] - free[0]} ms`);
+      } finally {
+        await nc.close();
+        await s.stop();
+      }
+    }
+  },
+});

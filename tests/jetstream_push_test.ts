@@ -271,3 +271,58 @@ Deno.test({
       { req: "$JS.API.CONSUMER.NAMES.S" },
     ]),
 });
+
+Deno.test({
+  name: "jetstream push: a durable push consumer of a file stream comes back after a restart",
+  ignore: missing("nats-server"),
+  sanitizeResources: false,
+  async fn() {
+    const results: string[][] = [];
+    const before: PushStep[] = [
+      { req: "$JS.API.STREAM.CREATE.F", body: '{"name":"F","subjects":["f.>"]}' },
+      { pub: "f.a", body: "1" },
+      { pub: "f.a", body: "2" },
+      { pub: "f.a", body: "3" },
+      { sub: "d.F" },
+      {
+        req: "$JS.API.CONSUMER.DURABLE.CREATE.F.F",
+        body: '{"stream_name":"F","config":{"durable_name":"F","deliver_subject":"d.F",' +
+          '"ack_policy":"explicit","ack_wait":500000000}}',
+      },
+      { wait: 3 },
+      { ack: 0 },
+      { ack: 1 },
+      { req: "$JS.API.CONSUMER.INFO.F.F" },
+    ];
+    const after: PushStep[] = [
+      { req: "$JS.API.CONSUMER.INFO.F.F" },
+      { pub: "f.a", body: "4" },
+      { sub: "d.F" },
+      // 4 at once, the unacknowledged 3 again after ack_wait.
+      { wait: 2 },
+      { ack: 0 },
+      { ack: 1 },
+      { req: "$JS.API.CONSUMER.INFO.F.F" },
+    ];
+    for (const reference of [true, false]) {
+      const dir = await Deno.makeTempDir({ prefix: "js-push-" });
+      try {
+        let s = await startJs(reference, [], dir);
+        let nc = await client(s);
+        const lines = await runPush(nc, before);
+        await nc.close();
+        await s.server.stop();
+        s = await startJs(reference, [], dir);
+        nc = await client(s);
+        lines.push(...await runPush(nc, after));
+        await nc.close();
+        await s.stop();
+        results.push(lines);
+      } finally {
+        await Deno.remove(dir, { recursive: true }).catch(() => {});
+      }
+    }
+    if (Deno.env.get("JS_TEST_DUMP")) console.log(JSON.stringify(results, null, 1));
+    deepStrictEqual(results[1], results[0]);
+  },
+});

@@ -130,6 +130,8 @@ export class Consumer {
     this.host = host;
     if (saved) this.#restoreState(saved.state);
     else this.#selectStart();
+    this.#replay = config.replay_policy !== "instant";
+    this.#replayUntil = stream.lastSeq;
     if (config.deliver_subject) {
       this.pull = null;
       this.push = new PushDelivery(this);
@@ -331,6 +333,31 @@ export class Consumer {
     this.sseq = Math.max(this.sseq, s.lastSeq + 1);
     return null;
   }
+
+  /**
+   * `replay_policy: original`: how long (ms) to wait before sending `m` so the
+   * messages stored when the consumer started keep their original spacing
+   * (nats-server waits when the gap to the previous one is over 1 ms); 0 to send now.
+   */
+  replayWait(m: StoredMsg): number {
+    if (!this.#replay || this.#lts === 0n) return 0;
+    const ms = Number(m.ts - this.#lts) / 1e6;
+    return ms > 1 ? ms : 0;
+  }
+
+  /** `m` is on its way: the next replay gap is measured from it. */
+  replayed(m: StoredMsg): void {
+    this.#lts = m.ts;
+  }
+
+  /** Nothing to send now: replaying ends once past what was stored at the start. */
+  replayCaughtUp(): void {
+    if (this.#replay && this.sseq > this.#replayUntil) this.#replay = false;
+  }
+
+  #replay: boolean;
+  #replayUntil: number;
+  #lts = 0n;
 
   /** Puts back a message taken by next() that could not be delivered. */
   putBack(n: Next): void {

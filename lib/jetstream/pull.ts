@@ -36,6 +36,9 @@ export class PullRequests {
   #expiryTimer: ReturnType<typeof setTimeout> | undefined;
   #inactiveTimer: ReturnType<typeof setInterval> | undefined;
   #lastActive = performance.now();
+  #replayTimer: ReturnType<typeof setTimeout> | undefined;
+  /** The message whose replay wait is over. */
+  #replayNow = 0;
 
   constructor(c: Consumer) {
     this.#c = c;
@@ -212,9 +215,23 @@ export class PullRequests {
   /** Delivers what it can to the waiting requests. */
   run(): void {
     const c = this.#c;
+    if (this.#replayTimer !== undefined) return;
     while (this.waiting.length > 0) {
       const next = c.next();
       if (next === null) break;
+      // replay_policy original: the message waits for its turn, then goes without waiting.
+      const wait = this.#replayNow === next.m.seq ? 0 : c.replayWait(next.m);
+      if (wait > 0) {
+        c.putBack(next);
+        this.#replayNow = next.m.seq;
+        this.#replayTimer = setTimeout(() => {
+          this.#replayTimer = undefined;
+          c.deliver();
+        }, wait);
+        return;
+      }
+      this.#replayNow = 0;
+      c.replayed(next.m);
       const o = c.outgoing(next);
       const wr = this.#nextWaiting(o.size);
       if (wr === null) {
@@ -229,6 +246,7 @@ export class PullRequests {
       this.#lastActive = performance.now();
       c.deliverMsg(wr.reply, o);
     }
+    c.replayCaughtUp();
     // At the end of what there is: no-wait requests that got something are done.
     if (this.waiting.length > 0) this.expire(c.atEnd());
     this.#scheduleExpiry();
@@ -241,6 +259,7 @@ export class PullRequests {
     }
     this.waiting.length = 0;
     clearTimeout(this.#expiryTimer);
+    clearTimeout(this.#replayTimer);
     clearInterval(this.#inactiveTimer);
   }
 }

@@ -100,10 +100,6 @@ export class PushDelivery {
   #fcsz = 0;
   #hbTimer: ReturnType<typeof setTimeout> | undefined;
   #lastSend = performance.now();
-  /** Replaying the messages stored at the start with their original spacing. */
-  #replay: boolean;
-  readonly #replayUntil: number;
-  #lts = 0n;
   /** Token bucket: bytes per ms, burst, tokens and when they were counted. */
   #rate = 0;
   #burst = 0;
@@ -119,8 +115,6 @@ export class PushDelivery {
       this.#pblimit = FC_MAX_PENDING;
       this.#maxpb = FC_MAX_PENDING / 16;
     }
-    this.#replay = cfg.replay_policy !== "instant";
-    this.#replayUntil = c.stream.lastSeq;
     this.#setRate();
     this.active = this.#interest();
     this.#unwatch = c.host.watchInterest(() => this.#interestChanged());
@@ -175,7 +169,7 @@ export class PushDelivery {
         if (n === null) break;
         if (!this.#send(c.outgoing(n), 0)) return;
       }
-      if (this.#replay && c.sseq > this.#replayUntil) this.#replay = false;
+      c.replayCaughtUp();
     } finally {
       this.#running = false;
     }
@@ -185,15 +179,15 @@ export class PushDelivery {
 
   /** Replay spacing (stage 0), then the rate limit (1), then the delivery; false when held. */
   #send(o: Outgoing, stage: number): boolean {
-    if (stage === 0 && this.#replay && this.#lts > 0n) {
-      const ms = Number(o.m.ts - this.#lts) / 1e6;
-      if (ms > 1) {
+    if (stage === 0) {
+      const ms = this.#c.replayWait(o.m);
+      if (ms > 0) {
         this.#hold(ms, () => this.#send(o, 1));
         return false;
       }
     }
     if (stage < 2) {
-      this.#lts = o.m.ts;
+      this.#c.replayed(o.m);
       const ms = this.#rateDelay(o.size);
       if (ms > 0) {
         this.#hold(ms, () => this.#send(o, 2));
