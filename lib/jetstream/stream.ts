@@ -494,7 +494,7 @@ export class Stream {
    */
   purge(filter?: string, keep?: number, upToSeq?: number): number {
     const all = !filter || filter === ">";
-    if (all && !keep && !upToSeq) {
+    if (all && !keep && (!upToSeq || upToSeq === 1)) {
       const purged = this.msgs.size;
       if (this.files !== null && !this.#restoring) this.files.appendPurge(this.lastSeq + 1);
       this.msgs.clear();
@@ -504,7 +504,8 @@ export class Stream {
       this.onRemoved?.();
       return purged;
     }
-    if (all && !upToSeq) {
+    if (all) {
+      if (upToSeq) return this.#compact(upToSeq);
       if (keep! >= this.msgs.size) return 0;
       return this.#compact(this.lastSeq - keep! + 1);
     }
@@ -527,8 +528,26 @@ export class Stream {
     return purged;
   }
 
-  /** Removes every message below `seq`; returns the count. */
+  /**
+   * Removes every message below `seq`; returns the count. Past the end, the
+   * stream is emptied and the next message gets `seq`. nats-server's memory
+   * store refuses a `seq` inside the stream whose message is gone.
+   */
   #compact(seq: number): number {
+    if (seq > this.lastSeq) {
+      const purged = this.msgs.size;
+      if (this.files !== null && !this.#restoring) this.files.appendPurge(seq);
+      this.msgs.clear();
+      this.bySubject.clear();
+      this.bytes = 0;
+      this.firstSeq = seq;
+      this.lastSeq = seq - 1;
+      this.onRemoved?.();
+      return purged;
+    }
+    if (this.config.storage === "memory" && !this.msgs.has(seq)) {
+      throw JSErr.streamGeneral("no message found");
+    }
     let purged = 0;
     while (this.msgs.size > 0 && this.firstSeq < seq) {
       if (this.removeMsg(this.firstSeq)) purged++;
