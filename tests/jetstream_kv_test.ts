@@ -193,3 +193,44 @@ Deno.test({
     deepStrictEqual(results[1].length, results[0].length);
   },
 });
+
+/** A file bucket across a restart: values, markers, history and direct get come back. */
+async function restarted(reference: boolean): Promise<string[]> {
+  const out: string[] = [];
+  const dir = await Deno.makeTempDir({ prefix: "js-kv-" });
+  let s = await startJs(reference, [], dir);
+  let nc = await client(s);
+  try {
+    const kv = await new Kvm(nc).create("keep", { history: 2 });
+    out.push(`put ${await kv.put("a", "1")} ${await kv.put("a", "2")} ${await kv.put("a", "3")}`);
+    out.push(`put ${await kv.put("b", "x")}`);
+    await kv.delete("b");
+    await nc.close();
+    await s.server.stop();
+    s = await startJs(reference, [], dir);
+    nc = await client(s);
+    const again = await new Kvm(nc).open("keep");
+    out.push(`get a ${entry(await again.get("a"))} b ${entry(await again.get("b"))}`);
+    out.push(`history a ${(await all(await again.history({ key: "a" }))).map(entry).join(" | ")}`);
+    out.push(`keys ${(await all(await again.keys())).sort()}`);
+    out.push(`create b ${await attempt(() => again.create("b", "y"))}`);
+    out.push(`update a@3 ${await attempt(() => again.update("a", "4", 3))}`);
+    out.push(await status(again));
+    return out;
+  } finally {
+    await nc.close();
+    await s.stop();
+  }
+}
+
+Deno.test({
+  name: "jetstream kv: a file bucket comes back after a restart as with nats-server",
+  ignore: missing("nats-server"),
+  sanitizeResources: false,
+  sanitizeOps: false,
+  fn: async () => {
+    const ref = await restarted(true);
+    if (Deno.env.get("JS_TEST_DUMP")) console.log(ref.join("\n"));
+    deepStrictEqual(await restarted(false), ref);
+  },
+});
