@@ -234,3 +234,60 @@ Deno.test({
     deepStrictEqual(await restarted(false), ref);
   },
 });
+
+const GO_SOURCE = new URL("./clients/go/kvobj/main.go", import.meta.url).pathname;
+
+/** Builds the nats.go script once per source hash (GOPATH mode, Debian's nats.go). */
+async function goScript(): Promise<string> {
+  const source = await Deno.readFile(GO_SOURCE);
+  const digest = new Uint8Array(await crypto.subtle.digest("SHA-256", source));
+  const hash = Array.from(digest.slice(0, 8), (x) => x.toString(16).padStart(2, "0")).join("");
+  const dir = `${Deno.env.get("TMPDIR") ?? "/tmp"}/dnatsd-client-runners`;
+  await Deno.mkdir(dir, { recursive: true });
+  const bin = `${dir}/kvobj-${hash}`;
+  try {
+    if ((await Deno.stat(bin)).isFile) return bin;
+  } catch { /* not built yet */ }
+  const tmp = `${bin}.${Deno.pid}.${crypto.randomUUID().slice(0, 8)}`;
+  const out = await new Deno.Command("go", {
+    args: ["build", "-o", tmp, GO_SOURCE],
+    cwd: dir,
+    env: {
+      GOPATH: "/usr/share/gocode",
+      GO111MODULE: "off",
+      GOFLAGS: "",
+      GOCACHE: Deno.env.get("GOCACHE") ?? `${dir}/gocache`,
+    },
+    stdout: "piped",
+    stderr: "piped",
+  }).output();
+  if (!out.success) throw new Error(`go build: ${new TextDecoder().decode(out.stderr)}`);
+  await Deno.rename(tmp, bin);
+  return bin;
+}
+
+Deno.test({
+  name: "jetstream kv and object store through nats.go: the same lines as with nats-server",
+  ignore: missing("go", "nats-server"),
+  fn: async () => {
+    const bin = await goScript();
+    const results: string[] = [];
+    for (const reference of [true, false]) {
+      const s = await startJs(reference);
+      try {
+        const out = await new Deno.Command(bin, {
+          args: [s.server.url],
+          stdout: "piped",
+          stderr: "piped",
+          signal: AbortSignal.timeout(30_000),
+        }).output();
+        results.push(new TextDecoder().decode(out.stdout) + new TextDecoder().decode(out.stderr));
+      } finally {
+        await s.stop();
+      }
+    }
+    if (Deno.env.get("JS_TEST_DUMP")) console.log(results[0]);
+    deepStrictEqual(results[0].split("\n").length > 20, true, results[0]);
+    deepStrictEqual(results[1].split("\n"), results[0].split("\n"));
+  },
+});
