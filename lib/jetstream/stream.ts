@@ -7,7 +7,12 @@
  *
  * @module
  */
-import { isValidSubject, subjectMatchesPattern } from "../router/subject.ts";
+import {
+  classifySubject,
+  isValidSubject,
+  SubjectKind,
+  subjectMatchesPattern,
+} from "../router/subject.ts";
 import { ApiError, JSErr } from "./errors.ts";
 import { getHeader } from "./headers.ts";
 import { goJson } from "./json.ts";
@@ -509,12 +514,17 @@ export class Stream {
       if (keep! >= this.msgs.size) return 0;
       return this.#compact(this.lastSeq - keep! + 1);
     }
-    const victims: number[] = [];
-    for (const [subject, seqs] of this.bySubject) {
-      if (!all && !subjectMatchesPattern(subject, filter!)) continue;
-      for (const s of seqs) victims.push(s);
+    let victims: number[] = [];
+    if (!all && classifySubject(filter!) !== SubjectKind.Wildcard) {
+      // A literal subject (a key-value purge or roll-up): its own list, already in order.
+      victims = [...(this.bySubject.get(filter!) ?? [])];
+    } else {
+      for (const [subject, seqs] of this.bySubject) {
+        if (!all && !subjectMatchesPattern(subject, filter!)) continue;
+        for (const s of seqs) victims.push(s);
+      }
+      victims.sort((a, b) => a - b);
     }
-    victims.sort((a, b) => a - b);
     let n = victims.length;
     if (keep && keep > 0) {
       if (keep >= n) return 0;
@@ -557,6 +567,11 @@ export class Stream {
 
   /** The last message on a subject (literal or wildcard), or undefined. */
   lastBySubject(filter: string): StoredMsg | undefined {
+    if (classifySubject(filter) !== SubjectKind.Wildcard) {
+      // A literal subject (a key-value get): one lookup, not a walk over every subject.
+      const seqs = this.bySubject.get(filter);
+      return seqs && seqs.length > 0 ? this.msgs.get(seqs[seqs.length - 1]) : undefined;
+    }
     let best: StoredMsg | undefined;
     for (const [subject, seqs] of this.bySubject) {
       if (!subjectMatchesPattern(subject, filter)) continue;
