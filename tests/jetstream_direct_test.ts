@@ -254,6 +254,42 @@ const STEPS: Req[] = [
   { subject: "d.c", body: "after" },
   { subject: "$JS.API.STREAM.PURGE.D", body: J({ seq: 1 }) },
   { subject: "$JS.API.STREAM.INFO.D" },
+  // Discard new as nats-server's stores check it: the new message's headers and
+  // data against max_bytes, a subject at its own limit may replace its oldest.
+  ...["file", "memory"].flatMap((storage): Req[] => {
+    const n = `L${storage}`;
+    const v = "v".repeat(30);
+    return [
+      {
+        subject: `$JS.API.STREAM.CREATE.${n}`,
+        body: J({
+          name: n,
+          subjects: [`${n}.*`],
+          storage,
+          discard: "new",
+          max_bytes: 220,
+          max_msgs: 3,
+          max_msgs_per_subject: 1,
+        }),
+      },
+      { subject: `${n}.a`, body: v },
+      { subject: `${n}.b`, body: v },
+      { subject: `${n}.c`, body: v },
+      { subject: `${n}.d`, body: v },
+      { subject: `${n}.a`, body: v },
+      { subject: `${n}.a`, body: v + "x" },
+      { subject: `${n}.a`, body: "short" },
+      { subject: `${n}.b`, body: v + "xxxxxxxxxxxxxxxxxxxx" },
+      { subject: `${n}.c`, body: v + v + "xxxxxxxxxx" },
+      { subject: `$JS.API.STREAM.INFO.${n}` },
+      {
+        subject: `$JS.API.STREAM.CREATE.${n}x`,
+        body: J({ name: `${n}x`, subjects: [`${n}x.>`], storage, discard: "new", max_bytes: 200 }),
+      },
+      ...["a", "b", "c", "d", "e"].map((k) => ({ subject: `${n}x.long.subject.${k}`, body: v })),
+      { subject: `$JS.API.STREAM.INFO.${n}x` },
+    ];
+  }),
   // allow_direct off: the direct subjects go unanswered; on again: answered.
   { subject: "$JS.API.DIRECT.GET.N", body: J({ seq: 1 }), answer: false },
   { subject: "$JS.API.DIRECT.GET.NOPE", body: J({ seq: 1 }), answer: false },

@@ -159,6 +159,15 @@ async function script(nc: NatsConnection): Promise<string[]> {
   note(`nd get ${entry(await nd.get("k"))} ${entry(await nd.get("k", { revision: 1 }))}`);
   note(`nd config ${JSON.stringify((await jsm.streams.info("KV_nd")).config)}`);
 
+  // Limits: a bucket's bytes (discard new refuses the put) and a value's size.
+  const small = await kvm.create("small", { max_bytes: 200, maxValueSize: 40, history: 1 });
+  for (let i = 0; i < 6; i++) {
+    note(`small put ${await attempt(() => small.put(`k${i}`, "v".repeat(30)))}`);
+  }
+  note(`small big ${await attempt(() => small.put("big", "v".repeat(41)))}`);
+  note(`small replace ${await attempt(() => small.put("k0", "w"))}`);
+  note(await status(small));
+
   const opened = await kvm.open("cfg");
   note(`open get e ${entry(await opened.get("e"))}`);
   const listed: string[] = [];

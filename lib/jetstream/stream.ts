@@ -336,13 +336,23 @@ export class Stream {
       return fail(JSErr.streamMessageExceedsMaximum());
     }
     if (hlen > 0xffff) return fail(JSErr.streamHeaderExceedsMaximum());
-    const size = msgSize(cfg.storage, subject, hdr, data);
     if (cfg.discard === "new") {
-      if (cfg.max_msgs > 0 && this.msgs.size >= cfg.max_msgs) {
+      // As nats-server's stores check it: a subject at its own limit replaces
+      // its oldest message, so it may pass a full stream; the byte check adds
+      // the new headers and data (not its record size) to the stored bytes, and
+      // what goes past max_bytes after all is trimmed from the front below.
+      const own = this.bySubject.get(subject);
+      const atSubjectLimit = cfg.max_msgs_per_subject > 0 &&
+        (own?.length ?? 0) >= cfg.max_msgs_per_subject;
+      if (cfg.max_msgs > 0 && this.msgs.size >= cfg.max_msgs && !atSubjectLimit) {
         return fail(JSErr.streamStoreFailed("maximum messages exceeded"));
       }
-      if (cfg.max_bytes > 0 && this.bytes + size > cfg.max_bytes) {
-        return fail(JSErr.streamStoreFailed("maximum bytes exceeded"));
+      const incoming = hlen + data.length;
+      if (cfg.max_bytes > 0 && this.bytes + incoming >= cfg.max_bytes) {
+        const oldest = atSubjectLimit ? this.msgs.get(own![0]) : undefined;
+        const freed = oldest ? msgSize(cfg.storage, oldest.subject, oldest.hdr, oldest.data) : 0;
+        const enough = cfg.storage === "file" ? freed > incoming : freed >= incoming;
+        if (!oldest || !enough) return fail(JSErr.streamStoreFailed("maximum bytes exceeded"));
       }
     }
     const seq = this.lastSeq + 1;
