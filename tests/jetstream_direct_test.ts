@@ -290,6 +290,36 @@ const STEPS: Req[] = [
       { subject: `$JS.API.STREAM.INFO.${n}x` },
     ];
   }),
+  // Discard new per subject.
+  {
+    subject: "$JS.API.STREAM.CREATE.DN",
+    body: J({
+      name: "DN",
+      storage: "memory",
+      discard_new_per_subject: true,
+      max_msgs_per_subject: 1,
+    }),
+  },
+  {
+    subject: "$JS.API.STREAM.CREATE.DN",
+    body: J({ name: "DN", storage: "memory", discard: "new", discard_new_per_subject: true }),
+  },
+  {
+    subject: "$JS.API.STREAM.CREATE.DN",
+    body: J({
+      name: "DN",
+      subjects: ["dn.*"],
+      storage: "memory",
+      discard: "new",
+      discard_new_per_subject: true,
+      max_msgs_per_subject: 2,
+    }),
+  },
+  { subject: "dn.a", body: "1" },
+  { subject: "dn.a", body: "2" },
+  { subject: "dn.a", body: "3" },
+  { subject: "dn.b", body: "4" },
+  { subject: "$JS.API.STREAM.INFO.DN" },
   // allow_direct off: the direct subjects go unanswered; on again: answered.
   { subject: "$JS.API.DIRECT.GET.N", body: J({ seq: 1 }), answer: false },
   { subject: "$JS.API.DIRECT.GET.NOPE", body: J({ seq: 1 }), answer: false },

@@ -43,6 +43,8 @@ export interface StreamConfig {
   duplicate_window?: number;
   allow_direct: boolean;
   mirror_direct: boolean;
+  /** Discard new per subject: a subject at max_msgs_per_subject refuses more. */
+  discard_new_per_subject?: boolean;
   sealed: boolean;
   deny_delete: boolean;
   deny_purge: boolean;
@@ -164,6 +166,17 @@ export function normaliseConfig(raw: unknown): StreamConfig {
   if (cfg.deny_purge && cfg.allow_rollup_hdrs) {
     throw JSErr.streamInvalidConfig("roll-ups require the purge permission");
   }
+  if (r.discard_new_per_subject === true) {
+    if (cfg.discard !== "new") {
+      throw JSErr.streamInvalidConfig(
+        "discard new per subject requires discard new policy to be set",
+      );
+    }
+    if (cfg.max_msgs_per_subject <= 0) {
+      throw JSErr.streamInvalidConfig("discard new per subject requires max msgs per subject > 0");
+    }
+    cfg.discard_new_per_subject = true;
+  }
   let subjects: string[] = [];
   if (r.subjects !== undefined && r.subjects !== null) {
     if (!Array.isArray(r.subjects) || r.subjects.some((s) => typeof s !== "string")) {
@@ -206,16 +219,12 @@ function reorder(c: StreamConfig): StreamConfig {
   ) o[k] = c[k];
   if (c.no_ack) o.no_ack = true;
   if (c.duplicate_window) o.duplicate_window = c.duplicate_window;
-  for (
-    const k of [
-      "allow_direct",
-      "mirror_direct",
-      "sealed",
-      "deny_delete",
-      "deny_purge",
-      "allow_rollup_hdrs",
-    ] as const
-  ) o[k] = c[k];
+  o.allow_direct = c.allow_direct;
+  o.mirror_direct = c.mirror_direct;
+  if (c.discard_new_per_subject) o.discard_new_per_subject = true;
+  for (const k of ["sealed", "deny_delete", "deny_purge", "allow_rollup_hdrs"] as const) {
+    o[k] = c[k];
+  }
   return o as unknown as StreamConfig;
 }
 
@@ -344,6 +353,9 @@ export class Stream {
       const own = this.bySubject.get(subject);
       const atSubjectLimit = cfg.max_msgs_per_subject > 0 &&
         (own?.length ?? 0) >= cfg.max_msgs_per_subject;
+      if (atSubjectLimit && cfg.discard_new_per_subject) {
+        return fail(JSErr.streamStoreFailed("maximum messages per subject exceeded"));
+      }
       if (cfg.max_msgs > 0 && this.msgs.size >= cfg.max_msgs && !atSubjectLimit) {
         return fail(JSErr.streamStoreFailed("maximum messages exceeded"));
       }
