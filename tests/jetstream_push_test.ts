@@ -77,7 +77,26 @@ Deno.test({
         '"deliver_subject":"d.x","deliver_policy":"all","opt_start_time":"2020-01-01T00:00:00Z"',
         '"deliver_subject":"d.x","deliver_policy":"new","opt_start_seq":2',
         '"deliver_subject":"d.x","deliver_policy":"by_start_time"',
+        '"deliver_subject":"d.x","deliver_policy":"by_start_time","opt_start_time":"2026-12-03 13:00:00Z"',
       ].map(ephemeral),
+      // Go's JSON decoding comes first: a bad type is invalid JSON, even for a stream that
+      // does not exist; then replicas, then the stream.
+      {
+        req: "$JS.API.CONSUMER.CREATE.NOPE",
+        body: '{"stream_name":"NOPE","config":{"deliver_subject":"d.t","flow_control":"yes"}}',
+      },
+      {
+        req: "$JS.API.CONSUMER.CREATE.NOPE",
+        body: '{"stream_name":"NOPE","config":{"deliver_subject":"d.t","num_replicas":3}}',
+      },
+      // Start times come back as Go writes them.
+      ...[
+        '"2026-12-03T13:00:00.000Z"',
+        '"2026-12-03T13:00:00.120+02:00"',
+        '"2026-12-03T13:00:00.123456789Z"',
+      ].map((t) =>
+        ephemeral(`"deliver_subject":"d.t","deliver_policy":"by_start_time","opt_start_time":${t}`)
+      ),
       // Accepted, and reported with nats-server's defaults and key order.
       durable(
         "A",

@@ -102,9 +102,22 @@ export function checkConfigTypes(raw: unknown): void {
   if (bad("replay_policy", (v) => typeof v === "string" && REPLAY.includes(v))) {
     throw JSErr.invalidJson();
   }
-  if (typeof r.opt_start_time === "string" && Number.isNaN(Date.parse(r.opt_start_time))) {
+  if (typeof r.opt_start_time === "string" && goTime(r.opt_start_time) === null) {
     throw JSErr.invalidJson();
   }
+}
+
+const RFC3339 = /^(\d{4}-\d{2}-\d{2}T\d{2}:\d{2}:\d{2})(?:\.(\d+))?(Z|[+-]\d{2}:\d{2})$/;
+
+/**
+ * An RFC 3339 time as Go reads it and writes it back (its zone kept,
+ * trailing zeros of the fraction dropped); null when Go would not read it.
+ */
+function goTime(text: string): string | null {
+  const m = RFC3339.exec(text);
+  if (m === null || Number.isNaN(Date.parse(text))) return null;
+  const frac = (m[2] ?? "").slice(0, 9).replace(/0+$/, "");
+  return `${m[1]}${frac ? "." + frac : ""}${m[3]}`;
 }
 
 /**
@@ -155,7 +168,7 @@ export function normaliseConsumerConfig(
   set("description", str("description"));
   cfg.deliver_policy = deliver;
   set("opt_start_seq", num("opt_start_seq"));
-  set("opt_start_time", str("opt_start_time"));
+  set("opt_start_time", goTime(str("opt_start_time")) ?? "");
   cfg.ack_policy = ack;
   set("ack_wait", ackWait);
   set("max_deliver", maxDeliver);
