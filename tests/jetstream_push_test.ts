@@ -78,6 +78,14 @@ Deno.test({
         '"deliver_subject":"d.x","deliver_policy":"new","opt_start_seq":2',
         '"deliver_subject":"d.x","deliver_policy":"by_start_time"',
         '"deliver_subject":"d.x","deliver_policy":"by_start_time","opt_start_time":"2026-12-03 13:00:00Z"',
+        `"deliver_subject":"d.x","description":"${"x".repeat(4097)}"`,
+        '"durable_name":"A","name":"B","deliver_subject":"d.x"',
+        '"deliver_subject":"d.x","rate_limit_bps":-1',
+        '"deliver_subject":"d.x","opt_start_seq":-1',
+        '"deliver_subject":"d.x","sample_freq":" 5"',
+        '"deliver_subject":"z.x"',
+        '"direct":true',
+        '"deliver_subject":"d.x","filter_subject":"z.>.a"',
       ].map(ephemeral),
       // Go's JSON decoding comes first: a bad type is invalid JSON, even for a stream that
       // does not exist; then replicas, then the stream.
