@@ -271,6 +271,30 @@ Deno.test({
 });
 
 Deno.test({
+  name: "jetstream push: a new deliver subject gets what waits for an ack, +NXT is refused",
+  ignore: missing("nats-server"),
+  sanitizeResources: false,
+  fn: () =>
+    sideBySide([
+      ...STREAM,
+      { sub: "d.u1" },
+      durable("U", '"deliver_subject":"d.u1","ack_policy":"explicit"'),
+      { wait: 3 },
+      { ack: 0 },
+      { unsub: "d.u1" },
+      durable("U", '"deliver_subject":"d.u2","ack_policy":"explicit"'),
+      { sub: "d.u2" },
+      { wait: 2 },
+      { ack: 3, body: "+NXT" },
+      { ack: 4 },
+      info("U"),
+      { req: "$JS.API.CONSUMER.DELETE.S.U" },
+      { pub: "s.a", body: "4" },
+      { quiet: 100 },
+    ]),
+});
+
+Deno.test({
   name: "jetstream push: an ephemeral consumer without interest goes after inactive_threshold",
   ignore: missing("nats-server"),
   sanitizeResources: false,
