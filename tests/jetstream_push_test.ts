@@ -338,7 +338,7 @@ Deno.test({
       {
         req: "$JS.API.CONSUMER.DURABLE.CREATE.F.F",
         body: '{"stream_name":"F","config":{"durable_name":"F","deliver_subject":"d.F",' +
-          '"ack_policy":"explicit","ack_wait":500000000}}',
+          '"ack_policy":"explicit","ack_wait":1000000000}}',
       },
       { wait: 3 },
       { ack: 0 },
@@ -350,8 +350,9 @@ Deno.test({
       { pub: "f.a", body: "4" },
       { sub: "d.F" },
       // 4 at once, the unacknowledged 3 again after ack_wait.
-      { wait: 2 },
+      { wait: 1 },
       { ack: 0 },
+      { wait: 1 },
       { ack: 1 },
       { req: "$JS.API.CONSUMER.INFO.F.F" },
     ];
