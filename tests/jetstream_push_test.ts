@@ -253,17 +253,17 @@ Deno.test({
       { wait: 1, timeoutMs: 2000 },
       { ack: 4 },
       info("N"),
-      // Backoff: 200 ms before the first redelivery, 400 ms before the next.
+      // Backoff: 200 ms before the first redelivery, 800 ms before the next.
       { sub: "d.BO" },
       durable(
         "BO",
         '"deliver_subject":"d.BO","ack_policy":"explicit","filter_subject":"s.b",' +
-          '"backoff":[200000000,400000000],"max_deliver":3',
+          '"backoff":[200000000,800000000],"max_deliver":3',
       ),
       { wait: 1 },
       { quiet: 100 },
       { wait: 1, timeoutMs: 2000 },
-      { quiet: 250 },
+      { quiet: 400 },
       { wait: 1, timeoutMs: 2000 },
       { quiet: 600 },
       info("BO"),
