@@ -291,6 +291,19 @@ Deno.test({
       { req: "$JS.API.CONSUMER.DELETE.S.U" },
       { pub: "s.a", body: "4" },
       { quiet: 100 },
+      // +WPI: the ack wait of 800 ms starts again, so no redelivery 900 ms after the first.
+      { sub: "d.wpi" },
+      durable(
+        "WPI",
+        '"deliver_subject":"d.wpi","ack_policy":"explicit","ack_wait":800000000,' +
+          '"filter_subject":"s.b"',
+      ),
+      { wait: 1 },
+      { quiet: 300 },
+      { ack: 5, body: "+WPI" },
+      { quiet: 600 },
+      { wait: 1, timeoutMs: 2000 },
+      info("WPI"),
     ]),
 });
 
