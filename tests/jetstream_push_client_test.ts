@@ -121,13 +121,18 @@ async function script(nc: NatsConnection): Promise<string[]> {
   const iter = await pc.consume();
   const timer = setTimeout(() => iter.stop(), 3000);
   let n = 0;
+  let ci;
   for await (const m of iter) {
     out.push(describe(m));
     await m.ackAck();
-    if (++n >= 2) break;
+    // Asked while still subscribed: bound.
+    if (++n >= 2) {
+      ci = await jsm.consumers.info("K", "P");
+      break;
+    }
   }
   clearTimeout(timer);
-  const ci = await jsm.consumers.info("K", "P");
+  if (!ci) return [...out, "P: not all delivered"];
   out.push(
     `P delivered=${ci.delivered.consumer_seq}/${ci.delivered.stream_seq} ` +
       `ack_floor=${ci.ack_floor.consumer_seq}/${ci.ack_floor.stream_seq} ` +

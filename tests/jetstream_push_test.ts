@@ -77,7 +77,34 @@ Deno.test({
         '"deliver_subject":"d.x","deliver_policy":"all","opt_start_time":"2020-01-01T00:00:00Z"',
         '"deliver_subject":"d.x","deliver_policy":"new","opt_start_seq":2',
         '"deliver_subject":"d.x","deliver_policy":"by_start_time"',
+        '"deliver_subject":"d.x","deliver_policy":"by_start_time","opt_start_time":"2026-12-03 13:00:00Z"',
+        `"deliver_subject":"d.x","description":"${"x".repeat(4097)}"`,
+        '"durable_name":"A","name":"B","deliver_subject":"d.x"',
+        '"deliver_subject":"d.x","rate_limit_bps":-1',
+        '"deliver_subject":"d.x","opt_start_seq":-1',
+        '"deliver_subject":"d.x","sample_freq":" 5"',
+        '"deliver_subject":"z.x"',
+        '"direct":true',
+        '"deliver_subject":"d.x","filter_subject":"z.>.a"',
       ].map(ephemeral),
+      // Go's JSON decoding comes first: a bad type is invalid JSON, even for a stream that
+      // does not exist; then replicas, then the stream.
+      {
+        req: "$JS.API.CONSUMER.CREATE.NOPE",
+        body: '{"stream_name":"NOPE","config":{"deliver_subject":"d.t","flow_control":"yes"}}',
+      },
+      {
+        req: "$JS.API.CONSUMER.CREATE.NOPE",
+        body: '{"stream_name":"NOPE","config":{"deliver_subject":"d.t","num_replicas":3}}',
+      },
+      // Start times come back as Go writes them.
+      ...[
+        '"2026-12-03T13:00:00.000Z"',
+        '"2026-12-03T13:00:00.120+02:00"',
+        '"2026-12-03T13:00:00.123456789Z"',
+      ].map((t) =>
+        ephemeral(`"deliver_subject":"d.t","deliver_policy":"by_start_time","opt_start_time":${t}`)
+      ),
       // Accepted, and reported with nats-server's defaults and key order.
       durable(
         "A",
@@ -226,20 +253,57 @@ Deno.test({
       { wait: 1, timeoutMs: 2000 },
       { ack: 4 },
       info("N"),
-      // Backoff: 200 ms before the first redelivery, 400 ms before the next.
+      // Backoff: 200 ms before the first redelivery, 800 ms before the next.
       { sub: "d.BO" },
       durable(
         "BO",
         '"deliver_subject":"d.BO","ack_policy":"explicit","filter_subject":"s.b",' +
-          '"backoff":[200000000,400000000],"max_deliver":3',
+          '"backoff":[200000000,800000000],"max_deliver":3',
       ),
       { wait: 1 },
       { quiet: 100 },
       { wait: 1, timeoutMs: 2000 },
-      { quiet: 250 },
+      { quiet: 400 },
       { wait: 1, timeoutMs: 2000 },
       { quiet: 600 },
       info("BO"),
+    ]),
+});
+
+Deno.test({
+  name: "jetstream push: a new deliver subject gets what waits for an ack, +NXT is refused",
+  ignore: missing("nats-server"),
+  sanitizeResources: false,
+  fn: () =>
+    sideBySide([
+      ...STREAM,
+      { sub: "d.u1" },
+      durable("U", '"deliver_subject":"d.u1","ack_policy":"explicit"'),
+      { wait: 3 },
+      { ack: 0 },
+      { unsub: "d.u1" },
+      durable("U", '"deliver_subject":"d.u2","ack_policy":"explicit"'),
+      { sub: "d.u2" },
+      { wait: 2 },
+      { ack: 3, body: "+NXT" },
+      { ack: 4 },
+      info("U"),
+      { req: "$JS.API.CONSUMER.DELETE.S.U" },
+      { pub: "s.a", body: "4" },
+      { quiet: 100 },
+      // +WPI: the ack wait of 800 ms starts again, so no redelivery 900 ms after the first.
+      { sub: "d.wpi" },
+      durable(
+        "WPI",
+        '"deliver_subject":"d.wpi","ack_policy":"explicit","ack_wait":800000000,' +
+          '"filter_subject":"s.b"',
+      ),
+      { wait: 1 },
+      { quiet: 300 },
+      { ack: 5, body: "+WPI" },
+      { quiet: 600 },
+      { wait: 1, timeoutMs: 2000 },
+      info("WPI"),
     ]),
 });
 
@@ -287,7 +351,7 @@ Deno.test({
       {
         req: "$JS.API.CONSUMER.DURABLE.CREATE.F.F",
         body: '{"stream_name":"F","config":{"durable_name":"F","deliver_subject":"d.F",' +
-          '"ack_policy":"explicit","ack_wait":500000000}}',
+          '"ack_policy":"explicit","ack_wait":1000000000}}',
       },
       { wait: 3 },
       { ack: 0 },
@@ -299,8 +363,9 @@ Deno.test({
       { pub: "f.a", body: "4" },
       { sub: "d.F" },
       // 4 at once, the unacknowledged 3 again after ack_wait.
-      { wait: 2 },
+      { wait: 1 },
       { ack: 0 },
+      { wait: 1 },
       { ack: 1 },
       { req: "$JS.API.CONSUMER.INFO.F.F" },
     ];

@@ -150,6 +150,7 @@ export class Consumer {
     const ds = old.deliver_subject ?? "";
     checkConfigUpdate(old, next, ds !== "" && this.host.hasInterest(ds));
     this.config = next;
+    this.#npc = null;
     if (old.ack_wait !== next.ack_wait && this.#ackTimer !== undefined) {
       this.#scheduleAckCheck(100);
     }
@@ -239,19 +240,55 @@ export class Consumer {
     if (this.sseq < 1) this.sseq = 1;
   }
 
-  /** Messages not yet delivered that the consumer will deliver. */
+  /**
+   * Messages not yet delivered that the consumer will deliver. Counted once,
+   * then kept up to date from what was appended and how far `sseq` moved (a
+   * count per message would make delivering a backlog quadratic); counted
+   * again after messages were removed.
+   */
   numPending(): number {
     if (this.#lss) return this.#lss.length;
     const s = this.stream;
-    if (!this.config.filter_subject) {
-      let n = 0;
+    let c = this.#npc;
+    // Only appends since the count: the size grew by as much as the last sequence.
+    if (c === null || s.msgs.size - c.size !== s.lastSeq - c.last) {
+      c = { n: this.#countPending(), sseq: this.sseq, last: s.lastSeq, size: s.msgs.size };
+      this.#npc = c;
+      return c.n;
+    }
+    for (let q = Math.max(c.last + 1, c.sseq); q <= s.lastSeq; q++) if (this.#pendingAt(q)) c.n++;
+    c.last = s.lastSeq;
+    c.size = s.msgs.size;
+    if (this.sseq > c.sseq) {
+      const end = Math.min(this.sseq, s.lastSeq + 1);
+      for (let q = c.sseq; q < end; q++) if (this.#pendingAt(q)) c.n--;
+    } else {
+      for (let q = this.sseq; q < c.sseq; q++) if (this.#pendingAt(q)) c.n++;
+    }
+    c.sseq = this.sseq;
+    return c.n;
+  }
+
+  #npc: { n: number; sseq: number; last: number; size: number } | null = null;
+
+  #pendingAt(seq: number): boolean {
+    const m = this.stream.msgs.get(seq);
+    return m !== undefined && this.#matches(m);
+  }
+
+  #countPending(): number {
+    const s = this.stream;
+    const filter = this.config.filter_subject;
+    let n = 0;
+    if (!filter) {
       if (this.sseq <= s.firstSeq) return s.msgs.size;
+      // Without deletes in between, the stream's sequences are all there.
+      if (s.msgs.size === s.lastSeq - s.firstSeq + 1) return Math.max(0, s.lastSeq - this.sseq + 1);
       for (let q = this.sseq; q <= s.lastSeq; q++) if (s.msgs.has(q)) n++;
       return n;
     }
-    let n = 0;
     for (const [subject, list] of s.bySubject) {
-      if (!subjectMatchesPattern(subject, this.config.filter_subject)) continue;
+      if (!subjectMatchesPattern(subject, filter)) continue;
       for (let i = list.length - 1; i >= 0 && list[i] >= this.sseq; i--) n++;
     }
     return n;

@@ -47,6 +47,8 @@ export interface ConsumerConfig {
   inactive_threshold?: number;
   num_replicas: number;
   mem_storage?: boolean;
+  /** nats-server's internal consumers (mirrors, sources): checked and reported only. */
+  direct?: boolean;
 }
 
 const DELIVER = ["all", "last", "new", "by_start_sequence", "by_start_time", "last_per_subject"];
@@ -91,6 +93,10 @@ export function checkConfigTypes(raw: unknown): void {
   const isInt = (v: unknown) => typeof v === "number" && Number.isInteger(v);
   for (const k of STRINGS) if (bad(k, (v) => typeof v === "string")) throw JSErr.invalidJson();
   for (const k of INTEGERS) if (bad(k, isInt)) throw JSErr.invalidJson();
+  // Unsigned in Go.
+  for (const k of ["opt_start_seq", "rate_limit_bps"]) {
+    if (bad(k, (v) => (v as number) >= 0)) throw JSErr.invalidJson();
+  }
   for (const k of BOOLS) if (bad(k, (v) => typeof v === "boolean")) throw JSErr.invalidJson();
   if (bad("backoff", (v) => Array.isArray(v) && v.every(isInt))) throw JSErr.invalidJson();
   if (bad("deliver_policy", (v) => typeof v === "string" && DELIVER.includes(v))) {
@@ -102,9 +108,22 @@ export function checkConfigTypes(raw: unknown): void {
   if (bad("replay_policy", (v) => typeof v === "string" && REPLAY.includes(v))) {
     throw JSErr.invalidJson();
   }
-  if (typeof r.opt_start_time === "string" && Number.isNaN(Date.parse(r.opt_start_time))) {
+  if (typeof r.opt_start_time === "string" && goTime(r.opt_start_time) === null) {
     throw JSErr.invalidJson();
   }
+}
+
+const RFC3339 = /^(\d{4}-\d{2}-\d{2}T\d{2}:\d{2}:\d{2})(?:\.(\d+))?(Z|[+-]\d{2}:\d{2})$/;
+
+/**
+ * An RFC 3339 time as Go reads it and writes it back (its zone kept,
+ * trailing zeros of the fraction dropped); null when Go would not read it.
+ */
+function goTime(text: string): string | null {
+  const m = RFC3339.exec(text);
+  if (m === null || Number.isNaN(Date.parse(text))) return null;
+  const frac = (m[2] ?? "").slice(0, 9).replace(/0+$/, "");
+  return `${m[1]}${frac ? "." + frac : ""}${m[3]}`;
 }
 
 /**
@@ -155,7 +174,7 @@ export function normaliseConsumerConfig(
   set("description", str("description"));
   cfg.deliver_policy = deliver;
   set("opt_start_seq", num("opt_start_seq"));
-  set("opt_start_time", str("opt_start_time"));
+  set("opt_start_time", goTime(str("opt_start_time")) ?? "");
   cfg.ack_policy = ack;
   set("ack_wait", ackWait);
   set("max_deliver", maxDeliver);
@@ -177,6 +196,7 @@ export function normaliseConsumerConfig(
   set("inactive_threshold", inactive);
   cfg.num_replicas = num("num_replicas");
   set("mem_storage", r.mem_storage === true);
+  set("direct", r.direct === true);
   const c = cfg as unknown as ConsumerConfig;
   checkConsumerConfig(c, stream);
   const durableName = c.durable_name ?? "";
@@ -240,6 +260,12 @@ function checkConsumerConfig(c: ConsumerConfig, stream: Stream): void {
     if (me !== 0 && me < 1_000_000) {
       throw bad(400, 10115, "consumer max request expires needs to be >= 1ms");
     }
+  }
+  if (c.direct) {
+    if (!c.deliver_subject) {
+      throw bad(400, 10090, "consumer direct requires a push based consumer");
+    }
+    if (c.durable_name) throw bad(400, 10091, "consumer direct requires an ephemeral consumer");
   }
   const filter = c.filter_subject ?? "";
   if (filter !== "" && !validFilter(filter, stream.config.subjects!)) {

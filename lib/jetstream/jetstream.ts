@@ -342,7 +342,7 @@ export class JetStream implements JetStreamHandle {
 
   /** A subscription came or went (a server extension hook): push consumers look. */
   interestChanged(account: Account): void {
-    if (account === this.#host.globalAccount) this.#interestWatch.soon();
+    if (account === this.#client.account) this.#interestWatch.soon();
   }
 
   shutdown(): void {

@@ -29,6 +29,8 @@ const EMPTY = new Uint8Array(0);
 /** nats-server's JsFlowControlMaxPending: the largest flow-control window. */
 const FC_MAX_PENDING = 32 * 1024 * 1024;
 const FC_REQUEST = new TextEncoder().encode("NATS/1.0 100 FlowControl Request\r\n\r\n");
+/** Bytes a push consumer sends in one turn of the event loop. */
+const SLICE_BYTES = 256 * 1024;
 const DIGITS = "0123456789ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz";
 
 /**
@@ -164,10 +166,19 @@ export class PushDelivery {
     try {
       // Subscriptions that changed since the last look count before this delivery.
       c.host.checkInterest();
+      let sent = 0;
       while (this.active && !(this.#maxpb > 0 && this.#pbytes > this.#maxpb)) {
+        // A backlog goes out a slice per turn of the event loop: the sockets are
+        // written and other work runs between slices.
+        if (sent >= SLICE_BYTES) {
+          this.#hold(0, () => true);
+          return;
+        }
         const n = c.next();
         if (n === null) break;
-        if (!this.#send(c.outgoing(n), 0)) return;
+        const o = c.outgoing(n);
+        if (!this.#send(o, 0)) return;
+        sent += o.size;
       }
       c.replayCaughtUp();
     } finally {

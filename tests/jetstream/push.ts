@@ -114,7 +114,8 @@ export async function runPush(nc: NatsConnection, steps: PushStep[]): Promise<st
         continue;
       }
       const r = await nc.request(m.reply!, enc.encode(step.body ?? ""), { timeout: 2000 });
-      out.push(`ACK#${step.ack} ${step.body ?? ""} -> [${dec.decode(r.data)}]`);
+      const status = r.headers ? ` [${r.headers.code} ${r.headers.description}]` : "";
+      out.push(`ACK#${step.ack} ${step.body ?? ""} -> [${dec.decode(r.data)}]${status}`);
     }
   }
   for (const sub of subs.values()) sub.unsubscribe();
