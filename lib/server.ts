@@ -616,6 +616,8 @@ export class Server implements ServerCore {
     if (o.tls && (o.tls.verify || o.tls.verifyAndMap)) info.tls_verify = true;
     if (o.tls && o.allowNonTls) info.tls_available = true;
     info.max_payload = o.maxPayload;
+    // Clients (nats.go's JetStream context, nats.js) read this to know the API is there.
+    if (o.jetstream) info.jetstream = true;
     if (client !== null) {
       info.client_id = client.cid;
       info.client_ip = client.ip;
