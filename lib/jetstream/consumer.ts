@@ -668,6 +668,7 @@ export class Consumer {
     } else {
       this.adflr = dseq;
       this.asflr = m.seq;
+      this.stream.retention?.acked(this, m.seq);
     }
     this.ldt = nowNs();
   }
@@ -744,6 +745,7 @@ export class Consumer {
     const cfg = this.config;
     const maxAckPending = cfg.max_ack_pending ?? 0;
     const wasFull = maxAckPending > 0 && this.pending.size >= maxAckPending;
+    let acked = 1;
     if (cfg.ack_policy === "explicit") {
       const p = this.pending.get(sseq);
       if (p) {
@@ -772,6 +774,7 @@ export class Consumer {
     } else if (cfg.ack_policy === "all") {
       if (dseq <= this.adflr || sseq <= this.asflr) return;
       const gap = sseq - this.asflr;
+      acked = gap;
       this.adflr = dseq;
       this.asflr = sseq;
       for (let q = sseq; q > sseq - gap; q--) {
@@ -781,6 +784,7 @@ export class Consumer {
       this.rdq = this.rdq.filter((q) => q > sseq);
     } else return;
     this.lat = nowNs();
+    this.stream.retention?.acked(this, sseq, acked);
     if (wasFull) this.deliver();
   }
 

@@ -27,6 +27,7 @@ import {
 } from "./consumer.ts";
 import { goJson } from "./json.ts";
 import { StreamFiles } from "./filestore.ts";
+import { checkPullAck, checkWorkQueueConsumer, Retention } from "./retention.ts";
 import { subjectMatchesPattern } from "../router/subject.ts";
 
 /** What JetStream needs of the server. */
@@ -295,6 +296,9 @@ export class JetStream implements JetStreamHandle {
   #newStream(cfg: StreamConfig, created: string): Stream {
     const name = cfg.name;
     const stream = new Stream(cfg, created);
+    if (cfg.retention !== "limits") {
+      stream.retention = new Retention(stream, () => this.consumers.get(name)?.values() ?? []);
+    }
     stream.onStored = () => {
       for (const c of this.consumers.get(name)?.values() ?? []) c.deliver();
     };
@@ -685,6 +689,7 @@ export class JetStream implements JetStreamHandle {
       const stream = this.streams.get(streamName);
       if (!stream) throw JSErr.streamNotFound();
       const cfg = normaliseConsumerConfig(config, stream, durable !== "");
+      checkPullAck(stream, cfg);
       const name = durable || (kind === "new" ? consumerName : "") || ephemeralName();
       let byName = this.consumers.get(streamName);
       if (!byName) this.consumers.set(streamName, byName = new Map());
@@ -698,6 +703,7 @@ export class JetStream implements JetStreamHandle {
       if (maxConsumers > 0 && byName.size >= maxConsumers) {
         throw new ApiError(400, 10026, "maximum consumers limit reached");
       }
+      checkWorkQueueConsumer(stream, cfg, byName.values());
       const c = new Consumer(stream, name, cfg, this.#consumerHost);
       this.#attachConsumer(c);
       this.#reply(m, type, c.info());
@@ -734,6 +740,7 @@ export class JetStream implements JetStreamHandle {
     for (const sid of this.#consumerSids.get(c) ?? []) this.#client.unsubscribe(sid);
     this.#consumerSids.delete(c);
     this.consumers.get(c.stream.config.name)?.delete(c.name);
+    c.stream.retention?.consumerDeleted(c);
     c.close();
   }
 
@@ -817,6 +824,7 @@ export class JetStream implements JetStreamHandle {
       const stream = this.streams.get(name);
       if (!stream) throw JSErr.streamNotFound();
       this.#unsubscribeStream(stream);
+      stream.retention = null;
       for (const c of [...(this.consumers.get(name)?.values() ?? [])]) this.#removeConsumer(c);
       this.consumers.delete(name);
       stream.close();

@@ -13,6 +13,7 @@ import { getHeader } from "./headers.ts";
 import { goJson } from "./json.ts";
 import { formatNs, nowNs } from "./time.ts";
 import type { LogRecord, StreamFiles } from "./filestore.ts";
+import type { Retention } from "./retention.ts";
 
 const NS_PER_MS = 1_000_000;
 /** nats-server's default duplicate window: two minutes, in nanoseconds. */
@@ -89,10 +90,6 @@ export function normaliseConfig(raw: unknown): StreamConfig {
   }
   if (name.length > MAX_NAME_LEN) {
     throw JSErr.streamInvalidConfig(`stream name is too long, maximum allowed is ${MAX_NAME_LEN}`);
-  }
-  if (r.retention === "interest" || r.retention === "workqueue") {
-    // Removing messages once consumers acked them is not built yet.
-    throw JSErr.notSupported(`retention ${r.retention}`);
   }
   if (r.allow_direct === true || r.mirror_direct === true) {
     throw JSErr.notSupported("direct get (allow_direct)");
@@ -270,6 +267,8 @@ export class Stream {
   #restoring = false;
   /** Called when messages went from the front of the stream (consumers move up). */
   onRemoved: (() => void) | null = null;
+  /** Interest or work-queue retention (lib/jetstream/retention.ts); null for limits. */
+  retention: Retention | null = null;
 
   constructor(config: StreamConfig, created: string) {
     this.config = config;
@@ -327,6 +326,7 @@ export class Stream {
       return fail(JSErr.streamMessageExceedsMaximum());
     }
     if (hlen > 0xffff) return fail(JSErr.streamHeaderExceedsMaximum());
+    if (this.retention?.noInterest(subject)) return this.#skip(msgId);
     const size = msgSize(cfg.storage, subject, hdr, data);
     if (cfg.discard === "new") {
       if (cfg.max_msgs > 0 && this.msgs.size >= cfg.max_msgs) {
@@ -353,6 +353,37 @@ export class Stream {
     this.#scheduleAge();
     this.onStored?.(m);
     return { ack: `${this.ackPrefix}${seq}}`, stored: true };
+  }
+
+  /**
+   * Uses up the next sequence without keeping a message (interest retention
+   * with nobody interested); the log gets an empty message and its delete.
+   */
+  #skip(msgId: string): PublishResult {
+    const m: StoredMsg = {
+      subject: "",
+      seq: this.lastSeq + 1,
+      hdr: null,
+      data: new Uint8Array(0),
+      ts: nowNs(),
+    };
+    try {
+      this.files?.appendMsg(m);
+    } catch (e) {
+      return {
+        ack: goJson({
+          error: JSErr.streamStoreFailed((e as Error).message),
+          stream: this.config.name,
+          seq: 0,
+        }),
+        stored: false,
+      };
+    }
+    this.#add(m);
+    this.removeMsg(m.seq, true);
+    this.lastMsgId = msgId;
+    if (msgId !== "") this.dedupe.set(msgId, { seq: m.seq, ts: m.ts });
+    return { ack: `${this.ackPrefix}${m.seq}}`, stored: true };
   }
 
   #add(m: StoredMsg): void {
@@ -451,8 +482,11 @@ export class Stream {
     this.#scheduleAge();
   }
 
-  /** Removes one message; false when there is none at `seq`. */
-  removeMsg(seq: number): boolean {
+  /**
+   * Removes one message; false when there is none at `seq`. `quiet` leaves
+   * the consumers' positions alone (removal by interest or work-queue retention).
+   */
+  removeMsg(seq: number, quiet = false): boolean {
     const m = this.msgs.get(seq);
     if (!m) return false;
     if (this.files !== null && !this.#restoring) this.files.appendDelete(seq);
@@ -464,7 +498,7 @@ export class Stream {
     if (list.length === 0) this.bySubject.delete(m.subject);
     if (seq === this.firstSeq) {
       this.#advanceFirst();
-      this.onRemoved?.();
+      if (!quiet) this.onRemoved?.();
     }
     return true;
   }
