@@ -28,6 +28,16 @@ import {
 import { goJson } from "./json.ts";
 import { StreamFiles } from "./filestore.ts";
 import { checkPullAck, checkWorkQueueConsumer, Retention } from "./retention.ts";
+import {
+  type AccountContext,
+  accountOverLimit,
+  applyMaxAckPending,
+  checkServerResources,
+  checkStreamLimits,
+  checkStreamMaxBytes,
+  limitsJson,
+  maxConsumersOf,
+} from "./limits.ts";
 import { subjectMatchesPattern } from "../router/subject.ts";
 
 /** What JetStream needs of the server. */
@@ -76,11 +86,14 @@ const decoder = new TextDecoder();
 const NAMES_LIMIT = 1024;
 const LIST_LIMIT = 256;
 
-/** Resolves the store directory and limits and starts serving `$JS.API.>`. */
-export async function startJetStream(
+/**
+ * Resolves the store directory and the server's limits (the accounts'
+ * JetStream is started by lib/jetstream/accounts.ts).
+ */
+export async function jetStreamConfig(
   host: JetStreamHost,
   options: JetStreamOptions,
-): Promise<JetStream> {
+): Promise<JetStreamConfigInfo> {
   // Without a store_dir: <temp dir>/nats/jetstream, the same on every start (as nats-server).
   const tmp = (Deno.env.get("TMPDIR") || "/tmp").replace(/\/+$/, "");
   const base = options.storeDir !== "" ? options.storeDir : `${tmp}/nats`;
@@ -98,11 +111,14 @@ export async function startJetStream(
   // nats-server shows compress_ok only when both limits were configured (it
   // keeps the given settings then, and derives a new set from the machine otherwise).
   if (options.maxMemory >= 0 && options.maxStore >= 0) config.compress_ok = true;
-  const js = new JetStream(host, config);
-  js.logBanner();
-  js.restoreStreams();
-  js.start();
-  return js;
+  const log = host.log;
+  log.notice("---------------- JETSTREAM ----------------");
+  log.notice(`  Max Memory:      ${friendlyBytes(config.max_memory)}`);
+  log.notice(`  Max Storage:     ${friendlyBytes(config.max_storage)}`);
+  log.notice(`  Store Directory: "${config.store_dir}"`);
+  if (config.domain) log.notice(`  Domain:          ${config.domain}`);
+  log.notice("-------------------------------------------");
+  return config;
 }
 
 /**
@@ -190,16 +206,19 @@ export class JetStream implements JetStreamHandle {
   readonly #pendingAcks: Array<[string, string]> = [];
   #apiTotal = 0;
   #apiErrors = 0;
+  /** The account this JetStream serves, its limits and the server's totals. */
+  readonly ctx: AccountContext;
 
-  constructor(host: JetStreamHost, config: JetStreamConfigInfo) {
+  constructor(host: JetStreamHost, config: JetStreamConfigInfo, ctx: AccountContext) {
     this.#host = host;
     this.config = config;
-    this.#client = new InternalClient(host.globalAccount, (e) => {
+    this.ctx = ctx;
+    this.#client = new InternalClient(ctx.account, (e) => {
       host.log.error(`JetStream internal error: ${(e as Error)?.stack ?? e}`);
     });
     const client = this.#client;
     client.afterDrain = () => this.#commit();
-    const sublist = host.globalAccount.sublist;
+    const sublist = ctx.account.sublist;
     this.#consumerHost = {
       publish: (subject, reply, hdr, data, deliverTo) =>
         client.publish(subject, reply, hdr, data, deliverTo),
@@ -237,23 +256,13 @@ export class JetStream implements JetStreamHandle {
     return n;
   }
 
-  logBanner(): void {
-    const log = this.#host.log;
-    log.notice("---------------- JETSTREAM ----------------");
-    log.notice(`  Max Memory:      ${friendlyBytes(this.config.max_memory)}`);
-    log.notice(`  Max Storage:     ${friendlyBytes(this.config.max_storage)}`);
-    log.notice(`  Store Directory: "${this.config.store_dir}"`);
-    if (this.config.domain) log.notice(`  Domain:          ${this.config.domain}`);
-    log.notice("-------------------------------------------");
-  }
-
   #streamDir(name: string): string {
-    return `${this.config.store_dir}/$G/streams/${name}`;
+    return `${this.config.store_dir}/${this.ctx.name}/streams/${name}`;
   }
 
   /** Loads the file streams found under the store directory. */
   restoreStreams(): void {
-    const root = `${this.config.store_dir}/$G/streams`;
+    const root = `${this.config.store_dir}/${this.ctx.name}/streams`;
     let entries: Deno.DirEntry[];
     try {
       entries = [...Deno.readDirSync(root)].filter((e) => e.isDirectory);
@@ -274,12 +283,14 @@ export class JetStream implements JetStreamHandle {
         continue;
       }
       const name = meta.config.name;
-      log.notice(`  Starting restore for stream '$G > ${name}'`);
+      log.notice(`  Starting restore for stream '${this.ctx.name} > ${name}'`);
       const started = performance.now();
       const stream = this.#newStream(meta.config, meta.created);
       const { records, truncatedBytes } = files.recover();
       if (truncatedBytes > 0) {
-        log.warn(`  Stream '$G > ${name}': cut ${truncatedBytes} bytes of a torn last write`);
+        log.warn(
+          `  Stream '${this.ctx.name} > ${name}': cut ${truncatedBytes} bytes of a torn last write`,
+        );
       }
       stream.restore(records);
       stream.files = files;
@@ -289,7 +300,9 @@ export class JetStream implements JetStreamHandle {
         this.#attachConsumer(new Consumer(stream, cname, rec.config, this.#consumerHost, rec));
       }
       const ms = (performance.now() - started).toFixed(0);
-      log.notice(`  Restored ${stream.msgs.size} messages for stream '$G > ${name}' in ${ms}ms`);
+      log.notice(
+        `  Restored ${stream.msgs.size} messages for stream '${this.ctx.name} > ${name}' in ${ms}ms`,
+      );
     }
   }
 
@@ -305,6 +318,18 @@ export class JetStream implements JetStreamHandle {
     stream.onRemoved = () => {
       for (const c of this.consumers.get(name)?.values() ?? []) c.streamPurged();
     };
+    const ctx = this.ctx;
+    stream.guard = {
+      before: () => {
+        try {
+          checkServerResources(ctx, stream.config.storage);
+          return null;
+        } catch (e) {
+          return e as ApiError;
+        }
+      },
+      after: () => accountOverLimit(ctx, stream.config.storage, this.used(stream.config.storage)),
+    };
     this.streams.set(name, stream);
     return stream;
   }
@@ -319,18 +344,28 @@ export class JetStream implements JetStreamHandle {
     this.#client.close();
   }
 
-  stats(): JetStreamStats {
-    let memory = 0;
-    let storage = 0;
+  /** Bytes stored in this account's streams of one storage type. */
+  used(storage: "memory" | "file"): number {
+    let n = 0;
+    for (const s of this.streams.values()) if (s.config.storage === storage) n += s.bytes;
+    return n;
+  }
+
+  /** Bytes the `max_bytes` of this account's streams of one storage type reserve. */
+  reserved(storage: "memory" | "file"): number {
+    let n = 0;
     for (const s of this.streams.values()) {
-      if (s.config.storage === "memory") memory += s.bytes;
-      else storage += s.bytes;
+      if (s.config.storage === storage && s.config.max_bytes > 0) n += s.config.max_bytes;
     }
+    return n;
+  }
+
+  stats(): JetStreamStats {
     return {
-      memory,
-      storage,
-      reserved_memory: 0,
-      reserved_storage: 0,
+      memory: this.used("memory"),
+      storage: this.used("file"),
+      reserved_memory: this.reserved("memory"),
+      reserved_storage: this.reserved("file"),
       accounts: 1,
       ha_assets: 0,
       api: { total: this.#apiTotal, errors: this.#apiErrors },
@@ -428,16 +463,7 @@ export class JetStream implements JetStreamHandle {
       storage: st.storage,
       streams: this.streams.size,
       consumers: this.#consumerCount(),
-      limits: {
-        max_memory: -1,
-        max_storage: -1,
-        max_streams: -1,
-        max_consumers: -1,
-        max_ack_pending: -1,
-        memory_max_stream_bytes: -1,
-        storage_max_stream_bytes: -1,
-        max_bytes_required: false,
-      },
+      limits: limitsJson(this.ctx.limits),
     };
     if (this.config.domain) body.domain = this.config.domain;
     body.api = { ...st.api };
@@ -457,15 +483,18 @@ export class JetStream implements JetStreamHandle {
     this.#guard(m, type, {}, () => {
       const body = this.#body(m);
       checkNameInBody(body, name);
+      const configs = () => [...this.streams.values()].map((s) => s.config);
+      checkStreamLimits(this.ctx, body as Record<string, unknown>, configs(), true);
       const replicas = (body as { num_replicas?: unknown }).num_replicas;
       if (typeof replicas === "number" && replicas > 1) throw JSErr.streamReplicasNotSupported();
       const cfg = normaliseConfig(body);
+      checkStreamMaxBytes(this.ctx, cfg);
       const existing = this.streams.get(name);
       if (existing) {
         if (JSON.stringify(existing.config) !== JSON.stringify(cfg)) throw JSErr.streamNameExist();
         return this.#reply(m, type, { ...this.#info(existing), did_create: true });
       }
-      this.#checkResources(cfg);
+      checkStreamLimits(this.ctx, cfg, configs(), false);
       this.#checkOverlap(cfg, null);
       const created = formatNs(nowNs());
       let files: StreamFiles | null = null;
@@ -484,15 +513,6 @@ export class JetStream implements JetStreamHandle {
       this.#subscribeStream(stream);
       this.#reply(m, type, { ...this.#info(stream), did_create: true });
     });
-  }
-
-  #checkResources(cfg: StreamConfig): void {
-    if (cfg.storage === "memory" && cfg.max_bytes > 0 && cfg.max_bytes > this.config.max_memory) {
-      throw JSErr.memoryResourcesExceeded();
-    }
-    if (cfg.storage === "file" && cfg.max_bytes > 0 && cfg.max_bytes > this.config.max_storage) {
-      throw JSErr.storageResourcesExceeded();
-    }
   }
 
   #checkOverlap(cfg: StreamConfig, self: Stream | null): void {
@@ -689,6 +709,7 @@ export class JetStream implements JetStreamHandle {
       const stream = this.streams.get(streamName);
       if (!stream) throw JSErr.streamNotFound();
       const cfg = normaliseConsumerConfig(config, stream, durable !== "");
+      applyMaxAckPending(this.ctx, config.max_ack_pending, cfg);
       checkPullAck(stream, cfg);
       const name = durable || (kind === "new" ? consumerName : "") || ephemeralName();
       let byName = this.consumers.get(streamName);
@@ -699,7 +720,7 @@ export class JetStream implements JetStreamHandle {
         existing.persist?.(existing);
         return this.#reply(m, type, existing.info());
       }
-      const maxConsumers = stream.config.max_consumers;
+      const maxConsumers = maxConsumersOf(this.ctx, stream.config);
       if (maxConsumers > 0 && byName.size >= maxConsumers) {
         throw new ApiError(400, 10026, "maximum consumers limit reached");
       }

@@ -269,6 +269,8 @@ export class Stream {
   onRemoved: (() => void) | null = null;
   /** Interest or work-queue retention (lib/jetstream/retention.ts); null for limits. */
   retention: Retention | null = null;
+  /** Account and server limits checked before and after a store (lib/jetstream/limits.ts). */
+  guard: { before(): ApiError | null; after(): ApiError | null } | null = null;
 
   constructor(config: StreamConfig, created: string) {
     this.config = config;
@@ -326,6 +328,8 @@ export class Stream {
       return fail(JSErr.streamMessageExceedsMaximum());
     }
     if (hlen > 0xffff) return fail(JSErr.streamHeaderExceedsMaximum());
+    const refused = this.guard?.before() ?? null;
+    if (refused !== null) return fail(refused);
     if (this.retention?.noInterest(subject)) return this.#skip(msgId);
     const size = msgSize(cfg.storage, subject, hdr, data);
     if (cfg.discard === "new") {
@@ -347,9 +351,18 @@ export class Stream {
       }
     }
     this.#add(m);
+    const lastMsgId = this.lastMsgId;
     this.lastMsgId = msgId;
     if (msgId !== "") this.dedupe.set(msgId, { seq, ts });
     this.#enforceLimits(subject);
+    const over = this.guard?.after() ?? null;
+    if (over !== null) {
+      // Taken back; its sequence stays used, as in nats-server.
+      this.removeMsg(seq, true);
+      this.lastMsgId = lastMsgId;
+      this.dedupe.delete(msgId);
+      return fail(over);
+    }
     this.#scheduleAge();
     this.onStored?.(m);
     return { ack: `${this.ackPrefix}${seq}}`, stored: true };
@@ -429,6 +442,8 @@ export class Stream {
       if (seq === this.lastSeq) this.lastMsgId = id;
     }
     if (this.config.max_age > 0) this.expire();
+    // A file stream that never held a message comes back at first_seq 1 in nats-server.
+    if (this.lastSeq === 0) this.firstSeq = 1;
   }
 
   #pruneDedupe(): void {
