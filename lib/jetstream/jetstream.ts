@@ -11,6 +11,7 @@ import type { Account } from "../server/account.ts";
 import { ApiError, JSErr } from "./errors.ts";
 import { InternalClient, type InternalMsg } from "./internal.ts";
 import {
+  hideSubjects,
   isValidName,
   normaliseConfig,
   Stream,
@@ -28,6 +29,7 @@ import {
 import { goJson } from "./json.ts";
 import { StreamFiles } from "./filestore.ts";
 import { checkPullAck, checkWorkQueueConsumer, Retention } from "./retention.ts";
+import { checkSourcing, Followers } from "./mirror.ts";
 import {
   type AccountContext,
   accountOverLimit,
@@ -208,6 +210,8 @@ export class JetStream implements JetStreamHandle {
   #apiErrors = 0;
   /** The account this JetStream serves, its limits and the server's totals. */
   readonly ctx: AccountContext;
+  /** The streams' mirrors and sources (lib/jetstream/mirror.ts). */
+  readonly #followers = new Followers((name) => this.streams.get(name));
 
   constructor(host: JetStreamHost, config: JetStreamConfigInfo, ctx: AccountContext) {
     this.#host = host;
@@ -304,16 +308,18 @@ export class JetStream implements JetStreamHandle {
         `  Restored ${stream.msgs.size} messages for stream '${this.ctx.name} > ${name}' in ${ms}ms`,
       );
     }
+    for (const stream of this.streams.values()) this.#followers.add(stream);
   }
 
   #newStream(cfg: StreamConfig, created: string): Stream {
     const name = cfg.name;
-    const stream = new Stream(cfg, created);
+    const stream = new Stream(hideSubjects(cfg), created);
     if (cfg.retention !== "limits") {
       stream.retention = new Retention(stream, () => this.consumers.get(name)?.values() ?? []);
     }
     stream.onStored = () => {
       for (const c of this.consumers.get(name)?.values() ?? []) c.deliver();
+      this.#followers.changed(name);
     };
     stream.onRemoved = () => {
       for (const c of this.consumers.get(name)?.values() ?? []) c.streamPurged();
@@ -341,6 +347,7 @@ export class JetStream implements JetStreamHandle {
   shutdown(): void {
     for (const m of this.consumers.values()) for (const c of m.values()) c.close();
     for (const s of this.streams.values()) s.close();
+    this.#followers.close();
     this.#client.close();
   }
 
@@ -470,11 +477,13 @@ export class JetStream implements JetStreamHandle {
     this.#reply(m, `${T}account_info_response`, body);
   }
 
-  #info(s: Stream): Record<string, unknown> {
+  /** A stream's info; with its mirror or sources except in create responses (as nats-server). */
+  #info(s: Stream, sourcing = true): Record<string, unknown> {
     return {
       config: s.config,
       created: s.created,
       state: s.state(this.consumers.get(s.config.name)?.size ?? 0),
+      ...(sourcing ? this.#followers.info(s) : {}),
     };
   }
 
@@ -488,11 +497,12 @@ export class JetStream implements JetStreamHandle {
       const replicas = (body as { num_replicas?: unknown }).num_replicas;
       if (typeof replicas === "number" && replicas > 1) throw JSErr.streamReplicasNotSupported();
       const cfg = normaliseConfig(body);
+      checkSourcing(cfg, (n) => this.streams.get(n)?.config);
       checkStreamMaxBytes(this.ctx, cfg);
       const existing = this.streams.get(name);
       if (existing) {
         if (JSON.stringify(existing.config) !== JSON.stringify(cfg)) throw JSErr.streamNameExist();
-        return this.#reply(m, type, { ...this.#info(existing), did_create: true });
+        return this.#reply(m, type, { ...this.#info(existing, false), did_create: true });
       }
       checkStreamLimits(this.ctx, cfg, configs(), false);
       this.#checkOverlap(cfg, null);
@@ -511,7 +521,9 @@ export class JetStream implements JetStreamHandle {
       const stream = this.#newStream(cfg, created);
       stream.files = files;
       this.#subscribeStream(stream);
-      this.#reply(m, type, { ...this.#info(stream), did_create: true });
+      this.#followers.add(stream);
+      this.#followers.changed(name);
+      this.#reply(m, type, { ...this.#info(stream, false), did_create: true });
     });
   }
 
@@ -589,12 +601,20 @@ export class JetStream implements JetStreamHandle {
         throw bad("stream configuration update can not cancel deny purge");
       }
       if (cfg.num_replicas !== old.num_replicas) throw JSErr.streamReplicasNotUpdatable();
+      if (JSON.stringify(cfg.mirror) !== JSON.stringify(old.mirror)) {
+        throw new ApiError(400, 10055, "stream mirror configuration can not be updated");
+      }
+      checkSourcing(cfg, (n) => (n === name ? cfg : this.streams.get(n)?.config));
       this.#checkOverlap(cfg, stream);
       this.#unsubscribeStream(stream);
       stream.config = cfg;
       stream.files?.writeMeta({ config: cfg, created: stream.created });
       this.#subscribeStream(stream);
       stream.enforceLimits();
+      if (JSON.stringify(cfg.sources) !== JSON.stringify(old.sources)) {
+        this.#followers.remove(stream);
+        this.#followers.add(stream);
+      }
       this.#reply(m, type, this.#info(stream));
     });
   }
@@ -845,6 +865,7 @@ export class JetStream implements JetStreamHandle {
       const stream = this.streams.get(name);
       if (!stream) throw JSErr.streamNotFound();
       this.#unsubscribeStream(stream);
+      this.#followers.remove(stream);
       stream.retention = null;
       for (const c of [...(this.consumers.get(name)?.values() ?? [])]) this.#removeConsumer(c);
       this.consumers.delete(name);

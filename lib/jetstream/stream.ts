@@ -14,6 +14,7 @@ import { goJson } from "./json.ts";
 import { formatNs, nowNs } from "./time.ts";
 import type { LogRecord, StreamFiles } from "./filestore.ts";
 import type { Retention } from "./retention.ts";
+import { readSource, type StreamSource } from "./source_config.ts";
 
 const NS_PER_MS = 1_000_000;
 /** nats-server's default duplicate window: two minutes, in nanoseconds. */
@@ -43,6 +44,9 @@ export interface StreamConfig {
   deny_delete: boolean;
   deny_purge: boolean;
   allow_rollup_hdrs: boolean;
+  /** A mirror or sources (lib/jetstream/mirror.ts). */
+  mirror?: StreamSource;
+  sources?: StreamSource[];
 }
 
 /** One stored message. */
@@ -94,7 +98,7 @@ export function normaliseConfig(raw: unknown): StreamConfig {
   if (r.allow_direct === true || r.mirror_direct === true) {
     throw JSErr.notSupported("direct get (allow_direct)");
   }
-  for (const key of ["mirror", "sources", "republish", "placement", "template_owner"]) {
+  for (const key of ["republish", "placement", "template_owner"]) {
     const v = r[key];
     if (v !== undefined && v !== null && v !== "" && !(Array.isArray(v) && v.length === 0)) {
       throw JSErr.notSupported(`stream ${key}`);
@@ -137,10 +141,15 @@ export function normaliseConfig(raw: unknown): StreamConfig {
     cfg.description = r.description;
   }
   if (r.no_ack === true) cfg.no_ack = true;
+  if (r.mirror !== undefined && r.mirror !== null) cfg.mirror = readSource(r.mirror);
+  if (r.sources !== undefined && r.sources !== null) {
+    if (!Array.isArray(r.sources)) throw JSErr.invalidJson();
+    if (r.sources.length > 0) cfg.sources = r.sources.map(readSource);
+  }
   if (cfg.num_replicas > 5) throw JSErr.streamInvalidConfig("maximum replicas is 5");
   if (cfg.num_replicas < 0) throw new ApiError(400, 10133, "replicas count cannot be negative");
   let dup = num("duplicate_window");
-  if (dup === 0) {
+  if (dup === 0 && !cfg.mirror) {
     dup = cfg.max_age !== 0 && cfg.max_age < DEFAULT_DUPLICATES_NS
       ? cfg.max_age
       : DEFAULT_DUPLICATES_NS;
@@ -166,7 +175,7 @@ export function normaliseConfig(raw: unknown): StreamConfig {
     }
     subjects = r.subjects as string[];
   }
-  if (subjects.length === 0) subjects = [name];
+  if (subjects.length === 0 && !cfg.mirror && !cfg.sources) subjects = [name];
   const seen = new Set<string>();
   for (const s of subjects) {
     if (!isValidSubject(s)) throw JSErr.streamInvalidConfig("invalid subject");
@@ -184,7 +193,8 @@ export function normaliseConfig(raw: unknown): StreamConfig {
 function reorder(c: StreamConfig): StreamConfig {
   const o: Record<string, unknown> = { name: c.name };
   if (c.description !== undefined) o.description = c.description;
-  o.subjects = c.subjects;
+  if (c.subjects!.length > 0) o.subjects = c.subjects;
+  else hideSubjects(o as unknown as StreamConfig);
   for (
     const k of [
       "retention",
@@ -201,6 +211,8 @@ function reorder(c: StreamConfig): StreamConfig {
   ) o[k] = c[k];
   if (c.no_ack) o.no_ack = true;
   if (c.duplicate_window) o.duplicate_window = c.duplicate_window;
+  if (c.mirror) o.mirror = c.mirror;
+  if (c.sources) o.sources = c.sources;
   for (
     const k of [
       "allow_direct",
@@ -212,6 +224,17 @@ function reorder(c: StreamConfig): StreamConfig {
     ] as const
   ) o[k] = c[k];
   return o as unknown as StreamConfig;
+}
+
+/**
+ * A mirror, or a stream with only sources, has no subjects and its JSON none;
+ * the code reads `subjects` as an empty list, kept out of the JSON.
+ */
+export function hideSubjects(cfg: StreamConfig): StreamConfig {
+  if (cfg.subjects === undefined || cfg.subjects.length === 0) {
+    Object.defineProperty(cfg, "subjects", { value: [], enumerable: false, writable: true });
+  }
+  return cfg;
 }
 
 /** Stream and consumer names: not empty, no `.`, `*`, `>`, no white space. */
@@ -397,6 +420,25 @@ export class Stream {
     this.lastMsgId = msgId;
     if (msgId !== "") this.dedupe.set(msgId, { seq: m.seq, ts: m.ts });
     return { ack: `${this.ackPrefix}${m.seq}}`, stored: true };
+  }
+
+  /**
+   * A mirror's copy of its origin's message: stored at the origin's sequence
+   * and time (a gap before it stays a gap), without the publish checks.
+   */
+  storeMirrored(o: StoredMsg): void {
+    if (o.seq <= this.lastSeq) return;
+    const m: StoredMsg = { ...o };
+    try {
+      this.files?.appendMsg(m);
+    } catch {
+      return; // Copied again after a restart, from the last stored sequence.
+    }
+    this.lastSeq = m.seq - 1;
+    this.#add(m);
+    this.#enforceLimits(m.subject);
+    this.#scheduleAge();
+    this.onStored?.(m);
   }
 
   #add(m: StoredMsg): void {
