@@ -111,6 +111,15 @@ const BEFORE: Step[] = [
   create("CA", '"subjects":["ca"],"sources":[{"name":"CB"}]'),
   create("CB", '"subjects":["cb"],"sources":[{"name":"CA"}]'),
   { pub: "M.x", body: "no stream" },
+  // Consumers of a mirror filter on its origin's subjects.
+  {
+    req: "$JS.API.CONSUMER.DURABLE.CREATE.M.C",
+    body: '{"stream_name":"M","config":{"durable_name":"C","filter_subject":"o.a"}}',
+  },
+  {
+    req: "$JS.API.CONSUMER.DURABLE.CREATE.M.X",
+    body: '{"stream_name":"M","config":{"durable_name":"X","filter_subject":"x.y"}}',
+  },
   // A mirror of a stream that does not exist yet.
   create("ML", '"mirror":{"name":"LATER"}'),
   create("LATER", '"subjects":["later"]'),

@@ -29,7 +29,7 @@ import {
 import { goJson } from "./json.ts";
 import { StreamFiles } from "./filestore.ts";
 import { checkPullAck, checkWorkQueueConsumer, Retention } from "./retention.ts";
-import { checkSourcing, Followers } from "./mirror.ts";
+import { checkSourcing, consumerView, Followers } from "./mirror.ts";
 import {
   type AccountContext,
   accountOverLimit,
@@ -728,7 +728,8 @@ export class JetStream implements JetStreamHandle {
       }
       const stream = this.streams.get(streamName);
       if (!stream) throw JSErr.streamNotFound();
-      const cfg = normaliseConsumerConfig(config, stream, durable !== "");
+      const view = consumerView(stream, (n) => this.streams.get(n)?.config);
+      const cfg = normaliseConsumerConfig(config, view, durable !== "");
       applyMaxAckPending(this.ctx, config.max_ack_pending, cfg);
       checkPullAck(stream, cfg);
       const name = durable || (kind === "new" ? consumerName : "") || ephemeralName();

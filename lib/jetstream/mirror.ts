@@ -264,3 +264,36 @@ export class Followers {
     this.#timer = undefined;
   }
 }
+
+/**
+ * The subjects a consumer filter of `cfg`'s stream may narrow: its own and,
+ * through its mirror or sources, its origins' (nats-server's
+ * gatherSourceMirrorSubjects).
+ */
+export function sourcedSubjects(
+  cfg: StreamConfig,
+  lookup: (name: string) => StreamConfig | undefined,
+  seen = new Set<string>(),
+): string[] {
+  const out = [...(cfg.subjects ?? [])];
+  seen.add(cfg.name);
+  for (const s of cfg.mirror ? [cfg.mirror] : cfg.sources ?? []) {
+    const o = lookup(s.name);
+    if (o && !seen.has(o.name)) out.push(...sourcedSubjects(o, lookup, seen));
+  }
+  return out;
+}
+
+/**
+ * `stream` as consumer configuration checks see it: a mirror or a stream
+ * with sources shows the subjects it takes from its origins.
+ */
+export function consumerView(
+  stream: Stream,
+  lookup: (name: string) => StreamConfig | undefined,
+): Stream {
+  const cfg = stream.config;
+  if (!cfg.mirror && !cfg.sources) return stream;
+  const subjects = sourcedSubjects(cfg, lookup);
+  return Object.create(stream, { config: { value: { ...cfg, subjects } } });
+}
