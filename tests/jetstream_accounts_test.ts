@@ -11,7 +11,7 @@
 import { deepStrictEqual, equal, ok } from "node:assert/strict";
 import { connect } from "npm:@nats-io/transport-node@3.4.0";
 import { missing } from "./helpers/requires.ts";
-import { ServerProcess } from "./helpers/server.ts";
+import { runToExit, ServerProcess } from "./helpers/server.ts";
 import { runScript, script } from "./jetstream/helpers.ts";
 
 function config(dir: string): string {
@@ -197,5 +197,38 @@ Deno.test({
     equal(ours.lines.length, ref.lines.length);
     deepStrictEqual(ours.monitor, ref.monitor);
     ok(ref.lines.some((l) => l.includes("10039")));
+  },
+});
+
+Deno.test({
+  name: "jetstream accounts: limits beyond the server's stop the start as nats-server",
+  ignore: missing("nats-server"),
+  fn: async () => {
+    for (const limits of ["max_memory: 2097152", "max_file: 20971520"]) {
+      const results = [];
+      for (const reference of [true, false]) {
+        const dir = await Deno.makeTempDir({ prefix: "js-acc-limit-" });
+        const conf = await Deno.makeTempFile({ suffix: ".conf" });
+        await Deno.writeTextFile(
+          conf,
+          `jetstream { store_dir: "${dir}", max_memory_store: 1048576, max_file_store: 10485760 }
+accounts { A: { jetstream: { ${limits} }, users: [{ user: a, password: a }] } }`,
+        );
+        try {
+          const r = await runToExit({
+            reference,
+            args: ["-c", conf, "-a", "127.0.0.1", "-p", "-1"],
+          });
+          const fatal = r.stderr.split("\n").filter((l) => l.includes("[FTL]"))
+            .map((l) => l.replace(/^\[\d+\] \S+ \S+ /, ""));
+          results.push({ code: r.code, fatal });
+        } finally {
+          await Deno.remove(dir, { recursive: true }).catch(() => {});
+          await Deno.remove(conf).catch(() => {});
+        }
+      }
+      deepStrictEqual(results[1], results[0], limits);
+      equal(results[0].fatal.length, 1, limits);
+    }
   },
 });

@@ -47,6 +47,24 @@ export async function startJetStreamAccounts(
   const configured = accounts.filter((a) => a.name !== sys);
   if (configured.length === 0) enabled.set("$G", unlimitedAccountJetStream());
   for (const a of configured) if (a.jetstream) enabled.set(a.name, a.jetstream);
+  // As nats-server: the accounts' memory and storage limits must fit in the server's.
+  let memory = 0;
+  let store = 0;
+  for (const [name, l] of enabled) {
+    if (!host.accounts.has(name)) continue;
+    memory += Math.max(0, l.maxMemory);
+    store += Math.max(0, l.maxStore);
+    const why = memory > config.max_memory
+      ? "insufficient memory resources available (10028)"
+      : store > config.max_storage
+      ? "insufficient storage resources available (10047)"
+      : "";
+    if (why !== "") {
+      throw new Error(
+        `Can't start JetStream: Error enabling jetstream on configured accounts: ${why}`,
+      );
+    }
+  }
   const js = new JetStreamAccounts(host, config);
   for (const [name, account] of host.accounts) {
     const limits = enabled.get(name);
