@@ -98,6 +98,12 @@ s.x 0123456789012345678901234567890123456789012345678901234567890123456789012345
 s.x last
 $JS.API.STREAM.INFO.S
 $JS.API.INFO
+$JS.API.STREAM.UPDATE.S {"name":"S","subjects":["s.>"],"storage":"memory","max_bytes":4096}
+$JS.API.STREAM.UPDATE.S {"name":"S","subjects":["s.>"],"storage":"memory","max_consumers":3}
+$JS.API.STREAM.UPDATE.S {"name":"S","subjects":["s.>"],"storage":"memory","max_bytes":1000}
+$JS.API.STREAM.UPDATE.S {"name":"S","subjects":["s.>"],"storage":"memory","max_bytes":2049}
+$JS.API.STREAM.INFO.S
+$JS.API.STREAM.DELETE.S
 `,
   c: `
 $JS.API.INFO
@@ -109,6 +115,8 @@ $JS.API.CONSUMER.DURABLE.CREATE.S.D1 {"stream_name":"S","config":{"durable_name"
 $JS.API.CONSUMER.DURABLE.CREATE.S.D2 {"stream_name":"S","config":{"durable_name":"D2","ack_policy":"all","max_ack_pending":10}}
 $JS.API.CONSUMER.DURABLE.CREATE.S.D3 {"stream_name":"S","config":{"durable_name":"D3","ack_policy":"all","max_ack_pending":3}}
 $JS.API.CONSUMER.DURABLE.CREATE.S.D4 {"stream_name":"S","config":{"durable_name":"D4"}}
+$JS.API.STREAM.UPDATE.S {"name":"S","subjects":["s.>"],"storage":"memory"}
+$JS.API.STREAM.UPDATE.S {"name":"S","subjects":["s.>"],"storage":"memory","max_bytes":1001}
 `,
 };
 

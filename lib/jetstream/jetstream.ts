@@ -37,6 +37,7 @@ import {
   checkServerResources,
   checkStreamLimits,
   checkStreamMaxBytes,
+  checkUpdateLimits,
   limitsJson,
   maxConsumersOf,
 } from "./limits.ts";
@@ -314,6 +315,7 @@ export class JetStream implements JetStreamHandle {
   #newStream(cfg: StreamConfig, created: string): Stream {
     const name = cfg.name;
     const stream = new Stream(hideSubjects(cfg), created);
+    if (cfg.max_bytes > 0) this.#reservedBytes[cfg.storage] += cfg.max_bytes;
     if (cfg.retention !== "limits") {
       stream.retention = new Retention(stream, () => this.consumers.get(name)?.values() ?? []);
     }
@@ -360,12 +362,15 @@ export class JetStream implements JetStreamHandle {
 
   /** Bytes the `max_bytes` of this account's streams of one storage type reserve. */
   reserved(storage: "memory" | "file"): number {
-    let n = 0;
-    for (const s of this.streams.values()) {
-      if (s.config.storage === storage && s.config.max_bytes > 0) n += s.config.max_bytes;
-    }
-    return n;
+    return this.#reservedBytes[storage];
   }
+
+  /**
+   * What streams' `max_bytes` reserve, kept as nats-server keeps it: added
+   * when a stream is made, the difference on an update (from -1 too), taken
+   * back when it is deleted.
+   */
+  readonly #reservedBytes = { memory: 0, file: 0 };
 
   stats(): JetStreamStats {
     return {
@@ -605,9 +610,13 @@ export class JetStream implements JetStreamHandle {
         throw new ApiError(400, 10055, "stream mirror configuration can not be updated");
       }
       checkSourcing(cfg, (n) => (n === name ? cfg : this.streams.get(n)?.config));
+      checkStreamMaxBytes(this.ctx, cfg);
+      const configs = [...this.streams.values()].map((s) => s.config);
+      checkUpdateLimits(this.ctx, cfg, old, configs);
       this.#checkOverlap(cfg, stream);
       this.#unsubscribeStream(stream);
       stream.config = cfg;
+      this.#reservedBytes[cfg.storage] += cfg.max_bytes - old.max_bytes;
       stream.files?.writeMeta({ config: cfg, created: stream.created });
       this.#subscribeStream(stream);
       stream.enforceLimits();
@@ -872,6 +881,8 @@ export class JetStream implements JetStreamHandle {
       this.consumers.delete(name);
       stream.close();
       this.streams.delete(name);
+      const cfg = stream.config;
+      if (cfg.max_bytes > 0) this.#reservedBytes[cfg.storage] -= cfg.max_bytes;
       stream.files?.remove();
       this.#reply(m, type, { success: true });
     });

@@ -159,3 +159,34 @@ export function applyMaxAckPending(
     throw new ApiError(400, 10121, `consumer max ack pending exceeds system limit of ${limit}`);
   }
 }
+
+/**
+ * The account's and the server's limits for `STREAM.UPDATE` (nats-server
+ * reserves only what a larger `max_bytes` adds).
+ */
+export function checkUpdateLimits(
+  ctx: AccountContext,
+  cfg: StreamConfig,
+  old: StreamConfig,
+  streams: Iterable<StreamConfig>,
+): void {
+  const l = ctx.limits;
+  if (cfg.max_consumers > 0 && l.maxConsumers > 0 && cfg.max_consumers > l.maxConsumers) {
+    throw new ApiError(400, 10026, "maximum consumers limit reached");
+  }
+  const storage = cfg.storage;
+  let reserved = old.num_replicas * old.max_bytes;
+  for (const s of streams) {
+    if (s.max_bytes > 0 && s.storage === storage && s.name !== cfg.name) {
+      reserved += s.num_replicas * s.max_bytes;
+    }
+  }
+  const add = Math.max(0, cfg.max_bytes - old.max_bytes);
+  const total = add * Math.max(1, cfg.num_replicas);
+  const exceeded = storage === "memory"
+    ? JSErr.memoryResourcesExceeded
+    : JSErr.storageResourcesExceeded;
+  const accountMax = storage === "memory" ? l.maxMemory : l.maxStore;
+  if (accountMax >= 0 && reserved + total > accountMax) throw exceeded();
+  if (ctx.serverReserved(storage) + add > ctx.serverMax(storage)) throw exceeded();
+}
