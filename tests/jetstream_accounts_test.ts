@@ -12,6 +12,7 @@ import { deepStrictEqual, equal, ok } from "node:assert/strict";
 import { connect } from "npm:@nats-io/transport-node@3.4.0";
 import { missing } from "./helpers/requires.ts";
 import { runToExit, ServerProcess } from "./helpers/server.ts";
+import { hubConf, startNode, waitLeafCount } from "./leaf_helpers.ts";
 import { runScript, script } from "./jetstream/helpers.ts";
 
 function config(dir: string): string {
@@ -238,5 +239,57 @@ accounts { A: { jetstream: { ${limits} }, users: [{ user: a, password: a }] } }`
       deepStrictEqual(results[1], results[0], limits);
       equal(results[0].fatal.length, 1, limits);
     }
+  },
+});
+
+Deno.test({
+  name: "jetstream accounts: an account without JetStream but with a leaf link does not answer, " +
+    "as nats-server",
+  ignore: missing("nats-server"),
+  sanitizeResources: false,
+  fn: async () => {
+    // A hub without JetStream: nothing answers there either. (With JetStream on both sides and
+    // no domain, nats-server also denies $JS.API across the link, a leaf-node rule.)
+    const hub = await startNode("nats-server", hubConf());
+    const results: string[][] = [];
+    try {
+      for (const kind of ["nats-server", "dnatsd"] as const) {
+        const dir = await Deno.makeTempDir({ prefix: "js-acc-leaf-" });
+        const leaf = await startNode(
+          kind,
+          `jetstream { store_dir: "${dir}" }
+accounts {
+  N: { users: [{ user: n, password: n }] }
+  A: { jetstream: enabled, users: [{ user: a, password: a }] }
+}
+leafnodes { reconnect: 1, remotes [ { url: "nats-leaf://127.0.0.1:${hub.leafPort}", account: N } ] }`,
+        );
+        try {
+          await waitLeafCount(leaf, 1);
+          const lines: string[] = [];
+          for (const [user, text] of [["n", "$JS.API.INFO"], ["a", "$JS.API.INFO"]]) {
+            const nc = await connect({ servers: leaf.proc.url, user, pass: user });
+            try {
+              for (const a of await runScript(nc, script(text))) {
+                lines.push(`${user}: ${a.step} -> ${a.reply}`);
+              }
+            } finally {
+              await nc.close();
+            }
+          }
+          results.push(lines);
+        } finally {
+          await leaf.proc.stop();
+          await Deno.remove(dir, { recursive: true }).catch(() => {});
+        }
+      }
+    } finally {
+      await hub.proc.stop();
+    }
+    if (Deno.env.get("JS_TEST_DUMP")) console.log(JSON.stringify(results, null, 1));
+    deepStrictEqual(results[1], results[0]);
+    // nats-server does not answer for an account with a leaf link: the request times out.
+    ok(results[0][0].includes("error"), results[0][0]);
+    ok(results[0][1].includes("account_info_response"), results[0][1]);
   },
 });

@@ -30,6 +30,8 @@ import type { AccountContext, AccountJetStreamLimits } from "./limits.ts";
 export interface JetStreamServerHost extends JetStreamHost {
   readonly accounts: ReadonlyMap<string, Account>;
   readonly systemAccount: Account | null;
+  /** The leaf connections (their accounts), null without leaf nodes. */
+  readonly leafnodes: { leafzInfo(subscriptions: boolean): Array<{ account: string }> } | null;
 }
 
 const T = "io.nats.jetstream.api.v1.";
@@ -108,12 +110,18 @@ export class JetStreamAccounts implements JetStreamHandle {
     js.start();
   }
 
-  /** An account without JetStream: each API request gets nats-server's 10039 answer. */
+  /**
+   * An account without JetStream: each API request gets nats-server's 10039
+   * answer, unless the account has a leaf connection (nats-server leaves the
+   * answer to the other side then).
+   */
   refuse(account: Account): void {
     const client = new InternalClient(account, (e) => {
       this.#host.log.error(`JetStream internal error: ${(e as Error)?.stack ?? e}`);
     });
     client.subscribe("$JS.API.>", (m) => {
+      const leafs = this.#host.leafnodes?.leafzInfo(false) ?? [];
+      if (leafs.some((l) => l.account === account.name)) return;
       const body = notEnabledReply(m);
       if (body !== null) client.publish(m.reply, "", null, encoder.encode(body));
     });
