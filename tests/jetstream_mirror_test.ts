@@ -85,6 +85,9 @@ const BEFORE: Step[] = [
   create("M2", '"storage":"memory","mirror":{"name":"O","opt_start_seq":3}'),
   { wait: "M2", lastSeq: 4 },
   info("M2"),
+  create("MT", '"storage":"memory","mirror":{"name":"O","opt_start_time":"2001-02-03T04:05:06Z"}'),
+  { wait: "MT", lastSeq: 4 },
+  info("MT"),
   create("MF", '"mirror":{"name":"O","filter_subject":"o.a"}'),
   { wait: "MF", lastSeq: 3 },
   info("MF"),
@@ -126,6 +129,7 @@ const BEFORE: Step[] = [
   { pub: "later", body: "L1" },
   { wait: "ML", lastSeq: 1 },
   info("ML"),
+  { req: "$JS.API.STREAM.LIST" },
 ];
 
 const AFTER: Step[] = [
