@@ -34,12 +34,13 @@ import {
   type AccountContext,
   accountOverLimit,
   applyMaxAckPending,
-  checkServerResources,
   checkStreamLimits,
   checkStreamMaxBytes,
   checkUpdateLimits,
+  hasByteLimit,
   limitsJson,
   maxConsumersOf,
+  serverOverLimit,
 } from "./limits.ts";
 import { subjectMatchesPattern } from "../router/subject.ts";
 
@@ -328,15 +329,12 @@ export class JetStream implements JetStreamHandle {
     };
     const ctx = this.ctx;
     stream.guard = {
-      before: () => {
-        try {
-          checkServerResources(ctx, stream.config.storage);
-          return null;
-        } catch (e) {
-          return e as ApiError;
-        }
+      before: () => serverOverLimit(ctx, stream.config.storage),
+      after: () => {
+        const storage = stream.config.storage;
+        if (!hasByteLimit(ctx, storage)) return null;
+        return accountOverLimit(ctx, storage, this.used(storage));
       },
-      after: () => accountOverLimit(ctx, stream.config.storage, this.used(stream.config.storage)),
     };
     this.streams.set(name, stream);
     return stream;

@@ -116,10 +116,22 @@ export function maxConsumersOf(ctx: AccountContext, cfg: StreamConfig): number {
  * Before a publish is stored: the server past its limit for the storage
  * (nats-server's `insufficient resources`, 10023).
  */
-export function checkServerResources(ctx: AccountContext, storage: "memory" | "file"): void {
+export function serverOverLimit(
+  ctx: AccountContext,
+  storage: "memory" | "file",
+): ApiError | null {
   if (ctx.serverUsed(storage) > ctx.serverMax(storage)) {
-    throw new ApiError(503, 10023, "insufficient resources");
+    return new ApiError(503, 10023, "insufficient resources");
   }
+  return null;
+}
+
+/** Whether the account has a byte limit for `storage` (else accountOverLimit is never hit). */
+export function hasByteLimit(ctx: AccountContext, storage: "memory" | "file"): boolean {
+  const l = ctx.limits;
+  return storage === "memory"
+    ? l.maxMemory >= 0 || l.memoryMaxStreamBytes > 0
+    : l.maxStore >= 0 || l.storeMaxStreamBytes > 0;
 }
 
 /**
