@@ -167,7 +167,12 @@ async function observe(reference: boolean): Promise<{ lines: string[]; monitor: 
       for (const o of [varz.config, jsz.config]) o.store_dir = o.store_dir.replace(dir, "<dir>");
       delete jsz.server_id;
       delete jsz.now;
-      monitor = { varz, jsz };
+      const enabled: Record<string, unknown> = {};
+      for (const acc of ["A", "B", "N", "$G"]) {
+        const z = await get(`/accountz?acc=${encodeURIComponent(acc)}`);
+        enabled[acc] = z.account_detail?.jetstream_enabled;
+      }
+      monitor = { varz, jsz, enabled };
       // Each account's streams live in a directory of its own.
       const listed = (sub: string) =>
         [...Deno.readDirSync(`${dir}/jetstream/${sub}`)].map((e) => e.name).sort();

@@ -150,6 +150,10 @@ export class JetStreamAccounts implements JetStreamHandle {
     return out;
   }
 
+  enabledFor(account: string): boolean {
+    return this.engines.has(account);
+  }
+
   totals(): { streams: number; consumers: number; messages: number; bytes: number } {
     const out = { streams: 0, consumers: 0, messages: 0, bytes: 0 };
     for (const js of this.engines.values()) {

@@ -80,6 +80,8 @@ export interface JetStreamHandle {
   stats(): JetStreamStats;
   /** Streams, consumers, messages and bytes over all streams (/jsz). */
   totals(): { streams: number; consumers: number; messages: number; bytes: number };
+  /** Whether the account named has JetStream (/accountz `jetstream_enabled`). */
+  enabledFor(account: string): boolean;
   shutdown(): void;
 }
 
@@ -349,6 +351,10 @@ export class JetStream implements JetStreamHandle {
     for (const s of this.streams.values()) s.close();
     this.#followers.close();
     this.#client.close();
+  }
+
+  enabledFor(account: string): boolean {
+    return account === this.ctx.name;
   }
 
   /** Bytes stored in this account's streams of one storage type. */
