@@ -154,6 +154,11 @@ export class JetStreamAccounts implements JetStreamHandle {
     return this.engines.has(account);
   }
 
+  /** A subscription came or went (a server extension hook): the account's push consumers look. */
+  interestChanged(account: Account): void {
+    for (const js of this.engines.values()) js.interestChanged(account);
+  }
+
   totals(): { streams: number; consumers: number; messages: number; bytes: number } {
     const out = { streams: 0, consumers: 0, messages: 0, bytes: 0 };
     for (const js of this.engines.values()) {
