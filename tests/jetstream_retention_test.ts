@@ -131,6 +131,8 @@ Deno.test({
       { pub: "w.c", body: "4" },
       durable("W", "E", '"ack_policy":"none"'),
       durable("W", "E", '"ack_policy":"all"'),
+      // A push consumer is not held to the pull rule: the work-queue one answers.
+      durable("W", "E", '"ack_policy":"none","deliver_subject":"wq.push"'),
       durable("W", "E", '"ack_policy":"explicit","deliver_policy":"new"'),
       durable("W", "E", '"ack_policy":"explicit","deliver_policy":"last"'),
       durable("W", "U", '"ack_policy":"explicit"'),
