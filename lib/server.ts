@@ -448,8 +448,8 @@ export class Server implements ServerCore {
       this.#listenPlain(o.host, port);
     }
     if (o.jetstream) {
-      const { startJetStream } = await import("./jetstream/jetstream.ts");
-      const js = await startJetStream(this, o.jetstream);
+      const { startJetStreamAccounts } = await import("./jetstream/accounts.ts");
+      const js = await startJetStreamAccounts(this, o.jetstream, o.accounts ?? []);
       this.jetstream = js;
       // Its push consumers hear of subscriptions as they change (interestChanged).
       this.extensions.push(js);

@@ -18,6 +18,8 @@ import { getHeader } from "./headers.ts";
 import { goJson } from "./json.ts";
 import { formatNs, nowNs } from "./time.ts";
 import type { LogRecord, StreamFiles } from "./filestore.ts";
+import type { Retention } from "./retention.ts";
+import { readSource, type StreamSource } from "./source_config.ts";
 
 const NS_PER_MS = 1_000_000;
 /** nats-server's default duplicate window: two minutes, in nanoseconds. */
@@ -49,6 +51,9 @@ export interface StreamConfig {
   deny_delete: boolean;
   deny_purge: boolean;
   allow_rollup_hdrs: boolean;
+  /** A mirror or sources (lib/jetstream/mirror.ts). */
+  mirror?: StreamSource;
+  sources?: StreamSource[];
 }
 
 /** One stored message. */
@@ -97,11 +102,7 @@ export function normaliseConfig(raw: unknown): StreamConfig {
   if (name.length > MAX_NAME_LEN) {
     throw JSErr.streamInvalidConfig(`stream name is too long, maximum allowed is ${MAX_NAME_LEN}`);
   }
-  if (r.retention === "interest" || r.retention === "workqueue") {
-    // Removing messages once consumers acked them is not built yet.
-    throw JSErr.notSupported(`retention ${r.retention}`);
-  }
-  for (const key of ["mirror", "sources", "republish", "placement", "template_owner"]) {
+  for (const key of ["republish", "placement", "template_owner"]) {
     const v = r[key];
     if (v !== undefined && v !== null && v !== "" && !(Array.isArray(v) && v.length === 0)) {
       throw JSErr.notSupported(`stream ${key}`);
@@ -144,10 +145,15 @@ export function normaliseConfig(raw: unknown): StreamConfig {
     cfg.description = r.description;
   }
   if (r.no_ack === true) cfg.no_ack = true;
+  if (r.mirror !== undefined && r.mirror !== null) cfg.mirror = readSource(r.mirror);
+  if (r.sources !== undefined && r.sources !== null) {
+    if (!Array.isArray(r.sources)) throw JSErr.invalidJson();
+    if (r.sources.length > 0) cfg.sources = r.sources.map(readSource);
+  }
   if (cfg.num_replicas > 5) throw JSErr.streamInvalidConfig("maximum replicas is 5");
   if (cfg.num_replicas < 0) throw new ApiError(400, 10133, "replicas count cannot be negative");
   let dup = num("duplicate_window");
-  if (dup === 0) {
+  if (dup === 0 && !cfg.mirror) {
     dup = cfg.max_age !== 0 && cfg.max_age < DEFAULT_DUPLICATES_NS
       ? cfg.max_age
       : DEFAULT_DUPLICATES_NS;
@@ -184,7 +190,7 @@ export function normaliseConfig(raw: unknown): StreamConfig {
     }
     subjects = r.subjects as string[];
   }
-  if (subjects.length === 0) subjects = [name];
+  if (subjects.length === 0 && !cfg.mirror && !cfg.sources) subjects = [name];
   const seen = new Set<string>();
   for (const s of subjects) {
     if (!isValidSubject(s)) throw JSErr.streamInvalidConfig("invalid subject");
@@ -202,7 +208,8 @@ export function normaliseConfig(raw: unknown): StreamConfig {
 function reorder(c: StreamConfig): StreamConfig {
   const o: Record<string, unknown> = { name: c.name };
   if (c.description !== undefined) o.description = c.description;
-  o.subjects = c.subjects;
+  if (c.subjects!.length > 0) o.subjects = c.subjects;
+  else hideSubjects(o as unknown as StreamConfig);
   for (
     const k of [
       "retention",
@@ -219,6 +226,8 @@ function reorder(c: StreamConfig): StreamConfig {
   ) o[k] = c[k];
   if (c.no_ack) o.no_ack = true;
   if (c.duplicate_window) o.duplicate_window = c.duplicate_window;
+  if (c.mirror) o.mirror = c.mirror;
+  if (c.sources) o.sources = c.sources;
   o.allow_direct = c.allow_direct;
   o.mirror_direct = c.mirror_direct;
   if (c.discard_new_per_subject) o.discard_new_per_subject = true;
@@ -226,6 +235,17 @@ function reorder(c: StreamConfig): StreamConfig {
     o[k] = c[k];
   }
   return o as unknown as StreamConfig;
+}
+
+/**
+ * A mirror, or a stream with only sources, has no subjects and its JSON none;
+ * the code reads `subjects` as an empty list, kept out of the JSON.
+ */
+export function hideSubjects(cfg: StreamConfig): StreamConfig {
+  if (cfg.subjects === undefined || cfg.subjects.length === 0) {
+    Object.defineProperty(cfg, "subjects", { value: [], enumerable: false, writable: true });
+  }
+  return cfg;
 }
 
 /** Stream and consumer names: not empty, no `.`, `*`, `>`, no white space. */
@@ -281,6 +301,10 @@ export class Stream {
   #restoring = false;
   /** Called when messages went from the front of the stream (consumers move up). */
   onRemoved: (() => void) | null = null;
+  /** Interest or work-queue retention (lib/jetstream/retention.ts); null for limits. */
+  retention: Retention | null = null;
+  /** Account and server limits checked before and after a store (lib/jetstream/limits.ts). */
+  guard: { before(): ApiError | null; after(): ApiError | null } | null = null;
 
   constructor(config: StreamConfig, created: string) {
     this.config = config;
@@ -345,6 +369,9 @@ export class Stream {
       return fail(JSErr.streamMessageExceedsMaximum());
     }
     if (hlen > 0xffff) return fail(JSErr.streamHeaderExceedsMaximum());
+    const refused = this.guard?.before() ?? null;
+    if (refused !== null) return fail(refused);
+    if (this.retention?.noInterest(subject)) return this.#skip(msgId);
     if (cfg.discard === "new") {
       // As nats-server's stores check it: a subject at its own limit replaces
       // its oldest message, so it may pass a full stream; the byte check adds
@@ -378,15 +405,74 @@ export class Stream {
       }
     }
     this.#add(m);
+    const lastMsgId = this.lastMsgId;
     this.lastMsgId = msgId;
     if (msgId !== "") this.dedupe.set(msgId, { seq, ts });
     this.#enforceLimits(subject);
+    const over = this.guard?.after() ?? null;
+    if (over !== null) {
+      // Taken back; its sequence stays used, as in nats-server.
+      this.removeMsg(seq, true);
+      this.lastMsgId = lastMsgId;
+      this.dedupe.delete(msgId);
+      return fail(over);
+    }
     // A roll-up: the new message replaces the subject's earlier ones, or all of the stream's.
     if (rollup === "sub") this.purge(subject, 1);
     else if (rollup === "all") this.#compact(seq);
     this.#scheduleAge();
     this.onStored?.(m);
     return { ack: `${this.ackPrefix}${seq}}`, stored: true };
+  }
+
+  /**
+   * Uses up the next sequence without keeping a message (interest retention
+   * with nobody interested); the log gets an empty message and its delete.
+   */
+  #skip(msgId: string): PublishResult {
+    const m: StoredMsg = {
+      subject: "",
+      seq: this.lastSeq + 1,
+      hdr: null,
+      data: new Uint8Array(0),
+      ts: nowNs(),
+    };
+    try {
+      this.files?.appendMsg(m);
+    } catch (e) {
+      return {
+        ack: goJson({
+          error: JSErr.streamStoreFailed((e as Error).message),
+          stream: this.config.name,
+          seq: 0,
+        }),
+        stored: false,
+      };
+    }
+    this.#add(m);
+    this.removeMsg(m.seq, true);
+    this.lastMsgId = msgId;
+    if (msgId !== "") this.dedupe.set(msgId, { seq: m.seq, ts: m.ts });
+    return { ack: `${this.ackPrefix}${m.seq}}`, stored: true };
+  }
+
+  /**
+   * A mirror's copy of its origin's message: stored at the origin's sequence
+   * and time (a gap before it stays a gap), without the publish checks.
+   */
+  storeMirrored(o: StoredMsg): void {
+    if (o.seq <= this.lastSeq) return;
+    const m: StoredMsg = { ...o };
+    try {
+      this.files?.appendMsg(m);
+    } catch {
+      return; // Copied again after a restart, from the last stored sequence.
+    }
+    this.lastSeq = m.seq - 1;
+    this.#add(m);
+    this.#enforceLimits(m.subject);
+    this.#scheduleAge();
+    this.onStored?.(m);
   }
 
   #add(m: StoredMsg): void {
@@ -432,6 +518,8 @@ export class Stream {
       if (seq === this.lastSeq) this.lastMsgId = id;
     }
     if (this.config.max_age > 0) this.expire();
+    // A file stream that never held a message comes back at first_seq 1 in nats-server.
+    if (this.lastSeq === 0) this.firstSeq = 1;
   }
 
   #pruneDedupe(): void {
@@ -485,8 +573,11 @@ export class Stream {
     this.#scheduleAge();
   }
 
-  /** Removes one message; false when there is none at `seq`. */
-  removeMsg(seq: number): boolean {
+  /**
+   * Removes one message; false when there is none at `seq`. `quiet` leaves
+   * the consumers' positions alone (removal by interest or work-queue retention).
+   */
+  removeMsg(seq: number, quiet = false): boolean {
     const m = this.msgs.get(seq);
     if (!m) return false;
     if (this.files !== null && !this.#restoring) this.files.appendDelete(seq);
@@ -498,7 +589,7 @@ export class Stream {
     if (list.length === 0) this.bySubject.delete(m.subject);
     if (seq === this.firstSeq) {
       this.#advanceFirst();
-      this.onRemoved?.();
+      if (!quiet) this.onRemoved?.();
     }
     return true;
   }
