@@ -42,6 +42,7 @@ import {
 import { workerCpuLog } from "./bench/load_pool.ts";
 import { launched, type ServerSpec, stopAll } from "./bench/servers.ts";
 import { fanOut, pubOnly, pubSub, queue, wildcard } from "./bench/throughput.ts";
+import { tlsCeiling } from "./bench/tls_ceiling.ts";
 import {
   bystander,
   cleanupTlsConfig,
@@ -73,6 +74,7 @@ export const WORKLOADS: Workload[] = [
   leafPubSub,
   bcryptStorm,
   wsPubSub,
+  tlsCeiling,
 ];
 
 /** Debian's nats-server, the reference, when it is installed there. */
