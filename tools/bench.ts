@@ -42,7 +42,7 @@ import {
 import { workerCpuLog } from "./bench/load_pool.ts";
 import { launched, type ServerSpec, stopAll } from "./bench/servers.ts";
 import { fanOut, pubOnly, pubSub, queue, wildcard } from "./bench/throughput.ts";
-import { tlsCeiling } from "./bench/tls_ceiling.ts";
+import { cleanupGoSink, tlsCeiling } from "./bench/tls_ceiling.ts";
 import {
   bystander,
   cleanupTlsConfig,
@@ -457,6 +457,7 @@ if (import.meta.main) {
     await stopAll();
     await cleanupAuthConfig();
     await cleanupTlsConfig();
+    await cleanupGoSink();
     Deno.removeSignalListener("SIGINT", onInt);
     Deno.removeSignalListener("SIGTERM", onInt);
   }

@@ -41,11 +41,13 @@ const ECHOES = [
 ] as const;
 
 let goSink: Promise<string> | undefined;
+let goSinkDir: string | undefined;
 
 /** Builds the Go sink once per bench run (GOPATH mode, as tests/clients/go). */
 function buildGoSink(): Promise<string> {
   goSink ??= (async () => {
     const dir = await Deno.makeTempDir({ prefix: "dnatsd-bench-sink-" });
+    goSinkDir = dir;
     const out = `${dir}/tls_sink`;
     const r = await new Deno.Command("go", {
       args: ["build", "-o", out, fileURLToPath(new URL("tls_sink.go", SINKS))],
@@ -58,6 +60,13 @@ function buildGoSink(): Promise<string> {
     return out;
   })();
   return goSink;
+}
+
+/** Removes the Go sink built for this run, if any. */
+export async function cleanupGoSink(): Promise<void> {
+  if (goSinkDir !== undefined) await Deno.remove(goSinkDir, { recursive: true }).catch(() => {});
+  goSinkDir = undefined;
+  goSink = undefined;
 }
 
 /** Starts one sink process and waits for its "listening" line. */
