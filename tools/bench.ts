@@ -41,7 +41,7 @@ import {
 } from "./bench/report.ts";
 import { workerCpuLog } from "./bench/load_pool.ts";
 import { launched, type ServerSpec, stopAll } from "./bench/servers.ts";
-import { fanOut, pubOnly, pubSub, queue, wildcard } from "./bench/throughput.ts";
+import { fanOut, pubOnly, pubSub, queue, relay, wildcard } from "./bench/throughput.ts";
 import {
   bystander,
   cleanupTlsConfig,
@@ -63,6 +63,7 @@ export const WORKLOADS: Workload[] = [
   wildcard,
   pubSub,
   fanOut,
+  relay,
   idleConns,
   flowControl,
   bystander,

@@ -27,6 +27,8 @@ export interface FlowSpec {
   /** Every client of the flow connects with TLS. */
   tls?: TlsClient;
   pubSubjects: string[];
+  /** `MSG`: the publisher writes ready-made deliveries (the relay ceiling); default `PUB`. */
+  pubVerb?: "PUB" | "MSG";
   payloadSize: number;
   count: number;
   maxMs: number;
@@ -106,6 +108,7 @@ export async function runFlow(spec: FlowSpec): Promise<FlowResult> {
       count: spec.count,
       maxMs: spec.maxMs,
       seq: spec.exactlyOnce === true,
+      ...(spec.pubVerb === undefined ? {} : { verb: spec.pubVerb }),
       ...clientOpts(spec),
     });
     workers.push(pub);
