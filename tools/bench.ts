@@ -41,7 +41,7 @@ import {
 } from "./bench/report.ts";
 import { workerCpuLog } from "./bench/load_pool.ts";
 import { launched, type ServerSpec, stopAll } from "./bench/servers.ts";
-import { fanOut, pubOnly, pubSub, queue, wildcard } from "./bench/throughput.ts";
+import { fanOut, pubOnly, pubSub, queue, relay, wildcard } from "./bench/throughput.ts";
 import { cleanupGoSink, tlsCeiling } from "./bench/tls_ceiling.ts";
 import {
   bystander,
@@ -64,6 +64,7 @@ export const WORKLOADS: Workload[] = [
   wildcard,
   pubSub,
   fanOut,
+  relay,
   idleConns,
   flowControl,
   bystander,
