@@ -281,7 +281,7 @@ export class JetStream implements JetStreamHandle {
         log.warn(`  Stream '$G > ${name}': cut ${truncatedBytes} bytes of a torn last write`);
       }
       stream.restore(records);
-      stream.files = files;
+      stream.files = this.#watchCompaction(files, name);
       this.#subscribeStream(stream);
       for (const [cname, saved] of files.readConsumers()) {
         const rec = saved as { config: ConsumerConfig; created: string; state: ConsumerState };
@@ -290,6 +290,13 @@ export class JetStream implements JetStreamHandle {
       const ms = (performance.now() - started).toFixed(0);
       log.notice(`  Restored ${stream.msgs.size} messages for stream '$G > ${name}' in ${ms}ms`);
     }
+  }
+
+  /** Logs a compaction step that failed (the old segment stays; it is tried again later). */
+  #watchCompaction(files: StreamFiles, name: string): StreamFiles {
+    files.onError = (e) =>
+      this.#host.log.error(`JetStream stream '$G > ${name}' compaction failed: ${e.message}`);
+    return files;
   }
 
   #newStream(cfg: StreamConfig, created: string): Stream {
@@ -476,7 +483,7 @@ export class JetStream implements JetStreamHandle {
         }
       }
       const stream = this.#newStream(cfg, created);
-      stream.files = files;
+      stream.files = files && this.#watchCompaction(files, name);
       this.#subscribeStream(stream);
       this.#reply(m, type, { ...this.#info(stream), did_create: true });
     });

@@ -377,7 +377,14 @@ export class Stream {
           if (r.msg.seq <= this.lastSeq) continue;
           this.#add(r.msg);
         } else if (r.kind === "delete") this.removeMsg(r.seq);
-        else {
+        else if (r.kind === "mark") {
+          // Compaction dropped the message(s) up to r.seq: the sequence goes on after it.
+          if (r.seq > this.lastSeq) {
+            this.lastSeq = r.seq;
+            this.lastTs = r.ts;
+            if (this.msgs.size === 0) this.firstSeq = r.seq + 1;
+          }
+        } else {
           this.purge();
           this.firstSeq = Math.max(this.firstSeq, r.firstSeq);
           this.lastSeq = Math.max(this.lastSeq, r.firstSeq - 1);
