@@ -477,8 +477,18 @@ export class StreamFiles {
     this.#lastTs = m.ts;
   }
 
+  /**
+   * While true, delete records are not synced on their own: they ride with
+   * the sync of the publish that caused them (a limit removing the oldest
+   * message), which the group commit does before that publish's ack. They
+   * come after the new message in the log, so a crash keeps either both or
+   * the old message.
+   */
+  deferSync = false;
+
   appendDelete(seq: number): void {
-    const seg = this.#append(DELETE, seqBody(seq));
+    const seg = this.#append(DELETE, seqBody(seq), !this.deferSync);
+    if (this.deferSync) this.dirty = true;
     this.#noteDelete(seg, seq);
     this.#scheduleCompaction();
   }
@@ -583,6 +593,8 @@ export class StreamFiles {
     const s = sealed.find((x) => this.#due(x));
     if (s === undefined) return false;
     const started = performance.now();
+    // Drop nothing on the strength of a delete record that is not on disk yet.
+    this.sync();
     const before = s.size;
     try {
       if (s.live === 0 && this.#laterCovers(s)) {

@@ -349,7 +349,13 @@ export class Stream {
     this.#add(m);
     this.lastMsgId = msgId;
     if (msgId !== "") this.dedupe.set(msgId, { seq, ts });
-    this.#enforceLimits(subject);
+    // What the limits remove is synced with this message, before its ack.
+    if (this.files !== null) this.files.deferSync = true;
+    try {
+      this.#enforceLimits(subject);
+    } finally {
+      if (this.files !== null) this.files.deferSync = false;
+    }
     this.#scheduleAge();
     this.onStored?.(m);
     return { ack: `${this.ackPrefix}${seq}}`, stored: true };
