@@ -26,7 +26,7 @@ import {
   normaliseConsumerConfig,
 } from "./consumer.ts";
 import { goJson } from "./json.ts";
-import { StreamFiles } from "./filestore.ts";
+import { type CompactionStats, compactionTotals, StreamFiles } from "./filestore.ts";
 import { subjectMatchesPattern } from "../router/subject.ts";
 
 /** What JetStream needs of the server. */
@@ -59,12 +59,29 @@ export interface JetStreamStats {
   api: { total: number; errors: number };
 }
 
+/** Per-stream figures and the file store's compaction counters (/metrics). */
+export interface JetStreamMetrics {
+  streams: Array<{
+    name: string;
+    storage: "file" | "memory";
+    messages: number;
+    bytes: number;
+    consumers: number;
+    /** Bytes of the message log on disk (0 for memory streams). */
+    diskBytes: number;
+  }>;
+  /** Compaction since the server started, over every stream (deleted ones included). */
+  compaction: CompactionStats;
+}
+
 /** What the server and monitoring use of JetStream. */
 export interface JetStreamHandle {
   readonly config: JetStreamConfigInfo;
   stats(): JetStreamStats;
   /** Streams, consumers, messages and bytes over all streams (/jsz). */
   totals(): { streams: number; consumers: number; messages: number; bytes: number };
+  /** Figures for /metrics and the dashboard. */
+  metrics(): JetStreamMetrics;
   shutdown(): void;
 }
 
@@ -338,6 +355,18 @@ export class JetStream implements JetStreamHandle {
       ha_assets: 0,
       api: { total: this.#apiTotal, errors: this.#apiErrors },
     };
+  }
+
+  metrics(): JetStreamMetrics {
+    const streams = [...this.streams.values()].map((s) => ({
+      name: s.config.name,
+      storage: s.config.storage,
+      messages: s.msgs.size,
+      bytes: s.bytes,
+      consumers: this.consumers.get(s.config.name)?.size ?? 0,
+      diskBytes: s.files?.diskBytes ?? 0,
+    }));
+    return { streams, compaction: { ...compactionTotals } };
   }
 
   totals(): { streams: number; consumers: number; messages: number; bytes: number } {
