@@ -229,6 +229,7 @@ export class JetStream implements JetStreamHandle {
 
   /** Group commit: one sync per file written in this batch, then the acks, in order. */
   #commit(): void {
+    this.#saveConsumers();
     const acks = this.#pendingAcks.splice(0);
     let failed: Error | null = null;
     for (const files of this.#unsynced) {
@@ -334,6 +335,7 @@ export class JetStream implements JetStreamHandle {
   }
 
   shutdown(): void {
+    this.#saveConsumers();
     for (const m of this.consumers.values()) for (const c of m.values()) c.close();
     for (const s of this.streams.values()) s.close();
     this.#client.close();
@@ -759,13 +761,63 @@ export class JetStream implements JetStreamHandle {
     ]);
     const files = stream.files;
     if (files !== null && c.config.durable_name) {
-      c.persist = (x) =>
-        files.writeConsumer(x.name, { config: x.config, created: x.created, state: x.state() });
-      c.persist(c);
+      // Saved once per batch (see #saveConsumers), not once per ack.
+      c.persist = (x) => this.#consumerChanged(x);
+      this.#writeConsumer(c);
+    }
+  }
+
+  /** Durable consumers of file streams whose state changed since it was last written. */
+  readonly #dirtyConsumers = new Set<Consumer>();
+  #consumersQueued = false;
+
+  #consumerChanged(c: Consumer): void {
+    this.#dirtyConsumers.add(c);
+    if (this.#consumersQueued) return;
+    // Changes made outside a batch (timers) are saved in a microtask.
+    this.#consumersQueued = true;
+    queueMicrotask(() => {
+      this.#consumersQueued = false;
+      this.#saveConsumers();
+    });
+  }
+
+  #writeConsumer(c: Consumer): void {
+    c.stream.files?.writeConsumer(c.name, {
+      config: c.config,
+      created: c.created,
+      state: c.state(),
+    });
+  }
+
+  /**
+   * Writes (temp file, fdatasync, rename) each durable consumer whose state
+   * changed: at the end of each batch of requests and acks, before their
+   * replies are written to any socket (those go out in a later microtask),
+   * so the state is still saved before an ack is answered, once per batch.
+   */
+  #saveConsumers(): void {
+    if (this.#dirtyConsumers.size === 0) return;
+    const dirty = [...this.#dirtyConsumers];
+    this.#dirtyConsumers.clear();
+    for (const c of dirty) {
+      // Deleted since (with its stream, or alone): nothing to write.
+      if (this.consumers.get(c.stream.config.name)?.get(c.name) !== c) continue;
+      if (this.streams.get(c.stream.config.name) !== c.stream) continue;
+      try {
+        this.#writeConsumer(c);
+      } catch (e) {
+        this.#host.log.error(
+          `JetStream failed to save consumer '$G > ${c.stream.config.name} > ${c.name}': ${
+            (e as Error).message
+          }`,
+        );
+      }
     }
   }
 
   #removeConsumer(c: Consumer): void {
+    this.#dirtyConsumers.delete(c);
     if (c.persist !== null) c.stream.files?.removeConsumer(c.name);
     for (const sid of this.#consumerSids.get(c) ?? []) this.#client.unsubscribe(sid);
     this.#consumerSids.delete(c);
