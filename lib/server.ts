@@ -451,7 +451,8 @@ export class Server implements ServerCore {
       const { startJetStream } = await import("./jetstream/jetstream.ts");
       const js = await startJetStream(this, o.jetstream);
       this.jetstream = js;
-      this.extensions.push({ shutdown: () => js.shutdown() });
+      // Its push consumers hear of subscriptions as they change (interestChanged).
+      this.extensions.push(js);
     }
     if (o.websocket && o.websocket.port !== 0) {
       const { startWebSocketListener } = await import("./websocket/listener.ts");

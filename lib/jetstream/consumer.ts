@@ -1,199 +1,50 @@
 /**
- * Pull consumers, with nats-server 2.9's bookkeeping: a next stream sequence
+ * Consumers, with nats-server 2.9's bookkeeping: a next stream sequence
  * (`sseq`) and a next delivery sequence (`dseq`, counting redeliveries), the
  * messages waiting for an ack with the delivery sequence of their first
- * delivery, the redelivery counts and queue, the ack floor, and the pull
- * requests waiting for messages with their batch, byte budget and expiry.
- * The status messages (404, 408, 409) are nats-server's, header for header.
+ * delivery, the redelivery counts and queue (with `backoff`), the ack floor.
+ * How messages leave is the delivery mode's: pull requests (`pull.ts`) or a
+ * deliver subject (`push.ts`); the configuration is `consumer_config.ts`.
  *
  * @module
  */
-import { subjectIsSubsetOf, subjectMatchesPattern } from "../router/subject.ts";
-import { ApiError, JSErr } from "./errors.ts";
+import { subjectMatchesPattern } from "../router/subject.ts";
+import { checkConfigUpdate, type ConsumerConfig, DEFAULT_ACK_WAIT_NS } from "./consumer_config.ts";
+import { parseGoDurationNs } from "./duration.ts";
 import { buildHeaders } from "./headers.ts";
-import { isValidName, type StoredMsg, type Stream } from "./stream.ts";
+import { PullRequests } from "./pull.ts";
+import { PushDelivery } from "./push.ts";
+import type { StoredMsg, Stream } from "./stream.ts";
 import { formatNs, nowNs } from "./time.ts";
 
-const NS = 1_000_000_000;
-const DEFAULT_ACK_WAIT_NS = 30 * NS;
-const DEFAULT_MAX_WAITING = 512;
-const DEFAULT_MAX_ACK_PENDING = 1000;
-const DEFAULT_INACTIVE_NS = 5 * NS;
-
-/** A consumer configuration as JSON carries it (durations in nanoseconds). */
-export interface ConsumerConfig {
-  durable_name?: string;
-  name?: string;
-  description?: string;
-  deliver_policy: string;
-  opt_start_seq?: number;
-  opt_start_time?: string;
-  ack_policy: "none" | "all" | "explicit";
-  ack_wait?: number;
-  max_deliver?: number;
-  filter_subject?: string;
-  replay_policy: string;
-  max_waiting?: number;
-  max_ack_pending?: number;
-  max_batch?: number;
-  max_expires?: number;
-  max_bytes?: number;
-  inactive_threshold?: number;
-  num_replicas: number;
-  mem_storage?: boolean;
-}
+export type { ConsumerConfig } from "./consumer_config.ts";
+export { normaliseConsumerConfig } from "./consumer_config.ts";
 
 /** What a consumer needs from JetStream: publishing and the account's interest. */
 export interface ConsumerHost {
+  /** Publishes; returns how many subscriptions received it. */
   publish(
     subject: string,
     reply: string,
     hdr: Uint8Array | null,
     data: Uint8Array,
     deliverTo?: string,
-  ): void;
+  ): number;
+  /** Any subscription would receive a message on `subject`. */
   hasInterest(subject: string): boolean;
+  /**
+   * A subscription on exactly `subject` (not a wildcard) in queue group
+   * `queue` (a plain one when empty): what makes a push consumer active.
+   */
+  exactInterest(subject: string, queue: string): boolean;
+  /** Calls `cb` after subscriptions changed; returns the way to stop. */
+  watchInterest(cb: () => void): () => void;
+  /** Runs the `watchInterest` callbacks now if subscriptions changed. */
+  checkInterest(): void;
+  /** The largest message the account may publish (the rate limiter's burst). */
+  readonly maxPayload: number;
   /** An ephemeral consumer went inactive. */
   expired(c: Consumer): void;
-}
-
-const DELIVER = ["all", "last", "new", "by_start_sequence", "by_start_time", "last_per_subject"];
-const ACK = ["none", "all", "explicit"];
-
-/**
- * Checks and fills in a consumer configuration as nats-server does
- * (setConsumerConfigDefaults and checkConsumerCfg, pull consumers only).
- */
-export function normaliseConsumerConfig(
-  raw: unknown,
-  stream: Stream,
-  durable: boolean,
-): ConsumerConfig {
-  if (typeof raw !== "object" || raw === null || Array.isArray(raw)) {
-    throw new ApiError(400, 10078, "consumer config required");
-  }
-  const r = raw as Record<string, unknown>;
-  const str = (k: string): string | undefined => {
-    const v = r[k];
-    if (v === undefined || v === null) return undefined;
-    if (typeof v !== "string") throw JSErr.invalidJson();
-    return v;
-  };
-  const num = (k: string): number => {
-    const v = r[k];
-    if (v === undefined || v === null) return 0;
-    if (typeof v !== "number" || !Number.isInteger(v)) throw JSErr.invalidJson();
-    return v;
-  };
-  const deliver = str("deliver_policy") ?? "all";
-  if (!DELIVER.includes(deliver)) throw JSErr.invalidJson();
-  const ack = str("ack_policy") ?? "none";
-  if (!ACK.includes(ack)) throw JSErr.invalidJson();
-  const replay = str("replay_policy") ?? "instant";
-  if (replay !== "instant" && replay !== "original") throw JSErr.invalidJson();
-  if (replay === "original") throw JSErr.notSupported("replay_policy original");
-  if (str("deliver_subject")) {
-    throw new ApiError(500, 10012, "push consumers are not supported by dnatsd yet");
-  }
-  for (
-    const k of [
-      "backoff",
-      "sample_freq",
-      "rate_limit_bps",
-      "idle_heartbeat",
-      "flow_control",
-      "headers_only",
-      "deliver_group",
-    ]
-  ) {
-    const v = r[k];
-    if (
-      v !== undefined && v !== null && v !== false && v !== 0 && v !== "" &&
-      !(Array.isArray(v) && v.length === 0)
-    ) {
-      throw new ApiError(500, 10012, `consumer ${k} is not supported by dnatsd yet`);
-    }
-  }
-  const cfg: Record<string, unknown> = {};
-  const durableName = str("durable_name");
-  const name = str("name");
-  if (durableName) cfg.durable_name = durableName;
-  if (name) cfg.name = name;
-  const description = str("description");
-  if (description) cfg.description = description;
-  cfg.deliver_policy = deliver;
-  const startSeq = num("opt_start_seq");
-  if (startSeq > 0) cfg.opt_start_seq = startSeq;
-  const startTime = str("opt_start_time");
-  if (startTime) cfg.opt_start_time = startTime;
-  cfg.ack_policy = ack;
-  let ackWait = num("ack_wait");
-  if (ack !== "none" && ackWait === 0) ackWait = DEFAULT_ACK_WAIT_NS;
-  if (ackWait) cfg.ack_wait = ackWait;
-  let maxDeliver = num("max_deliver");
-  if (maxDeliver === 0) maxDeliver = -1;
-  cfg.max_deliver = maxDeliver;
-  const filter = str("filter_subject");
-  if (filter) cfg.filter_subject = filter;
-  cfg.replay_policy = replay;
-  let maxWaiting = num("max_waiting");
-  if (maxWaiting < 0) throw new ApiError(400, 10087, "consumer max waiting needs to be positive");
-  if (maxWaiting === 0) maxWaiting = DEFAULT_MAX_WAITING;
-  cfg.max_waiting = maxWaiting;
-  let maxAckPending = num("max_ack_pending");
-  if (ack !== "none" && maxAckPending === 0) maxAckPending = DEFAULT_MAX_ACK_PENDING;
-  if (maxAckPending) cfg.max_ack_pending = maxAckPending;
-  for (const k of ["max_batch", "max_expires", "max_bytes"]) if (num(k)) cfg[k] = num(k);
-  let inactive = num("inactive_threshold");
-  if (!durable && inactive === 0) inactive = DEFAULT_INACTIVE_NS;
-  if (inactive) cfg.inactive_threshold = inactive;
-  cfg.num_replicas = num("num_replicas");
-  if (r.mem_storage === true) cfg.mem_storage = true;
-
-  // Checks, in nats-server's order where it matters.
-  if (durableName && !isValidName(durableName)) {
-    throw new ApiError(400, 10103, "durable name can not contain '.', '*', '>'");
-  }
-  if (deliver === "by_start_sequence" && startSeq === 0) {
-    throw new ApiError(
-      400,
-      10094,
-      "consumer delivery policy is deliver by start sequence, but optional start sequence is not set",
-    );
-  }
-  if (deliver !== "by_start_sequence" && startSeq > 0) {
-    throw new ApiError(
-      400,
-      10094,
-      `consumer delivery policy is deliver ${
-        deliver.replaceAll("_", " ")
-      }, but optional start sequence is also set`,
-    );
-  }
-  if (deliver === "by_start_time" && !startTime) {
-    throw new ApiError(
-      400,
-      10094,
-      "consumer delivery policy is deliver by start time, but optional start time is not set",
-    );
-  }
-  if (deliver === "last_per_subject" && !filter) {
-    throw new ApiError(
-      400,
-      10094,
-      "consumer delivery policy is deliver last per subject, but optional filter subject is not set",
-    );
-  }
-  if (filter) {
-    if (!stream.config.subjects!.some((s) => subjectIsSubsetOf(filter, s))) {
-      throw new ApiError(
-        400,
-        10093,
-        "consumer filter subject is not a valid subset of the interest subjects",
-      );
-    }
-  }
-  return cfg as unknown as ConsumerConfig;
 }
 
 /** A consumer's saved state (see docs/jetstream.md). */
@@ -216,28 +67,31 @@ interface Pending {
   at: number;
 }
 
-interface WaitingRequest {
-  reply: string;
-  /** Messages still wanted. */
-  n: number;
-  /** Byte budget left; 0 = none. */
-  b: number;
-  /** Messages delivered so far. */
-  d: number;
-  noWait: boolean;
-  /** Deadline (ms, performance.now()); 0 = none. */
-  expires: number;
-  /** Idle heartbeat interval (ms) and when the next one is due; 0 = none. */
-  hb: number;
-  hbt: number;
+/** The next message to deliver and its delivery count. */
+export interface Next {
+  m: StoredMsg;
+  dc: number;
+  redelivery: boolean;
 }
+
+/** A message ready to go: its ack reply and what is sent (headers only or not). */
+export interface Outgoing extends Next {
+  ackReply: string;
+  hdr: Uint8Array | null;
+  data: Uint8Array;
+  /** nats-server's size of it: subject, ack reply, headers and data. */
+  size: number;
+}
+
+const EMPTY = new Uint8Array(0);
+const encoder = new TextEncoder();
 
 export class Consumer {
   readonly stream: Stream;
   readonly name: string;
   config: ConsumerConfig;
   readonly created: string;
-  readonly #host: ConsumerHost;
+  readonly host: ConsumerHost;
   /** Next stream sequence to look at. */
   sseq = 1;
   /** Next delivery sequence. */
@@ -250,14 +104,14 @@ export class Consumer {
   /** Last-per-subject start: sequences to deliver first, then resume at `lssResume`. */
   #lss: number[] | null = null;
   #lssResume = 0;
-  readonly waiting: WaitingRequest[] = [];
   ldt = 0n;
   lat = 0n;
   #ackTimer: ReturnType<typeof setTimeout> | undefined;
-  #expiryTimer: ReturnType<typeof setTimeout> | undefined;
-  #inactiveTimer: ReturnType<typeof setInterval> | undefined;
-  #lastActive = performance.now();
   closed = false;
+  /** Pull requests, for a consumer without a deliver subject. */
+  readonly pull: PullRequests | null;
+  /** Delivery to the deliver subject, for a push consumer. */
+  readonly push: PushDelivery | null;
 
   /** Saves the state (durable consumers of file streams); called after every change. */
   persist: ((c: Consumer) => void) | null = null;
@@ -273,18 +127,35 @@ export class Consumer {
     this.name = name;
     this.config = config;
     this.created = saved?.created ?? formatNs(nowNs());
-    this.#host = host;
+    this.host = host;
     if (saved) this.#restoreState(saved.state);
     else this.#selectStart();
-    const inactive = config.inactive_threshold ?? 0;
-    if (inactive > 0) {
-      const ms = Math.max(10, inactive / 1e6);
-      this.#inactiveTimer = setInterval(() => {
-        if (this.waiting.length === 0 && performance.now() - this.#lastActive >= ms) {
-          host.expired(this);
-        }
-      }, Math.max(10, Math.min(ms / 2, 1000)));
+    this.#replay = config.replay_policy !== "instant";
+    this.#replayUntil = stream.lastSeq;
+    if (config.deliver_subject) {
+      this.pull = null;
+      this.push = new PushDelivery(this);
+    } else {
+      this.pull = new PullRequests(this);
+      this.push = null;
     }
+  }
+
+  /**
+   * A create request for this consumer with `next`: the same configuration
+   * keeps it, a change nats-server allows is applied, others throw.
+   */
+  update(next: ConsumerConfig): void {
+    const old = this.config;
+    const ds = old.deliver_subject ?? "";
+    checkConfigUpdate(old, next, ds !== "" && this.host.hasInterest(ds));
+    this.config = next;
+    this.#npc = null;
+    if (old.ack_wait !== next.ack_wait && this.#ackTimer !== undefined) {
+      this.#scheduleAckCheck(100);
+    }
+    this.push?.configChanged(old);
+    this.deliver();
   }
 
   /** The state a restart needs: positions, ack floor, what waits for an ack. */
@@ -369,25 +240,63 @@ export class Consumer {
     if (this.sseq < 1) this.sseq = 1;
   }
 
-  /** Messages not yet delivered that the consumer will deliver. */
+  /**
+   * Messages not yet delivered that the consumer will deliver. Counted once,
+   * then kept up to date from what was appended and how far `sseq` moved (a
+   * count per message would make delivering a backlog quadratic); counted
+   * again after messages were removed.
+   */
   numPending(): number {
     if (this.#lss) return this.#lss.length;
     const s = this.stream;
-    if (!this.config.filter_subject) {
-      let n = 0;
+    let c = this.#npc;
+    // Only appends since the count: the size grew by as much as the last sequence.
+    if (c === null || s.msgs.size - c.size !== s.lastSeq - c.last) {
+      c = { n: this.#countPending(), sseq: this.sseq, last: s.lastSeq, size: s.msgs.size };
+      this.#npc = c;
+      return c.n;
+    }
+    for (let q = Math.max(c.last + 1, c.sseq); q <= s.lastSeq; q++) if (this.#pendingAt(q)) c.n++;
+    c.last = s.lastSeq;
+    c.size = s.msgs.size;
+    if (this.sseq > c.sseq) {
+      const end = Math.min(this.sseq, s.lastSeq + 1);
+      for (let q = c.sseq; q < end; q++) if (this.#pendingAt(q)) c.n--;
+    } else {
+      for (let q = this.sseq; q < c.sseq; q++) if (this.#pendingAt(q)) c.n++;
+    }
+    c.sseq = this.sseq;
+    return c.n;
+  }
+
+  #npc: { n: number; sseq: number; last: number; size: number } | null = null;
+
+  #pendingAt(seq: number): boolean {
+    const m = this.stream.msgs.get(seq);
+    return m !== undefined && this.#matches(m);
+  }
+
+  #countPending(): number {
+    const s = this.stream;
+    const filter = this.config.filter_subject;
+    let n = 0;
+    if (!filter) {
       if (this.sseq <= s.firstSeq) return s.msgs.size;
+      // Without deletes in between, the stream's sequences are all there.
+      if (s.msgs.size === s.lastSeq - s.firstSeq + 1) return Math.max(0, s.lastSeq - this.sseq + 1);
       for (let q = this.sseq; q <= s.lastSeq; q++) if (s.msgs.has(q)) n++;
       return n;
     }
-    let n = 0;
     for (const [subject, list] of s.bySubject) {
-      if (!subjectMatchesPattern(subject, this.config.filter_subject)) continue;
+      if (!subjectMatchesPattern(subject, filter)) continue;
       for (let i = list.length - 1; i >= 0 && list[i] >= this.sseq; i--) n++;
     }
     return n;
   }
 
   info(): Record<string, unknown> {
+    // Subscriptions made just before the request count (nats-server hears of them at once).
+    if (this.push) this.host.checkInterest();
     const delivered: Record<string, unknown> = {
       consumer_seq: this.dseq - 1,
       stream_seq: this.sseq - 1,
@@ -395,8 +304,8 @@ export class Consumer {
     if (this.ldt) delivered.last_active = formatNs(this.ldt);
     const ackFloor: Record<string, unknown> = { consumer_seq: this.adflr, stream_seq: this.asflr };
     if (this.lat) ackFloor.last_active = formatNs(this.lat);
-    this.#expireWaiting(false);
-    return {
+    this.pull?.expire(false);
+    const info: Record<string, unknown> = {
       stream_name: this.stream.config.name,
       name: this.name,
       created: this.created,
@@ -405,172 +314,21 @@ export class Consumer {
       ack_floor: ackFloor,
       num_ack_pending: this.pending.size,
       num_redelivered: this.rdc.size,
-      num_waiting: this.waiting.length,
+      num_waiting: this.pull?.waiting.length ?? 0,
       num_pending: this.numPending(),
     };
+    if (this.push?.active) info.push_bound = true;
+    return info;
   }
-
-  // --- pull requests -------------------------------------------------------------
 
   /** A `$JS.API.CONSUMER.MSG.NEXT` request. */
   nextRequest(reply: string, body: Uint8Array): void {
-    this.#lastActive = performance.now();
-    const sendErr = (status: string) =>
-      this.#host.publish(reply, "", buildHeaders(status), new Uint8Array(0));
-    let batch = 1;
-    let expiresNs = 0;
-    let maxBytes = 0;
-    let noWait = false;
-    let hbNs = 0;
-    const text = new TextDecoder().decode(body).trim();
-    if (text.startsWith("{")) {
-      let req: Record<string, unknown>;
-      try {
-        req = JSON.parse(text);
-      } catch (e) {
-        return sendErr(`400 Bad Request - ${(e as Error).message}`);
-      }
-      batch = typeof req.batch === "number" ? req.batch : 0;
-      expiresNs = typeof req.expires === "number" ? req.expires : 0;
-      maxBytes = typeof req.max_bytes === "number" ? req.max_bytes : 0;
-      noWait = req.no_wait === true;
-      hbNs = typeof req.idle_heartbeat === "number" ? req.idle_heartbeat : 0;
-      if (hbNs > 0 && hbNs * 2 > expiresNs) {
-        return sendErr("400 Bad Request - heartbeat value too large");
-      }
-    } else if (/^[+-]?\d+$/.test(text)) {
-      batch = Number(text);
-    }
-    const cfg = this.config;
-    if (cfg.max_batch && batch > cfg.max_batch) {
-      return sendErr(`409 Exceeded MaxRequestBatch of ${cfg.max_batch}`);
-    }
-    if (expiresNs > 0 && cfg.max_expires && expiresNs > cfg.max_expires) {
-      return sendErr(`409 Exceeded MaxRequestExpires of ${goDuration(cfg.max_expires)}`);
-    }
-    if (maxBytes > 0 && cfg.max_bytes && maxBytes > cfg.max_bytes) {
-      return sendErr(`409 Exceeded MaxRequestMaxBytes of ${cfg.max_bytes}`);
-    }
-    if (this.waiting.length >= (cfg.max_waiting ?? DEFAULT_MAX_WAITING)) this.#expireWaiting(false);
-    if (noWait) {
-      const msgsPending = this.numPending() + this.rdq.length;
-      if (msgsPending === 0 && expiresNs === 0) return sendErr("404 No Messages");
-      if (msgsPending > 0) {
-        const batchPending = this.#expireWaiting(false);
-        if (msgsPending < batchPending) return sendErr("408 Requests Pending");
-      }
-    }
-    if (this.waiting.length >= (cfg.max_waiting ?? DEFAULT_MAX_WAITING)) {
-      return sendErr("409 Exceeded MaxWaiting");
-    }
-    this.waiting.push({
-      reply,
-      n: batch,
-      b: maxBytes,
-      d: 0,
-      noWait,
-      expires: expiresNs > 0 ? performance.now() + expiresNs / 1e6 : 0,
-      hb: hbNs / 1e6,
-      hbt: hbNs > 0 ? performance.now() + hbNs / 1e6 : 0,
-    });
-    this.#scheduleExpiry();
-    this.deliver();
-  }
-
-  /**
-   * Drops expired requests (408 Request Timeout) and those nobody listens to;
-   * at the end of the stream (`eos`) also no-wait requests that got something.
-   * Returns the batch still wanted by the requests that stay.
-   */
-  #expireWaiting(eos: boolean): number {
-    const now = performance.now();
-    let brp = 0;
-    for (let i = 0; i < this.waiting.length; i++) {
-      const wr = this.waiting[i];
-      if ((eos && wr.noWait && wr.d > 0) || (wr.expires > 0 && now >= wr.expires)) {
-        this.#host.publish(
-          wr.reply,
-          "",
-          buildHeaders("408 Request Timeout", [
-            ["Nats-Pending-Messages", String(wr.n)],
-            ["Nats-Pending-Bytes", String(wr.b)],
-          ]),
-          new Uint8Array(0),
-        );
-        this.waiting.splice(i--, 1);
-        continue;
-      }
-      if (!this.#host.hasInterest(wr.reply)) {
-        this.waiting.splice(i--, 1);
-        continue;
-      }
-      if (wr.hbt > 0 && now >= wr.hbt) {
-        this.#host.publish(
-          wr.reply,
-          "",
-          buildHeaders("100 Idle Heartbeat", [
-            ["Nats-Last-Consumer", String(this.dseq - 1)],
-            ["Nats-Last-Stream", String(this.sseq - 1)],
-          ]),
-          new Uint8Array(0),
-        );
-        wr.hbt = now + wr.hb;
-      }
-      brp += wr.n;
-    }
-    return brp;
-  }
-
-  #scheduleExpiry(): void {
-    if (this.#expiryTimer !== undefined) clearTimeout(this.#expiryTimer);
-    this.#expiryTimer = undefined;
-    let first = 0;
-    for (const wr of this.waiting) {
-      if (wr.expires && (!first || wr.expires < first)) first = wr.expires;
-      if (wr.hbt && (!first || wr.hbt < first)) first = wr.hbt;
-    }
-    if (!first || this.closed) return;
-    this.#expiryTimer = setTimeout(() => {
-      this.#expiryTimer = undefined;
-      this.#expireWaiting(false);
-      this.#scheduleExpiry();
-    }, Math.max(1, first - performance.now() + 1));
-  }
-
-  /** The next request that can take a message of `size` bytes (max_bytes checked). */
-  #nextWaiting(size: number): WaitingRequest | null {
-    while (this.waiting.length > 0) {
-      const wr = this.waiting[0];
-      if (wr.b > 0) {
-        if (size <= wr.b) {
-          wr.b -= size;
-          if (wr.b === 0) wr.n = 1;
-        } else {
-          this.#host.publish(
-            wr.reply,
-            "",
-            buildHeaders("409 Message Size Exceeds MaxBytes", [
-              ["Nats-Pending-Messages", String(wr.n)],
-              ["Nats-Pending-Bytes", String(wr.b)],
-            ]),
-            new Uint8Array(0),
-          );
-          this.waiting.shift();
-          continue;
-        }
-      }
-      if (
-        (wr.expires === 0 || performance.now() < wr.expires) && this.#host.hasInterest(wr.reply)
-      ) {
-        return wr;
-      }
-      this.waiting.shift();
-    }
-    return null;
+    if (this.pull) return this.pull.request(reply, body);
+    this.host.publish(reply, "", buildHeaders("409 Consumer is push based"), EMPTY);
   }
 
   /** The next message to deliver and its delivery count, or null. */
-  #getNext(): { m: StoredMsg; dc: number; redelivery: boolean } | null {
+  next(): Next | null {
     const s = this.stream;
     while (this.rdq.length > 0) {
       const seq = this.rdq.shift()!;
@@ -599,7 +357,7 @@ export class Consumer {
       } else this.sseq = this.#lss[0];
       const m = s.msgs.get(seq);
       if (m) return { m, dc: 1, redelivery: false };
-      return this.#getNext();
+      return this.next();
     }
     if (this.sseq < s.firstSeq) this.sseq = s.firstSeq;
     for (let q = this.sseq; q <= s.lastSeq; q++) {
@@ -613,34 +371,59 @@ export class Consumer {
     return null;
   }
 
-  /** Delivers what it can to the waiting requests. */
+  /**
+   * `replay_policy: original`: how long (ms) to wait before sending `m` so the
+   * messages stored when the consumer started keep their original spacing
+   * (nats-server waits when the gap to the previous one is over 1 ms); 0 to send now.
+   */
+  replayWait(m: StoredMsg): number {
+    if (!this.#replay || this.#lts === 0n) return 0;
+    const ms = Number(m.ts - this.#lts) / 1e6;
+    return ms > 1 ? ms : 0;
+  }
+
+  /** `m` is on its way: the next replay gap is measured from it. */
+  replayed(m: StoredMsg): void {
+    this.#lts = m.ts;
+  }
+
+  /** Nothing to send now: replaying ends once past what was stored at the start. */
+  replayCaughtUp(): void {
+    if (this.#replay && this.sseq > this.#replayUntil) this.#replay = false;
+  }
+
+  #replay: boolean;
+  #replayUntil: number;
+  #lts = 0n;
+
+  /** Puts back a message taken by next() that could not be delivered. */
+  putBack(n: Next): void {
+    if (n.redelivery) {
+      this.rdq.unshift(n.m.seq);
+      this.rdc.set(n.m.seq, n.dc - 1);
+    } else this.sseq = n.m.seq;
+  }
+
+  /** The ack reply and the bytes to send for `n` (headers only when configured). */
+  outgoing(n: Next): Outgoing {
+    const m = n.m;
+    const ackReply =
+      `$JS.ACK.${this.stream.config.name}.${this.name}.${n.dc}.${m.seq}.${this.dseq}.${m.ts}.${this.numPending()}`;
+    let hdr = m.hdr;
+    let data = m.data;
+    if (this.config.headers_only) {
+      hdr = headersOnly(m.hdr, m.data.length);
+      data = EMPTY;
+    }
+    const size = m.subject.length + ackReply.length + (hdr?.length ?? 0) + data.length;
+    return { ...n, ackReply, hdr, data, size };
+  }
+
+  /** Delivers what it can: to waiting pull requests or to the deliver subject. */
   deliver(): void {
     if (this.closed) return;
-    while (this.waiting.length > 0) {
-      const next = this.#getNext();
-      if (next === null) break;
-      const { m, dc, redelivery } = next;
-      const ackReply =
-        `$JS.ACK.${this.stream.config.name}.${this.name}.${dc}.${m.seq}.${this.dseq}.${m.ts}.${this.numPending()}`;
-      const size = m.subject.length + ackReply.length + (m.hdr?.length ?? 0) + m.data.length;
-      const wr = this.#nextWaiting(size);
-      if (wr === null) {
-        // Nobody to take it: put it back.
-        if (redelivery) {
-          this.rdq.unshift(m.seq);
-          this.rdc.set(m.seq, dc - 1);
-        } else this.sseq = m.seq;
-        break;
-      }
-      wr.n--;
-      wr.d++;
-      if (wr.n <= 0) this.waiting.splice(this.waiting.indexOf(wr), 1);
-      else if (wr.hb > 0) wr.hbt = performance.now() + wr.hb;
-      this.#deliverMsg(wr.reply, ackReply, m);
-    }
-    // At the end of what there is: no-wait requests that got something are done.
-    if (this.waiting.length > 0) this.#expireWaiting(this.#atEnd());
-    this.#scheduleExpiry();
+    if (this.push) this.push.run();
+    else this.pull!.run();
     if (this.#dirty) this.#save();
   }
 
@@ -651,14 +434,16 @@ export class Consumer {
     this.persist?.(this);
   }
 
-  #atEnd(): boolean {
+  atEnd(): boolean {
     return this.rdq.length === 0 && this.numPending() === 0;
   }
 
-  #deliverMsg(subject: string, ackReply: string, m: StoredMsg): void {
+  /** Sends one message to `subject` and tracks it; returns the subscriptions reached. */
+  deliverMsg(subject: string, o: Outgoing): number {
     this.#dirty = true;
     const dseq = this.dseq++;
-    this.#host.publish(m.subject, ackReply, m.hdr, m.data, subject);
+    const m = o.m;
+    const n = this.host.publish(m.subject, o.ackReply, o.hdr, o.data, subject);
     const ack = this.config.ack_policy;
     if (ack === "explicit" || ack === "all") {
       const p = this.pending.get(m.seq);
@@ -670,6 +455,26 @@ export class Consumer {
       this.asflr = m.seq;
     }
     this.ldt = nowNs();
+    return n;
+  }
+
+  /**
+   * Queues every message waiting for an ack for redelivery now (nats-server
+   * does so when a push consumer's deliver subject changes).
+   */
+  forceExpirePending(): void {
+    const expired = [...this.pending.keys()].filter((q) => !this.rdq.includes(q));
+    if (expired.length === 0) return;
+    expired.sort((a, b) => a - b);
+    this.rdq.push(...expired);
+    const now = performance.now();
+    const off = now - this.pending.get(expired[0])!.at;
+    for (const seq of expired) this.pending.get(seq)!.at += off;
+    this.#scheduleAckCheck(this.#ackWaitMs());
+  }
+
+  #ackWaitMs(): number {
+    return (this.config.ack_wait ?? DEFAULT_ACK_WAIT_NS) / 1e6;
   }
 
   // --- acknowledgements ----------------------------------------------------------
@@ -678,7 +483,7 @@ export class Consumer {
     if (this.closed) return;
     if (this.#ackTimer !== undefined && delayMs === undefined) return;
     if (this.#ackTimer !== undefined) clearTimeout(this.#ackTimer);
-    const wait = delayMs ?? (this.config.ack_wait ?? DEFAULT_ACK_WAIT_NS) / 1e6;
+    const wait = (delayMs ?? this.#ackWaitMs()) + 1;
     this.#ackTimer = setTimeout(() => {
       this.#ackTimer = undefined;
       this.#checkPending();
@@ -688,8 +493,10 @@ export class Consumer {
   /** Queues for redelivery what waited longer than ack_wait. */
   #checkPending(): void {
     const now = performance.now();
-    const ttl = (this.config.ack_wait ?? DEFAULT_ACK_WAIT_NS) / 1e6;
-    let next = ttl;
+    const ttl = this.#ackWaitMs();
+    // With backoff each redelivery waits its own time; the timer starts at the longest.
+    const backoff = (this.config.backoff ?? []).map((ns) => ns / 1e6);
+    let next = backoff.length > 0 ? backoff[backoff.length - 1] : ttl;
     const expired: number[] = [];
     const first = this.stream.firstSeq;
     for (const [seq, p] of this.pending) {
@@ -700,9 +507,17 @@ export class Consumer {
         continue;
       }
       const elapsed = now - p.at;
-      if (elapsed >= ttl) {
+      let deadline = ttl;
+      if (backoff.length > 0) {
+        let dc = this.rdc.get(seq) ?? 0;
+        let nbi = dc + 1;
+        if (dc + 1 >= backoff.length) nbi = dc = backoff.length - 1;
+        deadline = backoff[dc];
+        if (backoff[nbi] < next) next = backoff[nbi];
+      }
+      if (elapsed >= deadline) {
         if (!this.rdq.includes(seq)) expired.push(seq);
-      } else if (ttl - elapsed < next) next = ttl - elapsed;
+      } else if (deadline - elapsed < next) next = deadline - elapsed;
     }
     if (expired.length > 0) {
       expired.sort((a, b) => a - b);
@@ -737,7 +552,7 @@ export class Consumer {
     } else if (text === "+TERM") this.#ack(sseq, dseq);
     // The state is saved before the ack is answered.
     this.#save();
-    if (reply !== "" && !skipReply) this.#host.publish(reply, "", null, new Uint8Array(0));
+    if (reply !== "" && !skipReply) this.host.publish(reply, "", null, EMPTY);
   }
 
   #ack(sseq: number, dseq: number): void {
@@ -801,7 +616,7 @@ export class Consumer {
         this.rdq = this.rdq.filter((q) => q !== sseq);
         const p = this.pending.get(sseq);
         if (p) {
-          const ttl = (this.config.ack_wait ?? DEFAULT_ACK_WAIT_NS) / 1e6;
+          const ttl = this.#ackWaitMs();
           p.at = performance.now() - ttl + delayNs / 1e6;
           this.#scheduleAckCheck(10);
         }
@@ -829,53 +644,21 @@ export class Consumer {
   /** The consumer is deleted: waiting requests hear it, timers stop. */
   close(): void {
     if (this.closed) return;
-    for (const wr of this.waiting) {
-      this.#host.publish(wr.reply, "", buildHeaders("409 Consumer Deleted"), new Uint8Array(0));
-    }
-    this.waiting.length = 0;
+    this.pull?.close();
+    this.push?.close();
     this.closed = true;
     clearTimeout(this.#ackTimer);
-    clearTimeout(this.#expiryTimer);
-    clearInterval(this.#inactiveTimer);
   }
 }
 
-/** Go's time.Duration text for whole numbers of nanoseconds (as `%v` prints them). */
-function goDuration(ns: number): string {
-  if (ns % NS === 0) {
-    const s = ns / NS;
-    const h = Math.floor(s / 3600);
-    const m = Math.floor((s % 3600) / 60);
-    const sec = s % 60;
-    return (h ? `${h}h` : "") + (h || m ? `${m}m` : "") + `${sec}s`;
-  }
-  if (ns >= NS) return `${ns / NS}s`;
-  if (ns >= 1e6) return `${ns / 1e6}ms`;
-  if (ns >= 1e3) return `${ns / 1e3}µs`;
-  return `${ns}ns`;
-}
-
-/** A Go duration (`1s`, `500ms`, `1m30s`) in nanoseconds, null when invalid. */
-function parseGoDurationNs(text: string): number | null {
-  const units: Record<string, number> = {
-    ns: 1,
-    us: 1e3,
-    "µs": 1e3,
-    ms: 1e6,
-    s: 1e9,
-    m: 60e9,
-    h: 3600e9,
-  };
-  const re = /(\d+(?:\.\d+)?)(ns|us|µs|ms|s|m|h)/y;
-  let total = 0;
-  let at = 0;
-  if (text === "0") return 0;
-  while (at < text.length) {
-    re.lastIndex = at;
-    const m = re.exec(text);
-    if (!m) return null;
-    total += Number(m[1]) * units[m[2]];
-    at = re.lastIndex;
-  }
-  return at > 0 ? total : null;
+/** nats-server's headers-only form: the headers plus `Nats-Msg-Size`, no payload. */
+function headersOnly(hdr: Uint8Array | null, size: number): Uint8Array {
+  const add = encoder.encode(`Nats-Msg-Size: ${size}\r\n\r\n`);
+  const base = hdr === null || hdr.length === 0
+    ? encoder.encode("NATS/1.0\r\n")
+    : hdr.subarray(0, hdr.length - 2);
+  const out = new Uint8Array(base.length + add.length);
+  out.set(base, 0);
+  out.set(add, base.length);
+  return out;
 }

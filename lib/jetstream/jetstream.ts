@@ -25,6 +25,8 @@ import {
   type ConsumerState,
   normaliseConsumerConfig,
 } from "./consumer.ts";
+import { checkConfigTypes } from "./consumer_config.ts";
+import { InterestWatch } from "./push.ts";
 import { goJson } from "./json.ts";
 import { type CompactionStats, compactionTotals, StreamFiles } from "./filestore.ts";
 import { subjectMatchesPattern } from "../router/subject.ts";
@@ -32,6 +34,8 @@ import { subjectMatchesPattern } from "../router/subject.ts";
 /** What JetStream needs of the server. */
 export interface JetStreamHost {
   readonly globalAccount: Account;
+  /** The server's settings (max_payload bounds a push consumer's rate-limit burst). */
+  readonly options?: { readonly maxPayload: number };
   readonly log: {
     notice(msg: string): void;
     warn(msg: string): void;
@@ -206,6 +210,7 @@ export class JetStream implements JetStreamHandle {
   readonly #pendingAcks: Array<[string, string]> = [];
   #apiTotal = 0;
   #apiErrors = 0;
+  #interestWatch: InterestWatch;
 
   constructor(host: JetStreamHost, config: JetStreamConfigInfo) {
     this.#host = host;
@@ -216,6 +221,8 @@ export class JetStream implements JetStreamHandle {
     const client = this.#client;
     client.afterDrain = () => this.#commit();
     const sublist = host.globalAccount.sublist;
+    const watch = new InterestWatch(() => sublist.generation);
+    this.#interestWatch = watch;
     this.#consumerHost = {
       publish: (subject, reply, hdr, data, deliverTo) =>
         client.publish(subject, reply, hdr, data, deliverTo),
@@ -223,6 +230,14 @@ export class JetStream implements JetStreamHandle {
         const r = sublist.match(subject);
         return r.plain.length > 0 || r.queues.length > 0;
       },
+      exactInterest: (subject, queue) => {
+        const r = sublist.match(subject);
+        if (queue === "") return r.plain.some((s) => s.subject === subject);
+        return r.queues.some((g) => g.some((s) => s.subject === subject && s.queue === queue));
+      },
+      watchInterest: (cb) => watch.watch(cb),
+      checkInterest: () => watch.check(),
+      maxPayload: host.options?.maxPayload ?? 1024 * 1024,
       expired: (c) => this.#removeConsumer(c),
     };
   }
@@ -332,6 +347,11 @@ export class JetStream implements JetStreamHandle {
 
   start(): void {
     this.#client.subscribe("$JS.API.>", (m) => this.#onApi(m));
+  }
+
+  /** A subscription came or went (a server extension hook): push consumers look. */
+  interestChanged(account: Account): void {
+    if (account === this.#client.account) this.#interestWatch.soon();
   }
 
   shutdown(): void {
@@ -674,6 +694,7 @@ export class JetStream implements JetStreamHandle {
         throw JSErr.invalidJson();
       }
       if (typeof req !== "object" || req === null) throw JSErr.invalidJson();
+      checkConfigTypes(req.config);
       if (streamName !== req.stream_name) throw JSErr.streamMismatch();
       if (/[\\/]/.test(consumerName)) {
         throw new ApiError(400, 10127, "Consumer name can not contain path separators");
@@ -720,6 +741,9 @@ export class JetStream implements JetStreamHandle {
           "Consumer create request did not match filtered subject from create subject",
         );
       }
+      if (typeof config.num_replicas === "number" && config.num_replicas > 1) {
+        throw JSErr.streamReplicasNotSupported();
+      }
       const stream = this.streams.get(streamName);
       if (!stream) throw JSErr.streamNotFound();
       const cfg = normaliseConsumerConfig(config, stream, durable !== "");
@@ -728,7 +752,7 @@ export class JetStream implements JetStreamHandle {
       if (!byName) this.consumers.set(streamName, byName = new Map());
       const existing = byName.get(name);
       if (existing) {
-        updateConsumer(existing, cfg);
+        existing.update(cfg);
         existing.persist?.(existing);
         return this.#reply(m, type, existing.info());
       }
@@ -739,6 +763,8 @@ export class JetStream implements JetStreamHandle {
       const c = new Consumer(stream, name, cfg, this.#consumerHost);
       this.#attachConsumer(c);
       this.#reply(m, type, c.info());
+      // A push consumer starts sending what the stream holds.
+      if (c.push) c.deliver();
     });
   }
 
@@ -759,6 +785,11 @@ export class JetStream implements JetStreamHandle {
         (a) => c.onAck(a.subject, a.reply, a.data),
       ),
     ]);
+    if (c.config.flow_control) {
+      this.#consumerSids.get(c)!.push(
+        this.#client.subscribe(`$JS.FC.${prefix}.*`, (r) => c.push?.onFlowControl(r.subject)),
+      );
+    }
     const files = stream.files;
     if (files !== null && c.config.durable_name) {
       // Saved once per batch (see #saveConsumers), not once per ack.
@@ -1014,23 +1045,6 @@ function ephemeralName(): string {
   let s = "";
   for (const b of bytes) s += alphabet[b % alphabet.length];
   return s;
-}
-
-/**
- * A create request for a consumer that exists: the same configuration gives
- * the consumer back; a change nats-server allows is applied, others refused.
- */
-function updateConsumer(c: Consumer, next: ReturnType<typeof normaliseConsumerConfig>): void {
-  const old = c.config;
-  if (JSON.stringify(old) === JSON.stringify(next)) return;
-  const refuse = (why: string) => new ApiError(500, 10012, why);
-  if (old.deliver_policy !== next.deliver_policy) throw refuse("deliver policy can not be updated");
-  if (old.opt_start_seq !== next.opt_start_seq) throw refuse("start sequence can not be updated");
-  if (old.opt_start_time !== next.opt_start_time) throw refuse("start time can not be updated");
-  if (old.ack_policy !== next.ack_policy) throw refuse("ack policy can not be updated");
-  if (old.replay_policy !== next.replay_policy) throw refuse("replay policy can not be updated");
-  if (old.max_waiting !== next.max_waiting) throw refuse("max waiting can not be updated");
-  c.config = next;
 }
 
 function b64(bytes: Uint8Array): string {
