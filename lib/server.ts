@@ -448,8 +448,8 @@ export class Server implements ServerCore {
       this.#listenPlain(o.host, port);
     }
     if (o.jetstream) {
-      const { startJetStream } = await import("./jetstream/jetstream.ts");
-      const js = await startJetStream(this, o.jetstream);
+      const { startJetStreamAccounts } = await import("./jetstream/accounts.ts");
+      const js = await startJetStreamAccounts(this, o.jetstream, o.accounts ?? []);
       this.jetstream = js;
       // Its push consumers hear of subscriptions as they change (interestChanged).
       this.extensions.push(js);
@@ -616,6 +616,8 @@ export class Server implements ServerCore {
     if (o.tls && (o.tls.verify || o.tls.verifyAndMap)) info.tls_verify = true;
     if (o.tls && o.allowNonTls) info.tls_available = true;
     info.max_payload = o.maxPayload;
+    // Clients (nats.go's JetStream context, nats.js) read this to know the API is there.
+    if (o.jetstream) info.jetstream = true;
     if (client !== null) {
       info.client_id = client.cid;
       info.client_ip = client.ip;

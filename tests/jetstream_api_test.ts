@@ -8,7 +8,9 @@
  */
 import { deepStrictEqual as assertEquals } from "node:assert/strict";
 import { missing } from "./helpers/requires.ts";
-import { type Answer, script, sideBySide } from "./jetstream/helpers.ts";
+import { type Answer, script, sideBySide, startJs } from "./jetstream/helpers.ts";
+import { RawClient } from "./helpers/raw.ts";
+import { ServerProcess } from "./helpers/server.ts";
 
 function compare(ref: Answer[], ours: Answer[]): void {
   for (let i = 0; i < ref.length; i++) {
@@ -133,5 +135,35 @@ Deno.test({
   fn: async () => {
     const [ref, ours] = await sideBySide(LIMITS);
     compare(ref, ours);
+  },
+});
+
+Deno.test({
+  name: "jetstream api: the client INFO announces jetstream, placed as nats-server places it",
+  ignore: missing("nats-server"),
+  async fn() {
+    const keysOf = async (reference: boolean, js: boolean): Promise<string[]> => {
+      const srv = js
+        ? await startJs(reference)
+        : { server: await ServerProcess.start({ reference }), stop: () => Promise.resolve() };
+      try {
+        const raw = await RawClient.connect(srv.server.port);
+        try {
+          const info = JSON.parse((await raw.expect(/^INFO (\{.*\}) \r\n/))[1]);
+          if (js) assertEquals(info.jetstream, true);
+          else assertEquals("jetstream" in info, false);
+          return Object.keys(info).filter((k) => k !== "go");
+        } finally {
+          await raw.close();
+        }
+      } finally {
+        await srv.server.stop();
+        await srv.stop();
+      }
+    };
+    for (const js of [true, false]) {
+      const [ref, ours] = await Promise.all([keysOf(true, js), keysOf(false, js)]);
+      assertEquals(ours, ref, `INFO keys with jetstream ${js ? "on" : "off"}`);
+    }
   },
 });

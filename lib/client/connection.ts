@@ -36,6 +36,9 @@ import type { Account } from "../server/account.ts";
 import type { ServerCore } from "../server/core.ts";
 import type { AuthOutcome, ClientPermissions, ConnectCredentials } from "../server/auth_api.ts";
 
+/** The queue group nats-server keeps for its own subscriptions; a client may not join it. */
+const SYS_QUEUE = "_sys_";
+
 /** What the client said in CONNECT (defaults as nats-server for a client that never sends it). */
 export interface ConnectOptions {
   verbose: boolean;
@@ -613,12 +616,16 @@ export class ClientConnection implements ClientOps, InboundOwner {
       this.#trace(`<<- [SUB ${subject}${queue === null ? "" : " " + queue} ${sid}]`);
     }
     // Checked in nats-server's order: permissions, the limit, a re-used sid, then the subject.
-    if (this.permissions !== null && !this.permissions.canSubscribe(subject, queue)) {
+    // The queue group `_sys_` is the server's own (JetStream's direct get): never a client's.
+    if (
+      queue === SYS_QUEUE ||
+      (this.permissions !== null && !this.permissions.canSubscribe(subject, queue))
+    ) {
       this.server.log.error(
         // Same log line as nats-server.
-        `${this.logPrefix} - Subscription Violation - ${this.#authUser()}Subject "${subject}"${
-          queue === null ? "" : `, Queue: "${queue}"`
-        }, SID ${sid}`,
+        `${this.logPrefix} - Subscription Violation - ${
+          this.#authUser() || 'User "N/A", '
+        }Subject "${subject}"${queue === null ? "" : `, Queue: "${queue}"`}, SID ${sid}`,
       );
       this.sendErr(subViolation(subject, queue));
       return;

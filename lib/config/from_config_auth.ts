@@ -15,6 +15,7 @@ import {
 } from "./conf_values.ts";
 import { readExports, readImports, readMappings } from "./from_config_accounts.ts";
 import { resolveAccountLinks } from "./account_links.ts";
+import { readAccountJetStream } from "./from_config_jetstream.ts";
 import type {
   AccountOptions,
   AuthorizationOptions,
@@ -456,9 +457,11 @@ function readAccount(
         if (list) account.mappings = list;
         break;
       }
-      case "jetstream":
-        if (!isDisabledFeature(v)) issues.error(v, `"${rawKey}" is not supported by dnatsd yet`);
+      case "jetstream": {
+        const js = readAccountJetStream(issues, v);
+        if (js) account.jetstream = js;
         break;
+      }
       case "nkey":
         issues.error(v, `"${rawKey}" is not supported by dnatsd yet (operator/JWT mode)`);
         break;

@@ -8,7 +8,7 @@
  * @module
  */
 import type { ConfValue } from "./conf_parser.ts";
-import { entries, goTypeOf, type IssueCollector } from "./conf_values.ts";
+import { describeGoValue, entries, goTypeOf, type IssueCollector } from "./conf_values.ts";
 
 /** What the configuration says about JetStream (merged with flags later). */
 export interface JetStreamConf {
@@ -109,4 +109,115 @@ export function readJetStreamBlock(is: IssueCollector, v: ConfValue, conf: JetSt
     }
   }
   conf.enabled = enabled;
+}
+
+/**
+ * An account's JetStream limits (`accounts { A: { jetstream: ... } } }`), -1
+ * for unlimited, as nats-server's `JetStreamAccountLimits`.
+ */
+export interface AccountJetStreamLimits {
+  maxMemory: number;
+  maxStore: number;
+  maxStreams: number;
+  maxConsumers: number;
+  maxAckPending: number;
+  memoryMaxStreamBytes: number;
+  storeMaxStreamBytes: number;
+  maxBytesRequired: boolean;
+}
+
+/** Every limit off: `jetstream: enabled` and the defaults of the map form. */
+export function unlimitedAccountJetStream(): AccountJetStreamLimits {
+  return {
+    maxMemory: -1,
+    maxStore: -1,
+    maxStreams: -1,
+    maxConsumers: -1,
+    maxAckPending: -1,
+    memoryMaxStreamBytes: -1,
+    storeMaxStreamBytes: -1,
+    maxBytesRequired: false,
+  };
+}
+
+/**
+ * Reads an account's `jetstream` as nats-server 2.9 does: a bool, `enabled`
+ * / `disabled`, or a map of limits (the sizes are plain integers there).
+ * Returns the limits, null when JetStream is off for the account, undefined
+ * after an error.
+ */
+export function readAccountJetStream(
+  is: IssueCollector,
+  v: ConfValue,
+): AccountJetStreamLimits | null | undefined {
+  if (v.kind === "bool") return v.value ? unlimitedAccountJetStream() : null;
+  if (v.kind === "string") {
+    const s = (v.value as string).toLowerCase();
+    if (s === "enabled" || s === "enable") return unlimitedAccountJetStream();
+    if (s === "disabled" || s === "disable") return null;
+    // nats-server gives these two without a position.
+    is.error(undefined, `Expected 'enabled' or 'disabled' for string value, got '${v.value}'`);
+    return undefined;
+  }
+  if (v.kind !== "map") {
+    is.error(undefined, `Expected map, bool or string to define JetStream, got ${goTypeOf(v)}`);
+    return undefined;
+  }
+  const limits = unlimitedAccountJetStream();
+  let failed = false;
+  for (const [key, rawKey, item] of entries(v.value)) {
+    const size = (): number | undefined => {
+      if (item.kind === "integer") return item.value as number;
+      is.error(item, `Expected a parseable size for "${rawKey}", got ${describeGoValue(item)}`);
+      failed = true;
+      return undefined;
+    };
+    let n: number | undefined;
+    switch (key) {
+      case "max_memory":
+      case "max_mem":
+      case "mem":
+      case "memory":
+        if ((n = size()) !== undefined) limits.maxMemory = n;
+        break;
+      case "max_store":
+      case "max_file":
+      case "max_disk":
+      case "store":
+      case "disk":
+        if ((n = size()) !== undefined) limits.maxStore = n;
+        break;
+      case "max_streams":
+      case "streams":
+        if ((n = size()) !== undefined) limits.maxStreams = n;
+        break;
+      case "max_consumers":
+      case "consumers":
+        if ((n = size()) !== undefined) limits.maxConsumers = n;
+        break;
+      case "max_bytes_required":
+      case "max_stream_bytes":
+      case "max_bytes":
+        if (item.kind === "bool") limits.maxBytesRequired = item.value as boolean;
+        else {
+          is.error(item, `Expected a parseable bool for "${rawKey}", got ${describeGoValue(item)}`);
+          failed = true;
+        }
+        break;
+      case "mem_max_stream_bytes":
+      case "memory_max_stream_bytes":
+        if ((n = size()) !== undefined) limits.memoryMaxStreamBytes = n;
+        break;
+      case "disk_max_stream_bytes":
+      case "store_max_stream_bytes":
+        if ((n = size()) !== undefined) limits.storeMaxStreamBytes = n;
+        break;
+      case "max_ack_pending":
+        if ((n = size()) !== undefined) limits.maxAckPending = n;
+        break;
+      default:
+        is.unknownField(item, rawKey);
+    }
+  }
+  return failed ? undefined : limits;
 }

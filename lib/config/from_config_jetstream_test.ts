@@ -77,3 +77,54 @@ Deno.test("-js and -sd: on top of the file, and refused in a cluster", () => {
     "jetstream in a cluster is not supported by dnatsd yet (clustered JetStream needs replication); remove the cluster block or jetstream",
   ]);
 });
+
+// Each text and position below is what `nats-server -t` prints for the same file.
+Deno.test("account jetstream: enabled, limits, and nats-server's errors", () => {
+  const unlimited = {
+    maxMemory: -1,
+    maxStore: -1,
+    maxStreams: -1,
+    maxConsumers: -1,
+    maxAckPending: -1,
+    memoryMaxStreamBytes: -1,
+    storeMaxStreamBytes: -1,
+    maxBytesRequired: false,
+  };
+  const account = (js: string) => {
+    const r = load(`accounts { A: { jetstream: ${js} } }`);
+    assert.deepEqual(r.errors, [], js);
+    return r.options.accounts![0].jetstream;
+  };
+  for (const js of ["enabled", "enable", "true", "{}"]) {
+    assert.deepEqual(account(js), unlimited, js);
+  }
+  for (const js of ["disabled", "false"]) assert.equal(account(js), undefined, js);
+  assert.deepEqual(
+    account(
+      "{ max_memory: 1G, Streams: 3, consumers: 4, max_file: 1024, max_ack_pending: 10, " +
+        "disk_max_stream_bytes: 5, mem_max_stream_bytes: 6, max_bytes_required: true }",
+    ),
+    {
+      maxMemory: 1000 ** 3,
+      maxStore: 1024,
+      maxStreams: 3,
+      maxConsumers: 4,
+      maxAckPending: 10,
+      memoryMaxStreamBytes: 6,
+      storeMaxStreamBytes: 5,
+      maxBytesRequired: true,
+    },
+  );
+  const bad = (js: string) => problems(`accounts { A: { jetstream: ${js} } }`);
+  assert.deepEqual(bad('{ max_mem: "1G" }'), [
+    't.conf:1:29: Expected a parseable size for "max_mem", got 1G',
+  ]);
+  assert.deepEqual(bad("{ max_bytes_required: 1 }"), [
+    't.conf:1:29: Expected a parseable bool for "max_bytes_required", got 1',
+  ]);
+  assert.deepEqual(bad("{ foo: 1 }"), ['t.conf:1:29: unknown field "foo"']);
+  assert.deepEqual(bad("maybe"), [
+    "Expected 'enabled' or 'disabled' for string value, got 'maybe'",
+  ]);
+  assert.deepEqual(bad("5"), ["Expected map, bool or string to define JetStream, got int64"]);
+});

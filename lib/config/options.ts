@@ -6,6 +6,8 @@
  * @module
  */
 
+import type { AccountJetStreamLimits } from "./from_config_jetstream.ts";
+
 /** Subject permission lists; absent `allow` means "everything allowed". */
 export interface SubjectPermission {
   allow?: string[];
@@ -54,6 +56,8 @@ export interface AccountOptions {
   imports?: ImportOptions[];
   /** Subject mappings applied to what the account's clients publish. */
   mappings?: SubjectMapping[];
+  /** JetStream for this account and its limits (docs/jetstream.md); absent = off. */
+  jetstream?: AccountJetStreamLimits;
 }
 
 /** How a service export answers: one reply, a stream of replies, or chunks ended by an empty one. */

@@ -33,6 +33,11 @@ export class PublishContext {
   replyBuf: Uint8Array = NO_BYTES;
   replyStart = -1;
   replyEnd = -1;
+  /**
+   * Without a reply, keep its slot empty in MSG/HMSG (`MSG <subject> <sid>  <size>`),
+   * as nats-server frames what a stream sends (acks, direct get, consumer status).
+   */
+  emptyReplySlot = false;
   /** The size token as the publisher wrote it (echoed verbatim, as nats-server). */
   sizeBuf: Uint8Array = NO_BYTES;
   sizeStart = 0;
@@ -310,6 +315,8 @@ export function writeMsg(client: LocalSubscriber, sub: Subscription, msg: Publis
   b[p++] = SPACE;
   if (replyLen >= 0) {
     p = copyBytes(b, p, msg.replyBuf, msg.replyStart, msg.replyEnd);
+    b[p++] = SPACE;
+  } else if (msg.emptyReplySlot) {
     b[p++] = SPACE;
   }
   if (withHeaders) {

@@ -453,6 +453,7 @@ export class Consumer {
     } else {
       this.adflr = dseq;
       this.asflr = m.seq;
+      this.stream.retention?.acked(this, m.seq);
     }
     this.ldt = nowNs();
     return n;
@@ -559,6 +560,7 @@ export class Consumer {
     const cfg = this.config;
     const maxAckPending = cfg.max_ack_pending ?? 0;
     const wasFull = maxAckPending > 0 && this.pending.size >= maxAckPending;
+    let acked = 1;
     if (cfg.ack_policy === "explicit") {
       const p = this.pending.get(sseq);
       if (p) {
@@ -587,6 +589,7 @@ export class Consumer {
     } else if (cfg.ack_policy === "all") {
       if (dseq <= this.adflr || sseq <= this.asflr) return;
       const gap = sseq - this.asflr;
+      acked = gap;
       this.adflr = dseq;
       this.asflr = sseq;
       for (let q = sseq; q > sseq - gap; q--) {
@@ -596,6 +599,7 @@ export class Consumer {
       this.rdq = this.rdq.filter((q) => q > sseq);
     } else return;
     this.lat = nowNs();
+    this.stream.retention?.acked(this, sseq, acked);
     if (wasFull) this.deliver();
   }
 

@@ -52,12 +52,15 @@ export class InternalClient implements LocalSubscriber {
     this.#onError = onError;
   }
 
-  /** Subscribes `subject` (wildcards allowed); returns the sid for unsubscribe(). */
-  subscribe(subject: string, handler: InternalHandler): string {
+  /**
+   * Subscribes `subject` (wildcards allowed), in queue group `queue` if given;
+   * returns the sid for unsubscribe().
+   */
+  subscribe(subject: string, handler: InternalHandler, queue: string | null = null): string {
     const sid = String(this.#nextSid++);
     const sub = new Subscription({
       subject,
-      queue: null,
+      queue,
       sid,
       sidBytes: encoder.encode(sid),
       client: this,
@@ -98,6 +101,20 @@ export class InternalClient implements LocalSubscriber {
     describeInternalPublish(ctx, subject, reply, payload, hdr === null ? -1 : hlen);
     ctx.publisher = this;
     return fanOut(ctx, this.account.sublist.match(deliverTo));
+  }
+
+  /**
+   * Publishes without a reply subject as nats-server's per-stream send queue
+   * does (publish acks, direct get answers, consumer status messages): local
+   * clients get the reply slot of MSG/HMSG left empty (two spaces).
+   */
+  send(subject: string, hdr: Uint8Array | null, data: Uint8Array): number {
+    this.#ctx.emptyReplySlot = true;
+    try {
+      return this.publish(subject, "", hdr, data);
+    } finally {
+      this.#ctx.emptyReplySlot = false;
+    }
   }
 
   deliveryAllowed(): boolean {

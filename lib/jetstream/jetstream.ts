@@ -11,6 +11,7 @@ import type { Account } from "../server/account.ts";
 import { ApiError, JSErr } from "./errors.ts";
 import { InternalClient, type InternalMsg } from "./internal.ts";
 import {
+  hideSubjects,
   isValidName,
   normaliseConfig,
   Stream,
@@ -29,7 +30,29 @@ import { checkConfigTypes } from "./consumer_config.ts";
 import { InterestWatch } from "./push.ts";
 import { goJson } from "./json.ts";
 import { type CompactionStats, compactionTotals, StreamFiles } from "./filestore.ts";
-import { subjectMatchesPattern } from "../router/subject.ts";
+import {
+  DIRECT_GROUP,
+  directGet,
+  directGetLast,
+  directSubjects,
+  type MsgApiHost,
+  msgDelete,
+  msgGet,
+} from "./api_msg.ts";
+import { checkPullAck, checkWorkQueueConsumer, Retention } from "./retention.ts";
+import { checkSourcing, consumerView, Followers } from "./mirror.ts";
+import {
+  type AccountContext,
+  accountOverLimit,
+  applyMaxAckPending,
+  checkStreamLimits,
+  checkStreamMaxBytes,
+  checkUpdateLimits,
+  hasByteLimit,
+  limitsJson,
+  maxConsumersOf,
+  serverOverLimit,
+} from "./limits.ts";
 
 /** What JetStream needs of the server. */
 export interface JetStreamHost {
@@ -66,6 +89,7 @@ export interface JetStreamStats {
 /** Per-stream figures and the file store's compaction counters (/metrics). */
 export interface JetStreamMetrics {
   streams: Array<{
+    account: string;
     name: string;
     storage: "file" | "memory";
     messages: number;
@@ -86,6 +110,8 @@ export interface JetStreamHandle {
   totals(): { streams: number; consumers: number; messages: number; bytes: number };
   /** Figures for /metrics and the dashboard. */
   metrics(): JetStreamMetrics;
+  /** Whether the account named has JetStream (/accountz `jetstream_enabled`). */
+  enabledFor(account: string): boolean;
   shutdown(): void;
 }
 
@@ -96,11 +122,14 @@ const decoder = new TextDecoder();
 const NAMES_LIMIT = 1024;
 const LIST_LIMIT = 256;
 
-/** Resolves the store directory and limits and starts serving `$JS.API.>`. */
-export async function startJetStream(
+/**
+ * Resolves the store directory and the server's limits (the accounts'
+ * JetStream is started by lib/jetstream/accounts.ts).
+ */
+export async function jetStreamConfig(
   host: JetStreamHost,
   options: JetStreamOptions,
-): Promise<JetStream> {
+): Promise<JetStreamConfigInfo> {
   // Without a store_dir: <temp dir>/nats/jetstream, the same on every start (as nats-server).
   const tmp = (Deno.env.get("TMPDIR") || "/tmp").replace(/\/+$/, "");
   const base = options.storeDir !== "" ? options.storeDir : `${tmp}/nats`;
@@ -118,11 +147,14 @@ export async function startJetStream(
   // nats-server shows compress_ok only when both limits were configured (it
   // keeps the given settings then, and derives a new set from the machine otherwise).
   if (options.maxMemory >= 0 && options.maxStore >= 0) config.compress_ok = true;
-  const js = new JetStream(host, config);
-  js.logBanner();
-  js.restoreStreams();
-  js.start();
-  return js;
+  const log = host.log;
+  log.notice("---------------- JETSTREAM ----------------");
+  log.notice(`  Max Memory:      ${friendlyBytes(config.max_memory)}`);
+  log.notice(`  Max Storage:     ${friendlyBytes(config.max_storage)}`);
+  log.notice(`  Store Directory: "${config.store_dir}"`);
+  if (config.domain) log.notice(`  Domain:          ${config.domain}`);
+  log.notice("-------------------------------------------");
+  return config;
 }
 
 /**
@@ -205,27 +237,35 @@ export class JetStream implements JetStreamHandle {
   readonly consumers = new Map<string, Map<string, Consumer>>();
   readonly #consumerSids = new Map<Consumer, string[]>();
   readonly #consumerHost: ConsumerHost;
+  readonly #msgHost: MsgApiHost;
   /** File streams written since the last sync, and the acks that wait for it. */
   readonly #unsynced = new Set<StreamFiles>();
   readonly #pendingAcks: Array<[string, string]> = [];
   #apiTotal = 0;
   #apiErrors = 0;
+  /** The account this JetStream serves, its limits and the server's totals. */
+  readonly ctx: AccountContext;
+  /** The streams' mirrors and sources (lib/jetstream/mirror.ts). */
+  readonly #followers = new Followers((name) => this.streams.get(name));
   #interestWatch: InterestWatch;
 
-  constructor(host: JetStreamHost, config: JetStreamConfigInfo) {
+  constructor(host: JetStreamHost, config: JetStreamConfigInfo, ctx: AccountContext) {
     this.#host = host;
     this.config = config;
-    this.#client = new InternalClient(host.globalAccount, (e) => {
+    this.ctx = ctx;
+    this.#client = new InternalClient(ctx.account, (e) => {
       host.log.error(`JetStream internal error: ${(e as Error)?.stack ?? e}`);
     });
     const client = this.#client;
     client.afterDrain = () => this.#commit();
-    const sublist = host.globalAccount.sublist;
+    const sublist = ctx.account.sublist;
     const watch = new InterestWatch(() => sublist.generation);
     this.#interestWatch = watch;
     this.#consumerHost = {
       publish: (subject, reply, hdr, data, deliverTo) =>
-        client.publish(subject, reply, hdr, data, deliverTo),
+        reply === "" && deliverTo === undefined
+          ? client.send(subject, hdr, data)
+          : client.publish(subject, reply, hdr, data, deliverTo),
       hasInterest: (subject) => {
         const r = sublist.match(subject);
         return r.plain.length > 0 || r.queues.length > 0;
@@ -239,6 +279,11 @@ export class JetStream implements JetStreamHandle {
       checkInterest: () => watch.check(),
       maxPayload: host.options?.maxPayload ?? 1024 * 1024,
       expired: (c) => this.#removeConsumer(c),
+    };
+    this.#msgHost = {
+      stream: (name) => this.streams.get(name),
+      reply: (m, type, fields, error, track) => this.#reply(m, type, fields, error, track),
+      send: (subject, hdr, data) => client.send(subject, hdr, data),
     };
   }
 
@@ -260,7 +305,7 @@ export class JetStream implements JetStreamHandle {
       this.#host.log.error(`JetStream failed to sync the store: ${failed.message}`);
       return;
     }
-    for (const [reply, ack] of acks) this.#client.publish(reply, "", null, encoder.encode(ack));
+    for (const [reply, ack] of acks) this.#client.send(reply, null, encoder.encode(ack));
   }
 
   #consumerCount(): number {
@@ -269,23 +314,13 @@ export class JetStream implements JetStreamHandle {
     return n;
   }
 
-  logBanner(): void {
-    const log = this.#host.log;
-    log.notice("---------------- JETSTREAM ----------------");
-    log.notice(`  Max Memory:      ${friendlyBytes(this.config.max_memory)}`);
-    log.notice(`  Max Storage:     ${friendlyBytes(this.config.max_storage)}`);
-    log.notice(`  Store Directory: "${this.config.store_dir}"`);
-    if (this.config.domain) log.notice(`  Domain:          ${this.config.domain}`);
-    log.notice("-------------------------------------------");
-  }
-
   #streamDir(name: string): string {
-    return `${this.config.store_dir}/$G/streams/${name}`;
+    return `${this.config.store_dir}/${this.ctx.name}/streams/${name}`;
   }
 
   /** Loads the file streams found under the store directory. */
   restoreStreams(): void {
-    const root = `${this.config.store_dir}/$G/streams`;
+    const root = `${this.config.store_dir}/${this.ctx.name}/streams`;
     let entries: Deno.DirEntry[];
     try {
       entries = [...Deno.readDirSync(root)].filter((e) => e.isDirectory);
@@ -306,12 +341,14 @@ export class JetStream implements JetStreamHandle {
         continue;
       }
       const name = meta.config.name;
-      log.notice(`  Starting restore for stream '$G > ${name}'`);
+      log.notice(`  Starting restore for stream '${this.ctx.name} > ${name}'`);
       const started = performance.now();
       const stream = this.#newStream(meta.config, meta.created);
       const { records, truncatedBytes } = files.recover();
       if (truncatedBytes > 0) {
-        log.warn(`  Stream '$G > ${name}': cut ${truncatedBytes} bytes of a torn last write`);
+        log.warn(
+          `  Stream '${this.ctx.name} > ${name}': cut ${truncatedBytes} bytes of a torn last write`,
+        );
       }
       stream.restore(records);
       stream.files = this.#watchCompaction(files, name);
@@ -321,8 +358,11 @@ export class JetStream implements JetStreamHandle {
         this.#attachConsumer(new Consumer(stream, cname, rec.config, this.#consumerHost, rec));
       }
       const ms = (performance.now() - started).toFixed(0);
-      log.notice(`  Restored ${stream.msgs.size} messages for stream '$G > ${name}' in ${ms}ms`);
+      log.notice(
+        `  Restored ${stream.msgs.size} messages for stream '${this.ctx.name} > ${name}' in ${ms}ms`,
+      );
     }
+    for (const stream of this.streams.values()) this.#followers.add(stream);
   }
 
   /** Logs a compaction step that failed (the old segment stays; it is tried again later). */
@@ -334,12 +374,26 @@ export class JetStream implements JetStreamHandle {
 
   #newStream(cfg: StreamConfig, created: string): Stream {
     const name = cfg.name;
-    const stream = new Stream(cfg, created);
+    const stream = new Stream(hideSubjects(cfg), created);
+    if (cfg.max_bytes > 0) this.#reservedBytes[cfg.storage] += cfg.max_bytes;
+    if (cfg.retention !== "limits") {
+      stream.retention = new Retention(stream, () => this.consumers.get(name)?.values() ?? []);
+    }
     stream.onStored = () => {
       for (const c of this.consumers.get(name)?.values() ?? []) c.deliver();
+      this.#followers.changed(name);
     };
     stream.onRemoved = () => {
       for (const c of this.consumers.get(name)?.values() ?? []) c.streamPurged();
+    };
+    const ctx = this.ctx;
+    stream.guard = {
+      before: () => serverOverLimit(ctx, stream.config.storage),
+      after: () => {
+        const storage = stream.config.storage;
+        if (!hasByteLimit(ctx, storage)) return null;
+        return accountOverLimit(ctx, storage, this.used(storage));
+      },
     };
     this.streams.set(name, stream);
     return stream;
@@ -358,21 +412,39 @@ export class JetStream implements JetStreamHandle {
     this.#saveConsumers();
     for (const m of this.consumers.values()) for (const c of m.values()) c.close();
     for (const s of this.streams.values()) s.close();
+    this.#followers.close();
     this.#client.close();
   }
 
+  enabledFor(account: string): boolean {
+    return account === this.ctx.name;
+  }
+
+  /** Bytes stored in this account's streams of one storage type. */
+  used(storage: "memory" | "file"): number {
+    let n = 0;
+    for (const s of this.streams.values()) if (s.config.storage === storage) n += s.bytes;
+    return n;
+  }
+
+  /** Bytes the `max_bytes` of this account's streams of one storage type reserve. */
+  reserved(storage: "memory" | "file"): number {
+    return this.#reservedBytes[storage];
+  }
+
+  /**
+   * What streams' `max_bytes` reserve, kept as nats-server keeps it: added
+   * when a stream is made, the difference on an update (from -1 too), taken
+   * back when it is deleted.
+   */
+  readonly #reservedBytes = { memory: 0, file: 0 };
+
   stats(): JetStreamStats {
-    let memory = 0;
-    let storage = 0;
-    for (const s of this.streams.values()) {
-      if (s.config.storage === "memory") memory += s.bytes;
-      else storage += s.bytes;
-    }
     return {
-      memory,
-      storage,
-      reserved_memory: 0,
-      reserved_storage: 0,
+      memory: this.used("memory"),
+      storage: this.used("file"),
+      reserved_memory: this.reserved("memory"),
+      reserved_storage: this.reserved("file"),
       accounts: 1,
       ha_assets: 0,
       api: { total: this.#apiTotal, errors: this.#apiErrors },
@@ -381,6 +453,7 @@ export class JetStream implements JetStreamHandle {
 
   metrics(): JetStreamMetrics {
     const streams = [...this.streams.values()].map((s) => ({
+      account: this.ctx.name,
       name: s.config.name,
       storage: s.config.storage,
       messages: s.msgs.size,
@@ -413,8 +486,8 @@ export class JetStream implements JetStreamHandle {
       if (verb === "NAMES" && tokens.length === 2) return this.#streamNames(m);
       if (verb === "LIST" && tokens.length === 2) return this.#streamList(m);
       if (verb === "MSG" && tokens.length === 4) {
-        if (tokens[2] === "GET") return this.#msgGet(m, tokens[3]);
-        if (tokens[2] === "DELETE") return this.#msgDelete(m, tokens[3]);
+        if (tokens[2] === "GET") return msgGet(this.#msgHost, m, tokens[3]);
+        if (tokens[2] === "DELETE") return msgDelete(this.#msgHost, m, tokens[3]);
         return;
       }
       if (tokens.length !== 3) return;
@@ -482,27 +555,20 @@ export class JetStream implements JetStreamHandle {
       storage: st.storage,
       streams: this.streams.size,
       consumers: this.#consumerCount(),
-      limits: {
-        max_memory: -1,
-        max_storage: -1,
-        max_streams: -1,
-        max_consumers: -1,
-        max_ack_pending: -1,
-        memory_max_stream_bytes: -1,
-        storage_max_stream_bytes: -1,
-        max_bytes_required: false,
-      },
+      limits: limitsJson(this.ctx.limits),
     };
     if (this.config.domain) body.domain = this.config.domain;
     body.api = { ...st.api };
     this.#reply(m, `${T}account_info_response`, body);
   }
 
-  #info(s: Stream): Record<string, unknown> {
+  /** A stream's info; with its mirror or sources except in create responses (as nats-server). */
+  #info(s: Stream, sourcing = true): Record<string, unknown> {
     return {
       config: s.config,
       created: s.created,
       state: s.state(this.consumers.get(s.config.name)?.size ?? 0),
+      ...(sourcing ? this.#followers.info(s) : {}),
     };
   }
 
@@ -511,15 +577,23 @@ export class JetStream implements JetStreamHandle {
     this.#guard(m, type, {}, () => {
       const body = this.#body(m);
       checkNameInBody(body, name);
+      const { mirror, mirror_direct } = body as { mirror?: unknown; mirror_direct?: unknown };
+      if (mirror_direct === true && (mirror === undefined || mirror === null)) {
+        throw JSErr.streamInvalidConfig("stream has no mirror but does have mirror direct");
+      }
+      const configs = () => [...this.streams.values()].map((s) => s.config);
+      checkStreamLimits(this.ctx, body as Record<string, unknown>, configs(), true);
       const replicas = (body as { num_replicas?: unknown }).num_replicas;
       if (typeof replicas === "number" && replicas > 1) throw JSErr.streamReplicasNotSupported();
       const cfg = normaliseConfig(body);
+      checkSourcing(cfg, (n) => this.streams.get(n)?.config);
+      checkStreamMaxBytes(this.ctx, cfg);
       const existing = this.streams.get(name);
       if (existing) {
         if (JSON.stringify(existing.config) !== JSON.stringify(cfg)) throw JSErr.streamNameExist();
-        return this.#reply(m, type, { ...this.#info(existing), did_create: true });
+        return this.#reply(m, type, { ...this.#info(existing, false), did_create: true });
       }
-      this.#checkResources(cfg);
+      checkStreamLimits(this.ctx, cfg, configs(), false);
       this.#checkOverlap(cfg, null);
       const created = formatNs(nowNs());
       let files: StreamFiles | null = null;
@@ -536,17 +610,10 @@ export class JetStream implements JetStreamHandle {
       const stream = this.#newStream(cfg, created);
       stream.files = files && this.#watchCompaction(files, name);
       this.#subscribeStream(stream);
-      this.#reply(m, type, { ...this.#info(stream), did_create: true });
+      this.#followers.add(stream);
+      this.#followers.changed(name);
+      this.#reply(m, type, { ...this.#info(stream, false), did_create: true });
     });
-  }
-
-  #checkResources(cfg: StreamConfig): void {
-    if (cfg.storage === "memory" && cfg.max_bytes > 0 && cfg.max_bytes > this.config.max_memory) {
-      throw JSErr.memoryResourcesExceeded();
-    }
-    if (cfg.storage === "file" && cfg.max_bytes > 0 && cfg.max_bytes > this.config.max_storage) {
-      throw JSErr.storageResourcesExceeded();
-    }
   }
 
   #checkOverlap(cfg: StreamConfig, self: Stream | null): void {
@@ -564,6 +631,23 @@ export class JetStream implements JetStreamHandle {
     const sids = stream.config.subjects!.map((subject) =>
       this.#client.subscribe(subject, (m) => this.#onStreamMsg(stream, m))
     );
+    if (stream.config.allow_direct) {
+      // A queue group, as nats-server, so a client's member of `_sys_` shares the requests.
+      const [byBody, bySubject] = directSubjects(stream.config.name);
+      const live = () => this.streams.get(stream.config.name) === stream;
+      sids.push(
+        this.#client.subscribe(
+          byBody,
+          (m) => live() && directGet(this.#msgHost, stream, m),
+          DIRECT_GROUP,
+        ),
+        this.#client.subscribe(
+          bySubject,
+          (m) => live() && directGetLast(this.#msgHost, stream, m),
+          DIRECT_GROUP,
+        ),
+      );
+    }
     this.#streamSids.set(stream.config.name, sids);
   }
 
@@ -575,7 +659,7 @@ export class JetStream implements JetStreamHandle {
   #onStreamMsg(stream: Stream, m: InternalMsg): void {
     if (this.streams.get(stream.config.name) !== stream) return;
     const result = stream.publish(m.subject, m.hdr === null ? null : m.hdr.slice(), m.data.slice());
-    if (m.reply !== "" && !stream.config.no_ack) {
+    if (m.reply !== "" && !stream.config.no_ack && result.ack !== null) {
       let ack = result.ack;
       if (this.config.domain && result.stored) {
         ack = ack.replace(`"seq":`, `"domain":${JSON.stringify(this.config.domain)}, "seq":`);
@@ -587,7 +671,7 @@ export class JetStream implements JetStreamHandle {
       } else if (this.#pendingAcks.length > 0) {
         this.#pendingAcks.push([m.reply, ack]); // Keep the acks in order
       } else {
-        this.#client.publish(m.reply, "", null, encoder.encode(ack));
+        this.#client.send(m.reply, null, encoder.encode(ack));
       }
     } else if (stream.files !== null && result.stored) {
       this.#unsynced.add(stream.files);
@@ -623,12 +707,24 @@ export class JetStream implements JetStreamHandle {
         throw bad("stream configuration update can not cancel deny purge");
       }
       if (cfg.num_replicas !== old.num_replicas) throw JSErr.streamReplicasNotUpdatable();
+      if (JSON.stringify(cfg.mirror) !== JSON.stringify(old.mirror)) {
+        throw new ApiError(400, 10055, "stream mirror configuration can not be updated");
+      }
+      checkSourcing(cfg, (n) => (n === name ? cfg : this.streams.get(n)?.config));
+      checkStreamMaxBytes(this.ctx, cfg);
+      const configs = [...this.streams.values()].map((s) => s.config);
+      checkUpdateLimits(this.ctx, cfg, old, configs);
       this.#checkOverlap(cfg, stream);
       this.#unsubscribeStream(stream);
       stream.config = cfg;
+      this.#reservedBytes[cfg.storage] += cfg.max_bytes - old.max_bytes;
       stream.files?.writeMeta({ config: cfg, created: stream.created });
       this.#subscribeStream(stream);
       stream.enforceLimits();
+      if (JSON.stringify(cfg.sources) !== JSON.stringify(old.sources)) {
+        this.#followers.remove(stream);
+        this.#followers.add(stream);
+      }
       this.#reply(m, type, this.#info(stream));
     });
   }
@@ -746,7 +842,10 @@ export class JetStream implements JetStreamHandle {
       }
       const stream = this.streams.get(streamName);
       if (!stream) throw JSErr.streamNotFound();
-      const cfg = normaliseConsumerConfig(config, stream, durable !== "");
+      const view = consumerView(stream, (n) => this.streams.get(n)?.config);
+      const cfg = normaliseConsumerConfig(config, view, durable !== "");
+      applyMaxAckPending(this.ctx, config.max_ack_pending, cfg);
+      checkPullAck(stream, cfg);
       const name = durable || (kind === "new" ? consumerName : "") || ephemeralName();
       let byName = this.consumers.get(streamName);
       if (!byName) this.consumers.set(streamName, byName = new Map());
@@ -756,10 +855,11 @@ export class JetStream implements JetStreamHandle {
         existing.persist?.(existing);
         return this.#reply(m, type, existing.info());
       }
-      const maxConsumers = stream.config.max_consumers;
+      const maxConsumers = maxConsumersOf(this.ctx, stream.config);
       if (maxConsumers > 0 && byName.size >= maxConsumers) {
         throw new ApiError(400, 10026, "maximum consumers limit reached");
       }
+      checkWorkQueueConsumer(stream, cfg, byName.values());
       const c = new Consumer(stream, name, cfg, this.#consumerHost);
       this.#attachConsumer(c);
       this.#reply(m, type, c.info());
@@ -853,6 +953,7 @@ export class JetStream implements JetStreamHandle {
     for (const sid of this.#consumerSids.get(c) ?? []) this.#client.unsubscribe(sid);
     this.#consumerSids.delete(c);
     this.consumers.get(c.stream.config.name)?.delete(c.name);
+    c.stream.retention?.consumerDeleted(c);
     c.close();
   }
 
@@ -936,10 +1037,14 @@ export class JetStream implements JetStreamHandle {
       const stream = this.streams.get(name);
       if (!stream) throw JSErr.streamNotFound();
       this.#unsubscribeStream(stream);
+      this.#followers.remove(stream);
+      stream.retention = null;
       for (const c of [...(this.consumers.get(name)?.values() ?? [])]) this.#removeConsumer(c);
       this.consumers.delete(name);
       stream.close();
       this.streams.delete(name);
+      const cfg = stream.config;
+      if (cfg.max_bytes > 0) this.#reservedBytes[cfg.storage] -= cfg.max_bytes;
       stream.files?.remove();
       this.#reply(m, type, { success: true });
     });
@@ -962,73 +1067,6 @@ export class JetStream implements JetStreamHandle {
       this.#reply(m, type, { success: true, purged });
     });
   }
-
-  #msgGet(m: InternalMsg, name: string): void {
-    const type = `${T}stream_msg_get_response`;
-    this.#guard(m, type, {}, () => {
-      const stream = this.streams.get(name);
-      if (!stream) throw JSErr.streamNotFound();
-      const req = this.#body(m) as
-        | { seq?: number; last_by_subj?: string; next_by_subj?: string }
-        | undefined;
-      if (!req || typeof req !== "object") throw JSErr.badRequest();
-      const seq = req.seq ?? 0;
-      const last = req.last_by_subj ?? "";
-      const next = req.next_by_subj ?? "";
-      if (
-        (seq > 0 ? 1 : 0) + (last ? 1 : 0) > 1 || (seq === 0 && !last && !next) || (last && next)
-      ) {
-        throw JSErr.badRequest();
-      }
-      let found;
-      if (last) found = stream.lastBySubject(last);
-      else if (next) {
-        for (let s = Math.max(seq, stream.firstSeq); s <= stream.lastSeq; s++) {
-          const c = stream.msgs.get(s);
-          if (c && subjectMatchesPattern(c.subject, next)) {
-            found = c;
-            break;
-          }
-        }
-      } else found = stream.msgs.get(seq);
-      if (!found) throw JSErr.noMessageFound();
-      const message: Record<string, unknown> = { subject: found.subject, seq: found.seq };
-      if (found.hdr !== null && found.hdr.length > 0) message.hdrs = b64(found.hdr);
-      if (found.data.length > 0) message.data = b64(found.data);
-      message.time = formatNs(found.ts);
-      // nats-server answers a successful get outside its API counters.
-      this.#reply(m, type, { message }, undefined, "none");
-    });
-  }
-
-  #msgDelete(m: InternalMsg, name: string): void {
-    const type = `${T}stream_msg_delete_response`;
-    this.#guard(m, type, {}, () => {
-      const stream = this.streams.get(name);
-      if (!stream) throw JSErr.streamNotFound();
-      if (stream.config.sealed) throw JSErr.streamSealed();
-      if (stream.config.deny_delete) {
-        throw JSErr.streamMsgDeleteFailed("message delete not permitted");
-      }
-      const req = this.#body(m) as { seq?: number } | undefined;
-      if (!req || typeof req !== "object") throw JSErr.badRequest();
-      const seq = req.seq ?? 0;
-      if (seq === 0 || !stream.removeMsg(seq)) {
-        // A missing message: the file store errs outside the stream's range
-        // ("no message found" below the last sequence, EOF after it); otherwise
-        // nats-server answers "sequence N not found", counted in the API total
-        // but not as an error.
-        const outside = seq < stream.firstSeq || seq > stream.lastSeq;
-        const err = stream.config.storage === "file" && outside
-          ? JSErr.streamMsgDeleteFailed(
-            seq <= stream.lastSeq ? "no message found" : "stream store EOF",
-          )
-          : new ApiError(400, 10043, `sequence ${seq} not found`);
-        return this.#reply(m, type, {}, err, "total");
-      }
-      this.#reply(m, type, { success: true });
-    });
-  }
 }
 
 /** The request's stream name must be the one in the subject (checked first, as nats-server). */
@@ -1045,12 +1083,6 @@ function ephemeralName(): string {
   let s = "";
   for (const b of bytes) s += alphabet[b % alphabet.length];
   return s;
-}
-
-function b64(bytes: Uint8Array): string {
-  let s = "";
-  for (let i = 0; i < bytes.length; i++) s += String.fromCharCode(bytes[i]);
-  return btoa(s);
 }
 
 export { isValidName };

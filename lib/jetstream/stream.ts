@@ -7,12 +7,19 @@
  *
  * @module
  */
-import { isValidSubject, subjectMatchesPattern } from "../router/subject.ts";
+import {
+  classifySubject,
+  isValidSubject,
+  SubjectKind,
+  subjectMatchesPattern,
+} from "../router/subject.ts";
 import { ApiError, JSErr } from "./errors.ts";
 import { getHeader } from "./headers.ts";
 import { goJson } from "./json.ts";
 import { formatNs, nowNs } from "./time.ts";
 import type { LogRecord, StreamFiles } from "./filestore.ts";
+import type { Retention } from "./retention.ts";
+import { readSource, type StreamSource } from "./source_config.ts";
 
 const NS_PER_MS = 1_000_000;
 /** nats-server's default duplicate window: two minutes, in nanoseconds. */
@@ -38,10 +45,15 @@ export interface StreamConfig {
   duplicate_window?: number;
   allow_direct: boolean;
   mirror_direct: boolean;
+  /** Discard new per subject: a subject at max_msgs_per_subject refuses more. */
+  discard_new_per_subject?: boolean;
   sealed: boolean;
   deny_delete: boolean;
   deny_purge: boolean;
   allow_rollup_hdrs: boolean;
+  /** A mirror or sources (lib/jetstream/mirror.ts). */
+  mirror?: StreamSource;
+  sources?: StreamSource[];
 }
 
 /** One stored message. */
@@ -66,8 +78,8 @@ export interface StreamState {
   consumer_count: number;
 }
 
-/** The result of a publish into the stream: the ack JSON text to send back. */
-export type PublishResult = { ack: string; stored: boolean };
+/** The result of a publish into the stream: the ack JSON text to send back (null: no answer). */
+export type PublishResult = { ack: string | null; stored: boolean };
 
 const RETENTIONS = ["limits", "interest", "workqueue"];
 const DISCARDS = ["old", "new"];
@@ -90,14 +102,7 @@ export function normaliseConfig(raw: unknown): StreamConfig {
   if (name.length > MAX_NAME_LEN) {
     throw JSErr.streamInvalidConfig(`stream name is too long, maximum allowed is ${MAX_NAME_LEN}`);
   }
-  if (r.retention === "interest" || r.retention === "workqueue") {
-    // Removing messages once consumers acked them is not built yet.
-    throw JSErr.notSupported(`retention ${r.retention}`);
-  }
-  if (r.allow_direct === true || r.mirror_direct === true) {
-    throw JSErr.notSupported("direct get (allow_direct)");
-  }
-  for (const key of ["mirror", "sources", "republish", "placement", "template_owner"]) {
+  for (const key of ["republish", "placement", "template_owner"]) {
     const v = r[key];
     if (v !== undefined && v !== null && v !== "" && !(Array.isArray(v) && v.length === 0)) {
       throw JSErr.notSupported(`stream ${key}`);
@@ -140,10 +145,15 @@ export function normaliseConfig(raw: unknown): StreamConfig {
     cfg.description = r.description;
   }
   if (r.no_ack === true) cfg.no_ack = true;
+  if (r.mirror !== undefined && r.mirror !== null) cfg.mirror = readSource(r.mirror);
+  if (r.sources !== undefined && r.sources !== null) {
+    if (!Array.isArray(r.sources)) throw JSErr.invalidJson();
+    if (r.sources.length > 0) cfg.sources = r.sources.map(readSource);
+  }
   if (cfg.num_replicas > 5) throw JSErr.streamInvalidConfig("maximum replicas is 5");
   if (cfg.num_replicas < 0) throw new ApiError(400, 10133, "replicas count cannot be negative");
   let dup = num("duplicate_window");
-  if (dup === 0) {
+  if (dup === 0 && !cfg.mirror) {
     dup = cfg.max_age !== 0 && cfg.max_age < DEFAULT_DUPLICATES_NS
       ? cfg.max_age
       : DEFAULT_DUPLICATES_NS;
@@ -162,6 +172,17 @@ export function normaliseConfig(raw: unknown): StreamConfig {
   if (cfg.deny_purge && cfg.allow_rollup_hdrs) {
     throw JSErr.streamInvalidConfig("roll-ups require the purge permission");
   }
+  if (r.discard_new_per_subject === true) {
+    if (cfg.discard !== "new") {
+      throw JSErr.streamInvalidConfig(
+        "discard new per subject requires discard new policy to be set",
+      );
+    }
+    if (cfg.max_msgs_per_subject <= 0) {
+      throw JSErr.streamInvalidConfig("discard new per subject requires max msgs per subject > 0");
+    }
+    cfg.discard_new_per_subject = true;
+  }
   let subjects: string[] = [];
   if (r.subjects !== undefined && r.subjects !== null) {
     if (!Array.isArray(r.subjects) || r.subjects.some((s) => typeof s !== "string")) {
@@ -169,7 +190,7 @@ export function normaliseConfig(raw: unknown): StreamConfig {
     }
     subjects = r.subjects as string[];
   }
-  if (subjects.length === 0) subjects = [name];
+  if (subjects.length === 0 && !cfg.mirror && !cfg.sources) subjects = [name];
   const seen = new Set<string>();
   for (const s of subjects) {
     if (!isValidSubject(s)) throw JSErr.streamInvalidConfig("invalid subject");
@@ -187,7 +208,8 @@ export function normaliseConfig(raw: unknown): StreamConfig {
 function reorder(c: StreamConfig): StreamConfig {
   const o: Record<string, unknown> = { name: c.name };
   if (c.description !== undefined) o.description = c.description;
-  o.subjects = c.subjects;
+  if (c.subjects!.length > 0) o.subjects = c.subjects;
+  else hideSubjects(o as unknown as StreamConfig);
   for (
     const k of [
       "retention",
@@ -204,17 +226,26 @@ function reorder(c: StreamConfig): StreamConfig {
   ) o[k] = c[k];
   if (c.no_ack) o.no_ack = true;
   if (c.duplicate_window) o.duplicate_window = c.duplicate_window;
-  for (
-    const k of [
-      "allow_direct",
-      "mirror_direct",
-      "sealed",
-      "deny_delete",
-      "deny_purge",
-      "allow_rollup_hdrs",
-    ] as const
-  ) o[k] = c[k];
+  if (c.mirror) o.mirror = c.mirror;
+  if (c.sources) o.sources = c.sources;
+  o.allow_direct = c.allow_direct;
+  o.mirror_direct = c.mirror_direct;
+  if (c.discard_new_per_subject) o.discard_new_per_subject = true;
+  for (const k of ["sealed", "deny_delete", "deny_purge", "allow_rollup_hdrs"] as const) {
+    o[k] = c[k];
+  }
   return o as unknown as StreamConfig;
+}
+
+/**
+ * A mirror, or a stream with only sources, has no subjects and its JSON none;
+ * the code reads `subjects` as an empty list, kept out of the JSON.
+ */
+export function hideSubjects(cfg: StreamConfig): StreamConfig {
+  if (cfg.subjects === undefined || cfg.subjects.length === 0) {
+    Object.defineProperty(cfg, "subjects", { value: [], enumerable: false, writable: true });
+  }
+  return cfg;
 }
 
 /** Stream and consumer names: not empty, no `.`, `*`, `>`, no white space. */
@@ -270,6 +301,10 @@ export class Stream {
   #restoring = false;
   /** Called when messages went from the front of the stream (consumers move up). */
   onRemoved: (() => void) | null = null;
+  /** Interest or work-queue retention (lib/jetstream/retention.ts); null for limits. */
+  retention: Retention | null = null;
+  /** Account and server limits checked before and after a store (lib/jetstream/limits.ts). */
+  guard: { before(): ApiError | null; after(): ApiError | null } | null = null;
 
   constructor(config: StreamConfig, created: string) {
     this.config = config;
@@ -289,6 +324,7 @@ export class Stream {
     });
     if (cfg.sealed) return fail(JSErr.streamSealed());
     let msgId = "";
+    let rollup = "";
     if (hdr !== null) {
       const expStream = getHeader(hdr, "Nats-Expected-Stream");
       if (expStream !== undefined && expStream !== "" && expStream !== cfg.name) {
@@ -317,8 +353,14 @@ export class Stream {
       if (lastId !== undefined && lastId !== "" && lastId !== this.lastMsgId) {
         return fail(JSErr.streamWrongLastMsgId(this.lastMsgId));
       }
-      if (getHeader(hdr, "Nats-Rollup") !== undefined) {
-        return fail(JSErr.notSupported("Nats-Rollup"));
+      const rollupText = getHeader(hdr, "Nats-Rollup");
+      if (rollupText !== undefined && rollupText !== "") {
+        if (!cfg.allow_rollup_hdrs || cfg.deny_purge) {
+          return fail(new ApiError(500, 10111, "rollup not permitted"));
+        }
+        rollup = rollupText.toLowerCase();
+        // nats-server drops a message with another value without an answer.
+        if (rollup !== "sub" && rollup !== "all") return { ack: null, stored: false };
       }
     }
     const hlen = hdr === null ? 0 : hdr.length;
@@ -327,13 +369,29 @@ export class Stream {
       return fail(JSErr.streamMessageExceedsMaximum());
     }
     if (hlen > 0xffff) return fail(JSErr.streamHeaderExceedsMaximum());
-    const size = msgSize(cfg.storage, subject, hdr, data);
+    const refused = this.guard?.before() ?? null;
+    if (refused !== null) return fail(refused);
+    if (this.retention?.noInterest(subject)) return this.#skip(msgId);
     if (cfg.discard === "new") {
-      if (cfg.max_msgs > 0 && this.msgs.size >= cfg.max_msgs) {
+      // As nats-server's stores check it: a subject at its own limit replaces
+      // its oldest message, so it may pass a full stream; the byte check adds
+      // the new headers and data (not its record size) to the stored bytes, and
+      // what goes past max_bytes after all is trimmed from the front below.
+      const own = this.bySubject.get(subject);
+      const atSubjectLimit = cfg.max_msgs_per_subject > 0 &&
+        (own?.length ?? 0) >= cfg.max_msgs_per_subject;
+      if (atSubjectLimit && cfg.discard_new_per_subject) {
+        return fail(JSErr.streamStoreFailed("maximum messages per subject exceeded"));
+      }
+      if (cfg.max_msgs > 0 && this.msgs.size >= cfg.max_msgs && !atSubjectLimit) {
         return fail(JSErr.streamStoreFailed("maximum messages exceeded"));
       }
-      if (cfg.max_bytes > 0 && this.bytes + size > cfg.max_bytes) {
-        return fail(JSErr.streamStoreFailed("maximum bytes exceeded"));
+      const incoming = hlen + data.length;
+      if (cfg.max_bytes > 0 && this.bytes + incoming >= cfg.max_bytes) {
+        const oldest = atSubjectLimit ? this.msgs.get(own![0]) : undefined;
+        const freed = oldest ? msgSize(cfg.storage, oldest.subject, oldest.hdr, oldest.data) : 0;
+        const enough = cfg.storage === "file" ? freed > incoming : freed >= incoming;
+        if (!oldest || !enough) return fail(JSErr.streamStoreFailed("maximum bytes exceeded"));
       }
     }
     const seq = this.lastSeq + 1;
@@ -347,18 +405,92 @@ export class Stream {
       }
     }
     this.#add(m);
+    const lastMsgId = this.lastMsgId;
     this.lastMsgId = msgId;
     if (msgId !== "") this.dedupe.set(msgId, { seq, ts });
     // What the limits remove is synced with this message, before its ack.
-    if (this.files !== null) this.files.deferSync = true;
-    try {
-      this.#enforceLimits(subject);
-    } finally {
-      if (this.files !== null) this.files.deferSync = false;
+    this.#withItsSync(() => this.#enforceLimits(subject));
+    const over = this.guard?.after() ?? null;
+    if (over !== null) {
+      // Taken back; its sequence stays used, as in nats-server.
+      this.removeMsg(seq, true);
+      this.lastMsgId = lastMsgId;
+      this.dedupe.delete(msgId);
+      return fail(over);
     }
+    // A roll-up: the new message replaces the subject's earlier ones, or all of the stream's.
+    this.#withItsSync(() => {
+      if (rollup === "sub") this.purge(subject, 1);
+      else if (rollup === "all") this.#compact(seq);
+    });
     this.#scheduleAge();
     this.onStored?.(m);
     return { ack: `${this.ackPrefix}${seq}}`, stored: true };
+  }
+
+  /**
+   * Uses up the next sequence without keeping a message (interest retention
+   * with nobody interested); the log gets an empty message and its delete.
+   */
+  #skip(msgId: string): PublishResult {
+    const m: StoredMsg = {
+      subject: "",
+      seq: this.lastSeq + 1,
+      hdr: null,
+      data: new Uint8Array(0),
+      ts: nowNs(),
+    };
+    try {
+      this.files?.appendMsg(m);
+    } catch (e) {
+      return {
+        ack: goJson({
+          error: JSErr.streamStoreFailed((e as Error).message),
+          stream: this.config.name,
+          seq: 0,
+        }),
+        stored: false,
+      };
+    }
+    this.#add(m);
+    this.removeMsg(m.seq, true);
+    this.lastMsgId = msgId;
+    if (msgId !== "") this.dedupe.set(msgId, { seq: m.seq, ts: m.ts });
+    return { ack: `${this.ackPrefix}${m.seq}}`, stored: true };
+  }
+
+  /**
+   * A mirror's copy of its origin's message: stored at the origin's sequence
+   * and time (a gap before it stays a gap), without the publish checks.
+   */
+  storeMirrored(o: StoredMsg): void {
+    if (o.seq <= this.lastSeq) return;
+    const m: StoredMsg = { ...o };
+    try {
+      this.files?.appendMsg(m);
+    } catch {
+      return; // Copied again after a restart, from the last stored sequence.
+    }
+    this.lastSeq = m.seq - 1;
+    this.#add(m);
+    this.#enforceLimits(m.subject);
+    this.#scheduleAge();
+    this.onStored?.(m);
+  }
+
+  /**
+   * Runs `fn` with the delete records it writes left to the sync of the
+   * message just stored (the group commit, before its ack): they come after
+   * it in the log, so a crash keeps both or neither.
+   */
+  #withItsSync(fn: () => void): void {
+    if (this.files === null) return fn();
+    this.files.deferSync = true;
+    try {
+      fn();
+    } finally {
+      this.files.deferSync = false;
+    }
   }
 
   #add(m: StoredMsg): void {
@@ -411,6 +543,8 @@ export class Stream {
       if (seq === this.lastSeq) this.lastMsgId = id;
     }
     if (this.config.max_age > 0) this.expire();
+    // A file stream that never held a message comes back at first_seq 1 in nats-server.
+    if (this.lastSeq === 0) this.firstSeq = 1;
   }
 
   #pruneDedupe(): void {
@@ -464,8 +598,11 @@ export class Stream {
     this.#scheduleAge();
   }
 
-  /** Removes one message; false when there is none at `seq`. */
-  removeMsg(seq: number): boolean {
+  /**
+   * Removes one message; false when there is none at `seq`. `quiet` leaves
+   * the consumers' positions alone (removal by interest or work-queue retention).
+   */
+  removeMsg(seq: number, quiet = false): boolean {
     const m = this.msgs.get(seq);
     if (!m) return false;
     if (this.files !== null && !this.#restoring) this.files.appendDelete(seq);
@@ -477,7 +614,7 @@ export class Stream {
     if (list.length === 0) this.bySubject.delete(m.subject);
     if (seq === this.firstSeq) {
       this.#advanceFirst();
-      this.onRemoved?.();
+      if (!quiet) this.onRemoved?.();
     }
     return true;
   }
@@ -492,11 +629,16 @@ export class Stream {
     this.firstSeq = s;
   }
 
-  /** Removes every message (or those of `filter`, keeping the newest `keep`); returns the count. */
+  /**
+   * Purges as nats-server's stores do; returns the count removed. Without a
+   * filter (or `>`): everything, or below sequence `upToSeq`, or all but the
+   * stream's newest `keep`. With a filter: the messages on matching subjects,
+   * oldest first, below `upToSeq`, or all but the newest `keep` of them together.
+   */
   purge(filter?: string, keep?: number, upToSeq?: number): number {
-    let purged = 0;
-    if (!filter && !keep && !upToSeq) {
-      purged = this.msgs.size;
+    const all = !filter || filter === ">";
+    if (all && !keep && (!upToSeq || upToSeq === 1)) {
+      const purged = this.msgs.size;
       if (this.files !== null && !this.#restoring) this.files.appendPurge(this.lastSeq + 1);
       this.msgs.clear();
       this.bySubject.clear();
@@ -505,20 +647,69 @@ export class Stream {
       this.onRemoved?.();
       return purged;
     }
-    const victims: number[] = [];
-    for (const [subject, seqs] of this.bySubject) {
-      if (filter && !subjectMatchesPattern(subject, filter)) continue;
-      let list = seqs;
-      if (keep && keep > 0) list = list.slice(0, Math.max(0, list.length - keep));
-      for (const s of list) if (!upToSeq || s < upToSeq) victims.push(s);
+    if (all) {
+      if (upToSeq) return this.#compact(upToSeq);
+      if (keep! >= this.msgs.size) return 0;
+      return this.#compact(this.lastSeq - keep! + 1);
     }
-    victims.sort((a, b) => a - b);
-    for (const s of victims) if (this.removeMsg(s)) purged++;
+    let victims: number[] = [];
+    if (!all && classifySubject(filter!) !== SubjectKind.Wildcard) {
+      // A literal subject (a key-value purge or roll-up): its own list, already in order.
+      victims = [...(this.bySubject.get(filter!) ?? [])];
+    } else {
+      for (const [subject, seqs] of this.bySubject) {
+        if (!all && !subjectMatchesPattern(subject, filter!)) continue;
+        for (const s of seqs) victims.push(s);
+      }
+      victims.sort((a, b) => a - b);
+    }
+    let n = victims.length;
+    if (keep && keep > 0) {
+      if (keep >= n) return 0;
+      n -= keep;
+    }
+    let purged = 0;
+    for (const s of victims) {
+      if (purged >= n || (upToSeq && s >= upToSeq)) break;
+      if (this.removeMsg(s)) purged++;
+    }
+    return purged;
+  }
+
+  /**
+   * Removes every message below `seq`; returns the count. Past the end, the
+   * stream is emptied and the next message gets `seq`. nats-server's memory
+   * store refuses a `seq` inside the stream whose message is gone.
+   */
+  #compact(seq: number): number {
+    if (seq > this.lastSeq) {
+      const purged = this.msgs.size;
+      if (this.files !== null && !this.#restoring) this.files.appendPurge(seq);
+      this.msgs.clear();
+      this.bySubject.clear();
+      this.bytes = 0;
+      this.firstSeq = seq;
+      this.lastSeq = seq - 1;
+      this.onRemoved?.();
+      return purged;
+    }
+    if (this.config.storage === "memory" && !this.msgs.has(seq)) {
+      throw JSErr.streamGeneral("no message found");
+    }
+    let purged = 0;
+    while (this.msgs.size > 0 && this.firstSeq < seq) {
+      if (this.removeMsg(this.firstSeq)) purged++;
+    }
     return purged;
   }
 
   /** The last message on a subject (literal or wildcard), or undefined. */
   lastBySubject(filter: string): StoredMsg | undefined {
+    if (classifySubject(filter) !== SubjectKind.Wildcard) {
+      // A literal subject (a key-value get): one lookup, not a walk over every subject.
+      const seqs = this.bySubject.get(filter);
+      return seqs && seqs.length > 0 ? this.msgs.get(seqs[seqs.length - 1]) : undefined;
+    }
     let best: StoredMsg | undefined;
     for (const [subject, seqs] of this.bySubject) {
       if (!subjectMatchesPattern(subject, filter)) continue;

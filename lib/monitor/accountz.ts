@@ -52,7 +52,7 @@ function accountDetail(
   if (name === system) d.is_system = true;
   d.expired = false;
   d.complete = true;
-  d.jetstream_enabled = false;
+  d.jetstream_enabled = server.jetstream?.enabledFor(name) ?? false;
   d.leafnode_connections = 0;
   d.client_connections = acc?.clients.size ?? 0;
   d.subscriptions = acc?.sublist.count ?? 0;

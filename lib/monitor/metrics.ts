@@ -260,7 +260,7 @@ function jetStreamMetrics(m: Exposition, server: MonitoredServer): void {
   m.one("dnatsd_jetstream_api_errors_total", "counter", "$JS.API errors.", st.api.errors);
   const per = (pick: (s: (typeof x.streams)[number]) => number, only?: "file"): Sample[] =>
     x.streams.filter((s) => only === undefined || s.storage === only).map((s) => ({
-      labels: { stream: s.name, storage: s.storage },
+      labels: { account: s.account, stream: s.name, storage: s.storage },
       value: pick(s),
     }));
   m.family(
