@@ -368,7 +368,9 @@ export class JetStream implements JetStreamHandle {
   /** Logs a compaction step that failed (the old segment stays; it is tried again later). */
   #watchCompaction(files: StreamFiles, name: string): StreamFiles {
     files.onError = (e) =>
-      this.#host.log.error(`JetStream stream '$G > ${name}' compaction failed: ${e.message}`);
+      this.#host.log.error(
+        `JetStream stream '${this.ctx.name} > ${name}' compaction failed: ${e.message}`,
+      );
     return files;
   }
 
@@ -939,7 +941,7 @@ export class JetStream implements JetStreamHandle {
         this.#writeConsumer(c);
       } catch (e) {
         this.#host.log.error(
-          `JetStream failed to save consumer '$G > ${c.stream.config.name} > ${c.name}': ${
+          `JetStream failed to save consumer '${this.ctx.name} > ${c.stream.config.name} > ${c.name}': ${
             (e as Error).message
           }`,
         );
