@@ -43,6 +43,7 @@ import {
 import { workerCpuLog } from "./bench/load_pool.ts";
 import { launched, type ServerSpec, stopAll } from "./bench/servers.ts";
 import { fanOut, pubOnly, pubSub, queue, wildcard } from "./bench/throughput.ts";
+import { cleanupGoSink, tlsCeiling } from "./bench/tls_ceiling.ts";
 import {
   bystander,
   cleanupTlsConfig,
@@ -74,6 +75,7 @@ export const WORKLOADS: Workload[] = [
   leafPubSub,
   bcryptStorm,
   wsPubSub,
+  tlsCeiling,
   jetStream,
 ];
 
@@ -457,6 +459,7 @@ if (import.meta.main) {
     await stopAll();
     await cleanupAuthConfig();
     await cleanupTlsConfig();
+    await cleanupGoSink();
     Deno.removeSignalListener("SIGINT", onInt);
     Deno.removeSignalListener("SIGTERM", onInt);
   }
