@@ -27,6 +27,7 @@ import { twoNode, twoNode1k } from "./bench/cluster.ts";
 import { cpuLine, CpuMeter, type CpuReport, pctText } from "./bench/cpu.ts";
 import { flowControl } from "./bench/flow_control.ts";
 import { idleConnectionCount, idleConns } from "./bench/idle.ts";
+import { jetStream } from "./bench/jetstream.ts";
 import { leafPubSub } from "./bench/leaf.ts";
 import { bcryptStorm, cleanupAuthConfig, reqReply } from "./bench/latency.ts";
 import {
@@ -76,6 +77,7 @@ export const WORKLOADS: Workload[] = [
   bcryptStorm,
   wsPubSub,
   tlsCeiling,
+  jetStream,
 ];
 
 /** Debian's nats-server, the reference, when it is installed there. */
