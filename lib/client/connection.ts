@@ -23,7 +23,7 @@ import { latin1 } from "../protocol/bytes.ts";
 import { Outbound } from "../conn/outbound.ts";
 import { type InboundOwner, InboundPump, ReadBlock } from "../conn/inbound.ts";
 import { KeepAlive } from "../conn/keep_alive.ts";
-import { hashSubject, PublishCache } from "./publish_cache.ts";
+import { hashSubject, PublishCache, type PublishCacheEntry } from "./publish_cache.ts";
 import { traceArgsLine, tracePayloadLine } from "../conn/trace.ts";
 import { closeOnTransportEnd, closeOnWriteError } from "../conn/transport_failure.ts";
 import { keptSidBytes, type PublisherDetails, Subscription } from "../delivery/subscription.ts";
@@ -132,6 +132,11 @@ export class ClientConnection implements ClientOps, InboundOwner {
   #msg: PublishContext | null = null;
   /** Recent subjects by hash of their bytes: a hit needs no string and no Map lookup. */
   #l1: PublishCache | null = null;
+  /**
+   * The entry the last PUB hit: a publisher mostly repeats its subject, and
+   * comparing the bytes with it skips hashing and probing the cache.
+   */
+  #l1Last: PublishCacheEntry | undefined = undefined;
   /** Bumped to invalidate every L1 entry (account or permissions changed). */
   #l1Epoch = 0;
 
@@ -445,9 +450,17 @@ export class ClientConnection implements ClientOps, InboundOwner {
     const gen = sublist.generation;
     let result: MatchResult<Subscription>;
     const l1 = this.#l1 ??= new PublishCache();
-    const hash = hashSubject(ab, s0, s1);
     const epoch = this.#l1Epoch;
-    const entry = l1.get(ab, s0, s1, hash, gen, epoch);
+    let entry = this.#l1Last;
+    let hash = 0;
+    if (
+      entry === undefined || entry.gen !== gen || entry.epoch !== epoch ||
+      !entry.matches(ab, s0, s1)
+    ) {
+      hash = hashSubject(ab, s0, s1);
+      entry = l1.get(ab, s0, s1, hash, gen, epoch);
+      this.#l1Last = entry;
+    }
     if (entry !== undefined) {
       msg.subject = entry.subject;
       // Reply grants (allow_responses) are consumed per publish: never cache those verdicts.
