@@ -6,12 +6,15 @@
  *
  * @module
  */
+import { applyHeapDefaults } from "./lib/ops/heap_flags.ts";
 import { maskSigusr1 } from "./lib/ops/sigusr1_mask.ts";
 
 if (import.meta.main) {
   // First, before the server is even loaded: this may execute the program again
   // with SIGUSR1 blocked in every thread (else SIGUSR1, the log reopen signal,
   // makes the Deno runtime open a debugger; see lib/ops/sigusr1_mask.ts).
+  // The V8 heap setting rides along in the environment (lib/ops/heap_flags.ts).
+  applyHeapDefaults();
   maskSigusr1();
   const { runCli } = await import("./lib/cli.ts");
   const code = await runCli(Deno.args);

@@ -166,7 +166,7 @@ Deno.test({
       for (const body of ["a", "b", "c"]) await nc.request("t", enc.encode(body));
       await nc.close();
       await kill9(s);
-      const log = `${dir}/jetstream/$G/streams/T/msgs.log`;
+      const log = `${dir}/jetstream/$G/streams/T/msgs.1.log`;
       const whole = Deno.readFileSync(log);
       // Append the first 20 bytes of the last record again: a write cut short.
       const lastStart = whole.length - (9 + 26 + 1 + 1); // frame + fixed fields + "t" + "c"

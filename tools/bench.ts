@@ -27,6 +27,7 @@ import { twoNode, twoNode1k } from "./bench/cluster.ts";
 import { cpuLine, CpuMeter, type CpuReport, pctText } from "./bench/cpu.ts";
 import { flowControl } from "./bench/flow_control.ts";
 import { idleConnectionCount, idleConns } from "./bench/idle.ts";
+import { jetStream } from "./bench/jetstream.ts";
 import { leafPubSub } from "./bench/leaf.ts";
 import { bcryptStorm, cleanupAuthConfig, reqReply } from "./bench/latency.ts";
 import {
@@ -41,7 +42,8 @@ import {
 } from "./bench/report.ts";
 import { workerCpuLog } from "./bench/load_pool.ts";
 import { launched, type ServerSpec, stopAll } from "./bench/servers.ts";
-import { fanOut, pubOnly, pubSub, queue, wildcard } from "./bench/throughput.ts";
+import { fanOut, pubOnly, pubSub, queue, relay, wildcard } from "./bench/throughput.ts";
+import { cleanupGoSink, tlsCeiling } from "./bench/tls_ceiling.ts";
 import {
   bystander,
   cleanupTlsConfig,
@@ -63,6 +65,7 @@ export const WORKLOADS: Workload[] = [
   wildcard,
   pubSub,
   fanOut,
+  relay,
   idleConns,
   flowControl,
   bystander,
@@ -73,6 +76,8 @@ export const WORKLOADS: Workload[] = [
   leafPubSub,
   bcryptStorm,
   wsPubSub,
+  tlsCeiling,
+  jetStream,
 ];
 
 /** Debian's nats-server, the reference, when it is installed there. */
@@ -455,6 +460,7 @@ if (import.meta.main) {
     await stopAll();
     await cleanupAuthConfig();
     await cleanupTlsConfig();
+    await cleanupGoSink();
     Deno.removeSignalListener("SIGINT", onInt);
     Deno.removeSignalListener("SIGTERM", onInt);
   }

@@ -23,10 +23,10 @@ import { latin1 } from "../protocol/bytes.ts";
 import { Outbound } from "../conn/outbound.ts";
 import { type InboundOwner, InboundPump, ReadBlock } from "../conn/inbound.ts";
 import { KeepAlive } from "../conn/keep_alive.ts";
-import { hashSubject, PublishCache } from "./publish_cache.ts";
+import { hashSubject, PublishCache, type PublishCacheEntry } from "./publish_cache.ts";
 import { traceArgsLine, tracePayloadLine } from "../conn/trace.ts";
 import { closeOnTransportEnd, closeOnWriteError } from "../conn/transport_failure.ts";
-import { copySid, type PublisherDetails, Subscription } from "../delivery/subscription.ts";
+import { keptSidBytes, type PublisherDetails, Subscription } from "../delivery/subscription.ts";
 import { clientLogTag, validInfo } from "./client_info.ts";
 import { joinHostPort } from "../conn/address.ts";
 import { addShadows, removeShadows, replyInterestLost } from "../server/imports.ts";
@@ -132,6 +132,11 @@ export class ClientConnection implements ClientOps, InboundOwner {
   #msg: PublishContext | null = null;
   /** Recent subjects by hash of their bytes: a hit needs no string and no Map lookup. */
   #l1: PublishCache | null = null;
+  /**
+   * The entry the last PUB hit: a publisher mostly repeats its subject, and
+   * comparing the bytes with it skips hashing and probing the cache.
+   */
+  #l1Last: PublishCacheEntry | undefined = undefined;
   /** Bumped to invalidate every L1 entry (account or permissions changed). */
   #l1Epoch = 0;
 
@@ -445,9 +450,17 @@ export class ClientConnection implements ClientOps, InboundOwner {
     const gen = sublist.generation;
     let result: MatchResult<Subscription>;
     const l1 = this.#l1 ??= new PublishCache();
-    const hash = hashSubject(ab, s0, s1);
     const epoch = this.#l1Epoch;
-    const entry = l1.get(ab, s0, s1, hash, gen, epoch);
+    let entry = this.#l1Last;
+    let hash = 0;
+    if (
+      entry === undefined || entry.gen !== gen || entry.epoch !== epoch ||
+      !entry.matches(ab, s0, s1)
+    ) {
+      hash = hashSubject(ab, s0, s1);
+      entry = l1.get(ab, s0, s1, hash, gen, epoch);
+      this.#l1Last = entry;
+    }
     if (entry !== undefined) {
       msg.subject = entry.subject;
       // Reply grants (allow_responses) are consumed per publish: never cache those verdicts.
@@ -610,8 +623,7 @@ export class ClientConnection implements ClientOps, InboundOwner {
     const subject = latin1(ab, p.argStart[0], p.argEnd[0]);
     const sidArg = p.argCount - 1;
     const queue = p.argCount === 3 ? latin1(ab, p.argStart[1], p.argEnd[1]) : null;
-    const sidBytes = copySid(ab, p.argStart[sidArg], p.argEnd[sidArg]);
-    const sid = latin1(sidBytes, 0, sidBytes.length);
+    const sid = latin1(ab, p.argStart[sidArg], p.argEnd[sidArg]);
     if (this.server.log.traceEnabled) {
       this.#trace(`<<- [SUB ${subject}${queue === null ? "" : " " + queue} ${sid}]`);
     }
@@ -645,6 +657,7 @@ export class ClientConnection implements ClientOps, InboundOwner {
       this.sendErr(WireError.InvalidSubject);
       return;
     }
+    const sidBytes = keptSidBytes(ab, p.argStart[sidArg], p.argEnd[sidArg]);
     const sub = new Subscription({ subject, queue, sid, sidBytes, client: this });
     if (this.permissions !== null) {
       sub.deliveryFiltered = this.permissions.needsDeliveryFilter(subject);

@@ -83,6 +83,23 @@ Deno.test("ClientConnection delivers its own PUB to its SUB, split at any byte",
   client.close(ClosedReason.ClientClosed);
 });
 
+Deno.test("ClientConnection: a repeated subject sees interest that changed between its PUBs", async () => {
+  const { transport, client } = connect();
+  // The same subject again and again (the second PUB of each pair hits the
+  // last-subject shortcut), with SUB and UNSUB in between: each PUB must use
+  // the interest of its own moment.
+  const pub = (body: string) => `PUB foo 1\r\n${body}\r\nPUB foo 1\r\n${body}\r\n`;
+  transport.feed(
+    'CONNECT {"verbose":false}\r\n' + pub("a") + "SUB foo 1\r\n" + pub("b") + "SUB * 2\r\n" +
+      pub("c") + "UNSUB 1\r\n" + pub("d") + "UNSUB 2\r\n" + pub("e") + "PING\r\n",
+  );
+  await turn();
+  const msgs = transport.written.match(/MSG foo \d+ 1\r\n.\r\n/g) ?? [];
+  const got = msgs.map((m) => m.replace(/^MSG foo (\d+) 1\r\n(.)\r\n$/, "$2$1")).join(" ");
+  equal(got, "b1 b1 c2 c1 c2 c1 d2 d2");
+  client.close(ClosedReason.ClientClosed);
+});
+
 Deno.test("ClientConnection refuses a payload over max_payload with nats-server's error and closes", async () => {
   const { server, transport, client } = connect();
   transport.feed('CONNECT {"verbose":false}\r\nPUB foo 17\r\n');

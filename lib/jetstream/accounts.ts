@@ -22,6 +22,7 @@ import {
   type JetStreamConfigInfo,
   type JetStreamHandle,
   type JetStreamHost,
+  type JetStreamMetrics,
   type JetStreamStats,
 } from "./jetstream.ts";
 import type { AccountContext, AccountJetStreamLimits } from "./limits.ts";
@@ -169,6 +170,21 @@ export class JetStreamAccounts implements JetStreamHandle {
       out.bytes += t.bytes;
     }
     return out;
+  }
+
+  metrics(): JetStreamMetrics {
+    const streams: JetStreamMetrics["streams"] = [];
+    let compaction: JetStreamMetrics["compaction"] | undefined;
+    for (const js of this.engines.values()) {
+      const m = js.metrics();
+      streams.push(...m.streams);
+      compaction = m.compaction; // Process-wide: the same from each account.
+    }
+    return {
+      streams,
+      compaction: compaction ??
+        { rewritten: 0, removed: 0, reclaimedBytes: 0, maxPauseMs: 0, errors: 0 },
+    };
   }
 
   shutdown(): void {

@@ -29,7 +29,7 @@ import {
 import { checkConfigTypes } from "./consumer_config.ts";
 import { InterestWatch } from "./push.ts";
 import { goJson } from "./json.ts";
-import { StreamFiles } from "./filestore.ts";
+import { type CompactionStats, compactionTotals, StreamFiles } from "./filestore.ts";
 import {
   DIRECT_GROUP,
   directGet,
@@ -86,12 +86,30 @@ export interface JetStreamStats {
   api: { total: number; errors: number };
 }
 
+/** Per-stream figures and the file store's compaction counters (/metrics). */
+export interface JetStreamMetrics {
+  streams: Array<{
+    account: string;
+    name: string;
+    storage: "file" | "memory";
+    messages: number;
+    bytes: number;
+    consumers: number;
+    /** Bytes of the message log on disk (0 for memory streams). */
+    diskBytes: number;
+  }>;
+  /** Compaction since the server started, over every stream (deleted ones included). */
+  compaction: CompactionStats;
+}
+
 /** What the server and monitoring use of JetStream. */
 export interface JetStreamHandle {
   readonly config: JetStreamConfigInfo;
   stats(): JetStreamStats;
   /** Streams, consumers, messages and bytes over all streams (/jsz). */
   totals(): { streams: number; consumers: number; messages: number; bytes: number };
+  /** Figures for /metrics and the dashboard. */
+  metrics(): JetStreamMetrics;
   /** Whether the account named has JetStream (/accountz `jetstream_enabled`). */
   enabledFor(account: string): boolean;
   shutdown(): void;
@@ -276,6 +294,7 @@ export class JetStream implements JetStreamHandle {
 
   /** Group commit: one sync per file written in this batch, then the acks, in order. */
   #commit(): void {
+    this.#saveConsumers();
     const acks = this.#pendingAcks.splice(0);
     let failed: Error | null = null;
     for (const files of this.#unsynced) {
@@ -337,7 +356,7 @@ export class JetStream implements JetStreamHandle {
         );
       }
       stream.restore(records);
-      stream.files = files;
+      stream.files = this.#watchCompaction(files, name);
       this.#subscribeStream(stream);
       for (const [cname, saved] of files.readConsumers()) {
         const rec = saved as { config: ConsumerConfig; created: string; state: ConsumerState };
@@ -349,6 +368,15 @@ export class JetStream implements JetStreamHandle {
       );
     }
     for (const stream of this.streams.values()) this.#followers.add(stream);
+  }
+
+  /** Logs a compaction step that failed (the old segment stays; it is tried again later). */
+  #watchCompaction(files: StreamFiles, name: string): StreamFiles {
+    files.onError = (e) =>
+      this.#host.log.error(
+        `JetStream stream '${this.ctx.name} > ${name}' compaction failed: ${e.message}`,
+      );
+    return files;
   }
 
   #newStream(cfg: StreamConfig, created: string): Stream {
@@ -388,6 +416,7 @@ export class JetStream implements JetStreamHandle {
   }
 
   shutdown(): void {
+    this.#saveConsumers();
     for (const m of this.consumers.values()) for (const c of m.values()) c.close();
     for (const s of this.streams.values()) s.close();
     this.#followers.close();
@@ -427,6 +456,19 @@ export class JetStream implements JetStreamHandle {
       ha_assets: 0,
       api: { total: this.#apiTotal, errors: this.#apiErrors },
     };
+  }
+
+  metrics(): JetStreamMetrics {
+    const streams = [...this.streams.values()].map((s) => ({
+      account: this.ctx.name,
+      name: s.config.name,
+      storage: s.config.storage,
+      messages: s.msgs.size,
+      bytes: s.bytes,
+      consumers: this.consumers.get(s.config.name)?.size ?? 0,
+      diskBytes: s.files?.diskBytes ?? 0,
+    }));
+    return { streams, compaction: { ...compactionTotals } };
   }
 
   totals(): { streams: number; consumers: number; messages: number; bytes: number } {
@@ -574,7 +616,7 @@ export class JetStream implements JetStreamHandle {
         }
       }
       const stream = this.#newStream(cfg, created);
-      stream.files = files;
+      stream.files = files && this.#watchCompaction(files, name);
       this.#subscribeStream(stream);
       this.#followers.add(stream);
       this.#followers.changed(name);
@@ -899,13 +941,63 @@ export class JetStream implements JetStreamHandle {
     }
     const files = stream.files;
     if (files !== null && c.config.durable_name) {
-      c.persist = (x) =>
-        files.writeConsumer(x.name, { config: x.config, created: x.created, state: x.state() });
-      c.persist(c);
+      // Saved once per batch (see #saveConsumers), not once per ack.
+      c.persist = (x) => this.#consumerChanged(x);
+      this.#writeConsumer(c);
+    }
+  }
+
+  /** Durable consumers of file streams whose state changed since it was last written. */
+  readonly #dirtyConsumers = new Set<Consumer>();
+  #consumersQueued = false;
+
+  #consumerChanged(c: Consumer): void {
+    this.#dirtyConsumers.add(c);
+    if (this.#consumersQueued) return;
+    // Changes made outside a batch (timers) are saved in a microtask.
+    this.#consumersQueued = true;
+    queueMicrotask(() => {
+      this.#consumersQueued = false;
+      this.#saveConsumers();
+    });
+  }
+
+  #writeConsumer(c: Consumer): void {
+    c.stream.files?.writeConsumer(c.name, {
+      config: c.config,
+      created: c.created,
+      state: c.state(),
+    });
+  }
+
+  /**
+   * Writes (temp file, fdatasync, rename) each durable consumer whose state
+   * changed: at the end of each batch of requests and acks, before their
+   * replies are written to any socket (those go out in a later microtask),
+   * so the state is still saved before an ack is answered, once per batch.
+   */
+  #saveConsumers(): void {
+    if (this.#dirtyConsumers.size === 0) return;
+    const dirty = [...this.#dirtyConsumers];
+    this.#dirtyConsumers.clear();
+    for (const c of dirty) {
+      // Deleted since (with its stream, or alone): nothing to write.
+      if (this.consumers.get(c.stream.config.name)?.get(c.name) !== c) continue;
+      if (this.streams.get(c.stream.config.name) !== c.stream) continue;
+      try {
+        this.#writeConsumer(c);
+      } catch (e) {
+        this.#host.log.error(
+          `JetStream failed to save consumer '${this.ctx.name} > ${c.stream.config.name} > ${c.name}': ${
+            (e as Error).message
+          }`,
+        );
+      }
     }
   }
 
   #removeConsumer(c: Consumer): void {
+    this.#dirtyConsumers.delete(c);
     if (c.persist !== null) c.stream.files?.removeConsumer(c.name);
     for (const sid of this.#consumerSids.get(c) ?? []) this.#client.unsubscribe(sid);
     this.#consumerSids.delete(c);

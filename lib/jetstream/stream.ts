@@ -408,7 +408,8 @@ export class Stream {
     const lastMsgId = this.lastMsgId;
     this.lastMsgId = msgId;
     if (msgId !== "") this.dedupe.set(msgId, { seq, ts });
-    this.#enforceLimits(subject);
+    // What the limits remove is synced with this message, before its ack.
+    this.#withItsSync(() => this.#enforceLimits(subject));
     const over = this.guard?.after() ?? null;
     if (over !== null) {
       // Taken back; its sequence stays used, as in nats-server.
@@ -418,8 +419,10 @@ export class Stream {
       return fail(over);
     }
     // A roll-up: the new message replaces the subject's earlier ones, or all of the stream's.
-    if (rollup === "sub") this.purge(subject, 1);
-    else if (rollup === "all") this.#compact(seq);
+    this.#withItsSync(() => {
+      if (rollup === "sub") this.purge(subject, 1);
+      else if (rollup === "all") this.#compact(seq);
+    });
     this.#scheduleAge();
     this.onStored?.(m);
     return { ack: `${this.ackPrefix}${seq}}`, stored: true };
@@ -475,6 +478,21 @@ export class Stream {
     this.onStored?.(m);
   }
 
+  /**
+   * Runs `fn` with the delete records it writes left to the sync of the
+   * message just stored (the group commit, before its ack): they come after
+   * it in the log, so a crash keeps both or neither.
+   */
+  #withItsSync(fn: () => void): void {
+    if (this.files === null) return fn();
+    this.files.deferSync = true;
+    try {
+      fn();
+    } finally {
+      this.files.deferSync = false;
+    }
+  }
+
   #add(m: StoredMsg): void {
     const { seq, subject, ts } = m;
     const size = msgSize(this.config.storage, subject, m.hdr, m.data);
@@ -497,7 +515,14 @@ export class Stream {
           if (r.msg.seq <= this.lastSeq) continue;
           this.#add(r.msg);
         } else if (r.kind === "delete") this.removeMsg(r.seq);
-        else {
+        else if (r.kind === "mark") {
+          // Compaction dropped the message(s) up to r.seq: the sequence goes on after it.
+          if (r.seq > this.lastSeq) {
+            this.lastSeq = r.seq;
+            this.lastTs = r.ts;
+            if (this.msgs.size === 0) this.firstSeq = r.seq + 1;
+          }
+        } else {
           this.purge();
           this.firstSeq = Math.max(this.firstSeq, r.firstSeq);
           this.lastSeq = Math.max(this.lastSeq, r.firstSeq - 1);

@@ -1,7 +1,7 @@
 /**
  * The live dashboard served at the monitoring root: one self-contained page
  * (inline CSS and JS, no CDN, works offline) that polls /varz, /connz,
- * /routez and /metrics with relative URLs, so it works under
+ * /routez, /leafz, /jsz (when JetStream is on) and /metrics with relative URLs, so it works under
  * `http_base_path` and behind a path-prefixing proxy.
  *
  * @module
@@ -250,6 +250,18 @@ function renderCert() {
   const renewing = Boolean(t && t.next_renewal && !t.last_error);
   $("k-cert").classList.toggle("bad", Boolean(t && t.last_error) || (days < 14 && !renewing) || days < 0);
 }
+// /jsz is asked for once JetStream is seen on in /varz (and on the first poll).
+let jsOn = true;
+function renderJetStream(v, j) {
+  const on = Boolean(v.jetstream && v.jetstream.config);
+  jsOn = on;
+  if (!on) { text("js", "off"); text("js-sub", "not enabled"); return; }
+  const st = v.jetstream.stats || {};
+  if (j && !j.disabled) {
+    text("js", fmtNum(j.messages) + " msgs");
+    text("js-sub", fmtNum(j.streams) + " streams · " + fmtNum(j.consumers) + " consumers · " + fmtBytes((st.storage || 0) + (st.memory || 0)));
+  }
+}
 async function getJson(path) {
   const r = await fetch(path, { cache: "no-store" });
   if (!r.ok) throw new Error(path + ": " + r.status);
@@ -258,12 +270,13 @@ async function getJson(path) {
 async function poll() {
   try {
     const wantMetrics = tick++ % 10 === 0;
-    const [v, c, r, m, l] = await Promise.all([
+    const [v, c, r, m, l, j] = await Promise.all([
       getJson("varz"),
       getJson("connz?limit=1000"),
       getJson("routez"),
       wantMetrics ? fetch("metrics", { cache: "no-store" }).then((x) => x.text()) : Promise.resolve(null),
       getJson("leafz"),
+      jsOn ? getJson("jsz") : Promise.resolve(null),
     ]);
     const now = Date.parse(v.now);
     if (prev) {
@@ -295,6 +308,7 @@ async function poll() {
     renderRoutes(r);
     renderLeafs(l);
     text("leafs", fmtNum(v.leafnodes));
+    renderJetStream(v, j);
     if (m !== null) certs = parseCerts(m);
     tlsCert = v.tls_cert || null;
     renderCert();
@@ -361,6 +375,7 @@ export function dashboardHtml(info: { serverName: string }): string {
     ${kpi("leafs", "Leaf nodes")}
     ${kpi("mem", "Memory", "", '<span id="cpu-sub">&nbsp;</span>')}
     ${kpi("cert", "TLS certificate")}
+    ${kpi("js", "JetStream")}
   </section>
   <section class="charts">
     <div class="card"><h2>Messages / s<span class="legend"><i style="background:var(--in)"></i>in<i style="background:var(--out)"></i>out</span></h2><svg class="chart" id="chart-msgs" viewBox="0 0 300 120" preserveAspectRatio="none" role="img" aria-label="messages per second"></svg></div>

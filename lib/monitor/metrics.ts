@@ -215,6 +215,7 @@ export function buildMetrics(
     "Consecutive failed ACME attempts for a certificate (0 after a success).",
     acme.map((c) => ({ labels: { subject: c.subject }, value: c.failures ?? 0 })),
   );
+  jetStreamMetrics(m, server);
   m.family(
     "dnatsd_http_requests_total",
     "counter",
@@ -222,4 +223,91 @@ export function buildMetrics(
     [...ctx.reqStats].map(([path, n]) => ({ labels: { path }, value: n })),
   );
   return m.text();
+}
+
+/** JetStream's usage, per stream, and the file store's compaction (docs/jetstream.md). */
+function jetStreamMetrics(m: Exposition, server: MonitoredServer): void {
+  const js = server.jetstream;
+  m.one("dnatsd_jetstream_enabled", "gauge", "1 when JetStream is on, else 0.", js ? 1 : 0);
+  if (!js) return;
+  const st = js.stats();
+  const totals = js.totals();
+  const x = js.metrics();
+  m.one("dnatsd_jetstream_streams", "gauge", "JetStream streams.", totals.streams);
+  m.one("dnatsd_jetstream_consumers", "gauge", "JetStream consumers.", totals.consumers);
+  m.one("dnatsd_jetstream_messages", "gauge", "Messages in all streams.", totals.messages);
+  m.one("dnatsd_jetstream_bytes", "gauge", "Bytes of the messages in all streams.", totals.bytes);
+  m.one("dnatsd_jetstream_memory_used_bytes", "gauge", "Memory used by streams.", st.memory);
+  m.one(
+    "dnatsd_jetstream_storage_used_bytes",
+    "gauge",
+    "File storage used by streams.",
+    st.storage,
+  );
+  m.one(
+    "dnatsd_jetstream_memory_limit_bytes",
+    "gauge",
+    "max_memory_store.",
+    js.config.max_memory,
+  );
+  m.one(
+    "dnatsd_jetstream_storage_limit_bytes",
+    "gauge",
+    "max_file_store.",
+    js.config.max_storage,
+  );
+  m.one("dnatsd_jetstream_api_requests_total", "counter", "$JS.API requests.", st.api.total);
+  m.one("dnatsd_jetstream_api_errors_total", "counter", "$JS.API errors.", st.api.errors);
+  const per = (pick: (s: (typeof x.streams)[number]) => number, only?: "file"): Sample[] =>
+    x.streams.filter((s) => only === undefined || s.storage === only).map((s) => ({
+      labels: { account: s.account, stream: s.name, storage: s.storage },
+      value: pick(s),
+    }));
+  m.family(
+    "dnatsd_jetstream_stream_messages",
+    "gauge",
+    "Messages in a stream.",
+    per((s) => s.messages),
+  );
+  m.family(
+    "dnatsd_jetstream_stream_bytes",
+    "gauge",
+    "Bytes of a stream's messages.",
+    per((s) => s.bytes),
+  );
+  m.family(
+    "dnatsd_jetstream_stream_consumers",
+    "gauge",
+    "Consumers of a stream.",
+    per((s) => s.consumers),
+  );
+  m.family(
+    "dnatsd_jetstream_stream_disk_bytes",
+    "gauge",
+    "Bytes of a file stream's message log on disk (live and not yet compacted).",
+    per((s) => s.diskBytes, "file"),
+  );
+  const c = x.compaction;
+  m.family("dnatsd_jetstream_compactions_total", "counter", "File store compaction steps.", [
+    { labels: { action: "rewrite" }, value: c.rewritten },
+    { labels: { action: "unlink" }, value: c.removed },
+  ]);
+  m.one(
+    "dnatsd_jetstream_compaction_reclaimed_bytes_total",
+    "counter",
+    "Bytes the file store's compaction gave back.",
+    c.reclaimedBytes,
+  );
+  m.one(
+    "dnatsd_jetstream_compaction_errors_total",
+    "counter",
+    "Compaction steps that failed (the old segment stayed).",
+    c.errors,
+  );
+  m.one(
+    "dnatsd_jetstream_compaction_max_pause_seconds",
+    "gauge",
+    "The longest single compaction step since start.",
+    c.maxPauseMs / 1000,
+  );
 }

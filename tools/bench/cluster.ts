@@ -18,12 +18,25 @@ const FORM_MS = 10_000;
 
 const NO_CLUSTER = "no cluster support yet";
 
-/** Starts A and B routed to each other; both are stopped by the caller. */
-export async function startPair(spec: ServerSpec, into: RunningServer[]): Promise<void> {
+/**
+ * Starts A and B routed to each other; both are stopped by the caller. With
+ * `monitor`, each gets an HTTP monitoring port (`-m`), in the same order.
+ */
+export async function startPair(
+  spec: ServerSpec,
+  into: RunningServer[],
+  monitor?: [number, number],
+): Promise<void> {
   const [ca, cb] = [freePort(), freePort()];
   const results = await Promise.allSettled([
-    launch(spec, { cluster: { port: ca, routes: [cb] } }),
-    launch(spec, { cluster: { port: cb, routes: [ca] } }),
+    launch(spec, {
+      cluster: { port: ca, routes: [cb] },
+      ...(monitor === undefined ? {} : { monitor: monitor[0] }),
+    }),
+    launch(spec, {
+      cluster: { port: cb, routes: [ca] },
+      ...(monitor === undefined ? {} : { monitor: monitor[1] }),
+    }),
   ]);
   for (const r of results) if (r.status === "fulfilled") into.push(r.value);
   const failed = results.find((r): r is PromiseRejectedResult => r.status === "rejected");
@@ -121,6 +134,8 @@ export const twoNode: Workload = {
 };
 
 const BIG = 1024;
+/** How long runFlow waits without a delivery before it counts (tools/bench/flows.ts). */
+const STALL_SECONDS = 2;
 
 /** The three 1 KB flows across the route: subscribers on B, publisher on A. */
 const ROUTE_FLOWS = [
@@ -135,6 +150,59 @@ function lostOf(r: FlowResult): { lost: number; duplicated: number } {
     return { lost: r.exactlyOnce.missing, duplicated: r.exactlyOnce.duplicated };
   }
   return { lost: Math.max(0, r.expected - r.delivered), duplicated: 0 };
+}
+
+/** What a node's monitoring port says about losses: slow consumers cut, routes by id. */
+interface LossCounters {
+  slowConsumers: number;
+  routeIds: number[];
+}
+
+/** Reads /varz and /routez of one node; undefined when the port does not answer. */
+async function lossCounters(monitorPort: number): Promise<LossCounters | undefined> {
+  try {
+    const get = async (path: string) => {
+      const res = await fetch(`http://127.0.0.1:${monitorPort}${path}`, {
+        signal: AbortSignal.timeout(5000),
+      });
+      return await res.json() as Record<string, unknown>;
+    };
+    const varz = await get("/varz");
+    const routez = await get("/routez");
+    const routes = Array.isArray(routez.routes) ? routez.routes as { rid?: unknown }[] : [];
+    return {
+      slowConsumers: Number(varz.slow_consumers ?? 0),
+      routeIds: routes.map((r) => Number(r.rid)),
+    };
+  } catch {
+    return undefined;
+  }
+}
+
+/**
+ * The cause next to a flow's loss: slow consumers each node cut during the
+ * flow, and routes that are new since it started (a route cut and redialled
+ * loses what it carried). docs/performance.md has what was found.
+ */
+function causeNote(
+  before: (LossCounters | undefined)[],
+  after: (LossCounters | undefined)[],
+): { slowConsumers: number; text: string } {
+  let slowConsumers = 0;
+  const parts: string[] = [];
+  ["A", "B"].forEach((node, i) => {
+    const b = before[i];
+    const a = after[i];
+    if (b === undefined || a === undefined) {
+      parts.push(`${node} ?`);
+      return;
+    }
+    const sc = a.slowConsumers - b.slowConsumers;
+    const newRoutes = a.routeIds.filter((id) => !b.routeIds.includes(id)).length;
+    slowConsumers += sc;
+    parts.push(`${node} ${sc} slow${newRoutes > 0 ? `, ${newRoutes} route redialled` : ""}`);
+  });
+  return { slowConsumers, text: parts.join(" / ") };
 }
 
 /**
@@ -158,17 +226,26 @@ export const twoNode1k: Workload = {
       target: exactly(0, "0 lost"),
       combine: "max",
     },
+    {
+      id: "c1k.slow",
+      label: "two-node 1 KB: slow consumers cut (3 flows)",
+      format: "count",
+      combine: "max",
+    },
   ],
   run: async (spec, ctx) => {
     const servers: RunningServer[] = [];
     try {
-      await startPair(spec, servers);
+      const monitor: [number, number] = [freePort(), freePort()];
+      await startPair(spec, servers, monitor);
       const [a, b] = servers as [RunningServer, RunningServer];
       const out = new Map<string, Measured>();
       let lost = 0;
+      let slowConsumers = 0;
       const lostNotes: string[] = [];
       for (const f of ROUTE_FLOWS) {
         const subject = `bench.route.${f.id.slice(4)}`;
+        const before = await Promise.all(monitor.map(lossCounters));
         const r = await runFlow({
           pubPort: a.port,
           subPort: b.port,
@@ -184,15 +261,26 @@ export const twoNode1k: Workload = {
           exactlyOnce: f.subs === 1 || f.queue,
           probeSubject: subject,
         });
+        const cause = causeNote(before, await Promise.all(monitor.map(lossCounters)));
+        slowConsumers += cause.slowConsumers;
         out.set(f.id, deliveryFigure(r));
         const l = lostOf(r);
         lost += l.lost;
+        // A shortfall with nothing cut and a stalled wait may be late, not lost.
+        const late = l.lost > 0 && r.drainEnd === "stalled"
+          ? `, no delivery for ${STALL_SECONDS} s when counted`
+          : "";
         lostNotes.push(
           `${f.id.slice(4)} ${n(l.lost)}` +
-            (l.duplicated > 0 ? ` (${n(l.duplicated)} DUPLICATED)` : ""),
+            (l.duplicated > 0 ? ` (${n(l.duplicated)} DUPLICATED)` : "") +
+            ` (${cause.text}${late})`,
         );
       }
       out.set("c1k.lost", { value: lost, note: lostNotes.join(", ") });
+      out.set("c1k.slow", {
+        value: slowConsumers,
+        note: "slow consumers the two nodes cut during the three flows (/varz)",
+      });
       return out;
     } finally {
       await Promise.all(servers.map((s) => s.stop()));

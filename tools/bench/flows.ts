@@ -27,6 +27,8 @@ export interface FlowSpec {
   /** Every client of the flow connects with TLS. */
   tls?: TlsClient;
   pubSubjects: string[];
+  /** `MSG`: the publisher writes ready-made deliveries (the relay ceiling); default `PUB`. */
+  pubVerb?: "PUB" | "MSG";
   payloadSize: number;
   count: number;
   maxMs: number;
@@ -68,7 +70,16 @@ export interface FlowResult {
   exactlyOnce?: ExactlyOnce;
   /** Subscribers the server disconnected (slow consumer) and their errors. */
   problems: string[];
+  /**
+   * Why the wait for deliveries ended: all arrived, every subscriber was
+   * closed, none made progress for {@link STALL_MS} (a shortfall may then be
+   * late rather than lost), or the overall deadline passed.
+   */
+  drainEnd: DrainEnd;
 }
+
+/** See {@link FlowResult.drainEnd}. */
+export type DrainEnd = "complete" | "closed" | "stalled" | "deadline";
 
 /** Poll interval while waiting for deliveries to drain. */
 const POLL_MS = 10;
@@ -106,6 +117,7 @@ export async function runFlow(spec: FlowSpec): Promise<FlowResult> {
       count: spec.count,
       maxMs: spec.maxMs,
       seq: spec.exactlyOnce === true,
+      ...(spec.pubVerb === undefined ? {} : { verb: spec.pubVerb }),
       ...clientOpts(spec),
     });
     workers.push(pub);
@@ -113,10 +125,10 @@ export async function runFlow(spec: FlowSpec): Promise<FlowResult> {
     pub.send({ type: "go" });
     const pubDone = await pub.next("done", spec.maxMs + 120_000) as PubDone;
     const expected = spec.expectedDeliveries(pubDone.sent);
-    await drain(subs, expected);
+    const drainEnd = await drain(subs, expected);
     for (const w of subs) w.send({ type: "stop" });
     const dones = await Promise.all(subs.map((w) => w.next("done", 30_000))) as SubDone[];
-    return summarize(spec, pubDone, dones, expected, ready.map((r) => r.subscribeMs));
+    return summarize(spec, pubDone, dones, expected, ready.map((r) => r.subscribeMs), drainEnd);
   } finally {
     terminateAll(workers);
   }
@@ -154,8 +166,8 @@ async function probeUntilSeen(spec: FlowSpec, subs: LoadWorker[], subject: strin
 }
 
 /** Polls subscriber counts until `expected` is reached, progress stalls, or 60 s pass. */
-async function drain(subs: LoadWorker[], expected: number): Promise<void> {
-  if (subs.length === 0) return;
+async function drain(subs: LoadWorker[], expected: number): Promise<DrainEnd> {
+  if (subs.length === 0) return "complete";
   const deadline = performance.now() + 60_000;
   let last = -1;
   let lastChange = performance.now();
@@ -163,15 +175,17 @@ async function drain(subs: LoadWorker[], expected: number): Promise<void> {
     for (const w of subs) w.send({ type: "poll" });
     const counts = await Promise.all(subs.map((w) => w.next("count", 10_000)));
     const total = counts.reduce((sum, c) => sum + c.count, 0);
-    if (total >= expected || counts.every((c) => c.closed)) return;
+    if (total >= expected) return "complete";
+    if (counts.every((c) => c.closed)) return "closed";
     if (total !== last) {
       last = total;
       lastChange = performance.now();
     } else if (performance.now() - lastChange > STALL_MS) {
-      return;
+      return "stalled";
     }
     await new Promise((resolve) => setTimeout(resolve, POLL_MS));
   }
+  return "deadline";
 }
 
 function summarize(
@@ -180,6 +194,7 @@ function summarize(
   subs: SubDone[],
   expected: number,
   subscribeMs: number[],
+  drainEnd: DrainEnd,
 ): FlowResult {
   const delivered = subs.reduce((sum, s) => sum + s.count, 0);
   const lastAbs = subs.reduce((max, s) => Math.max(max, s.lastAbs), 0);
@@ -200,6 +215,7 @@ function summarize(
     deliveryRate: seconds > 0 ? delivered / seconds : 0,
     subscribeMs,
     problems,
+    drainEnd,
   };
   if (spec.exactlyOnce === true) result.exactlyOnce = checkExactlyOnce(subs, pub.sent);
   return result;

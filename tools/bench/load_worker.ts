@@ -64,7 +64,13 @@ interface Batch {
 }
 
 function buildBatch(task: PubTask): Batch {
-  const heads = task.subjects.map((s) => bytes(`PUB ${s} ${task.payloadSize}\r\n`));
+  const heads = task.subjects.map((s) =>
+    bytes(
+      task.verb === "MSG"
+        ? `MSG ${s} 1 ${task.payloadSize}\r\n`
+        : `PUB ${s} ${task.payloadSize}\r\n`,
+    )
+  );
   const cycleBytes = heads.reduce((sum, h) => sum + h.length + task.payloadSize + 2, 0);
   const cycles = Math.max(1, Math.floor(BATCH_BYTES / cycleBytes));
   const count = cycles * heads.length;

@@ -13,6 +13,7 @@ const CR = 13;
 const SPACE = 32;
 const ZERO = 48;
 const CHAR_M = 77;
+const CHAR_H = 72;
 const CHAR_P = 80;
 const CHAR_I = 73;
 const CHAR_MINUS = 45;
@@ -119,8 +120,9 @@ export class MsgScanner {
     let end = lf;
     if (end > start && buf[end - 1] === CR) end--;
     const c = buf[start];
-    if (c === CHAR_M) {
-      // MSG <subject> <sid> [reply] <size>: the size is the last token.
+    if (c === CHAR_M || c === CHAR_H) {
+      // MSG <subject> <sid> [reply] <size>, or HMSG ... <header size> <total size>:
+      // the size to skip is the last token.
       let k = end - 1;
       let size = 0;
       let mul = 1;

@@ -19,6 +19,11 @@ export interface Creds {
  */
 export interface TlsClient {
   ca: string;
+  /**
+   * Handshake first, INFO over TLS (the `tlsceiling` sinks: `Deno.listenTls`
+   * cannot send plain text before its handshake).
+   */
+  first?: boolean;
 }
 
 const encoder = new TextEncoder();
@@ -136,7 +141,7 @@ export async function rawConnect(
   try {
     tcp.setNoDelay(true);
     if (opts.tls !== undefined) {
-      await readInfoLine(tcp, deadline);
+      if (opts.tls.first !== true) await readInfoLine(tcp, deadline);
       conn = await Deno.startTls(tcp, { hostname: "localhost", caCerts: [opts.tls.ca] });
       client.conn = conn;
     }

@@ -5,7 +5,17 @@
  */
 
 /** How a figure's value prints. */
-export type Format = "rate" | "us" | "ms" | "kib" | "mib" | "count" | "okfail" | "percent";
+export type Format =
+  | "rate"
+  | "us"
+  | "ms"
+  | "kib"
+  | "mib"
+  | "count"
+  | "okfail"
+  | "percent"
+  | "mbs"
+  | "nspb";
 
 /** A goal from the issue, judged on the ratio dnatsd/nats-server or on dnatsd alone. */
 export interface Target {
@@ -96,6 +106,10 @@ export function formatValue(format: Format, v: number): string {
       return `${v.toFixed(0)}%`;
     case "okfail":
       return v === 1 ? "OK" : "FAIL";
+    case "mbs":
+      return `${(v / 1e6).toFixed(1)} MB/s`;
+    case "nspb":
+      return `${v.toFixed(2)} ns/B`;
   }
 }
 

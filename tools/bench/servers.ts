@@ -22,6 +22,8 @@ export interface LaunchOptions {
   config?: string;
   /** Cluster listener port and the route ports to dial (`--cluster`, `--routes`). */
   cluster?: { port: number; routes: number[] };
+  /** HTTP monitoring port (`-m`), for /varz and /routez counters. */
+  monitor?: number;
   readyTimeoutMs?: number;
 }
 
@@ -217,6 +219,7 @@ export async function launch(spec: ServerSpec, opts: LaunchOptions = {}): Promis
     args.push("--routes", opts.cluster.routes.map((p) => `nats://127.0.0.1:${p}`).join(","));
     args.push("--cluster_name", "bench");
   }
+  if (opts.monitor !== undefined) args.push("-m", String(opts.monitor));
   const child = new Deno.Command(spec.cmd[0]!, {
     args,
     stdin: "null",

@@ -27,6 +27,8 @@ export interface PubTask {
   maxMs: number;
   /** Write the message's sequence number at the start of each payload. */
   seq: boolean;
+  /** `MSG` frames instead of `PUB` (for the relay ceiling, which forwards bytes unparsed). */
+  verb?: "PUB" | "MSG";
 }
 
 /** Subscribe, then count deliveries until told to stop. */

@@ -4,6 +4,7 @@
  *
  * @module
  */
+import { fileURLToPath } from "node:url";
 import { runFlow } from "./flows.ts";
 import type { TlsClient } from "./raw.ts";
 import { MUST_BE_OK, ratioAtLeast, ratioAtMost } from "./report.ts";
@@ -79,6 +80,8 @@ export const fanOut: Workload = {
 export interface FlowSetup {
   launch?: LaunchOptions;
   tls?: TlsClient;
+  /** The publisher's frames: `MSG` for the relay ceiling (default `PUB`). */
+  pubVerb?: "PUB" | "MSG";
 }
 
 /** One publisher, `subscribers` as given, 128 B messages: deliveries/s under `id`. */
@@ -94,6 +97,7 @@ export async function oneFlow(
       pubPort: server.port,
       subPort: server.port,
       ...(setup.tls === undefined ? {} : { tls: setup.tls }),
+      ...(setup.pubVerb === undefined ? {} : { pubVerb: setup.pubVerb }),
       pubSubjects: [subscribers[0]![0]!.subject],
       payloadSize: SIZE,
       count: scaled(ctx, subscribers.length > 1 ? 1_000_000 : 3_000_000, 100_000, 10_000),
@@ -104,6 +108,41 @@ export async function oneFlow(
     return new Map([[id, deliveryFigure(r)]]);
   });
 }
+
+const RELAY = fileURLToPath(new URL("./relay_server.ts", import.meta.url));
+
+/**
+ * The runtime's ceiling for pub/sub and fan-out: in dnatsd's column, a
+ * minimal Deno TCP relay (tools/bench/relay_server.ts: read a chunk from the
+ * publisher, write the same bytes to each subscriber, no parsing) under the
+ * same load generator, the publisher writing ready-made MSG frames; in
+ * nats-server's column, nats-server's own pub/sub and fan-out. The ratio is
+ * the most any Deno server of this design could reach against nats-server.
+ */
+export const relay: Workload = {
+  name: "relay",
+  figures: [
+    { id: "relay.pubsub", label: "ceiling: Deno relay 1:1 128 B (msgs/s)", format: "rate" },
+    { id: "relay.fanout", label: "ceiling: Deno relay 1:4 128 B (deliveries/s)", format: "rate" },
+  ],
+  run: async (spec, ctx) => {
+    const relaySpec: ServerSpec = spec.kind === "dnatsd"
+      ? { kind: "dnatsd", cmd: [Deno.execPath(), "run", "-A", "--no-check", RELAY] }
+      : spec;
+    const setup: FlowSetup = spec.kind === "dnatsd" ? { pubVerb: "MSG" } : {};
+    const out = new Map<string, Measured>();
+    const one = await oneFlow(relaySpec, ctx, "relay.pubsub", [[{ subject: "bench.ps" }]], setup);
+    const fan = await oneFlow(
+      relaySpec,
+      ctx,
+      "relay.fanout",
+      Array.from({ length: 4 }, () => [{ subject: "bench.fan" }]),
+      setup,
+    );
+    for (const m of [one, fan]) for (const [k, v] of m) out.set(k, v);
+    return out;
+  },
+};
 
 /** queue 1:4: four members of one group; every sequence must arrive exactly once. */
 export const queue: Workload = {

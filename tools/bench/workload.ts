@@ -69,7 +69,11 @@ export function flowNote(r: FlowResult): string {
   const parts = [`${n(r.sent)} sent`];
   if (r.expected > 0) {
     parts.push(`${n(r.delivered)}/${n(r.expected)} delivered in ${r.seconds.toFixed(2)} s`);
-    if (r.delivered < r.expected) parts.push(`LOST ${n(r.expected - r.delivered)}`);
+    if (r.delivered < r.expected) {
+      // Stalled: nothing arrived for a while when the count was taken (late or lost).
+      const why = r.drainEnd === "complete" ? "" : ` (wait ended: ${r.drainEnd})`;
+      parts.push(`LOST ${n(r.expected - r.delivered)}${why}`);
+    }
   } else {
     parts.push(`in ${r.pubSeconds.toFixed(2)} s (to PONG)`);
   }

@@ -1,0 +1,241 @@
+/**
+ * The cost of TLS itself, without a NATS server: the bench's TLS publisher
+ * (128 B PUBs, as in `tlspub`) feeds a sink that accepts TLS, reads and
+ * discards, and answers the final PING (tools/bench/sinks/). On dnatsd's side
+ * the sinks run in Deno: `node:tls` with dnatsd's shared read buffer,
+ * `node:tls` with 'data' events, and `Deno.listenTls`; on nats-server's side
+ * one sink in Go with crypto/tls (built with the system's `go`), whose figures
+ * fill all three rows. Per sink: bytes/s, CPU per byte, peak RSS.
+ *
+ * The sinks handshake first (INFO over TLS), because `Deno.listenTls` cannot
+ * send plain text before its handshake; the client is the bench's publisher
+ * Worker in that mode (`TlsClient.first`).
+ *
+ * @module
+ */
+import { fileURLToPath } from "node:url";
+import { runFlow } from "./flows.ts";
+import type { Measured } from "./report.ts";
+import { freePort, RunningServer, type ServerSpec } from "./servers.ts";
+import { tlsSetup } from "./tls.ts";
+import { maxPublishMs, n, naFrom, scaled, type Workload } from "./workload.ts";
+
+const SINKS = new URL("./sinks/", import.meta.url);
+const CERTS = new URL("../../certs/", import.meta.url);
+const SIZE = 128;
+const SUBJECT = "bench.tls.pub";
+/** Bytes of one PUB on the wire. */
+const PUB_BYTES = `PUB ${SUBJECT} ${SIZE}\r\n`.length + SIZE + 2;
+
+/** The Deno sinks, each a row; the Go sink fills every row on nats-server's side. */
+const DENO_SINKS = [
+  { key: "node", label: "node:tls, shared read buffer", file: "node_tls_sink.ts", mode: "onread" },
+  { key: "nodedata", label: "node:tls, 'data' events", file: "node_tls_sink.ts", mode: "data" },
+  { key: "deno", label: "Deno.listenTls", file: "deno_tls_sink.ts", mode: "" },
+] as const;
+
+/** The echo measure: every byte decrypted, written back and encrypted. */
+const ECHOES = [
+  { key: "echonode", label: "node:tls", file: "node_tls_sink.ts" },
+  { key: "echodeno", label: "Deno.listenTls", file: "deno_tls_sink.ts" },
+] as const;
+
+let goSink: Promise<string> | undefined;
+let goSinkDir: string | undefined;
+
+/** Builds the Go sink once per bench run (GOPATH mode, as tests/clients/go). */
+function buildGoSink(): Promise<string> {
+  goSink ??= (async () => {
+    const dir = await Deno.makeTempDir({ prefix: "dnatsd-bench-sink-" });
+    goSinkDir = dir;
+    const out = `${dir}/tls_sink`;
+    const r = await new Deno.Command("go", {
+      args: ["build", "-o", out, fileURLToPath(new URL("tls_sink.go", SINKS))],
+      env: { GO111MODULE: "off" },
+      cwd: dir,
+      stdout: "piped",
+      stderr: "piped",
+    }).output();
+    if (!r.success) throw new Error(`go build: ${new TextDecoder().decode(r.stderr).trim()}`);
+    return out;
+  })();
+  return goSink;
+}
+
+/** Removes the Go sink built for this run, if any. */
+export async function cleanupGoSink(): Promise<void> {
+  if (goSinkDir !== undefined) await Deno.remove(goSinkDir, { recursive: true }).catch(() => {});
+  goSinkDir = undefined;
+  goSink = undefined;
+}
+
+/** Starts one sink process and waits for its "listening" line. */
+async function startSink(spec: ServerSpec, cmd: string[], mode: string): Promise<RunningServer> {
+  const port = freePort();
+  const cert = fileURLToPath(new URL("server-cert.pem", CERTS));
+  const key = fileURLToPath(new URL("server-key.pem", CERTS));
+  const args = [...cmd.slice(1), String(port), cert, key, mode].filter((a) => a !== "");
+  const child = new Deno.Command(cmd[0]!, { args, stdin: "null", stdout: "piped", stderr: "piped" })
+    .spawn();
+  const sink = new RunningServer({ kind: spec.kind, cmd }, port, child);
+  const deadline = performance.now() + 30_000;
+  while (!sink.tail.includes("listening on")) {
+    if (sink.exited || performance.now() > deadline) {
+      await sink.stop();
+      throw new Error(`TLS sink did not start: ${sink.tail.trim().split("\n").at(-1)}`);
+    }
+    await new Promise((resolve) => setTimeout(resolve, 20));
+  }
+  return sink;
+}
+
+type SinkFigures = { rate: Measured; cpu: Measured; peak: Measured };
+
+/** What one load run against a sink moved. */
+interface Moved {
+  bytes: number;
+  seconds: number;
+  note: string;
+}
+
+/**
+ * Starts a sink, runs `load` against its port, and turns what it moved into
+ * bytes/s, the sink's CPU per byte, and its peak RSS.
+ */
+async function measureSink(
+  spec: ServerSpec,
+  cmd: string[],
+  mode: string,
+  load: (port: number) => Promise<Moved>,
+): Promise<SinkFigures> {
+  const sink = await startSink(spec, cmd, mode);
+  try {
+    const ticks0 = sink.cpuTicks() ?? NaN;
+    const moved = await load(sink.port);
+    const ticks = (sink.cpuTicks() ?? NaN) - ticks0;
+    await sink.stop();
+    const cpuSeconds = ticks / 100;
+    const note = `${moved.note} (${(moved.bytes / 1e6).toFixed(0)} MB) in ` +
+      `${moved.seconds.toFixed(2)} s, sink CPU ${cpuSeconds.toFixed(2)} s ` +
+      `(${(100 * cpuSeconds / moved.seconds).toFixed(0)}% of a core)`;
+    const peak = await sink.peakRssKiB();
+    return {
+      rate: { value: moved.bytes / moved.seconds, note },
+      cpu: { value: cpuSeconds * 1e9 / moved.bytes, note },
+      peak: peak === undefined ? { na: "no VmHWM" } : { value: peak, note: "VmHWM of the sink" },
+    };
+  } finally {
+    await sink.stop();
+  }
+}
+
+/** The bench's TLS publisher (128 B PUBs) until the PONG after the last one. */
+function publish(count: number, maxMs: number): (port: number) => Promise<Moved> {
+  return async (port) => {
+    const setup = await tlsSetup();
+    const r = await runFlow({
+      pubPort: port,
+      subPort: port,
+      tls: { ...setup.tls, first: true },
+      pubSubjects: [SUBJECT],
+      payloadSize: SIZE,
+      count,
+      maxMs,
+      subscribers: [],
+      expectedDeliveries: () => 0,
+    });
+    return { bytes: r.sent * PUB_BYTES, seconds: r.pubSeconds, note: `${n(r.sent)} PUBs` };
+  };
+}
+
+/** Writes `bytes` to a sink in echo mode and reads them all back, from a Worker. */
+function echo(bytes: number): (port: number) => Promise<Moved> {
+  return async (port) => {
+    const setup = await tlsSetup();
+    const worker = new Worker(new URL("echo_worker.ts", SINKS).href, { type: "module" });
+    try {
+      const done = await new Promise<{ seconds: number; cpuPct: number }>((resolve, reject) => {
+        const timer = setTimeout(() => reject(new Error("echo: no answer within 120 s")), 120_000);
+        worker.onmessage = (e) => {
+          clearTimeout(timer);
+          if (e.data.type === "done") resolve(e.data);
+          else reject(new Error(`echo: ${e.data.message}`));
+        };
+        worker.onerror = (e) => {
+          e.preventDefault();
+          clearTimeout(timer);
+          reject(new Error(`echo: ${e.message}`));
+        };
+        worker.postMessage({ port, ca: setup.tls.ca, bytes });
+      });
+      return {
+        bytes,
+        seconds: done.seconds,
+        note: `echoed, client thread ${done.cpuPct.toFixed(0)}% of a core`,
+      };
+    } finally {
+      worker.terminate();
+    }
+  };
+}
+
+/** Rows of one sink measure: bytes/s, CPU per byte, peak RSS. */
+function rows(key: string, label: string) {
+  return [
+    { id: `ceil.${key}.rate`, label: `${label} vs Go (bytes/s)`, format: "mbs" },
+    { id: `ceil.${key}.cpu`, label: `${label} vs Go (CPU/byte)`, format: "nspb" },
+    { id: `ceil.${key}.peak`, label: `${label} vs Go (peak RSS)`, format: "mib" },
+  ] as const;
+}
+
+/** `tlsceiling`: TLS sinks in Deno (dnatsd's column) and in Go (nats-server's column). */
+export const tlsCeiling: Workload = {
+  name: "tlsceiling",
+  figures: [
+    ...DENO_SINKS.flatMap((s) => rows(s.key, `TLS sink ${s.label}`)),
+    ...ECHOES.flatMap((s) => rows(s.key, `TLS echo ${s.label}`)),
+  ],
+  peak: false,
+  run: async (spec, ctx) => {
+    const pub = publish(scaled(ctx, 3_000_000, 200_000, 20_000), maxPublishMs(ctx));
+    const echoed = echo(scaled(ctx, 256, 32, 4) * 1024 * 1024);
+    const out = new Map<string, Measured>();
+    const put = (key: string, m: SinkFigures) => {
+      out.set(`ceil.${key}.rate`, m.rate);
+      out.set(`ceil.${key}.cpu`, m.cpu);
+      out.set(`ceil.${key}.peak`, m.peak);
+    };
+    if (spec.kind === "dnatsd") {
+      const deno = (file: string) => [
+        Deno.execPath(),
+        "run",
+        "-A",
+        "--no-check",
+        fileURLToPath(new URL(file, SINKS)),
+      ];
+      for (const s of DENO_SINKS) put(s.key, await measureSink(spec, deno(s.file), s.mode, pub));
+      for (const s of ECHOES) put(s.key, await measureSink(spec, deno(s.file), "echo", echoed));
+      return out;
+    }
+    let go: string[] | Measured;
+    try {
+      go = [await buildGoSink()];
+    } catch (e) {
+      go = naFrom(e);
+    }
+    const viaGo = async (mode: string, load: (port: number) => Promise<Moved>) => {
+      if (!Array.isArray(go)) return { rate: go, cpu: go, peak: go };
+      try {
+        return await measureSink(spec, go, mode, load);
+      } catch (e) {
+        const na = naFrom(e);
+        return { rate: na, cpu: na, peak: na };
+      }
+    };
+    const sinkFigures = await viaGo("", pub);
+    for (const s of DENO_SINKS) put(s.key, sinkFigures);
+    const echoFigures = await viaGo("echo", echoed);
+    for (const s of ECHOES) put(s.key, echoFigures);
+    return out;
+  },
+};

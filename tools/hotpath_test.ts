@@ -1,0 +1,7 @@
+import { ok } from "node:assert/strict";
+import { measure } from "./hotpath.ts";
+
+Deno.test("tools/hotpath.ts measures the publish path of this checkout (every byte delivered)", async () => {
+  const ns = await measure(new URL("../", import.meta.url), 2);
+  ok(Number.isFinite(ns) && ns > 0, `ns per delivery: ${ns}`);
+});
