@@ -1113,7 +1113,14 @@ export class JetStream implements JetStreamHandle {
       if (stream.config.deny_purge) {
         throw new ApiError(500, 10110, "stream purge not permitted");
       }
-      const purged = stream.purge(req.filter, req.keep, req.seq);
+      let purged: number;
+      try {
+        purged = stream.purge(req.filter, req.keep, req.seq);
+      } catch (e) {
+        if (e instanceof ApiError) throw e;
+        // A record could not be written (a full disk): what was removed before it stays removed.
+        throw JSErr.streamGeneral((e as Error).message);
+      }
       this.#reply(m, type, { success: true, purged });
     });
   }
