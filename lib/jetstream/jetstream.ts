@@ -28,7 +28,7 @@ import {
 } from "./consumer.ts";
 import { checkConfigTypes } from "./consumer_config.ts";
 import { InterestWatch } from "./push.ts";
-import { goJson } from "./json.ts";
+import { goJson, textBytes } from "./json.ts";
 import { type CompactionStats, compactionTotals, StreamFiles } from "./filestore.ts";
 import {
   DIRECT_GROUP,
@@ -305,7 +305,7 @@ export class JetStream implements JetStreamHandle {
       this.#host.log.error(`JetStream failed to sync the store: ${failed.message}`);
       return;
     }
-    for (const [reply, ack] of acks) this.#client.send(reply, null, encoder.encode(ack));
+    for (const [reply, ack] of acks) this.#client.send(reply, null, textBytes(ack));
   }
 
   #consumerCount(): number {
@@ -673,7 +673,7 @@ export class JetStream implements JetStreamHandle {
       } else if (this.#pendingAcks.length > 0) {
         this.#pendingAcks.push([m.reply, ack]); // Keep the acks in order
       } else {
-        this.#client.send(m.reply, null, encoder.encode(ack));
+        this.#client.send(m.reply, null, textBytes(ack));
       }
     } else if (stream.files !== null && result.stored) {
       this.#unsynced.add(stream.files);

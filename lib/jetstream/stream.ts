@@ -312,8 +312,16 @@ export class Stream {
   }
 
   get ackPrefix(): string {
-    return `{"stream":${goJson(this.config.name)}, "seq":`;
+    // Built once per name (the name never changes; checked anyway), not per publish.
+    if (this.#ackPrefixOf !== this.config.name) {
+      this.#ackPrefixOf = this.config.name;
+      this.#ackPrefix = `{"stream":${goJson(this.config.name)}, "seq":`;
+    }
+    return this.#ackPrefix;
   }
+
+  #ackPrefix = "";
+  #ackPrefixOf: string | null = null;
 
   /** Processes a publish; returns the acknowledgement JSON (sent only when there is a reply). */
   publish(subject: string, hdr: Uint8Array | null, data: Uint8Array): PublishResult {
