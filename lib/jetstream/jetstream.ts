@@ -480,6 +480,8 @@ export class JetStream implements JetStreamHandle {
 
   #onApi(m: InternalMsg): void {
     if (m.reply === "") return; // nats-server answers requests only
+    // Direct gets are served by their own subscriptions (api_msg.ts): not here.
+    if (m.subject.startsWith("$JS.API.DIRECT.")) return;
     const tokens = m.subject.slice(API_PREFIX.length).split(".");
     const op = tokens[0];
     if (op === "INFO" && tokens.length === 1) return this.#accountInfo(m);
