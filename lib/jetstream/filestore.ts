@@ -456,19 +456,24 @@ export class StreamFiles {
   appendMsg(m: StoredMsg): void {
     const subj = encoder.encode(m.subject);
     const hlen = m.hdr?.length ?? 0;
-    const body = new Uint8Array(MSG_FIXED + subj.length + hlen + m.data.length);
-    const v = new DataView(body.buffer);
-    v.setBigUint64(0, BigInt(m.seq));
-    v.setBigUint64(8, m.ts);
-    v.setUint16(16, subj.length);
-    v.setUint32(18, hlen);
-    v.setUint32(22, m.data.length);
-    body.set(subj, 26);
-    if (m.hdr) body.set(m.hdr, 26 + subj.length);
-    body.set(m.data, 26 + subj.length + hlen);
-    const seg = this.#append(MSG, body, false);
+    const bodyLen = MSG_FIXED + subj.length + hlen + m.data.length;
+    // The record is built in place (frame, body, CRC): one buffer per message.
+    const rec = new Uint8Array(FRAME + bodyLen);
+    const v = new DataView(rec.buffer);
+    rec[0] = MSG;
+    v.setUint32(1, bodyLen);
+    v.setBigUint64(5, BigInt(m.seq));
+    v.setBigUint64(13, m.ts);
+    v.setUint16(21, subj.length);
+    v.setUint32(23, hlen);
+    v.setUint32(27, m.data.length);
+    rec.set(subj, 5 + MSG_FIXED);
+    if (m.hdr) rec.set(m.hdr, 5 + MSG_FIXED + subj.length);
+    rec.set(m.data, 5 + MSG_FIXED + subj.length + hlen);
+    v.setUint32(5 + bodyLen, crc32(rec, 0, 5 + bodyLen));
+    const seg = this.#write(rec, false);
     this.dirty = true;
-    const len = FRAME + body.length;
+    const len = rec.length;
     this.#entries.set(m.seq, { seg, len, live: true, delSeg: null });
     seg.seqs.push(m.seq);
     seg.live += len;
