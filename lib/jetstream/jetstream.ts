@@ -240,7 +240,7 @@ export class JetStream implements JetStreamHandle {
   readonly #msgHost: MsgApiHost;
   /** File streams written since the last sync, and the acks that wait for it. */
   readonly #unsynced = new Set<StreamFiles>();
-  readonly #pendingAcks: Array<[string, string]> = [];
+  readonly #pendingAcks: Array<[string, Uint8Array]> = [];
   #apiTotal = 0;
   #apiErrors = 0;
   /** The account this JetStream serves, its limits and the server's totals. */
@@ -305,7 +305,7 @@ export class JetStream implements JetStreamHandle {
       this.#host.log.error(`JetStream failed to sync the store: ${failed.message}`);
       return;
     }
-    for (const [reply, ack] of acks) this.#client.send(reply, null, textBytes(ack));
+    for (const [reply, ack] of acks) this.#client.send(reply, null, ack);
   }
 
   #consumerCount(): number {
@@ -664,10 +664,13 @@ export class JetStream implements JetStreamHandle {
     if (this.streams.get(stream.config.name) !== stream) return;
     const result = stream.publish(m.subject, m.hdr === null ? null : m.hdr.slice(), m.data.slice());
     if (m.reply !== "" && !stream.config.no_ack && result.ack !== null) {
-      let ack = result.ack;
+      let ack: Uint8Array;
       if (this.config.domain && result.stored) {
-        ack = ack.replace(`"seq":`, `"domain":${JSON.stringify(this.config.domain)}, "seq":`);
-      }
+        ack = textBytes(
+          result.ack.replace(`"seq":`, `"domain":${JSON.stringify(this.config.domain)}, "seq":`),
+        );
+      } else if (result.seq !== undefined) ack = stream.ackBytes(result.seq);
+      else ack = textBytes(result.ack);
       if (stream.files !== null && result.stored) {
         // Answered once the batch is on disk (see #commit).
         this.#unsynced.add(stream.files);
@@ -675,7 +678,7 @@ export class JetStream implements JetStreamHandle {
       } else if (this.#pendingAcks.length > 0) {
         this.#pendingAcks.push([m.reply, ack]); // Keep the acks in order
       } else {
-        this.#client.send(m.reply, null, textBytes(ack));
+        this.#client.send(m.reply, null, ack);
       }
     } else if (stream.files !== null && result.stored) {
       this.#unsynced.add(stream.files);

@@ -16,6 +16,7 @@ import {
 import { ApiError, JSErr } from "./errors.ts";
 import { getHeader } from "./headers.ts";
 import { goJson } from "./json.ts";
+import { writeDecimal } from "../protocol/bytes.ts";
 import { formatNs, nowNs } from "./time.ts";
 import type { LogRecord, StreamFiles } from "./filestore.ts";
 import type { Retention } from "./retention.ts";
@@ -78,8 +79,12 @@ export interface StreamState {
   consumer_count: number;
 }
 
-/** The result of a publish into the stream: the ack JSON text to send back (null: no answer). */
-export type PublishResult = { ack: string | null; stored: boolean };
+/**
+ * The result of a publish into the stream: the ack JSON text to send back
+ * (null: no answer); `seq` is the stored message's sequence when the ack is
+ * the plain one (see {@linkcode Stream.ackBytes}).
+ */
+export type PublishResult = { ack: string | null; stored: boolean; seq?: number };
 
 const RETENTIONS = ["limits", "interest", "workqueue"];
 const DISCARDS = ["old", "new"];
@@ -322,6 +327,24 @@ export class Stream {
 
   #ackPrefix = "";
   #ackPrefixOf: string | null = null;
+  #ackPrefixBytes = new Uint8Array(0);
+  #ackBytesOf: string | null = null;
+
+  /** The plain ack of `seq` as bytes (`ackPrefix`, the sequence, `}`), made without a string. */
+  ackBytes(seq: number): Uint8Array {
+    if (this.#ackBytesOf !== this.config.name) {
+      this.#ackBytesOf = this.config.name;
+      this.#ackPrefixBytes = new TextEncoder().encode(this.ackPrefix);
+    }
+    const prefix = this.#ackPrefixBytes;
+    let digits = 1;
+    for (let v = seq; v >= 10; v = Math.floor(v / 10)) digits++;
+    const b = new Uint8Array(prefix.length + digits + 1);
+    b.set(prefix, 0);
+    const end = writeDecimal(b, prefix.length, seq);
+    b[end] = 0x7d; // }
+    return b;
+  }
 
   /** Processes a publish; returns the acknowledgement JSON (sent only when there is a reply). */
   publish(subject: string, hdr: Uint8Array | null, data: Uint8Array): PublishResult {
@@ -433,7 +456,7 @@ export class Stream {
     });
     this.#scheduleAge();
     this.onStored?.(m);
-    return { ack: `${this.ackPrefix}${seq}}`, stored: true };
+    return { ack: `${this.ackPrefix}${seq}}`, stored: true, seq };
   }
 
   /**
@@ -464,7 +487,7 @@ export class Stream {
     this.removeMsg(m.seq, true);
     this.lastMsgId = msgId;
     if (msgId !== "") this.dedupe.set(msgId, { seq: m.seq, ts: m.ts });
-    return { ack: `${this.ackPrefix}${m.seq}}`, stored: true };
+    return { ack: `${this.ackPrefix}${m.seq}}`, stored: true, seq: m.seq };
   }
 
   /**
