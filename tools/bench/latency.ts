@@ -158,7 +158,7 @@ export const reqReply: Workload = {
  * read against the relay's: what they add is dnatsd's own path.
  */
 export const latencyCeiling: Workload = {
-  name: "latencyceiling",
+  name: "latceiling",
   figures: [
     { id: "relay.rr.p50", label: "ceiling: Deno relay req/reply p50", format: "us" },
     { id: "relay.rr.p99", label: "ceiling: Deno relay req/reply p99", format: "us" },
