@@ -8,6 +8,7 @@
 import { deepStrictEqual, ok } from "node:assert/strict";
 import { missing } from "./helpers/requires.ts";
 import { ServerProcess } from "./helpers/server.ts";
+import { buildGoProgram } from "./clients/build.ts";
 
 const SOURCE = new URL("./clients/go/jetstream/main.go", import.meta.url).pathname;
 
@@ -41,32 +42,8 @@ const CASES = [
 ];
 
 /** Builds the program once per source hash, in GOPATH mode against Debian's nats.go. */
-async function binary(): Promise<string> {
-  const source = await Deno.readFile(SOURCE);
-  const digest = new Uint8Array(await crypto.subtle.digest("SHA-256", source));
-  const hash = Array.from(digest.slice(0, 8), (x) => x.toString(16).padStart(2, "0")).join("");
-  const dir = `${Deno.env.get("TMPDIR") ?? "/tmp"}/dnatsd-client-runners`;
-  await Deno.mkdir(dir, { recursive: true });
-  const bin = `${dir}/jetstream-${hash}`;
-  try {
-    if ((await Deno.stat(bin)).isFile) return bin;
-  } catch { /* not built yet */ }
-  const tmp = `${bin}.${Deno.pid}.${crypto.randomUUID().slice(0, 8)}`;
-  const out = await new Deno.Command("go", {
-    args: ["build", "-o", tmp, SOURCE],
-    cwd: dir,
-    env: {
-      GOPATH: "/usr/share/gocode",
-      GO111MODULE: "off",
-      GOFLAGS: "",
-      GOCACHE: Deno.env.get("GOCACHE") ?? `${dir}/gocache`,
-    },
-    stdout: "piped",
-    stderr: "piped",
-  }).output();
-  if (!out.success) throw new Error(`go build: ${new TextDecoder().decode(out.stderr)}`);
-  await Deno.rename(tmp, bin);
-  return bin;
+function binary(): Promise<string> {
+  return buildGoProgram("jetstream", SOURCE);
 }
 
 /** Runs the program against a fresh server with an empty store: case -> result JSON text. */

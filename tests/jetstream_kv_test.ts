@@ -13,7 +13,8 @@ import { type KV, type KvEntry, Kvm, KvWatchInclude } from "npm:@nats-io/kv@3.4.
 import type { NatsConnection } from "npm:@nats-io/transport-node@3.4.0";
 import { missing } from "./helpers/requires.ts";
 import { waitFor } from "./helpers/server.ts";
-import { client, startJs } from "./jetstream/helpers.ts";
+import { client, sameTranscript, startJs } from "./jetstream/helpers.ts";
+import { buildGoProgram } from "./clients/build.ts";
 
 /** An entry as text: everything but its creation time. */
 function entry(e: KvEntry | null): string {
@@ -184,22 +185,7 @@ Deno.test({
   sanitizeResources: false,
   sanitizeOps: false,
   fn: async () => {
-    const results: string[][] = [];
-    for (const reference of [true, false]) {
-      const s = await startJs(reference);
-      const nc = await client(s);
-      try {
-        results.push(await script(nc));
-      } finally {
-        await nc.close();
-        await s.stop();
-      }
-    }
-    if (Deno.env.get("JS_TEST_DUMP")) console.log(results[0].join("\n"));
-    for (let i = 0; i < results[0].length; i++) {
-      deepStrictEqual(results[1][i], results[0][i], `line ${i}`);
-    }
-    deepStrictEqual(results[1].length, results[0].length);
+    await sameTranscript(script);
   },
 });
 
@@ -247,32 +233,8 @@ Deno.test({
 const GO_SOURCE = new URL("./clients/go/kvobj/main.go", import.meta.url).pathname;
 
 /** Builds the nats.go script once per source hash (GOPATH mode, Debian's nats.go). */
-async function goScript(): Promise<string> {
-  const source = await Deno.readFile(GO_SOURCE);
-  const digest = new Uint8Array(await crypto.subtle.digest("SHA-256", source));
-  const hash = Array.from(digest.slice(0, 8), (x) => x.toString(16).padStart(2, "0")).join("");
-  const dir = `${Deno.env.get("TMPDIR") ?? "/tmp"}/dnatsd-client-runners`;
-  await Deno.mkdir(dir, { recursive: true });
-  const bin = `${dir}/kvobj-${hash}`;
-  try {
-    if ((await Deno.stat(bin)).isFile) return bin;
-  } catch { /* not built yet */ }
-  const tmp = `${bin}.${Deno.pid}.${crypto.randomUUID().slice(0, 8)}`;
-  const out = await new Deno.Command("go", {
-    args: ["build", "-o", tmp, GO_SOURCE],
-    cwd: dir,
-    env: {
-      GOPATH: "/usr/share/gocode",
-      GO111MODULE: "off",
-      GOFLAGS: "",
-      GOCACHE: Deno.env.get("GOCACHE") ?? `${dir}/gocache`,
-    },
-    stdout: "piped",
-    stderr: "piped",
-  }).output();
-  if (!out.success) throw new Error(`go build: ${new TextDecoder().decode(out.stderr)}`);
-  await Deno.rename(tmp, bin);
-  return bin;
+function goScript(): Promise<string> {
+  return buildGoProgram("kvobj", GO_SOURCE);
 }
 
 Deno.test({

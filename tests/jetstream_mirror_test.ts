@@ -208,3 +208,78 @@ Deno.test({
     }
   },
 });
+
+/** A direct get as text: the status or the data, and the headers nats-server adds. */
+async function directGet(nc: NatsConnection, subject: string, body: string): Promise<string> {
+  try {
+    const m = await nc.request(subject, enc.encode(body), { timeout: 500 });
+    const h = m.headers;
+    const code = h?.code ? ` [${h.code} ${h.description}]` : "";
+    const added = ["Nats-Stream", "Nats-Subject", "Nats-Sequence"]
+      .map((k) => `${k}=${h?.get(k) ?? ""}`).join(",");
+    return `${dec.decode(m.data)}${code} ${added}`;
+  } catch (e) {
+    return `error: ${(e as Error).message}`;
+  }
+}
+
+async function mirrorDirect(reference: boolean): Promise<string[]> {
+  const server = await ServerProcess.start({ reference, args: ["-js"] });
+  const nc = await connect({ servers: server.url });
+  const out: string[] = [];
+  try {
+    await run(nc, [
+      create("O", '"subjects":["o.>"],"storage":"memory","allow_direct":true'),
+      { pub: "o.a", body: "1" },
+      { pub: "o.b", body: "2" },
+      // mirror_direct comes from the origin's allow_direct, whatever is asked.
+      create("M", '"storage":"memory","mirror":{"name":"O"}'),
+      { wait: "M", lastSeq: 2 },
+      // An origin without allow_direct: its mirror does not take its direct gets.
+      create("P", '"subjects":["p.>"],"storage":"memory"'),
+      { pub: "p.a", body: "1" },
+      create("N", '"storage":"memory","mirror":{"name":"P"},"mirror_direct":true'),
+      { wait: "N", lastSeq: 1 },
+      // The origin leaves its own direct-get group: only the mirror answers.
+      {
+        req: "$JS.API.STREAM.UPDATE.O",
+        body: '{"name":"O","subjects":["o.>"],"storage":"memory","allow_direct":false}',
+      },
+      info("M"),
+    ], out);
+    for (
+      const [subject, body] of [
+        ["$JS.API.DIRECT.GET.O", '{"seq":1}'],
+        ["$JS.API.DIRECT.GET.O", '{"last_by_subj":"o.b"}'],
+        ["$JS.API.DIRECT.GET.O.o.a", ""],
+        ["$JS.API.DIRECT.GET.O", '{"seq":9}'],
+        ["$JS.API.DIRECT.GET.O", ""],
+        ["$JS.API.DIRECT.GET.P", '{"seq":1}'],
+      ]
+    ) out.push(`DIRECT ${subject} ${body} -> ${await directGet(nc, subject, body)}`);
+    // Copied later: the mirror answers from its own store.
+    await run(nc, [{ pub: "o.c", body: "3" }, { wait: "M", lastSeq: 3 }], out);
+    out.push(`DIRECT o.c -> ${await directGet(nc, "$JS.API.DIRECT.GET.O.o.c", "")}`);
+    // Deleted, the mirror answers no more.
+    await run(nc, [{ req: "$JS.API.STREAM.DELETE.M" }], out);
+    out.push(`DIRECT after delete -> ${await directGet(nc, "$JS.API.DIRECT.GET.O.o.c", "")}`);
+  } finally {
+    await nc.close();
+    await server.stop();
+  }
+  return out;
+}
+
+Deno.test({
+  name: "jetstream mirrors: mirror_direct answers the origin's direct gets as nats-server",
+  ignore: missing("nats-server"),
+  sanitizeResources: false,
+  fn: async () => {
+    const ref = await mirrorDirect(true);
+    const ours = await mirrorDirect(false);
+    if (Deno.env.get("JS_TEST_DUMP")) console.log(JSON.stringify({ ref, ours }, null, 1));
+    ok(ref.some((l) => l.includes("Nats-Stream=M,")), "nats-server's mirror answered");
+    for (let i = 0; i < ref.length; i++) deepStrictEqual(ours[i], ref[i], `line ${i}`);
+    equal(ours.length, ref.length);
+  },
+});

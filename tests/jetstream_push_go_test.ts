@@ -9,36 +9,13 @@
 import { deepStrictEqual } from "node:assert/strict";
 import { missing } from "./helpers/requires.ts";
 import { startJs } from "./jetstream/helpers.ts";
+import { buildGoProgram } from "./clients/build.ts";
 
 const SOURCE = new URL("./clients/go/jspush/main.go", import.meta.url).pathname;
 
 /** Builds the program once per source hash (the Go cache is shared with the other runners). */
-async function build(): Promise<string> {
-  const source = await Deno.readFile(SOURCE);
-  const digest = new Uint8Array(await crypto.subtle.digest("SHA-256", source));
-  const hash = Array.from(digest.slice(0, 8), (x) => x.toString(16).padStart(2, "0")).join("");
-  const dir = `${Deno.env.get("TMPDIR") ?? "/tmp"}/dnatsd-client-runners`;
-  await Deno.mkdir(dir, { recursive: true });
-  const bin = `${dir}/go-jspush-${hash}`;
-  try {
-    if ((await Deno.stat(bin)).isFile) return bin;
-  } catch { /* not built yet */ }
-  const tmp = `${bin}.${Deno.pid}`;
-  const out = await new Deno.Command("go", {
-    args: ["build", "-o", tmp, SOURCE],
-    cwd: dir,
-    env: {
-      GOPATH: "/usr/share/gocode",
-      GO111MODULE: "off",
-      GOFLAGS: "",
-      GOCACHE: Deno.env.get("GOCACHE") ?? `${dir}/gocache`,
-    },
-    stdout: "piped",
-    stderr: "piped",
-  }).output();
-  if (!out.success) throw new Error(new TextDecoder().decode(out.stderr));
-  await Deno.rename(tmp, bin);
-  return bin;
+function build(): Promise<string> {
+  return buildGoProgram("go-jspush", SOURCE);
 }
 
 Deno.test({

@@ -11,6 +11,7 @@ import { deepEqual } from "node:assert/strict";
 import { connect } from "npm:@nats-io/transport-node@3.4.0";
 import { missing } from "./helpers/requires.ts";
 import { ServerProcess } from "./helpers/server.ts";
+import { buildGoProgram } from "./clients/build.ts";
 
 const SOURCE = new URL("./clients/go/sysapi/main.go", import.meta.url).pathname;
 const SERVER_SOURCE = "/usr/share/gocode/src/github.com/nats-io/nats-server/server/events.go";
@@ -32,32 +33,8 @@ system_account: SYS
 `;
 
 /** Builds the probe once per source hash (the nats-server package takes a while the first time). */
-async function probeBinary(): Promise<string> {
-  const source = await Deno.readFile(SOURCE);
-  const digest = new Uint8Array(await crypto.subtle.digest("SHA-256", source));
-  const hash = Array.from(digest.slice(0, 8), (x) => x.toString(16).padStart(2, "0")).join("");
-  const dir = `${Deno.env.get("TMPDIR") ?? "/tmp"}/dnatsd-client-runners`;
-  await Deno.mkdir(dir, { recursive: true });
-  const bin = `${dir}/sysapi-${hash}`;
-  try {
-    if ((await Deno.stat(bin)).isFile) return bin;
-  } catch { /* not built yet */ }
-  const tmp = `${bin}.${Deno.pid}.${crypto.randomUUID().slice(0, 8)}`;
-  const out = await new Deno.Command("go", {
-    args: ["build", "-o", tmp, SOURCE],
-    cwd: dir,
-    env: {
-      GOPATH: "/usr/share/gocode",
-      GO111MODULE: "off",
-      GOFLAGS: "",
-      GOCACHE: Deno.env.get("GOCACHE") ?? `${dir}/gocache`,
-    },
-    stdout: "piped",
-    stderr: "piped",
-  }).output();
-  if (!out.success) throw new Error(`go build: ${new TextDecoder().decode(out.stderr)}`);
-  await Deno.rename(tmp, bin);
-  return bin;
+function probeBinary(): Promise<string> {
+  return buildGoProgram("sysapi", SOURCE);
 }
 
 /** Runs the probe against `url`; returns the subjects whose answer did not decode, with why. */

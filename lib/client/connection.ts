@@ -26,7 +26,7 @@ import { KeepAlive } from "../conn/keep_alive.ts";
 import { hashSubject, PublishCache, type PublishCacheEntry } from "./publish_cache.ts";
 import { traceArgsLine, tracePayloadLine } from "../conn/trace.ts";
 import { closeOnTransportEnd, closeOnWriteError } from "../conn/transport_failure.ts";
-import { copySid, type PublisherDetails, Subscription } from "../delivery/subscription.ts";
+import { keptSidBytes, type PublisherDetails, Subscription } from "../delivery/subscription.ts";
 import { clientLogTag, validInfo } from "./client_info.ts";
 import { joinHostPort } from "../conn/address.ts";
 import { addShadows, removeShadows, replyInterestLost } from "../server/imports.ts";
@@ -623,8 +623,7 @@ export class ClientConnection implements ClientOps, InboundOwner {
     const subject = latin1(ab, p.argStart[0], p.argEnd[0]);
     const sidArg = p.argCount - 1;
     const queue = p.argCount === 3 ? latin1(ab, p.argStart[1], p.argEnd[1]) : null;
-    const sidBytes = copySid(ab, p.argStart[sidArg], p.argEnd[sidArg]);
-    const sid = latin1(sidBytes, 0, sidBytes.length);
+    const sid = latin1(ab, p.argStart[sidArg], p.argEnd[sidArg]);
     if (this.server.log.traceEnabled) {
       this.#trace(`<<- [SUB ${subject}${queue === null ? "" : " " + queue} ${sid}]`);
     }
@@ -658,6 +657,7 @@ export class ClientConnection implements ClientOps, InboundOwner {
       this.sendErr(WireError.InvalidSubject);
       return;
     }
+    const sidBytes = keptSidBytes(ab, p.argStart[sidArg], p.argEnd[sidArg]);
     const sub = new Subscription({ subject, queue, sid, sidBytes, client: this });
     if (this.permissions !== null) {
       sub.deliveryFiltered = this.permissions.needsDeliveryFilter(subject);

@@ -132,11 +132,39 @@ export function copySid(buf: Uint8Array, start: number, end: number): Uint8Array
   return slab.subarray(at, at + length);
 }
 
+/**
+ * The bytes of a SUB's sid when they must be kept as they came, else `null`:
+ * an ASCII sid's bytes are made from its string on the first delivery
+ * ({@linkcode Subscription.sidBytes}), so a subscription that never receives
+ * a message holds no view for them (a `Uint8Array` is about 100 B of heap,
+ * a sixth of what a wildcard subscription costs).
+ */
+export function keptSidBytes(buf: Uint8Array, start: number, end: number): Uint8Array | null {
+  for (let i = start; i < end; i++) if (buf[i] >= 0x80) return copySid(buf, start, end);
+  return null;
+}
+
+/** An ASCII sid's bytes, made from its string (in a slab, as {@linkcode copySid}). */
+function asciiSidBytes(sid: string): Uint8Array {
+  const length = sid.length;
+  if (length > SID_SLAB_MAX) return new TextEncoder().encode(sid);
+  let at = sidSlabUsed;
+  if (at + length > SID_SLAB_BYTES) {
+    sidSlab = new Uint8Array(SID_SLAB_BYTES);
+    at = 0;
+  }
+  const slab = sidSlab;
+  for (let k = 0; k < length; k++) slab[at + k] = sid.charCodeAt(k);
+  sidSlabUsed = at + length;
+  return slab.subarray(at, at + length);
+}
+
 export class Subscription {
   readonly subject: string;
   readonly queue: string | null;
   readonly sid: string;
-  readonly sidBytes: Uint8Array;
+  /** The sid's bytes for MSG lines; `null` until the first delivery for an ASCII sid. */
+  #sidBytes: Uint8Array | null;
   /** Set for a local client subscription. */
   readonly client: LocalSubscriber | null;
   /** Set for a remote interest entry. */
@@ -145,40 +173,109 @@ export class Subscription {
   msgs = 0;
   /** Auto-unsubscribe after this many messages; 0 = never. */
   max = 0;
+  /** Delivery filter when permissions deny part of a wildcard subscription. */
+  deliveryFiltered = false;
+  closed = false;
+  /**
+   * The fields few subscriptions set (routes' weights and origins, imports'
+   * handlers and shadows), made by the first such assignment: a client's
+   * plain subscription is 48 B smaller without them (docs/performance.md).
+   */
+  #rare: RareFields | null = null;
+
   /** Queue weight announced by a route (RS+ ... <queue> <weight>). */
-  weight = 1;
+  get weight(): number {
+    return this.#rare === null ? 1 : this.#rare.weight;
+  }
+  set weight(value: number) {
+    if (this.#rare !== null || value !== 1) this.#rareFields().weight = value;
+  }
+
   /**
    * The leaf cluster the interest comes from (a leaf link's, or the origin a
    * route's `LS+` named); "" for none. Never sent back to that cluster.
    */
-  origin = "";
-  /** Delivery filter when permissions deny part of a wildcard subscription. */
-  deliveryFiltered = false;
-  closed = false;
+  get origin(): string {
+    return this.#rare === null ? "" : this.#rare.origin;
+  }
+  set origin(value: string) {
+    if (this.#rare !== null || value !== "") this.#rareFields().origin = value;
+  }
+
   /** Set for a server-side subscription (neither client nor route). */
-  internal: InternalHandler | null = null;
+  get internal(): InternalHandler | null {
+    return this.#rare === null ? null : this.#rare.internal;
+  }
+  set internal(value: InternalHandler | null) {
+    if (this.#rare !== null || value !== null) this.#rareFields().internal = value;
+  }
+
   /** Not announced to routes (service import subscriptions: each server imports for itself). */
-  noForward = false;
+  get noForward(): boolean {
+    return this.#rare === null ? false : this.#rare.noForward;
+  }
+  set noForward(value: boolean) {
+    if (this.#rare !== null || value) this.#rareFields().noForward = value;
+  }
+
   /** For a shadow in an exporting account: the importing client's own subscription. */
-  shadowOf: Subscription | null = null;
+  get shadowOf(): Subscription | null {
+    return this.#rare === null ? null : this.#rare.shadowOf;
+  }
+  set shadowOf(value: Subscription | null) {
+    if (this.#rare !== null || value !== null) this.#rareFields().shadowOf = value;
+  }
+
   /** For a shadow: the stream import it delivers through. */
-  shadowImport: ShadowImport | null = null;
+  get shadowImport(): ShadowImport | null {
+    return this.#rare === null ? null : this.#rare.shadowImport;
+  }
+  set shadowImport(value: ShadowImport | null) {
+    if (this.#rare !== null || value !== null) this.#rareFields().shadowImport = value;
+  }
+
   /** The shadows a client subscription has in exporting accounts, if any. */
-  shadows: Subscription[] | null = null;
+  get shadows(): Subscription[] | null {
+    return this.#rare === null ? null : this.#rare.shadows;
+  }
+  set shadows(value: Subscription[] | null) {
+    if (this.#rare !== null || value !== null) this.#rareFields().shadows = value;
+  }
+
+  #rareFields(): RareFields {
+    return this.#rare ??= new RareFields();
+  }
 
   constructor(init: {
     subject: string;
     queue: string | null;
     sid: string;
-    sidBytes: Uint8Array;
+    /** The sid's bytes; `null` (ASCII sids only) makes them from `sid` when first needed. */
+    sidBytes: Uint8Array | null;
     client?: LocalSubscriber;
     route?: RouteLink;
   }) {
     this.subject = init.subject;
     this.queue = init.queue;
     this.sid = init.sid;
-    this.sidBytes = init.sidBytes;
+    this.#sidBytes = init.sidBytes;
     this.client = init.client ?? null;
     this.route = init.route ?? null;
   }
+
+  /** The sid as MSG lines carry it. */
+  get sidBytes(): Uint8Array {
+    return this.#sidBytes ??= asciiSidBytes(this.sid);
+  }
+}
+
+/** The seldom-set fields of a {@linkcode Subscription}, with their defaults. */
+class RareFields {
+  weight = 1;
+  origin = "";
+  internal: InternalHandler | null = null;
+  noForward = false;
+  shadowOf: Subscription | null = null;
+  shadowImport: ShadowImport | null = null;
+  shadows: Subscription[] | null = null;
 }

@@ -202,7 +202,14 @@ export function msgDelete(host: MsgApiHost, m: InternalMsg, name: string): void 
     if (stream.config.deny_delete) {
       throw JSErr.streamMsgDeleteFailed("message delete not permitted");
     }
-    if (seq === 0 || !stream.removeMsg(seq)) {
+    let removed = false;
+    try {
+      removed = seq !== 0 && stream.removeMsg(seq);
+    } catch (e) {
+      // The delete record could not be written (a full disk): the message stays.
+      throw JSErr.streamMsgDeleteFailed((e as Error).message);
+    }
+    if (!removed) {
       // A missing message: the file store errs outside the stream's range
       // ("no message found" below the last sequence, EOF after it); otherwise
       // nats-server answers "sequence N not found". Both are counted in the

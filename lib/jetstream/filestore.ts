@@ -533,7 +533,15 @@ export class StreamFiles {
   #write(rec: Uint8Array, sync: boolean): Segment {
     let seg = this.#segments[this.#segments.length - 1];
     if (seg.size >= this.#segmentBytes) seg = this.#rotate();
-    writeAll(this.#file!, rec);
+    try {
+      writeAll(this.#file!, rec);
+    } catch (e) {
+      // A full disk can take part of the record: cut it off, so the next write does not land
+      // behind a torn record (recovery stops at the first one and would drop what follows).
+      this.#file!.truncateSync(seg.size);
+      this.#file!.seekSync(seg.size, Deno.SeekMode.Start);
+      throw e;
+    }
     seg.size += rec.length;
     if (sync) {
       this.#file!.syncDataSync();

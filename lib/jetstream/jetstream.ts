@@ -246,7 +246,12 @@ export class JetStream implements JetStreamHandle {
   /** The account this JetStream serves, its limits and the server's totals. */
   readonly ctx: AccountContext;
   /** The streams' mirrors and sources (lib/jetstream/mirror.ts). */
-  readonly #followers = new Followers((name) => this.streams.get(name));
+  readonly #followers = new Followers(
+    (name) => this.streams.get(name),
+    (mirror) => this.#subscribeMirrorDirect(mirror),
+  );
+  /** The direct-get subscriptions a mirror holds for its origin (`mirror_direct`). */
+  readonly #mirrorDirectSids = new Map<Stream, string[]>();
   #interestWatch: InterestWatch;
 
   constructor(host: JetStreamHost, config: JetStreamConfigInfo, ctx: AccountContext) {
@@ -590,6 +595,7 @@ export class JetStream implements JetStreamHandle {
       const replicas = (body as { num_replicas?: unknown }).num_replicas;
       if (typeof replicas === "number" && replicas > 1) throw JSErr.streamReplicasNotSupported();
       const cfg = normaliseConfig(body);
+      this.#inheritMirrorDirect(cfg);
       checkSourcing(cfg, (n) => this.streams.get(n)?.config);
       checkStreamMaxBytes(this.ctx, cfg);
       const existing = this.streams.get(name);
@@ -655,6 +661,46 @@ export class JetStream implements JetStreamHandle {
     this.#streamSids.set(stream.config.name, sids);
   }
 
+  /**
+   * A mirror of an existing stream takes `mirror_direct` from the origin's
+   * `allow_direct`, whatever the request said, as nats-server's config check does.
+   */
+  #inheritMirrorDirect(cfg: StreamConfig): void {
+    const origin = cfg.mirror ? this.streams.get(cfg.mirror.name) : undefined;
+    if (origin) cfg.mirror_direct = origin.config.allow_direct;
+  }
+
+  /**
+   * A mirror with `mirror_direct` that has copied from its origin answers the
+   * origin's direct gets too: it joins the origin's `_sys_` queue group on
+   * `$JS.API.DIRECT.GET.<origin>` and `.<origin>.>` and answers from its own
+   * store, naming itself in `Nats-Stream` (as nats-server 2.9 does).
+   */
+  #subscribeMirrorDirect(mirror: Stream): void {
+    const cfg = mirror.config;
+    if (!cfg.mirror || !cfg.mirror_direct || this.#mirrorDirectSids.has(mirror)) return;
+    if (this.streams.get(cfg.name) !== mirror) return;
+    const [byBody, bySubject] = directSubjects(cfg.mirror.name);
+    const live = () => this.streams.get(cfg.name) === mirror;
+    this.#mirrorDirectSids.set(mirror, [
+      this.#client.subscribe(
+        byBody,
+        (m) => live() && directGet(this.#msgHost, mirror, m),
+        DIRECT_GROUP,
+      ),
+      this.#client.subscribe(
+        bySubject,
+        (m) => live() && directGetLast(this.#msgHost, mirror, m),
+        DIRECT_GROUP,
+      ),
+    ]);
+  }
+
+  #unsubscribeMirrorDirect(mirror: Stream): void {
+    for (const sid of this.#mirrorDirectSids.get(mirror) ?? []) this.#client.unsubscribe(sid);
+    this.#mirrorDirectSids.delete(mirror);
+  }
+
   #unsubscribeStream(stream: Stream): void {
     for (const sid of this.#streamSids.get(stream.config.name) ?? []) this.#client.unsubscribe(sid);
     this.#streamSids.delete(stream.config.name);
@@ -691,6 +737,7 @@ export class JetStream implements JetStreamHandle {
       const body = this.#body(m);
       checkNameInBody(body, name);
       const cfg = normaliseConfig(body);
+      this.#inheritMirrorDirect(cfg);
       const stream = this.streams.get(name);
       if (!stream) throw JSErr.streamNotFound();
       const old = stream.config;
@@ -1044,6 +1091,7 @@ export class JetStream implements JetStreamHandle {
       const stream = this.streams.get(name);
       if (!stream) throw JSErr.streamNotFound();
       this.#unsubscribeStream(stream);
+      this.#unsubscribeMirrorDirect(stream);
       this.#followers.remove(stream);
       stream.retention = null;
       for (const c of [...(this.consumers.get(name)?.values() ?? [])]) this.#removeConsumer(c);
@@ -1070,7 +1118,14 @@ export class JetStream implements JetStreamHandle {
       if (stream.config.deny_purge) {
         throw new ApiError(500, 10110, "stream purge not permitted");
       }
-      const purged = stream.purge(req.filter, req.keep, req.seq);
+      let purged: number;
+      try {
+        purged = stream.purge(req.filter, req.keep, req.seq);
+      } catch (e) {
+        if (e instanceof ApiError) throw e;
+        // A record could not be written (a full disk): what was removed before it stays removed.
+        throw JSErr.streamGeneral((e as Error).message);
+      }
       this.#reply(m, type, { success: true, purged });
     });
   }

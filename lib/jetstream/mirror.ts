@@ -115,6 +115,9 @@ class Follower {
     this.mirror = mirror;
   }
 
+  /** A mirror that copied from its origin (nats-server then joins the origin's direct gets). */
+  copiedOnce = false;
+
   #matches(m: StoredMsg): boolean {
     const f = this.source.filter_subject;
     return !f || subjectMatchesPattern(m.subject, f);
@@ -164,6 +167,7 @@ class Follower {
       copied = true;
     }
     this.next = Math.max(this.next, origin.lastSeq + 1);
+    if (copied && this.mirror) this.copiedOnce = true;
     if (copied) {
       try {
         t.files?.sync();
@@ -195,13 +199,23 @@ class Follower {
 /** The mirrors and sources of one account's streams. */
 export class Followers {
   readonly #lookup: (name: string) => Stream | undefined;
+  readonly #mirrored: (target: Stream) => void;
   readonly #byTarget = new Map<Stream, Follower[]>();
   readonly #due = new Set<Follower>();
   #scheduled = false;
   #timer: ReturnType<typeof setInterval> | undefined;
 
-  constructor(lookup: (name: string) => Stream | undefined) {
+  /**
+   * `mirrored` is called after a mirror copied messages from its origin and
+   * is caught up: nats-server lets a mirror with `mirror_direct` join its
+   * origin's direct-get queue group from then on.
+   */
+  constructor(
+    lookup: (name: string) => Stream | undefined,
+    mirrored: (target: Stream) => void = () => {},
+  ) {
     this.#lookup = lookup;
+    this.#mirrored = mirrored;
   }
 
   /** Starts following for `target` if it has a mirror or sources. */
@@ -246,7 +260,9 @@ export class Followers {
     const due = [...this.#due];
     this.#due.clear();
     for (const f of due) {
-      if (this.#byTarget.has(f.target)) f.catchUp(this.#lookup(f.source.name));
+      if (!this.#byTarget.has(f.target)) continue;
+      f.catchUp(this.#lookup(f.source.name));
+      if (f.copiedOnce) this.#mirrored(f.target);
     }
   }
 

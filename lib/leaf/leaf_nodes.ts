@@ -13,6 +13,7 @@ import { DenoTransport, type Transport } from "../conn/transport.ts";
 import { ClosedReason } from "../conn/closed_reason.ts";
 import { LinkKind, type Subscription } from "../delivery/subscription.ts";
 import { PermissionChecker } from "../auth/permissions.ts";
+import { goQuote } from "../protocol/go_quote.ts";
 import {
   authTimeoutSeconds,
   type LeafNodeOptions,
@@ -63,6 +64,9 @@ export interface LeafNodesHandle extends ServerExtension {
  * Starts the leaf listener (when `leafnodes.port` is set) and dials the remotes.
  * @param server The running server.
  */
+/** What a leaf link of a non-system account denies both ways (nats-server's denyAllClientJs). */
+const JS_DENY = ["$JS.API.>", "$KV.>", "$OBJ.>"];
+
 export async function startLeafNodes(server: Server): Promise<LeafNodes> {
   const leafs = new LeafNodes(server);
   await leafs.start();
@@ -271,6 +275,7 @@ export class LeafNodes implements LeafNodesHandle, LeafHost {
     const info = this.#acceptInfo();
     const cluster = this.clusterName();
     if (cluster) info.cluster = cluster;
+    if (this.#domain()) info.domain = this.#domain();
     info.info_on_connect = true;
     info.leafnode_urls = this.#leafnodeUrls();
     const line = encoder.encode(`INFO ${JSON.stringify(info)} \r\n`);
@@ -302,6 +307,7 @@ export class LeafNodes implements LeafNodesHandle, LeafHost {
       if (o.tls.verify) info.tls_verify = true;
     }
     info.max_payload = server.options.maxPayload;
+    if (server.options.jetstream) info.jetstream = true;
     info.ip = joinHostPort(host, port);
     return info;
   }
@@ -344,6 +350,7 @@ export class LeafNodes implements LeafNodesHandle, LeafHost {
     info.nonce = leafNonce();
     const cluster = this.clusterName();
     if (cluster) info.cluster = cluster;
+    if (this.#domain()) info.domain = this.#domain();
     info.info_on_connect = true;
     info.leafnode_urls = this.#leafnodeUrls();
     return encoder.encode(`INFO ${JSON.stringify(info)} \r\n`);
@@ -388,6 +395,7 @@ export class LeafNodes implements LeafNodesHandle, LeafHost {
     info.client_id = conn.cid;
     const cluster = this.clusterName();
     if (cluster) info.cluster = cluster;
+    if (this.#domain()) info.domain = this.#domain();
     info.info_on_connect = true;
     info.connect_info = true;
     info.leafnode_urls = this.#leafnodeUrls();
@@ -405,10 +413,14 @@ export class LeafNodes implements LeafNodesHandle, LeafHost {
     }
     connect.tls_required = conn.tlsRequired;
     connect.server_id = this.server.serverId;
+    if (this.#domain()) connect.domain = this.#domain();
     connect.name = this.server.serverName;
     const cluster = this.clusterName();
     if (cluster) connect.cluster = cluster;
     if (!this.server.options.noHeaderSupport) connect.headers = true;
+    if (conn.account && this.server.jetstream?.enabledFor(conn.account.name)) {
+      connect.jetstream = true;
+    }
     const denyPub = remote?.options.denyImports;
     if (denyPub && denyPub.length > 0) connect.deny_pub = denyPub;
     return encoder.encode(`CONNECT ${JSON.stringify(connect)}\r\n`);
@@ -436,6 +448,7 @@ export class LeafNodes implements LeafNodesHandle, LeafHost {
         }
       }
     }
+    this.#denyJetStream(conn, account);
     this.#leafs.set(conn.cid, conn);
     const remote = this.#byConn.get(conn);
     if (remote) {
@@ -443,6 +456,46 @@ export class LeafNodes implements LeafNodesHandle, LeafHost {
       remote.everConnected = true;
     }
     this.#sendSnapshot(conn, account);
+  }
+
+  /** The JetStream domain of this server ("" without one). */
+  #domain(): string {
+    return this.server.options.jetstream?.domain ?? "";
+  }
+
+  /**
+   * As nats-server 2.9: the JetStream API, key-value and object subjects
+   * (`$JS.API.>`, `$KV.>`, `$OBJ.>`) do not cross a link bound to an account
+   * other than the system account, in either direction, neither messages nor
+   * interest: a leaf's clients reach their own server's JetStream, not the
+   * other side's (docs/leafnodes.md). The notice says "JetStream Not
+   * Extended" when the two sides' domains differ, or when this server has
+   * neither JetStream nor a domain. The system account's own rules
+   * (extending a JetStream domain) and the `$JS.<domain>.API` mappings are
+   * not built (docs/nats-server-differences.md).
+   */
+  #denyJetStream(conn: LeafConnection, account: Account): void {
+    if (account === this.server.systemAccount) return;
+    const mine = this.#domain();
+    const theirs = typeof conn.remoteJson?.domain === "string" ? conn.remoteJson.domain : "";
+    const notExtended = mine !== theirs || (!this.server.options.jetstream && mine === "") ||
+      this.server.systemAccount === null;
+    this.server.log.notice(
+      `${conn.logPrefix} - ${
+        notExtended ? "JetStream Not Extended, adding deny" : "Adding deny"
+      } ` +
+        `[${JS_DENY.join(" ")}] for account ${goQuote(account.name)}`,
+    );
+    // Merged with the link's own denies (a remote's deny_exports and
+    // deny_imports, or an accepted leaf's deny_pub).
+    const remote = this.#byConn.get(conn);
+    const json = conn.remoteJson;
+    const accepted = !conn.solicited && Array.isArray(json?.deny_pub)
+      ? (json!.deny_pub as unknown[]).filter((x): x is string => typeof x === "string")
+      : [];
+    const pub = [...(remote?.options.denyExports ?? accepted), ...JS_DENY];
+    const sub = [...(remote?.options.denyImports ?? []), ...JS_DENY];
+    conn.permissions = new PermissionChecker({ publish: { deny: pub }, subscribe: { deny: sub } });
   }
 
   /** Every LS+ the link should hear now (nats-server's initial subject map). */

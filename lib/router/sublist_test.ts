@@ -478,6 +478,95 @@ function sublistSuite(variant: Variant): void {
     assert.deepEqual(plainSubjects(list.match("s.7")), ["s.*", "s.7"]);
   });
 
+  test("Sublist.match() sees every change at a node holding plain and queue subscriptions", () => {
+    // One node's snapshots (plain list, queue lists, the whole result) are rebuilt
+    // after any change there: each step changes one kind and matches in between,
+    // through the node alone (`a.b`) and merged with a wildcard node (`a.*`).
+    const list = make();
+    const star = sub("a.*");
+    list.insert(star);
+    const plain1 = sub("a.b");
+    const plain2 = sub("a.b");
+    const q1 = sub("a.b", "q");
+    const q2 = sub("a.b", "q");
+    const r1 = sub("a.b", "r");
+    const want = (plain: TestSub[], queues: TestSub[][]) => ({
+      plain: plain.map((s) => s.id).sort(),
+      queues: queues.map((g) => `${g[0]!.queue}: ${g.map((s) => s.id).sort().join(" ")}`).sort(),
+    });
+    const steps: [() => void, TestSub[], TestSub[][]][] = [
+      [() => list.insert(plain1), [plain1], []],
+      [() => list.insert(q1), [plain1], [[q1]]],
+      [() => list.insert(plain2), [plain1, plain2], [[q1]]],
+      [() => list.insert(q2), [plain1, plain2], [[q1, q2]]],
+      [() => list.insert(r1), [plain1, plain2], [[q1, q2], [r1]]],
+      [() => list.remove(plain1), [plain2], [[q1, q2], [r1]]],
+      [() => list.remove(q1), [plain2], [[q2], [r1]]],
+      [() => list.remove(plain2), [], [[q2], [r1]]],
+      [() => list.remove(r1), [], [[q2]]],
+      [() => list.insert(plain1), [plain1], [[q2]]],
+      [() => list.remove(q2), [plain1], []],
+    ];
+    for (const [change, plain, queues] of steps) {
+      const before = list.match("a.b"); // cached (or snapshot built) before the change
+      const beforeCopy = describe(before);
+      change();
+      assert.deepEqual(describe(list.match("a.b")), want([star, ...plain], queues));
+      assert.deepEqual(describe(list.match("a.b")), want([star, ...plain], queues), "again");
+      assert.deepEqual(describe(before), beforeCopy, "an earlier result changed");
+      list.remove(star);
+      assert.deepEqual(describe(list.match("a.b")), want(plain, queues), "node alone");
+      list.insert(star);
+    }
+  });
+
+  test("Sublist invalidates every cached subject a wildcard change matches, and keeps the rest", () => {
+    // Tokens that are prefixes and suffixes of each other (`b`, `ab`, `bab`), so a
+    // quick test on a pattern's leading or trailing literal tokens that compared
+    // characters rather than whole tokens would keep a stale entry; every subject
+    // of up to three tokens is cached, and all are checked after every change.
+    const random = prng(0x5EED + (variant.cache ? 1 : 0));
+    const tokens = ["a", "b", "ab", "bab", "ba"];
+    const subjects: string[] = [];
+    for (const x of tokens) {
+      subjects.push(x);
+      for (const y of tokens) {
+        subjects.push(`${x}.${y}`);
+        for (const z of tokens) subjects.push(`${x}.${y}.${z}`);
+      }
+    }
+    const pick = () => tokens[Math.floor(random() * tokens.length)] as string;
+    const pattern = () => {
+      const length = 1 + Math.floor(random() * 3);
+      const parts: string[] = [];
+      for (let i = 0; i < length; i++) {
+        const roll = random();
+        parts.push(roll < 0.3 ? "*" : roll < 0.4 && i === length - 1 ? ">" : pick());
+      }
+      return parts.join(".");
+    };
+    const list = make();
+    const live: TestSub[] = [];
+    for (const subject of subjects) list.match(subject);
+    for (let step = 0; step < 150; step++) {
+      if (live.length > 0 && random() < 0.4) {
+        const victim = live.splice(Math.floor(random() * live.length), 1)[0] as TestSub;
+        assert.ok(list.remove(victim));
+      } else {
+        const added = sub(pattern(), random() < 0.2 ? "q" : null);
+        assert.ok(list.insert(added));
+        live.push(added);
+      }
+      for (const subject of subjects) {
+        assert.deepEqual(
+          describe(list.match(subject)),
+          describe(bruteResult(new Set(live), subject)),
+          `step ${step}: ${subject}`,
+        );
+      }
+    }
+  });
+
   test("Sublist.match() agrees with a brute-force matcher under random churn", () => {
     randomCrossCheck(make(), 0xC0FFEE + (variant.cache ? 1 : 0));
   });

@@ -7,6 +7,8 @@
  *
  * @module
  */
+import { BUILD_DIR, buildGoProgram, cachedBuild } from "./build.ts";
+
 export type ClientKind = "go" | "c";
 
 const HERE = new URL("./", import.meta.url).pathname;
@@ -28,43 +30,15 @@ export function runnerBinary(kind: ClientKind): Promise<string> {
   return p;
 }
 
-async function build(kind: ClientKind): Promise<string> {
-  const source = await Deno.readFile(SOURCES[kind]);
-  const digest = new Uint8Array(await crypto.subtle.digest("SHA-256", source));
-  const hash = Array.from(digest.slice(0, 8), (x) => x.toString(16).padStart(2, "0")).join("");
-  const dir = `${Deno.env.get("TMPDIR") ?? "/tmp"}/dnatsd-client-runners`;
-  await Deno.mkdir(dir, { recursive: true });
-  const bin = `${dir}/${kind}-${hash}`;
-  try {
-    if ((await Deno.stat(bin)).isFile) return bin;
-  } catch { /* not built yet */ }
-  // Build beside the final name, then rename: parallel test files may race here.
-  const tmp = `${bin}.${Deno.pid}.${crypto.randomUUID().slice(0, 8)}`;
-  const cmd = kind === "go"
-    ? new Deno.Command("go", {
-      args: ["build", "-o", tmp, SOURCES.go],
-      cwd: dir,
-      env: {
-        GOPATH: "/usr/share/gocode",
-        GO111MODULE: "off",
-        GOFLAGS: "",
-        GOCACHE: Deno.env.get("GOCACHE") ?? `${dir}/gocache`,
-      },
+function build(kind: ClientKind): Promise<string> {
+  if (kind === "go") return buildGoProgram("go", SOURCES.go);
+  return cachedBuild("c", SOURCES.c, (out) =>
+    new Deno.Command("cc", {
+      args: ["-O1", "-Wall", "-o", out, SOURCES.c, "-lnats"],
+      cwd: BUILD_DIR,
       stdout: "piped",
       stderr: "piped",
-    })
-    : new Deno.Command("cc", {
-      args: ["-O1", "-Wall", "-o", tmp, SOURCES.c, "-lnats"],
-      cwd: dir,
-      stdout: "piped",
-      stderr: "piped",
-    });
-  const out = await cmd.output();
-  if (!out.success) {
-    throw new Error(`building the ${kind} runner failed:\n${new TextDecoder().decode(out.stderr)}`);
-  }
-  await Deno.rename(tmp, bin);
-  return bin;
+    }));
 }
 
 /** A runner's result line: fields to compare, plus `measured` (timings). */

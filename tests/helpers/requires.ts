@@ -33,6 +33,8 @@ export const TOOLS = {
   denort: [Deno.env.get("DENORT_BIN") ?? cachedDenort()],
   /** User and PID namespaces (`unshare -Urpf --mount-proc`), probed below. */
   unshare: ["/usr/bin/unshare"],
+  /** Mounting a small tmpfs (root, and a container that allows it), probed below. */
+  tmpfs: ["/usr/bin/mount", "/usr/bin/umount"],
 } as const;
 
 export type Tool = keyof typeof TOOLS;
@@ -41,6 +43,15 @@ export type Tool = keyof typeof TOOLS;
 const PROBES: Partial<Record<Tool, () => boolean>> = {
   // Containers often forbid unprivileged namespaces even where the binary exists.
   unshare: () => runs("unshare", ["-Urpf", "--mount-proc", "true"]),
+  tmpfs: () => {
+    const dir = Deno.makeTempDirSync({ prefix: "tmpfs-probe-" });
+    try {
+      return runs("mount", ["-t", "tmpfs", "-o", "size=64k", "tmpfs", dir]) &&
+        runs("umount", [dir]);
+    } finally {
+      Deno.removeSync(dir);
+    }
+  },
 };
 
 const said = new Set<string>();

@@ -8,6 +8,7 @@
  */
 import { connect, headers, type NatsConnection } from "npm:@nats-io/transport-node@3.4.0";
 import { ServerProcess } from "../helpers/server.ts";
+import { deepStrictEqual as assertSame } from "node:assert/strict";
 
 export interface JsServer {
   server: ServerProcess;
@@ -119,4 +120,29 @@ export function script(text: string): Step[] {
     steps.push(h ? { subject, body, headers: h } : { subject, body });
   }
   return steps;
+}
+
+/**
+ * Runs `script` against nats-server and then dnatsd, each on a fresh `-js`
+ * server, and requires the same transcript line by line (`JS_TEST_DUMP=1`
+ * prints both).
+ */
+export async function sameTranscript(
+  script: (nc: NatsConnection) => Promise<string[]>,
+): Promise<void> {
+  const results: string[][] = [];
+  for (const reference of [true, false]) {
+    const s = await startJs(reference);
+    const nc = await client(s);
+    try {
+      results.push(await script(nc));
+    } finally {
+      await nc.close();
+      await s.stop();
+    }
+  }
+  const [ref, ours] = results;
+  if (Deno.env.get("JS_TEST_DUMP")) console.log(JSON.stringify({ ref, ours }, null, 1));
+  for (let i = 0; i < ref.length; i++) assertSame(ours[i], ref[i], `line ${i}`);
+  assertSame(ours.length, ref.length, "number of lines");
 }
