@@ -18,7 +18,8 @@ import { getHeader } from "./headers.ts";
 import { goJson } from "./json.ts";
 import { writeDecimal } from "../protocol/bytes.ts";
 import { formatNs, nowNs } from "./time.ts";
-import type { LogRecord, StreamFiles } from "./filestore.ts";
+import type { StreamFiles } from "./filestore.ts";
+import type { LogRecord } from "./log_records.ts";
 import type { Retention } from "./retention.ts";
 import { readSource, type StreamSource } from "./source_config.ts";
 
