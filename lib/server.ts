@@ -429,6 +429,15 @@ export class Server implements ServerCore {
       }
       this.extensions.push({ shutdown: () => this.monitor?.close() });
     }
+    // JetStream is up before the first client is accepted (as nats-server
+    // enables it before its accept loop): a request sent at once is answered.
+    if (o.jetstream) {
+      const { startJetStreamAccounts } = await import("./jetstream/accounts.ts");
+      const js = await startJetStreamAccounts(this, o.jetstream, o.accounts ?? []);
+      this.jetstream = js;
+      // Its push consumers hear of subscriptions as they change (interestChanged).
+      this.extensions.push(js);
+    }
     // Load or obtain the certificates before the listeners bind.
     if (this.acme) await this.acme.ready();
     if (o.tls) {
@@ -446,13 +455,6 @@ export class Server implements ServerCore {
       this.clientPort = listener.port;
     } else {
       this.#listenPlain(o.host, port);
-    }
-    if (o.jetstream) {
-      const { startJetStreamAccounts } = await import("./jetstream/accounts.ts");
-      const js = await startJetStreamAccounts(this, o.jetstream, o.accounts ?? []);
-      this.jetstream = js;
-      // Its push consumers hear of subscriptions as they change (interestChanged).
-      this.extensions.push(js);
     }
     if (o.websocket && o.websocket.port !== 0) {
       const { startWebSocketListener } = await import("./websocket/listener.ts");

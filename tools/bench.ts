@@ -29,7 +29,7 @@ import { flowControl } from "./bench/flow_control.ts";
 import { idleConnectionCount, idleConns } from "./bench/idle.ts";
 import { jetStream } from "./bench/jetstream.ts";
 import { leafPubSub } from "./bench/leaf.ts";
-import { bcryptStorm, cleanupAuthConfig, reqReply } from "./bench/latency.ts";
+import { bcryptStorm, cleanupAuthConfig, latencyCeiling, reqReply } from "./bench/latency.ts";
 import {
   combineRounds,
   type FigureDef,
@@ -62,6 +62,7 @@ export const WORKLOADS: Workload[] = [
   tlsFanOut,
   tlsReqReply,
   reqReply,
+  latencyCeiling,
   wildcard,
   pubSub,
   fanOut,

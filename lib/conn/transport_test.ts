@@ -1,5 +1,102 @@
-import { equal as assertEquals } from "node:assert/strict";
-import { noteRead, turnWaits } from "./transport.ts";
+import { equal, ok } from "node:assert/strict";
+import { DenoTransport, noteRead, READ_TURN_BUDGET, turnWaits } from "./transport.ts";
+
+/**
+ * Counts zero-delay timers, the idle wait `nextTurn()` takes when a
+ * connection owes the others a turn (two connections are open in these tests).
+ */
+function countZeroTimers(): { count: () => number; restore: () => void } {
+  const original = globalThis.setTimeout;
+  let zero = 0;
+  globalThis.setTimeout = ((fn: () => void, ms?: number) => {
+    if (ms === 0) zero++;
+    return original(fn, ms);
+  }) as typeof setTimeout;
+  return { count: () => zero, restore: () => void (globalThis.setTimeout = original) };
+}
+
+/** A loopback pair: the server side under a DenoTransport, the client side raw. */
+async function pair(): Promise<{ client: Deno.TcpConn; server: Deno.TcpConn }> {
+  const listener = Deno.listen({ hostname: "127.0.0.1", port: 0 });
+  const port = (listener.addr as Deno.NetAddr).port;
+  const [client, server] = await Promise.all([
+    Deno.connect({ hostname: "127.0.0.1", port }),
+    listener.accept(),
+  ]);
+  listener.close();
+  return { client, server: server as Deno.TcpConn };
+}
+
+async function writeAll(conn: Deno.Conn, data: Uint8Array): Promise<void> {
+  let off = 0;
+  while (off < data.length) off += await conn.write(data.subarray(off));
+}
+
+Deno.test("transport: request/reply traffic past the read budget takes no idle wait", async () => {
+  const a = await pair();
+  const b = await pair(); // a second open connection: nextTurn() would wait for its sake
+  const idle = new DenoTransport(b.server);
+  idle.start(() => {}, () => {});
+  const t = new DenoTransport(a.server);
+  let got = 0;
+  let wake: (() => void) | null = null;
+  t.start((chunk) => {
+    got += chunk.length;
+    wake?.();
+  }, () => {});
+  const timers = countZeroTimers();
+  try {
+    // 48 B per request, each read waiting for the next: twice the budget in all.
+    const request = new Uint8Array(48);
+    const rounds = Math.ceil((2 * READ_TURN_BUDGET) / request.length);
+    for (let i = 1; i <= rounds; i++) {
+      const arrived = new Promise<void>((r) => wake = r);
+      await writeAll(a.client, request);
+      while (got < i * request.length) await arrived;
+    }
+    equal(got, rounds * request.length);
+    equal(timers.count(), 0, "an idle wait was taken though every read waited for the loop");
+  } finally {
+    timers.restore();
+    t.close();
+    idle.close();
+    a.client.close();
+    b.client.close();
+  }
+});
+
+Deno.test("transport: a connection reading flat out still yields past the budget", async () => {
+  const a = await pair();
+  const b = await pair();
+  const idle = new DenoTransport(b.server);
+  idle.start(() => {}, () => {});
+  const t = new DenoTransport(a.server);
+  const total = 4 * READ_TURN_BUDGET;
+  let got = 0;
+  let done: () => void = () => {};
+  const all = new Promise<void>((r) => done = r);
+  // Everything is written before reading starts, so reads never wait for the loop.
+  await writeAll(a.client, new Uint8Array(total));
+  const timers = countZeroTimers();
+  try {
+    t.start((chunk) => {
+      got += chunk.length;
+      if (got >= total) done();
+    }, () => {});
+    await all;
+    ok(timers.count() >= 1, "no idle wait in 256 KiB read without a turn");
+  } finally {
+    timers.restore();
+    t.close();
+    idle.close();
+    a.client.close();
+    b.client.close();
+  }
+});
+
+// The turnWaits() tests below drive the module's bookkeeping with made-up
+// times far after the real clock, so they stay last in this file.
+const base = Math.ceil(performance.now()) + 10_000_000;
 
 /** Idle waits `transport` takes when it yields every ms from `from` to `to` (ms, inclusive). */
 function waitsBetween(transport: object, from: number, to: number): number {
@@ -13,33 +110,33 @@ Deno.test("turnWaits: a new publisher's own first reads do not put it on the sho
   const publisher = {};
   // An earlier flood that ended, then a new client's CONNECT and PING.
   noteRead(previous);
-  turnWaits(previous, 1_000);
+  turnWaits(previous, base + 1_000);
   noteRead(publisher);
   noteRead(publisher);
-  // Nobody else talks for 200 ms: the long interval (80 ms) applies, so 3 waits, not 40.
-  assertEquals(waitsBetween(publisher, 2_000, 2_200), 3);
+  // Nobody else talks for 200 ms: the long interval (80 ms) applies, so 3 waits, not 41.
+  equal(waitsBetween(publisher, base + 2_000, base + 2_200), 3);
 });
 
 Deno.test("turnWaits: a bystander's read brings the short interval back", () => {
   const flood = {};
   const bystander = {};
-  turnWaits(flood, 10_000);
-  waitsBetween(flood, 10_001, 10_200);
+  turnWaits(flood, base + 10_000);
+  waitsBetween(flood, base + 10_001, base + 10_200);
   noteRead(bystander);
   // 5 ms interval for the 250 ms after the read was seen: 21 waits in 100 ms.
-  assertEquals(waitsBetween(flood, 10_300, 10_400), 21);
+  equal(waitsBetween(flood, base + 10_300, base + 10_400), 21);
 });
 
 Deno.test("turnWaits: two floods taking turns count each other's reads", () => {
   const a = {};
   const b = {};
-  turnWaits(a, 20_000);
-  waitsBetween(a, 20_001, 20_400);
+  turnWaits(a, base + 20_000);
+  waitsBetween(a, base + 20_001, base + 20_400);
   let waits = 0;
-  for (let t = 20_500; t <= 20_600; t++) {
-    const who = t % 2 === 0 ? a : b;
+  for (let t = base + 20_500; t <= base + 20_600; t++) {
+    const who = (t - base) % 2 === 0 ? a : b;
     noteRead(who);
     if (turnWaits(who, t)) waits++;
   }
-  assertEquals(waits, 21);
+  equal(waits, 21);
 });

@@ -52,3 +52,27 @@ Deno.test("describeInternalPublish fills a reused context completely", () => {
   equal(dec.decode(ctx.sizeBuf.subarray(ctx.sizeStart, ctx.sizeEnd)), "1");
   equal(dec.decode(ctx.payload), "z");
 });
+
+Deno.test("readMsgFrame reads an empty reply slot (two spaces) as no reply", () => {
+  const buf = enc.encode("MSG a.b 7  3\r\nabc\r\nHMSG c 8  12 14\r\nNATS/1.0\r\n\r\nhi\r\n");
+  const f = readMsgFrame(buf, 0, buf.length)!;
+  deepEqual([f.subject, f.sid, f.reply, f.total], ["a.b", "7", "", 3]);
+  const g = readMsgFrame(buf, f.next, buf.length)!;
+  deepEqual([g.subject, g.sid, g.reply, g.hdrSize, g.total, g.next], [
+    "c",
+    "8",
+    "",
+    12,
+    14,
+    buf.length,
+  ]);
+});
+
+Deno.test("describeInternalPublish encodes subjects that are not ASCII", () => {
+  const ctx = new PublishContext();
+  describeInternalPublish(ctx, "a.é", "r.ü", enc.encode("xyz"), 1);
+  equal(dec.decode(ctx.subjBuf.subarray(ctx.subjStart, ctx.subjEnd)), "a.é");
+  equal(dec.decode(ctx.replyBuf.subarray(ctx.replyStart, ctx.replyEnd)), "r.ü");
+  equal(dec.decode(ctx.sizeBuf.subarray(ctx.sizeStart, ctx.sizeEnd)), "3");
+  equal(dec.decode(ctx.hdrBuf.subarray(ctx.hdrStart, ctx.hdrEnd)), "1");
+});

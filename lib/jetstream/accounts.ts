@@ -18,7 +18,6 @@ import { InternalClient, type InternalMsg } from "./internal.ts";
 import { goJson } from "./json.ts";
 import {
   JetStream,
-  jetStreamConfig,
   type JetStreamConfigInfo,
   type JetStreamHandle,
   type JetStreamHost,
@@ -26,6 +25,7 @@ import {
   type JetStreamStats,
 } from "./jetstream.ts";
 import type { AccountContext, AccountJetStreamLimits } from "./limits.ts";
+import { jetStreamConfig } from "./setup.ts";
 
 /** What the accounts' JetStream needs of the server. */
 export interface JetStreamServerHost extends JetStreamHost {

@@ -85,6 +85,7 @@ export interface Outgoing extends Next {
 
 const EMPTY = new Uint8Array(0);
 const encoder = new TextEncoder();
+const decoder = new TextDecoder();
 
 export class Consumer {
   readonly stream: Stream;
@@ -536,12 +537,12 @@ export class Consumer {
     if (tokens.length !== 9) return;
     const sseq = Number(tokens[5]);
     const dseq = Number(tokens[6]);
-    const text = new TextDecoder().decode(body);
+    const text = body.length === 0 ? "" : decoder.decode(body);
     let skipReply = false;
     if (text === "" || text === "+ACK" || text === "+OK") this.#ack(sseq, dseq);
     else if (text.startsWith("+NXT")) {
       this.#ack(sseq, dseq);
-      if (reply !== "") this.nextRequest(reply, new TextEncoder().encode(text.slice(4)));
+      if (reply !== "") this.nextRequest(reply, encoder.encode(text.slice(4)));
       skipReply = true;
     } else if (text.startsWith("-NAK")) this.#nak(sseq, dseq, text.slice(4).trim());
     else if (text === "+WPI") {
@@ -585,7 +586,7 @@ export class Consumer {
         }
       }
       this.rdc.delete(sseq);
-      this.rdq = this.rdq.filter((q) => q !== sseq);
+      if (this.rdq.length > 0) this.rdq = this.rdq.filter((q) => q !== sseq);
     } else if (cfg.ack_policy === "all") {
       if (dseq <= this.adflr || sseq <= this.asflr) return;
       const gap = sseq - this.asflr;

@@ -23,27 +23,28 @@
  * @module
  */
 import type { StoredMsg } from "./stream.ts";
+import {
+  crc32,
+  decodeRecord,
+  DELETE,
+  FRAME,
+  frame,
+  type LogRecord,
+  MARK_RECORD,
+  markRecord,
+  MSG,
+  MSG_FIXED,
+  PURGE,
+  SEQ_RECORD,
+  seqBody,
+} from "./log_records.ts";
 
-/** Record kinds. */
-const MSG = 1;
-const DELETE = 2;
-const PURGE = 3;
-const MARK = 4;
-/** kind(1) + body length(4) before the body, CRC-32(4) after it. */
-const FRAME = 9;
-/** A delete or purge record: frame and a sequence. */
-const SEQ_RECORD = FRAME + 8;
-/** A mark record: frame, sequence and timestamp. */
-const MARK_RECORD = FRAME + 16;
-/** The fixed fields of a message body. */
-const MSG_FIXED = 26;
 /** Segment size when nothing else is asked for (see docs/jetstream.md for the choice). */
 const DEFAULT_SEGMENT_BYTES = 2 * 1024 * 1024;
 /** How long compaction waits after a failed step (a full disk) before it tries again. */
 const RETRY_MS = 5_000;
 
 const encoder = new TextEncoder();
-const decoder = new TextDecoder();
 
 function envNumber(name: string): number | undefined {
   try {
@@ -109,31 +110,6 @@ export class FaultCrash extends Error {
 function fault(point: string): void {
   if (faultHook !== null) faultHook(point);
 }
-
-let crcTable: Uint32Array | null = null;
-
-/** CRC-32 (IEEE), as zlib computes it. */
-export function crc32(bytes: Uint8Array, start = 0, end = bytes.length): number {
-  if (crcTable === null) {
-    crcTable = new Uint32Array(256);
-    for (let n = 0; n < 256; n++) {
-      let c = n;
-      for (let k = 0; k < 8; k++) c = c & 1 ? 0xedb88320 ^ (c >>> 1) : c >>> 1;
-      crcTable[n] = c >>> 0;
-    }
-  }
-  let crc = 0xffffffff;
-  for (let i = start; i < end; i++) crc = crcTable[(crc ^ bytes[i]) & 0xff] ^ (crc >>> 8);
-  return (crc ^ 0xffffffff) >>> 0;
-}
-
-/** What a log holds after recovery, in order. */
-export type LogRecord =
-  | { kind: "msg"; msg: StoredMsg }
-  | { kind: "delete"; seq: number }
-  | { kind: "purge"; firstSeq: number }
-  /** Sequences up to `seq` were used (left by compaction where it dropped the last message). */
-  | { kind: "mark"; seq: number; ts: bigint };
 
 /** One file of the log. */
 interface Segment {
@@ -456,19 +432,24 @@ export class StreamFiles {
   appendMsg(m: StoredMsg): void {
     const subj = encoder.encode(m.subject);
     const hlen = m.hdr?.length ?? 0;
-    const body = new Uint8Array(MSG_FIXED + subj.length + hlen + m.data.length);
-    const v = new DataView(body.buffer);
-    v.setBigUint64(0, BigInt(m.seq));
-    v.setBigUint64(8, m.ts);
-    v.setUint16(16, subj.length);
-    v.setUint32(18, hlen);
-    v.setUint32(22, m.data.length);
-    body.set(subj, 26);
-    if (m.hdr) body.set(m.hdr, 26 + subj.length);
-    body.set(m.data, 26 + subj.length + hlen);
-    const seg = this.#append(MSG, body, false);
+    const bodyLen = MSG_FIXED + subj.length + hlen + m.data.length;
+    // The record is built in place (frame, body, CRC): one buffer per message.
+    const rec = new Uint8Array(FRAME + bodyLen);
+    const v = new DataView(rec.buffer);
+    rec[0] = MSG;
+    v.setUint32(1, bodyLen);
+    v.setBigUint64(5, BigInt(m.seq));
+    v.setBigUint64(13, m.ts);
+    v.setUint16(21, subj.length);
+    v.setUint32(23, hlen);
+    v.setUint32(27, m.data.length);
+    rec.set(subj, 5 + MSG_FIXED);
+    if (m.hdr) rec.set(m.hdr, 5 + MSG_FIXED + subj.length);
+    rec.set(m.data, 5 + MSG_FIXED + subj.length + hlen);
+    v.setUint32(5 + bodyLen, crc32(rec, 0, 5 + bodyLen));
+    const seg = this.#write(rec, false);
     this.dirty = true;
-    const len = FRAME + body.length;
+    const len = rec.length;
     this.#entries.set(m.seq, { seg, len, live: true, delSeg: null });
     seg.seqs.push(m.seq);
     seg.live += len;
@@ -767,66 +748,6 @@ export class StreamFiles {
     this.close();
     Deno.removeSync(this.dir, { recursive: true });
   }
-}
-
-function markRecord(seq: number, ts: bigint): Uint8Array {
-  const body = new Uint8Array(16);
-  const v = new DataView(body.buffer);
-  v.setBigUint64(0, BigInt(seq));
-  v.setBigUint64(8, ts);
-  return frame(MARK, body);
-}
-
-function frame(kind: number, body: Uint8Array): Uint8Array {
-  const rec = new Uint8Array(FRAME + body.length);
-  const v = new DataView(rec.buffer);
-  rec[0] = kind;
-  v.setUint32(1, body.length);
-  rec.set(body, 5);
-  v.setUint32(5 + body.length, crc32(rec, 0, 5 + body.length));
-  return rec;
-}
-
-function seqBody(seq: number): Uint8Array {
-  const b = new Uint8Array(8);
-  new DataView(b.buffer).setBigUint64(0, BigInt(seq));
-  return b;
-}
-
-function decodeRecord(
-  kind: number,
-  data: Uint8Array,
-  v: DataView,
-  start: number,
-  end: number,
-): LogRecord | null {
-  if (kind === MARK) {
-    if (end - start !== 16) return null;
-    return { kind: "mark", seq: Number(v.getBigUint64(start)), ts: v.getBigUint64(start + 8) };
-  }
-  if (kind === DELETE || kind === PURGE) {
-    if (end - start !== 8) return null;
-    const seq = Number(v.getBigUint64(start));
-    return kind === DELETE ? { kind: "delete", seq } : { kind: "purge", firstSeq: seq };
-  }
-  if (kind !== MSG || end - start < 26) return null;
-  const seq = Number(v.getBigUint64(start));
-  const ts = v.getBigUint64(start + 8);
-  const slen = v.getUint16(start + 16);
-  const hlen = v.getUint32(start + 18);
-  const dlen = v.getUint32(start + 22);
-  if (26 + slen + hlen + dlen !== end - start) return null;
-  const s = start + 26;
-  return {
-    kind: "msg",
-    msg: {
-      seq,
-      ts,
-      subject: decoder.decode(data.subarray(s, s + slen)),
-      hdr: hlen > 0 ? data.slice(s + slen, s + slen + hlen) : null,
-      data: data.slice(s + slen + hlen, s + slen + hlen + dlen),
-    },
-  };
 }
 
 function writeAll(f: Deno.FsFile, bytes: Uint8Array): void {

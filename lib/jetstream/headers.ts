@@ -7,6 +7,7 @@
  */
 
 const decoder = new TextDecoder();
+const encoder = new TextEncoder();
 
 /** The value of header `name` in `hdr`, or undefined when absent. */
 export function getHeader(hdr: Uint8Array | null, name: string): string | undefined {
@@ -27,5 +28,5 @@ export function getHeader(hdr: Uint8Array | null, name: string): string | undefi
 export function buildHeaders(status: string, pairs: Array<[string, string]> = []): Uint8Array {
   let text = status === "" ? "NATS/1.0\r\n" : `NATS/1.0 ${status}\r\n`;
   for (const [k, v] of pairs) text += `${k}: ${v}\r\n`;
-  return new TextEncoder().encode(text + "\r\n");
+  return encoder.encode(text + "\r\n");
 }

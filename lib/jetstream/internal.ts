@@ -94,9 +94,14 @@ export class InternalClient implements LocalSubscriber {
   ): number {
     if (this.isClosed) return 0;
     const hlen = hdr === null ? 0 : hdr.length;
-    const payload = new Uint8Array(hlen + data.length);
-    if (hdr !== null) payload.set(hdr, 0);
-    payload.set(data, hlen);
+    // The fan-out copies the payload into each destination: without headers
+    // the data goes as it is.
+    let payload = data;
+    if (hdr !== null) {
+      payload = new Uint8Array(hlen + data.length);
+      payload.set(hdr, 0);
+      payload.set(data, hlen);
+    }
     const ctx = this.#ctx;
     describeInternalPublish(ctx, subject, reply, payload, hdr === null ? -1 : hlen);
     ctx.publisher = this;

@@ -6,7 +6,6 @@
  *
  * @module
  */
-import type { JetStreamOptions } from "../config/options.ts";
 import type { Account } from "../server/account.ts";
 import { ApiError, JSErr } from "./errors.ts";
 import { InternalClient, type InternalMsg } from "./internal.ts";
@@ -26,9 +25,11 @@ import {
   type ConsumerState,
   normaliseConsumerConfig,
 } from "./consumer.ts";
-import { checkConfigTypes } from "./consumer_config.ts";
+import { parseConsumerCreate } from "./api_consumer.ts";
+import { ConsumerRegistry } from "./consumer_registry.ts";
+import { MirrorDirectGets } from "./mirror_direct.ts";
 import { InterestWatch } from "./push.ts";
-import { goJson } from "./json.ts";
+import { goJson, textBytes } from "./json.ts";
 import { type CompactionStats, compactionTotals, StreamFiles } from "./filestore.ts";
 import {
   DIRECT_GROUP,
@@ -122,125 +123,20 @@ const decoder = new TextDecoder();
 const NAMES_LIMIT = 1024;
 const LIST_LIMIT = 256;
 
-/**
- * Resolves the store directory and the server's limits (the accounts'
- * JetStream is started by lib/jetstream/accounts.ts).
- */
-export async function jetStreamConfig(
-  host: JetStreamHost,
-  options: JetStreamOptions,
-): Promise<JetStreamConfigInfo> {
-  // Without a store_dir: <temp dir>/nats/jetstream, the same on every start (as nats-server).
-  const tmp = (Deno.env.get("TMPDIR") || "/tmp").replace(/\/+$/, "");
-  const base = options.storeDir !== "" ? options.storeDir : `${tmp}/nats`;
-  const storeDir = base.replace(/\/+$/, "") + "/jetstream";
-  host.log.notice("Starting JetStream");
-  mkdirAll(storeDir);
-  const maxMemory = options.maxMemory >= 0 ? options.maxMemory : defaultMaxMemory();
-  const maxStore = options.maxStore >= 0 ? options.maxStore : await defaultMaxStore(storeDir);
-  const config: JetStreamConfigInfo = {
-    max_memory: maxMemory,
-    max_storage: maxStore,
-    store_dir: storeDir,
-  };
-  if (options.domain) config.domain = options.domain;
-  // nats-server shows compress_ok only when both limits were configured (it
-  // keeps the given settings then, and derives a new set from the machine otherwise).
-  if (options.maxMemory >= 0 && options.maxStore >= 0) config.compress_ok = true;
-  const log = host.log;
-  log.notice("---------------- JETSTREAM ----------------");
-  log.notice(`  Max Memory:      ${friendlyBytes(config.max_memory)}`);
-  log.notice(`  Max Storage:     ${friendlyBytes(config.max_storage)}`);
-  log.notice(`  Store Directory: "${config.store_dir}"`);
-  if (config.domain) log.notice(`  Domain:          ${config.domain}`);
-  log.notice("-------------------------------------------");
-  return config;
-}
-
-/**
- * Creates `dir` and its parents, failing as nats-server words it: the first
- * directory that could not be made, with Go's text for the system error.
- */
-function mkdirAll(dir: string): void {
-  const parts = dir.split("/");
-  for (let i = 1; i <= parts.length; i++) {
-    const path = parts.slice(0, i).join("/");
-    if (path === "") continue;
-    try {
-      if (Deno.statSync(path).isDirectory) continue;
-    } catch {
-      // Missing: made below.
-    }
-    try {
-      Deno.mkdirSync(path);
-    } catch (e) {
-      if (e instanceof Deno.errors.AlreadyExists) continue;
-      const why = e instanceof Deno.errors.NotFound
-        ? "no such file or directory"
-        : e instanceof Deno.errors.PermissionDenied
-        ? "permission denied"
-        : e instanceof Deno.errors.NotADirectory
-        ? "not a directory"
-        : (e as Error).message;
-      throw new Error(
-        `Can't start JetStream: could not create storage directory - mkdir ${path}: ${why}`,
-      );
-    }
-  }
-}
-
-/** 75% of the machine's memory, as nats-server. */
-function defaultMaxMemory(): number {
-  try {
-    return Math.floor(Deno.systemMemoryInfo().total * 0.75);
-  } catch {
-    return 1024 * 1024 * 1024;
-  }
-}
-
-/** 75% of the free disk space under `dir`, at most 1 TB, as nats-server. */
-async function defaultMaxStore(dir: string): Promise<number> {
-  const TB = 1024 ** 4;
-  try {
-    const out = await new Deno.Command("df", {
-      args: ["-B1", "--output=avail", dir],
-      stdout: "piped",
-      stderr: "null",
-    }).output();
-    const lines = decoder.decode(out.stdout).trim().split("\n");
-    const avail = Number(lines[lines.length - 1].trim());
-    if (out.success && Number.isFinite(avail) && avail > 0) {
-      return Math.min(Math.floor(avail * 0.75), TB);
-    }
-  } catch {
-    // No df: the cap.
-  }
-  return TB;
-}
-
-/** Bytes as nats-server's friendlyBytes prints them in the start-up banner. */
-function friendlyBytes(n: number): string {
-  const units = ["K", "M", "G", "T", "P", "E"];
-  if (n < 1024) return `${n} B`;
-  let exp = Math.floor(Math.log(n) / Math.log(1024));
-  if (exp > units.length) exp = units.length;
-  return `${(n / 1024 ** exp).toFixed(2)} ${units[exp - 1]}B`;
-}
-
 export class JetStream implements JetStreamHandle {
   readonly config: JetStreamConfigInfo;
   readonly #host: JetStreamHost;
   readonly #client: InternalClient;
   readonly streams = new Map<string, Stream>();
   readonly #streamSids = new Map<string, string[]>();
+  readonly #registry: ConsumerRegistry;
   /** Consumers by stream name, then by consumer name. */
-  readonly consumers = new Map<string, Map<string, Consumer>>();
-  readonly #consumerSids = new Map<Consumer, string[]>();
+  readonly consumers: Map<string, Map<string, Consumer>>;
   readonly #consumerHost: ConsumerHost;
   readonly #msgHost: MsgApiHost;
   /** File streams written since the last sync, and the acks that wait for it. */
   readonly #unsynced = new Set<StreamFiles>();
-  readonly #pendingAcks: Array<[string, string]> = [];
+  readonly #pendingAcks: Array<[string, Uint8Array]> = [];
   #apiTotal = 0;
   #apiErrors = 0;
   /** The account this JetStream serves, its limits and the server's totals. */
@@ -248,10 +144,10 @@ export class JetStream implements JetStreamHandle {
   /** The streams' mirrors and sources (lib/jetstream/mirror.ts). */
   readonly #followers = new Followers(
     (name) => this.streams.get(name),
-    (mirror) => this.#subscribeMirrorDirect(mirror),
+    (mirror) => this.#mirrorDirect.subscribe(mirror),
   );
   /** The direct-get subscriptions a mirror holds for its origin (`mirror_direct`). */
-  readonly #mirrorDirectSids = new Map<Stream, string[]>();
+  #mirrorDirect!: MirrorDirectGets;
   #interestWatch: InterestWatch;
 
   constructor(host: JetStreamHost, config: JetStreamConfigInfo, ctx: AccountContext) {
@@ -263,6 +159,12 @@ export class JetStream implements JetStreamHandle {
     });
     const client = this.#client;
     client.afterDrain = () => this.#commit();
+    this.#registry = new ConsumerRegistry(client, this.streams, (c, e) => {
+      host.log.error(
+        `JetStream failed to save consumer '${ctx.name} > ${c.stream.config.name} > ${c.name}': ${e.message}`,
+      );
+    });
+    this.consumers = this.#registry.byStream;
     const sublist = ctx.account.sublist;
     const watch = new InterestWatch(() => sublist.generation);
     this.#interestWatch = watch;
@@ -283,18 +185,19 @@ export class JetStream implements JetStreamHandle {
       watchInterest: (cb) => watch.watch(cb),
       checkInterest: () => watch.check(),
       maxPayload: host.options?.maxPayload ?? 1024 * 1024,
-      expired: (c) => this.#removeConsumer(c),
+      expired: (c) => this.#registry.remove(c),
     };
     this.#msgHost = {
       stream: (name) => this.streams.get(name),
       reply: (m, type, fields, error, track) => this.#reply(m, type, fields, error, track),
       send: (subject, hdr, data) => client.send(subject, hdr, data),
     };
+    this.#mirrorDirect = new MirrorDirectGets(client, this.streams, this.#msgHost);
   }
 
   /** Group commit: one sync per file written in this batch, then the acks, in order. */
   #commit(): void {
-    this.#saveConsumers();
+    this.#registry.save();
     const acks = this.#pendingAcks.splice(0);
     let failed: Error | null = null;
     for (const files of this.#unsynced) {
@@ -310,7 +213,7 @@ export class JetStream implements JetStreamHandle {
       this.#host.log.error(`JetStream failed to sync the store: ${failed.message}`);
       return;
     }
-    for (const [reply, ack] of acks) this.#client.send(reply, null, encoder.encode(ack));
+    for (const [reply, ack] of acks) this.#client.send(reply, null, ack);
   }
 
   #consumerCount(): number {
@@ -360,7 +263,7 @@ export class JetStream implements JetStreamHandle {
       this.#subscribeStream(stream);
       for (const [cname, saved] of files.readConsumers()) {
         const rec = saved as { config: ConsumerConfig; created: string; state: ConsumerState };
-        this.#attachConsumer(new Consumer(stream, cname, rec.config, this.#consumerHost, rec));
+        this.#registry.attach(new Consumer(stream, cname, rec.config, this.#consumerHost, rec));
       }
       const ms = (performance.now() - started).toFixed(0);
       log.notice(
@@ -416,7 +319,7 @@ export class JetStream implements JetStreamHandle {
   }
 
   shutdown(): void {
-    this.#saveConsumers();
+    this.#registry.save();
     for (const m of this.consumers.values()) for (const c of m.values()) c.close();
     for (const s of this.streams.values()) s.close();
     this.#followers.close();
@@ -485,6 +388,8 @@ export class JetStream implements JetStreamHandle {
 
   #onApi(m: InternalMsg): void {
     if (m.reply === "") return; // nats-server answers requests only
+    // Direct gets are served by their own subscriptions (api_msg.ts): not here.
+    if (m.subject.startsWith("$JS.API.DIRECT.")) return;
     const tokens = m.subject.slice(API_PREFIX.length).split(".");
     const op = tokens[0];
     if (op === "INFO" && tokens.length === 1) return this.#accountInfo(m);
@@ -668,37 +573,6 @@ export class JetStream implements JetStreamHandle {
     if (origin) cfg.mirror_direct = origin.config.allow_direct;
   }
 
-  /**
-   * A mirror with `mirror_direct` that has copied from its origin answers the
-   * origin's direct gets too: it joins the origin's `_sys_` queue group on
-   * `$JS.API.DIRECT.GET.<origin>` and `.<origin>.>` and answers from its own
-   * store, naming itself in `Nats-Stream` (as nats-server 2.9 does).
-   */
-  #subscribeMirrorDirect(mirror: Stream): void {
-    const cfg = mirror.config;
-    if (!cfg.mirror || !cfg.mirror_direct || this.#mirrorDirectSids.has(mirror)) return;
-    if (this.streams.get(cfg.name) !== mirror) return;
-    const [byBody, bySubject] = directSubjects(cfg.mirror.name);
-    const live = () => this.streams.get(cfg.name) === mirror;
-    this.#mirrorDirectSids.set(mirror, [
-      this.#client.subscribe(
-        byBody,
-        (m) => live() && directGet(this.#msgHost, mirror, m),
-        DIRECT_GROUP,
-      ),
-      this.#client.subscribe(
-        bySubject,
-        (m) => live() && directGetLast(this.#msgHost, mirror, m),
-        DIRECT_GROUP,
-      ),
-    ]);
-  }
-
-  #unsubscribeMirrorDirect(mirror: Stream): void {
-    for (const sid of this.#mirrorDirectSids.get(mirror) ?? []) this.#client.unsubscribe(sid);
-    this.#mirrorDirectSids.delete(mirror);
-  }
-
   #unsubscribeStream(stream: Stream): void {
     for (const sid of this.#streamSids.get(stream.config.name) ?? []) this.#client.unsubscribe(sid);
     this.#streamSids.delete(stream.config.name);
@@ -708,10 +582,13 @@ export class JetStream implements JetStreamHandle {
     if (this.streams.get(stream.config.name) !== stream) return;
     const result = stream.publish(m.subject, m.hdr === null ? null : m.hdr.slice(), m.data.slice());
     if (m.reply !== "" && !stream.config.no_ack && result.ack !== null) {
-      let ack = result.ack;
+      let ack: Uint8Array;
       if (this.config.domain && result.stored) {
-        ack = ack.replace(`"seq":`, `"domain":${JSON.stringify(this.config.domain)}, "seq":`);
-      }
+        ack = textBytes(
+          result.ack.replace(`"seq":`, `"domain":${JSON.stringify(this.config.domain)}, "seq":`),
+        );
+      } else if (result.seq !== undefined) ack = stream.ackBytes(result.seq);
+      else ack = textBytes(result.ack);
       if (stream.files !== null && result.stored) {
         // Answered once the batch is on disk (see #commit).
         this.#unsynced.add(stream.files);
@@ -719,7 +596,7 @@ export class JetStream implements JetStreamHandle {
       } else if (this.#pendingAcks.length > 0) {
         this.#pendingAcks.push([m.reply, ack]); // Keep the acks in order
       } else {
-        this.#client.send(m.reply, null, encoder.encode(ack));
+        this.#client.send(m.reply, null, ack);
       }
     } else if (stream.files !== null && result.stored) {
       this.#unsynced.add(stream.files);
@@ -797,7 +674,7 @@ export class JetStream implements JetStreamHandle {
         const c = this.consumers.get(stream)?.get(tokens[3]);
         if (!c) throw new ApiError(404, 10014, "consumer not found");
         if (verb === "INFO") return this.#reply(m, type, c.info());
-        this.#removeConsumer(c);
+        this.#registry.remove(c);
         this.#reply(m, type, { success: true });
       });
     }
@@ -806,89 +683,10 @@ export class JetStream implements JetStreamHandle {
   #consumerCreate(m: InternalMsg, tokens: string[]): void {
     const type = `${T}consumer_create_response`;
     this.#guard(m, type, {}, () => {
-      // tokens are those after "$JS.API."; n counts the whole subject's tokens.
-      const n = tokens.length + 2;
-      let streamName: string;
-      let consumerName = "";
-      let filtered = "";
-      let kind: "ephemeral" | "durable" | "new";
-      if (n === 5) {
-        kind = "ephemeral";
-        streamName = tokens[2];
-      } else if (tokens[1] === "DURABLE") {
-        kind = "durable";
-        if (n !== 7) {
-          throw new ApiError(
-            400,
-            10016,
-            "consumer expected to be durable but no durable name set in subject",
-          );
-        }
-        streamName = tokens[3];
-        consumerName = tokens[4];
-      } else {
-        kind = "new";
-        streamName = tokens[2];
-        consumerName = tokens[3];
-        if (n > 7) filtered = tokens.slice(4).join(".");
-      }
-      let req: { stream_name?: unknown; config?: Record<string, unknown> };
-      try {
-        req = JSON.parse(decoder.decode(m.data));
-      } catch {
-        throw JSErr.invalidJson();
-      }
-      if (typeof req !== "object" || req === null) throw JSErr.invalidJson();
-      checkConfigTypes(req.config);
-      if (streamName !== req.stream_name) throw JSErr.streamMismatch();
-      if (/[\\/]/.test(consumerName)) {
-        throw new ApiError(400, 10127, "Consumer name can not contain path separators");
-      }
-      const config = (req.config ?? {}) as Record<string, unknown>;
-      const durable = typeof config.durable_name === "string" ? config.durable_name : "";
-      if (kind === "durable") {
-        if (durable === "") {
-          throw new ApiError(
-            400,
-            10018,
-            "consumer expected to be durable but a durable name was not set",
-          );
-        }
-        if (consumerName !== durable) {
-          throw new ApiError(
-            400,
-            10017,
-            "consumer name in subject does not match durable name in request",
-          );
-        }
-      }
-      if (kind === "new") {
-        if (durable !== "" && consumerName !== durable) {
-          throw new ApiError(
-            400,
-            10017,
-            "consumer name in subject does not match durable name in request",
-          );
-        }
-        config.name = consumerName;
-      }
-      if (kind === "ephemeral" && durable !== "") {
-        throw new ApiError(
-          400,
-          10020,
-          "consumer expected to be ephemeral but a durable name was set in request",
-        );
-      }
-      if (filtered !== "" && config.filter_subject !== filtered) {
-        throw new ApiError(
-          400,
-          10131,
-          "Consumer create request did not match filtered subject from create subject",
-        );
-      }
-      if (typeof config.num_replicas === "number" && config.num_replicas > 1) {
-        throw JSErr.streamReplicasNotSupported();
-      }
+      const { streamName, consumerName, kind, config, durable } = parseConsumerCreate(
+        tokens,
+        m.data,
+      );
       const stream = this.streams.get(streamName);
       if (!stream) throw JSErr.streamNotFound();
       const view = consumerView(stream, (n) => this.streams.get(n)?.config);
@@ -910,100 +708,11 @@ export class JetStream implements JetStreamHandle {
       }
       checkWorkQueueConsumer(stream, cfg, byName.values());
       const c = new Consumer(stream, name, cfg, this.#consumerHost);
-      this.#attachConsumer(c);
+      this.#registry.attach(c);
       this.#reply(m, type, c.info());
       // A push consumer starts sending what the stream holds.
       if (c.push) c.deliver();
     });
-  }
-
-  /** Registers a consumer: its pull and ack subscriptions, and saving for durable file ones. */
-  #attachConsumer(c: Consumer): void {
-    const stream = c.stream;
-    let byName = this.consumers.get(stream.config.name);
-    if (!byName) this.consumers.set(stream.config.name, byName = new Map());
-    byName.set(c.name, c);
-    const prefix = `${stream.config.name}.${c.name}`;
-    this.#consumerSids.set(c, [
-      this.#client.subscribe(
-        `$JS.API.CONSUMER.MSG.NEXT.${prefix}`,
-        (r) => r.reply !== "" && c.nextRequest(r.reply, r.data),
-      ),
-      this.#client.subscribe(
-        `$JS.ACK.${prefix}.*.*.*.*.*`,
-        (a) => c.onAck(a.subject, a.reply, a.data),
-      ),
-    ]);
-    if (c.config.flow_control) {
-      this.#consumerSids.get(c)!.push(
-        this.#client.subscribe(`$JS.FC.${prefix}.*`, (r) => c.push?.onFlowControl(r.subject)),
-      );
-    }
-    const files = stream.files;
-    if (files !== null && c.config.durable_name) {
-      // Saved once per batch (see #saveConsumers), not once per ack.
-      c.persist = (x) => this.#consumerChanged(x);
-      this.#writeConsumer(c);
-    }
-  }
-
-  /** Durable consumers of file streams whose state changed since it was last written. */
-  readonly #dirtyConsumers = new Set<Consumer>();
-  #consumersQueued = false;
-
-  #consumerChanged(c: Consumer): void {
-    this.#dirtyConsumers.add(c);
-    if (this.#consumersQueued) return;
-    // Changes made outside a batch (timers) are saved in a microtask.
-    this.#consumersQueued = true;
-    queueMicrotask(() => {
-      this.#consumersQueued = false;
-      this.#saveConsumers();
-    });
-  }
-
-  #writeConsumer(c: Consumer): void {
-    c.stream.files?.writeConsumer(c.name, {
-      config: c.config,
-      created: c.created,
-      state: c.state(),
-    });
-  }
-
-  /**
-   * Writes (temp file, fdatasync, rename) each durable consumer whose state
-   * changed: at the end of each batch of requests and acks, before their
-   * replies are written to any socket (those go out in a later microtask),
-   * so the state is still saved before an ack is answered, once per batch.
-   */
-  #saveConsumers(): void {
-    if (this.#dirtyConsumers.size === 0) return;
-    const dirty = [...this.#dirtyConsumers];
-    this.#dirtyConsumers.clear();
-    for (const c of dirty) {
-      // Deleted since (with its stream, or alone): nothing to write.
-      if (this.consumers.get(c.stream.config.name)?.get(c.name) !== c) continue;
-      if (this.streams.get(c.stream.config.name) !== c.stream) continue;
-      try {
-        this.#writeConsumer(c);
-      } catch (e) {
-        this.#host.log.error(
-          `JetStream failed to save consumer '${this.ctx.name} > ${c.stream.config.name} > ${c.name}': ${
-            (e as Error).message
-          }`,
-        );
-      }
-    }
-  }
-
-  #removeConsumer(c: Consumer): void {
-    this.#dirtyConsumers.delete(c);
-    if (c.persist !== null) c.stream.files?.removeConsumer(c.name);
-    for (const sid of this.#consumerSids.get(c) ?? []) this.#client.unsubscribe(sid);
-    this.#consumerSids.delete(c);
-    this.consumers.get(c.stream.config.name)?.delete(c.name);
-    c.stream.retention?.consumerDeleted(c);
-    c.close();
   }
 
   #consumerList(m: InternalMsg, streamName: string, namesOnly: boolean): void {
@@ -1086,10 +795,10 @@ export class JetStream implements JetStreamHandle {
       const stream = this.streams.get(name);
       if (!stream) throw JSErr.streamNotFound();
       this.#unsubscribeStream(stream);
-      this.#unsubscribeMirrorDirect(stream);
+      this.#mirrorDirect.unsubscribe(stream);
       this.#followers.remove(stream);
       stream.retention = null;
-      for (const c of [...(this.consumers.get(name)?.values() ?? [])]) this.#removeConsumer(c);
+      for (const c of [...(this.consumers.get(name)?.values() ?? [])]) this.#registry.remove(c);
       this.consumers.delete(name);
       stream.close();
       this.streams.delete(name);

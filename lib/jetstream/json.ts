@@ -18,3 +18,20 @@ export function goJson(value: unknown): string {
     (c) => "\\u" + c.charCodeAt(0).toString(16).padStart(4, "0"),
   );
 }
+
+const encoder = new TextEncoder();
+
+/**
+ * `s` as UTF-8 bytes; short ASCII text (publish acks) is copied by hand,
+ * cheaper than a call into the encoder.
+ */
+export function textBytes(s: string): Uint8Array {
+  if (s.length > 256) return encoder.encode(s);
+  const b = new Uint8Array(s.length);
+  for (let i = 0; i < s.length; i++) {
+    const c = s.charCodeAt(i);
+    if (c >= 0x80) return encoder.encode(s);
+    b[i] = c;
+  }
+  return b;
+}

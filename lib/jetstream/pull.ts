@@ -13,6 +13,7 @@ import { goDuration } from "./duration.ts";
 import { buildHeaders } from "./headers.ts";
 
 const EMPTY = new Uint8Array(0);
+const decoder = new TextDecoder();
 
 interface WaitingRequest {
   reply: string;
@@ -65,7 +66,7 @@ export class PullRequests {
     let maxBytes = 0;
     let noWait = false;
     let hbNs = 0;
-    const text = new TextDecoder().decode(body).trim();
+    const text = body.length === 0 ? "" : decoder.decode(body).trim();
     if (text.startsWith("{")) {
       let req: Record<string, unknown>;
       try {

@@ -16,8 +16,10 @@ import {
 import { ApiError, JSErr } from "./errors.ts";
 import { getHeader } from "./headers.ts";
 import { goJson } from "./json.ts";
+import { writeDecimal } from "../protocol/bytes.ts";
 import { formatNs, nowNs } from "./time.ts";
-import type { LogRecord, StreamFiles } from "./filestore.ts";
+import type { StreamFiles } from "./filestore.ts";
+import type { LogRecord } from "./log_records.ts";
 import type { Retention } from "./retention.ts";
 import { readSource, type StreamSource } from "./source_config.ts";
 
@@ -78,8 +80,12 @@ export interface StreamState {
   consumer_count: number;
 }
 
-/** The result of a publish into the stream: the ack JSON text to send back (null: no answer). */
-export type PublishResult = { ack: string | null; stored: boolean };
+/**
+ * The result of a publish into the stream: the ack JSON text to send back
+ * (null: no answer); `seq` is the stored message's sequence when the ack is
+ * the plain one (see {@linkcode Stream.ackBytes}).
+ */
+export type PublishResult = { ack: string | null; stored: boolean; seq?: number };
 
 const RETENTIONS = ["limits", "interest", "workqueue"];
 const DISCARDS = ["old", "new"];
@@ -312,7 +318,33 @@ export class Stream {
   }
 
   get ackPrefix(): string {
-    return `{"stream":${goJson(this.config.name)}, "seq":`;
+    // Built once per name (the name never changes; checked anyway), not per publish.
+    if (this.#ackPrefixOf !== this.config.name) {
+      this.#ackPrefixOf = this.config.name;
+      this.#ackPrefix = `{"stream":${goJson(this.config.name)}, "seq":`;
+    }
+    return this.#ackPrefix;
+  }
+
+  #ackPrefix = "";
+  #ackPrefixOf: string | null = null;
+  #ackPrefixBytes = new Uint8Array(0);
+  #ackBytesOf: string | null = null;
+
+  /** The plain ack of `seq` as bytes (`ackPrefix`, the sequence, `}`), made without a string. */
+  ackBytes(seq: number): Uint8Array {
+    if (this.#ackBytesOf !== this.config.name) {
+      this.#ackBytesOf = this.config.name;
+      this.#ackPrefixBytes = new TextEncoder().encode(this.ackPrefix);
+    }
+    const prefix = this.#ackPrefixBytes;
+    let digits = 1;
+    for (let v = seq; v >= 10; v = Math.floor(v / 10)) digits++;
+    const b = new Uint8Array(prefix.length + digits + 1);
+    b.set(prefix, 0);
+    const end = writeDecimal(b, prefix.length, seq);
+    b[end] = 0x7d; // }
+    return b;
   }
 
   /** Processes a publish; returns the acknowledgement JSON (sent only when there is a reply). */
@@ -425,7 +457,7 @@ export class Stream {
     });
     this.#scheduleAge();
     this.onStored?.(m);
-    return { ack: `${this.ackPrefix}${seq}}`, stored: true };
+    return { ack: `${this.ackPrefix}${seq}}`, stored: true, seq };
   }
 
   /**
@@ -456,7 +488,7 @@ export class Stream {
     this.removeMsg(m.seq, true);
     this.lastMsgId = msgId;
     if (msgId !== "") this.dedupe.set(msgId, { seq: m.seq, ts: m.ts });
-    return { ack: `${this.ackPrefix}${m.seq}}`, stored: true };
+    return { ack: `${this.ackPrefix}${m.seq}}`, stored: true, seq: m.seq };
   }
 
   /**

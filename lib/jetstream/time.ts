@@ -20,11 +20,20 @@ export function nowNs(): bigint {
   return ns;
 }
 
+let lastSec = -1n;
+let lastBase = "";
+
 /** RFC 3339 with nanoseconds (Go's RFC3339Nano); 0 gives Go's zero time. */
 export function formatNs(ns: bigint): string {
   if (ns === 0n) return ZERO_TIME;
-  const ms = Number(ns / 1_000_000n);
-  const base = new Date(ms).toISOString().slice(0, 19);
+  const sec = ns / 1_000_000_000n;
+  // The date and time to the second, made once per second (a direct get of
+  // each message formats its time; toISOString was most of that).
+  if (sec !== lastSec) {
+    lastSec = sec;
+    lastBase = new Date(Number(sec) * 1000).toISOString().slice(0, 19);
+  }
+  const base = lastBase;
   let frac = (ns % 1_000_000_000n).toString().padStart(9, "0").replace(/0+$/, "");
   if (frac !== "") frac = "." + frac;
   return `${base}${frac}Z`;

@@ -20,6 +20,7 @@ import {
 } from "./raw.ts";
 import { type Measured, ratioAtMost, type Target } from "./report.ts";
 import { launch, type LaunchOptions, type RunningServer, type ServerSpec } from "./servers.ts";
+import { RELAY } from "./throughput.ts";
 import { type BenchContext, n, naFrom, scaled, withServer, type Workload } from "./workload.ts";
 
 /** Latency samples in µs. */
@@ -33,6 +34,8 @@ export function percentile(samples: Samples, p: number): number {
 }
 
 const REQUEST = bytes("PUB bench.req bench.inbox 16\r\n0123456789abcdef\r\n");
+/** The same request as the responder's delivery, for the relay ceiling (forwarded unparsed). */
+const REQUEST_MSG = bytes("MSG bench.req 1 bench.inbox 16\r\n0123456789abcdef\r\n");
 
 /**
  * Sends requests one at a time and times each until its reply arrives; stops
@@ -40,14 +43,15 @@ const REQUEST = bytes("PUB bench.req bench.inbox 16\r\n0123456789abcdef\r\n");
  */
 export async function requestLoop(
   c: RawClient,
-  opts: { count: number; maxMs: number; until?: () => boolean },
+  opts: { count: number; maxMs: number; until?: () => boolean; verb?: "PUB" | "MSG" },
 ): Promise<Samples> {
+  const request = opts.verb === "MSG" ? REQUEST_MSG : REQUEST;
   const samples: Samples = [];
   const stopAt = performance.now() + opts.maxMs;
   for (let i = 0; i < opts.count; i++) {
     const target = c.scanner.count + 1;
     const t0 = performance.now();
-    await writeAll(c.conn, REQUEST);
+    await writeAll(c.conn, request);
     await readUntil(c.conn, c, () => c.scanner.count >= target, t0 + 10_000);
     samples.push((performance.now() - t0) * 1000);
     if (performance.now() > stopAt || opts.until?.() === true) break;
@@ -61,6 +65,7 @@ export async function withRequestPair<T>(
   creds: Creds | undefined,
   fn: (requester: RawClient) => Promise<T>,
   tls?: TlsClient,
+  verb?: "PUB" | "MSG",
 ): Promise<T> {
   const credsOpt = {
     ...(creds === undefined ? {} : { creds }),
@@ -71,6 +76,7 @@ export async function withRequestPair<T>(
     port: server.port,
     subject: "bench.req",
     ...credsOpt,
+    ...(verb === undefined ? {} : { verb }),
   });
   let requester: RawClient | undefined;
   try {
@@ -80,7 +86,12 @@ export async function withRequestPair<T>(
       extra: "SUB bench.inbox 1\r\n",
       timeoutMs: 60_000,
     });
-    await requestLoop(requester, { count: 200, maxMs: 5000 }); // warm-up, not measured
+    // warm-up, not measured
+    await requestLoop(requester, {
+      count: 200,
+      maxMs: 5000,
+      ...(verb === undefined ? {} : { verb }),
+    });
     return await fn(requester);
   } finally {
     if (requester !== undefined) closeQuietly(requester.conn);
@@ -97,19 +108,29 @@ export function requestReplyRun(
   spec: ServerSpec,
   ctx: BenchContext,
   prefix: string,
-  setup: { launch?: LaunchOptions; tls?: TlsClient } = {},
+  setup: { launch?: LaunchOptions; tls?: TlsClient; verb?: "PUB" | "MSG" } = {},
 ): Promise<Map<string, Measured>> {
   return withServer(
     spec,
     setup.launch ?? {},
     (server) =>
-      withRequestPair(server, undefined, async (req) => {
-        const s = await requestLoop(req, { count: scaled(ctx, 5000, 500, 100), maxMs: 15_000 });
-        return new Map<string, Measured>([
-          [`${prefix}.p50`, { value: percentile(s, 0.5), note: latencyNote(s) }],
-          [`${prefix}.p99`, { value: percentile(s, 0.99), note: latencyNote(s) }],
-        ]);
-      }, setup.tls),
+      withRequestPair(
+        server,
+        undefined,
+        async (req) => {
+          const s = await requestLoop(req, {
+            count: scaled(ctx, 5000, 500, 100),
+            maxMs: 15_000,
+            ...(setup.verb === undefined ? {} : { verb: setup.verb }),
+          });
+          return new Map<string, Measured>([
+            [`${prefix}.p50`, { value: percentile(s, 0.5), note: latencyNote(s) }],
+            [`${prefix}.p99`, { value: percentile(s, 0.99), note: latencyNote(s) }],
+          ]);
+        },
+        setup.tls,
+        setup.verb,
+      ),
   );
 }
 
@@ -126,6 +147,31 @@ export const reqReply: Workload = {
   name: "reqreply",
   figures: requestReplyFigures("rr", "req/reply", ratioAtMost(0.9)),
   run: (spec, ctx) => requestReplyRun(spec, ctx, "rr"),
+};
+
+/**
+ * The runtime's ceiling for request/reply latency: in dnatsd's column, the
+ * minimal Deno relay (tools/bench/relay_server.ts `--pairs`) between the same
+ * requester and responder as `reqreply`, the request and the reply both
+ * written as ready-made `MSG` frames and forwarded unparsed; in nats-server's
+ * column, nats-server's own request/reply. dnatsd's `reqreply` figures can be
+ * read against the relay's: what they add is dnatsd's own path.
+ */
+export const latencyCeiling: Workload = {
+  name: "latceiling",
+  figures: [
+    { id: "relay.rr.p50", label: "ceiling: Deno relay req/reply p50", format: "us" },
+    { id: "relay.rr.p99", label: "ceiling: Deno relay req/reply p99", format: "us" },
+  ],
+  run: (spec, ctx) =>
+    spec.kind === "dnatsd"
+      ? requestReplyRun(
+        { kind: "dnatsd", cmd: [Deno.execPath(), "run", "-A", "--no-check", RELAY, "--pairs"] },
+        ctx,
+        "relay.rr",
+        { verb: "MSG" },
+      )
+      : requestReplyRun(spec, ctx, "relay.rr"),
 };
 
 const PASSWORD = "bench-secret-password";

@@ -226,7 +226,11 @@ async function runResponder(task: ResponderTask): Promise<void> {
       // MSG <subject> <sid> <reply> <size>; requests without a reply are ignored.
       const parts = decoder.decode(line).split(" ");
       if (parts.length === 5) {
-        replies.push(`PUB ${parts[3]} 16\r\n0123456789abcdef\r\n`);
+        replies.push(
+          task.verb === "MSG"
+            ? `MSG ${parts[3]} 1 16\r\n0123456789abcdef\r\n`
+            : `PUB ${parts[3]} 16\r\n0123456789abcdef\r\n`,
+        );
         answered++;
       }
     },

@@ -9,7 +9,13 @@
  * as deliveries. One chunk is written while the next is read (two buffers),
  * as a server coalescing its writes per read would.
  *
- * Usage: `deno run -A tools/bench/relay_server.ts -a 127.0.0.1 -p <port>`
+ * With `--pairs` (the request/reply ceiling), every connection's bytes go to
+ * every other connection instead: with a requester and a responder, each
+ * request (written as a ready-made `MSG` with its reply subject) reaches the
+ * responder and each reply (also a `MSG`) the requester, one read and one
+ * write per hop, nothing parsed.
+ *
+ * Usage: `deno run -A tools/bench/relay_server.ts [--pairs] -a 127.0.0.1 -p <port>`
  * (other flags are ignored, so the bench can start it like a server).
  *
  * @module
@@ -23,16 +29,21 @@ const PONG = new TextEncoder().encode("PONG\r\n");
 
 const subscribers = new Set<Deno.Conn>();
 const publishers = new Set<Deno.Conn>();
+/** `--pairs`: each connection writes to all the others (request/reply). */
+const PAIRS = Deno.args.includes("--pairs");
+const everyone = new Set<Deno.Conn>();
 
 async function writeAll(conn: Deno.Conn, data: Uint8Array): Promise<void> {
   let off = 0;
   while (off < data.length) off += await conn.write(data.subarray(off));
 }
 
-/** Writes `data` to every connection of `to`; a failed one is dropped. */
-function forward(to: Set<Deno.Conn>, data: Uint8Array): Promise<unknown> {
+/** Writes `data` to every connection of `to` but `from`; a failed one is dropped. */
+function forward(to: Set<Deno.Conn>, data: Uint8Array, from: Deno.Conn): Promise<unknown> {
   const writes: Promise<void>[] = [];
-  for (const c of to) writes.push(writeAll(c, data).catch(() => void to.delete(c)));
+  for (const c of to) {
+    if (c !== from) writes.push(writeAll(c, data).catch(() => void to.delete(c)));
+  }
   return Promise.all(writes);
 }
 
@@ -54,8 +65,8 @@ async function serve(conn: Deno.Conn): Promise<void> {
   const subscriber = await handshake(conn);
   if (subscriber === null) return;
   await writeAll(conn, PONG);
-  const own = subscriber ? subscribers : publishers;
-  const to = subscriber ? publishers : subscribers;
+  const own = PAIRS ? everyone : subscriber ? subscribers : publishers;
+  const to = PAIRS ? everyone : subscriber ? publishers : subscribers;
   own.add(conn);
   const bufs = [new Uint8Array(CHUNK), new Uint8Array(CHUNK)];
   let which = 0;
@@ -66,7 +77,7 @@ async function serve(conn: Deno.Conn): Promise<void> {
       const n = await conn.read(buf);
       if (n === null) break;
       await inflight; // the other buffer's writes are done: it may be read into next
-      inflight = forward(to, buf.subarray(0, n));
+      inflight = forward(to, buf.subarray(0, n), conn);
       which ^= 1;
     }
     await inflight;

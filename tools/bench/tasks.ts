@@ -51,6 +51,8 @@ export interface ResponderTask {
   creds?: Creds;
   tls?: TlsClient;
   subject: string;
+  /** `MSG` replies instead of `PUB` (for the relay ceiling, which forwards bytes unparsed). */
+  verb?: "PUB" | "MSG";
 }
 
 /** The first message a Worker receives. */

@@ -109,7 +109,8 @@ export async function oneFlow(
   });
 }
 
-const RELAY = fileURLToPath(new URL("./relay_server.ts", import.meta.url));
+/** tools/bench/relay_server.ts, the ceiling's minimal relay. */
+export const RELAY = fileURLToPath(new URL("./relay_server.ts", import.meta.url));
 
 /**
  * The runtime's ceiling for pub/sub and fan-out: in dnatsd's column, a
