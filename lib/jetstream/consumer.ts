@@ -8,9 +8,9 @@
  *
  * @module
  */
+import { parseGoDuration } from "../config/conf_values.ts";
 import { subjectMatchesPattern } from "../router/subject.ts";
 import { checkConfigUpdate, type ConsumerConfig, DEFAULT_ACK_WAIT_NS } from "./consumer_config.ts";
-import { parseGoDurationNs } from "./duration.ts";
 import { buildHeaders } from "./headers.ts";
 import { PullRequests } from "./pull.ts";
 import { PushDelivery } from "./push.ts";
@@ -616,7 +616,14 @@ export class Consumer {
         } catch {
           // A bad delay is a plain NAK.
         }
-      } else delayNs = parseGoDurationNs(arg);
+      } else {
+        try {
+          // Go's time.ParseDuration, as nats-server reads the delay (milliseconds here).
+          delayNs = parseGoDuration(arg) * 1e6;
+        } catch {
+          // A bad delay is a plain NAK.
+        }
+      }
       if (delayNs !== null) {
         this.rdq = this.rdq.filter((q) => q !== sseq);
         const p = this.pending.get(sseq);

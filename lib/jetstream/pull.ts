@@ -7,9 +7,9 @@
  *
  * @module
  */
+import { goDuration } from "../monitor/format.ts";
 import type { Consumer } from "./consumer.ts";
 import { DEFAULT_MAX_WAITING } from "./consumer_config.ts";
-import { goDuration } from "./duration.ts";
 import { buildHeaders } from "./headers.ts";
 
 const EMPTY = new Uint8Array(0);
