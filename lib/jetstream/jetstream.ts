@@ -748,16 +748,8 @@ export class JetStream implements JetStreamHandle {
   #streamNames(m: InternalMsg): void {
     const type = `${T}stream_names_response`;
     this.#guard(m, type, {}, () => {
-      const req = (this.#body(m) ?? {}) as { subject?: string; offset?: number };
-      let names = [...this.streams.values()]
-        .filter((s) =>
-          !req.subject || s.config.subjects!.some((x) => subjectsOverlap(x, req.subject!))
-        )
-        .map((s) => s.config.name)
-        .sort();
-      const total = names.length;
-      const offset = Math.max(0, req.offset ?? 0);
-      names = names.slice(offset, offset + NAMES_LIMIT);
+      const { total, offset, page } = this.#streamPage(m, NAMES_LIMIT);
+      const names = page.map((s) => s.config.name);
       // Go marshals the empty list as null.
       this.#reply(m, type, {
         total,
@@ -771,22 +763,29 @@ export class JetStream implements JetStreamHandle {
   #streamList(m: InternalMsg): void {
     const type = `${T}stream_list_response`;
     this.#guard(m, type, {}, () => {
-      const req = (this.#body(m) ?? {}) as { subject?: string; offset?: number };
-      let list = [...this.streams.values()]
-        .filter((s) =>
-          !req.subject || s.config.subjects!.some((x) => subjectsOverlap(x, req.subject!))
-        )
-        .sort((a, b) => a.config.name < b.config.name ? -1 : 1);
-      const total = list.length;
-      const offset = Math.max(0, req.offset ?? 0);
-      list = list.slice(offset, offset + LIST_LIMIT);
+      const { total, offset, page } = this.#streamPage(m, LIST_LIMIT);
       this.#reply(m, type, {
         total,
         offset,
         limit: LIST_LIMIT,
-        streams: list.map((s) => this.#info(s)),
+        streams: page.map((s) => this.#info(s)),
       });
     });
+  }
+
+  /**
+   * One page of the streams a NAMES or LIST request asks for: those whose
+   * subjects overlap its `subject` filter, by name, from its `offset`.
+   */
+  #streamPage(m: InternalMsg, limit: number): { total: number; offset: number; page: Stream[] } {
+    const req = (this.#body(m) ?? {}) as { subject?: string; offset?: number };
+    const all = [...this.streams.values()]
+      .filter((s) =>
+        !req.subject || s.config.subjects!.some((x) => subjectsOverlap(x, req.subject!))
+      )
+      .sort((a, b) => a.config.name < b.config.name ? -1 : a.config.name > b.config.name ? 1 : 0);
+    const offset = Math.max(0, req.offset ?? 0);
+    return { total: all.length, offset, page: all.slice(offset, offset + limit) };
   }
 
   #streamDelete(m: InternalMsg, name: string): void {
