@@ -7,6 +7,7 @@
  */
 import type { Options, SubjectMapping } from "./config/options.ts";
 import { resolveAccountLinks } from "./config/account_links.ts";
+import { newNonce } from "./auth/nonce.ts";
 import { applyAccountLinks } from "./server/imports.ts";
 import { AccountMappings } from "./server/mappings.ts";
 import { LISTEN_BACKLOG } from "./ops/listen_backlog.ts";
@@ -947,13 +948,6 @@ export function needsAuthenticator(o: Options): boolean {
     a?.user || a?.password || a?.token || a?.users || (o.accounts && o.accounts.length > 0) ||
       o.tls?.verifyAndMap,
   );
-}
-
-function newNonce(): string {
-  const bytes = crypto.getRandomValues(new Uint8Array(11));
-  let s = "";
-  for (const b of bytes) s += String.fromCharCode(b);
-  return btoa(s).replaceAll("+", "-").replaceAll("/", "_").replaceAll("=", "");
 }
 
 function localAddresses(): string[] {

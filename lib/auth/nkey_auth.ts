@@ -6,28 +6,7 @@
  */
 import { nkeys } from "../deps.ts";
 
-/** Random bytes per nonce: 11, as nats-server (15 base64url characters). */
-const NONCE_BYTES = 11;
-
-function toBase64Url(bytes: Uint8Array): string {
-  let bin = "";
-  for (const b of bytes) bin += String.fromCharCode(b);
-  return btoa(bin).replace(/\+/g, "-").replace(/\//g, "_").replace(/=+$/, "");
-}
-
-/**
- * A fresh nonce for INFO `nonce`: base64url (no padding) of 11 random bytes.
- *
- * @returns 15 URL-safe characters.
- * @example
- * ```ts
- * import { newNonce } from "./nkey_auth.ts";
- * newNonce().length; // 15
- * ```
- */
-export function newNonce(): string {
-  return toBase64Url(crypto.getRandomValues(new Uint8Array(NONCE_BYTES)));
-}
+export { newNonce } from "./nonce.ts";
 
 /**
  * Decodes a signature sent as base64url or standard base64, padded or not

@@ -14,6 +14,7 @@ import { TlsTransport } from "../tls/backpressure.ts";
 import { ClosedReason } from "../conn/closed_reason.ts";
 import { LinkKind, type Subscription } from "../delivery/subscription.ts";
 import { PermissionChecker } from "../auth/permissions.ts";
+import { newNonce } from "../auth/nonce.ts";
 import type { ClusterOptions, TlsOptions } from "../config/options.ts";
 import type { RouteInfo } from "../monitor/types.ts";
 import type { Account } from "../server/account.ts";
@@ -28,7 +29,6 @@ import {
   routeConnectLine,
   type RouteIdentity,
   routeInfoLine,
-  routeNonce,
 } from "./route_info.ts";
 import type { RouteTls } from "./route_tls.ts";
 import type { CertificateHolder } from "../tls/context.ts";
@@ -206,7 +206,7 @@ export class Cluster implements ClusterHandle, RouteHost {
     });
     this.#conns.add(conn);
     this.server.log.notice(`${conn.logPrefix} - Route connection created`);
-    conn.begin([routeInfoLine(this.#identity(), { nonce: routeNonce() })]);
+    conn.begin([routeInfoLine(this.#identity(), { nonce: newNonce() })]);
   }
 
   #dialed(socket: Deno.Conn | net.Socket, url: RouteUrl, explicit: boolean): void {
@@ -226,7 +226,7 @@ export class Cluster implements ClusterHandle, RouteHost {
     });
     this.#conns.add(conn);
     const id = this.#identity();
-    conn.begin([routeConnectLine(id, url), routeInfoLine(id, { nonce: routeNonce() })]);
+    conn.begin([routeConnectLine(id, url), routeInfoLine(id, { nonce: newNonce() })]);
     this.server.log.debug(`${conn.logPrefix} - Route connect msg sent`);
     this.server.log.notice(`${conn.logPrefix} - Route connection created`);
   }

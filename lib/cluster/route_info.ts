@@ -89,12 +89,4 @@ export function routeConnectLine(id: RouteIdentity, url: RouteUrl): Uint8Array {
   return encoder.encode(`CONNECT ${JSON.stringify(connect)}\r\n`);
 }
 
-/** A random nonce (present in route INFO, unused on routes). */
-export function routeNonce(): string {
-  const bytes = crypto.getRandomValues(new Uint8Array(11));
-  let s = "";
-  for (const b of bytes) s += String.fromCharCode(b);
-  return btoa(s).replaceAll("+", "-").replaceAll("/", "_").replaceAll("=", "");
-}
-
 export { dynamicClusterName } from "../server/server_id.ts";

@@ -9,6 +9,7 @@
  * @module
  */
 import { LISTEN_BACKLOG } from "../ops/listen_backlog.ts";
+import { newNonce } from "../auth/nonce.ts";
 import { DenoTransport, type Transport } from "../conn/transport.ts";
 import { ClosedReason } from "../conn/closed_reason.ts";
 import { LinkKind, type Subscription } from "../delivery/subscription.ts";
@@ -347,7 +348,7 @@ export class LeafNodes implements LeafNodesHandle, LeafHost {
   #infoLine(cid: number): Uint8Array {
     const info = this.#acceptInfo();
     info.client_id = cid;
-    info.nonce = leafNonce();
+    info.nonce = newNonce();
     const cluster = this.clusterName();
     if (cluster) info.cluster = cluster;
     if (this.#domain()) info.domain = this.#domain();
@@ -735,13 +736,6 @@ function shuffle<T>(items: T[]): void {
     const j = Math.floor(Math.random() * (i + 1));
     [items[i], items[j]] = [items[j], items[i]];
   }
-}
-
-function leafNonce(): string {
-  const bytes = crypto.getRandomValues(new Uint8Array(11));
-  let s = "";
-  for (const b of bytes) s += String.fromCharCode(b);
-  return btoa(s).replaceAll("+", "-").replaceAll("/", "_").replaceAll("=", "");
 }
 
 const ALPHABET = "0123456789ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz";
