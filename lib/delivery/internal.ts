@@ -7,7 +7,7 @@
  * @module
  */
 import type { Transport } from "../conn/transport.ts";
-import { latin1, writeDecimal } from "../protocol/bytes.ts";
+import { asciiInto, latin1, writeDecimal } from "../protocol/bytes.ts";
 import type { PublishContext } from "./deliver.ts";
 
 /** The transport of an in-process subscriber: its buffer is read back, never written out. */
@@ -176,16 +176,6 @@ export function describeInternalPublish(
     ctx.hdrStart = sizeEnd;
     ctx.hdrEnd = writeDecimal(b, sizeEnd, hdrSize);
   }
-}
-
-/** Writes `s` at `at` if it is all ASCII; false (nothing usable written) otherwise. */
-function asciiInto(s: string, b: Uint8Array, at: number): boolean {
-  for (let i = 0; i < s.length; i++) {
-    const c = s.charCodeAt(i);
-    if (c >= 0x80) return false;
-    b[at + i] = c;
-  }
-  return true;
 }
 
 /** {@linkcode describeInternalPublish} for subjects with non-ASCII characters. */

@@ -11,6 +11,7 @@
  *
  * @module
  */
+import { asciiInto } from "../protocol/bytes.ts";
 
 export function goJson(value: unknown): string {
   return JSON.stringify(value).replace(
@@ -28,10 +29,5 @@ const encoder = new TextEncoder();
 export function textBytes(s: string): Uint8Array {
   if (s.length > 256) return encoder.encode(s);
   const b = new Uint8Array(s.length);
-  for (let i = 0; i < s.length; i++) {
-    const c = s.charCodeAt(i);
-    if (c >= 0x80) return encoder.encode(s);
-    b[i] = c;
-  }
-  return b;
+  return asciiInto(s, b, 0) ? b : encoder.encode(s);
 }

@@ -64,3 +64,13 @@ export function sameBytes(a: Uint8Array, b: Uint8Array, s: number, e: number): b
   for (let i = s, j = 0; i < e; i++, j++) if (a[j] !== b[i]) return false;
   return true;
 }
+
+/** Writes `s` at `at` if it is all ASCII; false (nothing usable written) otherwise. */
+export function asciiInto(s: string, b: Uint8Array, at: number): boolean {
+  for (let i = 0; i < s.length; i++) {
+    const c = s.charCodeAt(i);
+    if (c >= 0x80) return false;
+    b[at + i] = c;
+  }
+  return true;
+}
