@@ -75,20 +75,35 @@ export function checkStreamLimits(
   }
   const storage = cfg.storage;
   if (storage !== "memory" && storage !== "file") return;
-  // What the account's other streams of this storage reserve.
-  let reserved = 0;
-  for (const s of all) {
-    if (s.max_bytes > 0 && s.storage === storage && s.name !== cfg.name) {
+  let add = int(cfg.max_bytes);
+  if (add < 0) add = 1;
+  checkReserve(ctx, storage, cfg.name, all, 0, add, int(cfg.num_replicas));
+}
+
+/**
+ * Whether `add` more bytes of `storage` (times the replicas) fit: the
+ * account's other streams' reservations plus `reserved` against the
+ * account's limit, and `add` against the server's.
+ */
+function checkReserve(
+  ctx: AccountContext,
+  storage: "memory" | "file",
+  name: unknown,
+  streams: StreamConfig[],
+  reserved: number,
+  add: number,
+  replicas: number,
+): void {
+  for (const s of streams) {
+    if (s.max_bytes > 0 && s.storage === storage && s.name !== name) {
       reserved += s.num_replicas * s.max_bytes;
     }
   }
-  let add = int(cfg.max_bytes);
-  if (add < 0) add = 1;
-  const total = add * Math.max(1, int(cfg.num_replicas));
+  const total = add * Math.max(1, replicas);
   const exceeded = storage === "memory"
     ? JSErr.memoryResourcesExceeded
     : JSErr.storageResourcesExceeded;
-  const accountMax = storage === "memory" ? l.maxMemory : l.maxStore;
+  const accountMax = storage === "memory" ? ctx.limits.maxMemory : ctx.limits.maxStore;
   if (accountMax >= 0 && reserved + total > accountMax) throw exceeded();
   if (ctx.serverReserved(storage) + add > ctx.serverMax(storage)) throw exceeded();
 }
@@ -187,18 +202,14 @@ export function checkUpdateLimits(
     throw new ApiError(400, 10026, "maximum consumers limit reached");
   }
   const storage = cfg.storage;
-  let reserved = old.num_replicas * old.max_bytes;
-  for (const s of streams) {
-    if (s.max_bytes > 0 && s.storage === storage && s.name !== cfg.name) {
-      reserved += s.num_replicas * s.max_bytes;
-    }
-  }
   const add = Math.max(0, cfg.max_bytes - old.max_bytes);
-  const total = add * Math.max(1, cfg.num_replicas);
-  const exceeded = storage === "memory"
-    ? JSErr.memoryResourcesExceeded
-    : JSErr.storageResourcesExceeded;
-  const accountMax = storage === "memory" ? l.maxMemory : l.maxStore;
-  if (accountMax >= 0 && reserved + total > accountMax) throw exceeded();
-  if (ctx.serverReserved(storage) + add > ctx.serverMax(storage)) throw exceeded();
+  checkReserve(
+    ctx,
+    storage,
+    cfg.name,
+    [...streams],
+    old.num_replicas * old.max_bytes,
+    add,
+    cfg.num_replicas,
+  );
 }
