@@ -29,6 +29,12 @@ export interface LocalSubscriber {
   grantReply(reply: string): void;
   /** Counts one delivery and applies the slow-consumer and flow-control limits. */
   countOut(bytes: number): void;
+  /**
+   * Optional: counts `msgs` deliveries of `bytes` in all, as that many
+   * {@link countOut} calls would; a subscriber without it gets no runs
+   * (lib/delivery/deliver.ts `fanOutRun`).
+   */
+  countOutRun?(msgs: number, bytes: number): void;
   /** Auto-unsubscribe reached its count. */
   removeSubscription(sub: Subscription): void;
   /** Round-trip time measured by the server's PINGs, ms (0 before the first one). */
