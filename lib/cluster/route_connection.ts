@@ -10,7 +10,7 @@
  *
  * @module
  */
-import { fanOut, PublishContext } from "../delivery/deliver.ts";
+import { fanOut, fanOutRun, PublishContext } from "../delivery/deliver.ts";
 import { latin1, sameBytes } from "../protocol/bytes.ts";
 import { type JsonFields, optStr, parseJsonObject } from "../protocol/link_json.ts";
 import { Outbound } from "../conn/outbound.ts";
@@ -517,6 +517,57 @@ export class RouteConnection implements RouteLink, RouteOps, InboundOwner {
     msg.payloadStart = start;
     msg.payloadEnd = end;
     fanOut(msg, result);
+  }
+
+  /**
+   * RouteOps: `count` more RMSGs with the line of the one just given to
+   * {@link onMsg}. Without reply, headers, origin, queue groups or trace, and
+   * with the subject's match still the one remembered, they go to the local
+   * subscribers in one pass (lib/delivery/deliver.ts `fanOutRun`); otherwise
+   * one by one.
+   */
+  onMsgRun(p: RouteParser, buf: Uint8Array, first: number, stride: number, count: number): void {
+    const size = p.msgSize;
+    if (
+      this.registered && p.msgReply < 0 && p.msgHdrArg < 0 && p.msgOrigin < 0 &&
+      p.msgQueueEnd === p.msgQueueFirst && !this.server.log.traceEnabled
+    ) {
+      const ab = p.argBuf;
+      const account = this.#accountFor(ab, p.argStart[p.msgAccount], p.argEnd[p.msgAccount]);
+      const s0 = p.argStart[p.msgSubject];
+      const s1 = p.argEnd[p.msgSubject];
+      if (
+        account !== null && this.#lastSublistAcc === account &&
+        this.#lastGen === account.sublist.generation && s1 - s0 === this.#lastSubjLen &&
+        sameBytes(this.#lastSubj, ab, s0, s1)
+      ) {
+        const msg = this.#msg;
+        msg.subjBuf = msg.sizeBuf = ab;
+        msg.subjStart = s0;
+        msg.subjEnd = s1;
+        msg.sizeStart = p.argStart[p.msgSizeArg];
+        msg.sizeEnd = p.argEnd[p.msgSizeArg];
+        msg.replyStart = -1;
+        msg.hdrSize = -1;
+        msg.origin = "";
+        msg.routeQueues = null;
+        msg.payloadBuf = buf;
+        msg.payloadStart = first;
+        msg.payloadEnd = first + size;
+        const stallAt = this.server.options.maxPending / 2;
+        if (fanOutRun(msg, this.#lastResult!, stride, count, stallAt)) {
+          this.inMsgs += count;
+          this.inBytes += size * count;
+          const stats = this.server.stats;
+          stats.inMsgs += count;
+          stats.inBytes += size * count;
+          return;
+        }
+      }
+    }
+    for (let m = 0, at = first; m < count && !this.isClosed; m++, at += stride) {
+      this.onMsg(p, buf, at, at + size);
+    }
   }
 
   #accountFor(buf: Uint8Array, s: number, e: number): Account | null {

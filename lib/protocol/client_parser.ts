@@ -10,7 +10,7 @@
  * @module
  */
 import { CR, LF, LOWER, SPACE, TAB } from "./chars.ts";
-import { crlfAt, LineParser } from "./line_parser.ts";
+import { countRepeats, crlfAt, LineParser } from "./line_parser.ts";
 import { goQuoteBytes } from "./go_quote.ts";
 
 /** Why parsing stopped for good; the connection maps each to its answer. */
@@ -45,7 +45,13 @@ export interface ClientOps {
    * arguments still point at the first line, whose bytes are the same. Must
    * act as `count` calls of {@link onPub} would, stopping if parsing failed.
    */
-  onPubRun?(parser: ClientParser, buf: Uint8Array, first: number, stride: number, count: number): void;
+  onPubRun?(
+    parser: ClientParser,
+    buf: Uint8Array,
+    first: number,
+    stride: number,
+    count: number,
+  ): void;
   /**
    * A PUB or HPUB line was accepted and {@link ClientParser.pedantic} is set: the
    * subject is checked now, before the payload, as nats-server does (its error
@@ -416,27 +422,15 @@ export class ClientParser extends LineParser {
    * checked per message. Returns the index after the last PUB taken.
    */
   #repeats(chunk: Uint8Array, next: number, need: number): number {
-    let j = next + need;
+    const after = next + need;
     const ops = this.#ops;
-    if (ops.onPubRun === undefined || this.pedantic) return j;
-    const line = this.#opStart;
-    const lineLen = next - line;
+    if (ops.onPubRun === undefined || this.pedantic) return after;
+    const lineLen = next - this.#opStart;
     const stride = lineLen + need;
-    const len = chunk.length;
-    const first = j + lineLen;
-    let count = 0;
-    while (j + stride <= len) {
-      const end = j + stride;
-      if (chunk[end - 2] !== CR || chunk[end - 1] !== LF) break;
-      let k = 0;
-      while (k < lineLen && chunk[j + k] === chunk[line + k]) k++;
-      if (k < lineLen) break;
-      count++;
-      j = end;
-    }
-    if (count === 0) return j;
-    ops.onPubRun(this, chunk, first, stride, count);
-    return this.#failed ? -1 : j;
+    const count = countRepeats(chunk, this.#opStart, lineLen, stride, after);
+    if (count === 0) return after;
+    ops.onPubRun(this, chunk, after + lineLen, stride, count);
+    return this.#failed ? -1 : after + count * stride;
   }
 
   /** True after a fatal parse error (the connection is being closed). */
