@@ -190,7 +190,7 @@ export function fanOut(msg: PublishContext, result: MatchResult<Subscription>): 
  *
  * Returns false, having delivered nothing, unless every match is a plain
  * client subscription without auto-unsubscribe, delivery filter or stream
- * import, and every subscriber stays at or under `stallAt` bytes owed (half
+ * import, no client has two of them, and every subscriber stays at or under `stallAt` bytes owed (half
  * of max_pending) with the whole run in its buffer: then no message of the run
  * could meet a slow-consumer or flow-control limit, and delivering it in one
  * pass is what `count` calls of {@link fanOut} would do. The caller then
@@ -209,19 +209,27 @@ export function fanOutRun(
   // The frame without the sid: "MSG " subject " " sid " " size CR LF payload CR LF.
   const fixed = 4 + (msg.subjEnd - msg.subjStart) + 1 + 1 + (msg.sizeEnd - msg.sizeStart) + 2 +
     size + 2;
-  // Each subscriber's room is checked as if every match were its own (a client
-  // subscribed twice gets the run twice).
   const most = plain.length;
-  for (let i = 0; i < most; i++) {
+  const seen = runClients;
+  let ok = true;
+  for (let i = 0; i < most && ok; i++) {
     const sub = plain[i];
     const client = sub.client;
     if (
       client === null || client.countOutRun === undefined || sub.max !== 0 ||
       sub.deliveryFiltered || sub.shadowOf !== null
-    ) return false;
-    if (sub.closed || client.isClosed) continue;
-    if (client.out.pending + (fixed + sub.sidBytes.length) * count * most > stallAt) return false;
+    ) {
+      ok = false;
+    } else if (!sub.closed && !client.isClosed) {
+      // A client with two matching subscriptions gets each message once per
+      // subscription, in turn: a run would send all of one sid's first.
+      ok = !seen.has(client) &&
+        client.out.pending + (fixed + sub.sidBytes.length) * count <= stallAt;
+      seen.add(client);
+    }
   }
+  seen.clear();
+  if (!ok) return false;
   let prevSid: Uint8Array | null = null;
   let prevBuf: Uint8Array = NO_BYTES;
   let prevStart = 0;
@@ -252,6 +260,9 @@ export function fanOutRun(
   }
   return true;
 }
+
+/** The clients {@link fanOutRun} has checked (emptied after each check). */
+const runClients = new Set<LocalSubscriber>();
 
 /** Frames a run (see {@link fanOutRun}) for one sid into `b` at `p`: the MSG line once, then copies. */
 function writeRun(
