@@ -11,7 +11,7 @@
  * @module
  */
 import { fanOut, fanOutRun, PublishContext } from "../delivery/deliver.ts";
-import { latin1, sameBytes } from "../protocol/bytes.ts";
+import { copyBytes, latin1, sameBytes } from "../protocol/bytes.ts";
 import { type JsonFields, optStr, parseJsonObject } from "../protocol/link_json.ts";
 import { Outbound } from "../conn/outbound.ts";
 import { type InboundOwner, InboundPump, ReadBlock } from "../conn/inbound.ts";
@@ -33,6 +33,7 @@ import type { RouteUrl } from "./route_url.ts";
 const decoder = new TextDecoder();
 const encoder = new TextEncoder();
 const EMPTY = new Uint8Array(0);
+const NO_QUEUES: readonly string[] = [];
 /** nats-server sends the first route PING after ~1 s (plus jitter) to measure RTT. */
 const FIRST_PING_MS = 1000;
 
@@ -647,6 +648,55 @@ export class RouteConnection implements RouteLink, RouteOps, InboundOwner {
       this.out.markBacklogged();
     }
     this.server.queueFlush(this);
+  }
+
+  /**
+   * RouteLink: whether a run of `count` messages like `msg` (a local
+   * client's, no reply or headers: lib/delivery/deliver.ts `fanOutRun`) may
+   * go out in one pass: as {@link sendMessage} would send each, with at most
+   * `stallAt` bytes owed after it.
+   */
+  takesRun(msg: PublishContext, count: number, stallAt: number): boolean {
+    if (this.isClosed || msg.origin !== "" || msg.account !== null) return false;
+    const account = msg.publisher?.account;
+    if (account === undefined) return false;
+    const frame = 5 + account.name.length * 4 + 1 + (msg.subjEnd - msg.subjStart) + 1 +
+      (msg.sizeEnd - msg.sizeStart) + 2 + (msg.payloadEnd - msg.payloadStart) + 2;
+    return this.out.pending + frame * count <= stallAt;
+  }
+
+  /**
+   * RouteLink: sends the run {@link takesRun} accepted: the first message as
+   * {@link sendMessage} frames it, then that RMSG line copied in front of
+   * each further payload (`stride` bytes apart in `msg.payloadBuf`).
+   */
+  sendRun(msg: PublishContext, stride: number, count: number): void {
+    const out = this.out;
+    const start = out.len;
+    this.sendMessage(msg, NO_QUEUES);
+    if (this.isClosed || count === 1) return;
+    const size = msg.payloadEnd - msg.payloadStart;
+    // A copy: making room below may move the buffer (the old one goes back to the pool).
+    const line = out.buf.slice(start, out.len - size - 2);
+    const frame = line.length + size + 2;
+    out.reserve(frame * (count - 1));
+    const b = out.buf;
+    let p = out.len;
+    let from = msg.payloadStart;
+    for (let m = 1; m < count; m++) {
+      b.set(line, p);
+      p += line.length;
+      from += stride;
+      // The payload and the CR LF after it (the parser checked it).
+      p = copyBytes(b, p, msg.payloadBuf, from, from + size + 2);
+    }
+    out.len = p;
+    const more = count - 1;
+    this.outMsgs += more;
+    this.outBytes += size * more;
+    const stats = this.server.stats;
+    stats.outMsgs += more;
+    stats.outBytes += size * more;
   }
 
   // ------------------------------------------------------------ keep-alive

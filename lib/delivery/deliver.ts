@@ -190,7 +190,8 @@ export function fanOut(msg: PublishContext, result: MatchResult<Subscription>): 
  *
  * Returns false, having delivered nothing, unless every match is a plain
  * client subscription without auto-unsubscribe, delivery filter or stream
- * import, no client has two of them, and every subscriber stays at or under `stallAt` bytes owed (half
+ * import, or a route's interest in a client's message (RMSG, one per route),
+ * no client or route has two of them, and every subscriber stays at or under `stallAt` bytes owed (half
  * of max_pending) with the whole run in its buffer: then no message of the run
  * could meet a slow-consumer or flow-control limit, and delivering it in one
  * pass is what `count` calls of {@link fanOut} would do. The caller then
@@ -212,10 +213,17 @@ export function fanOutRun(
   const most = plain.length;
   const seen = runClients;
   let ok = true;
+  const toRoutes = !msg.fromRoute && msg.fromLeaf === null;
   for (let i = 0; i < most && ok; i++) {
     const sub = plain[i];
     const client = sub.client;
-    if (
+    const link = sub.route;
+    if (client === null && link !== null && link.takesRun !== undefined && toRoutes) {
+      // A route (never a leaf: takesRun is a route's) gets the message once.
+      ok = (link.linkKind === undefined || link.linkKind === LinkKind.Route) && !seen.has(link) &&
+        link.takesRun(msg, count, stallAt);
+      seen.add(link);
+    } else if (
       client === null || client.countOutRun === undefined || sub.max !== 0 ||
       sub.deliveryFiltered || sub.shadowOf !== null
     ) {
@@ -236,6 +244,11 @@ export function fanOutRun(
   let prevEnd = 0;
   for (let i = 0; i < most; i++) {
     const sub = plain[i];
+    const link = sub.route;
+    if (link !== null) {
+      link.sendRun!(msg, stride, count);
+      continue;
+    }
     const client = sub.client!;
     if (sub.closed || client.isClosed) continue;
     if (client === msg.publisher && !client.echo) continue;
@@ -261,8 +274,8 @@ export function fanOutRun(
   return true;
 }
 
-/** The clients {@link fanOutRun} has checked (emptied after each check). */
-const runClients = new Set<LocalSubscriber>();
+/** The clients and routes {@link fanOutRun} has checked (emptied after each check). */
+const runClients = new Set<LocalSubscriber | RouteLink>();
 
 /** Frames a run (see {@link fanOutRun}) for one sid into `b` at `p`: the MSG line once, then copies. */
 function writeRun(
