@@ -126,8 +126,11 @@ for (const tls of [false, true]) {
  * turns while the flood kept its event loop busy (and at the idle wait of
  * `nextTurn()`, every 80 ms once the others had been silent for 250 ms), so
  * such a PING waited 7-19 ms (median); with `DENO_TOKIO_EVENT_INTERVAL=1`
- * (lib/ops/event_interval.ts) it looks after every turn: 1-6 ms on the loaded machine
- * (docs/performance.md, "Noticing other sockets").
+ * (lib/ops/event_interval.ts) it looks after every turn: 1-6 ms on the loaded
+ * machine, up to 10 ms with two more busy processes on its two cores
+ * (docs/performance.md, "Noticing other sockets"). The timing bound is set for
+ * that load, so it catches a gross regression only; the check of the server's
+ * environment is what fails deterministically without the setting.
  */
 Deno.test("fairness: a silent client's PING is answered within a few turns while a client floods", async () => {
   const server = await ServerProcess.start();
@@ -177,8 +180,8 @@ Deno.test("fairness: a silent client's PING is answered within a few turns while
     console.log(
       `dnatsd, PING after 300 ms of silence under a flood: median ${median.toFixed(2)} ms`,
     );
-    // Loaded-box bound: the old scheduling gave medians of 7-19 ms here, this one 1-6 ms.
-    assert(median <= 8, `PING round trips under a flood (ms): ${all.map((v) => v.toFixed(1))}`);
+    // Loaded-box bound: the old scheduling gave medians of 7-19 ms here, this one 1-10 ms.
+    assert(median <= 15, `PING round trips under a flood (ms): ${all.map((v) => v.toFixed(1))}`);
   } finally {
     conn?.close();
     try {
