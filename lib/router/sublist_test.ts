@@ -335,6 +335,9 @@ function sublistSuite(variant: Variant): void {
     assert.equal(list.stats().numCache, expected(3), "no key for an uncached subject");
     list.insert(sub("a.*"));
     assert.equal(list.stats().numCache, expected(2), "a.* drops a.c (a.b already gone)");
+    // A lookup in between: a second wildcard change with none drops every key
+    // (see the burst test below).
+    assert.deepEqual(plainSubjects(list.match("x.y")), []);
     list.insert(sub("*.*.>"));
     assert.equal(list.stats().numCache, expected(1), "*.*.> drops a.b.c");
     assert.deepEqual(plainSubjects(list.match("x.y")), []);
@@ -565,6 +568,72 @@ function sublistSuite(variant: Variant): void {
         );
       }
     }
+  });
+
+  test("Sublist drops its cache on a second wildcard change with no lookup since the first", () => {
+    const list = make();
+    const expected = (n: number) => (variant.cache ? n : 0);
+    for (const subject of ["a.b", "a.c", "x.y", "x.z"]) list.match(subject);
+    list.insert(sub("a.*"));
+    assert.equal(list.stats().numCache, expected(2), "the first change scans: x.y, x.z kept");
+    list.insert(sub("q.*"));
+    assert.equal(list.stats().numCache, 0, "the second, with no lookup between, drops all");
+    for (const subject of ["a.b", "x.y", "x.z"]) list.match(subject);
+    list.insert(sub("b.*"));
+    list.match("x.y");
+    list.insert(sub("c.*"));
+    assert.equal(list.stats().numCache, expected(3), "changes with lookups between scan");
+    assert.deepEqual(plainSubjects(list.match("a.b")), ["a.*"]);
+  });
+
+  test("Sublist keeps no stale cached result across bursts of changes with no lookup between", () => {
+    // A second wildcard change with no match() since the one before drops the
+    // whole cache instead of scanning it (a SUB or UNSUB burst). Bursts of one
+    // to five changes (wildcard, literal, queue; inserts and removes) run with
+    // no lookup inside, then every subject, all cached before the burst, is
+    // checked against a brute-force matcher, itself looked up twice (miss, hit).
+    const random = prng(0xB0257 + (variant.cache ? 1 : 0));
+    const tokens = ["a", "b", "ab"];
+    const subjects: string[] = [];
+    for (const x of tokens) {
+      for (const y of tokens) {
+        subjects.push(`${x}.${y}`);
+        for (const z of tokens) subjects.push(`${x}.${y}.${z}`);
+      }
+    }
+    const pattern = () => {
+      const length = 2 + Math.floor(random() * 2);
+      const parts: string[] = [];
+      for (let i = 0; i < length; i++) {
+        const roll = random();
+        const token = tokens[Math.floor(random() * tokens.length)] as string;
+        parts.push(roll < 0.35 ? "*" : roll < 0.45 && i === length - 1 ? ">" : token);
+      }
+      return parts.join(".");
+    };
+    const list = make();
+    const live: TestSub[] = [];
+    let bursts = 0;
+    for (let round = 0; round < 120; round++) {
+      for (const subject of subjects) {
+        const want = describe(bruteResult(new Set(live), subject));
+        assert.deepEqual(describe(list.match(subject)), want, `round ${round}: ${subject}`);
+        assert.deepEqual(describe(list.match(subject)), want, `round ${round}: ${subject} again`);
+      }
+      const changes = 1 + Math.floor(random() * 5);
+      if (changes > 1) bursts++;
+      for (let c = 0; c < changes; c++) {
+        if (live.length > 0 && random() < 0.4) {
+          const victim = live.splice(Math.floor(random() * live.length), 1)[0] as TestSub;
+          assert.ok(list.remove(victim));
+        } else {
+          const added = sub(pattern(), random() < 0.3 ? (random() < 0.5 ? "q" : "r") : null);
+          assert.ok(list.insert(added));
+          live.push(added);
+        }
+      }
+    }
+    assert.ok(bursts > 50, `only ${bursts} bursts`);
   });
 
   test("Sublist.match() agrees with a brute-force matcher under random churn", () => {
