@@ -74,7 +74,8 @@ async function scenario(reference: boolean): Promise<string[][]> {
     const transcript: string[][] = [];
     for (let round = 1; round <= ROUNDS; round++) {
       let burst = "";
-      const changes = 2 + Math.floor(random() * 5);
+      // Up to 60 changes: past the sublist's scans before it drops its cache (16).
+      const changes = 1 + Math.floor(random() * 60);
       for (let c = 0; c < changes; c++) {
         if (live.length > 1 && random() < 0.35) {
           const [gone] = live.splice(1 + Math.floor(random() * (live.length - 1)), 1);
@@ -85,6 +86,14 @@ async function scenario(reference: boolean): Promise<string[][]> {
           const r = random();
           return r < 0.4 ? "*" : TOKENS[Math.floor(random() * TOKENS.length)]!;
         };
+        if (random() < 0.5) {
+          // A pattern no published subject matches: it leaves the cached
+          // entries in place, so later changes of the same burst meet them.
+          const s: LiveSub = { sid: nextSid++, pattern: `n.${nextSid}.*`, queue: null };
+          live.push(s);
+          burst += `SUB ${s.pattern} ${s.sid}\r\n`;
+          continue;
+        }
         const shape = random();
         const pattern = shape < 0.15
           ? `c.${tok()}.>`
