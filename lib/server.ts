@@ -180,7 +180,7 @@ export class Server implements ServerCore {
   /** The WebSocket listener (lib/websocket), when `websocket.port` is set. */
   websocket: import("./websocket/listener.ts").WebSocketListener | null = null;
   /** JetStream (lib/jetstream), null when off: the publish path never looks at it. */
-  jetstream: import("./jetstream/jetstream.ts").JetStreamHandle | null = null;
+  jetstream: import("./jetstream/handle.ts").JetStreamHandle | null = null;
   /** The TLS client listener, kept so a config reload can swap its certificate. */
   clientTls: import("./tls/client_listener.ts").TlsClientListener | null = null;
   /** Letsgo-nats variables for ACME env mode (set by the CLI when DOMAINS is set). */
