@@ -8,7 +8,6 @@
  *
  * @module
  */
-import type { ConfLexer, State } from "./conf_lexer.ts";
 import {
   EOF,
   goQuoteRune,
@@ -16,11 +15,13 @@ import {
   isNewline,
   isNumberSuffix,
   isWhitespace,
+  type Lexer,
+  type State,
   TokenKind,
 } from "./conf_tokens.ts";
 
 /** Unquoted string; also where bools and `$variables` are recognised. */
-export function lexString(lx: ConfLexer): State | null {
+export function lexString(lx: Lexer): State | null {
   const c = lx.read();
   if (c === "\\") {
     lx.addCurrentStringPart(1);
@@ -65,7 +66,7 @@ function isVariableRef(s: string): boolean {
   return s.startsWith("$") && !s.startsWith("$2a$");
 }
 
-export function lexDoubleQuoted(lx: ConfLexer): State | null {
+export function lexDoubleQuoted(lx: Lexer): State | null {
   const c = lx.read();
   if (c === "\\") {
     lx.addCurrentStringPart(1);
@@ -82,7 +83,7 @@ export function lexDoubleQuoted(lx: ConfLexer): State | null {
   return lexDoubleQuoted;
 }
 
-export function lexSingleQuoted(lx: ConfLexer): State | null {
+export function lexSingleQuoted(lx: Lexer): State | null {
   const c = lx.read();
   if (c === "'") {
     lx.backup();
@@ -103,7 +104,7 @@ const SIMPLE_ESCAPES: Record<string, string> = {
   "\\": "\\",
 };
 
-function lexStringEscape(lx: ConfLexer): State | null {
+function lexStringEscape(lx: Lexer): State | null {
   const c = lx.read();
   if (c === "x") return lexStringHexEscape;
   const replacement = SIMPLE_ESCAPES[c];
@@ -118,7 +119,7 @@ function lexStringEscape(lx: ConfLexer): State | null {
   return lx.stringState;
 }
 
-function lexStringHexEscape(lx: ConfLexer): State | null {
+function lexStringHexEscape(lx: Lexer): State | null {
   const endOfLine = "Expected two hexadecimal digits after '\\x', but hit end of line";
   if (isNewline(lx.read())) lx.fail(endOfLine);
   if (isNewline(lx.read())) lx.fail(endOfLine);
@@ -131,7 +132,7 @@ function lexStringHexEscape(lx: ConfLexer): State | null {
 }
 
 /** `( ... )` raw text; ends at a `)` alone at the start of a line. */
-export function lexBlock(lx: ConfLexer): State | null {
+export function lexBlock(lx: Lexer): State | null {
   const c = lx.read();
   if (c === EOF) lx.fail("Unexpected EOF processing block.");
   if (c !== ")") return lexBlock;
@@ -147,7 +148,7 @@ export function lexBlock(lx: ConfLexer): State | null {
   return lexBlock;
 }
 
-export function lexNegNumberStart(lx: ConfLexer): State | null {
+export function lexNegNumberStart(lx: Lexer): State | null {
   const c = lx.read();
   if (!isDigit(c)) {
     if (c === ".") lx.fail("Floats must start with a digit, not '.'.");
@@ -156,7 +157,7 @@ export function lexNegNumberStart(lx: ConfLexer): State | null {
   return lexNegNumber;
 }
 
-function lexNegNumber(lx: ConfLexer): State | null {
+function lexNegNumber(lx: Lexer): State | null {
   const c = lx.read();
   if (isDigit(c)) return lexNegNumber;
   if (c === ".") return lexFloatStart;
@@ -166,7 +167,7 @@ function lexNegNumber(lx: ConfLexer): State | null {
   return lx.pop();
 }
 
-export function lexNumberOrDateOrStringOrIPStart(lx: ConfLexer): State | null {
+export function lexNumberOrDateOrStringOrIPStart(lx: Lexer): State | null {
   const c = lx.read();
   if (!isDigit(c)) {
     if (c === ".") lx.fail("Floats must start with a digit, not '.'.");
@@ -178,7 +179,7 @@ export function lexNumberOrDateOrStringOrIPStart(lx: ConfLexer): State | null {
 const endsNumber = (c: string) =>
   isNewline(c) || c === EOF || c === "}" || c === ";" || c === "," || isWhitespace(c);
 
-function lexNumberOrDateOrStringOrIP(lx: ConfLexer): State | null {
+function lexNumberOrDateOrStringOrIP(lx: Lexer): State | null {
   const c = lx.read();
   if (c === "-") {
     if (lx.pos - lx.start !== 5) lx.fail("All ISO8601 dates must be in full Zulu form.");
@@ -198,7 +199,7 @@ function lexNumberOrDateOrStringOrIP(lx: ConfLexer): State | null {
 }
 
 /** After a size suffix letter: `kb`, `KiB`... */
-function lexConvenientNumber(lx: ConfLexer): State | null {
+function lexConvenientNumber(lx: Lexer): State | null {
   const c = lx.read();
   if (c === "b" || c === "B" || c === "i" || c === "I") return lexConvenientNumber;
   lx.backup();
@@ -210,7 +211,7 @@ function lexConvenientNumber(lx: ConfLexer): State | null {
   return lexString;
 }
 
-function lexDateAfterYear(lx: ConfLexer): State | null {
+function lexDateAfterYear(lx: Lexer): State | null {
   // YYYY- has been read; the rest must be MM-DDTHH:MM:SSZ ('0' = any digit).
   for (const expected of "00-00T00:00:00Z") {
     const c = lx.read();
@@ -226,7 +227,7 @@ function lexDateAfterYear(lx: ConfLexer): State | null {
   return lx.pop();
 }
 
-function lexFloatStart(lx: ConfLexer): State | null {
+function lexFloatStart(lx: Lexer): State | null {
   const c = lx.read();
   if (!isDigit(c)) {
     lx.fail(`Floats must have a digit after the '.', but got ${goQuoteRune(c)} instead.`);
@@ -234,7 +235,7 @@ function lexFloatStart(lx: ConfLexer): State | null {
   return lexFloat;
 }
 
-function lexFloat(lx: ConfLexer): State | null {
+function lexFloat(lx: Lexer): State | null {
   const c = lx.read();
   if (isDigit(c)) return lexFloat;
   // A second '.' means this was an IP address, not a float.
@@ -244,7 +245,7 @@ function lexFloat(lx: ConfLexer): State | null {
   return lx.pop();
 }
 
-function lexIPAddr(lx: ConfLexer): State | null {
+function lexIPAddr(lx: Lexer): State | null {
   const c = lx.read();
   if (isDigit(c) || c === "." || c === ":" || c === "-") return lexIPAddr;
   lx.backup();

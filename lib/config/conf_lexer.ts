@@ -28,7 +28,9 @@ import {
   isNewline,
   isSpace,
   isWhitespace,
+  type Lexer,
   rawChar,
+  type State,
   TokenKind,
 } from "./conf_tokens.ts";
 import {
@@ -40,11 +42,8 @@ import {
   lexString,
 } from "./conf_lex_scalars.ts";
 
-/** One state of the lexer: consumes input and returns the next state (null: done). */
-export type State = (lx: ConfLexer) => State | null;
-
 /** Pull-based lexer over one configuration text. */
-export class ConfLexer {
+export class ConfLexer implements Lexer {
   readonly input: string;
   /** Start of the token being built. */
   start = 0;
@@ -216,13 +215,13 @@ export class ConfLexer {
 
 // --- states -----------------------------------------------------------------
 
-function skipTo(lx: ConfLexer, next: State): State {
+function skipTo(lx: Lexer, next: State): State {
   lx.ignore();
   return next;
 }
 
 /** Looks for `//` after a `/` was read; leaves the cursor after the second slash. */
-function isSlashComment(lx: ConfLexer, c: string): boolean {
+function isSlashComment(lx: Lexer, c: string): boolean {
   if (c !== "/") return false;
   if (lx.peek() === "/") {
     lx.read();
@@ -231,7 +230,7 @@ function isSlashComment(lx: ConfLexer, c: string): boolean {
   return false;
 }
 
-function lexTop(lx: ConfLexer): State | null {
+function lexTop(lx: Lexer): State | null {
   const c = lx.read();
   if (isSpace(c)) return skipTo(lx, lexTop);
   if (c === "{") return skipTo(lx, lexTop); // whole-file braces: the opening one is skipped
@@ -246,7 +245,7 @@ function lexTop(lx: ConfLexer): State | null {
   return lexKeyStart;
 }
 
-function lexTopValueEnd(lx: ConfLexer): State | null {
+function lexTopValueEnd(lx: Lexer): State | null {
   const c = lx.read();
   if (isWhitespace(c)) return skipTo(lx, lexTopValueEnd);
   if (c === "#" || isSlashComment(lx, c)) {
@@ -263,7 +262,7 @@ function lexTopValueEnd(lx: ConfLexer): State | null {
   );
 }
 
-function lexKeyStart(lx: ConfLexer): State | null {
+function lexKeyStart(lx: Lexer): State | null {
   const c = lx.peek();
   if (isKeySeparator(c)) lx.fail(`Unexpected key separator '${c}'`);
   if (isSpace(c)) {
@@ -295,7 +294,7 @@ function quotedKeyState(quote: string, after: State): State {
   return state;
 }
 
-function lexKey(lx: ConfLexer): State | null {
+function lexKey(lx: Lexer): State | null {
   const c = lx.peek();
   if (isSpace(c)) return checkKeyword(lx, lexKeyEnd, null);
   if (isKeySeparator(c) || c === EOF) {
@@ -307,7 +306,7 @@ function lexKey(lx: ConfLexer): State | null {
 }
 
 /** A key followed by whitespace may be the `include` keyword. */
-function checkKeyword(lx: ConfLexer, fallThrough: State, push: State | null): State {
+function checkKeyword(lx: Lexer, fallThrough: State, push: State | null): State {
   if (lx.current().toLowerCase() === "include") {
     lx.ignore();
     if (push) lx.push(push);
@@ -317,7 +316,7 @@ function checkKeyword(lx: ConfLexer, fallThrough: State, push: State | null): St
   return fallThrough;
 }
 
-function lexKeyEnd(lx: ConfLexer): State | null {
+function lexKeyEnd(lx: Lexer): State | null {
   const c = lx.read();
   if (isSpace(c)) return skipTo(lx, lexKeyEnd);
   if (isKeySeparator(c)) return skipTo(lx, lexValue);
@@ -329,7 +328,7 @@ function lexKeyEnd(lx: ConfLexer): State | null {
   return lexValue;
 }
 
-function lexValue(lx: ConfLexer): State | null {
+function lexValue(lx: Lexer): State | null {
   const c = lx.read();
   if (isWhitespace(c)) return skipTo(lx, lexValue);
   switch (c) {
@@ -366,7 +365,7 @@ function lexValue(lx: ConfLexer): State | null {
   return lexString;
 }
 
-function lexArrayValue(lx: ConfLexer): State | null {
+function lexArrayValue(lx: Lexer): State | null {
   const c = lx.read();
   if (isSpace(c)) return skipTo(lx, lexArrayValue);
   if (c === "#" || isSlashComment(lx, c)) {
@@ -380,7 +379,7 @@ function lexArrayValue(lx: ConfLexer): State | null {
   return lexValue;
 }
 
-function lexArrayValueEnd(lx: ConfLexer): State | null {
+function lexArrayValueEnd(lx: Lexer): State | null {
   const c = lx.read();
   if (isWhitespace(c)) return skipTo(lx, lexArrayValueEnd);
   if (c === "#" || isSlashComment(lx, c)) {
@@ -396,13 +395,13 @@ function lexArrayValueEnd(lx: ConfLexer): State | null {
   );
 }
 
-function lexArrayEnd(lx: ConfLexer): State | null {
+function lexArrayEnd(lx: Lexer): State | null {
   lx.ignore();
   lx.emit(TokenKind.ArrayEnd);
   return lx.pop();
 }
 
-function lexMapKeyStart(lx: ConfLexer): State | null {
+function lexMapKeyStart(lx: Lexer): State | null {
   const c = lx.peek();
   if (isKeySeparator(c)) lx.fail(`Unexpected key separator '${c}'.`);
   if (c === "}") {
@@ -430,7 +429,7 @@ function lexMapKeyStart(lx: ConfLexer): State | null {
   return lexMapKey;
 }
 
-function lexMapKey(lx: ConfLexer): State | null {
+function lexMapKey(lx: Lexer): State | null {
   const c = lx.peek();
   if (c === EOF) lx.fail("Unexpected EOF processing map.");
   if (isSpace(c)) return checkKeyword(lx, lexMapKeyEnd, lexMapValueEnd);
@@ -442,7 +441,7 @@ function lexMapKey(lx: ConfLexer): State | null {
   return lexMapKey;
 }
 
-function lexMapKeyEnd(lx: ConfLexer): State | null {
+function lexMapKeyEnd(lx: Lexer): State | null {
   const c = lx.read();
   if (isSpace(c)) return skipTo(lx, lexMapKeyEnd);
   if (isKeySeparator(c)) {
@@ -455,7 +454,7 @@ function lexMapKeyEnd(lx: ConfLexer): State | null {
   return lexValue;
 }
 
-function lexMapValueEnd(lx: ConfLexer): State | null {
+function lexMapValueEnd(lx: Lexer): State | null {
   const c = lx.read();
   if (isWhitespace(c)) return skipTo(lx, lexMapValueEnd);
   if (c === "#" || isSlashComment(lx, c)) {
@@ -469,19 +468,19 @@ function lexMapValueEnd(lx: ConfLexer): State | null {
   );
 }
 
-function lexMapEnd(lx: ConfLexer): State | null {
+function lexMapEnd(lx: Lexer): State | null {
   lx.emit(TokenKind.MapEnd);
   return lx.pop();
 }
 
-function lexIncludeStart(lx: ConfLexer): State | null {
+function lexIncludeStart(lx: Lexer): State | null {
   const c = lx.read();
   if (isWhitespace(c)) return skipTo(lx, lexIncludeStart);
   lx.backup();
   return lexInclude;
 }
 
-function lexInclude(lx: ConfLexer): State | null {
+function lexInclude(lx: Lexer): State | null {
   const c = lx.read();
   switch (c) {
     case "'":
@@ -519,7 +518,7 @@ function includeQuotedState(quote: string): State {
   return state;
 }
 
-function lexIncludeString(lx: ConfLexer): State | null {
+function lexIncludeString(lx: Lexer): State | null {
   const c = lx.read();
   if (isNewline(c) || c === EOF || c === ";" || c === "}" || isWhitespace(c)) {
     lx.backup();
@@ -529,12 +528,12 @@ function lexIncludeString(lx: ConfLexer): State | null {
   return lexIncludeString;
 }
 
-function lexCommentStart(lx: ConfLexer): State | null {
+function lexCommentStart(lx: Lexer): State | null {
   lx.ignore();
   return lexComment;
 }
 
-function lexComment(lx: ConfLexer): State | null {
+function lexComment(lx: Lexer): State | null {
   const c = lx.peek();
   if (isNewline(c) || c === EOF) {
     lx.ignore(); // comments carry no meaning for the parser

@@ -1,6 +1,7 @@
 /**
  * What the configuration lexer hands the parser (token kinds, the token, the
- * lexical error) and the character classes the lexer's states test. Kept
+ * lexical error), and what its states work with: the {@linkcode Lexer} they
+ * drive, the {@linkcode State} type, the character classes they test. Kept
  * apart from the state machine so the parser and both halves of the lexer
  * (conf_lexer.ts, conf_lex_scalars.ts) share them without importing each
  * other.
@@ -53,6 +54,34 @@ export class ConfLexError extends SyntaxError {
     this.reason = reason;
   }
 }
+
+/** What a lexer state does with the lexer (implemented by `ConfLexer` in conf_lexer.ts). */
+export interface Lexer {
+  readonly input: string;
+  /** Start of the token being built. */
+  start: number;
+  /** Next character to read. */
+  pos: number;
+  /** The string state to resume after an escape sequence. */
+  stringState: State;
+  read(): string;
+  backup(): void;
+  peek(): string;
+  ignore(): void;
+  push(state: State): void;
+  pop(): State | null;
+  emit(kind: TokenKind, text?: string): void;
+  emitString(kind?: TokenKind): void;
+  hasEscapedParts(): boolean;
+  addCurrentStringPart(dropTail: number): void;
+  addStringPart(s: string): void;
+  endOfInput(): null;
+  fail(reason: string): never;
+  current(): string;
+}
+
+/** One state of the lexer: consumes input and returns the next state (null: done). */
+export type State = (lx: Lexer) => State | null;
 
 /** End of input marker returned by `#next()`; an empty string never occurs as a char. */
 export const EOF = "";
