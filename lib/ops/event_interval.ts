@@ -13,9 +13,10 @@
  * `nextTurn()`. With an interval of 1 the scheduler looks after every turn,
  * an `epoll_wait` with a zero timeout (a few microseconds against a turn of
  * 100-500 µs). Measured (docs/performance.md, "Noticing other sockets"):
- * `deno task bench --only bystander` median 2.3-4.4 ms -> 0.5-1.0 ms with the
- * flood's rate unchanged; the first PING after 300 ms of silence under a flood
- * 10-23 ms -> 1.2-2.4 ms.
+ * `deno task bench --only bystander` round-trip median 0.3-4.4 ms (over 1 ms
+ * whenever the flood saturated the server) -> 0.3-1.1 ms, and twice as many
+ * round trips in the same 5 s, the flood's rate within the noise; the first
+ * PING after 300 ms of silence under a flood 10-23 ms -> 1.2-2.4 ms.
  *
  * The runtime reads the variable when it starts, so the setting travels
  * through the re-execution lib/ops/sigusr1_mask.ts does at start (same
