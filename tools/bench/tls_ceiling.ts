@@ -60,8 +60,15 @@ const PARSE_SINKS = [
     file: "worker_tls_sink.ts",
     mode: "post",
   },
-  { key: "worker", label: "node:tls in a Worker alone", file: "worker_tls_sink.ts", mode: "none" },
 ] as const;
+
+/** `node:tls` in a Worker, nothing handed over: its main thread idles, so only the Worker's row. */
+const WORKER_ALONE = {
+  key: "worker",
+  label: "node:tls in a Worker alone",
+  file: "worker_tls_sink.ts",
+  mode: "none",
+} as const;
 
 /** The echo measure: every byte decrypted, written back and encrypted. */
 const ECHOES = [
@@ -138,7 +145,7 @@ type SinkFigures = {
  * CPU (s) of the main thread, of all other threads and of the busiest other
  * thread between the first and the last `threads` line a sink printed
  * (sinks/thread_cpu.ts: at the client's first and last PING; in the Worker
- * echo, at the first byte and every 16 MiB relayed).
+ * echo, at the first byte and as the bytes relayed pass each power of two).
  */
 export function threadSplit(
   tail: string,
@@ -280,6 +287,9 @@ export const tlsCeiling: Workload = {
   figures: [
     ...DENO_SINKS.flatMap((s) => rows(s.key, `TLS sink ${s.label}`)),
     ...PARSE_SINKS.flatMap((s) => parseRows(s.key, `TLS sink ${s.label}`)),
+    ...parseRows(WORKER_ALONE.key, `TLS sink ${WORKER_ALONE.label}`).filter((r) =>
+      !r.id.endsWith(".main")
+    ),
     ...ECHOES.flatMap((s) => rows(s.key, `TLS echo ${s.label}`)),
     ...parseRows(WORKER_ECHO.key, `TLS echo ${WORKER_ECHO.label}`),
   ],
@@ -307,6 +317,9 @@ export const tlsCeiling: Workload = {
       for (const s of PARSE_SINKS) {
         put(s.key, await measureSink(spec, deno(s.file), s.mode, pub));
       }
+      const alone = await measureSink(spec, deno(WORKER_ALONE.file), WORKER_ALONE.mode, pub);
+      delete alone.main;
+      put(WORKER_ALONE.key, alone);
       for (const s of ECHOES) put(s.key, await measureSink(spec, deno(s.file), "echo", echoed));
       put(WORKER_ECHO.key, await measureSink(spec, deno(WORKER_ECHO.file), "echo", echoed));
       return out;
@@ -330,6 +343,7 @@ export const tlsCeiling: Workload = {
     for (const s of DENO_SINKS) put(s.key, sinkFigures);
     const noSplit: Measured = { na: "the Go sink does not split its threads" };
     for (const s of PARSE_SINKS) put(s.key, { ...sinkFigures, main: noSplit, other: noSplit });
+    put(WORKER_ALONE.key, { ...sinkFigures, other: noSplit });
     const echoFigures = await viaGo("echo", echoed);
     for (const s of ECHOES) put(s.key, echoFigures);
     put(WORKER_ECHO.key, { ...echoFigures, main: noSplit, other: noSplit });

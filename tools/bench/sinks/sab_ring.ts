@@ -82,3 +82,53 @@ export class SabRing {
     return wait.async ? wait.value : Promise.resolve();
   }
 }
+
+/**
+ * The producer side of a ring fed by a socket: {@link feed} copies a chunk
+ * in, or keeps what does not fit (and every later chunk, in order) and calls
+ * `pause` once, then pushes the kept bytes as the consumer frees space and
+ * calls `resume` when none are left. A wait starts from the read position the
+ * last push saw, so a position the consumer moved in between is never missed.
+ */
+export class RingFeeder {
+  readonly #ring: SabRing;
+  readonly #pause: () => void;
+  readonly #resume: () => void;
+  #pending: Uint8Array[] = [];
+
+  constructor(ring: SabRing, pause: () => void, resume: () => void) {
+    this.#ring = ring;
+    this.#pause = pause;
+    this.#resume = resume;
+  }
+
+  /** Copies `chunk` (valid only during the call); false when reading should stop. */
+  feed(chunk: Uint8Array): boolean {
+    if (this.#pending.length > 0) {
+      this.#pending.push(chunk.slice());
+      return false;
+    }
+    const n = this.#ring.push(chunk);
+    if (n === chunk.length) return true;
+    this.#pending.push(chunk.slice(n));
+    this.#pause();
+    queueMicrotask(() => this.#drain());
+    return false;
+  }
+
+  #drain(): void {
+    const r = this.#ring.readPos();
+    while (this.#pending.length > 0) {
+      const head = this.#pending[0]!;
+      const n = this.#ring.push(head, r);
+      if (n < head.length) {
+        this.#pending[0] = head.subarray(n);
+        // Resolves at once if the consumer already moved past `r`.
+        this.#ring.spaceFrom(r).then(() => this.#drain());
+        return;
+      }
+      this.#pending.shift();
+    }
+    this.#resume();
+  }
+}

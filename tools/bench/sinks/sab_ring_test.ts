@@ -6,7 +6,7 @@
  * @module
  */
 import assert from "node:assert/strict";
-import { SabRing } from "./sab_ring.ts";
+import { RingFeeder, SabRing } from "./sab_ring.ts";
 
 function drain(ring: SabRing): number[] {
   const out: number[] = [];
@@ -98,4 +98,26 @@ Deno.test("SabRing carries 2 MiB from a Worker in order through a 64 KiB ring", 
     worker.terminate();
     URL.revokeObjectURL(url);
   }
+});
+
+Deno.test("RingFeeder keeps chunks that arrive while it waits for space, in order", async () => {
+  const b = SabRing.buffers(8);
+  const ring = new SabRing(b.ctl, b.data);
+  let pauses = 0;
+  let resumed!: () => void;
+  const done = new Promise<void>((r) => resumed = r);
+  const feeder = new RingFeeder(ring, () => pauses++, () => resumed());
+  assert.equal(feeder.feed(Uint8Array.of(1, 2, 3, 4, 5, 6)), true);
+  assert.equal(feeder.feed(Uint8Array.of(7, 8, 9, 10)), false, "only two bytes fit");
+  // A read the socket had under way when it was told to stop: kept behind the rest.
+  assert.equal(feeder.feed(Uint8Array.of(11, 12)), false);
+  assert.equal(pauses, 1);
+  const got: number[] = [];
+  while (got.length < 12) {
+    await new Promise((r) => setTimeout(r, 1));
+    got.push(...drain(ring));
+  }
+  await done;
+  assert.deepEqual(got, [1, 2, 3, 4, 5, 6, 7, 8, 9, 10, 11, 12]);
+  assert.equal(pauses, 1);
 });

@@ -16,7 +16,7 @@
 /// <reference lib="deno.worker" />
 import type { Socket } from "node:net";
 import * as tls from "node:tls";
-import { SabRing } from "./sab_ring.ts";
+import { RingFeeder, SabRing } from "./sab_ring.ts";
 import { endsWithPing, INFO, PONG } from "./sink_protocol.ts";
 import { pauseTls, resumeTls, useSharedBuffer } from "./shared_read.ts";
 
@@ -72,34 +72,9 @@ function start(s: Start): void {
     socket.setNoDelay(true);
     socket.on("error", () => socket.destroy());
     const buf = new Uint8Array(64 * 1024);
-    let pending: Uint8Array | null = null;
-
-    /**
-     * Pushes `pending` as the main thread frees ring space, then resumes
-     * reading. A wait starts from the read position the last push saw, so a
-     * position the main thread moved in between is never missed.
-     */
-    const stall = () => {
-      const r = ring.readPos();
-      const n = ring.push(pending!, r);
-      if (n === pending!.length) {
-        pending = null;
-        resumeTls(socket);
-        return;
-      }
-      pending = pending!.subarray(n);
-      ring.spaceFrom(r).then(stall);
-    };
-
+    const feeder = new RingFeeder(ring, () => pauseTls(socket), () => resumeTls(socket));
     let tail: Uint8Array = new Uint8Array(0);
-    const toRing = (chunk: Uint8Array): boolean => {
-      const n = ring.push(chunk);
-      if (n === chunk.length) return true;
-      pending = chunk.slice(n);
-      pauseTls(socket);
-      queueMicrotask(stall);
-      return false;
-    };
+    const toRing = (chunk: Uint8Array): boolean => feeder.feed(chunk);
     const onChunk = s.mode === "none"
       ? (chunk: Uint8Array): boolean => {
         const r = endsWithPing(tail, chunk);

@@ -15,7 +15,9 @@
  * parsed; `none`: no hand-over and no parsing (the Worker finds the PINGs):
  * `node:tls` in a Worker alone; `echo`: no parsing, the main thread copies
  * every byte read into a second ring and the Worker encrypts and writes it
- * back (the threads line is printed every 16 MiB relayed).
+ * back (the threads line is printed at the first byte and when the bytes
+ * relayed pass each power of two from 1 MiB; the echo client sends a power of
+ * two, so the last line comes with its last byte).
  *
  * @module
  */
@@ -33,8 +35,8 @@ const mode = MODES.find((m) => m === modeArg) ?? "ring";
 const RING = 4 * 1024 * 1024;
 /** `post` mode acknowledges parsed bytes in steps of this much. */
 const ACK_STEP = 1024 * 1024;
-/** `echo` prints the threads line each time this much more was relayed. */
-const ECHO_MARK = 16 * 1024 * 1024;
+/** `echo` prints the threads line when the bytes relayed pass each power of two from this on. */
+const ECHO_MARK = 1024 * 1024;
 
 const worker = new Worker(new URL("./tls_worker.ts", import.meta.url).href, { type: "module" });
 const { parser } = sinkParser(() => {
@@ -92,6 +94,7 @@ async function relayRing(): Promise<void> {
   const from = new SabRing(inBuffers.ctl, inBuffers.data);
   const to = new SabRing(outBuffers.ctl, outBuffers.data);
   let relayed = 0;
+  let mark = ECHO_MARK;
   let marked = false;
   for (;;) {
     const views = from.readable();
@@ -115,8 +118,12 @@ async function relayRing(): Promise<void> {
       continue;
     }
     from.consume(n);
-    if (Math.floor((relayed + n) / ECHO_MARK) > Math.floor(relayed / ECHO_MARK)) printThreadCpu();
     relayed += n;
+    // The echo client sends a power of two: the last line comes when the last byte is relayed.
+    if (relayed >= mark) {
+      printThreadCpu();
+      while (mark <= relayed) mark *= 2;
+    }
   }
 }
 
