@@ -17,8 +17,13 @@
  * wall time is what TLS at no cost would give with today's plain path.
  * See docs/performance.md ("TLS off the main thread: the machine's budget").
  *
+ * With `--relay` it also measures tools/bench/tls_relay_server.ts (the
+ * `tlsrelay` ceiling: no parsing, TLS in a Worker and `--direct` on one
+ * thread) on the TLS pub/sub and fan-out flows, as `relay-worker` and
+ * `relay-direct`.
+ *
  * Usage: `deno run -A tools/bench/tls_budget.ts [--rounds N] [--flows pub,pubsub,fanout]
- * [--count N] [--json]`
+ * [--count N] [--relay] [--json]`
  *
  * @module
  */
@@ -79,14 +84,22 @@ export interface BudgetRun {
   load: number;
 }
 
+/** A server to measure: its spec, the name its runs carry, and whether it is a relay. */
+interface Subject {
+  spec: ServerSpec;
+  name: string;
+  /** tools/bench/tls_relay_server.ts: TLS only, the publisher writes ready-made MSG frames. */
+  relay?: boolean;
+}
+
 async function measure(
-  spec: ServerSpec,
+  subject: Subject,
   flow: string,
   tls: boolean,
   count: number,
 ): Promise<BudgetRun> {
   const setup = await tlsSetup();
-  const server = await launch(spec, tls ? setup.launch : {});
+  const server = await launch(subject.spec, tls && !subject.relay ? setup.launch : {});
   try {
     const { subs } = FLOWS[flow]!;
     let s0 = new Map<string, number>();
@@ -99,6 +112,7 @@ async function measure(
       pubPort: server.port,
       subPort: server.port,
       ...(tls ? { tls: setup.tls } : {}),
+      ...(subject.relay ? { pubVerb: "MSG" as const } : {}),
       pubSubjects: ["bench.b"],
       payloadSize: 128,
       count,
@@ -119,7 +133,7 @@ async function measure(
     const s = delta(s0, s1);
     const g = delta(g0, g1);
     return {
-      server: spec.kind,
+      server: subject.name,
       flow,
       tls,
       sent: r.sent,
@@ -197,6 +211,7 @@ if (import.meta.main) {
     args: Deno.args,
     options: {
       rounds: { type: "string" },
+      relay: { type: "boolean", default: false },
       flows: { type: "string" },
       count: { type: "string" },
       "nats-server": { type: "string" },
@@ -206,10 +221,28 @@ if (import.meta.main) {
   const rounds = Number(args.rounds ?? 2);
   const flows = (args.flows ?? "pub,pubsub,fanout").split(",");
   const main = fileURLToPath(new URL("../../main.ts", import.meta.url));
-  const specs: ServerSpec[] = [
-    { kind: "dnatsd", cmd: [Deno.execPath(), "run", "-A", "--no-check", main] },
-    { kind: "nats-server", cmd: [args["nats-server"] ?? "/usr/sbin/nats-server"] },
+  const deno = (file: string, ...more: string[]) => [
+    Deno.execPath(),
+    "run",
+    "-A",
+    "--no-check",
+    file,
+    ...more,
   ];
+  const specs: Subject[] = [
+    { spec: { kind: "dnatsd", cmd: deno(main) }, name: "dnatsd" },
+    {
+      spec: { kind: "nats-server", cmd: [args["nats-server"] ?? "/usr/sbin/nats-server"] },
+      name: "nats-server",
+    },
+  ];
+  if (args.relay) {
+    const relay = fileURLToPath(new URL("./tls_relay_server.ts", import.meta.url));
+    specs.push(
+      { spec: { kind: "dnatsd", cmd: deno(relay) }, name: "relay-worker", relay: true },
+      { spec: { kind: "dnatsd", cmd: deno(relay, "--direct") }, name: "relay-direct", relay: true },
+    );
+  }
   const cores = navigator.hardwareConcurrency;
   const runs: BudgetRun[] = [];
   try {
@@ -218,9 +251,11 @@ if (import.meta.main) {
         const count = args.count === undefined ? FLOWS[flow]!.count : Number(args.count);
         // Alternate which server goes first, so that neither always meets the same load.
         const order = round % 2 === 0 ? specs : [...specs].reverse();
-        for (const spec of order) {
+        for (const subject of order) {
           for (const tls of [true, false]) {
-            const r = await measure(spec, flow, tls, count);
+            // The relays serve TLS only, and publish-only has nothing to relay.
+            if (subject.relay && (!tls || flow === "pub")) continue;
+            const r = await measure(subject, flow, tls, count);
             runs.push(r);
             const f = (x: number) => x.toFixed(3);
             console.error(
