@@ -23,7 +23,7 @@ export type {
   MonitorHandle,
   PreparedClient,
   ServerExtension,
-} from "./lib/server.ts";
+} from "./lib/server/feature_handles.ts";
 export {
   type AccountOptions,
   type AcmeOptions,

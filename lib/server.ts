@@ -3,15 +3,18 @@
  * the lifecycle. Feature modules (auth, TLS, cluster, monitoring) are loaded
  * only when the options ask for them, so a default server starts fast.
  *
+ * What the server and those modules promise each other is in
+ * server/feature_handles.ts; what it tells clients in INFO is decided in
+ * server/server_info.ts, their authentication kept in server/client_auth.ts,
+ * and the configured accounts put in force by server/account_sync.ts.
+ *
  * @module
  */
-import type { Options, SubjectMapping } from "./config/options.ts";
-import { resolveAccountLinks } from "./config/account_links.ts";
+import type { Options } from "./config/options.ts";
 import { newNonce } from "./auth/nonce.ts";
-import { applyAccountLinks } from "./server/imports.ts";
-import { AccountMappings } from "./server/mappings.ts";
+import { syncAccounts } from "./server/account_sync.ts";
 import { LISTEN_BACKLOG } from "./ops/listen_backlog.ts";
-import { joinHostPort, parseAdvertise } from "./conn/address.ts";
+import { joinHostPort } from "./conn/address.ts";
 import type { Logger } from "./ops/logger.ts";
 import { redactSecrets } from "./ops/redact.ts";
 import { ClientConnection, type ClientType } from "./client/connection.ts";
@@ -25,95 +28,34 @@ import { Account, DEFAULT_SYSTEM_ACCOUNT, GLOBAL_ACCOUNT } from "./server/accoun
 import { type ServerCore, type ServerStats, zeroStats } from "./server/core.ts";
 import type { AuthOutcome, ClientAuthenticator, ConnectCredentials } from "./server/auth_api.ts";
 import { dynamicClusterName, newServerId } from "./server/server_id.ts";
-import { CLIENT_PROTO, NATS_COMPAT_VERSION, VERSION } from "./version.ts";
+import { NATS_COMPAT_VERSION, VERSION } from "./version.ts";
 import { closedInfo, ClosedRing } from "./server/closed_ring.ts";
 import { type AcceptLoop, acceptLoop } from "./server/accept_loop.ts";
+import { needsAuthenticator } from "./server/auth_options.ts";
+import { ClientAuth } from "./server/client_auth.ts";
+import {
+  advertisedHost,
+  advertisedPort,
+  clientInfoLine,
+  connectUrls,
+  type InfoTarget,
+  infoTarget,
+  ownClientUrls,
+} from "./server/server_info.ts";
+import type {
+  ClusterHandle,
+  MonitorHandle,
+  PreparedClient,
+  ServerExtension,
+  SystemHandle,
+} from "./server/feature_handles.ts";
 import { clientListenError, isBindError, ListenError } from "./server/listen_error.ts";
-
-/** What lib/monitor returns: its bound ports and a way to stop it. */
-export interface MonitorHandle {
-  readonly httpPort: number;
-  readonly httpsPort: number;
-  /**
-   * Replaces the HTTPS certificate (PEM texts) for new handshakes, after an
-   * ACME renewal or a reload; a no-op for plain HTTP.
-   */
-  setCertificate(certPem: string, keyPem: string): void;
-  close(): Promise<void> | void;
-  /** Hits per endpoint path (/varz `http_req_stats`, also answered over `$SYS`). */
-  readonly reqStats?: ReadonlyMap<string, number>;
-}
-
-/**
- * What lib/system returns: the system account's events and requests. The
- * server tells it of clients coming and going and of accounts a reload adds.
- */
-export interface SystemHandle extends ServerExtension {
-  readonly account: Account;
-  /** A client was accepted (it is in the global account until it authenticates). */
-  clientAccepted(client: ClientConnection): void;
-  /** A client finished CONNECT (authenticated, in its account). */
-  clientConnected(client: ClientConnection): void;
-  /** A client closed and left the client table. */
-  clientClosed(client: ClientConnection): void;
-  /** A config reload created `account`. */
-  accountAdded(account: Account): void;
-}
-
-/**
- * What lib/cluster returns, and everything the rest of the server may use of
- * it: monitoring reads it, a config reload changes it through its methods. It
- * is also the server extension that sees interest changes.
- */
-export interface ClusterHandle extends ServerExtension {
-  /** Bound route port. */
-  readonly port: number;
-  /** The cluster name in force (configured, generated, or adopted from a peer). */
-  readonly name: string;
-  /** The current route certificate holder (null without route TLS); a reload may replace it. */
-  readonly routeTlsCertificate: import("./tls/context.ts").CertificateHolder | null;
-  /** One entry per registered route, for /routez. */
-  routezInfo(): import("./monitor/types.ts").RouteInfo[];
-  /** Config reload: authorization, permissions, name and configured routes (by difference). */
-  applyOptions(next: import("./config/options.ts").ClusterOptions): void;
-  /**
-   * Config reload of `cluster.tls`: route handshakes from now on use `options`
-   * with `holder`'s certificate (both undefined/null: TLS off).
-   */
-  reloadTls(
-    options: import("./config/options.ts").TlsOptions | undefined,
-    holder: import("./tls/context.ts").CertificateHolder | null,
-  ): Promise<void>;
-}
 
 /** Binds a TLS client listener (lib/tls/client_listener.ts) on a host and port. */
 type BindTlsListener = (
   host: string,
   port: number,
 ) => Promise<import("./tls/client_listener.ts").TlsClientListener>;
-
-/** A client id, nonce and INFO reserved before the connection object exists. */
-export interface PreparedClient {
-  cid: number;
-  nonce: string | undefined;
-  info: Uint8Array;
-  /** The INFO was already written (TLS: in plain text before the handshake). */
-  infoSent: boolean;
-  /** connect_urls version the INFO carried (a newer one is sent at the first PING). */
-  urlsVersion: number;
-  /** "Client connection created" was logged already (TLS: before the handshake, as nats-server). */
-  createdLogged?: boolean;
-}
-
-/** Hooks feature modules attach to the server (cluster, TLS, monitoring). */
-export interface ServerExtension {
-  /** Called when local interest changes in an account. */
-  interestChanged?(account: Account, sub: Subscription, added: boolean): void;
-  /** The server is shutting down: close what the extension opened (listeners, connections). */
-  shutdown?(): Promise<void> | void;
-  /** Lame duck mode began (stop accepting, tell peers); see lib/ops/signals.ts. */
-  lameDuck?(): Promise<void> | void;
-}
 
 /**
  * What monitoring reads of the server (lib/monitor): its state, never a way
@@ -150,8 +92,6 @@ export type MonitoredServer = Readonly<
   >
 >;
 
-const encoder = new TextEncoder();
-
 export class Server implements ServerCore {
   readonly serverId: string = newServerId();
   readonly serverName: string;
@@ -180,7 +120,7 @@ export class Server implements ServerCore {
   /** The WebSocket listener (lib/websocket), when `websocket.port` is set. */
   websocket: import("./websocket/listener.ts").WebSocketListener | null = null;
   /** JetStream (lib/jetstream), null when off: the publish path never looks at it. */
-  jetstream: import("./jetstream/jetstream.ts").JetStreamHandle | null = null;
+  jetstream: import("./jetstream/handle.ts").JetStreamHandle | null = null;
   /** The TLS client listener, kept so a config reload can swap its certificate. */
   clientTls: import("./tls/client_listener.ts").TlsClientListener | null = null;
   /** Letsgo-nats variables for ACME env mode (set by the CLI when DOMAINS is set). */
@@ -190,15 +130,10 @@ export class Server implements ServerCore {
   #options: Options;
   #log: Logger;
   #configLoadTime = new Date();
-  #auth: ClientAuthenticator | null = null;
-  /** WebSocket clients' authentication (their own overrides and TLS map), null without any. */
-  #wsAuth: ClientAuthenticator | null = null;
-  /** The Authenticator class, once loaded (the WebSocket one is rebuilt with it on reload). */
-  #authClass: typeof import("./auth/authenticator.ts").Authenticator | null = null;
+  /** Client authentication, server-wide and WebSocket (lib/server/client_auth.ts). */
+  readonly #clientAuth: ClientAuth = new ClientAuth(this);
   #acme: import("./tls/acme_tls.ts").AcmeTls | null = null;
   #nextCid = 1;
-  /** bcrypt worker pool (lib/auth), created on first need and kept across reloads. */
-  #bcrypt: import("./auth/bcrypt_pool.ts").BcryptPool | null = null;
   /** The plain client listener's accept loop (null with TLS, or while rebinding). */
   #accepting: AcceptLoop | null = null;
   readonly #writes = new FlushQueue();
@@ -235,35 +170,9 @@ export class Server implements ServerCore {
     this.#done = { promise, resolve };
   }
 
-  /**
-   * Creates the accounts `o` names that do not exist yet and sets every named
-   * account's limits (start and config reload; accounts are never removed
-   * while clients may be in them).
-   */
+  /** Puts the accounts `o` names in force (lib/server/account_sync.ts): start and config reload. */
   syncAccounts(o: Options): void {
-    for (const acc of o.accounts ?? []) {
-      let account = this.accounts.get(acc.name);
-      if (account === undefined) {
-        account = new Account(acc.name, { cache: !o.disableSublistCache });
-        this.accounts.set(acc.name, account);
-      }
-      account.maxConnections = acc.limits?.maxConnections ?? 0;
-      account.maxSubscriptions = acc.limits?.maxSubscriptions ?? 0;
-      account.maxPayload = acc.limits?.maxPayload ?? 0;
-      account.mappings = this.#mappingsFor(acc.mappings);
-      this.system?.accountAdded(account);
-    }
-    this.globalAccount.mappings = this.#mappingsFor(o.mappings);
-    // A config file with bad links never gets here (the config check refuses it); options
-    // built in code may: the bad links are left out, and said.
-    const { links, errors } = resolveAccountLinks(o.accounts ?? []);
-    for (const reason of errors) this.log.error(`Account links: ${reason}`);
-    applyAccountLinks(this, links);
-  }
-
-  #mappingsFor(list: SubjectMapping[] | undefined): AccountMappings | null {
-    if (list === undefined || list.length === 0) return null;
-    return new AccountMappings(list, () => this.cluster?.name ?? this.options.cluster?.name);
+    syncAccounts(this, o);
   }
 
   /**
@@ -306,34 +215,12 @@ export class Server implements ServerCore {
 
   /** Client authentication in force, null without any. */
   get auth(): ClientAuthenticator | null {
-    return this.#auth;
+    return this.#clientAuth.current;
   }
 
   /** Puts a new authenticator in force and returns the previous one (to close). */
   setAuthenticator(auth: ClientAuthenticator | null): ClientAuthenticator | null {
-    const previous = this.#auth;
-    this.#auth = auth;
-    this.#refreshWebSocketAuth();
-    return previous;
-  }
-
-  /** Rebuilds the WebSocket clients' authenticator from the options in force. */
-  #refreshWebSocketAuth(): void {
-    const wsOptions = webSocketAuthOptions(this.options);
-    const previous = this.#wsAuth;
-    this.#wsAuth = null;
-    if (wsOptions !== null && this.#authClass !== null) {
-      this.#wsAuth = new this.#authClass(wsOptions, {
-        log: this.log,
-        bcrypt: this.#bcrypt ?? undefined,
-      });
-    }
-    previous?.close();
-  }
-
-  /** The authenticator a client is checked with (WebSocket clients have their own). */
-  #authOf(client: { type: ClientType } | undefined): ClientAuthenticator | null {
-    return client?.type === "websocket" && this.options.websocket ? this.#wsAuth : this.auth;
+    return this.#clientAuth.set(auth);
   }
 
   /** The ACME side of the server (lib/tls/acme_tls.ts), when ACME is on. */
@@ -375,17 +262,9 @@ export class Server implements ServerCore {
     return this.acme?.certificateInfo() ?? null;
   }
 
-  /**
-   * Builds the authenticator for `options` (start and reload). The bcrypt pool is
-   * the server's, shared across reloads, so re-checking connected clients after a
-   * reload hits its cache instead of paying ~180 ms of bcrypt per client.
-   */
-  async buildAuthenticator(options: Options): Promise<ClientAuthenticator> {
-    const { Authenticator } = await import("./auth/authenticator.ts");
-    const { BcryptPool } = await import("./auth/bcrypt_pool.ts");
-    this.#authClass = Authenticator;
-    this.#bcrypt ??= new BcryptPool();
-    return new Authenticator(options, { log: this.log, bcrypt: this.#bcrypt });
+  /** Builds the authenticator for `options` (start and reload), sharing the server's bcrypt pool. */
+  buildAuthenticator(options: Options): Promise<ClientAuthenticator> {
+    return this.#clientAuth.build(options);
   }
 
   /** Binds the listeners and starts accepting. */
@@ -399,11 +278,7 @@ export class Server implements ServerCore {
       }
     }
     if (o.configFile) this.log.notice(`Using configuration file: ${o.configFile}`);
-    if (needsAuthenticator(o)) this.#auth = await this.buildAuthenticator(o);
-    if (webSocketAuthOptions(o) !== null) {
-      if (this.#authClass === null) (await this.buildAuthenticator(o)).close();
-      this.#refreshWebSocketAuth();
-    }
+    await this.#clientAuth.start(o);
     if (this.systemAccount !== null) {
       if (this.#createdSystemAccount) {
         this.log.debug(`Created system account: "${this.systemAccount.name}"`);
@@ -557,7 +432,7 @@ export class Server implements ServerCore {
    */
   prepareClient(remoteAddress: string, type: ClientType = "nats"): PreparedClient {
     const cid = this.#nextCid++;
-    const nonce = this.#authOf({ type })?.needsNonce ? newNonce() : undefined;
+    const nonce = this.#clientAuth.of({ type })?.needsNonce ? newNonce() : undefined;
     const info = this.infoLine({ cid, ip: remoteAddress, nonce, type });
     return { cid, nonce, info, infoSent: false, urlsVersion: this.#connectUrlsVersion };
   }
@@ -595,78 +470,32 @@ export class Server implements ServerCore {
     return client;
   }
 
-  /** The INFO line for one client, fields in nats-server's order. */
-  infoLine(
-    client: { cid: number; ip: string; nonce?: string; type?: ClientType } | null,
-    extra?: { ldm?: boolean },
-  ): Uint8Array {
-    const websocket = client?.type === "websocket";
-    const o = this.options;
-    const info: Record<string, unknown> = {
-      server_id: this.serverId,
-      server_name: this.serverName,
-      version: NATS_COMPAT_VERSION,
-      proto: CLIENT_PROTO,
-      go: `deno${Deno.version.deno}`,
-      host: this.advertisedHost(),
-      port: this.advertisedPort(),
-      headers: !o.noHeaderSupport,
-    };
+  /** The INFO line for one client, fields in nats-server's order (lib/server/server_info.ts). */
+  infoLine(client: InfoTarget | null, extra?: { ldm?: boolean }): Uint8Array {
     // WebSocket clients: auth is required whenever any is configured for them (a
     // no_auth_user does not clear it there, as in nats-server).
-    if (websocket ? this.#wsAuth?.active ?? false : this.authRequired) info.auth_required = true;
-    if (o.tls && !o.allowNonTls) info.tls_required = true;
-    if (o.tls && (o.tls.verify || o.tls.verifyAndMap)) info.tls_verify = true;
-    if (o.tls && o.allowNonTls) info.tls_available = true;
-    info.max_payload = o.maxPayload;
-    // Clients (nats.go's JetStream context, nats.js) read this to know the API is there.
-    if (o.jetstream) info.jetstream = true;
-    if (client !== null) {
-      info.client_id = client.cid;
-      info.client_ip = client.ip;
-      if (client.nonce) info.nonce = client.nonce;
-    }
-    const clusterName = this.cluster?.name ?? o.cluster?.name;
-    if (clusterName) info.cluster = clusterName;
-    // A lame duck INFO lists only the other servers, where clients should go.
-    // WebSocket clients are never sent the NATS URLs (nats-server sends them WebSocket ones).
-    const urls = websocket ? [] : extra?.ldm ? this.#peerUrls() : this.connectUrls();
-    if (urls.length > 0) info.connect_urls = urls;
-    if (extra?.ldm) info.ldm = true;
-    return encoder.encode(`INFO ${JSON.stringify(info)} \r\n`);
+    const authRequired = client?.type === "websocket"
+      ? this.#clientAuth.webSocket?.active ?? false
+      : this.authRequired;
+    return clientInfoLine(this, client, authRequired, extra);
   }
 
   advertisedHost(): string {
-    const adv = this.options.clientAdvertise;
-    if (adv) return parseAdvertise(adv, this.clientPort).host;
-    return this.clientHost;
+    return advertisedHost(this);
   }
 
   advertisedPort(): number {
-    const adv = this.options.clientAdvertise;
-    if (adv) return parseAdvertise(adv, this.clientPort).port;
-    return this.clientPort;
+    return advertisedPort(this);
   }
 
   /** This server's own client URL(s), as routes announce them to peers. */
   ownClientUrls(): string[] {
-    const host = this.advertisedHost();
-    if (host !== "0.0.0.0" && host !== "::") return [joinHostPort(host, this.advertisedPort())];
-    return localAddresses().map((ip) => joinHostPort(ip, this.advertisedPort()));
+    return ownClientUrls(this);
   }
 
-  /**
-   * Client INFO `connect_urls`: this server's own URL(s), then the cluster
-   * peers'. As nats-server, none while no peer is known (a lone cluster node)
-   * and none with `no_advertise`.
-   */
+  /** Client INFO `connect_urls` (lib/server/server_info.ts). */
   connectUrls(): string[] {
-    if (this.peerClientUrls.size === 0 || this.options.cluster?.noAdvertise) return [];
-    return [...this.ownClientUrls(), ...this.peerClientUrls.keys()];
-  }
-
-  #peerUrls(): string[] {
-    return this.options.cluster?.noAdvertise ? [] : [...this.peerClientUrls.keys()];
+    return connectUrls(this);
   }
 
   /** Adds or removes a peer's client URLs and tells protocol-1 clients (async INFO). */
@@ -709,7 +538,7 @@ export class Server implements ServerCore {
     client: ClientConnection,
     creds: ConnectCredentials,
   ): AuthOutcome | Promise<AuthOutcome> {
-    const auth = this.#authOf(client);
+    const auth = this.#clientAuth.of(client);
     if (auth === null) return { ok: true, account: GLOBAL_ACCOUNT, permissions: null };
     return auth.authenticate(creds, {
       nonce: client.nonce,
@@ -719,19 +548,19 @@ export class Server implements ServerCore {
   }
 
   authActiveFor(client: ClientConnection): boolean {
-    return this.#authOf(client)?.active ?? false;
+    return this.#clientAuth.of(client)?.active ?? false;
   }
 
   authTimeoutMsFor(client: ClientConnection): number {
-    return this.#authOf(client)?.timeoutMs ?? 2000;
+    return this.#clientAuth.of(client)?.timeoutMs ?? 2000;
   }
 
   anonymousLogin(creds: ConnectCredentials, client?: ClientConnection): AuthOutcome | null {
-    return this.#authOf(client)?.anonymous(creds) ?? null;
+    return this.#clientAuth.of(client)?.anonymous(creds) ?? null;
   }
 
   authViolationLine(creds: ConnectCredentials, client?: ClientConnection): string {
-    return this.#authOf(client)?.violationLine(creds) ?? "authentication error";
+    return this.#clientAuth.of(client)?.violationLine(creds) ?? "authentication error";
   }
 
   get isShuttingDown(): boolean {
@@ -857,9 +686,7 @@ export class Server implements ServerCore {
     }
     await Promise.all(drains);
     for (const client of [...this.clients.values()]) client.close(ClosedReason.ServerShutdown);
-    this.auth?.close();
-    this.#wsAuth?.close();
-    this.#bcrypt?.close();
+    this.#clientAuth.close();
     this.log.notice("Server Exiting..");
     this.#done.resolve();
   }
@@ -898,63 +725,6 @@ export class Server implements ServerCore {
       if (pause > 0) await delay(pause / 2 + Math.random() * pause / 2, () => this.#shuttingDown);
     }
     await this.shutdown();
-  }
-}
-
-function infoTarget(
-  c: ClientConnection,
-): { cid: number; ip: string; nonce?: string; type: ClientType } {
-  return { cid: c.cid, ip: c.transport.remoteAddress, nonce: c.nonce, type: c.type };
-}
-
-/**
- * The options WebSocket clients are authenticated with, or null when they
- * need none: the server's users and accounts; the websocket block's own
- * user/password/token/no_auth_user when it sets any (they then replace the
- * top-level ones, as in nats-server), its TLS block for verify_and_map, and
- * its authorization timeout when set.
- */
-export function webSocketAuthOptions(o: Options): Options | null {
-  const ws = o.websocket;
-  if (!ws || ws.port === 0) return null;
-  const override = Boolean(ws.username || ws.token || ws.noAuthUser);
-  const authorization = { ...(o.authorization ?? {}) };
-  let noAuthUser = o.noAuthUser;
-  if (override) {
-    delete authorization.user;
-    delete authorization.password;
-    delete authorization.token;
-    if (ws.username) authorization.user = ws.username;
-    if (ws.password) authorization.password = ws.password;
-    if (ws.token) authorization.token = ws.token;
-    noAuthUser = ws.noAuthUser;
-  }
-  if (ws.authTimeout > 0) authorization.timeout = ws.authTimeout;
-  else if (authorization.timeout === undefined) {
-    // The server's derived timeout, not one derived from the websocket TLS block.
-    authorization.timeout = o.tls ? o.tls.timeout + 1 : 2;
-  }
-  const derived: Options = { ...o, authorization, tls: ws.tls };
-  if (noAuthUser === undefined) delete derived.noAuthUser;
-  else derived.noAuthUser = noAuthUser;
-  if (!derived.tls) delete derived.tls;
-  return needsAuthenticator(derived) ? derived : null;
-}
-
-/** Whether any client authentication is configured. */
-export function needsAuthenticator(o: Options): boolean {
-  const a = o.authorization;
-  return Boolean(
-    a?.user || a?.password || a?.token || a?.users || (o.accounts && o.accounts.length > 0) ||
-      o.tls?.verifyAndMap,
-  );
-}
-
-function localAddresses(): string[] {
-  try {
-    return Deno.networkInterfaces().filter((i) => i.family === "IPv4").map((i) => i.address);
-  } catch {
-    return ["127.0.0.1"];
   }
 }
 

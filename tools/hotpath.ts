@@ -7,8 +7,10 @@
  * interrupted, so the figure holds on a busy machine where the bench's
  * ratios swing by half (docs/performance.md, "Measuring a change").
  *
- * Usage: `deno run -A tools/hotpath.ts [subscribers=1] [root]`, where `root`
- * is another checkout to measure (to alternate two versions of the code).
+ * Usage: `deno run -A tools/hotpath.ts [subscribers=1|wildcard|miss] [root]`,
+ * where `root` is another checkout to measure (to alternate two versions of
+ * the code); `wildcard` and `miss` are the wildcard workload (see
+ * {@link Shape}), printed per message.
  *
  * @module
  */
@@ -39,8 +41,71 @@ class InstantTransport implements Transport {
   close(): void {}
 }
 
-/** ns per delivery: the third shortest chunk of {@link TIMED}. */
-export async function measure(root: URL, subscribers: number): Promise<number> {
+/**
+ * What is published: `pubsub` is `bench.ps` to N connections with one
+ * subscription each; `wildcard` and `miss` are the wildcard workload of
+ * `deno task bench --only wildcard` (one connection holding its 10,000
+ * wildcard subscriptions; 100 subjects that match 2 or 3 of them, or 100
+ * that match none), figures per message for those two.
+ */
+export type Shape = "pubsub" | "wildcard" | "miss" | "burst";
+
+/** The wildcard workload's 10,000 SUBs (see tools/bench/throughput.ts), under `root`. */
+function wildcardSubs(root = "bench"): string {
+  let subs = "";
+  for (let i = 0; i < 5000; i++) subs += `SUB ${root}.${i}.* ${i + 1}\r\n`;
+  for (let i = 0; i < 4990; i++) subs += `SUB ${root}.*.${i} ${5001 + i}\r\n`;
+  for (let i = 0; i < 10; i++) subs += `SUB ${root}.${i}.> ${9991 + i}\r\n`;
+  return subs;
+}
+
+/**
+ * `burst`: `rounds` new connections, each sending the wildcard workload's
+ * 10,000 SUBs (under its own first token) in one chunk; CPU ns of the
+ * JavaScript thread per SUB of the third shortest burst (or of the only one),
+ * the first printed apart by the caller through {@link firstBurstNs}.
+ */
+async function burst(
+  enc: TextEncoder,
+  connect: (cid: number, extra: string) => InstantTransport,
+  rounds: number,
+): Promise<number> {
+  const times: number[] = [];
+  for (let k = 0; k < rounds; k++) {
+    const chunk = enc.encode(wildcardSubs(`r${k}`));
+    const t = connect(k + 2, "");
+    const t0 = threadCpuNs();
+    t.onData(chunk);
+    times.push((threadCpuNs() - t0) / 10_000);
+    await new Promise((resolve) => setTimeout(resolve, 0));
+  }
+  firstBurstNs = times[0]!;
+  times.sort((a, b) => a - b);
+  return times[Math.min(2, times.length - 1)]!;
+}
+
+/**
+ * CPU time of this (the JavaScript) thread in ns, from Linux's schedstat: a
+ * burst is short enough that being preempted would dominate a wall-clock
+ * figure on a busy machine. Wall time where the file does not exist.
+ */
+function threadCpuNs(): number {
+  try {
+    return Number(Deno.readTextFileSync("/proc/thread-self/schedstat").split(" ")[0]);
+  } catch {
+    return performance.now() * 1e6;
+  }
+}
+
+/** ns per SUB of the first burst of the last `burst` measurement (cold code). */
+export let firstBurstNs = 0;
+
+/** ns per delivery (per message for `wildcard`/`miss`): the third shortest chunk of {@link TIMED}. */
+export async function measure(
+  root: URL,
+  subscribers: number,
+  shape: Shape = "pubsub",
+): Promise<number> {
   const at = (path: string) => new URL(path, root).href;
   const { defaultOptions } = await import(at("lib/config/options.ts"));
   const { FlushQueue } = await import(at("lib/conn/flush_queue.ts"));
@@ -80,37 +145,61 @@ export async function measure(root: URL, subscribers: number): Promise<number> {
     transport.onData(enc.encode(`CONNECT {"verbose":false,"pedantic":false}\r\n${extra}`));
     return transport;
   };
-  const subs = Array.from({ length: subscribers }, (_, i) => connect(i + 2, "SUB bench.ps 1\r\n"));
+  if (shape === "burst") return burst(enc, connect, subscribers);
+  const wild = shape !== "pubsub";
+  if (wild) subscribers = 1;
+  const subs = Array.from(
+    { length: subscribers },
+    (_, i) => connect(i + 2, wild ? wildcardSubs() : "SUB bench.ps 1\r\n"),
+  );
   const pub = connect(1, "");
   const turn = () => new Promise((resolve) => setTimeout(resolve, 0));
   await turn();
-  const one = enc.encode(`PUB bench.ps 128\r\n${"x".repeat(128)}\r\n`);
+  const subjects = shape === "pubsub"
+    ? ["bench.ps"]
+    : Array.from({ length: 100 }, (_, k) =>
+      shape === "miss" ? `bench.2000${k}.2000${k}` : `bench.${k}.${k}`);
+  const one = enc.encode(subjects.map((s) => `PUB ${s} 128\r\n${"x".repeat(128)}\r\n`).join(""));
   const perChunk = Math.floor(CHUNK_BYTES / one.length);
   const chunk = new Uint8Array(perChunk * one.length);
   for (let i = 0; i < perChunk; i++) chunk.set(one, i * one.length);
+  const msgsPerChunk = perChunk * subjects.length;
   const times: number[] = [];
   for (let k = 0; k < WARM_UP + TIMED; k++) {
     const t0 = performance.now();
     pub.onData(chunk);
     const ms = performance.now() - t0;
-    if (k >= WARM_UP) times.push(ms * 1e6 / (perChunk * subscribers));
+    if (k >= WARM_UP) times.push(ms * 1e6 / (msgsPerChunk * (wild ? 1 : subscribers)));
     await turn(); // the writes complete, the buffers go back to the pool
   }
-  const expected = (WARM_UP + TIMED) * perChunk * subscribers;
+  // Deliveries per chunk: 2 per subject, 3 for the ten with a `bench.<k>.>` as well.
+  const perMsg = shape === "miss" ? 0 : shape === "wildcard" ? 2.1 : subscribers;
+  const expected = (WARM_UP + TIMED) * msgsPerChunk * perMsg;
   const delivered = subs.reduce((sum, t) => sum + t.written, 0);
-  if (delivered < expected * (one.length + 2)) {
-    throw new Error(`only ${delivered} bytes delivered for ${expected} messages`);
+  if (delivered < expected * (128 + 2) || (shape === "miss" && delivered > 1000)) {
+    throw new Error(`${delivered} bytes delivered for ${expected} messages`);
   }
   times.sort((a, b) => a - b);
   return times[2]!;
 }
 
 if (import.meta.main) {
-  const subscribers = Number(Deno.args[0] ?? 1);
+  const first = Deno.args[0] ?? "1";
+  const shape: Shape = first === "wildcard" || first === "miss" || first === "burst"
+    ? first
+    : "pubsub";
+  const subscribers = shape === "pubsub" ? Number(first) : shape === "burst" ? 20 : 1;
   const root = Deno.args[1] === undefined
     ? new URL("../", import.meta.url)
     : new URL(`file://${Deno.args[1].replace(/\/?$/, "/")}`);
-  const ns = await measure(root, subscribers);
-  console.log(`1:${subscribers} 128 B: ${ns.toFixed(1)} ns per delivery (${root.pathname})`);
+  const ns = await measure(root, subscribers, shape);
+  const what = shape === "pubsub"
+    ? `1:${subscribers} 128 B: ${ns.toFixed(1)} ns per delivery`
+    : shape === "burst"
+    ? `burst of 10,000 wildcard SUBs: ${ns.toFixed(1)} ns per SUB (first burst ${
+      firstBurstNs.toFixed(1)
+    })`
+    : `${shape} 128 B: ${ns.toFixed(1)} ns per message`;
+  console.log(`${what} (${root.pathname})`);
   Deno.exit(0); // the connections' keep-alive timers would keep the process up
 }

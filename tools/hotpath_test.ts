@@ -5,3 +5,8 @@ Deno.test("tools/hotpath.ts measures the publish path of this checkout (every by
   const ns = await measure(new URL("../", import.meta.url), 2);
   ok(Number.isFinite(ns) && ns > 0, `ns per delivery: ${ns}`);
 });
+
+Deno.test("tools/hotpath.ts times bursts of the wildcard workload's 10,000 SUBs", async () => {
+  const ns = await measure(new URL("../", import.meta.url), 3, "burst");
+  ok(Number.isFinite(ns) && ns > 0, `ns per SUB: ${ns}`);
+});

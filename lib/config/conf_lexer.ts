@@ -12,100 +12,38 @@
  * parser reports errors in the same order as nats-server (a missing variable
  * on line 2 wins over a syntax error on line 9).
  *
+ * This file holds the lexer and its structural states (top level, keys,
+ * maps, arrays, includes, comments); the states that lex one scalar value
+ * are in conf_lex_scalars.ts, the tokens and character classes in
+ * conf_tokens.ts.
+ *
  * @module
  */
-
-/** Kinds of tokens the lexer emits (comments are dropped). */
-export const TokenKind = {
-  Key: "key",
-  String: "string",
-  Bool: "bool",
-  Integer: "integer",
-  Float: "float",
-  Datetime: "datetime",
-  ArrayStart: "arrayStart",
-  ArrayEnd: "arrayEnd",
-  MapStart: "mapStart",
-  MapEnd: "mapEnd",
-  Variable: "variable",
-  Include: "include",
-  EOF: "eof",
-} as const;
-/** One of the {@linkcode TokenKind} values. */
-export type TokenKind = typeof TokenKind[keyof typeof TokenKind];
-
-/** A lexed token with its position in the source. */
-export interface ConfToken {
-  kind: TokenKind;
-  /** Token text; escapes already resolved for strings, no `$` for variables. */
-  text: string;
-  line: number;
-  /**
-   * Column as nats-server reports it: the offset from the previous newline, so
-   * 1-based from line 2 on but 0-based on line 1 (a quirk kept for identical
-   * `file:line:col` messages).
-   */
-  col: number;
-}
-
-/** A lexical error; `message` is the nats-server text `Parse error on line N: '...'`. */
-export class ConfLexError extends SyntaxError {
-  /** Line where the lexer stood when it gave up. */
-  readonly line: number;
-  /** The reason without the `Parse error on line` wrapper. */
-  readonly reason: string;
-  constructor(line: number, reason: string) {
-    super(`Parse error on line ${line}: '${reason}'`);
-    this.name = "ConfLexError";
-    this.line = line;
-    this.reason = reason;
-  }
-}
-
-/** End of input marker returned by `#next()`; an empty string never occurs as a char. */
-const EOF = "";
-
-type State = (lx: ConfLexer) => State | null;
-
-const isWhitespace = (c: string) => c === " " || c === "\t";
-const isNewline = (c: string) => c === "\n" || c === "\r";
-const isDigit = (c: string) => c >= "0" && c <= "9" && c.length === 1;
-const isKeySeparator = (c: string) => c === "=" || c === ":";
-// Go's unicode.IsSpace: ASCII spaces plus NEL, NBSP and the Unicode space separators.
-const isSpace = (c: string) => c !== EOF && /^[\s\u0085]$/.test(c);
-const isNumberSuffix = (c: string) => "kKmMgGtTpPeE".includes(c) && c.length === 1;
-
-/**
- * Quotes one character the way Go's `%q` does for a rune, which is how
- * nats-server prints the offending character in its messages.
- */
-export function goQuoteRune(c: string): string {
-  switch (c) {
-    case EOF:
-      return "'\\x00'";
-    case "\n":
-      return "'\\n'";
-    case "\r":
-      return "'\\r'";
-    case "\t":
-      return "'\\t'";
-    case "'":
-      return "'\\''";
-    case "\\":
-      return "'\\\\'";
-  }
-  const code = c.codePointAt(0) ?? 0;
-  if (code < 0x20 || code === 0x7f) return `'\\x${code.toString(16).padStart(2, "0")}'`;
-  return `'${c}'`;
-}
-
-/** The offending character as nats-server prints it in terminator errors (`%c`). */
-function rawChar(c: string): string {
-  return c === EOF ? "\0" : c;
-}
+import {
+  ConfLexError,
+  type ConfToken,
+  EOF,
+  isDigit,
+  isKeySeparator,
+  isNewline,
+  isSpace,
+  isWhitespace,
+  type Lexer,
+  rawChar,
+  type State,
+  TokenKind,
+} from "./conf_tokens.ts";
+import {
+  lexBlock,
+  lexDoubleQuoted,
+  lexNegNumberStart,
+  lexNumberOrDateOrStringOrIPStart,
+  lexSingleQuoted,
+  lexString,
+} from "./conf_lex_scalars.ts";
 
 /** Pull-based lexer over one configuration text. */
-export class ConfLexer {
+export class ConfLexer implements Lexer {
   readonly input: string;
   /** Start of the token being built. */
   start = 0;
@@ -222,6 +160,16 @@ export class ConfLexer {
     this.start = this.pos;
   }
 
+  /**
+   * The input ended: "Unexpected EOF." when a token was begun (a key or
+   * quoted string left open), else the EOF token, as nats-server.
+   */
+  endOfInput(): null {
+    if (this.pos > this.start) this.fail("Unexpected EOF.");
+    this.emit(TokenKind.EOF);
+    return null;
+  }
+
   fail(reason: string): never {
     throw new ConfLexError(this.line, reason);
   }
@@ -267,13 +215,13 @@ export class ConfLexer {
 
 // --- states -----------------------------------------------------------------
 
-function skipTo(lx: ConfLexer, next: State): State {
+function skipTo(lx: Lexer, next: State): State {
   lx.ignore();
   return next;
 }
 
 /** Looks for `//` after a `/` was read; leaves the cursor after the second slash. */
-function isSlashComment(lx: ConfLexer, c: string): boolean {
+function isSlashComment(lx: Lexer, c: string): boolean {
   if (c !== "/") return false;
   if (lx.peek() === "/") {
     lx.read();
@@ -282,7 +230,7 @@ function isSlashComment(lx: ConfLexer, c: string): boolean {
   return false;
 }
 
-function lexTop(lx: ConfLexer): State | null {
+function lexTop(lx: Lexer): State | null {
   const c = lx.read();
   if (isSpace(c)) return skipTo(lx, lexTop);
   if (c === "{") return skipTo(lx, lexTop); // whole-file braces: the opening one is skipped
@@ -291,17 +239,13 @@ function lexTop(lx: ConfLexer): State | null {
     return lexCommentStart;
   }
   // A lone '/' falls into nats-server's end-of-input branch.
-  if (c === EOF || c === "/") {
-    if (lx.pos > lx.start) lx.fail("Unexpected EOF.");
-    lx.emit(TokenKind.EOF);
-    return null;
-  }
+  if (c === EOF || c === "/") return lx.endOfInput();
   lx.backup();
   lx.push(lexTopValueEnd);
   return lexKeyStart;
 }
 
-function lexTopValueEnd(lx: ConfLexer): State | null {
+function lexTopValueEnd(lx: Lexer): State | null {
   const c = lx.read();
   if (isWhitespace(c)) return skipTo(lx, lexTopValueEnd);
   if (c === "#" || isSlashComment(lx, c)) {
@@ -318,7 +262,7 @@ function lexTopValueEnd(lx: ConfLexer): State | null {
   );
 }
 
-function lexKeyStart(lx: ConfLexer): State | null {
+function lexKeyStart(lx: Lexer): State | null {
   const c = lx.peek();
   if (isKeySeparator(c)) lx.fail(`Unexpected key separator '${c}'`);
   if (isSpace(c)) {
@@ -343,18 +287,14 @@ function quotedKeyState(quote: string, after: State): State {
       lx.read();
       return skipTo(lx, after);
     }
-    if (c === EOF) {
-      if (lx.pos > lx.start) lx.fail("Unexpected EOF.");
-      lx.emit(TokenKind.EOF);
-      return null;
-    }
+    if (c === EOF) return lx.endOfInput();
     lx.read();
     return state;
   };
   return state;
 }
 
-function lexKey(lx: ConfLexer): State | null {
+function lexKey(lx: Lexer): State | null {
   const c = lx.peek();
   if (isSpace(c)) return checkKeyword(lx, lexKeyEnd, null);
   if (isKeySeparator(c) || c === EOF) {
@@ -366,7 +306,7 @@ function lexKey(lx: ConfLexer): State | null {
 }
 
 /** A key followed by whitespace may be the `include` keyword. */
-function checkKeyword(lx: ConfLexer, fallThrough: State, push: State | null): State {
+function checkKeyword(lx: Lexer, fallThrough: State, push: State | null): State {
   if (lx.current().toLowerCase() === "include") {
     lx.ignore();
     if (push) lx.push(push);
@@ -376,7 +316,7 @@ function checkKeyword(lx: ConfLexer, fallThrough: State, push: State | null): St
   return fallThrough;
 }
 
-function lexKeyEnd(lx: ConfLexer): State | null {
+function lexKeyEnd(lx: Lexer): State | null {
   const c = lx.read();
   if (isSpace(c)) return skipTo(lx, lexKeyEnd);
   if (isKeySeparator(c)) return skipTo(lx, lexValue);
@@ -388,7 +328,7 @@ function lexKeyEnd(lx: ConfLexer): State | null {
   return lexValue;
 }
 
-function lexValue(lx: ConfLexer): State | null {
+function lexValue(lx: Lexer): State | null {
   const c = lx.read();
   if (isWhitespace(c)) return skipTo(lx, lexValue);
   switch (c) {
@@ -425,7 +365,7 @@ function lexValue(lx: ConfLexer): State | null {
   return lexString;
 }
 
-function lexArrayValue(lx: ConfLexer): State | null {
+function lexArrayValue(lx: Lexer): State | null {
   const c = lx.read();
   if (isSpace(c)) return skipTo(lx, lexArrayValue);
   if (c === "#" || isSlashComment(lx, c)) {
@@ -439,7 +379,7 @@ function lexArrayValue(lx: ConfLexer): State | null {
   return lexValue;
 }
 
-function lexArrayValueEnd(lx: ConfLexer): State | null {
+function lexArrayValueEnd(lx: Lexer): State | null {
   const c = lx.read();
   if (isWhitespace(c)) return skipTo(lx, lexArrayValueEnd);
   if (c === "#" || isSlashComment(lx, c)) {
@@ -455,13 +395,13 @@ function lexArrayValueEnd(lx: ConfLexer): State | null {
   );
 }
 
-function lexArrayEnd(lx: ConfLexer): State | null {
+function lexArrayEnd(lx: Lexer): State | null {
   lx.ignore();
   lx.emit(TokenKind.ArrayEnd);
   return lx.pop();
 }
 
-function lexMapKeyStart(lx: ConfLexer): State | null {
+function lexMapKeyStart(lx: Lexer): State | null {
   const c = lx.peek();
   if (isKeySeparator(c)) lx.fail(`Unexpected key separator '${c}'.`);
   if (c === "}") {
@@ -489,7 +429,7 @@ function lexMapKeyStart(lx: ConfLexer): State | null {
   return lexMapKey;
 }
 
-function lexMapKey(lx: ConfLexer): State | null {
+function lexMapKey(lx: Lexer): State | null {
   const c = lx.peek();
   if (c === EOF) lx.fail("Unexpected EOF processing map.");
   if (isSpace(c)) return checkKeyword(lx, lexMapKeyEnd, lexMapValueEnd);
@@ -501,7 +441,7 @@ function lexMapKey(lx: ConfLexer): State | null {
   return lexMapKey;
 }
 
-function lexMapKeyEnd(lx: ConfLexer): State | null {
+function lexMapKeyEnd(lx: Lexer): State | null {
   const c = lx.read();
   if (isSpace(c)) return skipTo(lx, lexMapKeyEnd);
   if (isKeySeparator(c)) {
@@ -514,7 +454,7 @@ function lexMapKeyEnd(lx: ConfLexer): State | null {
   return lexValue;
 }
 
-function lexMapValueEnd(lx: ConfLexer): State | null {
+function lexMapValueEnd(lx: Lexer): State | null {
   const c = lx.read();
   if (isWhitespace(c)) return skipTo(lx, lexMapValueEnd);
   if (c === "#" || isSlashComment(lx, c)) {
@@ -528,19 +468,19 @@ function lexMapValueEnd(lx: ConfLexer): State | null {
   );
 }
 
-function lexMapEnd(lx: ConfLexer): State | null {
+function lexMapEnd(lx: Lexer): State | null {
   lx.emit(TokenKind.MapEnd);
   return lx.pop();
 }
 
-function lexIncludeStart(lx: ConfLexer): State | null {
+function lexIncludeStart(lx: Lexer): State | null {
   const c = lx.read();
   if (isWhitespace(c)) return skipTo(lx, lexIncludeStart);
   lx.backup();
   return lexInclude;
 }
 
-function lexInclude(lx: ConfLexer): State | null {
+function lexInclude(lx: Lexer): State | null {
   const c = lx.read();
   switch (c) {
     case "'":
@@ -578,7 +518,7 @@ function includeQuotedState(quote: string): State {
   return state;
 }
 
-function lexIncludeString(lx: ConfLexer): State | null {
+function lexIncludeString(lx: Lexer): State | null {
   const c = lx.read();
   if (isNewline(c) || c === EOF || c === ";" || c === "}" || isWhitespace(c)) {
     lx.backup();
@@ -588,12 +528,12 @@ function lexIncludeString(lx: ConfLexer): State | null {
   return lexIncludeString;
 }
 
-function lexCommentStart(lx: ConfLexer): State | null {
+function lexCommentStart(lx: Lexer): State | null {
   lx.ignore();
   return lexComment;
 }
 
-function lexComment(lx: ConfLexer): State | null {
+function lexComment(lx: Lexer): State | null {
   const c = lx.peek();
   if (isNewline(c) || c === EOF) {
     lx.ignore(); // comments carry no meaning for the parser
@@ -601,245 +541,4 @@ function lexComment(lx: ConfLexer): State | null {
   }
   lx.read();
   return lexComment;
-}
-
-/** Unquoted string; also where bools and `$variables` are recognised. */
-function lexString(lx: ConfLexer): State | null {
-  const c = lx.read();
-  if (c === "\\") {
-    lx.addCurrentStringPart(1);
-    return lexStringEscape;
-  }
-  if (
-    isNewline(c) || c === EOF || c === ";" || c === "," || c === "]" || c === "}" ||
-    isWhitespace(c)
-  ) {
-    lx.backup();
-    if (lx.hasEscapedParts()) {
-      lx.emitString();
-    } else if (isBoolWord(lx.current())) {
-      lx.emit(TokenKind.Bool);
-    } else if (isVariableRef(lx.current())) {
-      lx.start += 1; // drop the '$'
-      lx.emit(TokenKind.Variable);
-    } else {
-      lx.emitString();
-    }
-    return lx.pop();
-  }
-  return lexString;
-}
-
-function isBoolWord(s: string): boolean {
-  switch (s.toLowerCase()) {
-    case "true":
-    case "yes":
-    case "on":
-    case "false":
-    case "no":
-    case "off":
-      return true;
-  }
-  return false;
-}
-
-function isVariableRef(s: string): boolean {
-  // An unquoted bcrypt hash (`$2a$11$...`) is kept as text; nats-server only
-  // special-cases the 2a prefix, so `$2b$...` must be quoted.
-  return s.startsWith("$") && !s.startsWith("$2a$");
-}
-
-function lexDoubleQuoted(lx: ConfLexer): State | null {
-  const c = lx.read();
-  if (c === "\\") {
-    lx.addCurrentStringPart(1);
-    return lexStringEscape;
-  }
-  if (c === '"') {
-    lx.backup();
-    lx.emitString();
-    lx.read();
-    lx.ignore();
-    return lx.pop();
-  }
-  if (c === EOF) {
-    if (lx.pos > lx.start) lx.fail("Unexpected EOF.");
-    lx.emit(TokenKind.EOF);
-    return null;
-  }
-  return lexDoubleQuoted;
-}
-
-function lexSingleQuoted(lx: ConfLexer): State | null {
-  const c = lx.read();
-  if (c === "'") {
-    lx.backup();
-    lx.emit(TokenKind.String);
-    lx.read();
-    lx.ignore();
-    return lx.pop();
-  }
-  if (c === EOF) {
-    if (lx.pos > lx.start) lx.fail("Unexpected EOF.");
-    lx.emit(TokenKind.EOF);
-    return null;
-  }
-  return lexSingleQuoted;
-}
-
-const SIMPLE_ESCAPES: Record<string, string> = {
-  t: "\t",
-  n: "\n",
-  r: "\r",
-  '"': '"',
-  "\\": "\\",
-};
-
-function lexStringEscape(lx: ConfLexer): State | null {
-  const c = lx.read();
-  if (c === "x") return lexStringHexEscape;
-  const replacement = SIMPLE_ESCAPES[c];
-  if (replacement === undefined || c === EOF) {
-    return lx.fail(
-      `Invalid escape character ${
-        goQuoteRune(c)
-      }. Only the following escape characters are allowed: \\xXX, \\t, \\n, \\r, \\", \\\\.`,
-    );
-  }
-  lx.addStringPart(replacement);
-  return lx.stringState;
-}
-
-function lexStringHexEscape(lx: ConfLexer): State | null {
-  const endOfLine = "Expected two hexadecimal digits after '\\x', but hit end of line";
-  if (isNewline(lx.read())) lx.fail(endOfLine);
-  if (isNewline(lx.read())) lx.fail(endOfLine);
-  const digits = lx.input.slice(lx.pos - 2, lx.pos);
-  if (!/^[0-9a-fA-F]{2}$/.test(digits)) {
-    lx.fail(`Expected two hexadecimal digits after '\\x', but got '${digits}'`);
-  }
-  lx.addStringPart(String.fromCharCode(parseInt(digits, 16)));
-  return lx.stringState;
-}
-
-/** `( ... )` raw text; ends at a `)` alone at the start of a line. */
-function lexBlock(lx: ConfLexer): State | null {
-  const c = lx.read();
-  if (c === EOF) lx.fail("Unexpected EOF processing block.");
-  if (c !== ")") return lexBlock;
-  const closeAt = lx.pos - 1;
-  const before = lx.input[closeAt - 1];
-  const after = lx.input[closeAt + 1];
-  if (before === "\n" && (after === "\n" || after === undefined)) {
-    // The text keeps the newline that precedes the ')', as nats-server does.
-    lx.emit(TokenKind.String, lx.input.slice(lx.start, closeAt));
-    lx.ignore();
-    return lx.pop();
-  }
-  return lexBlock;
-}
-
-function lexNegNumberStart(lx: ConfLexer): State | null {
-  const c = lx.read();
-  if (!isDigit(c)) {
-    if (c === ".") lx.fail("Floats must start with a digit, not '.'.");
-    lx.fail(`Expected a digit but got ${goQuoteRune(c)}.`);
-  }
-  return lexNegNumber;
-}
-
-function lexNegNumber(lx: ConfLexer): State | null {
-  const c = lx.read();
-  if (isDigit(c)) return lexNegNumber;
-  if (c === ".") return lexFloatStart;
-  if (isNumberSuffix(c)) return lexConvenientNumber;
-  lx.backup();
-  lx.emit(TokenKind.Integer);
-  return lx.pop();
-}
-
-function lexNumberOrDateOrStringOrIPStart(lx: ConfLexer): State | null {
-  const c = lx.read();
-  if (!isDigit(c)) {
-    if (c === ".") lx.fail("Floats must start with a digit, not '.'.");
-    lx.fail(`Expected a digit but got ${goQuoteRune(c)}.`);
-  }
-  return lexNumberOrDateOrStringOrIP;
-}
-
-const endsNumber = (c: string) =>
-  isNewline(c) || c === EOF || c === "}" || c === ";" || c === "," || isWhitespace(c);
-
-function lexNumberOrDateOrStringOrIP(lx: ConfLexer): State | null {
-  const c = lx.read();
-  if (c === "-") {
-    if (lx.pos - lx.start !== 5) lx.fail("All ISO8601 dates must be in full Zulu form.");
-    return lexDateAfterYear;
-  }
-  if (isDigit(c)) return lexNumberOrDateOrStringOrIP;
-  if (c === ".") return lexFloatStart;
-  if (isNumberSuffix(c)) return lexConvenientNumber;
-  if (!endsNumber(c)) {
-    // Not a number after all (`4ever`, `1:2`): the rest is an unquoted string.
-    lx.stringState = lexString;
-    return lexString;
-  }
-  lx.backup();
-  lx.emit(TokenKind.Integer);
-  return lx.pop();
-}
-
-/** After a size suffix letter: `kb`, `KiB`... */
-function lexConvenientNumber(lx: ConfLexer): State | null {
-  const c = lx.read();
-  if (c === "b" || c === "B" || c === "i" || c === "I") return lexConvenientNumber;
-  lx.backup();
-  if (endsNumber(c) || isDigit(c)) {
-    lx.emit(TokenKind.Integer);
-    return lx.pop();
-  }
-  lx.stringState = lexString;
-  return lexString;
-}
-
-function lexDateAfterYear(lx: ConfLexer): State | null {
-  // YYYY- has been read; the rest must be MM-DDTHH:MM:SSZ ('0' = any digit).
-  for (const expected of "00-00T00:00:00Z") {
-    const c = lx.read();
-    if (expected === "0") {
-      if (!isDigit(c)) {
-        lx.fail(`Expected digit in ISO8601 datetime, but found ${goQuoteRune(c)} instead.`);
-      }
-    } else if (c !== expected) {
-      lx.fail(`Expected '${expected}' in ISO8601 datetime, but found ${goQuoteRune(c)} instead.`);
-    }
-  }
-  lx.emit(TokenKind.Datetime);
-  return lx.pop();
-}
-
-function lexFloatStart(lx: ConfLexer): State | null {
-  const c = lx.read();
-  if (!isDigit(c)) {
-    lx.fail(`Floats must have a digit after the '.', but got ${goQuoteRune(c)} instead.`);
-  }
-  return lexFloat;
-}
-
-function lexFloat(lx: ConfLexer): State | null {
-  const c = lx.read();
-  if (isDigit(c)) return lexFloat;
-  // A second '.' means this was an IP address, not a float.
-  if (c === ".") return lexIPAddr;
-  lx.backup();
-  lx.emit(TokenKind.Float);
-  return lx.pop();
-}
-
-function lexIPAddr(lx: ConfLexer): State | null {
-  const c = lx.read();
-  if (isDigit(c) || c === "." || c === ":" || c === "-") return lexIPAddr;
-  lx.backup();
-  lx.emit(TokenKind.String);
-  return lx.pop();
 }

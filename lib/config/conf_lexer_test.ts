@@ -1,5 +1,6 @@
 import assert from "node:assert/strict";
-import { ConfLexer, ConfLexError, type ConfToken, TokenKind } from "./conf_lexer.ts";
+import { ConfLexer } from "./conf_lexer.ts";
+import { ConfLexError, type ConfToken, TokenKind } from "./conf_tokens.ts";
 
 function lex(text: string): Array<[string, string]> {
   const lx = new ConfLexer(text);

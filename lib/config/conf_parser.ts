@@ -18,7 +18,8 @@
  * @module
  */
 import { dirname, join, normalize } from "node:path";
-import { ConfLexer, ConfLexError, type ConfToken, TokenKind } from "./conf_lexer.ts";
+import { ConfLexer } from "./conf_lexer.ts";
+import { ConfLexError, type ConfToken, TokenKind } from "./conf_tokens.ts";
 
 /** The value types of the language. */
 export type ConfKind = "string" | "integer" | "float" | "bool" | "map" | "array" | "datetime";

@@ -16,14 +16,14 @@ import { unlimitedAccountJetStream } from "../config/from_config_jetstream.ts";
 import { ApiError } from "./errors.ts";
 import { InternalClient, type InternalMsg } from "./internal.ts";
 import { goJson } from "./json.ts";
-import {
-  JetStream,
-  type JetStreamConfigInfo,
-  type JetStreamHandle,
-  type JetStreamHost,
-  type JetStreamMetrics,
-  type JetStreamStats,
-} from "./jetstream.ts";
+import { JetStream } from "./jetstream.ts";
+import type {
+  JetStreamConfigInfo,
+  JetStreamHandle,
+  JetStreamHost,
+  JetStreamMetrics,
+  JetStreamStats,
+} from "./handle.ts";
 import type { AccountContext, AccountJetStreamLimits } from "./limits.ts";
 import { jetStreamConfig } from "./setup.ts";
 

@@ -1,12 +1,22 @@
 /**
- * JetStream on one server: the `$JS.API.>` request handlers, the streams of
- * the global account, and the figures monitoring shows. The server loads this
- * module only when JetStream is on (`-js`, `jetstream {}`), and meets it
- * through {@linkcode JetStreamHandle}; see docs/jetstream.md.
+ * JetStream for one account: its streams (made, restored, stored to, with
+ * acks held until the batch is on disk), the dispatch of its `$JS.API.>`
+ * requests and the stream requests themselves, and the figures monitoring
+ * shows. The consumer requests are in api_consumer.ts, the message requests
+ * in api_msg.ts. The server loads this module only when JetStream is on
+ * (`-js`, `jetstream {}`), and meets it through {@linkcode JetStreamHandle}
+ * (handle.ts); see docs/jetstream.md.
  *
  * @module
  */
 import type { Account } from "../server/account.ts";
+import type {
+  JetStreamConfigInfo,
+  JetStreamHandle,
+  JetStreamHost,
+  JetStreamMetrics,
+  JetStreamStats,
+} from "./handle.ts";
 import { ApiError, JSErr } from "./errors.ts";
 import { InternalClient, type InternalMsg } from "./internal.ts";
 import {
@@ -23,14 +33,13 @@ import {
   type ConsumerConfig,
   type ConsumerHost,
   type ConsumerState,
-  normaliseConsumerConfig,
 } from "./consumer.ts";
-import { parseConsumerCreate } from "./api_consumer.ts";
+import { consumerApi, type ConsumerApiHost } from "./api_consumer.ts";
 import { ConsumerRegistry } from "./consumer_registry.ts";
 import { MirrorDirectGets } from "./mirror_direct.ts";
 import { InterestWatch } from "./push.ts";
 import { goJson, textBytes } from "./json.ts";
-import { type CompactionStats, compactionTotals, StreamFiles } from "./filestore.ts";
+import { compactionTotals, StreamFiles } from "./filestore.ts";
 import {
   DIRECT_GROUP,
   directGet,
@@ -40,81 +49,18 @@ import {
   msgDelete,
   msgGet,
 } from "./api_msg.ts";
-import { checkPullAck, checkWorkQueueConsumer, Retention } from "./retention.ts";
-import { checkSourcing, consumerView, Followers } from "./mirror.ts";
+import { Retention } from "./retention.ts";
+import { checkSourcing, Followers } from "./mirror.ts";
 import {
   type AccountContext,
   accountOverLimit,
-  applyMaxAckPending,
   checkStreamLimits,
   checkStreamMaxBytes,
   checkUpdateLimits,
   hasByteLimit,
   limitsJson,
-  maxConsumersOf,
   serverOverLimit,
 } from "./limits.ts";
-
-/** What JetStream needs of the server. */
-export interface JetStreamHost {
-  readonly globalAccount: Account;
-  /** The server's settings (max_payload bounds a push consumer's rate-limit burst). */
-  readonly options?: { readonly maxPayload: number };
-  readonly log: {
-    notice(msg: string): void;
-    warn(msg: string): void;
-    error(msg: string): void;
-  };
-}
-
-/** The `config` part of /varz `jetstream` and /jsz. */
-export interface JetStreamConfigInfo {
-  max_memory: number;
-  max_storage: number;
-  store_dir: string;
-  domain?: string;
-  compress_ok?: boolean;
-}
-
-/** Usage figures (/varz `jetstream.stats`, /jsz). */
-export interface JetStreamStats {
-  memory: number;
-  storage: number;
-  reserved_memory: number;
-  reserved_storage: number;
-  accounts: number;
-  ha_assets: number;
-  api: { total: number; errors: number };
-}
-
-/** Per-stream figures and the file store's compaction counters (/metrics). */
-export interface JetStreamMetrics {
-  streams: Array<{
-    account: string;
-    name: string;
-    storage: "file" | "memory";
-    messages: number;
-    bytes: number;
-    consumers: number;
-    /** Bytes of the message log on disk (0 for memory streams). */
-    diskBytes: number;
-  }>;
-  /** Compaction since the server started, over every stream (deleted ones included). */
-  compaction: CompactionStats;
-}
-
-/** What the server and monitoring use of JetStream. */
-export interface JetStreamHandle {
-  readonly config: JetStreamConfigInfo;
-  stats(): JetStreamStats;
-  /** Streams, consumers, messages and bytes over all streams (/jsz). */
-  totals(): { streams: number; consumers: number; messages: number; bytes: number };
-  /** Figures for /metrics and the dashboard. */
-  metrics(): JetStreamMetrics;
-  /** Whether the account named has JetStream (/accountz `jetstream_enabled`). */
-  enabledFor(account: string): boolean;
-  shutdown(): void;
-}
 
 const API_PREFIX = "$JS.API.";
 const T = "io.nats.jetstream.api.v1.";
@@ -134,6 +80,8 @@ export class JetStream implements JetStreamHandle {
   readonly consumers: Map<string, Map<string, Consumer>>;
   readonly #consumerHost: ConsumerHost;
   readonly #msgHost: MsgApiHost;
+  /** What the consumer requests (api_consumer.ts) use of this JetStream. */
+  readonly #consumerApi: ConsumerApiHost;
   /** File streams written since the last sync, and the acks that wait for it. */
   readonly #unsynced = new Set<StreamFiles>();
   readonly #pendingAcks: Array<[string, Uint8Array]> = [];
@@ -193,6 +141,16 @@ export class JetStream implements JetStreamHandle {
       send: (subject, hdr, data) => client.send(subject, hdr, data),
     };
     this.#mirrorDirect = new MirrorDirectGets(client, this.streams, this.#msgHost);
+    this.#consumerApi = {
+      streams: this.streams,
+      consumers: this.consumers,
+      registry: this.#registry,
+      consumerHost: this.#consumerHost,
+      ctx,
+      reply: (m, type, fields, error) => this.#reply(m, type, fields, error),
+      guard: (m, type, fields, fn) => this.#guard(m, type, fields, fn),
+      body: (m) => this.#body(m),
+    };
   }
 
   /** Group commit: one sync per file written in this batch, then the acks, in order. */
@@ -418,7 +376,7 @@ export class JetStream implements JetStreamHandle {
       }
       return;
     }
-    if (op === "CONSUMER") return this.#consumerApi(m, tokens);
+    if (op === "CONSUMER") return consumerApi(this.#consumerApi, m, tokens);
     // Anything else gets no answer, as from nats-server on one server.
   }
 
@@ -655,85 +613,6 @@ export class JetStream implements JetStreamHandle {
     });
   }
 
-  // --- consumers ---------------------------------------------------------------
-
-  #consumerApi(m: InternalMsg, tokens: string[]): void {
-    const verb = tokens[1];
-    if (verb === "MSG") return; // Pull requests go to each consumer's own subscription
-    if (verb === "CREATE" || (verb === "DURABLE" && tokens[2] === "CREATE")) {
-      return this.#consumerCreate(m, tokens);
-    }
-    const stream = tokens[2];
-    if ((verb === "NAMES" || verb === "LIST") && tokens.length === 3) {
-      return this.#consumerList(m, stream, verb === "NAMES");
-    }
-    if ((verb === "INFO" || verb === "DELETE") && tokens.length === 4) {
-      const type = `${T}consumer_${verb.toLowerCase()}_response`;
-      return this.#guard(m, type, {}, () => {
-        if (!this.streams.has(stream)) throw JSErr.streamNotFound();
-        const c = this.consumers.get(stream)?.get(tokens[3]);
-        if (!c) throw new ApiError(404, 10014, "consumer not found");
-        if (verb === "INFO") return this.#reply(m, type, c.info());
-        this.#registry.remove(c);
-        this.#reply(m, type, { success: true });
-      });
-    }
-  }
-
-  #consumerCreate(m: InternalMsg, tokens: string[]): void {
-    const type = `${T}consumer_create_response`;
-    this.#guard(m, type, {}, () => {
-      const { streamName, consumerName, kind, config, durable } = parseConsumerCreate(
-        tokens,
-        m.data,
-      );
-      const stream = this.streams.get(streamName);
-      if (!stream) throw JSErr.streamNotFound();
-      const view = consumerView(stream, (n) => this.streams.get(n)?.config);
-      const cfg = normaliseConsumerConfig(config, view, durable !== "");
-      applyMaxAckPending(this.ctx, config.max_ack_pending, cfg);
-      checkPullAck(stream, cfg);
-      const name = durable || (kind === "new" ? consumerName : "") || ephemeralName();
-      let byName = this.consumers.get(streamName);
-      if (!byName) this.consumers.set(streamName, byName = new Map());
-      const existing = byName.get(name);
-      if (existing) {
-        existing.update(cfg);
-        existing.persist?.(existing);
-        return this.#reply(m, type, existing.info());
-      }
-      const maxConsumers = maxConsumersOf(this.ctx, stream.config);
-      if (maxConsumers > 0 && byName.size >= maxConsumers) {
-        throw new ApiError(400, 10026, "maximum consumers limit reached");
-      }
-      checkWorkQueueConsumer(stream, cfg, byName.values());
-      const c = new Consumer(stream, name, cfg, this.#consumerHost);
-      this.#registry.attach(c);
-      this.#reply(m, type, c.info());
-      // A push consumer starts sending what the stream holds.
-      if (c.push) c.deliver();
-    });
-  }
-
-  #consumerList(m: InternalMsg, streamName: string, namesOnly: boolean): void {
-    const type = `${T}consumer_${namesOnly ? "names" : "list"}_response`;
-    const limit = namesOnly ? NAMES_LIMIT : LIST_LIMIT;
-    this.#guard(m, type, { total: 0, offset: 0, limit: 0, consumers: [] }, () => {
-      const req = (this.#body(m) ?? {}) as { offset?: number };
-      if (!this.streams.has(streamName)) throw JSErr.streamNotFound();
-      const all = [...(this.consumers.get(streamName)?.values() ?? [])]
-        .sort((a, b) => a.name < b.name ? -1 : a.name > b.name ? 1 : 0);
-      const offset = Math.max(0, req.offset ?? 0);
-      const page = all.slice(offset, offset + limit);
-      this.#reply(m, type, {
-        total: all.length,
-        offset,
-        limit,
-        consumers: namesOnly ? page.map((c) => c.name) : page.map((c) => c.info()),
-      });
-    });
-  }
-
   #streamInfo(m: InternalMsg, name: string): void {
     const type = `${T}stream_info_response`;
     const paged = { total: 0, offset: 0, limit: 0 };
@@ -839,15 +718,6 @@ function checkNameInBody(body: unknown, name: string): void {
   if (/[\\/]/.test(name)) throw JSErr.streamNameContainsPathSeparators();
   if (typeof body !== "object" || body === null || Array.isArray(body)) throw JSErr.invalidJson();
   if ((body as { name?: unknown }).name !== name) throw JSErr.streamMismatch();
-}
-
-/** An ephemeral consumer's name: eight random letters and digits, as nats-server. */
-function ephemeralName(): string {
-  const alphabet = "ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789";
-  const bytes = crypto.getRandomValues(new Uint8Array(8));
-  let s = "";
-  for (const b of bytes) s += alphabet[b % alphabet.length];
-  return s;
 }
 
 export { isValidName };

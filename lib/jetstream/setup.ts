@@ -6,7 +6,7 @@
  * @module
  */
 import type { JetStreamOptions } from "../config/options.ts";
-import type { JetStreamConfigInfo, JetStreamHost } from "./jetstream.ts";
+import type { JetStreamConfigInfo, JetStreamHost } from "./handle.ts";
 
 const decoder = new TextDecoder();
 

@@ -22,7 +22,8 @@ import {
 } from "../config/options.ts";
 import type { Account } from "../server/account.ts";
 import { GLOBAL_ACCOUNT } from "../server/account.ts";
-import type { Server, ServerExtension } from "../server.ts";
+import type { Server } from "../server.ts";
+import type { ServerExtension } from "../server/feature_handles.ts";
 import { type AcceptLoop, acceptLoop } from "../server/accept_loop.ts";
 import { ListenError } from "../server/listen_error.ts";
 import { joinHostPort, parseAdvertise } from "../conn/address.ts";

@@ -7,7 +7,8 @@
  */
 import { createServer as createHttpsServer, type Server as HttpsServer } from "node:https";
 import type { IncomingMessage, ServerResponse } from "node:http";
-import type { MonitoredServer, MonitorHandle } from "../server.ts";
+import type { MonitoredServer } from "../server.ts";
+import type { MonitorHandle } from "../server/feature_handles.ts";
 import { joinHostPort } from "../conn/address.ts";
 import { createMonitorHandler, type MonitorHandler } from "./http_handler.ts";
 import { LISTEN_BACKLOG } from "../ops/listen_backlog.ts";

@@ -16,7 +16,7 @@ import { formatIssue } from "../config/conf_values.ts";
 import type { ParsedFlags } from "../config/flags.ts";
 import type { Options } from "../config/options.ts";
 import type { Server } from "../server.ts";
-import { needsAuthenticator } from "../server.ts";
+import { needsAuthenticator } from "../server/auth_options.ts";
 import type { ClientAuthenticator } from "../server/auth_api.ts";
 import type { Logger } from "./logger.ts";
 import type { ProcessFiles } from "./process_files.ts";

@@ -1,5 +1,11 @@
 import assert from "node:assert/strict";
-import { CACHE_MAX, CACHE_SWEEP_TO, type MatchResult, Sublist } from "./sublist.ts";
+import {
+  CACHE_MAX,
+  CACHE_SWEEP_TO,
+  type MatchResult,
+  SCANS_BEFORE_DROP,
+  Sublist,
+} from "./sublist.ts";
 import { prng } from "./_test_util.ts";
 
 /** A subscription as the server would hold it, told apart by `id` in assertions. */
@@ -565,6 +571,76 @@ function sublistSuite(variant: Variant): void {
         );
       }
     }
+  });
+
+  test("Sublist drops its cache after SCANS_BEFORE_DROP wildcard changes with no lookup", () => {
+    const list = make();
+    const expected = (n: number) => (variant.cache ? n : 0);
+    for (const subject of ["a.b", "a.c", "x.y", "x.z"]) list.match(subject);
+    list.insert(sub("a.*"));
+    assert.equal(list.stats().numCache, expected(2), "the first change scans: x.y, x.z kept");
+    for (let i = 1; i < SCANS_BEFORE_DROP; i++) list.insert(sub(`q${i}.*`));
+    assert.equal(list.stats().numCache, expected(2), "so do the next ones, up to the limit");
+    list.insert(sub("q.*"));
+    assert.equal(list.stats().numCache, 0, "the one after, with no lookup between, drops all");
+    for (const subject of ["a.b", "x.y", "x.z"]) list.match(subject);
+    for (let i = 0; i < 2 * SCANS_BEFORE_DROP; i++) {
+      list.insert(sub(`b${i}.*`));
+      list.match("x.y");
+    }
+    assert.equal(list.stats().numCache, expected(3), "changes with lookups between scan");
+    assert.deepEqual(plainSubjects(list.match("a.b")), ["a.*"]);
+  });
+
+  test("Sublist keeps no stale cached result across bursts of changes with no lookup between", () => {
+    // Past SCANS_BEFORE_DROP wildcard changes with no match() between, the
+    // whole cache is dropped instead of scanned (a SUB or UNSUB burst). Bursts
+    // of 1 to 2.5 x SCANS_BEFORE_DROP changes (wildcard, literal, queue; inserts
+    // and removes) run with no lookup inside, then every subject, all cached
+    // before the burst, is checked against a brute-force matcher, looked up
+    // twice (miss, hit).
+    const random = prng(0xB0257 + (variant.cache ? 1 : 0));
+    const tokens = ["a", "b", "ab"];
+    const subjects: string[] = [];
+    for (const x of tokens) {
+      for (const y of tokens) {
+        subjects.push(`${x}.${y}`);
+        for (const z of tokens) subjects.push(`${x}.${y}.${z}`);
+      }
+    }
+    const pattern = () => {
+      const length = 2 + Math.floor(random() * 2);
+      const parts: string[] = [];
+      for (let i = 0; i < length; i++) {
+        const roll = random();
+        const token = tokens[Math.floor(random() * tokens.length)] as string;
+        parts.push(roll < 0.35 ? "*" : roll < 0.45 && i === length - 1 ? ">" : token);
+      }
+      return parts.join(".");
+    };
+    const list = make();
+    const live: TestSub[] = [];
+    let bursts = 0;
+    for (let round = 0; round < 80; round++) {
+      for (const subject of subjects) {
+        const want = describe(bruteResult(new Set(live), subject));
+        assert.deepEqual(describe(list.match(subject)), want, `round ${round}: ${subject}`);
+        assert.deepEqual(describe(list.match(subject)), want, `round ${round}: ${subject} again`);
+      }
+      const changes = 1 + Math.floor(random() * SCANS_BEFORE_DROP * 2.5);
+      if (changes > SCANS_BEFORE_DROP) bursts++;
+      for (let c = 0; c < changes; c++) {
+        if (live.length > 0 && random() < 0.4) {
+          const victim = live.splice(Math.floor(random() * live.length), 1)[0] as TestSub;
+          assert.ok(list.remove(victim));
+        } else {
+          const added = sub(pattern(), random() < 0.3 ? (random() < 0.5 ? "q" : "r") : null);
+          assert.ok(list.insert(added));
+          live.push(added);
+        }
+      }
+    }
+    assert.ok(bursts > 25, `only ${bursts} bursts past the limit`);
   });
 
   test("Sublist.match() agrees with a brute-force matcher under random churn", () => {

@@ -13,7 +13,8 @@
  *
  * @module
  */
-import type { MonitoredServer, Server, SystemHandle } from "../server.ts";
+import type { MonitoredServer, Server } from "../server.ts";
+import type { SystemHandle } from "../server/feature_handles.ts";
 import type { Account } from "../server/account.ts";
 import { GLOBAL_ACCOUNT } from "../server/account.ts";
 import type { ClientConnection } from "../client/connection.ts";

@@ -1,0 +1,210 @@
+/**
+ * Server CPU time of the wildcard workload (`deno task bench --only wildcard`),
+ * phase by phase: the first burst of 10,000 wildcard SUBs a fresh server sees
+ * (cold), a second burst of 10,000 on another connection (warm: other subjects,
+ * same shapes), then the matching flow (1,000,000 messages over 100 subjects,
+ * each matching 2 or 3 of the first connection's subscriptions) and the
+ * non-matching flow (3,000,000 messages over 100 subjects matching none).
+ * CPU is the sum over the server's threads of `/proc/<pid>/task/* /schedstat`
+ * field 1, read around each phase, which ends at the PONG after it. Deliveries
+ * are read and counted (the matching flow waits for all of them). Prints one
+ * JSON line. See docs/performance.md ("Wildcard workload, third round").
+ *
+ * Usage: `deno run -A tools/bench/wildcard_cpu.ts <dnatsd|nats-server|path/to/main.ts>
+ * [matchCount=1000000] [missCount=3000000] [cached=0]`, where `cached` subjects
+ * (none of which the bursts' patterns match) are published once before the
+ * first burst, so the match cache holds them; `SERVER_V8_FLAGS` in the
+ * environment is passed to the server as `DENO_V8_FLAGS`.
+ *
+ * @module
+ */
+
+const [which = "dnatsd", matchArg, missArg, cachedArg] = Deno.args;
+const matchCount = Number(matchArg ?? 1_000_000);
+const missCount = Number(missArg ?? 3_000_000);
+/** Subjects published once before the bursts, so the match cache holds them. */
+const cachedCount = Number(cachedArg ?? 0);
+const enc = new TextEncoder();
+
+function freePort(): number {
+  const l = Deno.listen({ hostname: "127.0.0.1", port: 0 });
+  const port = (l.addr as Deno.NetAddr).port;
+  l.close();
+  return port;
+}
+
+/** CPU time (ns) of the whole process, summed over its threads. */
+function cpuNs(pid: number): number {
+  let sum = 0;
+  for (const t of Deno.readDirSync(`/proc/${pid}/task`)) {
+    try {
+      sum += Number(Deno.readTextFileSync(`/proc/${pid}/task/${t.name}/schedstat`).split(" ")[0]);
+    } catch {
+      // the thread ended
+    }
+  }
+  return sum;
+}
+
+/** Reads until `needle` has been seen `times` times in the stream. */
+async function readUntil(conn: Deno.Conn, needle: string): Promise<void> {
+  const buf = new Uint8Array(65536);
+  const dec = new TextDecoder();
+  let text = "";
+  while (!text.includes(needle)) {
+    const n = await conn.read(buf);
+    if (n === null) throw new Error("connection closed");
+    text = (text + dec.decode(buf.subarray(0, n))).slice(-4096);
+  }
+}
+
+/** The bench's 10,000 wildcard subscriptions under `root`. */
+function subsText(root: string): string {
+  let subs = 'CONNECT {"verbose":false,"pedantic":false}\r\n';
+  for (let i = 0; i < 5000; i++) subs += `SUB ${root}.${i}.* ${i}\r\n`;
+  for (let i = 0; i < 4990; i++) subs += `SUB ${root}.*.${i} ${5000 + i}\r\n`;
+  for (let i = 0; i < 10; i++) subs += `SUB ${root}.${i}.> ${9990 + i}\r\n`;
+  return subs + "PING\r\n";
+}
+
+async function connect(port: number): Promise<Deno.TcpConn> {
+  for (let i = 0; i < 200; i++) {
+    const c = await Deno.connect({ hostname: "127.0.0.1", port }).catch(() => null);
+    if (c !== null) return c;
+    await new Promise((r) => setTimeout(r, 50));
+  }
+  throw new Error("server did not start");
+}
+
+const port = freePort();
+const main = which === "dnatsd" ? new URL("../../main.ts", import.meta.url).pathname : which;
+const [cmd, args] = which === "nats-server"
+  ? ["nats-server", [] as string[]]
+  : [Deno.execPath(), ["run", "-A", "--no-check", main]];
+const child = new Deno.Command(cmd, {
+  args: [...args, "-a", "127.0.0.1", "-p", String(port)],
+  stdout: "null",
+  stderr: "null",
+  // SERVER_V8_FLAGS: V8 flags for the server only (DENO_V8_FLAGS would reach this harness too).
+  env: Deno.env.get("SERVER_V8_FLAGS") ? { DENO_V8_FLAGS: Deno.env.get("SERVER_V8_FLAGS")! } : {},
+}).spawn();
+try {
+  const sub = await connect(port);
+  // Let the server settle after start-up before the first measurement.
+  await new Promise((r) => setTimeout(r, 300));
+
+  const burst = async (conn: Deno.Conn, root: string) => {
+    const c0 = cpuNs(child.pid);
+    const t0 = performance.now();
+    await conn.write(enc.encode(subsText(root)));
+    await readUntil(conn, "PONG\r\n");
+    return { cpu: (cpuNs(child.pid) - c0) / 1e6, wall: performance.now() - t0 };
+  };
+  if (cachedCount > 0) {
+    // One message to each of `cachedCount` subjects none of the bursts' patterns
+    // match (the non-matching flow's shape), from a connection of their own.
+    const early = await connect(port);
+    let text = 'CONNECT {"verbose":false,"pedantic":false}\r\n';
+    for (let k = 0; k < cachedCount; k++) {
+      text += `PUB bench.${30_000 + k}.${30_000 + k} 1\r\nx\r\n`;
+    }
+    await early.write(enc.encode(text + "PING\r\n"));
+    await readUntil(early, "PONG\r\n");
+    early.close();
+  }
+  const cold = await burst(sub, "bench");
+  const other = await connect(port);
+  const warm = await burst(other, "warm");
+
+  const pub = await connect(port);
+  await pub.write(enc.encode('CONNECT {"verbose":false,"pedantic":false}\r\nPING\r\n'));
+  await readUntil(pub, "PONG\r\n");
+  let delivered = 0;
+  const MSG = [0x4d, 0x53, 0x47];
+  let seen = 0;
+  const drain = (async () => {
+    const buf = new Uint8Array(256 * 1024);
+    for (;;) {
+      const n = await sub.read(buf).catch(() => null);
+      if (n === null) return;
+      // Counts "MSG" (frame starts; subjects and payloads never hold it), also
+      // when it is cut across two reads.
+      for (let i = 0; i < n; i++) {
+        const c = buf[i];
+        if (c === MSG[seen]) {
+          if (++seen === 3) {
+            delivered++;
+            seen = 0;
+          }
+        } else {
+          seen = c === MSG[0] ? 1 : 0;
+        }
+      }
+    }
+  })();
+
+  const flow = async (subjects: string[], count: number, expected: (sent: number) => number) => {
+    const cycle = subjects.map((s) => `PUB ${s} 128\r\n${"x".repeat(128)}\r\n`).join("");
+    const reps = Math.ceil(128 * 1024 / cycle.length);
+    const batch = enc.encode(cycle.repeat(reps));
+    const perBatch = reps * subjects.length;
+    const d0 = delivered;
+    const c0 = cpuNs(child.pid);
+    const t0 = performance.now();
+    let sent = 0;
+    while (sent < count) {
+      let off = 0;
+      while (off < batch.length) off += await pub.write(batch.subarray(off));
+      sent += perBatch;
+    }
+    await pub.write(enc.encode("PING\r\n"));
+    await readUntil(pub, "PONG\r\n");
+    const want = expected(sent);
+    const deadline = performance.now() + 60_000;
+    while (delivered - d0 < want && performance.now() < deadline) {
+      await new Promise((r) => setTimeout(r, 2));
+    }
+    const wall = performance.now() - t0;
+    const cpu = cpuNs(child.pid) - c0;
+    return {
+      sent,
+      delivered: delivered - d0,
+      expected: want,
+      nsPerMsg: Math.round(cpu / sent),
+      msgsPerS: Math.round(sent / (wall / 1000)),
+    };
+  };
+
+  const match = await flow(
+    Array.from({ length: 100 }, (_, k) => `bench.${k}.${k}`),
+    matchCount,
+    (sent) => {
+      let total = Math.floor(sent / 100) * 210;
+      for (let k = 0; k < sent % 100; k++) total += k < 10 ? 3 : 2;
+      return total;
+    },
+  );
+  const miss = await flow(
+    Array.from({ length: 100 }, (_, k) => `bench.${20_000 + k}.${20_000 + k}`),
+    missCount,
+    () => 0,
+  );
+  const r = (x: number) => Math.round(x * 10) / 10;
+  console.log(JSON.stringify({
+    server: which,
+    coldCpuMs: r(cold.cpu),
+    coldWallMs: r(cold.wall),
+    warmCpuMs: r(warm.cpu),
+    warmWallMs: r(warm.wall),
+    match,
+    miss,
+    load: Deno.loadavg()[0],
+  }));
+  pub.close();
+  other.close();
+  sub.close();
+  await drain;
+} finally {
+  child.kill("SIGKILL");
+  await child.status;
+}
