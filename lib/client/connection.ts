@@ -18,7 +18,7 @@ import {
 } from "../protocol/wire_errors.ts";
 import { isValidLiteralSubject, isValidQueueName, isValidSubject } from "../router/subject.ts";
 import type { MatchResult } from "../router/sublist.ts";
-import { fanOut, PublishContext } from "../delivery/deliver.ts";
+import { fanOut, fanOutRun, PublishContext } from "../delivery/deliver.ts";
 import { latin1 } from "../protocol/bytes.ts";
 import { Outbound } from "../conn/outbound.ts";
 import { type InboundOwner, InboundPump, ReadBlock } from "../conn/inbound.ts";
@@ -480,6 +480,49 @@ export class ClientConnection implements ClientOps, InboundOwner {
   }
 
   /**
+   * ClientOps: `count` more PUBs with the line of the one just given to
+   * {@link onPub}. When nothing needs a per-message decision (no reply,
+   * headers, mapping, trace, verbose or reply grants, the publish cache entry
+   * still valid, and only plain client subscriptions with room: see
+   * {@link fanOutRun}), they are delivered in one pass; otherwise one by one.
+   */
+  onPubRun(p: ClientParser, buf: Uint8Array, first: number, stride: number, count: number): void {
+    const size = p.pubSize;
+    const entry = this.#l1Last;
+    const msg = this.#msg;
+    if (
+      msg !== null && entry !== undefined && this.#authenticated && p.pubReply < 0 &&
+      p.pubHeaderSize < 0 && this.account.mappings === null && !this.opts.verbose &&
+      !this.server.log.traceEnabled && entry.gen === this.account.sublist.generation &&
+      entry.epoch === this.#l1Epoch && entry.allowed && this.#pubVerdictCacheable &&
+      entry.matches(p.argBuf, p.argStart[0], p.argEnd[0])
+    ) {
+      const ab = p.argBuf;
+      msg.subjBuf = msg.sizeBuf = ab;
+      msg.subjStart = p.argStart[0];
+      msg.subjEnd = p.argEnd[0];
+      msg.sizeStart = p.argStart[p.pubSizeArg];
+      msg.sizeEnd = p.argEnd[p.pubSizeArg];
+      msg.replyStart = -1;
+      msg.hdrSize = -1;
+      msg.payloadBuf = buf;
+      msg.payloadStart = first;
+      msg.payloadEnd = first + size;
+      if (fanOutRun(msg, entry.result, stride, count, this.server.options.maxPending / 2)) {
+        this.inMsgs += count;
+        this.inBytes += size * count;
+        const stats = this.server.stats;
+        stats.inMsgs += count;
+        stats.inBytes += size * count;
+        return;
+      }
+    }
+    for (let m = 0, at = first; m < count && !p.failed; m++, at += stride) {
+      this.onPub(p, buf, at, at + size);
+    }
+  }
+
+  /**
    * PUB in an account with subject mappings: the subject is mapped first and
    * the permissions apply to the mapped one, as nats-server does; weighted
    * mappings draw per message, so nothing is cached.
@@ -817,6 +860,28 @@ export class ClientConnection implements ClientOps, InboundOwner {
     // A big buffer goes to the socket now rather than at the end of the read:
     // Deno starts the write at once, which keeps a fast reader's pending bytes low.
     // Once per read of the producer (when first queued): a delivery is activity.
+    if (!this.flushQueued) this.lastActivity = Date.now();
+    if (out.len >= EAGER_FLUSH_BYTES && !out.writing) out.flush();
+    else this.server.queueFlush(this);
+  }
+
+  /** Counts `msgs` deliveries of `bytes` in all (a run from {@link fanOutRun}), as countOut each. */
+  countOutRun(msgs: number, bytes: number): void {
+    this.outMsgs += msgs;
+    this.outBytes += bytes;
+    const stats = this.server.stats;
+    stats.outMsgs += msgs;
+    stats.outBytes += bytes;
+    const out = this.out;
+    const pending = out.pending;
+    const maxPending = this.server.options.maxPending;
+    if (pending > maxPending / 2) {
+      if (pending > maxPending) {
+        this.server.slowConsumer(this, "pending");
+        return;
+      }
+      out.markBacklogged();
+    }
     if (!this.flushQueued) this.lastActivity = Date.now();
     if (out.len >= EAGER_FLUSH_BYTES && !out.writing) out.flush();
     else this.server.queueFlush(this);

@@ -10,8 +10,8 @@
  *
  * @module
  */
-import { fanOut, PublishContext } from "../delivery/deliver.ts";
-import { latin1, sameBytes } from "../protocol/bytes.ts";
+import { fanOut, fanOutRun, PublishContext } from "../delivery/deliver.ts";
+import { copyBytes, latin1, sameBytes } from "../protocol/bytes.ts";
 import { type JsonFields, optStr, parseJsonObject } from "../protocol/link_json.ts";
 import { Outbound } from "../conn/outbound.ts";
 import { type InboundOwner, InboundPump, ReadBlock } from "../conn/inbound.ts";
@@ -33,6 +33,7 @@ import type { RouteUrl } from "./route_url.ts";
 const decoder = new TextDecoder();
 const encoder = new TextEncoder();
 const EMPTY = new Uint8Array(0);
+const NO_QUEUES: readonly string[] = [];
 /** nats-server sends the first route PING after ~1 s (plus jitter) to measure RTT. */
 const FIRST_PING_MS = 1000;
 
@@ -519,6 +520,57 @@ export class RouteConnection implements RouteLink, RouteOps, InboundOwner {
     fanOut(msg, result);
   }
 
+  /**
+   * RouteOps: `count` more RMSGs with the line of the one just given to
+   * {@link onMsg}. Without reply, headers, origin, queue groups or trace, and
+   * with the subject's match still the one remembered, they go to the local
+   * subscribers in one pass (lib/delivery/deliver.ts `fanOutRun`); otherwise
+   * one by one.
+   */
+  onMsgRun(p: RouteParser, buf: Uint8Array, first: number, stride: number, count: number): void {
+    const size = p.msgSize;
+    if (
+      this.registered && p.msgReply < 0 && p.msgHdrArg < 0 && p.msgOrigin < 0 &&
+      p.msgQueueEnd === p.msgQueueFirst && !this.server.log.traceEnabled
+    ) {
+      const ab = p.argBuf;
+      const account = this.#accountFor(ab, p.argStart[p.msgAccount], p.argEnd[p.msgAccount]);
+      const s0 = p.argStart[p.msgSubject];
+      const s1 = p.argEnd[p.msgSubject];
+      if (
+        account !== null && this.#lastSublistAcc === account &&
+        this.#lastGen === account.sublist.generation && s1 - s0 === this.#lastSubjLen &&
+        sameBytes(this.#lastSubj, ab, s0, s1)
+      ) {
+        const msg = this.#msg;
+        msg.subjBuf = msg.sizeBuf = ab;
+        msg.subjStart = s0;
+        msg.subjEnd = s1;
+        msg.sizeStart = p.argStart[p.msgSizeArg];
+        msg.sizeEnd = p.argEnd[p.msgSizeArg];
+        msg.replyStart = -1;
+        msg.hdrSize = -1;
+        msg.origin = "";
+        msg.routeQueues = null;
+        msg.payloadBuf = buf;
+        msg.payloadStart = first;
+        msg.payloadEnd = first + size;
+        const stallAt = this.server.options.maxPending / 2;
+        if (fanOutRun(msg, this.#lastResult!, stride, count, stallAt)) {
+          this.inMsgs += count;
+          this.inBytes += size * count;
+          const stats = this.server.stats;
+          stats.inMsgs += count;
+          stats.inBytes += size * count;
+          return;
+        }
+      }
+    }
+    for (let m = 0, at = first; m < count && !this.isClosed; m++, at += stride) {
+      this.onMsg(p, buf, at, at + size);
+    }
+  }
+
   #accountFor(buf: Uint8Array, s: number, e: number): Account | null {
     if (e - s === this.#lastAccLen && sameBytes(this.#lastAccBytes, buf, s, e)) {
       return this.#lastAccount;
@@ -596,6 +648,55 @@ export class RouteConnection implements RouteLink, RouteOps, InboundOwner {
       this.out.markBacklogged();
     }
     this.server.queueFlush(this);
+  }
+
+  /**
+   * RouteLink: whether a run of `count` messages like `msg` (a local
+   * client's, no reply or headers: lib/delivery/deliver.ts `fanOutRun`) may
+   * go out in one pass: as {@link sendMessage} would send each, with at most
+   * `stallAt` bytes owed after it.
+   */
+  takesRun(msg: PublishContext, count: number, stallAt: number): boolean {
+    if (this.isClosed || msg.origin !== "" || msg.account !== null) return false;
+    const account = msg.publisher?.account;
+    if (account === undefined) return false;
+    const frame = 5 + account.name.length * 4 + 1 + (msg.subjEnd - msg.subjStart) + 1 +
+      (msg.sizeEnd - msg.sizeStart) + 2 + (msg.payloadEnd - msg.payloadStart) + 2;
+    return this.out.pending + frame * count <= stallAt;
+  }
+
+  /**
+   * RouteLink: sends the run {@link takesRun} accepted: the first message as
+   * {@link sendMessage} frames it, then that RMSG line copied in front of
+   * each further payload (`stride` bytes apart in `msg.payloadBuf`).
+   */
+  sendRun(msg: PublishContext, stride: number, count: number): void {
+    const out = this.out;
+    const start = out.len;
+    this.sendMessage(msg, NO_QUEUES);
+    if (this.isClosed || count === 1) return;
+    const size = msg.payloadEnd - msg.payloadStart;
+    // A copy: making room below may move the buffer (the old one goes back to the pool).
+    const line = out.buf.slice(start, out.len - size - 2);
+    const frame = line.length + size + 2;
+    out.reserve(frame * (count - 1));
+    const b = out.buf;
+    let p = out.len;
+    let from = msg.payloadStart;
+    for (let m = 1; m < count; m++) {
+      b.set(line, p);
+      p += line.length;
+      from += stride;
+      // The payload and the CR LF after it (the parser checked it).
+      p = copyBytes(b, p, msg.payloadBuf, from, from + size + 2);
+    }
+    out.len = p;
+    const more = count - 1;
+    this.outMsgs += more;
+    this.outBytes += size * more;
+    const stats = this.server.stats;
+    stats.outMsgs += more;
+    stats.outBytes += size * more;
   }
 
   // ------------------------------------------------------------ keep-alive

@@ -14,7 +14,7 @@
  * @module
  */
 import { CR, LF, LOWER, SPACE, TAB } from "../protocol/chars.ts";
-import { crlfAt, LineParser } from "../protocol/line_parser.ts";
+import { countRepeats, crlfAt, LineParser } from "../protocol/line_parser.ts";
 
 /** Why parsing stopped for good. */
 export const RouteParseFailure = {
@@ -58,6 +58,20 @@ export interface RouteOps {
    * `buf[start, end)` (offsets, so no view is made per message).
    */
   onMsg(parser: RouteParser, buf: Uint8Array, start: number, end: number): void;
+  /**
+   * Optional: `count` more messages whose control lines are byte for byte the
+   * one just given to {@link onMsg}, one every `stride` bytes of `buf`,
+   * payloads at `first`, `first + stride`, ... ({@link RouteParser.msgSize}
+   * bytes each, their CR LF checked). The arguments still point at the first
+   * line. Must act as `count` calls of {@link onMsg} would.
+   */
+  onMsgRun?(
+    parser: RouteParser,
+    buf: Uint8Array,
+    first: number,
+    stride: number,
+    count: number,
+  ): void;
   onPing(): void;
   onPong(): void;
   /** `-ERR <text>` from the peer: the text is `buf[start, end)`. */
@@ -300,8 +314,18 @@ export class RouteParser extends LineParser {
     if (chunk.length - next >= need) {
       // The whole payload is in this chunk: hand it over without copying.
       if (!crlfAt(chunk, next + size)) return this.#fail(RouteParseFailure.UnknownOp);
-      this.#ops.onMsg(this, chunk, next, next + size);
-      return this.#failed || this.#stopped ? -1 : next + need;
+      const ops = this.#ops;
+      ops.onMsg(this, chunk, next, next + size);
+      if (this.#failed || this.#stopped) return -1;
+      const after = next + need;
+      // A run of the same line right behind it (see countRepeats).
+      if (ops.onMsgRun === undefined || this.argBuf !== chunk) return after;
+      const lineLen = next - this.lineStart;
+      const stride = lineLen + need;
+      const count = countRepeats(chunk, this.lineStart, lineLen, stride, after);
+      if (count === 0) return after;
+      ops.onMsgRun(this, chunk, after + lineLen, stride, count);
+      return this.#failed || this.#stopped ? -1 : after + count * stride;
     }
     // The payload crosses into later chunks: keep the arguments and gather it.
     this.beginPayload(chunk, next, need);

@@ -181,6 +181,144 @@ export function fanOut(msg: PublishContext, result: MatchResult<Subscription>): 
   return delivered;
 }
 
+/**
+ * Delivers a run of `count` messages that differ only in their payload: the
+ * first described by `msg` (no reply, no headers), the others `stride` bytes
+ * after it in `msg.payloadBuf`, each followed by CR LF there. It frames each
+ * subscriber's MSG line once and copies it per message, and a subscriber with
+ * the same sid as the one before gets that one's bytes in one copy.
+ *
+ * Returns false, having delivered nothing, unless every match is a plain
+ * client subscription without auto-unsubscribe, delivery filter or stream
+ * import, or a route's interest in a client's message (RMSG, one per route),
+ * no client or route has two of them, and every subscriber stays at or under `stallAt` bytes owed (half
+ * of max_pending) with the whole run in its buffer: then no message of the run
+ * could meet a slow-consumer or flow-control limit, and delivering it in one
+ * pass is what `count` calls of {@link fanOut} would do. The caller then
+ * delivers one message at a time.
+ */
+export function fanOutRun(
+  msg: PublishContext,
+  result: MatchResult<Subscription>,
+  stride: number,
+  count: number,
+  stallAt: number,
+): boolean {
+  const plain = result.plain;
+  if (result.queues.length !== 0 || plain.length === 0) return false;
+  const size = msg.payloadEnd - msg.payloadStart;
+  // The frame without the sid: "MSG " subject " " sid " " size CR LF payload CR LF.
+  const fixed = 4 + (msg.subjEnd - msg.subjStart) + 1 + 1 + (msg.sizeEnd - msg.sizeStart) + 2 +
+    size + 2;
+  const most = plain.length;
+  const seen = runClients;
+  let ok = true;
+  const toRoutes = !msg.fromRoute && msg.fromLeaf === null;
+  for (let i = 0; i < most && ok; i++) {
+    const sub = plain[i];
+    const client = sub.client;
+    const link = sub.route;
+    if (client === null && link !== null && link.takesRun !== undefined && toRoutes) {
+      // A route (never a leaf: takesRun is a route's) gets the message once.
+      ok = (link.linkKind === undefined || link.linkKind === LinkKind.Route) && !seen.has(link) &&
+        link.takesRun(msg, count, stallAt);
+      seen.add(link);
+    } else if (
+      client === null || client.countOutRun === undefined || sub.max !== 0 ||
+      sub.deliveryFiltered || sub.shadowOf !== null
+    ) {
+      ok = false;
+    } else if (!sub.closed && !client.isClosed) {
+      // A client with two matching subscriptions gets each message once per
+      // subscription, in turn: a run would send all of one sid's first.
+      ok = !seen.has(client) &&
+        client.out.pending + (fixed + sub.sidBytes.length) * count <= stallAt;
+      seen.add(client);
+    }
+  }
+  seen.clear();
+  if (!ok) return false;
+  let prevSid: Uint8Array | null = null;
+  let prevBuf: Uint8Array = NO_BYTES;
+  let prevStart = 0;
+  let prevEnd = 0;
+  for (let i = 0; i < most; i++) {
+    const sub = plain[i];
+    const link = sub.route;
+    if (link !== null) {
+      link.sendRun!(msg, stride, count);
+      continue;
+    }
+    const client = sub.client!;
+    if (sub.closed || client.isClosed) continue;
+    if (client === msg.publisher && !client.echo) continue;
+    const sid = sub.sidBytes;
+    const bytes = (fixed + sid.length) * count;
+    const out = client.out;
+    out.reserve(bytes);
+    const b = out.buf;
+    const start = out.len;
+    if (prevSid !== null && sameBytes(prevSid, sid)) {
+      b.set(prevBuf.subarray(prevStart, prevEnd), start);
+    } else {
+      writeRun(b, start, sid, msg, stride, count);
+    }
+    out.len = start + bytes;
+    prevSid = sid;
+    prevBuf = b;
+    prevStart = start;
+    prevEnd = start + bytes;
+    sub.msgs += count;
+    client.countOutRun!(count, size * count);
+  }
+  return true;
+}
+
+/** The clients and routes {@link fanOutRun} has checked (emptied after each check). */
+const runClients = new Set<LocalSubscriber | RouteLink>();
+
+/** Frames a run (see {@link fanOutRun}) for one sid into `b` at `p`: the MSG line once, then copies. */
+function writeRun(
+  b: Uint8Array,
+  p: number,
+  sid: Uint8Array,
+  msg: PublishContext,
+  stride: number,
+  count: number,
+): void {
+  const line = p;
+  b[p++] = 0x4d; // M
+  b[p++] = 0x53; // S
+  b[p++] = 0x47; // G
+  b[p++] = SPACE;
+  p = copyBytes(b, p, msg.subjBuf, msg.subjStart, msg.subjEnd);
+  b[p++] = SPACE;
+  p = copyBytes(b, p, sid, 0, sid.length);
+  b[p++] = SPACE;
+  p = copyBytes(b, p, msg.sizeBuf, msg.sizeStart, msg.sizeEnd);
+  b[p++] = CR;
+  b[p++] = LF;
+  const lineEnd = p;
+  const src = msg.payloadBuf;
+  // The payload and the CR LF after it, as the publisher sent them (the parser checked the CR LF).
+  let from = msg.payloadStart;
+  const take = msg.payloadEnd - from + 2;
+  p = copyBytes(b, p, src, from, from + take);
+  for (let m = 1; m < count; m++) {
+    b.copyWithin(p, line, lineEnd);
+    p += lineEnd - line;
+    from += stride;
+    p = copyBytes(b, p, src, from, from + take);
+  }
+}
+
+function sameBytes(a: Uint8Array, b: Uint8Array): boolean {
+  if (a === b) return true;
+  if (a.length !== b.length) return false;
+  for (let i = 0; i < a.length; i++) if (a[i] !== b[i]) return false;
+  return true;
+}
+
 /** Whether leaf connection `link` should get a message (plain interest). */
 function leafTakes(link: RouteLink, msg: PublishContext, from: RouteLink | null): boolean {
   if (link === from) return false;

@@ -29,6 +29,12 @@ export interface LocalSubscriber {
   grantReply(reply: string): void;
   /** Counts one delivery and applies the slow-consumer and flow-control limits. */
   countOut(bytes: number): void;
+  /**
+   * Optional: counts `msgs` deliveries of `bytes` in all, as that many
+   * {@link countOut} calls would; a subscriber without it gets no runs
+   * (lib/delivery/deliver.ts `fanOutRun`).
+   */
+  countOutRun?(msgs: number, bytes: number): void;
   /** Auto-unsubscribe reached its count. */
   removeSubscription(sub: Subscription): void;
   /** Round-trip time measured by the server's PINGs, ms (0 before the first one). */
@@ -100,6 +106,15 @@ export interface RouteLink {
   pendingQueues: string[];
   /** Sends RMSG/HMSG for the current message (see lib/delivery/deliver.ts). */
   sendMessage(msg: import("./deliver.ts").PublishContext, queues: readonly string[]): void;
+  /**
+   * Optional, with {@link sendRun}: whether a run of `count` messages like
+   * `msg` (lib/delivery/deliver.ts `fanOutRun`) would be sent as that many
+   * {@link sendMessage} calls would send them, and leave at most `stallAt`
+   * bytes owed to the peer.
+   */
+  takesRun?(msg: import("./deliver.ts").PublishContext, count: number, stallAt: number): boolean;
+  /** Sends the run {@link takesRun} accepted: `count` messages, `stride` bytes apart. */
+  sendRun?(msg: import("./deliver.ts").PublishContext, stride: number, count: number): void;
 }
 
 /** Size of the shared buffers small sids are copied into (see {@linkcode copySid}). */

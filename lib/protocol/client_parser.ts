@@ -10,7 +10,7 @@
  * @module
  */
 import { CR, LF, LOWER, SPACE, TAB } from "./chars.ts";
-import { crlfAt, LineParser } from "./line_parser.ts";
+import { countRepeats, crlfAt, LineParser } from "./line_parser.ts";
 import { goQuoteBytes } from "./go_quote.ts";
 
 /** Why parsing stopped for good; the connection maps each to its answer. */
@@ -37,6 +37,21 @@ export interface ClientOps {
    * `buf[start, end)` (offsets, not a subarray: most messages never need a view).
    */
   onPub(parser: ClientParser, buf: Uint8Array, start: number, end: number): void;
+  /**
+   * Optional: `count` more PUBs whose lines are byte for byte the PUB just
+   * given to {@link onPub} (same subject, size, no reply), one every `stride`
+   * bytes of `buf`, payloads at `first`, `first + stride`, ... (each
+   * {@link ClientParser.pubSize} bytes, their CR LF checked). The parser's
+   * arguments still point at the first line, whose bytes are the same. Must
+   * act as `count` calls of {@link onPub} would, stopping if parsing failed.
+   */
+  onPubRun?(
+    parser: ClientParser,
+    buf: Uint8Array,
+    first: number,
+    stride: number,
+    count: number,
+  ): void;
   /**
    * A PUB or HPUB line was accepted and {@link ClientParser.pedantic} is set: the
    * subject is checked now, before the payload, as nats-server does (its error
@@ -131,6 +146,8 @@ export class ClientParser extends LineParser {
   #verb = Verb.Pub;
   #verbPos = 0;
   #failed = false;
+  /** Where the current op's `PUB` began in the chunk, -1 unless it was read whole there. */
+  #opStart = -1;
 
   constructor(ops: ClientOps, limits: { maxControlLine: number; maxPayload: number }) {
     super({
@@ -169,9 +186,11 @@ export class ClientParser extends LineParser {
           ) {
             this.#verb = Verb.Pub;
             this.#state = State.SkipSpace;
+            this.#opStart = i;
             i += 4;
             break;
           }
+          this.#opStart = -1;
           const verb = firstLetterVerb(b);
           if (verb < 0) return this.#failAt(chunk, i, 0);
           this.#verb = verb;
@@ -383,12 +402,40 @@ export class ClientParser extends LineParser {
         return this.#failAt(chunk, next + size + lf, GO_MSG_END_R + lf);
       }
       this.#ops.onPub(this, chunk, next, next + size);
-      return this.#failed ? -1 : next + need;
+      if (this.#failed) return -1;
+      return this.#verb === Verb.Pub && this.argBuf === chunk && this.#opStart >= 0
+        ? this.#repeats(chunk, next, need)
+        : next + need;
     }
     // The payload crosses into later chunks: keep the arguments and gather it.
     this.beginPayload(chunk, next, need);
     this.#state = State.Payload;
     return chunk.length;
+  }
+
+  /**
+   * After a PUB read whole from `chunk` (its line at {@link #opStart}, its
+   * payload at `next`): hands the PUBs right behind it whose line is the same
+   * bytes to {@link ClientOps.onPubRun} in one call. A publisher mostly
+   * repeats its subject and often its size; an identical line parses to the
+   * same arguments, so only the line's bytes and the payload's CR LF are
+   * checked per message. Returns the index after the last PUB taken.
+   */
+  #repeats(chunk: Uint8Array, next: number, need: number): number {
+    const after = next + need;
+    const ops = this.#ops;
+    if (ops.onPubRun === undefined || this.pedantic) return after;
+    const lineLen = next - this.#opStart;
+    const stride = lineLen + need;
+    const count = countRepeats(chunk, this.#opStart, lineLen, stride, after);
+    if (count === 0) return after;
+    ops.onPubRun(this, chunk, after + lineLen, stride, count);
+    return this.#failed ? -1 : after + count * stride;
+  }
+
+  /** True after a fatal parse error (the connection is being closed). */
+  get failed(): boolean {
+    return this.#failed;
   }
 
   /**

@@ -267,3 +267,65 @@ Deno.test("ClientParser: no scratch buffer until a control line crosses a chunk"
   assertEquals(rec.events.at(-1), "SUB b.c 2");
   assertEquals(scratchBytes() > 0, true, "the split line was carried in scratch");
 });
+
+/** A Recorder that also takes runs of identical PUB lines, each as the PUBs it stands for. */
+class RunRecorder extends Recorder {
+  runs: string[] = [];
+  onPubRun(p: ClientParser, buf: Uint8Array, first: number, stride: number, count: number): void {
+    this.runs.push(`${first}+${stride}x${count}`);
+    for (let m = 0; m < count; m++) {
+      const at = first + m * stride;
+      this.onPub(p, buf, at, at + p.pubSize);
+    }
+  }
+}
+
+Deno.test("PUBs repeating the line before are handed over as one run, as the same PUBs", () => {
+  // Three PUBs with the same line, one with a reply, then two with the same line again.
+  const text = "PUB a.b 2\r\nxx\r\nPUB a.b 2\r\nyy\r\npub a.b 2\r\nnn\r\nPUB a.b 2\r\nzz\r\n" +
+    "PUB a.b r 2\r\nrr\r\nPUB a.b 2\r\nvv\r\nPUB a.b 2\r\nww\r\n";
+  const plain = new Recorder();
+  parser(plain).parse(enc.encode(text));
+  const runs = new RunRecorder();
+  const p = parser(runs);
+  assertEquals(p.parse(enc.encode(text)), text.length);
+  assertEquals(runs.events, plain.events);
+  // "pub" in lower case is another line: the first run stops there.
+  assertEquals(runs.runs, ["26+15x1", "103+15x1"]);
+  assertEquals(plain.events.length, 7);
+});
+
+Deno.test("a run is only the PUBs whose payload ends in CR LF: a bad one fails as without runs", () => {
+  const text = "PUB s 1\r\na\r\nPUB s 1\r\nb\r\nPUB s 1\r\nc\r\nPUB s 1\r\ndx\r\n";
+  const plain = new Recorder();
+  const a = parser(plain).parse(enc.encode(text));
+  const runs = new RunRecorder();
+  const b = parser(runs).parse(enc.encode(text));
+  assertEquals(b, a);
+  assertEquals(runs.events, plain.events);
+  assertEquals(runs.runs, ["21+12x2"]);
+  assertEquals(runs.events.at(-1), `ERROR ${ParseFailure.UnknownOp}`);
+});
+
+Deno.test("no run across chunks, with a carried line, or for a pedantic client", () => {
+  const one = "PUB s 3\r\nabc\r\n";
+  const text = one.repeat(6);
+  const bytes = enc.encode(text);
+  const plain = new Recorder();
+  parser(plain).parse(bytes);
+  // Split inside the third PUB's line: the run before stops at the chunk's end.
+  const runs = new RunRecorder();
+  const p = parser(runs);
+  const cut = one.length * 2 + 4;
+  p.parse(bytes.subarray(0, cut));
+  p.parse(bytes.subarray(cut));
+  assertEquals(runs.events, plain.events);
+  // Chunk 1: PUB 1 and a run of PUB 2; chunk 2: PUB 3 (carried line, no run), then PUB 4 and a run of 5-6.
+  assertEquals(runs.runs, ["23+14x1", "33+14x2"]);
+  const pedantic = new RunRecorder();
+  const q = parser(pedantic);
+  q.pedantic = true;
+  q.parse(bytes);
+  assertEquals(pedantic.runs, []);
+  assertEquals(pedantic.events.filter((e) => e.startsWith("PUB")), plain.events);
+});

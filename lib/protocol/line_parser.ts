@@ -43,6 +43,35 @@ export function crlfAt(buf: Uint8Array, at: number): boolean {
 }
 
 /**
+ * How many operations right from `at` in `chunk` repeat the one at `line`:
+ * the same `lineLen` bytes of control line, then a payload ending in CR LF,
+ * `stride` bytes each (line and payload). An identical line parses to the same
+ * arguments, so the parsers hand such a run over in one call instead of
+ * parsing each line (docs/performance.md, "Runs of identical lines").
+ */
+export function countRepeats(
+  chunk: Uint8Array,
+  line: number,
+  lineLen: number,
+  stride: number,
+  at: number,
+): number {
+  const len = chunk.length;
+  let count = 0;
+  let j = at;
+  while (j + stride <= len) {
+    const end = j + stride;
+    if (chunk[end - 2] !== CR || chunk[end - 1] !== LF) break;
+    let k = 0;
+    while (k < lineLen && chunk[j + k] === chunk[line + k]) k++;
+    if (k < lineLen) break;
+    count++;
+    j = end;
+  }
+  return count;
+}
+
+/**
  * Argument tokens, line and payload buffers of a protocol parser; the
  * subclass owns the state machine and the verbs.
  *
