@@ -6,6 +6,7 @@
  *
  * @module
  */
+import { applyEventInterval } from "./lib/ops/event_interval.ts";
 import { applyHeapDefaults } from "./lib/ops/heap_flags.ts";
 import { maskSigusr1 } from "./lib/ops/sigusr1_mask.ts";
 
@@ -13,8 +14,10 @@ if (import.meta.main) {
   // First, before the server is even loaded: this may execute the program again
   // with SIGUSR1 blocked in every thread (else SIGUSR1, the log reopen signal,
   // makes the Deno runtime open a debugger; see lib/ops/sigusr1_mask.ts).
-  // The V8 heap setting rides along in the environment (lib/ops/heap_flags.ts).
+  // The V8 heap setting and the runtime's I/O polling interval ride along in
+  // the environment (lib/ops/heap_flags.ts, lib/ops/event_interval.ts).
   applyHeapDefaults();
+  applyEventInterval();
   maskSigusr1();
   const { runCli } = await import("./lib/cli.ts");
   const code = await runCli(Deno.args);

@@ -44,6 +44,7 @@ import { workerCpuLog } from "./bench/load_pool.ts";
 import { launched, type ServerSpec, stopAll } from "./bench/servers.ts";
 import { fanOut, pubOnly, pubSub, queue, relay, wildcard } from "./bench/throughput.ts";
 import { cleanupGoSink, tlsCeiling } from "./bench/tls_ceiling.ts";
+import { tlsRelay } from "./bench/tls_relay.ts";
 import {
   bystander,
   cleanupTlsConfig,
@@ -78,6 +79,7 @@ export const WORKLOADS: Workload[] = [
   bcryptStorm,
   wsPubSub,
   tlsCeiling,
+  tlsRelay,
   jetStream,
 ];
 

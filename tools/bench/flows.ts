@@ -46,6 +46,13 @@ export interface FlowSpec {
    * has reached the publisher's server. Subscribers count probes apart.
    */
   probeSubject?: string;
+  /**
+   * Called just before the publisher is told to go (every Worker connected
+   * and ready), for meters that must cover the flow and not the set-up.
+   */
+  onGo?: () => void;
+  /** Called once the deliveries drained, before any Worker is stopped (see `onGo`). */
+  onDrained?: () => void;
 }
 
 /** Exactly-once verdict over sequences `[0, sent)`. */
@@ -122,10 +129,12 @@ export async function runFlow(spec: FlowSpec): Promise<FlowResult> {
     });
     workers.push(pub);
     await pub.next("ready", 30_000);
+    spec.onGo?.();
     pub.send({ type: "go" });
     const pubDone = await pub.next("done", spec.maxMs + 120_000) as PubDone;
     const expected = spec.expectedDeliveries(pubDone.sent);
     const drainEnd = await drain(subs, expected);
+    spec.onDrained?.();
     for (const w of subs) w.send({ type: "stop" });
     const dones = await Promise.all(subs.map((w) => w.next("done", 30_000))) as SubDone[];
     return summarize(spec, pubDone, dones, expected, ready.map((r) => r.subscribeMs), drainEnd);

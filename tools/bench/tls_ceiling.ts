@@ -34,11 +34,54 @@ const DENO_SINKS = [
   { key: "deno", label: "Deno.listenTls", file: "deno_tls_sink.ts", mode: "" },
 ] as const;
 
+/**
+ * Sinks that run dnatsd's client parser on every byte, in one thread or with
+ * TLS in a Worker (the plaintext handed over through a SharedArrayBuffer ring
+ * or transferred ArrayBuffers): each also splits its CPU between the main
+ * (parsing) thread and the rest. The Go sink (no parser) fills nats-server's
+ * column.
+ */
+const PARSE_SINKS = [
+  {
+    key: "parse1",
+    label: "node:tls + parser, one thread",
+    file: "node_tls_sink.ts",
+    mode: "parse",
+  },
+  {
+    key: "parsering",
+    label: "node:tls in a Worker + parser, SAB ring",
+    file: "worker_tls_sink.ts",
+    mode: "ring",
+  },
+  {
+    key: "parsepost",
+    label: "node:tls in a Worker + parser, postMessage",
+    file: "worker_tls_sink.ts",
+    mode: "post",
+  },
+] as const;
+
+/** `node:tls` in a Worker, nothing handed over: its main thread idles, so only the Worker's row. */
+const WORKER_ALONE = {
+  key: "worker",
+  label: "node:tls in a Worker alone",
+  file: "worker_tls_sink.ts",
+  mode: "none",
+} as const;
+
 /** The echo measure: every byte decrypted, written back and encrypted. */
 const ECHOES = [
   { key: "echonode", label: "node:tls", file: "node_tls_sink.ts" },
   { key: "echodeno", label: "Deno.listenTls", file: "deno_tls_sink.ts" },
 ] as const;
+
+/** The echo with TLS in a Worker: the main thread relays the plaintext between two rings. */
+const WORKER_ECHO = {
+  key: "echoworker",
+  label: "node:tls in a Worker, relayed by the main thread",
+  file: "worker_tls_sink.ts",
+} as const;
 
 let goSink: Promise<string> | undefined;
 let goSinkDir: string | undefined;
@@ -89,7 +132,38 @@ async function startSink(spec: ServerSpec, cmd: string[], mode: string): Promise
   return sink;
 }
 
-type SinkFigures = { rate: Measured; cpu: Measured; peak: Measured };
+type SinkFigures = {
+  rate: Measured;
+  cpu: Measured;
+  peak: Measured;
+  /** Main-thread and other-thread CPU per byte, from the sink's `threads` lines. */
+  main?: Measured;
+  other?: Measured;
+};
+
+/**
+ * CPU (s) of the main thread, of all other threads and of the busiest other
+ * thread between the first and the last `threads` line a sink printed
+ * (sinks/thread_cpu.ts: at the client's first and last PING; in the Worker
+ * echo, at the first byte and as the bytes relayed pass each power of two).
+ */
+export function threadSplit(
+  tail: string,
+): { main: number; others: number; busiest: number } | undefined {
+  const lines = tail.split("\n").filter((l) => l.startsWith("threads "));
+  if (lines.length < 2) return undefined;
+  type Line = { main: number; others: Record<string, number> };
+  const a = JSON.parse(lines[0]!.slice(8)) as Line;
+  const b = JSON.parse(lines.at(-1)!.slice(8)) as Line;
+  let others = 0;
+  let busiest = 0;
+  for (const [tid, ns] of Object.entries(b.others)) {
+    const d = ns - (a.others[tid] ?? 0);
+    others += d;
+    busiest = Math.max(busiest, d);
+  }
+  return { main: (b.main - a.main) / 1e9, others: others / 1e9, busiest: busiest / 1e9 };
+}
 
 /** What one load run against a sink moved. */
 interface Moved {
@@ -113,17 +187,27 @@ async function measureSink(
     const ticks0 = sink.cpuTicks() ?? NaN;
     const moved = await load(sink.port);
     const ticks = (sink.cpuTicks() ?? NaN) - ticks0;
+    const split = threadSplit(sink.tail);
     await sink.stop();
     const cpuSeconds = ticks / 100;
+    const threads = split === undefined
+      ? ""
+      : `; main thread ${split.main.toFixed(2)} s, other threads ${split.others.toFixed(2)} s ` +
+        `(busiest ${split.busiest.toFixed(2)} s)`;
     const note = `${moved.note} (${(moved.bytes / 1e6).toFixed(0)} MB) in ` +
       `${moved.seconds.toFixed(2)} s, sink CPU ${cpuSeconds.toFixed(2)} s ` +
-      `(${(100 * cpuSeconds / moved.seconds).toFixed(0)}% of a core)`;
+      `(${(100 * cpuSeconds / moved.seconds).toFixed(0)}% of a core)${threads}`;
     const peak = await sink.peakRssKiB();
-    return {
+    const figures: SinkFigures = {
       rate: { value: moved.bytes / moved.seconds, note },
       cpu: { value: cpuSeconds * 1e9 / moved.bytes, note },
       peak: peak === undefined ? { na: "no VmHWM" } : { value: peak, note: "VmHWM of the sink" },
     };
+    if (split !== undefined) {
+      figures.main = { value: split.main * 1e9 / moved.bytes, note };
+      figures.other = { value: split.others * 1e9 / moved.bytes, note };
+    }
+    return figures;
   } finally {
     await sink.stop();
   }
@@ -188,12 +272,26 @@ function rows(key: string, label: string) {
   ] as const;
 }
 
+/** The parse sinks' rows: the three of {@link rows} and the split by thread. */
+function parseRows(key: string, label: string) {
+  return [
+    ...rows(key, label),
+    { id: `ceil.${key}.main`, label: `${label}: main thread (CPU/byte)`, format: "nspb" },
+    { id: `ceil.${key}.other`, label: `${label}: other threads (CPU/byte)`, format: "nspb" },
+  ] as const;
+}
+
 /** `tlsceiling`: TLS sinks in Deno (dnatsd's column) and in Go (nats-server's column). */
 export const tlsCeiling: Workload = {
   name: "tlsceiling",
   figures: [
     ...DENO_SINKS.flatMap((s) => rows(s.key, `TLS sink ${s.label}`)),
+    ...PARSE_SINKS.flatMap((s) => parseRows(s.key, `TLS sink ${s.label}`)),
+    ...parseRows(WORKER_ALONE.key, `TLS sink ${WORKER_ALONE.label}`).filter((r) =>
+      !r.id.endsWith(".main")
+    ),
     ...ECHOES.flatMap((s) => rows(s.key, `TLS echo ${s.label}`)),
+    ...parseRows(WORKER_ECHO.key, `TLS echo ${WORKER_ECHO.label}`),
   ],
   peak: false,
   run: async (spec, ctx) => {
@@ -204,6 +302,8 @@ export const tlsCeiling: Workload = {
       out.set(`ceil.${key}.rate`, m.rate);
       out.set(`ceil.${key}.cpu`, m.cpu);
       out.set(`ceil.${key}.peak`, m.peak);
+      if (m.main !== undefined) out.set(`ceil.${key}.main`, m.main);
+      if (m.other !== undefined) out.set(`ceil.${key}.other`, m.other);
     };
     if (spec.kind === "dnatsd") {
       const deno = (file: string) => [
@@ -214,7 +314,14 @@ export const tlsCeiling: Workload = {
         fileURLToPath(new URL(file, SINKS)),
       ];
       for (const s of DENO_SINKS) put(s.key, await measureSink(spec, deno(s.file), s.mode, pub));
+      for (const s of PARSE_SINKS) {
+        put(s.key, await measureSink(spec, deno(s.file), s.mode, pub));
+      }
+      const alone = await measureSink(spec, deno(WORKER_ALONE.file), WORKER_ALONE.mode, pub);
+      delete alone.main;
+      put(WORKER_ALONE.key, alone);
       for (const s of ECHOES) put(s.key, await measureSink(spec, deno(s.file), "echo", echoed));
+      put(WORKER_ECHO.key, await measureSink(spec, deno(WORKER_ECHO.file), "echo", echoed));
       return out;
     }
     let go: string[] | Measured;
@@ -234,8 +341,12 @@ export const tlsCeiling: Workload = {
     };
     const sinkFigures = await viaGo("", pub);
     for (const s of DENO_SINKS) put(s.key, sinkFigures);
+    const noSplit: Measured = { na: "the Go sink does not split its threads" };
+    for (const s of PARSE_SINKS) put(s.key, { ...sinkFigures, main: noSplit, other: noSplit });
+    put(WORKER_ALONE.key, { ...sinkFigures, other: noSplit });
     const echoFigures = await viaGo("echo", echoed);
     for (const s of ECHOES) put(s.key, echoFigures);
+    put(WORKER_ECHO.key, { ...echoFigures, main: noSplit, other: noSplit });
     return out;
   },
 };

@@ -5,52 +5,31 @@
  * PING that ends a read with PONG. No parsing: what it costs is the cost of
  * TLS in the runtime.
  *
- * Usage: deno run -A node_tls_sink.ts <port> <cert.pem> <key.pem> [data|onread|echo]
+ * Usage: deno run -A node_tls_sink.ts <port> <cert.pem> <key.pem> [data|onread|parse|echo]
  *
  * `data` (default) takes 'data' events, a Buffer per chunk; `onread` reads
  * into one reused buffer as dnatsd does (lib/tls/backpressure.ts); `echo`
- * writes every chunk back ('data' events), for the decrypt-and-encrypt cost.
+ * writes every chunk back ('data' events), for the decrypt-and-encrypt cost;
+ * `parse` reads as `onread` and runs dnatsd's client parser on every byte on
+ * the same thread (parse_sink.ts), printing its threads' CPU at each PING
+ * (thread_cpu.ts): the in-thread twin of worker_tls_sink.ts.
  *
  * @module
  */
 import { readFileSync } from "node:fs";
-import type { Socket } from "node:net";
 import * as tls from "node:tls";
+import { sinkParser } from "./parse_sink.ts";
+import { pauseTls, resumeTls, useSharedBuffer } from "./shared_read.ts";
 import { endsWithPing, INFO, PONG } from "./sink_protocol.ts";
+import { printThreadCpu } from "./thread_cpu.ts";
 
 const [portText, certFile, keyFile, mode = "data"] = Deno.args;
 if (portText === undefined || certFile === undefined || keyFile === undefined) {
-  console.error("usage: node_tls_sink.ts <port> <cert.pem> <key.pem> [data|onread]");
+  console.error("usage: node_tls_sink.ts <port> <cert.pem> <key.pem> [data|onread|parse|echo]");
   Deno.exit(2);
 }
 
-interface TcpHandle {
-  readStop?(): unknown;
-  readStart?(): unknown;
-}
-
-interface UserBufferHandle {
-  useUserBuffer?(buffer: Uint8Array): unknown;
-}
-
 const shared = new Uint8Array(64 * 1024);
-
-/** The same hook dnatsd uses: Node's `onread` fields set on an accepted socket. */
-function useSharedBuffer(socket: Socket, onChunk: (chunk: Uint8Array) => void): boolean {
-  const handle = (socket as unknown as { _handle?: UserBufferHandle })._handle;
-  const syms = Object.getOwnPropertySymbols(socket);
-  const kBuffer = syms.find((s) => s.description === "kBuffer");
-  const kBufferCb = syms.find((s) => s.description === "kBufferCb");
-  if (typeof handle?.useUserBuffer !== "function" || !kBuffer || !kBufferCb) return false;
-  const fields = socket as unknown as Record<symbol, unknown>;
-  fields[kBuffer] = shared;
-  fields[kBufferCb] = (n: number, b: Uint8Array) => {
-    onChunk(b.subarray(0, n));
-    return true;
-  };
-  handle.useUserBuffer(shared);
-  return true;
-}
 
 const server = tls.createServer({
   cert: readFileSync(certFile),
@@ -59,13 +38,22 @@ const server = tls.createServer({
 }, (socket) => {
   socket.setNoDelay(true);
   let tail: Uint8Array = new Uint8Array(0);
-  const onChunk = (chunk: Uint8Array) => {
+  let onChunk = (chunk: Uint8Array) => {
     const r = endsWithPing(tail, chunk);
     tail = r.tail;
     if (r.ping) socket.write(PONG);
   };
+  if (mode === "parse") {
+    const { parser } = sinkParser(() => {
+      printThreadCpu();
+      socket.write(PONG);
+    });
+    onChunk = (chunk) => {
+      if (parser.parse(chunk) < 0) socket.destroy();
+    };
+  }
   socket.on("error", () => socket.destroy());
-  if (mode === "onread" && !useSharedBuffer(socket, onChunk)) {
+  if ((mode === "onread" || mode === "parse") && !useSharedBuffer(socket, shared, onChunk)) {
     console.error("onread: the runtime lacks the hook");
     Deno.exit(1);
   }
@@ -73,15 +61,10 @@ const server = tls.createServer({
     // Back-pressure as a relay must: stop reading while the write is queued.
     // pause() alone does not stop the TLS layer in Deno 2.9; the TCP handle
     // under it must stop too (lib/tls/backpressure.ts).
-    const tcp = (socket as unknown as { _parent?: { _handle?: TcpHandle } })._parent?._handle;
     socket.on("data", (chunk: Uint8Array) => {
       if (socket.write(chunk)) return;
-      socket.pause();
-      tcp?.readStop?.();
-      socket.once("drain", () => {
-        tcp?.readStart?.();
-        socket.resume();
-      });
+      pauseTls(socket);
+      socket.once("drain", () => resumeTls(socket));
     });
   } else {
     socket.on("data", onChunk);
