@@ -6,7 +6,8 @@
  * each matching 2 or 3 of the first connection's subscriptions) and the
  * non-matching flow (3,000,000 messages over 100 subjects matching none).
  * CPU is the sum over the server's threads of `/proc/<pid>/task/* /schedstat`
- * field 1, read around each phase, which ends at the PONG after it. Deliveries
+ * field 1, read around each phase, which ends at the PONG after it; for the
+ * bursts the main thread's share is printed apart (`*MainCpuMs`). Deliveries
  * are read and counted (the matching flow waits for all of them). Prints one
  * JSON line. See docs/performance.md ("Wildcard workload, third round").
  *
@@ -35,15 +36,28 @@ function freePort(): number {
 
 /** CPU time (ns) of the whole process, summed over its threads. */
 function cpuNs(pid: number): number {
-  let sum = 0;
+  return threadCpuNs(pid).all;
+}
+
+/**
+ * CPU time (ns) of the whole process and of its main thread (for dnatsd the
+ * JavaScript thread; the rest is V8's compiler and GC helper threads).
+ */
+function threadCpuNs(pid: number): { all: number; main: number } {
+  let all = 0;
+  let main = 0;
   for (const t of Deno.readDirSync(`/proc/${pid}/task`)) {
     try {
-      sum += Number(Deno.readTextFileSync(`/proc/${pid}/task/${t.name}/schedstat`).split(" ")[0]);
+      const ns = Number(
+        Deno.readTextFileSync(`/proc/${pid}/task/${t.name}/schedstat`).split(" ")[0],
+      );
+      all += ns;
+      if (t.name === String(pid)) main = ns;
     } catch {
       // the thread ended
     }
   }
-  return sum;
+  return { all, main };
 }
 
 /** Reads until `needle` has been seen `times` times in the stream. */
@@ -94,11 +108,16 @@ try {
   await new Promise((r) => setTimeout(r, 300));
 
   const burst = async (conn: Deno.Conn, root: string) => {
-    const c0 = cpuNs(child.pid);
+    const c0 = threadCpuNs(child.pid);
     const t0 = performance.now();
     await conn.write(enc.encode(subsText(root)));
     await readUntil(conn, "PONG\r\n");
-    return { cpu: (cpuNs(child.pid) - c0) / 1e6, wall: performance.now() - t0 };
+    const c1 = threadCpuNs(child.pid);
+    return {
+      cpu: (c1.all - c0.all) / 1e6,
+      mainCpu: (c1.main - c0.main) / 1e6,
+      wall: performance.now() - t0,
+    };
   };
   if (cachedCount > 0) {
     // One message to each of `cachedCount` subjects none of the bursts' patterns
@@ -193,8 +212,10 @@ try {
   console.log(JSON.stringify({
     server: which,
     coldCpuMs: r(cold.cpu),
+    coldMainCpuMs: r(cold.mainCpu),
     coldWallMs: r(cold.wall),
     warmCpuMs: r(warm.cpu),
+    warmMainCpuMs: r(warm.mainCpu),
     warmWallMs: r(warm.wall),
     match,
     miss,
