@@ -190,13 +190,16 @@ export function bystanderRun(
         const done = pub.next("done", 180_000).finally(() => flooding = false);
         // Let the flood reach full speed before timing.
         await new Promise((resolve) => setTimeout(resolve, ctx.smoke ? 100 : 500));
+        const starts: number[] = [];
         const samples = await requestLoop(req, {
           count: 1_000_000,
           maxMs: 120_000,
           until: () => !flooding,
+          starts,
           ...(verb === undefined ? {} : { verb }),
         });
         const flood = await done as PubDone;
+        await writeSlowSamples(prefix, starts, samples);
         const sorted = [...samples].sort((a, b) => a - b);
         if (sorted.length === 0) throw new Error("no request completed during the flood");
         const over = sorted.filter((v) => v > 5000).length;
@@ -214,5 +217,24 @@ export function bystanderRun(
     },
     tls,
     verb,
+  );
+}
+
+/**
+ * With `DNATSD_BENCH_SLOW=<file>` set, appends one JSON line per bystander
+ * run: its row prefix and every round trip over 2 ms as [start in ms since the
+ * epoch, length in µs], to line up with a `perf sched` trace recorded with
+ * `-k CLOCK_REALTIME` (docs/performance.md, "The bystander's max").
+ */
+async function writeSlowSamples(prefix: string, starts: number[], samples: number[]) {
+  const file = Deno.env.get("DNATSD_BENCH_SLOW");
+  if (file === undefined) return;
+  const slow = samples.flatMap((us, i) =>
+    us > 2000 ? [[Math.round(starts[i]! * 1000) / 1000, Math.round(us)]] : []
+  );
+  await Deno.writeTextFile(
+    file,
+    JSON.stringify({ prefix, pid: Deno.pid, count: samples.length, slow }) + "\n",
+    { append: true },
   );
 }
