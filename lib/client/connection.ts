@@ -97,8 +97,13 @@ export class ClientConnection implements ClientOps, InboundOwner {
   #keepAlive = new KeepAlive(this, "Client", true);
   /** SUB and UNSUB seen: with inMsgs, what makes a read count as activity. */
   #subOps = 0;
-  /** When the client last sent PING (for the keep-alive's "Delaying PING" line). */
-  lastPingIn = 0;
+  /**
+   * When the client last sent PING (for the keep-alive's "Delaying PING" line), 0
+   * before the first. `-0`, not `0`: V8 then stores the field as a double from the
+   * start, and the first PING's `Date.now()` does not change the object's layout
+   * (which threw away the compiled SUB path: docs/performance.md).
+   */
+  lastPingIn = -0;
   /** The pedantic check already traced the current PUB line. */
   #pubLineTraced = false;
   /** `"v<version>:<lang>:<name>"` from CONNECT for log lines, as nats-server tags clients. */
