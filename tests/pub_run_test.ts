@@ -23,6 +23,29 @@ function batch(subject: string, count: number, from = 0): string {
   return text;
 }
 
+/**
+ * The frames of a connection with two subscriptions matching each message, with
+ * the two copies of each message put in sid order. nats-server keeps a subject's
+ * few subscriptions in a Go map, so which sid comes first is drawn anew whenever
+ * it computes the match (about one time in eight it is the later sid): what both
+ * servers must agree on is that each message goes to both sids before the next
+ * message (a run would send all of one sid's messages first).
+ */
+function sidsInTurn(text: string): string {
+  const frames = text.split(/(?=MSG )/);
+  const out: string[] = [];
+  for (let i = 0; i < frames.length; i++) {
+    const payload = (f: string) => f.slice(f.indexOf("\r\n") + 2);
+    if (i + 1 < frames.length && payload(frames[i]) === payload(frames[i + 1])) {
+      out.push(...[frames[i], frames[i + 1]].sort());
+      i++;
+    } else {
+      out.push(frames[i]);
+    }
+  }
+  return out.join("");
+}
+
 /** What each subscriber received, keyed by name, on one server. */
 async function scenario(reference: boolean): Promise<Record<string, string>> {
   const server = await ServerProcess.start({ reference });
@@ -70,7 +93,12 @@ Deno.test({
     // INFO differs, and a PONG lands wherever the subscriber's PING was read.
     const strip = (s: string) => s.replace(/^INFO [^\n]*\n/, "").replaceAll("PONG\r\n", "");
     for (const name of Object.keys(theirs)) {
-      equal(strip(ours[name]), strip(theirs[name]), `${name} differs from nats-server`);
+      const [a, b] = [strip(ours[name]), strip(theirs[name])];
+      if (name === "twice") {
+        equal(sidsInTurn(a), sidsInTurn(b), `${name} differs from nats-server`);
+      } else {
+        equal(a, b, `${name} differs from nats-server`);
+      }
     }
     // The run cases got every message (not only the same bytes as a server that lost some).
     equal(ours.one.match(/MSG r\.x 1 5\r\n/g)?.length, 403);
