@@ -29,9 +29,15 @@ export async function startNode(kind: Kind, conf: string): Promise<Node> {
     args: ["-m", "-1"],
   });
   const httpRe = /Starting http monitor on [^\s]*:(\d+)/;
-  await proc.waitForLog(httpRe);
   const leafRe = /Listening for leafnode connections on [^\s]*:(\d+)/;
-  if (/leafnodes\s*\{\s*listen/.test(conf)) await proc.waitForLog(leafRe);
+  try {
+    await proc.waitForLog(httpRe);
+    if (/leafnodes\s*\{\s*listen/.test(conf)) await proc.waitForLog(leafRe);
+  } catch (e) {
+    // The log says why (a port taken by another test shows as "address already in use").
+    await proc.stop();
+    throw new Error(`${e instanceof Error ? e.message : e}; the server's log:\n${proc.logs.text}`);
+  }
   const leaf = leafRe.exec(proc.logs.text);
   return {
     kind,

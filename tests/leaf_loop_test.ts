@@ -23,12 +23,30 @@ async function leafCount(n: Node): Promise<number> {
   return (await (await fetch(`http://127.0.0.1:${n.httpPort}/varz`)).json()).leafnodes;
 }
 
-async function loop(other: Kind) {
-  const [pa, pb] = [freePort(), freePort()];
+/**
+ * Starts the two servers on ports picked in advance (each must name the other's).
+ * Another test in the parallel suite can take such a port before the server binds
+ * it; that start is retried on new ports, and any other failure is thrown.
+ */
+async function startPair(other: Kind): Promise<[Node, Node]> {
   const conf = (own: number, peer: number) =>
     `leafnodes { listen: 127.0.0.1:${own}, remotes [ { url: "nats-leaf://127.0.0.1:${peer}" } ] }`;
-  const a = await startNode("dnatsd", conf(pa, pb));
-  const b = await startNode(other, conf(pb, pa));
+  for (let attempt = 1;; attempt++) {
+    const [pa, pb] = [freePort(), freePort()];
+    const started: Node[] = [];
+    try {
+      started.push(await startNode("dnatsd", conf(pa, pb)));
+      started.push(await startNode(other, conf(pb, pa)));
+      return [started[0], started[1]];
+    } catch (e) {
+      for (const n of started) await n.proc.stop();
+      if (attempt === 3 || !/address already in use/.test(String(e))) throw e;
+    }
+  }
+}
+
+async function loop(other: Kind) {
+  const [a, b] = await startPair(other);
   try {
     // Whichever side sees its own subject first reports it; both end up told.
     await waitFor(() => LOOP.test(a.proc.logs.text) && LOOP.test(b.proc.logs.text), 15_000, "loop");

@@ -36,6 +36,14 @@ const TLS_FLAGS = [
   `${CERTS}server-key.pem`,
 ];
 
+/** A config file for a case that needs one (removed when the test process exits). */
+function confFile(text: string): string {
+  const path = Deno.makeTempFileSync({ suffix: ".conf" });
+  Deno.writeTextFileSync(path, text);
+  globalThis.addEventListener("unload", () => Deno.removeSync(path));
+  return path;
+}
+
 /** Each case: flags for a server whose `what` port is `busy`. */
 const CASES: { what: string; args: (busy: number) => string[]; fatal: (busy: number) => string }[] =
   [
@@ -68,6 +76,21 @@ const CASES: { what: string; args: (busy: number) => string[]; fatal: (busy: num
       args: (p) => ["-a", "127.0.0.1", "-p", "-1", "--cluster", `nats://127.0.0.1:${p}`],
       fatal: (p) =>
         `[FTL] Error listening on router port: ${p} - listen tcp 127.0.0.1:${p}: bind: address already in use`,
+    },
+    {
+      what: "a busy leaf node port",
+      args: (
+        p,
+      ) => [
+        "-a",
+        "127.0.0.1",
+        "-p",
+        "-1",
+        "-c",
+        confFile(`leafnodes { listen: "127.0.0.1:${p}" }`),
+      ],
+      fatal: (p) =>
+        `[FTL] Error listening on leafnode port: ${p} - listen tcp 127.0.0.1:${p}: bind: address already in use`,
     },
     {
       what: "client port out of range",

@@ -25,7 +25,7 @@ import { GLOBAL_ACCOUNT } from "../server/account.ts";
 import type { Server } from "../server.ts";
 import type { ServerExtension } from "../server/feature_handles.ts";
 import { type AcceptLoop, acceptLoop } from "../server/accept_loop.ts";
-import { ListenError } from "../server/listen_error.ts";
+import { leafListenError } from "../server/listen_error.ts";
 import { joinHostPort, parseAdvertise } from "../conn/address.ts";
 import { RouteAuth } from "../cluster/route_auth.ts";
 import { dialTcp } from "../cluster/route_dialer.ts";
@@ -233,9 +233,7 @@ export class LeafNodes implements LeafNodesHandle, LeafHost {
           this.port = this.#accepting.addr.port;
         }
       } catch (e) {
-        throw new ListenError(
-          `Error listening on leafnode port: ${o.port} - ${(e as Error).message}`,
-        );
+        throw leafListenError(e, host, o.port);
       }
       log.notice(`Listening for leafnode connections on ${joinHostPort(host, this.port)}`);
       if (o.advertise) {

@@ -4,6 +4,7 @@
  *
  * - clients: `Error listening on port: 0.0.0.0:4222, "listen tcp 0.0.0.0:4222: bind: address already in use"`
  * - routes: `Error listening on router port: 6222 - listen tcp 0.0.0.0:6222: bind: address already in use`
+ * - leaf nodes: `Error listening on leafnode port: 7422 - listen tcp 0.0.0.0:7422: bind: address already in use`
  * - monitoring: `Can't start monitoring: can't listen to the monitor port: listen tcp ...`
  *
  * @module
@@ -79,6 +80,14 @@ export function clientListenError(e: unknown, host: string, port: number): Liste
 export function routeListenError(e: unknown, host: string, port: number): ListenError {
   return new ListenError(
     `Error listening on router port: ${port} - ${goListenError(e, host, port)}`,
+    { cause: e },
+  );
+}
+
+/** The leaf node port could not be bound: nats-server's fatal line (port as configured). */
+export function leafListenError(e: unknown, host: string, port: number): ListenError {
+  return new ListenError(
+    `Error listening on leafnode port: ${port} - ${goListenError(e, host, port)}`,
     { cause: e },
   );
 }
