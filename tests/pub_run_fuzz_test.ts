@@ -597,3 +597,69 @@ Deno.test({
     }
   },
 });
+
+Deno.test("a run to a route whose 1 MiB outbound buffer fills arrives whole (peer stopped meanwhile)", async () => {
+  // Found by this file's route case: with the peer not reading, the route's
+  // buffer reaches 1 MiB and making room seals it; RouteConnection.sendRun
+  // then copied the RMSG line from where the old buffer ended (nothing), the
+  // peer got payloads without lines and closed the route ('Unknown Protocol
+  // Operation'), losing the rest. Failed 5 runs in 5 before the fix.
+  const conf = (routes: string) =>
+    `no_system_account: true\ncluster { name: full\n listen: 127.0.0.1:-1\n${routes} }\n`;
+  const b = await ServerProcess.start({ config: conf("") });
+  await b.waitForLog(/Listening for route connections/);
+  const a = await ServerProcess.start({
+    config: conf(`routes: ["nats-route://127.0.0.1:${routePortOf(b)}"]\n`),
+  });
+  const clients: RawClient[] = [];
+  let stopped = false;
+  try {
+    const hello = 'CONNECT {"verbose":false,"pedantic":false}\r\n';
+    const sub = await open(b.port, hello + "SUB r.z 1\r\n", clients);
+    const pub = await open(a.port, hello, clients);
+    await waitFor(
+      async () => {
+        await pub.send("PUB r.z 1\r\np\r\n");
+        await new Promise((res) => setTimeout(res, 20));
+        return sub.received.includes("MSG r.z 1 1\r\np\r\n");
+      },
+      8000,
+      "interest across the route",
+    );
+    await sub.roundTrip();
+    const from = sub.received.length;
+    b.signal("SIGSTOP");
+    stopped = true;
+    const size = 4000;
+    let text = "";
+    let expected = "";
+    for (let i = 0; i < 3000; i++) {
+      const body = String(i).padStart(8, "0").padEnd(size, "x");
+      text += `PUB r.z ${size}\r\n${body}\r\n`;
+      expected += `MSG r.z 1 ${size}\r\n${body}\r\n`;
+    }
+    await pub.send(text);
+    await pub.roundTrip(20_000);
+    b.signal("SIGCONT");
+    stopped = false;
+    await waitFor(
+      () =>
+        sub.received.length - from >= expected.length ||
+        /Route Error|Parse Error/.test(a.logs.text + b.logs.text),
+      20_000,
+      "every message at the subscriber",
+    );
+    const errors = (a.logs.text + b.logs.text).split("\n").filter((l) =>
+      /Route Error|Parse Error/.test(l)
+    );
+    deepEqual(errors, [], "the route broke");
+    ok(
+      sub.received.slice(from) === expected,
+      "the subscriber's bytes differ from what was published",
+    );
+  } finally {
+    if (stopped) b.signal("SIGCONT");
+    for (const c of clients) await c.close();
+    await Promise.all([a.stop(), b.stop()]);
+  }
+});
