@@ -29,6 +29,7 @@ import { flowControl } from "./bench/flow_control.ts";
 import { idleConnectionCount, idleConns } from "./bench/idle.ts";
 import { jetStream } from "./bench/jetstream.ts";
 import { leafPubSub } from "./bench/leaf.ts";
+import { byCeiling } from "./bench/by_ceiling.ts";
 import { bcryptStorm, cleanupAuthConfig, latencyCeiling, reqReply } from "./bench/latency.ts";
 import {
   combineRounds,
@@ -71,6 +72,7 @@ export const WORKLOADS: Workload[] = [
   idleConns,
   flowControl,
   bystander,
+  byCeiling,
   twoNode1k,
   pubOnly,
   queue,

@@ -5,7 +5,7 @@
  *
  * @module
  */
-import { type ClientOps, ClientParser, ParseFailure } from "../protocol/client_parser.ts";
+import { type ClientOps, ClientParser, type ParseFailure } from "../protocol/client_parser.ts";
 import { decodeConnect } from "../protocol/connect_json.ts";
 import {
   errLine,
@@ -28,6 +28,15 @@ import { traceArgsLine, tracePayloadLine } from "../conn/trace.ts";
 import { closeOnTransportEnd, closeOnWriteError } from "../conn/transport_failure.ts";
 import { keptSidBytes, type PublisherDetails, Subscription } from "../delivery/subscription.ts";
 import { clientLogTag, validInfo } from "./client_info.ts";
+import { ClientLogin } from "./client_login.ts";
+import { answerParseFailure } from "./parse_failure.ts";
+import {
+  type ConnectOptions,
+  defaultConnectOptions,
+  mergeConnect,
+  mergeCredentials,
+} from "./connect_options.ts";
+
 import { joinHostPort } from "../conn/address.ts";
 import { addShadows, removeShadows, replyInterestLost } from "../server/imports.ts";
 import { ClosedReason } from "../conn/closed_reason.ts";
@@ -39,22 +48,9 @@ import type { AuthOutcome, ClientPermissions, ConnectCredentials } from "../serv
 /** The queue group nats-server keeps for its own subscriptions; a client may not join it. */
 const SYS_QUEUE = "_sys_";
 
-/** What the client said in CONNECT (defaults as nats-server for a client that never sends it). */
-export interface ConnectOptions {
-  verbose: boolean;
-  pedantic: boolean;
-  echo: boolean;
-  headers: boolean;
-  noResponders: boolean;
-  protocol: number;
-  name: string;
-  lang: string;
-  version: string;
-  tlsRequired: boolean;
-}
-
 /** How the client reached the server (/connz `type`): plain NATS or WebSocket. */
 export type ClientType = "nats" | "websocket";
+export type { ConnectOptions };
 
 /** Keeps a leading byte-order mark: Go's decoder refuses it, so must we. */
 const decoder = new TextDecoder("utf-8", { ignoreBOM: true });
@@ -64,9 +60,6 @@ const FIRST_PING_MS = 2000;
 const EAGER_FLUSH_BYTES = 64 * 1024;
 /** Reserved reply prefixes a client may not use (docs/architecture.md, "Protocol facts"). */
 const RESERVED_REPLY_PREFIXES = ["_R_.", "$JS.ACK.", "_GR_."];
-/** CONNECT fields kept (and merged across CONNECTs) for authentication. */
-const CREDENTIAL_FIELDS = ["user", "pass", "auth_token", "nkey", "sig", "jwt"] as const;
-
 export class ClientConnection implements ClientOps, InboundOwner {
   readonly cid: number;
   readonly server: ServerCore;
@@ -79,18 +72,7 @@ export class ClientConnection implements ClientOps, InboundOwner {
   readonly type: ClientType;
   tls: TlsState | null = null;
   account: Account;
-  opts: ConnectOptions = {
-    verbose: true,
-    pedantic: true,
-    echo: true,
-    headers: false,
-    noResponders: false,
-    protocol: 0,
-    name: "",
-    lang: "",
-    version: "",
-    tlsRequired: false,
-  };
+  opts: ConnectOptions = defaultConnectOptions();
   /** Authenticated user name (for /connz auth), if any. */
   user: string | undefined;
   /** Credentials kept to re-check the client when authorization is reloaded. */
@@ -110,18 +92,18 @@ export class ClientConnection implements ClientOps, InboundOwner {
   closedReason: ClosedReason | null = null;
   stop: Date | null = null;
   flushQueued = false;
-  #authenticated: boolean;
-  #connectSeen = false;
-  /** CONNECT `account` / `new_account` (refused when set, as nats-server). */
-  #connectAccount = "";
-  #newAccount = false;
+  readonly #login: ClientLogin;
   readonly #inbound: InboundPump;
-  #authTimer: ReturnType<typeof setTimeout> | undefined;
   #keepAlive = new KeepAlive(this, "Client", true);
   /** SUB and UNSUB seen: with inMsgs, what makes a read count as activity. */
   #subOps = 0;
-  /** When the client last sent PING (for the keep-alive's "Delaying PING" line). */
-  lastPingIn = 0;
+  /**
+   * When the client last sent PING (for the keep-alive's "Delaying PING" line), 0
+   * before the first. `-0`, not `0`: V8 then stores the field as a double from the
+   * start, and the first PING's `Date.now()` does not change the object's layout
+   * (which threw away the compiled SUB path: docs/performance.md).
+   */
+  lastPingIn = -0;
   /** The pedantic check already traced the current PUB line. */
   #pubLineTraced = false;
   /** `"v<version>:<lang>:<name>"` from CONNECT for log lines, as nats-server tags clients. */
@@ -165,7 +147,7 @@ export class ClientConnection implements ClientOps, InboundOwner {
     this.parser.pedantic = this.opts.pedantic;
     this.out = new Outbound(transport, (e) => closeOnWriteError(this, e));
     this.#inbound = new InboundPump(this, transport);
-    this.#authenticated = !(server.authActiveFor?.(this) ?? server.authActive);
+    this.#login = new ClientLogin(this, !(server.authActiveFor?.(this) ?? server.authActive));
   }
 
   get echo(): boolean {
@@ -210,11 +192,8 @@ export class ClientConnection implements ClientOps, InboundOwner {
     }
     const o = this.server.options;
     // With no_auth_user too (nats-server): a silent client still times out, and a
-    // first op other than CONNECT makes it the no_auth_user (#requireAuth).
-    if (!this.#authenticated) {
-      const ms = this.server.authTimeoutMsFor?.(this) ?? this.server.authTimeoutMs;
-      this.#authTimer = setTimeout(() => this.#authTimeout(), ms);
-    }
+    // first op other than CONNECT makes it the no_auth_user (ClientLogin.requireAuth).
+    this.#login.startTimeout(this.server.authTimeoutMsFor?.(this) ?? this.server.authTimeoutMs);
     // A client that never sends CONNECT still gets pinged, after a full interval.
     this.#keepAlive.schedule(o.pingIntervalMs);
     this.transport.start((chunk) => this.onData(chunk), (e) => closeOnTransportEnd(this, e));
@@ -255,72 +234,13 @@ export class ClientConnection implements ClientOps, InboundOwner {
     }
     const f = decoded.fields;
     const o = this.opts;
-    o.verbose = f.verbose ?? o.verbose;
-    o.pedantic = f.pedantic ?? o.pedantic;
-    o.echo = f.echo ?? o.echo;
-    o.headers = (f.headers ?? o.headers) && !this.server.options.noHeaderSupport;
-    o.noResponders = f.no_responders ?? o.noResponders;
-    o.tlsRequired = f.tls_required ?? o.tlsRequired;
-    o.name = f.name ?? o.name;
-    o.lang = f.lang ?? o.lang;
-    o.version = f.version ?? o.version;
-    o.protocol = f.protocol ?? o.protocol;
+    mergeConnect(o, f, this.server.options.noHeaderSupport);
     // nats-server appends the tag at each CONNECT that names something (a second one adds another).
     this.#logTag += clientLogTag(o.version, o.lang, o.name);
-    this.#connectAccount = f.account ?? this.#connectAccount;
-    this.#newAccount = f.new_account ?? this.#newAccount;
     this.parser.headersAllowed = o.headers;
     this.parser.pedantic = o.pedantic;
-    const creds = this.credentials ??= {};
-    for (const k of CREDENTIAL_FIELDS) {
-      const v = f[k];
-      if (v !== undefined) creds[k] = v;
-    }
-    const firstConnect = !this.#connectSeen;
-    this.#connectSeen = true;
-    // nats-server authenticates every CONNECT, also a second one on a logged-in
-    // connection (wrong credentials then close it), and before any other check.
-    clearTimeout(this.#authTimer);
-    this.#authTimer = undefined;
-    const outcome = this.server.authenticate(this, creds);
-    if (outcome instanceof Promise) {
-      // The client sent CONNECT in time: the auth timeout covers waiting for it,
-      // not our bcrypt queue (a connect storm must not turn into timeouts).
-      this.#inbound.block(ReadBlock.Auth);
-      outcome.then(
-        (r) => this.#finishAsyncAuth(r, firstConnect),
-        () => this.#finishAsyncAuth({ ok: false, reason: "authentication error" }, firstConnect),
-      );
-      return false;
-    }
-    return this.#applyAuth(outcome) && this.#connectDone(firstConnect);
-  }
-
-  #finishAsyncAuth(outcome: AuthOutcome, firstConnect: boolean): void {
-    if (this.isClosed) return;
-    if (!this.#applyAuth(outcome) || !this.#connectDone(firstConnect)) return;
-    this.server.flushPending();
-    this.#inbound.unblock(ReadBlock.Auth);
-  }
-
-  #applyAuth(outcome: AuthOutcome): boolean {
-    if (!outcome.ok) {
-      this.#authFailed(outcome.reason);
-      return false;
-    }
-    const account = this.server.accountFor(outcome.account);
-    if (account === null) {
-      this.#authFailed(`unknown account "${outcome.account}"`);
-      return false;
-    }
-    this.#setAccount(account);
-    this.user = outcome.user ?? outcome.nkey;
-    this.permissions = outcome.permissions;
-    this.#l1Epoch++;
-    this.#authenticated = true;
-    clearTimeout(this.#authTimer);
-    this.#authTimer = undefined;
-    return true;
+    mergeCredentials(this.credentials ??= {}, f);
+    return this.#login.onConnect(f.account, f.new_account);
   }
 
   /**
@@ -328,7 +248,7 @@ export class ClientConnection implements ClientOps, InboundOwner {
    * user of another account: the client's subscriptions move with it (nats-server
    * leaves them behind in the old account, still delivering its messages).
    */
-  #setAccount(account: Account): void {
+  enterAccount(account: Account): void {
     if (account === this.account) return;
     const subs = [...this.subs.values()];
     for (const sub of subs) {
@@ -348,63 +268,27 @@ export class ClientConnection implements ClientOps, InboundOwner {
     }
   }
 
-  /** What nats-server checks after authentication, then the `+OK`. */
-  #connectDone(firstConnect: boolean): boolean {
-    if (this.#connectAccount !== "" || this.#newAccount) {
-      this.#authFailed("CONNECT with account or new_account");
-      return false;
-    }
-    const o = this.opts;
-    if (o.protocol !== 0 && o.protocol !== 1) {
-      this.server.log.error(`${this.logPrefix} - ${WireError.InvalidClientProtocol}`);
-      this.sendErrAndClose(WireError.InvalidClientProtocol, ClosedReason.BadClientProtocolVersion);
-      return false;
-    }
-    if (o.noResponders && !o.headers) {
-      this.server.log.error(`${this.logPrefix} - ${WireError.NoRespondersRequiresHeaders}`);
-      this.sendErrAndClose(
-        WireError.NoRespondersRequiresHeaders,
-        ClosedReason.NoRespondersRequiresHeaders,
-      );
-      return false;
-    }
-    if (o.verbose) this.#sendOk();
-    if (firstConnect) {
-      this.#keepAlive.connected(Date.now() - this.start.getTime());
-      this.#keepAlive.schedule(Math.min(FIRST_PING_MS, this.server.options.pingIntervalMs));
-      this.server.clientConnected?.(this);
-    }
-    return true;
-  }
-
-  /**
-   * Refuses the client with nats-server's one log line. The reason is not logged:
-   * nats-server logs none, and an operator greps for that line alone.
-   */
-  #authFailed(_reason: string): void {
-    if (this.isClosed) return;
-    this.server.log.error(
-      `${this.logPrefix} - ${this.server.authViolationLine(this.credentials ?? {}, this)}`,
-    );
-    this.sendErrAndClose(WireError.AuthorizationViolation, ClosedReason.AuthenticationViolation);
-  }
-
-  #authTimeout(): void {
-    if (this.isClosed || this.#authenticated) return;
-    // Nats-server logs this at debug level (port probes would flood the error log).
-    this.server.log.debug(`${this.logPrefix} - Authentication Timeout`);
-    this.sendErrAndClose(WireError.AuthenticationTimeout, ClosedReason.AuthenticationTimeout);
-  }
-
   /** Re-checks a connected client after an authorization reload; closes it if refused. */
   reauthorize(outcome: AuthOutcome): void {
-    if (!outcome.ok || outcome.account !== this.account.name) {
-      this.#authFailed(outcome.ok ? "account changed by reload" : outcome.reason);
-      return;
-    }
-    this.permissions = outcome.permissions;
-    this.user = outcome.user ?? outcome.nkey;
+    this.#login.reauthorize(outcome);
+  }
+
+  /** ClientLogin: the account or permissions changed, so no cached publish verdict holds. */
+  permissionsChanged(): void {
     this.#l1Epoch++;
+  }
+
+  /** ClientLogin: no reads are parsed while a CONNECT waits for its (bcrypt) answer. */
+  holdReadsForAuth(hold: boolean): void {
+    if (hold) this.#inbound.block(ReadBlock.Auth);
+    else this.#inbound.unblock(ReadBlock.Auth);
+  }
+
+  /** ClientLogin: the first CONNECT was accepted; the RTT ping and the connect event follow. */
+  loggedIn(): void {
+    this.#keepAlive.connected(Date.now() - this.start.getTime());
+    this.#keepAlive.schedule(Math.min(FIRST_PING_MS, this.server.options.pingIntervalMs));
+    this.server.clientConnected?.(this);
   }
 
   /** `User "name", ` (or `Nkey "U...", `) for violation log lines, as nats-server; auth tests. */
@@ -413,27 +297,10 @@ export class ClientConnection implements ClientOps, InboundOwner {
     return `${/^U[A-Z2-7]{55}$/.test(this.user) ? "Nkey" : "User"} "${this.user}", `;
   }
 
-  /**
-   * First op must be CONNECT when auth is configured (nats-server closes otherwise),
-   * unless there is a no_auth_user: the client becomes that user, unchecked.
-   */
-  #requireAuth(): boolean {
-    if (this.#authenticated) return true;
-    const creds = this.credentials ??= {};
-    const outcome = this.server.anonymousLogin(creds, this);
-    if (outcome !== null && outcome.ok && this.#applyAuth(outcome)) {
-      this.#connectSeen = true;
-      this.server.clientConnected?.(this);
-      return true;
-    }
-    this.#authFailed("first operation was not CONNECT");
-    return false;
-  }
-
   // ---------------------------------------------------------------- PUB
 
   onPub(p: ClientParser, buf: Uint8Array, start: number, end: number): void {
-    if (!this.#authenticated && !this.#requireAuth()) return;
+    if (!this.#login.authenticated && !this.#login.requireAuth()) return;
     const ab = p.argBuf;
     const s0 = p.argStart[0];
     const s1 = p.argEnd[0];
@@ -491,7 +358,7 @@ export class ClientConnection implements ClientOps, InboundOwner {
     const entry = this.#l1Last;
     const msg = this.#msg;
     if (
-      msg !== null && entry !== undefined && this.#authenticated && p.pubReply < 0 &&
+      msg !== null && entry !== undefined && this.#login.authenticated && p.pubReply < 0 &&
       p.pubHeaderSize < 0 && this.account.mappings === null && !this.opts.verbose &&
       !this.server.log.traceEnabled && entry.gen === this.account.sublist.generation &&
       entry.epoch === this.#l1Epoch && entry.allowed && this.#pubVerdictCacheable &&
@@ -596,7 +463,7 @@ export class ClientConnection implements ClientOps, InboundOwner {
     msg.payloadStart = start;
     msg.payloadEnd = end;
     // nats-server acknowledges before delivering (a client's own subscription sees +OK first).
-    if (this.opts.verbose) this.#sendOk();
+    if (this.opts.verbose) this.sendOk();
     const delivered = fanOut(msg, result);
     if (delivered === 0 && msg.replyStart >= 0 && this.opts.noResponders) this.#noResponders();
   }
@@ -609,7 +476,7 @@ export class ClientConnection implements ClientOps, InboundOwner {
 
   onPedanticPub(p: ClientParser): void {
     // nats-server reports it when it reads the PUB line, and still routes the message.
-    if (!this.#authenticated) return;
+    if (!this.#login.authenticated) return;
     // nats-server traces the line before it checks it (the payload follows later).
     if (this.server.log.traceEnabled) {
       this.#trace(traceArgsLine(p.pubHeaderSize >= 0 ? "HPUB" : "PUB", p));
@@ -660,7 +527,7 @@ export class ClientConnection implements ClientOps, InboundOwner {
   // ---------------------------------------------------------------- SUB / UNSUB
 
   onSub(p: ClientParser): void {
-    if (!this.#authenticated && !this.#requireAuth()) return;
+    if (!this.#login.authenticated && !this.#login.requireAuth()) return;
     this.#subOps++;
     const ab = p.argBuf;
     const subject = latin1(ab, p.argStart[0], p.argEnd[0]);
@@ -693,7 +560,7 @@ export class ClientConnection implements ClientOps, InboundOwner {
     }
     if (this.subs.has(sid)) {
       // Re-using a sid is ignored (still acknowledged), as nats-server.
-      if (this.opts.verbose) this.#sendOk();
+      if (this.opts.verbose) this.sendOk();
       return;
     }
     if (!isValidSubject(subject) || (queue !== null && !isValidQueueName(queue))) {
@@ -712,11 +579,11 @@ export class ClientConnection implements ClientOps, InboundOwner {
     this.subs.set(sid, sub);
     this.server.interestChanged(this.account, sub, true);
     if (this.account.streamImports.length > 0) addShadows(this.server, this.account, sub);
-    if (this.opts.verbose) this.#sendOk();
+    if (this.opts.verbose) this.sendOk();
   }
 
   onUnsub(p: ClientParser): void {
-    if (!this.#authenticated && !this.#requireAuth()) return;
+    if (!this.#login.authenticated && !this.#login.requireAuth()) return;
     this.#subOps++;
     const ab = p.argBuf;
     const sid = latin1(ab, p.argStart[0], p.argEnd[0]);
@@ -732,7 +599,7 @@ export class ClientConnection implements ClientOps, InboundOwner {
       if (max > 0 && sub.msgs < max) sub.max = max;
       else this.removeSubscription(sub);
     }
-    if (this.opts.verbose) this.#sendOk();
+    if (this.opts.verbose) this.sendOk();
   }
 
   removeSubscription(sub: Subscription): void {
@@ -749,7 +616,7 @@ export class ClientConnection implements ClientOps, InboundOwner {
 
   onPing(): void {
     // As nats-server, any first op but CONNECT is refused when auth is required.
-    if (!this.#authenticated && !this.#requireAuth()) return;
+    if (!this.#login.authenticated && !this.#login.requireAuth()) return;
     if (this.server.log.traceEnabled) {
       this.#trace("<<- [PING]");
       this.#trace("->> [PONG]");
@@ -760,14 +627,14 @@ export class ClientConnection implements ClientOps, InboundOwner {
   }
 
   onPong(): void {
-    if (!this.#authenticated && !this.#requireAuth()) return; // refused as in onPing
+    if (!this.#login.authenticated && !this.#login.requireAuth()) return; // refused as in onPing
     if (this.server.log.traceEnabled) this.#trace("<<- [PONG]");
     this.#keepAlive.onPong();
   }
 
   onInfo(buf: Uint8Array, start: number, end: number): boolean {
     // A client-sent INFO is accepted and ignored (but not before CONNECT when auth is required).
-    if (!this.#authenticated && !this.#requireAuth()) return false; // refused as in onPing
+    if (!this.#login.authenticated && !this.#login.requireAuth()) return false; // refused as in onPing
     // nats-server decodes it, and closes (without -ERR) when it is not a JSON object.
     if (validInfo(decoder.decode(buf.subarray(start, end)))) return true;
     this.close(ClosedReason.ProtocolViolation, true);
@@ -778,40 +645,7 @@ export class ClientConnection implements ClientOps, InboundOwner {
 
   /** Each failure is logged as nats-server logs it: same text, level and order. */
   onError(failure: ParseFailure): void {
-    const p = this.parser;
-    const logDetail = () => {
-      if (p.failureDetail !== "") this.server.log.error(`${this.logPrefix} - ${p.failureDetail}`);
-    };
-    switch (failure) {
-      case ParseFailure.UnknownOp:
-        this.sendErr(WireError.UnknownProtocol);
-        logDetail();
-        this.close(ClosedReason.ProtocolViolation, true);
-        break;
-      case ParseFailure.MaxControlLine:
-        this.sendErrAndClose(WireError.MaxControlLine, ClosedReason.MaxControlLineExceeded);
-        logDetail();
-        break;
-      case ParseFailure.MaxPayload:
-        if (this.server.log.traceEnabled) {
-          this.#trace(traceArgsLine(p.pubHeaderSize >= 0 ? "HPUB" : "PUB", p));
-        }
-        logDetail();
-        this.sendErrAndClose(WireError.MaxPayload, ClosedReason.MaxPayloadExceeded);
-        break;
-      // No -ERR for these, but what is queued (+OK, earlier -ERRs) is still written first.
-      case ParseFailure.BadArguments:
-        if (this.server.log.traceEnabled && p.failureLine !== "") {
-          this.#trace(`<<- [${p.failureLine}]`);
-        }
-        logDetail();
-        this.close(ClosedReason.ProtocolViolation, true);
-        break;
-      case ParseFailure.ClientError:
-        logDetail();
-        this.close(ClosedReason.ParseError, true);
-        break;
-    }
+    answerParseFailure(this, failure);
   }
 
   // ---------------------------------------------------------------- output
@@ -823,7 +657,7 @@ export class ClientConnection implements ClientOps, InboundOwner {
     this.server.queueFlush(this);
   }
 
-  #sendOk(): void {
+  sendOk(): void {
     if (this.server.log.traceEnabled) this.#trace("->> [OK]");
     this.send(OK_LINE);
   }
@@ -920,7 +754,7 @@ export class ClientConnection implements ClientOps, InboundOwner {
     this.isClosed = true;
     this.closedReason = reason;
     this.stop = new Date();
-    clearTimeout(this.#authTimer);
+    this.#login.stop();
     this.#keepAlive.stop();
     this.#inbound.close();
     for (const sub of this.subs.values()) {

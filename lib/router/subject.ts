@@ -68,13 +68,15 @@ export function classifySubject(subject: string): SubjectKind {
       const tokenLength = i - tokenStart;
       if (tokenLength === 0) return SubjectKind.Invalid;
       if (tokenLength === 1) {
+        // Every comparison runs for every one-character token: a comparison V8 has
+        // never seen run (the `>` case in a burst of `a.*` SUBs) deoptimizes the
+        // compiled function the first time it runs.
         const only = subject.charCodeAt(tokenStart);
-        if (only === STAR) {
-          wildcard = true;
-        } else if (only === GT) {
-          if (i !== length) return SubjectKind.Invalid; // `>` must be the last token
-          wildcard = true;
-        }
+        const star = only === STAR;
+        const full = only === GT;
+        const last = i === length;
+        if (full && !last) return SubjectKind.Invalid; // `>` must be the last token
+        if (star || full) wildcard = true;
       }
       tokenStart = i + 1;
     } else if (isWhitespace(code)) {

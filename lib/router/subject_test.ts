@@ -264,3 +264,39 @@ Deno.test("subjectIsSubsetOf() agrees with enumerating every matching subject", 
     }
   }
 });
+
+Deno.test({
+  name:
+    "classifySubject() compiled on `a.<n>.*` subjects is not deoptimized by `a.*.<n>` or `a.<n>.>`",
+  // A SUB burst changes shape partway (the bench's `bench.<n>.*`, then `bench.*.<n>`,
+  // then `bench.<n>.>`); a comparison that first runs on a later shape throws the
+  // compiled function away (docs/performance.md, "fifth round").
+  fn: async () => {
+    const probe = `
+      import { classifySubject } from ${
+      JSON.stringify(new URL("./subject.ts", import.meta.url).href)
+    };
+      const natives = (code) => new Function("f", code);
+      natives("%PrepareFunctionForOptimization(f)")(classifySubject);
+      for (let i = 0; i < 200; i++) classifySubject("bench." + i + ".*");
+      natives("%OptimizeFunctionOnNextCall(f)")(classifySubject);
+      classifySubject("bench.1.*");
+      if (!natives("return %ActiveTierIsTurbofan(f)")(classifySubject)) console.log("NOT OPTIMIZED");
+      for (let i = 0; i < 20; i++) classifySubject("bench.*." + i);
+      for (let i = 0; i < 20; i++) classifySubject("bench." + i + ".>");
+      console.log("DONE");
+    `;
+    const out = await new Deno.Command(Deno.execPath(), {
+      args: ["eval", "--v8-flags=--allow-natives-syntax,--trace-deopt", probe],
+      stdout: "piped",
+      stderr: "piped",
+    }).output();
+    const text = new TextDecoder().decode(out.stdout);
+    assert.ok(text.includes("DONE"), new TextDecoder().decode(out.stderr));
+    assert.ok(!text.includes("NOT OPTIMIZED"), "the probe did not get classifySubject compiled");
+    const bailouts = text.split("\n").filter((line) =>
+      line.includes("bailout") && line.includes("classifySubject")
+    );
+    assert.deepEqual(bailouts, []);
+  },
+});

@@ -43,7 +43,14 @@ const REQUEST_MSG = bytes("MSG bench.req 1 bench.inbox 16\r\n0123456789abcdef\r\
  */
 export async function requestLoop(
   c: RawClient,
-  opts: { count: number; maxMs: number; until?: () => boolean; verb?: "PUB" | "MSG" },
+  opts: {
+    count: number;
+    maxMs: number;
+    until?: () => boolean;
+    verb?: "PUB" | "MSG";
+    /** Receives each request's start, in ms since the epoch. */
+    starts?: number[];
+  },
 ): Promise<Samples> {
   const request = opts.verb === "MSG" ? REQUEST_MSG : REQUEST;
   const samples: Samples = [];
@@ -54,6 +61,7 @@ export async function requestLoop(
     await writeAll(c.conn, request);
     await readUntil(c.conn, c, () => c.scanner.count >= target, t0 + 10_000);
     samples.push((performance.now() - t0) * 1000);
+    opts.starts?.push(performance.timeOrigin + t0);
     if (performance.now() > stopAt || opts.until?.() === true) break;
   }
   return samples;

@@ -14,9 +14,17 @@ import { LoadWorker, terminateAll } from "./load_pool.ts";
 import type { TlsClient } from "./raw.ts";
 import type { PubDone } from "./tasks.ts";
 import { atMost, type Measured, ratioAtLeast, ratioAtMost } from "./report.ts";
-import type { LaunchOptions } from "./servers.ts";
+import type { LaunchOptions, RunningServer } from "./servers.ts";
 import { oneFlow } from "./throughput.ts";
-import { flowNote, maxPublishMs, n, scaled, withServer, type Workload } from "./workload.ts";
+import {
+  type BenchContext,
+  flowNote,
+  maxPublishMs,
+  n,
+  scaled,
+  withServer,
+  type Workload,
+} from "./workload.ts";
 
 const CERTS = new URL("../../certs/", import.meta.url);
 
@@ -142,47 +150,91 @@ export const bystander: Workload = {
   ],
   run: async (spec, ctx) => {
     const setup = await tlsSetup();
-    return await withServer(
-      spec,
-      setup.launch,
-      (server) =>
-        withRequestPair(server, undefined, async (req) => {
-          const pub = new LoadWorker("flooder", {
-            role: "pub",
-            port: server.port,
-            tls: setup.tls,
-            subjects: ["bench.flood"],
-            payloadSize: SIZE,
-            count: 1e12,
-            maxMs: scaled(ctx, 5000, 3000, 1000),
-            seq: false,
-          });
-          try {
-            await pub.next("ready", 30_000);
-            pub.send({ type: "go" });
-            let flooding = true;
-            const done = pub.next("done", 180_000).finally(() => flooding = false);
-            // Let the flood reach full speed before timing.
-            await new Promise((resolve) => setTimeout(resolve, ctx.smoke ? 100 : 500));
-            const samples = await requestLoop(req, {
-              count: 1_000_000,
-              maxMs: 120_000,
-              until: () => !flooding,
-            });
-            const flood = await done as PubDone;
-            const sorted = [...samples].sort((a, b) => a - b);
-            const note =
-              `${n(samples.length)} requests during a flood of ${n(flood.sent)} msgs in ` +
-              `${((flood.endAbs - flood.startAbs) / 1000).toFixed(2)} s`;
-            if (sorted.length === 0) throw new Error("no request completed during the flood");
-            return new Map<string, Measured>([
-              ["by.p50", { value: sorted[(sorted.length - 1) >> 1]!, note }],
-              ["by.max", { value: sorted.at(-1)!, note }],
-            ]);
-          } finally {
-            terminateAll([pub]);
-          }
-        }, setup.tls),
-    );
+    return await withServer(spec, setup.launch, (server) => bystanderRun(server, setup.tls, ctx));
   },
 };
+
+/**
+ * One bystander measurement against a running server (or the `byceiling`
+ * relays): the requester and responder pair, then the flood publisher, then
+ * sequential requests until the flood ends. `verb: "MSG"` writes the request
+ * and the reply as ready-made deliveries, for a relay that forwards them
+ * unparsed. Rows `<prefix>.p50` and `<prefix>.max`; the note also gives the
+ * count of round trips over 5 ms and the three slowest.
+ */
+export function bystanderRun(
+  server: RunningServer,
+  tls: TlsClient,
+  ctx: BenchContext,
+  prefix = "by",
+  verb?: "MSG",
+): Promise<Map<string, Measured>> {
+  return withRequestPair(
+    server,
+    undefined,
+    async (req) => {
+      const pub = new LoadWorker("flooder", {
+        role: "pub",
+        port: server.port,
+        tls,
+        subjects: ["bench.flood"],
+        payloadSize: SIZE,
+        count: 1e12,
+        maxMs: scaled(ctx, 5000, 3000, 1000),
+        seq: false,
+      });
+      try {
+        await pub.next("ready", 30_000);
+        pub.send({ type: "go" });
+        let flooding = true;
+        const done = pub.next("done", 180_000).finally(() => flooding = false);
+        // Let the flood reach full speed before timing.
+        await new Promise((resolve) => setTimeout(resolve, ctx.smoke ? 100 : 500));
+        const starts: number[] = [];
+        const samples = await requestLoop(req, {
+          count: 1_000_000,
+          maxMs: 120_000,
+          until: () => !flooding,
+          starts,
+          ...(verb === undefined ? {} : { verb }),
+        });
+        const flood = await done as PubDone;
+        await writeSlowSamples(prefix, starts, samples);
+        const sorted = [...samples].sort((a, b) => a - b);
+        if (sorted.length === 0) throw new Error("no request completed during the flood");
+        const over = sorted.filter((v) => v > 5000).length;
+        const slowest = sorted.slice(-3).reverse().map((v) => (v / 1000).toFixed(1)).join(", ");
+        const note = `${n(samples.length)} requests during a flood of ${n(flood.sent)} msgs in ` +
+          `${((flood.endAbs - flood.startAbs) / 1000).toFixed(2)} s; ${over} over 5 ms, ` +
+          `slowest ${slowest} ms`;
+        return new Map<string, Measured>([
+          [`${prefix}.p50`, { value: sorted[(sorted.length - 1) >> 1]!, note }],
+          [`${prefix}.max`, { value: sorted.at(-1)!, note }],
+        ]);
+      } finally {
+        terminateAll([pub]);
+      }
+    },
+    tls,
+    verb,
+  );
+}
+
+/**
+ * With `DNATSD_BENCH_SLOW=<file>` set, appends one JSON line per bystander
+ * run: its row prefix and every round trip over 2 ms as [start in ms since the
+ * epoch, length in µs], to line up with a `perf sched` trace recorded with
+ * `-k CLOCK_REALTIME` (docs/performance.md, "The bystander's max").
+ */
+async function writeSlowSamples(prefix: string, starts: number[], samples: number[]) {
+  const file = Deno.env.get("DNATSD_BENCH_SLOW");
+  if (file === undefined) return;
+  const slow = samples.flatMap((us, i) =>
+    us > 2000 ? [[Math.round(starts[i]! * 1000) / 1000, Math.round(us)]] : []
+  );
+  await Deno.writeTextFile(
+    file,
+    JSON.stringify({ prefix, pid: Deno.pid, count: samples.length, slow }) + "\n",
+    { append: true },
+  );
+}

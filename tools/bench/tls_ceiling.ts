@@ -83,37 +83,48 @@ const WORKER_ECHO = {
   file: "worker_tls_sink.ts",
 } as const;
 
-let goSink: Promise<string> | undefined;
+/** Go programs built in this run, by source name (tls_sink, tls_pair_relay). */
+const goBuilt = new Map<string, Promise<string>>();
 let goSinkDir: string | undefined;
 
-/** Builds the Go sink once per bench run (GOPATH mode, as tests/clients/go). */
-function buildGoSink(): Promise<string> {
-  goSink ??= (async () => {
-    const dir = await Deno.makeTempDir({ prefix: "dnatsd-bench-sink-" });
-    goSinkDir = dir;
-    const out = `${dir}/tls_sink`;
-    const r = await new Deno.Command("go", {
-      args: ["build", "-o", out, fileURLToPath(new URL("tls_sink.go", SINKS))],
-      env: { GO111MODULE: "off" },
-      cwd: dir,
-      stdout: "piped",
-      stderr: "piped",
-    }).output();
-    if (!r.success) throw new Error(`go build: ${new TextDecoder().decode(r.stderr).trim()}`);
-    return out;
-  })();
-  return goSink;
+/**
+ * Builds a Go program of tools/bench/sinks/ (`tls_sink` by default) once per
+ * bench run (GOPATH mode, as tests/clients/go); returns the binary's path.
+ */
+export function buildGoSink(name = "tls_sink"): Promise<string> {
+  let built = goBuilt.get(name);
+  if (built === undefined) {
+    built = (async () => {
+      goSinkDir ??= await Deno.makeTempDir({ prefix: "dnatsd-bench-sink-" });
+      const out = `${goSinkDir}/${name}`;
+      const r = await new Deno.Command("go", {
+        args: ["build", "-o", out, fileURLToPath(new URL(`${name}.go`, SINKS))],
+        env: { GO111MODULE: "off" },
+        cwd: goSinkDir,
+        stdout: "piped",
+        stderr: "piped",
+      }).output();
+      if (!r.success) throw new Error(`go build: ${new TextDecoder().decode(r.stderr).trim()}`);
+      return out;
+    })();
+    goBuilt.set(name, built);
+  }
+  return built;
 }
 
-/** Removes the Go sink built for this run, if any. */
+/** Removes the Go programs built for this run, if any. */
 export async function cleanupGoSink(): Promise<void> {
   if (goSinkDir !== undefined) await Deno.remove(goSinkDir, { recursive: true }).catch(() => {});
   goSinkDir = undefined;
-  goSink = undefined;
+  goBuilt.clear();
 }
 
 /** Starts one sink process and waits for its "listening" line. */
-async function startSink(spec: ServerSpec, cmd: string[], mode: string): Promise<RunningServer> {
+export async function startSink(
+  spec: ServerSpec,
+  cmd: string[],
+  mode: string,
+): Promise<RunningServer> {
   const port = freePort();
   const cert = fileURLToPath(new URL("server-cert.pem", CERTS));
   const key = fileURLToPath(new URL("server-key.pem", CERTS));

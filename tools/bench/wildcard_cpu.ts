@@ -15,7 +15,10 @@
  * [matchCount=1000000] [missCount=3000000] [cached=0]`, where `cached` subjects
  * (none of which the bursts' patterns match) are published once before the
  * first burst, so the match cache holds them; `SERVER_V8_FLAGS` in the
- * environment is passed to the server as `DENO_V8_FLAGS`.
+ * environment is passed to the server as `DENO_V8_FLAGS`. `SERVER_TRACE=<file>`
+ * writes the server's stdout there (where V8's `--trace-opt`/`--trace-deopt-verbose`
+ * print), with a `=== <phase>` line before each phase; the server then runs
+ * under `stdbuf -oL` where that exists, so the lines land in order.
  *
  * @module
  */
@@ -95,13 +98,37 @@ const main = which === "dnatsd" ? new URL("../../main.ts", import.meta.url).path
 const [cmd, args] = which === "nats-server"
   ? ["nats-server", [] as string[]]
   : [Deno.execPath(), ["run", "-A", "--no-check", main]];
-const child = new Deno.Command(cmd, {
-  args: [...args, "-a", "127.0.0.1", "-p", String(port)],
-  stdout: "null",
+// SERVER_TRACE: the server's stdout (V8's traces) to this file, phases marked.
+const tracePath = Deno.env.get("SERVER_TRACE");
+const trace = tracePath === undefined ? null : await Deno.open(tracePath, {
+  write: true,
+  create: true,
+  truncate: true,
+});
+const lineBuffered = trace !== null && (() => {
+  try {
+    return Deno.statSync("/usr/bin/stdbuf").isFile;
+  } catch {
+    return false;
+  }
+})();
+const child = new Deno.Command(lineBuffered ? "/usr/bin/stdbuf" : cmd, {
+  args: [...(lineBuffered ? ["-oL", cmd] : []), ...args, "-a", "127.0.0.1", "-p", String(port)],
+  stdout: trace === null ? "null" : "piped",
   stderr: "null",
   // SERVER_V8_FLAGS: V8 flags for the server only (DENO_V8_FLAGS would reach this harness too).
   env: Deno.env.get("SERVER_V8_FLAGS") ? { DENO_V8_FLAGS: Deno.env.get("SERVER_V8_FLAGS")! } : {},
 }).spawn();
+const traceWriter = trace?.writable.getWriter();
+const traceCopy = trace === null ? Promise.resolve() : (async () => {
+  for await (const chunk of child.stdout) await traceWriter!.write(chunk);
+})();
+/** A `=== <phase>` line in the trace file (after the server's lines so far). */
+const mark = async (phase: string) => {
+  if (traceWriter === undefined) return;
+  await new Promise((r) => setTimeout(r, 100)); // let the server's last lines arrive
+  await traceWriter.write(enc.encode(`=== ${phase}\n`));
+};
 try {
   const sub = await connect(port);
   // Let the server settle after start-up before the first measurement.
@@ -131,9 +158,12 @@ try {
     await readUntil(early, "PONG\r\n");
     early.close();
   }
+  await mark("cold burst");
   const cold = await burst(sub, "bench");
+  await mark("warm burst");
   const other = await connect(port);
   const warm = await burst(other, "warm");
+  await mark("flows");
 
   const pub = await connect(port);
   await pub.write(enc.encode('CONNECT {"verbose":false,"pedantic":false}\r\nPING\r\n'));
@@ -228,4 +258,6 @@ try {
 } finally {
   child.kill("SIGKILL");
   await child.status;
+  await traceCopy.catch(() => {});
+  await traceWriter?.close();
 }
