@@ -672,9 +672,12 @@ export class RouteConnection implements RouteLink, RouteOps, InboundOwner {
    */
   sendRun(msg: PublishContext, stride: number, count: number): void {
     const out = this.out;
-    const start = out.len;
+    const owed = out.pending;
     this.sendMessage(msg, NO_QUEUES);
     if (this.isClosed || count === 1) return;
+    // The frame just written ends the buffer. Not at the length before it:
+    // making room in a full 1 MiB buffer seals it and starts the frame at 0.
+    const start = out.len - (out.pending - owed);
     const size = msg.payloadEnd - msg.payloadStart;
     // A copy: making room below may move the buffer (the old one goes back to the pool).
     const line = out.buf.slice(start, out.len - size - 2);

@@ -283,7 +283,10 @@ class Snapshot<T extends SubLike> {
 /**
  * Pushes onto `out` every node holding subscriptions that `tokens[start..count)`
  * reaches from `node`. Each matching pattern has exactly one path through the trie,
- * so no node is pushed twice.
+ * so no node is pushed twice. The order is nats-server's: at each level `>`
+ * first, then what the `*` branch reaches, then the literal path; at the last
+ * token the literal node comes before the `*` one (so a client subscribed to
+ * `a.b` and `a.*` gets a message on `a.b` for the `a.b` sid first).
  */
 function collectMatches<T extends SubLike>(
   node: Node<T>,
@@ -293,13 +296,20 @@ function collectMatches<T extends SubLike>(
   out: Node<T>[],
 ): void {
   let current: Node<T> | undefined = node;
+  const last = count - 1;
   for (let i = start; i < count; i++) {
     // `>` here matches tokens i..count-1, which is at least one token.
     const full: Node<T> | null = current.full;
     if (full !== null && full.subCount > 0) out.push(full);
     const star: Node<T> | null = current.star;
-    if (star !== null) collectMatches(star, tokens, count, i + 1, out);
     const literal: Map<string, Node<T>> | null = current.literal;
+    if (i === last) {
+      const end = literal === null ? undefined : literal.get(tokens[i] as string);
+      if (end !== undefined && end.subCount > 0) out.push(end);
+      if (star !== null && star.subCount > 0) out.push(star);
+      return;
+    }
+    if (star !== null) collectMatches(star, tokens, count, i + 1, out);
     if (literal === null) return;
     current = literal.get(tokens[i] as string);
     if (current === undefined) return;

@@ -753,3 +753,24 @@ function randomCrossCheck(list: Sublist<TestSub>, seed: number): void {
   }
   assert.deepEqual(list.all().map((s) => s.id).sort(), [...live].map((s) => s.id).sort());
 }
+
+Deno.test("Sublist: plain matches come in nats-server's order (the literal before * at the last token)", () => {
+  // nats-server walks each level `>` first, then the `*` branch, then the
+  // literal one; at the last token it adds the literal node before the `*`
+  // node. A client with two of these subscriptions gets each message in that
+  // order of sids (tests/pub_run_fuzz_test.ts compares the bytes).
+  const subs = new Sublist<TestSub>();
+  for (const s of ["a.b.*", "a.b.c", "a.*.c", "*.b.c", "a.>", ">", "*.*.*"]) subs.insert(sub(s));
+  assert.deepEqual(subs.match("a.b.c").plain.map((s) => s.subject), [
+    ">",
+    "*.*.*",
+    "*.b.c",
+    "a.>",
+    "a.*.c",
+    "a.b.c",
+    "a.b.*",
+  ]);
+  const two = new Sublist<TestSub>();
+  for (const s of ["f.*", "f.a"]) two.insert(sub(s));
+  assert.deepEqual(two.match("f.a").plain.map((s) => s.subject), ["f.a", "f.*"]);
+});
