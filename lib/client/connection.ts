@@ -676,30 +676,10 @@ export class ClientConnection implements ClientOps, InboundOwner {
 
   /** Counts one delivered message (called by the fan-out). */
   countOut(bytes: number): void {
-    this.outMsgs++;
-    this.outBytes += bytes;
-    const stats = this.server.stats;
-    stats.outMsgs++;
-    stats.outBytes += bytes;
-    const out = this.out;
-    const pending = out.pending;
-    const maxPending = this.server.options.maxPending;
-    if (pending > maxPending / 2) {
-      if (pending > maxPending) {
-        this.server.slowConsumer(this, "pending");
-        return;
-      }
-      out.markBacklogged();
-    }
-    // A big buffer goes to the socket now rather than at the end of the read:
-    // Deno starts the write at once, which keeps a fast reader's pending bytes low.
-    // Once per read of the producer (when first queued): a delivery is activity.
-    if (!this.flushQueued) this.lastActivity = Date.now();
-    if (out.len >= EAGER_FLUSH_BYTES && !out.writing) out.flush();
-    else this.server.queueFlush(this);
+    this.countOutRun(1, bytes);
   }
 
-  /** Counts `msgs` deliveries of `bytes` in all (a run from {@link fanOutRun}), as countOut each. */
+  /** Counts `msgs` deliveries of `bytes` in all (one message, or a run from {@link fanOutRun}). */
   countOutRun(msgs: number, bytes: number): void {
     this.outMsgs += msgs;
     this.outBytes += bytes;
@@ -716,6 +696,9 @@ export class ClientConnection implements ClientOps, InboundOwner {
       }
       out.markBacklogged();
     }
+    // A big buffer goes to the socket now rather than at the end of the read:
+    // Deno starts the write at once, which keeps a fast reader's pending bytes low.
+    // Once per read of the producer (when first queued): a delivery is activity.
     if (!this.flushQueued) this.lastActivity = Date.now();
     if (out.len >= EAGER_FLUSH_BYTES && !out.writing) out.flush();
     else this.server.queueFlush(this);
