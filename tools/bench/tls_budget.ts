@@ -33,6 +33,7 @@ import { runFlow } from "./flows.ts";
 import type { SubSpec } from "./tasks.ts";
 import { launch, type ServerSpec, stopAll } from "./servers.ts";
 import { cleanupTlsConfig, tlsSetup } from "./tls.ts";
+import { threadSchedstat } from "./proc_probe.ts";
 
 const FLOWS: Record<string, { subs: SubSpec[][]; count: number }> = {
   pub: { subs: [], count: 3_000_000 },
@@ -42,16 +43,7 @@ const FLOWS: Record<string, { subs: SubSpec[][]; count: number }> = {
 
 /** CPU time (ns) per thread of a process, from schedstat. */
 function threadNs(pid: number | "self"): Map<string, number> {
-  const out = new Map<string, number>();
-  for (const t of Deno.readDirSync(`/proc/${pid}/task`)) {
-    try {
-      const f = Deno.readTextFileSync(`/proc/${pid}/task/${t.name}/schedstat`);
-      out.set(t.name, Number(f.split(" ")[0]));
-    } catch {
-      // the thread ended
-    }
-  }
-  return out;
+  return new Map([...threadSchedstat(pid)].map(([tid, [cpu]]) => [tid, cpu]));
 }
 
 /** Whole-process and busiest-thread CPU between two snapshots, in seconds. */

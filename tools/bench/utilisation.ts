@@ -12,48 +12,12 @@
  *
  * @module
  */
+import { readTextUntil, threadSchedstat, totalCpuNs } from "./proc_probe.ts";
+import { freePort } from "./servers.ts";
 
 const [which = "dnatsd", flow = "miss", countArg] = Deno.args;
 const count = Number(countArg ?? 3_000_000);
 const enc = new TextEncoder();
-
-function freePort(): number {
-  const l = Deno.listen({ hostname: "127.0.0.1", port: 0 });
-  const port = (l.addr as Deno.NetAddr).port;
-  l.close();
-  return port;
-}
-
-/** CPU time and run-queue wait (ns, schedstat fields 1 and 2) per thread. */
-function schedstat(pid: number | "self"): Map<string, [number, number]> {
-  const out = new Map<string, [number, number]>();
-  for (const t of Deno.readDirSync(`/proc/${pid}/task`)) {
-    try {
-      const f = Deno.readTextFileSync(`/proc/${pid}/task/${t.name}/schedstat`).split(" ");
-      out.set(t.name, [Number(f[0]), Number(f[1])]);
-    } catch {
-      // the thread ended
-    }
-  }
-  return out;
-}
-
-function total(m: Map<string, [number, number]>): number {
-  let sum = 0;
-  for (const [cpu] of m.values()) sum += cpu;
-  return sum;
-}
-
-async function readUntil(conn: Deno.Conn, needle: string): Promise<void> {
-  const buf = new Uint8Array(65536);
-  const dec = new TextDecoder();
-  let text = "";
-  while (!text.includes(needle)) {
-    const n = await conn.read(buf);
-    if (n === null) throw new Error("connection closed");
-    text = (text + dec.decode(buf.subarray(0, n))).slice(-4096);
-  }
-}
 
 const port = freePort();
 const main = which === "dnatsd" ? new URL("../../main.ts", import.meta.url).pathname : which;
@@ -85,7 +49,7 @@ try {
     sub = null;
   } else {
     await sub.write(enc.encode(subs + "PING\r\n"));
-    await readUntil(sub, "PONG\r\n");
+    await readTextUntil(sub, "PONG\r\n");
   }
   const subjects = flow === "miss"
     ? Array.from({ length: 100 }, (_, k) => `bench.${20_000 + k}.${20_000 + k}`)
@@ -95,7 +59,7 @@ try {
   const perBatch = Math.ceil(128 * 1024 / cycle.length) * subjects.length;
   const pub = await Deno.connect({ hostname: "127.0.0.1", port });
   await pub.write(enc.encode('CONNECT {"verbose":false,"pedantic":false}\r\nPING\r\n'));
-  await readUntil(pub, "PONG\r\n");
+  await readTextUntil(pub, "PONG\r\n");
   const drain = (async (conn: Deno.Conn | null) => {
     const buf = new Uint8Array(256 * 1024);
     while (conn !== null && await conn.read(buf).catch(() => null) !== null) {
@@ -103,8 +67,8 @@ try {
     }
   })(sub);
 
-  const srv0 = schedstat(child.pid);
-  const self0 = total(schedstat("self"));
+  const srv0 = threadSchedstat(child.pid);
+  const self0 = totalCpuNs(threadSchedstat("self"));
   const t0 = performance.now();
   let sent = 0;
   while (sent < count) {
@@ -113,17 +77,17 @@ try {
     sent += perBatch;
   }
   await pub.write(enc.encode("PING\r\n"));
-  await readUntil(pub, "PONG\r\n");
+  await readTextUntil(pub, "PONG\r\n");
   const wall = (performance.now() - t0) * 1e6;
-  const srv1 = schedstat(child.pid);
-  const self1 = total(schedstat("self"));
+  const srv1 = threadSchedstat(child.pid);
+  const self1 = totalCpuNs(threadSchedstat("self"));
 
   let busiest = [0, 0];
   for (const [tid, [cpu, wait]] of srv1) {
     const [cpu0, wait0] = srv0.get(tid) ?? [0, 0];
     if (cpu - cpu0 > busiest[0]!) busiest = [cpu - cpu0, wait - wait0];
   }
-  const srvCpu = total(srv1) - total(srv0);
+  const srvCpu = totalCpuNs(srv1) - totalCpuNs(srv0);
   const r = (x: number) => Math.round(x * 1000) / 1000;
   console.log(JSON.stringify({
     server: which,

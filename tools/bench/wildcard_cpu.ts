@@ -22,6 +22,8 @@
  *
  * @module
  */
+import { readTextUntil, threadSchedstat, totalCpuNs } from "./proc_probe.ts";
+import { freePort } from "./servers.ts";
 
 const [which = "dnatsd", matchArg, missArg, cachedArg] = Deno.args;
 const matchCount = Number(matchArg ?? 1_000_000);
@@ -29,13 +31,6 @@ const missCount = Number(missArg ?? 3_000_000);
 /** Subjects published once before the bursts, so the match cache holds them. */
 const cachedCount = Number(cachedArg ?? 0);
 const enc = new TextEncoder();
-
-function freePort(): number {
-  const l = Deno.listen({ hostname: "127.0.0.1", port: 0 });
-  const port = (l.addr as Deno.NetAddr).port;
-  l.close();
-  return port;
-}
 
 /** CPU time (ns) of the whole process, summed over its threads. */
 function cpuNs(pid: number): number {
@@ -47,32 +42,8 @@ function cpuNs(pid: number): number {
  * JavaScript thread; the rest is V8's compiler and GC helper threads).
  */
 function threadCpuNs(pid: number): { all: number; main: number } {
-  let all = 0;
-  let main = 0;
-  for (const t of Deno.readDirSync(`/proc/${pid}/task`)) {
-    try {
-      const ns = Number(
-        Deno.readTextFileSync(`/proc/${pid}/task/${t.name}/schedstat`).split(" ")[0],
-      );
-      all += ns;
-      if (t.name === String(pid)) main = ns;
-    } catch {
-      // the thread ended
-    }
-  }
-  return { all, main };
-}
-
-/** Reads until `needle` has been seen `times` times in the stream. */
-async function readUntil(conn: Deno.Conn, needle: string): Promise<void> {
-  const buf = new Uint8Array(65536);
-  const dec = new TextDecoder();
-  let text = "";
-  while (!text.includes(needle)) {
-    const n = await conn.read(buf);
-    if (n === null) throw new Error("connection closed");
-    text = (text + dec.decode(buf.subarray(0, n))).slice(-4096);
-  }
+  const threads = threadSchedstat(pid);
+  return { all: totalCpuNs(threads), main: threads.get(String(pid))?.[0] ?? 0 };
 }
 
 /** The bench's 10,000 wildcard subscriptions under `root`. */
@@ -138,7 +109,7 @@ try {
     const c0 = threadCpuNs(child.pid);
     const t0 = performance.now();
     await conn.write(enc.encode(subsText(root)));
-    await readUntil(conn, "PONG\r\n");
+    await readTextUntil(conn, "PONG\r\n");
     const c1 = threadCpuNs(child.pid);
     return {
       cpu: (c1.all - c0.all) / 1e6,
@@ -155,7 +126,7 @@ try {
       text += `PUB bench.${30_000 + k}.${30_000 + k} 1\r\nx\r\n`;
     }
     await early.write(enc.encode(text + "PING\r\n"));
-    await readUntil(early, "PONG\r\n");
+    await readTextUntil(early, "PONG\r\n");
     early.close();
   }
   await mark("cold burst");
@@ -167,7 +138,7 @@ try {
 
   const pub = await connect(port);
   await pub.write(enc.encode('CONNECT {"verbose":false,"pedantic":false}\r\nPING\r\n'));
-  await readUntil(pub, "PONG\r\n");
+  await readTextUntil(pub, "PONG\r\n");
   let delivered = 0;
   const MSG = [0x4d, 0x53, 0x47];
   let seen = 0;
@@ -207,7 +178,7 @@ try {
       sent += perBatch;
     }
     await pub.write(enc.encode("PING\r\n"));
-    await readUntil(pub, "PONG\r\n");
+    await readTextUntil(pub, "PONG\r\n");
     const want = expected(sent);
     const deadline = performance.now() + 60_000;
     while (delivered - d0 < want && performance.now() < deadline) {
