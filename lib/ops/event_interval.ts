@@ -24,10 +24,12 @@
  * wins; where the process is not re-executed (not Linux, no FFI) the
  * runtime's default stays.
  *
- * Kept free of imports: main.ts loads it before the rest of the server.
+ * Imports only the import-free env_default.ts: main.ts loads it before the
+ * rest of the server.
  *
  * @module
  */
+import { applyEnvDefault } from "./env_default.ts";
 
 /** The environment variable the Deno runtime reads at start. */
 export const EVENT_INTERVAL_VAR = "DENO_TOKIO_EVENT_INTERVAL";
@@ -48,11 +50,5 @@ export function withEventInterval(current: string | undefined): string {
 
 /** Puts {@link withEventInterval} into this process's environment (for the re-execution). */
 export function applyEventInterval(): void {
-  try {
-    const current = Deno.env.get(EVENT_INTERVAL_VAR);
-    const next = withEventInterval(current);
-    if (next !== current) Deno.env.set(EVENT_INTERVAL_VAR, next);
-  } catch {
-    // No env permission: the runtime's default stays.
-  }
+  applyEnvDefault(EVENT_INTERVAL_VAR, withEventInterval);
 }

@@ -18,10 +18,12 @@
  * `DENO_V8_FLAGS` keeps it; where the process is not re-executed (not Linux,
  * no FFI) the runtime's default stays.
  *
- * Kept free of imports: main.ts loads it before the rest of the server.
+ * Imports only the import-free env_default.ts: main.ts loads it before the
+ * rest of the server.
  *
  * @module
  */
+import { applyEnvDefault } from "./env_default.ts";
 
 /** The flag added to `DENO_V8_FLAGS`. */
 export const SEMI_SPACE_FLAG = "--max-semi-space-size=1";
@@ -41,11 +43,5 @@ export function withHeapDefaults(current: string | undefined): string {
 
 /** Puts {@link withHeapDefaults} into this process's environment (for the re-execution). */
 export function applyHeapDefaults(): void {
-  try {
-    const current = Deno.env.get("DENO_V8_FLAGS");
-    const next = withHeapDefaults(current);
-    if (next !== current) Deno.env.set("DENO_V8_FLAGS", next);
-  } catch {
-    // No env permission: the runtime's defaults stay.
-  }
+  applyEnvDefault("DENO_V8_FLAGS", withHeapDefaults);
 }
