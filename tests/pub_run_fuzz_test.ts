@@ -22,28 +22,18 @@ import { deepEqual, equal, ok } from "node:assert/strict";
 import { RawClient } from "./helpers/raw.ts";
 import { missing } from "./helpers/requires.ts";
 import { ServerProcess, waitFor } from "./helpers/server.ts";
+// mulberry32, so a failing script replays from its seed.
+import { prng } from "../lib/router/_test_util.ts";
 
 const ITERATIONS = Number(Deno.env.get("RUNFUZZ_ITERATIONS") ?? "1");
 const SEED_ENV = Deno.env.get("RUNFUZZ_SEED");
-
-/** mulberry32: a small seeded generator, so a failing script can be replayed. */
-function rng(seed: number): () => number {
-  let a = seed >>> 0;
-  return () => {
-    a = (a + 0x6d2b79f5) >>> 0;
-    let t = a;
-    t = Math.imul(t ^ (t >>> 15), t | 1);
-    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
-    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
-  };
-}
 
 class Rand {
   readonly next: () => number;
   /** Numbers the payloads, so a reordering shows. */
   serial = 0;
   constructor(seed: number) {
-    this.next = rng(seed);
+    this.next = prng(seed);
   }
   int(lo: number, hi: number): number {
     return lo + Math.floor(this.next() * (hi - lo + 1));

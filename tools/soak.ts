@@ -45,6 +45,8 @@ import {
 } from "../tests/helpers/node_process.ts";
 import { SeqLedger, SeqPublisher, subscribeSeq } from "../tests/helpers/seq_traffic.ts";
 import { waitFor } from "../tests/helpers/server.ts";
+// Seeded PRNG (mulberry32): the garbage streams repeat with the seed.
+import { prng } from "../lib/router/_test_util.ts";
 
 const { values } = parseArgs({
   args: Deno.args,
@@ -72,17 +74,6 @@ const elapsed = () => `${((Date.now() - t0) / 1000).toFixed(0).padStart(5)}s`;
 const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
 const say = (line: string) => console.log(`[${elapsed()}] ${line}`);
 
-/** Seeded PRNG (mulberry32): the garbage streams repeat with the seed. */
-function prng(seed: number): () => number {
-  let a = seed >>> 0;
-  return () => {
-    a = (a + 0x6d2b79f5) >>> 0;
-    let t = a;
-    t = Math.imul(t ^ (t >>> 15), t | 1);
-    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
-    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
-  };
-}
 const rand = prng(SEED);
 
 // ------------------------------------------------------------------ windows
