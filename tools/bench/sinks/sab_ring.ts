@@ -8,11 +8,34 @@
  *
  * @module
  */
+import type { Socket } from "node:net";
 
 const W = 0;
 const R = 1;
 
 /** One end's view of a ring; the same buffers are passed to both threads. */
+/**
+ * Encrypts and writes what the main thread puts in `out` to a Worker's TLS
+ * socket, waiting for 'drain' when the socket holds too much, until it is destroyed.
+ */
+export async function writeRingTo(socket: Socket, out: SabRing): Promise<void> {
+  while (!socket.destroyed) {
+    const views = out.readable();
+    if (views.length === 0) {
+      await out.dataAfter();
+      continue;
+    }
+    let n = 0;
+    let ok = true;
+    for (const v of views) {
+      ok = socket.write(v.slice()) && ok;
+      n += v.length;
+    }
+    out.consume(n);
+    if (!ok) await new Promise((resolve) => socket.once("drain", resolve));
+  }
+}
+
 export class SabRing {
   readonly ctl: Int32Array;
   readonly data: Uint8Array;

@@ -17,7 +17,7 @@
 import * as net from "node:net";
 import type { Socket } from "node:net";
 import * as tls from "node:tls";
-import { RingFeeder, SabRing } from "./sab_ring.ts";
+import { RingFeeder, SabRing, writeRingTo } from "./sab_ring.ts";
 import { pauseTls, resumeTls, useSharedBuffer } from "./shared_read.ts";
 
 type Buffers = { ctl: SharedArrayBuffer; data: SharedArrayBuffer };
@@ -39,25 +39,6 @@ const PONG = new TextEncoder().encode("PONG\r\n");
 
 const publishers = new Set<Socket>();
 const subscribers: Socket[] = [];
-
-/** Encrypts and writes what the main thread puts in `out`, waiting for 'drain'. */
-async function writeLoop(socket: Socket, out: SabRing): Promise<void> {
-  while (!socket.destroyed) {
-    const views = out.readable();
-    if (views.length === 0) {
-      await out.dataAfter();
-      continue;
-    }
-    let n = 0;
-    let ok = true;
-    for (const v of views) {
-      ok = socket.write(v.slice()) && ok;
-      n += v.length;
-    }
-    out.consume(n);
-    if (!ok) await new Promise((resolve) => socket.once("drain", resolve));
-  }
-}
 
 function start(s: Start): void {
   const ring = new SabRing(s.inRing.ctl, s.inRing.data);
@@ -113,7 +94,7 @@ function start(s: Start): void {
         socket.on("close", () => subscribers.splice(subscribers.indexOf(socket), 1));
         if (s.mode === "ring") {
           self.postMessage({ type: "sub", index: i });
-          writeLoop(socket, new SabRing(s.outRings[i]!.ctl, s.outRings[i]!.data));
+          writeRingTo(socket, new SabRing(s.outRings[i]!.ctl, s.outRings[i]!.data));
         }
       } else {
         role = "pub";

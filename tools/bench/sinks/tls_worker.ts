@@ -16,7 +16,7 @@
 /// <reference lib="deno.worker" />
 import type { Socket } from "node:net";
 import * as tls from "node:tls";
-import { RingFeeder, SabRing } from "./sab_ring.ts";
+import { RingFeeder, SabRing, writeRingTo } from "./sab_ring.ts";
 import { endsWithPing, INFO, PONG } from "./sink_protocol.ts";
 import { pauseTls, resumeTls, useSharedBuffer } from "./shared_read.ts";
 
@@ -40,25 +40,6 @@ interface Start {
 let socketNow: Socket | undefined;
 let outstanding = 0;
 let postPaused = false;
-
-/** `echo`: encrypts and writes what the main thread puts in `out`, waiting for 'drain'. */
-async function writeLoop(socket: Socket, out: SabRing): Promise<void> {
-  while (!socket.destroyed) {
-    const views = out.readable();
-    if (views.length === 0) {
-      await out.dataAfter();
-      continue;
-    }
-    let n = 0;
-    let ok = true;
-    for (const v of views) {
-      ok = socket.write(v.slice()) && ok;
-      n += v.length;
-    }
-    out.consume(n);
-    if (!ok) await new Promise((resolve) => socket.once("drain", resolve));
-  }
-}
 
 function start(s: Start): void {
   const ring = new SabRing(s.inRing.ctl, s.inRing.data);
@@ -98,7 +79,7 @@ function start(s: Start): void {
       return;
     }
     socket.write(INFO);
-    if (s.mode === "echo") writeLoop(socket, out);
+    if (s.mode === "echo") writeRingTo(socket, out);
   });
   server.listen(s.port, "127.0.0.1", () => self.postMessage({ type: "listening" }));
 }
