@@ -24,7 +24,7 @@ const WARM_UP = 100;
 const TIMED = 500;
 
 /** Writes complete at once; only the byte count is kept. */
-class InstantTransport implements Transport {
+export class InstantTransport implements Transport {
   readonly remoteAddress = "127.0.0.1";
   readonly remotePort = 1;
   onData: (chunk: Uint8Array) => void = () => {};
@@ -51,7 +51,7 @@ class InstantTransport implements Transport {
 export type Shape = "pubsub" | "wildcard" | "miss" | "burst";
 
 /** The wildcard workload's 10,000 SUBs (see tools/bench/throughput.ts), under `root`. */
-function wildcardSubs(root = "bench"): string {
+export function wildcardSubs(root = "bench"): string {
   let subs = "";
   for (let i = 0; i < 5000; i++) subs += `SUB ${root}.${i}.* ${i + 1}\r\n`;
   for (let i = 0; i < 4990; i++) subs += `SUB ${root}.*.${i} ${5001 + i}\r\n`;
@@ -97,15 +97,17 @@ function threadCpuNs(): number {
   }
 }
 
-/** ns per SUB of the first burst of the last `burst` measurement (cold code). */
-export let firstBurstNs = 0;
-
-/** ns per delivery (per message for `wildcard`/`miss`): the third shortest chunk of {@link TIMED}. */
-export async function measure(
-  root: URL,
-  subscribers: number,
-  shape: Shape = "pubsub",
-): Promise<number> {
+/**
+ * The checkout at `root` (loaded from there, so another checkout can be
+ * measured) as an in-process server of one account: `connect` makes a
+ * ClientConnection on an {@link InstantTransport}, sends CONNECT and `extra`.
+ */
+export async function inProcessServer(root: URL): Promise<{
+  connect: (
+    cid: number,
+    extra: string,
+  ) => { transport: InstantTransport; client: ClientConnection };
+}> {
   const at = (path: string) => new URL(path, root).href;
   const { defaultOptions } = await import(at("lib/config/options.ts"));
   const { FlushQueue } = await import(at("lib/conn/flush_queue.ts"));
@@ -143,8 +145,23 @@ export async function measure(
     const client: ClientConnection = new Client(server, transport, cid, account);
     client.begin(enc.encode("INFO {} \r\n"));
     transport.onData(enc.encode(`CONNECT {"verbose":false,"pedantic":false}\r\n${extra}`));
-    return transport;
+    return { transport, client };
   };
+  return { connect };
+}
+
+/** ns per SUB of the first burst of the last `burst` measurement (cold code). */
+export let firstBurstNs = 0;
+
+/** ns per delivery (per message for `wildcard`/`miss`): the third shortest chunk of {@link TIMED}. */
+export async function measure(
+  root: URL,
+  subscribers: number,
+  shape: Shape = "pubsub",
+): Promise<number> {
+  const enc = new TextEncoder();
+  const { connect: open } = await inProcessServer(root);
+  const connect = (cid: number, extra: string) => open(cid, extra).transport;
   if (shape === "burst") return burst(enc, connect, subscribers);
   const wild = shape !== "pubsub";
   if (wild) subscribers = 1;

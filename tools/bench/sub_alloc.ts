@@ -16,36 +16,9 @@
  * @module
  */
 import type { ClientConnection } from "../../lib/client/connection.ts";
-import type { Transport } from "../../lib/conn/transport.ts";
-import type { Account } from "../../lib/server/account.ts";
-import type { ServerCore } from "../../lib/server/core.ts";
+import { inProcessServer, wildcardSubs } from "../hotpath.ts";
 
 const BURSTS = 6;
-
-/** Writes complete at once. */
-class InstantTransport implements Transport {
-  readonly remoteAddress = "127.0.0.1";
-  readonly remotePort = 1;
-  onData: (chunk: Uint8Array) => void = () => {};
-  start(onData: (chunk: Uint8Array) => void): void {
-    this.onData = onData;
-  }
-  write(_data: Uint8Array): Promise<void> {
-    return Promise.resolve();
-  }
-  pause(): void {}
-  resume(): void {}
-  close(): void {}
-}
-
-/** The wildcard workload's 10,000 SUBs under `root`. */
-function wildcardSubs(root: string): string {
-  let subs = "";
-  for (let i = 0; i < 5000; i++) subs += `SUB ${root}.${i}.* ${i + 1}\r\n`;
-  for (let i = 0; i < 4990; i++) subs += `SUB ${root}.*.${i} ${5001 + i}\r\n`;
-  for (let i = 0; i < 10; i++) subs += `SUB ${root}.${i}.> ${9991 + i}\r\n`;
-  return subs;
-}
 
 const gc = (globalThis as { gc?: () => void }).gc;
 if (gc === undefined) {
@@ -55,42 +28,11 @@ if (gc === undefined) {
 const root = Deno.args[0] === undefined
   ? new URL("../../", import.meta.url)
   : new URL(`file://${Deno.args[0].replace(/\/?$/, "/")}`);
-const at = (path: string) => new URL(path, root).href;
-const { defaultOptions } = await import(at("lib/config/options.ts"));
-const { FlushQueue } = await import(at("lib/conn/flush_queue.ts"));
-const { MemoryLogger } = await import(at("lib/ops/logger.ts"));
-const { Account: AccountClass } = await import(at("lib/server/account.ts"));
-const { zeroStats } = await import(at("lib/server/core.ts"));
-const { ClientConnection: Client } = await import(at("lib/client/connection.ts"));
-const account: Account = new AccountClass("$G", { cache: true });
-const writes = new FlushQueue();
-const server: ServerCore = {
-  options: defaultOptions(),
-  log: new MemoryLogger(),
-  stats: zeroStats(),
-  authRequired: false,
-  authActive: false,
-  authTimeoutMs: 2000,
-  authenticate: () => ({ ok: true, account: "$G", permissions: null }),
-  anonymousLogin: () => null,
-  authViolationLine: () => "",
-  accountFor: (name: string) => name === "$G" ? account : null,
-  maxSubscriptionsFor: () => 0,
-  interestChanged: () => {},
-  pongSent: () => {},
-  queueFlush: (c) => writes.add(c),
-  flushPending: () => writes.flush(),
-  slowConsumer: () => {},
-  clientClosed: () => {},
-  redact: (text: string) => text,
-};
+const { connect } = await inProcessServer(root);
 const enc = new TextEncoder();
 const clients: ClientConnection[] = [];
 for (let k = 0; k < BURSTS; k++) {
-  const transport = new InstantTransport();
-  const client: ClientConnection = new Client(server, transport, k + 2, account);
-  client.begin(enc.encode("INFO {} \r\n"));
-  transport.onData(enc.encode(`CONNECT {"verbose":false,"pedantic":false}\r\n`));
+  const { transport, client } = connect(k + 2, "");
   clients.push(client);
   const chunk = enc.encode(wildcardSubs(`r${k}`));
   gc();
