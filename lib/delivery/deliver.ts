@@ -18,7 +18,7 @@ import {
   type Subscription,
 } from "./subscription.ts";
 import { CR, LF, SPACE } from "../protocol/chars.ts";
-import { copyBytes, latin1, writeDecimal } from "../protocol/bytes.ts";
+import { copyBytes, latin1, sameBytes, writeDecimal } from "../protocol/bytes.ts";
 
 /** Placeholder for PublishContext's buffers: one shared empty array, not five per connection. */
 const NO_BYTES = new Uint8Array(0);
@@ -258,7 +258,9 @@ export function fanOutRun(
     out.reserve(bytes);
     const b = out.buf;
     const start = out.len;
-    if (prevSid !== null && sameBytes(prevSid, sid)) {
+    if (
+      prevSid !== null && prevSid.length === sid.length && sameBytes(prevSid, sid, 0, sid.length)
+    ) {
       b.set(prevBuf.subarray(prevStart, prevEnd), start);
     } else {
       writeRun(b, start, sid, msg, stride, count);
@@ -310,13 +312,6 @@ function writeRun(
     from += stride;
     p = copyBytes(b, p, src, from, from + take);
   }
-}
-
-function sameBytes(a: Uint8Array, b: Uint8Array): boolean {
-  if (a === b) return true;
-  if (a.length !== b.length) return false;
-  for (let i = 0; i < a.length; i++) if (a[i] !== b[i]) return false;
-  return true;
 }
 
 /** Whether leaf connection `link` should get a message (plain interest). */
