@@ -29,7 +29,7 @@ import { flowControl } from "./bench/flow_control.ts";
 import { idleConnectionCount, idleConns } from "./bench/idle.ts";
 import { jetStream } from "./bench/jetstream.ts";
 import { leafPubSub } from "./bench/leaf.ts";
-import { byCeiling } from "./bench/by_ceiling.ts";
+import { byCeiling, tlsLatencyCeiling } from "./bench/by_ceiling.ts";
 import { bcryptStorm, cleanupAuthConfig, latencyCeiling, reqReply } from "./bench/latency.ts";
 import {
   combineRounds,
@@ -63,6 +63,7 @@ export const WORKLOADS: Workload[] = [
   tlsPubSub,
   tlsFanOut,
   tlsReqReply,
+  tlsLatencyCeiling,
   reqReply,
   latencyCeiling,
   wildcard,

@@ -121,24 +121,33 @@ export function requestReplyRun(
   return withServer(
     spec,
     setup.launch ?? {},
-    (server) =>
-      withRequestPair(
-        server,
-        undefined,
-        async (req) => {
-          const s = await requestLoop(req, {
-            count: scaled(ctx, 5000, 500, 100),
-            maxMs: 15_000,
-            ...(setup.verb === undefined ? {} : { verb: setup.verb }),
-          });
-          return new Map<string, Measured>([
-            [`${prefix}.p50`, { value: percentile(s, 0.5), note: latencyNote(s) }],
-            [`${prefix}.p99`, { value: percentile(s, 0.99), note: latencyNote(s) }],
-          ]);
-        },
-        setup.tls,
-        setup.verb,
-      ),
+    (server) => requestReplyOn(server, ctx, prefix, setup),
+  );
+}
+
+/** {@link requestReplyRun} against a server (or relay) already running. */
+export function requestReplyOn(
+  server: RunningServer,
+  ctx: BenchContext,
+  prefix: string,
+  setup: { tls?: TlsClient; verb?: "PUB" | "MSG" } = {},
+): Promise<Map<string, Measured>> {
+  return withRequestPair(
+    server,
+    undefined,
+    async (req) => {
+      const s = await requestLoop(req, {
+        count: scaled(ctx, 5000, 500, 100),
+        maxMs: 15_000,
+        ...(setup.verb === undefined ? {} : { verb: setup.verb }),
+      });
+      return new Map<string, Measured>([
+        [`${prefix}.p50`, { value: percentile(s, 0.5), note: latencyNote(s) }],
+        [`${prefix}.p99`, { value: percentile(s, 0.99), note: latencyNote(s) }],
+      ]);
+    },
+    setup.tls,
+    setup.verb,
   );
 }
 

@@ -6,38 +6,46 @@
  * tools/bench/relay_server.ts `--pairs` (docs/performance/fairness-and-latency.md,
  * "Where the relay's lead goes").
  *
- * Usage: `deno run -A tools/bench/rr_probe.ts <port> [requests=5000] [PUB|MSG]`
+ * With `--tls <ca.pem>` both clients upgrade to TLS after the plain INFO (a
+ * dnatsd or nats-server with a `tls` block), with `--tls-first <ca.pem>`
+ * they handshake first (tools/bench/sinks/node_tls_pair_relay.ts).
+ *
+ * Usage: `deno run -A tools/bench/rr_probe.ts <port> [requests=5000] [PUB|MSG]
+ * [--tls|--tls-first <ca.pem>]`
  *
  * @module
  */
 
-const port = Number(Deno.args[0]);
-const count = Number(Deno.args[1] ?? 5000);
-const verb = Deno.args[2] ?? "PUB";
+const tlsAt = Deno.args.findIndex((a) => a === "--tls" || a === "--tls-first");
+const tlsFirst = tlsAt >= 0 && Deno.args[tlsAt] === "--tls-first";
+const ca = tlsAt >= 0 ? Deno.readTextFileSync(Deno.args[tlsAt + 1]!) : undefined;
+const positional = tlsAt >= 0 ? Deno.args.slice(0, tlsAt) : Deno.args;
+const port = Number(positional[0]);
+const count = Number(positional[1] ?? 5000);
+const verb = positional[2] ?? "PUB";
 const WARMUP = 200;
 const enc = new TextEncoder();
 const scratch = new Uint8Array(65536);
 
-async function open(): Promise<Deno.TcpConn> {
-  const c = await Deno.connect({ hostname: "127.0.0.1", port });
-  c.setNoDelay(true);
-  await c.read(scratch); // INFO
-  await c.write(enc.encode('CONNECT {"verbose":false,"pedantic":false}\r\nPING\r\n'));
+/** Connects and subscribes in one write (the TLS pair relay joins a client that does). */
+async function open(subject: string): Promise<Deno.Conn> {
+  const tcp = await Deno.connect({ hostname: "127.0.0.1", port });
+  tcp.setNoDelay(true);
+  if (!tlsFirst) await tcp.read(scratch); // INFO
+  const c = ca === undefined ? tcp : await Deno.startTls(tcp, {
+    hostname: "localhost",
+    caCerts: [ca],
+  });
+  if (tlsFirst) await c.read(scratch); // INFO, over TLS
+  await c.write(
+    enc.encode(`CONNECT {"verbose":false,"pedantic":false}\r\nSUB ${subject} 1\r\nPING\r\n`),
+  );
   await c.read(scratch); // PONG
   return c;
 }
 
-async function subscribe(c: Deno.TcpConn, subject: string): Promise<void> {
-  await c.write(enc.encode(`SUB ${subject} 1\r\nPING\r\n`));
-  await c.read(scratch);
-}
-
-const requester = await open();
-const responder = await open();
-if (verb === "PUB") {
-  await subscribe(responder, "bench.req");
-  await subscribe(requester, "bench.inbox");
-}
+const requester = await open("bench.inbox");
+const responder = await open("bench.req");
 const payload = "x".repeat(16);
 const request = enc.encode(
   verb === "PUB"
