@@ -1,7 +1,7 @@
 /**
  * A bare request/reply loop for comparing servers by hand: one Deno process
  * holds a requester and a responder on raw sockets (no client library), sends
- * sequential requests of 16 B and prints the round trip's p50 and p99 in µs.
+ * sequential requests of 16 B and prints the round trip's p50, p99 and p99.9 in µs.
  * With `MSG` it writes ready-made `MSG` frames, for
  * tools/bench/relay_server.ts `--pairs` (docs/performance/fairness-and-latency.md,
  * "Where the relay's lead goes").
@@ -73,5 +73,5 @@ for (let i = 0; i < count + WARMUP; i++) {
 }
 micros.sort((a, b) => a - b);
 const at = (q: number) => micros[Math.min(micros.length - 1, Math.floor(micros.length * q))]!;
-console.log(`p50 ${at(0.5).toFixed(0)} p99 ${at(0.99).toFixed(0)}`);
+console.log(`p50 ${at(0.5).toFixed(0)} p99 ${at(0.99).toFixed(0)} p999 ${at(0.999).toFixed(0)}`);
 Deno.exit(0);
