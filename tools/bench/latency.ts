@@ -136,11 +136,14 @@ export function requestReplyOn(
     server,
     undefined,
     async (req) => {
+      const starts: number[] = [];
       const s = await requestLoop(req, {
         count: scaled(ctx, 5000, 500, 100),
         maxMs: 15_000,
+        starts,
         ...(setup.verb === undefined ? {} : { verb: setup.verb }),
       });
+      await writeSlowSamples(prefix, starts, s, percentile(s, 0.99));
       return new Map<string, Measured>([
         [`${prefix}.p50`, { value: percentile(s, 0.5), note: latencyNote(s) }],
         [`${prefix}.p99`, { value: percentile(s, 0.99), note: latencyNote(s) }],
@@ -148,6 +151,32 @@ export function requestReplyOn(
     },
     setup.tls,
     setup.verb,
+  );
+}
+
+/**
+ * With `DNATSD_BENCH_SLOW=<file>` set, appends one JSON line per run: its row
+ * prefix and every round trip of at least `overUs` as [start in ms since the
+ * epoch, length in µs], to line up with a `perf sched` trace
+ * (tools/bench/slow_trips.ts; docs/performance.md, "The bystander's max").
+ * The bystander writes its round trips over 2 ms, the request/reply rows
+ * theirs at or over the run's p99.
+ */
+export async function writeSlowSamples(
+  prefix: string,
+  starts: number[],
+  samples: number[],
+  overUs: number,
+): Promise<void> {
+  const file = Deno.env.get("DNATSD_BENCH_SLOW");
+  if (file === undefined) return;
+  const slow = samples.flatMap((us, i) =>
+    us >= overUs ? [[Math.round(starts[i]! * 1000) / 1000, Math.round(us)]] : []
+  );
+  await Deno.writeTextFile(
+    file,
+    JSON.stringify({ prefix, pid: Deno.pid, count: samples.length, slow }) + "\n",
+    { append: true },
   );
 }
 

@@ -12,7 +12,9 @@
  * print(time.time()-time.clock_gettime(time.CLOCK_MONOTONIC))"`).
  *
  * Usage: `deno run -A tools/bench/slow_trips.ts <timehist.txt> <slow.jsonl>
- * <offset-seconds> <bench pid> <server pid> [count] [line of slow.jsonl]`
+ * <offset-seconds> <bench pid> <server pid> [count] [line of slow.jsonl]
+ * [over-ms=5]` (a line of `all` takes every line; the request/reply rows
+ * write their round trips at or over their p99, so a lower `over-ms` there).
  *
  * The bench's main thread is the requester; its Workers are named
  * `worker-<n>` in creation order (the responder, then the flooder, per run).
@@ -92,31 +94,32 @@ export function attribute(
 
 function top(m: Map<string, number>, k: number): string {
   return [...m].sort((a, b) => b[1] - a[1]).slice(0, k)
-    .map(([r, v]) => `${r} ${(v * 1000).toFixed(1)}`).join(", ");
+    .map(([r, v]) => `${r} ${(v * 1000).toFixed(2)}`).join(", ");
 }
 
 if (import.meta.main) {
-  const [th, slowFile, offsetText, bench, server, countText, lineText] = Deno.args;
+  const [th, slowFile, offsetText, bench, server, countText, lineText, overText] = Deno.args;
   if (th === undefined || slowFile === undefined || offsetText === undefined) {
     console.error(
       "usage: slow_trips.ts <timehist.txt> <slow.jsonl> <offset-seconds> <bench pid> " +
-        "<server pid> [count] [line]",
+        "<server pid> [count] [line|all] [over-ms]",
     );
     Deno.exit(2);
   }
   const offset = Number((await Deno.readTextFile(offsetText).catch(() => offsetText)).trim());
   const lines = (await Deno.readTextFile(slowFile)).trim().split("\n");
-  const picked = lineText === undefined ? lines : [lines[Number(lineText)]!];
+  const picked = lineText === undefined || lineText === "all" ? lines : [lines[Number(lineText)]!];
+  const over = Number(overText ?? 5) / 1000;
   const trips: [number, number][] = picked.flatMap((l) =>
     (JSON.parse(l).slow as [number, number][]).map(([at, us]) =>
       [at / 1000 - offset, us / 1e6] as [number, number]
     )
-  ).filter(([, len]) => len > 0.005).sort((a, b) => b[1] - a[1])
+  ).filter(([, len]) => len > over).sort((a, b) => b[1] - a[1])
     .slice(0, Number(countText ?? 20));
   const switches = parseTimehist(await Deno.readTextFile(th));
   for (const t of attribute(switches, trips, bench!, server!)) {
     console.log(
-      `${(t.length * 1000).toFixed(1)} ms | waiting for a CPU: ${top(t.waits, 4)} | CPU: ${
+      `${(t.length * 1000).toFixed(2)} ms | waiting for a CPU: ${top(t.waits, 4)} | CPU: ${
         top(t.cpu, 5)
       }`,
     );

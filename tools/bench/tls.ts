@@ -9,7 +9,13 @@
  */
 import { fileURLToPath } from "node:url";
 import { runFlow } from "./flows.ts";
-import { requestLoop, requestReplyFigures, requestReplyRun, withRequestPair } from "./latency.ts";
+import {
+  requestLoop,
+  requestReplyFigures,
+  requestReplyRun,
+  withRequestPair,
+  writeSlowSamples,
+} from "./latency.ts";
 import { LoadWorker, terminateAll } from "./load_pool.ts";
 import type { TlsClient } from "./raw.ts";
 import type { PubDone } from "./tasks.ts";
@@ -199,7 +205,7 @@ export function bystanderRun(
           ...(verb === undefined ? {} : { verb }),
         });
         const flood = await done as PubDone;
-        await writeSlowSamples(prefix, starts, samples);
+        await writeSlowSamples(prefix, starts, samples, 2000);
         const sorted = [...samples].sort((a, b) => a - b);
         if (sorted.length === 0) throw new Error("no request completed during the flood");
         const over = sorted.filter((v) => v > 5000).length;
@@ -217,24 +223,5 @@ export function bystanderRun(
     },
     tls,
     verb,
-  );
-}
-
-/**
- * With `DNATSD_BENCH_SLOW=<file>` set, appends one JSON line per bystander
- * run: its row prefix and every round trip over 2 ms as [start in ms since the
- * epoch, length in µs], to line up with a `perf sched` trace recorded with
- * `-k CLOCK_REALTIME` (docs/performance.md, "The bystander's max").
- */
-async function writeSlowSamples(prefix: string, starts: number[], samples: number[]) {
-  const file = Deno.env.get("DNATSD_BENCH_SLOW");
-  if (file === undefined) return;
-  const slow = samples.flatMap((us, i) =>
-    us > 2000 ? [[Math.round(starts[i]! * 1000) / 1000, Math.round(us)]] : []
-  );
-  await Deno.writeTextFile(
-    file,
-    JSON.stringify({ prefix, pid: Deno.pid, count: samples.length, slow }) + "\n",
-    { append: true },
   );
 }
