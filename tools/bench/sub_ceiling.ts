@@ -3,14 +3,15 @@
  * "subscribe burst: 10k subs, SUB..PONG" row): a stand-alone Deno TCP server
  * that does the least a NATS server must do for that burst and nothing else.
  * It sends an INFO line, splits what it reads into lines, and for each
- * `SUB <subject> <sid>` keeps the subject and the sid as strings in a
- * subscription object, inserts it into a trie (a `Map` of literal tokens per
- * level, `*` and `>` children apart) and into a `Map` by sid; it answers `PING`
- * with `PONG` and ignores every other line (CONNECT, PUB lines, and anything
- * a PUB's payload holds, so it delivers nothing). No validation, no queue
- * groups, no permissions, no limits, no interest propagation, no cache.
- * (`SUB_CEILING=lines` or `=sids` in the environment leave the trie, or the
- * strings and the trie, out.)
+ * `SUB <subject> <sid>` keeps the subject and the sid as strings (cut from
+ * the read decoded once) in a subscription object, inserts it into a trie (a
+ * `Map` of literal tokens per level, `*` and `>` children apart) and into a
+ * `Map` by sid; it answers `PING` with `PONG` and ignores every other line
+ * (CONNECT, PUB lines, and anything a PUB's payload holds, so it delivers
+ * nothing). No validation, no queue groups, no permissions, no limits, no
+ * interest propagation, no cache. `SUB_CEILING` and `SUB_CEILING_STRINGS` in
+ * the environment take parts out or put dnatsd's in, to see what each costs
+ * (below).
  *
  * It starts as dnatsd does (main.ts): the same V8 young-generation cap
  * (lib/ops/heap_flags.ts) and `DENO_TOKIO_EVENT_INTERVAL=1`
@@ -29,9 +30,11 @@
 import { applyEventInterval } from "../../lib/ops/event_interval.ts";
 import { applyHeapDefaults } from "../../lib/ops/heap_flags.ts";
 import { maskSigusr1 } from "../../lib/ops/sigusr1_mask.ts";
+import { Sublist } from "../../lib/router/sublist.ts";
 
 /** One subscription: what a server must keep of a SUB to deliver to it and to UNSUB it. */
 class Sub {
+  readonly queue = null;
   constructor(readonly subject: string, readonly sid: string) {}
 }
 
@@ -99,11 +102,24 @@ const PONG = new TextEncoder().encode("PONG\r\n");
 /**
  * `SUB_CEILING` in the environment leaves parts out, to see what each costs:
  * `lines` splits lines and answers PING only; `sids` also makes the two
- * strings and keeps the subscription by sid; `trie` (the default) is all.
+ * strings and keeps the subscription by sid; `trie` (the default) is all;
+ * `sublist` puts dnatsd's own `Sublist` (lib/router/sublist.ts) in place of
+ * the minimal trie.
  */
 const LEVEL = Deno.env.get("SUB_CEILING") ?? "trie";
+/**
+ * The subject and sid strings are cut from the whole read decoded once
+ * (cheaper than building them a character at a time: docs/performance/subjects.md,
+ * "sixth round"; the bench's are ASCII and shorter than 13 characters, which V8
+ * copies rather than keep the read's text alive). `SUB_CEILING_STRINGS=bytes`
+ * builds them from the bytes instead, as dnatsd does.
+ */
+const BYTE_STRINGS = Deno.env.get("SUB_CEILING_STRINGS") === "bytes";
+const LATIN1 = new TextDecoder("latin1");
 /** One trie for every connection, as one account's sublist. */
 const root = new Node();
+/** dnatsd's sublist, for `SUB_CEILING=sublist`. */
+const sublist = new Sublist<Sub>();
 
 /** Handles the lines of one connection until it closes. */
 async function serve(conn: Deno.Conn): Promise<void> {
@@ -122,6 +138,7 @@ async function serve(conn: Deno.Conn): Promise<void> {
       const n = await conn.read(buf.subarray(kept));
       if (n === null) return;
       const len = kept + n;
+      const text = BYTE_STRINGS ? null : LATIN1.decode(buf.subarray(0, len));
       let start = 0;
       let pong = false;
       for (;;) {
@@ -137,8 +154,11 @@ async function serve(conn: Deno.Conn): Promise<void> {
           let b = a;
           while (b < end && buf[b] !== SPACE) b++;
           if (LEVEL !== "lines") {
-            const sub = new Sub(latin1(buf, a, b), latin1(buf, b + 1, end));
+            const sub = text === null
+              ? new Sub(latin1(buf, a, b), latin1(buf, b + 1, end))
+              : new Sub(text.slice(a, b), text.slice(b + 1, end));
             if (LEVEL === "trie") insert(root, sub);
+            else if (LEVEL === "sublist") sublist.insert(sub);
             sids.set(sub.sid, sub);
           }
         } else if (c0 === 0x70 && (buf[start + 1]! | 0x20) === 0x69) {
