@@ -80,8 +80,8 @@ export function classifySubject(subject: string): SubjectKind {
       }
       tokenStart = i + 1;
     } else if (code <= SPACE && isWhitespace(code)) {
-      // Whitespace is all below `!`: other characters make no call (a call per
-      // character is most of this loop's cost before V8 has compiled it).
+      // Whitespace is all below `!`: other characters make no call, which costs
+      // while V8 runs this uncompiled (docs/performance/subjects.md, "sixth round").
       return SubjectKind.Invalid;
     }
   }

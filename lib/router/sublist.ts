@@ -487,10 +487,9 @@ export class Sublist<T extends SubLike> {
 
   /**
    * {@linkcode insert} for a caller that has classified the subject already, to
-   * check it (a client's SUB): one pass over the subject instead of two. In a
-   * fresh server's first burst of SUBs that pass runs uncompiled, and 10,000
-   * inserts into a new sublist cost 0.8x the CPU without it (docs/performance/subjects.md,
-   * "sixth round").
+   * check it (a client's SUB): one pass over the subject instead of two. Most of
+   * a fresh server's first burst of SUBs runs before V8 has compiled the SUB
+   * path, where each pass costs (docs/performance/subjects.md, "sixth round").
    *
    * @param sub As for {@linkcode insert}.
    * @param kind `classifySubject(sub.subject)`; anything else corrupts the cache.
