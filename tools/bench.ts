@@ -43,7 +43,7 @@ import {
 } from "./bench/report.ts";
 import { workerCpuLog } from "./bench/load_pool.ts";
 import { launched, type ServerSpec, stopAll } from "./bench/servers.ts";
-import { fanOut, pubOnly, pubSub, queue, relay, wildcard } from "./bench/throughput.ts";
+import { fanOut, pubOnly, pubSub, queue, relay, subCeiling, wildcard } from "./bench/throughput.ts";
 import { cleanupGoSink, tlsCeiling } from "./bench/tls_ceiling.ts";
 import { tlsRelay } from "./bench/tls_relay.ts";
 import {
@@ -67,6 +67,7 @@ export const WORKLOADS: Workload[] = [
   reqReply,
   latencyCeiling,
   wildcard,
+  subCeiling,
   pubSub,
   fanOut,
   relay,

@@ -16,7 +16,12 @@ import {
   subViolation,
   WireError,
 } from "../protocol/wire_errors.ts";
-import { isValidLiteralSubject, isValidQueueName, isValidSubject } from "../router/subject.ts";
+import {
+  classifySubject,
+  isValidLiteralSubject,
+  isValidQueueName,
+  SubjectKind,
+} from "../router/subject.ts";
 import type { MatchResult } from "../router/sublist.ts";
 import { fanOut, fanOutRun, PublishContext } from "../delivery/deliver.ts";
 import { latin1 } from "../protocol/bytes.ts";
@@ -563,7 +568,8 @@ export class ClientConnection implements ClientOps, InboundOwner {
       if (this.opts.verbose) this.sendOk();
       return;
     }
-    if (!isValidSubject(subject) || (queue !== null && !isValidQueueName(queue))) {
+    const kind = classifySubject(subject);
+    if (kind === SubjectKind.Invalid || (queue !== null && !isValidQueueName(queue))) {
       this.sendErr(WireError.InvalidSubject);
       return;
     }
@@ -572,7 +578,7 @@ export class ClientConnection implements ClientOps, InboundOwner {
     if (this.permissions !== null) {
       sub.deliveryFiltered = this.permissions.needsDeliveryFilter(subject);
     }
-    if (!this.account.sublist.insert(sub)) {
+    if (!this.account.sublist.insertClassified(sub, kind)) {
       this.sendErr(WireError.InvalidSubject);
       return;
     }

@@ -452,14 +452,15 @@ export class ClientParser extends LineParser {
     let n = 0;
     let i = start;
     while (i < end) {
-      while (i < end && isSubSeparator(buf[i])) i++;
+      // The separators are all below `!`: a byte above SPACE needs no call.
+      while (i < end && buf[i] <= SPACE && isSubSeparator(buf[i])) i++;
       if (i >= end) break;
       if (n === MAX_ARGS) {
         n++; // more than SUB or UNSUB take: reported as a bad count
         break;
       }
       this.argStart[n] = i;
-      while (i < end && !isSubSeparator(buf[i])) i++;
+      while (i < end && (buf[i] > SPACE || !isSubSeparator(buf[i]))) i++;
       this.argEnd[n++] = i;
     }
     this.argCount = n;

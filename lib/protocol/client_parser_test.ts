@@ -236,6 +236,20 @@ Deno.test("ClientParser ignores bytes between PING and the line feed", () => {
   assertEquals(feedSplit(enc.encode("PING whatever\r\nping\n"), []), ["PING", "PING"]);
 });
 
+Deno.test("SUB and UNSUB split at space, tab, CR and LF only: other control bytes stay in the token", () => {
+  // Every byte below `!` but the four separators, inside and at the ends of tokens
+  // (the split skips its per-byte call for bytes above SPACE only).
+  const others = Array.from({ length: 0x20 }, (_, b) => b).filter((b) =>
+    b !== 0x09 && b !== 0x0a && b !== 0x0d
+  );
+  for (const b of others) {
+    const c = String.fromCharCode(b);
+    const rec = new Recorder();
+    parser(rec).parse(enc.encode(`SUB a${c}b ${c}q${c} 1${c}\r\nUNSUB ${c}1 \t5\r\n`));
+    assertEquals(rec.events, [`SUB a${c}b ${c}q${c} 1${c}`, `UNSUB ${c}1 5`], `byte ${b}`);
+  }
+});
+
 Deno.test("ClientParser survives a seeded random stream of valid and split input", () => {
   let seed = 42;
   const rand = () => (seed = (seed * 1103515245 + 12345) & 0x7fffffff) / 0x7fffffff;

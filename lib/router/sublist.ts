@@ -482,8 +482,20 @@ export class Sublist<T extends SubLike> {
    * or this object is already stored.
    */
   insert(sub: T): boolean {
+    return this.insertClassified(sub, classifySubject(sub.subject));
+  }
+
+  /**
+   * {@linkcode insert} for a caller that has classified the subject already, to
+   * check it (a client's SUB): one pass over the subject instead of two. Most of
+   * a fresh server's first burst of SUBs runs before V8 has compiled the SUB
+   * path, where each pass costs (docs/performance/subjects.md, "sixth round").
+   *
+   * @param sub As for {@linkcode insert}.
+   * @param kind `classifySubject(sub.subject)`; anything else corrupts the cache.
+   */
+  insertClassified(sub: T, kind: SubjectKind): boolean {
     const subject = sub.subject;
-    const kind = classifySubject(subject);
     if (kind === SubjectKind.Invalid) return false;
     if (sub.queue !== null && !isValidQueueName(sub.queue)) return false;
     // Walks the tokens in place: split() would allocate an array per SUB and a

@@ -7,6 +7,7 @@ import {
   Sublist,
 } from "./sublist.ts";
 import { prng } from "./_test_util.ts";
+import { classifySubject, SubjectKind } from "./subject.ts";
 
 /** A subscription as the server would hold it, told apart by `id` in assertions. */
 class TestSub {
@@ -773,4 +774,29 @@ Deno.test("Sublist: plain matches come in nats-server's order (the literal befor
   const two = new Sublist<TestSub>();
   for (const s of ["f.*", "f.a"]) two.insert(sub(s));
   assert.deepEqual(two.match("f.a").plain.map((s) => s.subject), ["f.a", "f.*"]);
+});
+
+Deno.test("Sublist.insertClassified() with classifySubject()'s kind acts as insert(), cache included", () => {
+  const subjects = ["a.b", "a.*", "*.b", "a.>", ">", "a..b", "a.>.b", "a b", "", "x.y.z", "x.*.z"];
+  const probes = ["a.b", "a.c", "x.y.z", "x.q.z", "b", "a.b.c"];
+  // The reference has no cache: what a cached result must still say after each change.
+  const plain = new Sublist<TestSub>({ cache: false });
+  const classified = new Sublist<TestSub>();
+  for (const p of probes) classified.match(p); // fill the cache
+  for (const subject of subjects) {
+    const one = sub(subject);
+    const other = new TestSub(one.subject, null, one.id);
+    assert.equal(
+      classified.insertClassified(other, classifySubject(subject)),
+      plain.insert(one),
+      subject,
+    );
+    // Every cached result a change affects is dropped, literal or wildcard.
+    for (const p of probes) {
+      assert.deepEqual(describe(classified.match(p)), describe(plain.match(p)), `${subject} ${p}`);
+    }
+  }
+  assert.equal(classified.count, plain.count);
+  assert.equal(classified.insertClassified(sub("q.r"), SubjectKind.Invalid), false);
+  assert.equal(classified.count, plain.count);
 });

@@ -276,3 +276,47 @@ export const wildcard: Workload = {
       ]);
     }),
 };
+
+/** tools/bench/sub_ceiling.ts, the subscribe burst's minimal Deno server. */
+export const SUB_CEILING = fileURLToPath(new URL("./sub_ceiling.ts", import.meta.url));
+
+/**
+ * The runtime's ceiling for the subscribe burst: in dnatsd's column, the
+ * `wildcard` workload's burst (its 10,000 SUBs in one write, until the PONG)
+ * against tools/bench/sub_ceiling.ts, a fresh Deno process started as dnatsd
+ * is that splits lines and keeps each subscription's subject and sid in a
+ * token trie and a sid map, nothing else; in nats-server's column,
+ * nats-server's own burst. dnatsd's `wild.sub` read against this figure is
+ * dnatsd's own work; this figure against nats-server's is what the runtime
+ * costs any such program (docs/performance/subjects.md, "sixth round").
+ */
+export const subCeiling: Workload = {
+  name: "subceiling",
+  figures: [
+    { id: "ceil.sub", label: "ceiling: Deno minimal SUB burst, 10k subs, SUB..PONG", format: "ms" },
+  ],
+  run: (spec, ctx) => {
+    const ceilingSpec: ServerSpec = spec.kind === "dnatsd"
+      ? { kind: "dnatsd", cmd: [Deno.execPath(), "run", "-A", "--no-check", SUB_CEILING] }
+      : spec;
+    return withServer(ceilingSpec, {}, async (server) => {
+      // A few non-matching messages after the burst: the ceiling delivers nothing.
+      const r = await runFlow({
+        pubPort: server.port,
+        subPort: server.port,
+        pubSubjects: nonMatchingSubjects(),
+        payloadSize: SIZE,
+        count: scaled(ctx, 1_000, 1_000, 100),
+        maxMs: maxPublishMs(ctx),
+        subscribers: [wildcardSubs()],
+        expectedDeliveries: () => 0,
+      });
+      return new Map<string, Measured>([
+        ["ceil.sub", {
+          value: r.subscribeMs[0]!,
+          note: `${n(WILD_SUBS)} SUBs in one write, until PONG`,
+        }],
+      ]);
+    });
+  },
+};

@@ -106,9 +106,10 @@ try {
   await new Promise((r) => setTimeout(r, 300));
 
   const burst = async (conn: Deno.Conn, root: string) => {
+    const bytes = enc.encode(subsText(root)); // made before the clock starts
     const c0 = threadCpuNs(child.pid);
     const t0 = performance.now();
-    await conn.write(enc.encode(subsText(root)));
+    await conn.write(bytes);
     await readTextUntil(conn, "PONG\r\n");
     const c1 = threadCpuNs(child.pid);
     return {
