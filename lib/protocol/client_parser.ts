@@ -190,8 +190,14 @@ export class ClientParser extends LineParser {
             (chunk[i + 2] | LOWER) === 0x62 && (chunk[i + 3] === SPACE || chunk[i + 3] === TAB)
           ) {
             this.#verb = Verb.Pub;
-            this.#state = State.SkipSpace;
             this.#opStart = i;
+            const next = this.#wholePub(chunk, i + 4);
+            if (next >= 0) {
+              i = next;
+              break;
+            }
+            if (next === FAILED) return -1;
+            this.#state = State.SkipSpace;
             i += 4;
             break;
           }
@@ -354,14 +360,54 @@ export class ClientParser extends LineParser {
     }
   }
 
+  /**
+   * The PUB line from `at` (right after `PUB `), when it is whole in `chunk`
+   * and of the usual shape: blanks, two or three tokens of bytes above space
+   * separated by blanks, the size token's digits, CR LF, no longer than
+   * max_control_line. Its tokens are taken in the scan that finds its end,
+   * instead of finding the line feed first and splitting the line after.
+   * Returns what {@link #startPayload} returns (the index after the payload,
+   * or `chunk.length` when the payload goes on in later chunks; -1 when it
+   * failed), or {@link NOT_WHOLE} having changed nothing but the argument
+   * slots: the general states then read the same bytes, so any other shape
+   * gets exactly their answer.
+   */
+  #wholePub(chunk: Uint8Array, at: number): number {
+    const len = chunk.length;
+    const argStart = this.argStart;
+    const argEnd = this.argEnd;
+    let i = at;
+    let b = SPACE;
+    while (i < len && ((b = chunk[i]) === SPACE || b === TAB)) i++;
+    const lineStart = i;
+    let n = 0;
+    while (n < 3) {
+      argStart[n] = i;
+      while (i < len && (b = chunk[i]) > SPACE) i++;
+      if (i === argStart[n]) return NOT_WHOLE; // not a token (CR, LF, a control byte, the end)
+      argEnd[n++] = i;
+      if (i === len) return NOT_WHOLE;
+      if (b === CR) break;
+      if (b !== SPACE && b !== TAB) return NOT_WHOLE;
+      while (++i < len && ((b = chunk[i]) === SPACE || b === TAB));
+    }
+    // The line must end right after the last token with CR LF.
+    if (n < 2 || i + 1 >= len || chunk[i] !== CR || chunk[i + 1] !== LF) return NOT_WHOLE;
+    if (i - lineStart > this.maxControlLine) return NOT_WHOLE;
+    this.argBuf = chunk;
+    this.argCount = n;
+    return this.#startPayload(chunk, lineStart, i, chunk, i + 2, true);
+  }
+
   #startPayload(
     buf: Uint8Array,
     start: number,
     end: number,
     chunk: Uint8Array,
     next: number,
+    tokenized = false,
   ): number {
-    this.tokenize(buf, start, end);
+    if (!tokenized) this.tokenize(buf, start, end);
     const n = this.argCount;
     const bad = (what: string) =>
       this.#verb === Verb.Pub
@@ -538,6 +584,10 @@ function protoSnippet(buf: Uint8Array, i: number, max: number): string {
 
 /** Sentinel from #dispatchLine: onConnect asked to pause. */
 const PAUSED = -2;
+/** From #wholePub: parsing failed. */
+const FAILED = -1;
+/** From #wholePub: not a PUB line it takes; the general states read it. */
+const NOT_WHOLE = -3;
 
 function isSubSeparator(b: number): boolean {
   return b === SPACE || b === TAB || b === CR || b === LF;
