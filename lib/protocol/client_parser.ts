@@ -117,6 +117,11 @@ function takesArguments(verb: Verb): boolean {
 const TAKES_ARGUMENTS = (1 << Verb.Pub) | (1 << Verb.Hpub) | (1 << Verb.Sub) | (1 << Verb.Unsub) |
   (1 << Verb.Connect) | (1 << Verb.Info) | (1 << Verb.Err);
 
+/** Run checks in a row that find none before {@link ClientParser} checks only now and then. */
+const RUN_TRIES = 8;
+/** Then one PUB in this many is checked for a run behind it (a power of two). */
+const RUN_PROBE = 16;
+
 /** More arguments than any client verb takes. */
 const MAX_ARGS = 8;
 
@@ -153,6 +158,8 @@ export class ClientParser extends LineParser {
   #failed = false;
   /** Where the current op's `PUB` began in the chunk, -1 unless it was read whole there. */
   #opStart = -1;
+  /** Checks for a run of PUBs in a row that found none (see {@link #repeats}). */
+  #runMisses = 0;
 
   constructor(ops: ClientOps, limits: { maxControlLine: number; maxPayload: number }) {
     super({
@@ -476,10 +483,22 @@ export class ClientParser extends LineParser {
     const after = next + need;
     const ops = this.#ops;
     if (ops.onPubRun === undefined || this.pedantic) return after;
+    // A publisher cycling through subjects has no runs: after RUN_TRIES checks
+    // in a row found none, only every RUN_PROBE-th PUB is checked (a run of
+    // more than RUN_PROBE lines is still taken, from its next checked line on).
+    const misses = this.#runMisses;
+    if (misses >= RUN_TRIES) {
+      this.#runMisses = misses + 1 === RUN_TRIES + RUN_PROBE ? RUN_TRIES : misses + 1;
+      if (misses !== RUN_TRIES) return after;
+    }
     const lineLen = next - this.#opStart;
     const stride = lineLen + need;
     const count = countRepeats(chunk, this.#opStart, lineLen, stride, after);
-    if (count === 0) return after;
+    if (count === 0) {
+      if (misses < RUN_TRIES) this.#runMisses = misses + 1;
+      return after;
+    }
+    this.#runMisses = 0;
     ops.onPubRun(this, chunk, after + lineLen, stride, count);
     return this.#failed ? -1 : after + count * stride;
   }
