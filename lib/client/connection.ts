@@ -119,6 +119,12 @@ export class ClientConnection implements ClientOps, InboundOwner {
    * comparing the bytes with it skips hashing and probing the cache.
    */
   #l1Last: PublishCacheEntry | undefined = undefined;
+  /**
+   * The last lookup found {@link #l1Last} again: only then is the next PUB
+   * compared with it first (a publisher cycling through subjects would pay
+   * that compare for nothing on every message).
+   */
+  #l1Repeats = false;
   /** Bumped to invalidate every L1 entry (account or permissions changed). */
   #l1Epoch = 0;
 
@@ -321,11 +327,13 @@ export class ClientConnection implements ClientOps, InboundOwner {
     let entry = this.#l1Last;
     let hash = 0;
     if (
-      entry === undefined || entry.gen !== gen || entry.epoch !== epoch ||
+      !this.#l1Repeats || entry === undefined || entry.gen !== gen || entry.epoch !== epoch ||
       !entry.matches(ab, s0, s1)
     ) {
       hash = hashSubject(ab, s0, s1);
-      entry = l1.get(ab, s0, s1, hash, gen, epoch);
+      const found = l1.get(ab, s0, s1, hash, gen, epoch);
+      this.#l1Repeats = found === entry && found !== undefined;
+      entry = found;
       this.#l1Last = entry;
     }
     if (entry !== undefined) {
@@ -335,6 +343,11 @@ export class ClientConnection implements ClientOps, InboundOwner {
         this.#publishAllowed(entry.subject);
       if (!allowed) return this.#pubDenied(entry.subject);
       result = entry.result;
+      // Nothing to deliver and nothing else to do (no reply, no +OK): stop here.
+      if (
+        result.plain.length === 0 && result.queues.length === 0 && p.pubReply < 0 &&
+        !this.opts.verbose
+      ) return;
     } else {
       const subject = latin1(ab, s0, s1);
       msg.subject = subject;
