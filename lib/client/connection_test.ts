@@ -184,6 +184,32 @@ Deno.test("ClientConnection: subjects published in a fixed order, then in others
   client.close(ClosedReason.ClientClosed);
 });
 
+Deno.test("ClientConnection: a cached subject nobody receives still gets +OK and no-responders", async () => {
+  // The second PUB of each subject hits the publish cache's empty match, which
+  // returns early only when there is no reply and no +OK to send.
+  const verbose = connect();
+  verbose.transport.feed(
+    'CONNECT {"verbose":true}\r\nPUB none 1\r\na\r\nPUB none 1\r\nb\r\nPING\r\n',
+  );
+  const asking = connect();
+  asking.transport.feed(
+    'CONNECT {"verbose":false,"headers":true,"no_responders":true}\r\nSUB r.* 9\r\n' +
+      "PUB ask r.1 1\r\nq\r\nPUB ask r.2 1\r\nq\r\nPING\r\n",
+  );
+  await turn();
+  // CONNECT's and each PUB's.
+  equal(verbose.transport.written, "INFO {} \r\n" + "+OK\r\n".repeat(3) + "PONG\r\n");
+  equal(
+    asking.transport.written,
+    "INFO {} \r\n" +
+      "HMSG r.1 9 16 16\r\nNATS/1.0 503\r\n\r\n\r\n" +
+      "HMSG r.2 9 16 16\r\nNATS/1.0 503\r\n\r\n\r\n" +
+      "PONG\r\n",
+  );
+  verbose.client.close(ClosedReason.ClientClosed);
+  asking.client.close(ClosedReason.ClientClosed);
+});
+
 Deno.test("ClientConnection refuses a payload over max_payload with nats-server's error and closes", async () => {
   const { server, transport, client } = connect();
   transport.feed('CONNECT {"verbose":false}\r\nPUB foo 17\r\n');
