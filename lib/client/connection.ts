@@ -120,10 +120,18 @@ export class ClientConnection implements ClientOps, InboundOwner {
   /** Recent subjects by hash of their bytes: a hit needs no string and no Map lookup. */
   #l1: PublishCache | null = null;
   /**
-   * The entry the last PUB hit: a publisher mostly repeats its subject, and
-   * comparing the bytes with it skips hashing and probing the cache.
+   * The entry of the last PUB. A publisher mostly repeats its subject, or goes
+   * through the same subjects in the same order: the entry that came after
+   * this one last time ({@link PublishCacheEntry.next}) is compared with the
+   * next PUB's bytes first, which skips hashing and probing the cache.
    */
   #l1Last: PublishCacheEntry | undefined = undefined;
+  /**
+   * The last lookup found the entry {@link #l1Last} predicted: only then is
+   * the prediction compared first (a publisher in no order would pay that
+   * compare for nothing on every message).
+   */
+  #l1Predicts = false;
   /** Bumped to invalidate every L1 entry (account or permissions changed). */
   #l1Epoch = 0;
 
@@ -323,16 +331,22 @@ export class ClientConnection implements ClientOps, InboundOwner {
     let result: MatchResult<Subscription>;
     const l1 = this.#l1 ??= new PublishCache();
     const epoch = this.#l1Epoch;
-    let entry = this.#l1Last;
+    const last = this.#l1Last;
+    // The subject that followed the last one the previous time (itself for a
+    // publisher repeating a subject): compared first while that has been right.
+    let entry = last === undefined ? undefined : last.next;
     let hash = 0;
     if (
-      entry === undefined || entry.gen !== gen || entry.epoch !== epoch ||
+      !this.#l1Predicts || entry === undefined || entry.gen !== gen || entry.epoch !== epoch ||
       !entry.matches(ab, s0, s1)
     ) {
       hash = hashSubject(ab, s0, s1);
-      entry = l1.get(ab, s0, s1, hash, gen, epoch);
-      this.#l1Last = entry;
+      const found = l1.get(ab, s0, s1, hash, gen, epoch);
+      this.#l1Predicts = found === entry && found !== undefined;
+      if (last !== undefined && found !== undefined) last.next = found;
+      entry = found;
     }
+    this.#l1Last = entry;
     if (entry !== undefined) {
       msg.subject = entry.subject;
       // Reply grants (allow_responses) are consumed per publish: never cache those verdicts.
@@ -340,12 +354,19 @@ export class ClientConnection implements ClientOps, InboundOwner {
         this.#publishAllowed(entry.subject);
       if (!allowed) return this.#pubDenied(entry.subject);
       result = entry.result;
+      // Nothing to deliver and nothing else to do (no reply, no +OK): stop here.
+      if (
+        result.plain.length === 0 && result.queues.length === 0 && p.pubReply < 0 &&
+        !this.opts.verbose
+      ) return;
     } else {
       const subject = latin1(ab, s0, s1);
       msg.subject = subject;
       const allowed = this.#publishAllowed(subject);
       result = sublist.match(subject);
-      l1.put(ab, s0, s1, hash, subject, result, allowed, gen, epoch);
+      const added = l1.put(ab, s0, s1, hash, subject, result, allowed, gen, epoch);
+      if (last !== undefined && added !== undefined) last.next = added;
+      this.#l1Last = added;
       if (!allowed) return this.#pubDenied(subject);
     }
     this.#deliver(p, buf, start, end, result, ab, s0, s1);

@@ -48,6 +48,11 @@ export class PublishCacheEntry {
   gen = -1;
   /** The connection's epoch (permissions/account) the verdict belongs to. */
   epoch = -1;
+  /**
+   * The entry published right after this one last time (a hint only: it may
+   * since hold another subject, so it is compared like any lookup).
+   */
+  next: PublishCacheEntry | undefined = undefined;
 
   matches(buf: Uint8Array, s: number, e: number): boolean {
     if (e - s !== this.len) return false;
@@ -95,7 +100,7 @@ export class PublishCache {
     return undefined;
   }
 
-  /** Caches a subject just matched (after a miss from {@link get}). */
+  /** Caches a subject just matched (after a miss from {@link get}); returns its entry, if kept. */
   put(
     buf: Uint8Array,
     s: number,
@@ -106,9 +111,9 @@ export class PublishCache {
     allowed: boolean,
     gen: number,
     epoch: number,
-  ): void {
+  ): PublishCacheEntry | undefined {
     const n = e - s;
-    if (n > MAX_SUBJECT) return;
+    if (n > MAX_SUBJECT) return undefined;
     const slots = this.#slots;
     const mask = this.#mask;
     const home = hash & mask;
@@ -140,6 +145,7 @@ export class PublishCache {
     entry.epoch = epoch;
     slots[at] = entry;
     if (this.#evictions > slots.length >> 2 && slots.length < MAX_SLOTS) this.#grow();
+    return entry;
   }
 
   /** Doubles the table, keeping the entries (their hash says where they go). */

@@ -437,6 +437,29 @@ export function writeMsg(client: LocalSubscriber, sub: Subscription, msg: Publis
   out.reserve(room);
   const b = out.buf;
   let p = out.len;
+  if (msg.hdrSize < 0 && replyLen < 0 && !msg.emptyReplySlot) {
+    // The usual MSG: the short tokens by byte loops here, the payload by one set().
+    b[p++] = 0x4d; // M
+    b[p++] = 0x53; // S
+    b[p++] = 0x47; // G
+    b[p++] = SPACE;
+    const sb = msg.subjBuf;
+    for (let i = msg.subjStart, e = msg.subjEnd; i < e; i++) b[p++] = sb[i];
+    b[p++] = SPACE;
+    for (let i = 0, e = sid.length; i < e; i++) b[p++] = sid[i];
+    b[p++] = SPACE;
+    const zb = msg.sizeBuf;
+    for (let i = msg.sizeStart, e = msg.sizeEnd; i < e; i++) b[p++] = zb[i];
+    b[p++] = CR;
+    b[p++] = LF;
+    b.set(msg.payloadBuf.subarray(bodyStart, msg.payloadEnd), p);
+    p += bodyLen;
+    b[p++] = CR;
+    b[p++] = LF;
+    out.len = p;
+    client.countOut(bodyLen);
+    return;
+  }
   if (withHeaders) b[p++] = 0x48; // H
   b[p++] = 0x4d; // M
   b[p++] = 0x53; // S

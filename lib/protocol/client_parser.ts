@@ -117,6 +117,11 @@ function takesArguments(verb: Verb): boolean {
 const TAKES_ARGUMENTS = (1 << Verb.Pub) | (1 << Verb.Hpub) | (1 << Verb.Sub) | (1 << Verb.Unsub) |
   (1 << Verb.Connect) | (1 << Verb.Info) | (1 << Verb.Err);
 
+/** Run checks in a row that find none before {@link ClientParser} checks only now and then. */
+const RUN_TRIES = 8;
+/** Then one PUB in this many is checked for a run behind it (a power of two). */
+const RUN_PROBE = 16;
+
 /** More arguments than any client verb takes. */
 const MAX_ARGS = 8;
 
@@ -153,6 +158,8 @@ export class ClientParser extends LineParser {
   #failed = false;
   /** Where the current op's `PUB` began in the chunk, -1 unless it was read whole there. */
   #opStart = -1;
+  /** Checks for a run of PUBs in a row that found none (see {@link #repeats}). */
+  #runMisses = 0;
 
   constructor(ops: ClientOps, limits: { maxControlLine: number; maxPayload: number }) {
     super({
@@ -190,8 +197,14 @@ export class ClientParser extends LineParser {
             (chunk[i + 2] | LOWER) === 0x62 && (chunk[i + 3] === SPACE || chunk[i + 3] === TAB)
           ) {
             this.#verb = Verb.Pub;
-            this.#state = State.SkipSpace;
             this.#opStart = i;
+            const next = this.#wholePub(chunk, i + 4);
+            if (next >= 0) {
+              i = next;
+              break;
+            }
+            if (next === FAILED) return -1;
+            this.#state = State.SkipSpace;
             i += 4;
             break;
           }
@@ -354,14 +367,54 @@ export class ClientParser extends LineParser {
     }
   }
 
+  /**
+   * The PUB line from `at` (right after `PUB `), when it is whole in `chunk`
+   * and of the usual shape: blanks, two or three tokens of bytes above space
+   * separated by blanks, the size token's digits, CR LF, no longer than
+   * max_control_line. Its tokens are taken in the scan that finds its end,
+   * instead of finding the line feed first and splitting the line after.
+   * Returns what {@link #startPayload} returns (the index after the payload,
+   * or `chunk.length` when the payload goes on in later chunks; -1 when it
+   * failed), or {@link NOT_WHOLE} having changed nothing but the argument
+   * slots: the general states then read the same bytes, so any other shape
+   * gets exactly their answer.
+   */
+  #wholePub(chunk: Uint8Array, at: number): number {
+    const len = chunk.length;
+    const argStart = this.argStart;
+    const argEnd = this.argEnd;
+    let i = at;
+    let b = SPACE;
+    while (i < len && ((b = chunk[i]) === SPACE || b === TAB)) i++;
+    const lineStart = i;
+    let n = 0;
+    while (n < 3) {
+      argStart[n] = i;
+      while (i < len && (b = chunk[i]) > SPACE) i++;
+      if (i === argStart[n]) return NOT_WHOLE; // not a token (CR, LF, a control byte, the end)
+      argEnd[n++] = i;
+      if (i === len) return NOT_WHOLE;
+      if (b === CR) break;
+      if (b !== SPACE && b !== TAB) return NOT_WHOLE;
+      while (++i < len && ((b = chunk[i]) === SPACE || b === TAB));
+    }
+    // The line must end right after the last token with CR LF.
+    if (n < 2 || i + 1 >= len || chunk[i] !== CR || chunk[i + 1] !== LF) return NOT_WHOLE;
+    if (i - lineStart > this.maxControlLine) return NOT_WHOLE;
+    this.argBuf = chunk;
+    this.argCount = n;
+    return this.#startPayload(chunk, lineStart, i, chunk, i + 2, true);
+  }
+
   #startPayload(
     buf: Uint8Array,
     start: number,
     end: number,
     chunk: Uint8Array,
     next: number,
+    tokenized = false,
   ): number {
-    this.tokenize(buf, start, end);
+    if (!tokenized) this.tokenize(buf, start, end);
     const n = this.argCount;
     const bad = (what: string) =>
       this.#verb === Verb.Pub
@@ -430,10 +483,22 @@ export class ClientParser extends LineParser {
     const after = next + need;
     const ops = this.#ops;
     if (ops.onPubRun === undefined || this.pedantic) return after;
+    // A publisher cycling through subjects has no runs: after RUN_TRIES checks
+    // in a row found none, only every RUN_PROBE-th PUB is checked (a run of
+    // more than RUN_PROBE lines is still taken, from its next checked line on).
+    const misses = this.#runMisses;
+    if (misses >= RUN_TRIES) {
+      this.#runMisses = misses + 1 === RUN_TRIES + RUN_PROBE ? RUN_TRIES : misses + 1;
+      if (misses !== RUN_TRIES) return after;
+    }
     const lineLen = next - this.#opStart;
     const stride = lineLen + need;
     const count = countRepeats(chunk, this.#opStart, lineLen, stride, after);
-    if (count === 0) return after;
+    if (count === 0) {
+      if (misses < RUN_TRIES) this.#runMisses = misses + 1;
+      return after;
+    }
+    this.#runMisses = 0;
     ops.onPubRun(this, chunk, after + lineLen, stride, count);
     return this.#failed ? -1 : after + count * stride;
   }
@@ -539,6 +604,10 @@ function protoSnippet(buf: Uint8Array, i: number, max: number): string {
 
 /** Sentinel from #dispatchLine: onConnect asked to pause. */
 const PAUSED = -2;
+/** From #wholePub: parsing failed. */
+const FAILED = -1;
+/** From #wholePub: not a PUB line it takes; the general states read it. */
+const NOT_WHOLE = -3;
 
 function isSubSeparator(b: number): boolean {
   return b === SPACE || b === TAB || b === CR || b === LF;

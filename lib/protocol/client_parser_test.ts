@@ -1,5 +1,6 @@
 import { deepStrictEqual as assertEquals } from "node:assert/strict";
 import { type ClientOps, ClientParser, ParseFailure } from "./client_parser.ts";
+import { prng } from "../router/_test_util.ts";
 
 const enc = new TextEncoder();
 const dec = new TextDecoder();
@@ -342,4 +343,79 @@ Deno.test("no run across chunks, with a carried line, or for a pedantic client",
   q.parse(bytes);
   assertEquals(pedantic.runs, []);
   assertEquals(pedantic.events.filter((e) => e.startsWith("PUB")), plain.events);
+});
+
+Deno.test("a PUB line whole in the chunk gives what the general states give, for any shape", () => {
+  // The fast split of a whole PUB line (#wholePub) against the general states,
+  // which read the same line when the chunk ends inside the verb ("PU" | "B ...").
+  // Failure details are compared without their chunk offsets (`i=`, the snippet).
+  const rand = prng(1414);
+  const pick = <T>(xs: readonly T[]): T => xs[Math.floor(rand() * xs.length)];
+  const verbs = ["PUB", "pub", "PuB"];
+  const blanks = [" ", "\t", "  ", " \t ", ""];
+  const words = ["foo", "a.b.c", "x\ry", "\x01z", "\xe9t\xe9", "r.1", "", "q\ny", "a".repeat(70)];
+  const sizes = ["5", "05", "0", "123456789", "1234567890", "x5", "5x", "2000", ""];
+  const ends = ["\r\n", "\n", "\r\r\n", " \r\n", "\t\r\n", "\r"];
+  const limits = { maxControlLine: 64, maxPayload: 1024 };
+  const events = (input: Uint8Array, cut: number, pedantic: boolean) => {
+    const rec = new Recorder();
+    const p = parser(rec, true, limits);
+    p.pedantic = pedantic;
+    let stopped = 0;
+    for (const [s, e] of cut > 0 ? [[0, cut], [cut, input.length]] : [[0, input.length]]) {
+      const chunk = input.slice(s, e);
+      if (p.parse(chunk) < 0) {
+        stopped = 1;
+        break;
+      }
+    }
+    const detail = p.failureDetail.replace(/i=\d+: proto='.*$/s, "i=?");
+    return [...rec.events, `stopped ${stopped}`, detail, p.failureLine];
+  };
+  let fast = 0;
+  for (let n = 0; n < 3000; n++) {
+    const args = [pick(words)];
+    if (rand() < 0.4) args.push(pick(words));
+    if (rand() < 0.1) args.push(pick(words));
+    args.push(pick(sizes));
+    let line = pick(verbs) + pick(blanks.slice(0, 3));
+    line += pick(blanks) + args.join(pick(blanks.slice(0, 4))) + pick(ends);
+    let body = "hello".slice(0, Math.floor(rand() * 6));
+    if (rand() < 0.5) {
+      // A good line, but for what the words and blanks may bring.
+      args[args.length - 1] = String(body.length);
+      line = pick(verbs) + pick(blanks.slice(0, 3)) + args.join(pick(blanks.slice(0, 4))) +
+        pick(["\r\n", "\r\n", " \r\n"]);
+      body += "\r\n";
+    } else {
+      body += pick(["\r\n", "\n", "xy"]);
+    }
+    const text = line + body + "PUB ok 2\r\nok\r\nPING\r\n";
+    const input = new Uint8Array([...text].map((c) => c.charCodeAt(0)));
+    const pedantic = rand() < 0.2;
+    const whole = events(input, 0, pedantic);
+    assertEquals(whole, events(input, 2, pedantic), JSON.stringify(text));
+    if (whole[0].startsWith("PUB ") && !whole[0].startsWith("PUB ok 2 [ok]")) fast++;
+  }
+  // Most cases are good PUBs (taken by the fast split), the rest errors.
+  assertEquals(fast > 300, true, `${fast} good PUBs`);
+});
+
+Deno.test("a publisher with no runs is checked for one now and then, and a run is still found", () => {
+  // 40 PUBs on cycling subjects (no runs: after 8 checks only every 16th PUB
+  // is checked), then 40 on one subject: the run is found and handed over,
+  // and every PUB arrives once, in order, as without runs.
+  let text = "";
+  for (let k = 0; k < 40; k++) text += `PUB s.${k % 3} 1\r\n${k % 10}\r\n`;
+  for (let k = 0; k < 40; k++) text += `PUB one 1\r\n${k % 10}\r\n`;
+  const plain = new Recorder();
+  parser(plain).parse(enc.encode(text));
+  const runs = new RunRecorder();
+  parser(runs).parse(enc.encode(text));
+  assertEquals(runs.events, plain.events);
+  assertEquals(plain.events.length, 80);
+  // Found at the first checked PUB on "one" (PUB 41 to 47 are not checked), covering the rest.
+  assertEquals(runs.runs.length, 1);
+  const [, count] = runs.runs[0].split("x");
+  assertEquals(Number(count) >= 40 - 16 && Number(count) < 40, true, runs.runs[0]);
 });
