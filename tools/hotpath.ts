@@ -7,10 +7,12 @@
  * interrupted, so the figure holds on a busy machine where the bench's
  * ratios swing by half (docs/performance.md, "Measuring a change").
  *
- * Usage: `deno run -A tools/hotpath.ts [subscribers=1|wildcard|miss] [root]`,
- * where `root` is another checkout to measure (to alternate two versions of
- * the code); `wildcard` and `miss` are the wildcard workload (see
- * {@link Shape}), printed per message.
+ * Usage: `deno run -A tools/hotpath.ts [subscribers=1|wildcard|miss] [root]
+ * [--shuffled]`, where `root` is another checkout to measure (to alternate two
+ * versions of the code); `wildcard` and `miss` are the wildcard workload (see
+ * {@link Shape}), printed per message. The bench publishes their 100 subjects
+ * in a fixed cycle; `--shuffled` publishes them in a seeded random order
+ * instead, so that nothing that predicts the next subject can help.
  *
  * @module
  */
@@ -150,6 +152,17 @@ export async function inProcessServer(root: URL): Promise<{
   return { connect };
 }
 
+/** Five passes over `subjects`, each subject picked by a seeded generator (same order every run). */
+export function shuffledOrder(subjects: string[]): string[] {
+  let seed = 12345;
+  const order: string[] = [];
+  for (let k = 0; k < subjects.length * 5; k++) {
+    seed = (Math.imul(seed, 1103515245) + 12345) >>> 0;
+    order.push(subjects[Math.floor(seed / 2 ** 32 * subjects.length)]!);
+  }
+  return order;
+}
+
 /** ns per SUB of the first burst of the last `burst` measurement (cold code). */
 export let firstBurstNs = 0;
 
@@ -158,6 +171,7 @@ export async function measure(
   root: URL,
   subscribers: number,
   shape: Shape = "pubsub",
+  shuffled = false,
 ): Promise<number> {
   const enc = new TextEncoder();
   const { connect: open } = await inProcessServer(root);
@@ -176,11 +190,12 @@ export async function measure(
     ? ["bench.ps"]
     : Array.from({ length: 100 }, (_, k) =>
       shape === "miss" ? `bench.2000${k}.2000${k}` : `bench.${k}.${k}`);
-  const one = enc.encode(subjects.map((s) => `PUB ${s} 128\r\n${"x".repeat(128)}\r\n`).join(""));
+  const order = shuffled ? shuffledOrder(subjects) : subjects;
+  const one = enc.encode(order.map((s) => `PUB ${s} 128\r\n${"x".repeat(128)}\r\n`).join(""));
   const perChunk = Math.floor(CHUNK_BYTES / one.length);
   const chunk = new Uint8Array(perChunk * one.length);
   for (let i = 0; i < perChunk; i++) chunk.set(one, i * one.length);
-  const msgsPerChunk = perChunk * subjects.length;
+  const msgsPerChunk = perChunk * order.length;
   const times: number[] = [];
   for (let k = 0; k < WARM_UP + TIMED; k++) {
     const t0 = performance.now();
@@ -189,8 +204,9 @@ export async function measure(
     if (k >= WARM_UP) times.push(ms * 1e6 / (msgsPerChunk * (wild ? 1 : subscribers)));
     await turn(); // the writes complete, the buffers go back to the pool
   }
-  // Deliveries per chunk: 2 per subject, 3 for the ten with a `bench.<k>.>` as well.
-  const perMsg = shape === "miss" ? 0 : shape === "wildcard" ? 2.1 : subscribers;
+  // Deliveries per chunk: 2 per subject, 3 for the ten with a `bench.<k>.>` as
+  // well (2.1 on average in the fixed cycle, at least 2 in any order).
+  const perMsg = shape === "miss" ? 0 : shape === "wildcard" ? (shuffled ? 2 : 2.1) : subscribers;
   const expected = (WARM_UP + TIMED) * msgsPerChunk * perMsg;
   const delivered = subs.reduce((sum, t) => sum + t.written, 0);
   if (delivered < expected * (128 + 2) || (shape === "miss" && delivered > 1000)) {
@@ -206,17 +222,19 @@ if (import.meta.main) {
     ? first
     : "pubsub";
   const subscribers = shape === "pubsub" ? Number(first) : shape === "burst" ? 20 : 1;
-  const root = Deno.args[1] === undefined
+  const shuffled = Deno.args.includes("--shuffled");
+  const rootArg = Deno.args.slice(1).find((a) => a !== "--shuffled");
+  const root = rootArg === undefined
     ? new URL("../", import.meta.url)
-    : new URL(`file://${Deno.args[1].replace(/\/?$/, "/")}`);
-  const ns = await measure(root, subscribers, shape);
+    : new URL(`file://${rootArg.replace(/\/?$/, "/")}`);
+  const ns = await measure(root, subscribers, shape, shuffled);
   const what = shape === "pubsub"
     ? `1:${subscribers} 128 B: ${ns.toFixed(1)} ns per delivery`
     : shape === "burst"
     ? `burst of 10,000 wildcard SUBs: ${ns.toFixed(1)} ns per SUB (first burst ${
       firstBurstNs.toFixed(1)
     })`
-    : `${shape} 128 B: ${ns.toFixed(1)} ns per message`;
+    : `${shape}${shuffled ? " (shuffled)" : ""} 128 B: ${ns.toFixed(1)} ns per message`;
   console.log(`${what} (${root.pathname})`);
   Deno.exit(0); // the connections' keep-alive timers would keep the process up
 }

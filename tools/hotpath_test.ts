@@ -10,3 +10,8 @@ Deno.test("tools/hotpath.ts times bursts of the wildcard workload's 10,000 SUBs"
   const ns = await measure(new URL("../", import.meta.url), 3, "burst");
   ok(Number.isFinite(ns) && ns > 0, `ns per SUB: ${ns}`);
 });
+
+Deno.test("tools/hotpath.ts --shuffled delivers the wildcard workload in a random subject order", async () => {
+  const ns = await measure(new URL("../", import.meta.url), 1, "wildcard", true);
+  ok(Number.isFinite(ns) && ns > 0, `ns per message: ${ns}`);
+});
