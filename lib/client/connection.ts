@@ -355,9 +355,11 @@ export class ClientConnection implements ClientOps, InboundOwner {
       if (!allowed) return this.#pubDenied(entry.subject);
       result = entry.result;
       // Nothing to deliver and nothing else to do (no reply, no +OK): stop here.
+      // The checks a matching message also runs come first, and both lengths are
+      // read, so the first miss runs no operation the compiled code has not seen.
       if (
-        result.plain.length === 0 && result.queues.length === 0 && p.pubReply < 0 &&
-        !this.opts.verbose
+        p.pubReply < 0 && !this.opts.verbose &&
+        (result.plain.length | result.queues.length) === 0
       ) return;
     } else {
       const subject = latin1(ab, s0, s1);
@@ -491,7 +493,9 @@ export class ClientConnection implements ClientOps, InboundOwner {
     // nats-server acknowledges before delivering (a client's own subscription sees +OK first).
     if (this.opts.verbose) this.sendOk();
     const delivered = fanOut(msg, result);
-    if (delivered === 0 && msg.replyStart >= 0 && this.opts.noResponders) this.#noResponders();
+    // The reply first: it is read for every message, so the first one nobody
+    // receives runs no operation the compiled code has not seen.
+    if (msg.replyStart >= 0 && delivered === 0 && this.opts.noResponders) this.#noResponders();
   }
 
   #newPublishContext(): PublishContext {

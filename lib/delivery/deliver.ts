@@ -107,7 +107,8 @@ let internals: Subscription[] = [];
 export function fanOut(msg: PublishContext, result: MatchResult<Subscription>): number {
   const plain = result.plain;
   const queues = result.queues;
-  if (plain.length === 0 && queues.length === 0) return 0;
+  // Both lengths read every time: the first miss after matches deoptimizes nothing.
+  if ((plain.length | queues.length) === 0) return 0;
   let delivered = 0;
   const routeStamp = ++stamp;
   const leaf = msg.fromLeaf;

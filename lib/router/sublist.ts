@@ -83,7 +83,16 @@ export const CACHE_SWEEP_TO = 256;
 export const SCANS_BEFORE_DROP = 16;
 
 const EMPTY_LIST: readonly never[] = Object.freeze([]);
-const EMPTY_RESULT: MatchResult<never> = Object.freeze({ plain: EMPTY_LIST, queues: EMPTY_LIST });
+/**
+ * The empty `plain` list of results. Not frozen, and of the elements kind of
+ * the non-empty lists (an object array's, made by slicing one): V8 gives a
+ * frozen array, or an empty `[]` literal, a map of its own, and code compiled
+ * while every result had subscriptions would be deoptimized by the first
+ * subject matching none (`readonly` guards it; nothing writes to a shared list).
+ */
+const EMPTY_PLAIN: readonly never[] = ([{}] as never[]).slice(0, 0);
+/** Not frozen either, for the same reason: one shape with the other results. */
+const EMPTY_RESULT: MatchResult<never> = { plain: EMPTY_PLAIN, queues: EMPTY_LIST };
 
 /** Members of one queue group at one node, with a lazily built snapshot. */
 class QueueGroup<T> {
@@ -262,7 +271,7 @@ class Snapshot<T extends SubLike> {
     this.plain = node.one !== null
       ? [node.one]
       : node.plain === null
-      ? EMPTY_LIST
+      ? EMPTY_PLAIN
       : Array.from(node.plain);
     if (node.queues === null) {
       this.queues = EMPTY_LIST;
@@ -676,7 +685,7 @@ export class Sublist<T extends SubLike> {
     if (nodeCount === 0) return EMPTY_RESULT;
     if (nodeCount === 1) return (nodes[0] as Node<T>).result();
 
-    let plain: readonly T[] = EMPTY_LIST;
+    let plain: readonly T[] = EMPTY_PLAIN;
     let plainShared = true; // `plain` is still some node's snapshot
     let queues: (readonly T[])[] | null = null;
     let queuesFrom: Node<T> | null = null; // the only node with queue subs so far
