@@ -36,7 +36,18 @@ const POOL_PER_CLASS = 64;
 const POOL_MAX_BYTES = 4 * 1024 * 1024;
 
 /** Free buffers by size class: `pool[k]` holds buffers of exactly `INITIAL << k` bytes. */
-const pool: Uint8Array[][] = Array.from({ length: POOL_CLASSES }, () => []);
+const pool: Uint8Array[][] = Array.from({ length: POOL_CLASSES }, freeList);
+
+/**
+ * An empty list whose elements kind is already an object array's: an empty `[]`
+ * is a small-integer array until its first push, and `releaseBuffer`, compiled
+ * after pushes into one class, was deoptimized by the first push into another.
+ */
+function freeList(): Uint8Array[] {
+  const list = [EMPTY];
+  list.pop();
+  return list;
+}
 let pooledBytes = 0;
 
 /** A buffer of at least `need` bytes (a power-of-two multiple of INITIAL), pooled if one is free. */
