@@ -1,4 +1,4 @@
-import { deepStrictEqual, equal } from "node:assert/strict";
+import { deepStrictEqual, equal, ok } from "node:assert/strict";
 import { Outbound } from "../conn/outbound.ts";
 import type { Transport } from "../conn/transport.ts";
 import { Sublist } from "../router/sublist.ts";
@@ -167,4 +167,71 @@ Deno.test("fanOut() sends a client's message to each interested route once; a ro
   routed.fromRoute = true;
   equal(fanOut(routed, list.match("a.b")), 0);
   equal(sent.length, 1);
+});
+
+Deno.test({
+  name:
+    "fanOut() compiled on matching subjects is not deoptimized by the first subject matching none",
+  // The bench's flows publish matching subjects, then subjects matching none: a
+  // result of another shape, or a check that first runs on a miss, threw the
+  // compiled fan-out away (docs/performance/subjects.md, "eighth round").
+  fn: async () => {
+    const url = (path: string) => JSON.stringify(new URL(path, import.meta.url).href);
+    const probe = `
+      import { fanOut, PublishContext } from ${url("./deliver.ts")};
+      import { Subscription } from ${url("./subscription.ts")};
+      import { Sublist } from ${url("../router/sublist.ts")};
+      import { Outbound } from ${url("../conn/outbound.ts")};
+      const idle = { remoteAddress: "127.0.0.1", remotePort: 1, start() {},
+        write: () => Promise.resolve(), pause() {}, resume() {}, close() {} };
+      const client = { cid: 1, out: new Outbound(idle, () => {}), isClosed: false, echo: true,
+        headers: true, grantsReplies: false, account: { name: "$G" },
+        deliveryAllowed: () => true, grantReply() {}, countOut() {}, removeSubscription() {} };
+      const enc = new TextEncoder();
+      const list = new Sublist();
+      for (let i = 0; i < 10; i++) {
+        const sid = String(i);
+        list.insert(new Subscription({ subject: "bench." + i + ".*", queue: null, sid,
+          sidBytes: enc.encode(sid), client }));
+      }
+      const line = enc.encode("bench.1.x 2");
+      const msg = new PublishContext();
+      msg.subjBuf = msg.replyBuf = msg.sizeBuf = msg.hdrBuf = line;
+      msg.subjStart = 0;
+      msg.subjEnd = 9;
+      msg.replyStart = -1;
+      msg.sizeStart = 10;
+      msg.sizeEnd = 11;
+      msg.hdrSize = -1;
+      msg.payload = enc.encode("hi");
+      const natives = (code) => new Function("f", code);
+      natives("%PrepareFunctionForOptimization(f)")(fanOut);
+      for (let i = 0; i < 200; i++) {
+        msg.subject = "bench." + (i % 10) + ".x";
+        fanOut(msg, list.match(msg.subject));
+        client.out.len = 0;
+      }
+      natives("%OptimizeFunctionOnNextCall(f)")(fanOut);
+      fanOut(msg, list.match("bench.1.x"));
+      if (!natives("return %ActiveTierIsTurbofan(f)")(fanOut)) console.log("NOT OPTIMIZED");
+      for (let i = 0; i < 20; i++) {
+        msg.subject = "other." + i + ".x";
+        if (fanOut(msg, list.match(msg.subject)) !== 0) console.log("DELIVERED");
+      }
+      console.log("DONE");
+    `;
+    const out = await new Deno.Command(Deno.execPath(), {
+      args: ["eval", "--v8-flags=--allow-natives-syntax,--trace-deopt", probe],
+      stdout: "piped",
+      stderr: "piped",
+    }).output();
+    const text = new TextDecoder().decode(out.stdout);
+    ok(text.includes("DONE"), new TextDecoder().decode(out.stderr));
+    ok(!text.includes("NOT OPTIMIZED"), "the probe did not get fanOut compiled");
+    ok(!text.includes("DELIVERED"), "a subject matching none was delivered");
+    const bailouts = text.split("\n").filter((line) =>
+      line.includes("bailout") && line.includes("fanOut")
+    );
+    deepStrictEqual(bailouts, []);
+  },
 });
