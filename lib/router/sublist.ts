@@ -742,6 +742,19 @@ export class Sublist<T extends SubLike> {
     return out;
   }
 
+  /** Trie nodes, the root included (1 when empty): for tests of the pruning. */
+  nodeCount(): number {
+    let count = 0;
+    const pending: Node<T>[] = [this.#root];
+    for (let node = pending.pop(); node !== undefined; node = pending.pop()) {
+      count++;
+      if (node.literal !== null) { for (const child of node.literal.values()) pending.push(child); }
+      if (node.star !== null) pending.push(node.star);
+      if (node.full !== null) pending.push(node.full);
+    }
+    return count;
+  }
+
   /**
    * Counters for `/subsz`. Fanout figures are computed over the cached results,
    * like nats-server does, so they are 0 without a cache.
