@@ -71,7 +71,7 @@ export interface SublistOptions {
 
 const STAR = 0x2a;
 const GT = 0x3e;
-/** What classifySubject() refuses in a subject besides its token structure. */
+/** What `classifySubject()` refuses in a subject besides its token structure. */
 const WHITESPACE = /[ \t\n\r\f]/;
 
 /** Most entries the match cache holds (nats-server `slCacheMax`). */
@@ -477,10 +477,11 @@ export class Sublist<T extends SubLike> {
   }
 
   /**
-   * Adds a subscription, checking its subject (as `classifySubject()`) while it
-   * walks the trie: one pass over the subject, where checking first and then
-   * walking took two. Most of a fresh server's first burst of SUBs runs before
-   * V8 has compiled this, where each pass costs (docs/performance/subjects.md,
+   * Adds a subscription, checking its subject as `classifySubject()` does:
+   * whitespace by one regular expression (native code from its first use),
+   * the token structure while it walks the trie, with no JavaScript loop over
+   * the characters. Most of a fresh server's first burst of SUBs runs before V8
+   * has compiled this, where such a loop costs (docs/performance/subjects.md,
    * "ninth round"). The nodes an invalid subject made before its fault was
    * found are pruned again.
    *
@@ -586,10 +587,9 @@ export class Sublist<T extends SubLike> {
   }
 
   /**
-   * {@linkcode insert} for a caller that has classified the subject already, to
-   * check it (a client's SUB): one pass over the subject instead of two. Most of
-   * a fresh server's first burst of SUBs runs before V8 has compiled the SUB
-   * path, where each pass costs (docs/performance/subjects.md, "sixth round").
+   * {@linkcode insert} for a caller that has classified the subject already
+   * (a client's SUB did, before {@linkcode insert} checked the subject as it
+   * walks: docs/performance/subjects.md, "sixth round" and "ninth round").
    *
    * @param sub As for {@linkcode insert}.
    * @param kind `classifySubject(sub.subject)`; anything else corrupts the cache.
