@@ -478,7 +478,7 @@ export class Sublist<T extends SubLike> {
 
   /**
    * Adds a subscription, checking its subject as `classifySubject()` does:
-   * whitespace by one regular expression (native code from its first use),
+   * whitespace by one regular expression (native code after its first use),
    * the token structure while it walks the trie, with no JavaScript loop over
    * the characters. Most of a fresh server's first burst of SUBs runs before V8
    * has compiled this, where such a loop costs (docs/performance/subjects.md,
