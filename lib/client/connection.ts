@@ -16,12 +16,7 @@ import {
   subViolation,
   WireError,
 } from "../protocol/wire_errors.ts";
-import {
-  classifySubject,
-  isValidLiteralSubject,
-  isValidQueueName,
-  SubjectKind,
-} from "../router/subject.ts";
+import { isValidLiteralSubject } from "../router/subject.ts";
 import type { MatchResult } from "../router/sublist.ts";
 import { fanOut, fanOutRun, PublishContext } from "../delivery/deliver.ts";
 import { latin1 } from "../protocol/bytes.ts";
@@ -593,17 +588,14 @@ export class ClientConnection implements ClientOps, InboundOwner {
       if (this.opts.verbose) this.sendOk();
       return;
     }
-    const kind = classifySubject(subject);
-    if (kind === SubjectKind.Invalid || (queue !== null && !isValidQueueName(queue))) {
-      this.sendErr(WireError.InvalidSubject);
-      return;
-    }
     const sidBytes = keptSidBytes(ab, p.argStart[sidArg], p.argEnd[sidArg]);
     const sub = new Subscription({ subject, queue, sid, sidBytes, client: this });
     if (this.permissions !== null) {
       sub.deliveryFiltered = this.permissions.needsDeliveryFilter(subject);
     }
-    if (!this.account.sublist.insertClassified(sub, kind)) {
+    // insert() checks the subject and queue name as it walks: an invalid one is
+    // refused here, with nothing stored and nothing else changed by the SUB.
+    if (!this.account.sublist.insert(sub)) {
       this.sendErr(WireError.InvalidSubject);
       return;
     }

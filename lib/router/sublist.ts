@@ -71,6 +71,8 @@ export interface SublistOptions {
 
 const STAR = 0x2a;
 const GT = 0x3e;
+/** What `classifySubject()` refuses in a subject besides its token structure. */
+const WHITESPACE = /[ \t\n\r\f]/;
 
 /** Most entries the match cache holds (nats-server `slCacheMax`). */
 export const CACHE_MAX = 1024;
@@ -484,21 +486,119 @@ export class Sublist<T extends SubLike> {
   }
 
   /**
-   * Adds a subscription.
+   * Adds a subscription, checking its subject as `classifySubject()` does:
+   * whitespace by one regular expression (native code after its first use),
+   * the token structure while it walks the trie, with no JavaScript loop over
+   * the characters. Most of a fresh server's first burst of SUBs runs before V8
+   * has compiled this, where such a loop costs (docs/performance/subjects.md,
+   * "ninth round"). The nodes an invalid subject made before its fault was
+   * found are pruned again.
    *
    * @param sub The subscription; the same object can be stored only once.
    * @returns `false`, storing nothing, when the subject or queue name is invalid
    * or this object is already stored.
    */
   insert(sub: T): boolean {
-    return this.insertClassified(sub, classifySubject(sub.subject));
+    const subject = sub.subject;
+    if (sub.queue !== null && !isValidQueueName(sub.queue)) return false;
+    const length = subject.length;
+    if (length === 0 || WHITESPACE.test(subject)) return false;
+    // The walk makes missing nodes itself (no literalChild()/wildcardChild()
+    // calls): before V8 compiles it, each call per token costs.
+    let node = this.#root;
+    let wildcard = false;
+    let start = 0;
+    for (;;) {
+      let end = subject.indexOf(".", start);
+      if (end === -1) end = length;
+      const tokenLength = end - start;
+      if (tokenLength === 0) return this.#undoPath(subject, start);
+      const only = tokenLength === 1 ? subject.charCodeAt(start) : 0;
+      const full = only === GT;
+      let next: Node<T> | null | undefined;
+      if (only === STAR || full) {
+        if (full && end !== length) return this.#undoPath(subject, start); // `>` ends a subject
+        wildcard = true;
+        // Both children read and both written, whichever the token: see wildcardChild().
+        const star = node.star;
+        const fullChild = node.full;
+        next = full ? fullChild : star;
+        if (next === null) {
+          next = new Node<T>();
+          node.star = full ? star : next;
+          node.full = full ? next : fullChild;
+        }
+      } else {
+        const literal = node.literal ??= new Map();
+        const token = subject.substring(start, end);
+        next = literal.get(token);
+        if (next === undefined) {
+          next = new Node<T>();
+          literal.set(token, next);
+        }
+      }
+      node = next as Node<T>;
+      if (end === length) break;
+      start = end + 1;
+    }
+    // A duplicate was inserted before, so the path existed: nothing to prune here.
+    if (!node.add(sub)) return false;
+    this.#count++;
+    this.#inserts++;
+    this.#generation++;
+    // An empty cache (a fresh server's burst of SUBs) needs no call.
+    const cache = this.#cache;
+    if (cache !== null && cache.size > 0) {
+      this.#invalidate(subject, wildcard ? SubjectKind.Wildcard : SubjectKind.Literal);
+    }
+    return true;
   }
 
   /**
-   * {@linkcode insert} for a caller that has classified the subject already, to
-   * check it (a client's SUB): one pass over the subject instead of two. Most of
-   * a fresh server's first burst of SUBs runs before V8 has compiled the SUB
-   * path, where each pass costs (docs/performance/subjects.md, "sixth round").
+   * Prunes the nodes {@linkcode insert} made for the tokens of `subject` before
+   * `end` (the start of the token found invalid) and left empty.
+   *
+   * @returns `false`, for insert() to return.
+   */
+  #undoPath(subject: string, end: number): false {
+    if (end === 0) return false;
+    const path = this.#path;
+    const starts = this.#pathStarts;
+    const length = end - 1; // without the dot before the bad token
+    let node = this.#root;
+    let depth = 0;
+    let start = 0;
+    while (start < length) {
+      let to = subject.indexOf(".", start);
+      if (to === -1 || to > length) to = length;
+      const code = to - start === 1 ? subject.charCodeAt(start) : 0;
+      const next: Node<T> | null | undefined = code === STAR
+        ? node.star
+        : code === GT
+        ? node.full
+        : node.literal?.get(subject.substring(start, to));
+      if (next === null || next === undefined) break;
+      path[depth] = node;
+      starts[depth++] = start;
+      node = next as Node<T>;
+      start = to + 1;
+    }
+    for (let d = depth - 1; d >= 0 && node.isEmpty(); d--) {
+      const parent = path[d] as Node<T>;
+      const from = starts[d] as number;
+      let to = subject.indexOf(".", from);
+      if (to === -1 || to > length) to = length;
+      parent.detach(subject.substring(from, to));
+      node = parent;
+    }
+    path.length = 0;
+    return false;
+  }
+
+  /**
+   * {@linkcode insert} for a caller that has classified the subject already
+   * (a client's SUB did, before {@linkcode insert} checked the subject as it
+   * walks: docs/performance/subjects.md, "sixth round" and "ninth round").
    *
    * @param sub As for {@linkcode insert}.
    * @param kind `classifySubject(sub.subject)`; anything else corrupts the cache.
@@ -562,7 +662,7 @@ export class Sublist<T extends SubLike> {
       }
       path[depth] = node;
       starts[depth++] = start;
-      node = next;
+      node = next as Node<T>;
       start = end + 1;
     }
     if (!node.delete(sub)) {
@@ -649,6 +749,19 @@ export class Sublist<T extends SubLike> {
       if (node.full !== null) pending.push(node.full);
     }
     return out;
+  }
+
+  /** Trie nodes, the root included (1 when empty): for tests of the pruning. */
+  nodeCount(): number {
+    let count = 0;
+    const pending: Node<T>[] = [this.#root];
+    for (let node = pending.pop(); node !== undefined; node = pending.pop()) {
+      count++;
+      if (node.literal !== null) { for (const child of node.literal.values()) pending.push(child); }
+      if (node.star !== null) pending.push(node.star);
+      if (node.full !== null) pending.push(node.full);
+    }
+    return count;
   }
 
   /**

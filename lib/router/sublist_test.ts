@@ -800,3 +800,50 @@ Deno.test("Sublist.insertClassified() with classifySubject()'s kind acts as inse
   assert.equal(classified.insertClassified(sub("q.r"), SubjectKind.Invalid), false);
   assert.equal(classified.count, plain.count);
 });
+
+Deno.test("Sublist.insert() checks subjects and queue names as classifySubject() does, and an invalid one leaves no node behind", () => {
+  const tokens = ["a", "b", "*", ">", "", "a b", "\f", "c\td", "\n", "x\r"];
+  const subjects: string[] = [];
+  for (const t1 of tokens) {
+    subjects.push(t1);
+    for (const t2 of tokens) {
+      subjects.push(`${t1}.${t2}`);
+      for (const t3 of tokens) subjects.push(`${t1}.${t2}.${t3}`);
+    }
+  }
+  const probes = ["a", "a.b", "a.a.b", "b.a", "a.b.b", "b.b.b"];
+  let refused = 0;
+  for (const queue of [null, "q", "bad q"]) {
+    for (const subject of subjects) {
+      const list = new Sublist<TestSub>();
+      const reference = new Sublist<TestSub>({ cache: false });
+      for (const base of ["a.b", "a.*.b", "b"]) {
+        const kept = sub(base);
+        list.insert(kept);
+        reference.insert(kept);
+      }
+      for (const p of probes) list.match(p); // fill the cache
+      const nodes = list.nodeCount();
+      const valid = classifySubject(subject) !== SubjectKind.Invalid &&
+        (queue === null || queue !== "bad q");
+      const one = sub(subject, queue);
+      assert.equal(list.insert(one), valid, `${JSON.stringify(subject)} ${queue}`);
+      if (valid) {
+        reference.insertClassified(one, classifySubject(subject));
+        for (const p of probes) {
+          assert.deepEqual(
+            describe(list.match(p)),
+            describe(reference.match(p)),
+            `${subject} ${p}`,
+          );
+        }
+        assert.ok(list.remove(one));
+      } else {
+        refused++;
+        assert.equal(list.count, 3);
+      }
+      assert.equal(list.nodeCount(), nodes, `nodes left by ${JSON.stringify(subject)} ${queue}`);
+    }
+  }
+  assert.ok(refused > subjects.length * 2);
+});
