@@ -2,6 +2,7 @@ import { deepStrictEqual, equal, ok } from "node:assert/strict";
 import { Outbound } from "../conn/outbound.ts";
 import type { Transport } from "../conn/transport.ts";
 import { Sublist } from "../router/sublist.ts";
+import { deoptProbe } from "../router/_test_util.ts";
 import type { Account } from "../server/account.ts";
 import { fanOut, PublishContext } from "./deliver.ts";
 import { type LocalSubscriber, type RouteLink, Subscription } from "./subscription.ts";
@@ -220,18 +221,8 @@ Deno.test({
       }
       console.log("DONE");
     `;
-    const out = await new Deno.Command(Deno.execPath(), {
-      args: ["eval", "--v8-flags=--allow-natives-syntax,--trace-deopt", probe],
-      stdout: "piped",
-      stderr: "piped",
-    }).output();
-    const text = new TextDecoder().decode(out.stdout);
-    ok(text.includes("DONE"), new TextDecoder().decode(out.stderr));
-    ok(!text.includes("NOT OPTIMIZED"), "the probe did not get fanOut compiled");
-    ok(!text.includes("DELIVERED"), "a subject matching none was delivered");
-    const bailouts = text.split("\n").filter((line) =>
-      line.includes("bailout") && line.includes("fanOut")
-    );
+    const { stdout, bailouts } = await deoptProbe(probe, "fanOut");
+    ok(!stdout.includes("DELIVERED"), "a subject matching none was delivered");
     deepStrictEqual(bailouts, []);
   },
 });

@@ -8,7 +8,7 @@ import {
   SubjectKind,
   subjectMatchesPattern,
 } from "./subject.ts";
-import { prng } from "./_test_util.ts";
+import { deoptProbe, prng } from "./_test_util.ts";
 
 const VALID_SUBJECTS = [
   "foo",
@@ -286,17 +286,7 @@ Deno.test({
       for (let i = 0; i < 20; i++) classifySubject("bench." + i + ".>");
       console.log("DONE");
     `;
-    const out = await new Deno.Command(Deno.execPath(), {
-      args: ["eval", "--v8-flags=--allow-natives-syntax,--trace-deopt", probe],
-      stdout: "piped",
-      stderr: "piped",
-    }).output();
-    const text = new TextDecoder().decode(out.stdout);
-    assert.ok(text.includes("DONE"), new TextDecoder().decode(out.stderr));
-    assert.ok(!text.includes("NOT OPTIMIZED"), "the probe did not get classifySubject compiled");
-    const bailouts = text.split("\n").filter((line) =>
-      line.includes("bailout") && line.includes("classifySubject")
-    );
+    const { bailouts } = await deoptProbe(probe, "classifySubject");
     assert.deepEqual(bailouts, []);
   },
 });
