@@ -562,9 +562,24 @@ export class Sublist<T extends SubLike> {
    */
   #undoPath(subject: string, end: number): false {
     if (end === 0) return false;
+    const length = end - 1; // without the dot before the bad token
+    // insert() made every node on this path, so the walk finds them all.
+    const node = this.#walkPath(subject, length);
+    if (node !== null) this.#pruneWalked(subject, length, node);
+    return false;
+  }
+
+  /**
+   * Walks the tokens of `subject[0..length)` in place, keeping the nodes passed
+   * (and where each token starts) in the scratch arrays for
+   * {@linkcode #pruneWalked}.
+   *
+   * @returns The node of the last token, or `null` (scratch arrays cleared)
+   * when a token has no node.
+   */
+  #walkPath(subject: string, length: number): Node<T> | null {
     const path = this.#path;
     const starts = this.#pathStarts;
-    const length = end - 1; // without the dot before the bad token
     let node = this.#root;
     let depth = 0;
     let start = 0;
@@ -577,13 +592,27 @@ export class Sublist<T extends SubLike> {
         : code === GT
         ? node.full
         : node.literal?.get(subject.substring(start, to));
-      if (next === null || next === undefined) break;
+      if (next === null || next === undefined) {
+        path.length = 0;
+        return null;
+      }
       path[depth] = node;
       starts[depth++] = start;
       node = next as Node<T>;
       start = to + 1;
     }
-    for (let d = depth - 1; d >= 0 && node.isEmpty(); d--) {
+    return node;
+  }
+
+  /**
+   * Detaches, from the deepest up, the nodes {@linkcode #walkPath} passed on
+   * its way to `node` that are left empty, and clears the scratch arrays
+   * (they would keep the nodes alive).
+   */
+  #pruneWalked(subject: string, length: number, node: Node<T>): void {
+    const path = this.#path;
+    const starts = this.#pathStarts;
+    for (let d = path.length - 1; d >= 0 && node.isEmpty(); d--) {
       const parent = path[d] as Node<T>;
       const from = starts[d] as number;
       let to = subject.indexOf(".", from);
@@ -592,7 +621,6 @@ export class Sublist<T extends SubLike> {
       node = parent;
     }
     path.length = 0;
-    return false;
   }
 
   /**
@@ -639,45 +667,13 @@ export class Sublist<T extends SubLike> {
     const subject = sub.subject;
     const kind = classifySubject(subject);
     if (kind === SubjectKind.Invalid) return false;
-    // Walks the tokens in place as insert() does, keeping the nodes passed (and
-    // where each token starts) in scratch arrays for the pruning below.
-    const path = this.#path;
-    const starts = this.#pathStarts;
-    const length = subject.length;
-    let node = this.#root;
-    let depth = 0;
-    let start = 0;
-    while (start < length) {
-      let end = subject.indexOf(".", start);
-      if (end === -1) end = length;
-      const code = end - start === 1 ? subject.charCodeAt(start) : 0;
-      const next: Node<T> | null | undefined = code === STAR
-        ? node.star
-        : code === GT
-        ? node.full
-        : node.literal?.get(subject.substring(start, end));
-      if (next === null || next === undefined) {
-        path.length = 0;
-        return false;
-      }
-      path[depth] = node;
-      starts[depth++] = start;
-      node = next as Node<T>;
-      start = end + 1;
-    }
+    const node = this.#walkPath(subject, subject.length);
+    if (node === null) return false;
     if (!node.delete(sub)) {
-      path.length = 0;
+      this.#path.length = 0;
       return false;
     }
-    for (let d = depth - 1; d >= 0 && node.isEmpty(); d--) {
-      const parent = path[d] as Node<T>;
-      const from = starts[d] as number;
-      let end = subject.indexOf(".", from);
-      if (end === -1) end = length;
-      parent.detach(subject.substring(from, end));
-      node = parent;
-    }
-    path.length = 0; // release references held by the scratch array
+    this.#pruneWalked(subject, subject.length, node);
     this.#count--;
     this.#removes++;
     this.#generation++;
