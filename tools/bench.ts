@@ -30,7 +30,13 @@ import { idleConnectionCount, idleConns } from "./bench/idle.ts";
 import { jetStream } from "./bench/jetstream.ts";
 import { leafPubSub } from "./bench/leaf.ts";
 import { byCeiling, tlsLatencyCeiling } from "./bench/by_ceiling.ts";
-import { bcryptStorm, cleanupAuthConfig, latencyCeiling, reqReply } from "./bench/latency.ts";
+import {
+  bcryptStorm,
+  cleanupAuthConfig,
+  latencyCeiling,
+  reqReply,
+  rrCeiling,
+} from "./bench/latency.ts";
 import {
   combineRounds,
   type FigureDef,
@@ -66,6 +72,7 @@ export const WORKLOADS: Workload[] = [
   tlsLatencyCeiling,
   reqReply,
   latencyCeiling,
+  rrCeiling,
   wildcard,
   subCeiling,
   pubSub,

@@ -73,7 +73,7 @@ const IDLE_POLL_MS = 80;
  * tests/fairness_test.ts).
  */
 const ACTIVE_OTHERS_MS = 250;
-let lastPoll = 0;
+let lastPoll = -Infinity;
 let othersActiveAt = -Infinity;
 /** Transports started and not yet ended: with one, there is nobody to be fair to. */
 let live = 0;
@@ -138,6 +138,19 @@ export function turnWaits(transport: object, now: number): boolean {
   if (now - lastPoll < every) return false;
   lastPoll = now;
   return true;
+}
+
+/**
+ * Forgets the turn bookkeeping (not the count of live transports), as at
+ * process start. For tests: the bookkeeping is per process, so without this a
+ * test's idle waits depend on what earlier tests in the same process did.
+ */
+export function resetTurnBookkeeping(): void {
+  lastPoll = -Infinity;
+  othersActiveAt = -Infinity;
+  readers = null;
+  prevReaders = null;
+  lastTurnAt = -Infinity;
 }
 
 /** A `Deno.Conn` read with `conn.read()` into one buffer that grows and shrinks with the load. */

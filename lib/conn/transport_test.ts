@@ -1,5 +1,11 @@
 import { equal, ok } from "node:assert/strict";
-import { DenoTransport, noteRead, READ_TURN_BUDGET, turnWaits } from "./transport.ts";
+import {
+  DenoTransport,
+  noteRead,
+  READ_TURN_BUDGET,
+  resetTurnBookkeeping,
+  turnWaits,
+} from "./transport.ts";
 
 /**
  * Counts zero-delay timers, the idle wait `nextTurn()` takes when a
@@ -66,36 +72,73 @@ Deno.test("transport: request/reply traffic past the read budget takes no idle w
 });
 
 Deno.test("transport: a connection reading flat out still yields past the budget", async () => {
-  const a = await pair();
-  const b = await pair();
-  const idle = new DenoTransport(b.server);
-  idle.start(() => {}, () => {});
-  const t = new DenoTransport(a.server);
-  const total = 4 * READ_TURN_BUDGET;
-  let got = 0;
-  let done: () => void = () => {};
-  const all = new Promise<void>((r) => done = r);
-  // Everything is written before reading starts, so reads never wait for the loop.
-  await writeAll(a.client, new Uint8Array(total));
-  const timers = countZeroTimers();
-  try {
-    t.start((chunk) => {
-      got += chunk.length;
-      if (got >= total) done();
-    }, () => {});
-    await all;
-    ok(timers.count() >= 1, "no idle wait in 256 KiB read without a turn");
-  } finally {
-    timers.restore();
-    t.close();
-    idle.close();
-    a.client.close();
-    b.client.close();
+  // The rule under test: a connection that used up its read budget without
+  // the event loop turning takes a turn, here an idle wait (a zero timer).
+  // Writing everything before the reads start makes that likely, not certain:
+  // the first read, or one that finds the socket drained while loopback still
+  // moves the rest, waits for the loop, and then that budget owes nobody a
+  // turn. So the test follows the transport's budget windows with its own
+  // immediate, queued just before the transport's own marker at each window's
+  // start, and counts an attempt only if some window saw no turn; attempts
+  // are bounded.
+  const attempts = 6;
+  for (let attempt = 1; attempt <= attempts; attempt++) {
+    const a = await pair();
+    const b = await pair();
+    const idle = new DenoTransport(b.server);
+    idle.start(() => {}, () => {});
+    const t = new DenoTransport(a.server);
+    const total = 4 * READ_TURN_BUDGET;
+    let got = 0;
+    let windowStart = 0;
+    let loopTurned = false;
+    const armTurnWatch = () => {
+      loopTurned = false;
+      setImmediate(() => loopTurned = true);
+    };
+    /** Whether some budget window ended with no turn of the loop in it. */
+    let budgetWithoutTurn = false;
+    let done: () => void = () => {};
+    const all = new Promise<void>((r) => done = r);
+    await writeAll(a.client, new Uint8Array(total));
+    resetTurnBookkeeping();
+    const timers = countZeroTimers();
+    try {
+      armTurnWatch();
+      t.start((chunk) => {
+        got += chunk.length;
+        if (got - windowStart >= READ_TURN_BUDGET) {
+          // The read loop ends this window right after this callback: it
+          // yields if it saw no turn, then starts the next window. Ours is
+          // armed first, so while it has not run, neither has the transport's.
+          if (!loopTurned) budgetWithoutTurn = true;
+          windowStart = got;
+          armTurnWatch();
+        }
+        if (got >= total) done();
+      }, () => {});
+      await all;
+      if (budgetWithoutTurn) {
+        ok(timers.count() >= 1, "no idle wait after a read budget used up without a turn");
+        return;
+      }
+    } finally {
+      timers.restore();
+      t.close();
+      idle.close();
+      a.client.close();
+      b.client.close();
+    }
   }
+  throw new Error(
+    `the event loop turned within every read budget in all ${attempts} attempts; ` +
+      "the rule was never exercised",
+  );
 });
 
 // The turnWaits() tests below drive the module's bookkeeping with made-up
-// times far after the real clock, so they stay last in this file.
+// times far after the real clock; each starts from a reset (as the read test
+// above does), so none depends on what ran before it.
 const base = Math.ceil(performance.now()) + 10_000_000;
 
 /** Idle waits `transport` takes when it yields every ms from `from` to `to` (ms, inclusive). */
@@ -106,6 +149,7 @@ function waitsBetween(transport: object, from: number, to: number): number {
 }
 
 Deno.test("turnWaits: a new publisher's own first reads do not put it on the short interval", () => {
+  resetTurnBookkeeping();
   const previous = {};
   const publisher = {};
   // An earlier flood that ended, then a new client's CONNECT and PING.
@@ -118,6 +162,7 @@ Deno.test("turnWaits: a new publisher's own first reads do not put it on the sho
 });
 
 Deno.test("turnWaits: a bystander's read brings the short interval back", () => {
+  resetTurnBookkeeping();
   const flood = {};
   const bystander = {};
   turnWaits(flood, base + 10_000);
@@ -128,6 +173,7 @@ Deno.test("turnWaits: a bystander's read brings the short interval back", () => 
 });
 
 Deno.test("turnWaits: two floods taking turns count each other's reads", () => {
+  resetTurnBookkeeping();
   const a = {};
   const b = {};
   turnWaits(a, base + 20_000);

@@ -7,6 +7,7 @@
  * @module
  */
 import bcrypt from "npm:bcryptjs@3.0.3";
+import { fileURLToPath } from "node:url";
 import { LoadWorker } from "./load_pool.ts";
 import {
   bytes,
@@ -218,6 +219,34 @@ export const latencyCeiling: Workload = {
         { verb: "MSG" },
       )
       : requestReplyRun(spec, ctx, "relay.rr"),
+};
+
+/** tools/bench/rr_ceiling.ts, the minimal NATS server for request/reply. */
+export const RR_CEILING = fileURLToPath(new URL("./rr_ceiling.ts", import.meta.url));
+
+/**
+ * The runtime's ceiling for request/reply with the NATS work in it: in
+ * dnatsd's column, the minimal Deno NATS server (tools/bench/rr_ceiling.ts:
+ * lines split, exact-subject lookup, `MSG` framed, one write per read, started
+ * with dnatsd's runtime settings) between `reqreply`'s requester and
+ * responder, which send it real `PUB`s; in nats-server's column, nats-server's
+ * own request/reply. Between `latceiling` (nothing parsed) and `reqreply`
+ * (dnatsd): what any Deno NATS server pays, and what dnatsd adds beyond it.
+ */
+export const rrCeiling: Workload = {
+  name: "rrceiling",
+  figures: [
+    { id: "rrceil.p50", label: "ceiling: Deno minimal NATS req/reply p50", format: "us" },
+    { id: "rrceil.p99", label: "ceiling: Deno minimal NATS req/reply p99", format: "us" },
+  ],
+  run: (spec, ctx) =>
+    requestReplyRun(
+      spec.kind === "dnatsd"
+        ? { kind: "dnatsd", cmd: [Deno.execPath(), "run", "-A", "--no-check", RR_CEILING] }
+        : spec,
+      ctx,
+      "rrceil",
+    ),
 };
 
 const PASSWORD = "bench-secret-password";
