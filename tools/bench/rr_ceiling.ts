@@ -21,7 +21,7 @@
  * It starts as dnatsd does (main.ts): the same V8 young-generation cap
  * (lib/ops/heap_flags.ts) and `DENO_TOKIO_EVENT_INTERVAL=1`
  * (lib/ops/event_interval.ts), through the same re-execution at start
- * (lib/ops/sigusr1_mask.ts). Figures: docs/performance/fairness-and-latency.md,
+ * (lib/ops/sigusr1_mask.ts). Figures: docs/performance/request-reply.md,
  * "A minimal NATS server's request/reply".
  *
  * Usage: `deno run -A tools/bench/rr_ceiling.ts -a 127.0.0.1 -p <port>`

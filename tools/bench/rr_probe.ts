@@ -3,7 +3,7 @@
  * holds a requester and a responder on raw sockets (no client library), sends
  * sequential requests of 16 B and prints the round trip's p50, p99 and p99.9 in µs.
  * With `MSG` it writes ready-made `MSG` frames, for
- * tools/bench/relay_server.ts `--pairs` (docs/performance/fairness-and-latency.md,
+ * tools/bench/relay_server.ts `--pairs` (docs/performance/request-reply.md,
  * "Where the relay's lead goes").
  *
  * With `--tls <ca.pem>` both clients upgrade to TLS after the plain INFO (a
