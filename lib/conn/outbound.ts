@@ -32,8 +32,26 @@ const CHUNK = KEEP_LIMIT;
 const POOL_CLASSES = Math.clz32(INITIAL) - Math.clz32(KEEP_LIMIT) + 1;
 /** Most free buffers kept per size class. */
 const POOL_PER_CLASS = 64;
-/** Most bytes the pool keeps in all (a fixed cost, not a per-connection one). */
-const POOL_MAX_BYTES = 4 * 1024 * 1024;
+/** Most bytes the pool keeps in all while no backlog cycles through it (a fixed cost). */
+const POOL_RESTING_BYTES = 4 * 1024 * 1024;
+/**
+ * Most bytes the pool keeps while backlogs cycle through it (a chunk was taken
+ * within {@link POOL_BUSY_MS}). With four TLS subscribers behind one publisher,
+ * each owing up to half of max_pending, a 4 MiB pool let most written chunks go
+ * to the collector and new ones be allocated: 0.27-0.43 s of the collector's
+ * helper threads per million messages against 0.16-0.19 s with 64 MiB, the
+ * flow's wall time 0.95x in the median of 10 alternating pairs, and lower peaks
+ * (docs/performance/tls.md, "A bigger pool while backlogs cycle").
+ */
+const POOL_BUSY_BYTES = 64 * 1024 * 1024;
+/**
+ * How long after the last chunk taken the pool keeps its busy size. The next
+ * take after that (any connection's write, a PONG will do) gives the extra back
+ * to the collector; a server with no traffic at all keeps it until then.
+ */
+const POOL_BUSY_MS = 2000;
+/** When a chunk-sized buffer was last asked for (performance.now()). */
+let lastChunkTakenAt = -Infinity;
 
 /** Free buffers by size class: `pool[k]` holds buffers of exactly `INITIAL << k` bytes. */
 const pool: Uint8Array[][] = Array.from({ length: POOL_CLASSES }, freeList);
@@ -58,6 +76,8 @@ function takeBuffer(need: number): Uint8Array {
     cap *= 2;
     k++;
   }
+  if (cap >= CHUNK) lastChunkTakenAt = performance.now();
+  else if (pooledBytes > POOL_RESTING_BYTES) trimIdlePool(performance.now());
   if (k < POOL_CLASSES) {
     const free = pool[k].pop();
     if (free !== undefined) {
@@ -71,7 +91,11 @@ function takeBuffer(need: number): Uint8Array {
 /** Gives back a buffer nothing refers to any more (written, or outgrown). */
 function releaseBuffer(buf: Uint8Array): void {
   const size = buf.length;
-  if (size < INITIAL || size > KEEP_LIMIT || pooledBytes + size > POOL_MAX_BYTES) return;
+  if (size < INITIAL || size > KEEP_LIMIT) return;
+  if (pooledBytes + size > POOL_RESTING_BYTES) {
+    const busy = performance.now() - lastChunkTakenAt < POOL_BUSY_MS;
+    if (!busy || pooledBytes + size > POOL_BUSY_BYTES) return;
+  }
   const k = Math.clz32(INITIAL) - Math.clz32(size);
   if ((INITIAL << k) !== size) return; // not one of ours
   const free = pool[k];
@@ -80,9 +104,32 @@ function releaseBuffer(buf: Uint8Array): void {
   pooledBytes += size;
 }
 
+/**
+ * Drops pooled buffers, largest first, down to {@link POOL_RESTING_BYTES} once
+ * no chunk was taken for {@link POOL_BUSY_MS} before `now`.
+ */
+function trimIdlePool(now: number): void {
+  if (now - lastChunkTakenAt < POOL_BUSY_MS) return;
+  for (let k = POOL_CLASSES - 1; k >= 0 && pooledBytes > POOL_RESTING_BYTES; k--) {
+    const free = pool[k];
+    while (free.length > 0 && pooledBytes > POOL_RESTING_BYTES) {
+      free.pop();
+      pooledBytes -= INITIAL << k;
+    }
+  }
+}
+
 /** Bytes held by the shared pool of free outbound buffers (tests, memory figures). */
 export function pooledOutboundBytes(): number {
   return pooledBytes;
+}
+
+/**
+ * For tests: moves the pool's clock back by `ms`, as if that long had passed
+ * since a chunk was last taken.
+ */
+export function agePoolForTests(ms: number): void {
+  lastChunkTakenAt -= ms;
 }
 /** Largest single transport write; see Outbound.#writeFrom. */
 const WRITE_SLICE = 1024 * 1024;

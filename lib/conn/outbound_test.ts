@@ -1,5 +1,10 @@
 import { deepStrictEqual, equal, ok } from "node:assert/strict";
-import { Outbound, takeBackloggedDestination } from "./outbound.ts";
+import {
+  agePoolForTests,
+  Outbound,
+  pooledOutboundBytes,
+  takeBackloggedDestination,
+} from "./outbound.ts";
 import type { Transport } from "./transport.ts";
 
 /** A transport whose writes complete only when the test says so. */
@@ -208,4 +213,50 @@ Deno.test("Outbound wakes stalled producers at each MiB of a long backlog, not o
   t.writes[2]!.done();
   await turn();
   equal(released, 2);
+});
+
+/** Writes a backlog of `chunks` MiB through one Outbound and completes every write. */
+async function cycleBacklog(chunks: number): Promise<void> {
+  const t = referenceTransport();
+  const out = new Outbound(t, () => {});
+  out.append(bytes("first"));
+  out.flush(); // in flight: the backlog below queues behind it as 1 MiB chunks
+  const message = new Uint8Array(64 * 1024);
+  for (let i = 0; i < chunks * 16; i++) out.append(message);
+  for (let w = 0; w < t.writes.length; w++) {
+    t.writes[w]!.done();
+    await turn();
+  }
+  equal(out.pending, 0);
+}
+
+Deno.test("the outbound pool keeps cycling chunks while backlogs last, and gives them back once idle", async () => {
+  const MiB = 1024 * 1024;
+  await cycleBacklog(24);
+  const busy = pooledOutboundBytes();
+  ok(busy > 4 * MiB, `a cycling backlog keeps its chunks for reuse: ${busy} bytes pooled`);
+  ok(busy <= 64 * MiB, `at most the busy size: ${busy}`);
+  // A chunk taken now is one of those, not a new allocation.
+  await cycleBacklog(1);
+  ok(pooledOutboundBytes() >= busy - MiB, "the next backlog reused the pool");
+
+  // Two seconds without a chunk taken: the next small take trims the pool.
+  agePoolForTests(2_001);
+  const small = new Outbound(referenceTransport(), () => {});
+  small.append(bytes("PONG\r\n"));
+  ok(pooledOutboundBytes() <= 4 * MiB, `trimmed to the resting size: ${pooledOutboundBytes()}`);
+
+  // Released while idle (no chunk taken for two seconds), chunks past the resting size go.
+  const t = referenceTransport();
+  const out = new Outbound(t, () => {});
+  out.append(bytes("first"));
+  out.flush();
+  const message = new Uint8Array(64 * 1024);
+  for (let i = 0; i < 12 * 16; i++) out.append(message);
+  agePoolForTests(2_001);
+  for (let w = 0; w < t.writes.length; w++) {
+    t.writes[w]!.done();
+    await turn();
+  }
+  ok(pooledOutboundBytes() <= 4 * MiB, `idle releases stay within 4 MiB: ${pooledOutboundBytes()}`);
 });
