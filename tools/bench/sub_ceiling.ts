@@ -27,9 +27,7 @@
  *
  * @module
  */
-import { applyEventInterval } from "../../lib/ops/event_interval.ts";
-import { applyHeapDefaults } from "../../lib/ops/heap_flags.ts";
-import { maskSigusr1 } from "../../lib/ops/sigusr1_mask.ts";
+import { startLikeDnatsd } from "./ceiling_start.ts";
 import { Sublist } from "../../lib/router/sublist.ts";
 
 /** One subscription: what a server must keep of a SUB to deliver to it and to UNSUB it. */
@@ -182,21 +180,4 @@ async function serve(conn: Deno.Conn): Promise<void> {
   }
 }
 
-if (import.meta.main) {
-  applyHeapDefaults();
-  applyEventInterval();
-  maskSigusr1();
-  const args = Deno.args;
-  const flag = (name: string) => {
-    const i = args.indexOf(name);
-    return i >= 0 ? args[i + 1] : undefined;
-  };
-  const listener = Deno.listen({
-    hostname: flag("-a") ?? "127.0.0.1",
-    port: Number(flag("-p") ?? 4222),
-  });
-  for await (const conn of listener) {
-    conn.setNoDelay(true);
-    serve(conn);
-  }
-}
+if (import.meta.main) await startLikeDnatsd(serve);
