@@ -40,7 +40,7 @@ const POOL_RESTING_BYTES = 4 * 1024 * 1024;
  * each owing up to half of max_pending, a 4 MiB pool let most written chunks go
  * to the collector and new ones be allocated: 0.27-0.43 s of the collector's
  * helper threads per million messages against 0.16-0.20 s with 64 MiB, the
- * flow's wall time 0.95x in the median of 10 alternating pairs, and lower peaks
+ * flow's wall time 0.96x in the median of 10 alternating pairs, and lower peaks
  * (docs/performance/tls.md, "A bigger pool while backlogs cycle").
  */
 const POOL_BUSY_BYTES = 64 * 1024 * 1024;
