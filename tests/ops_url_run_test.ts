@@ -55,8 +55,38 @@ function serveTree(): {
     close: async () => {
       ac.abort();
       await http.finished;
+      await forgetCachedModules(http.addr.port);
     },
   };
+}
+
+/**
+ * Removes what Deno's global cache keeps of modules fetched from
+ * `127.0.0.1:<port>`, so runs do not leave a copy of the checkout behind each
+ * (hundreds of MB over many runs) and a later server on the same port starts
+ * from nothing.
+ */
+async function forgetCachedModules(port: number): Promise<void> {
+  const out = await new Deno.Command(Deno.execPath(), { args: ["info", "--json"] }).output();
+  const cache = (JSON.parse(new TextDecoder().decode(out.stdout)) as { modulesCache?: string })
+    .modulesCache;
+  if (cache === undefined) return;
+  await Deno.remove(join(cache, "http", `127.0.0.1_PORT${port}`), { recursive: true }).catch(
+    () => {},
+  );
+}
+
+/**
+ * A URL prefix no earlier run used. Deno keeps remote modules in its global
+ * cache by URL, and the server's port is a free one, so a port used by an
+ * earlier run (of this test or another) with the same prefix would have the
+ * run load the cached files instead of asking this server: a CI run failed
+ * that way (main.ts never requested). {@link forgetCachedModules} cleans up
+ * after a run that ends normally; a fresh prefix makes every URL new even
+ * after one that was killed.
+ */
+function freshPrefix(name: string): string {
+  return `${name}-${crypto.randomUUID()}`;
 }
 
 /** `.ts` Content-Types that work, as in the README's table (nginx sends video/mp2t). */
@@ -72,7 +102,7 @@ const WORKING: Array<string | null> = [
 for (const [i, type] of WORKING.entries()) {
   Deno.test(`run from a URL (.ts as ${type ?? "no Content-Type"}): starts and routes`, async () => {
     const tree = serveTree();
-    const prefix = `ok${i}`;
+    const prefix = freshPrefix(`ok${i}`);
     tree.types.set(prefix, type);
     const dir = tempDir();
     const s = spawnLogged(Deno.execPath(), [
@@ -111,11 +141,12 @@ const BROKEN: Array<[string, RegExp]> = [
 for (const [type, says] of BROKEN) {
   Deno.test(`run from a URL (.ts as ${type}): refused with Deno's reason`, async () => {
     const tree = serveTree();
-    tree.types.set("bad", type);
+    const prefix = freshPrefix("bad");
+    tree.types.set(prefix, type);
     const dir = tempDir();
     const s = spawnLogged(Deno.execPath(), [
       ...["run", "-A", "--no-config", "--no-lock", "--no-check"],
-      ...[`${tree.base("bad")}/main.ts`, "-p", "-1", "-a", "127.0.0.1"],
+      ...[`${tree.base(prefix)}/main.ts`, "-p", "-1", "-a", "127.0.0.1"],
     ], { cwd: dir.path, env: { NO_COLOR: "1" } });
     try {
       const status = await s.exit(60_000);
