@@ -29,7 +29,7 @@
  *
  * @module
  */
-import { startLikeDnatsd } from "./ceiling_start.ts";
+import { readUntilClosed, startLikeDnatsd } from "./ceiling_start.ts";
 
 const LF = 0x0a;
 const CR = 0x0d;
@@ -124,77 +124,55 @@ function route(buf: Uint8Array, start: number, end: number, payload: number, siz
 }
 
 /** Handles the lines of one connection until it closes. */
-async function serve(conn: Deno.Conn): Promise<void> {
+function serve(conn: Deno.Conn): Promise<void> {
   const self = new Client(conn);
-  let buf = new Uint8Array(64 * 1024);
-  /** Bytes of an unfinished line (or a PUB waiting for its payload) kept at the start of `buf`. */
-  let kept = 0;
-  try {
-    await conn.write(INFO);
+  return readUntilClosed(conn, INFO, 64 * 1024, (buf, len) => {
+    let start = 0;
     for (;;) {
-      if (kept === buf.length) {
-        const bigger = new Uint8Array(buf.length * 2);
-        bigger.set(buf);
-        buf = bigger;
+      let lf = start;
+      while (lf < len && buf[lf] !== LF) lf++;
+      if (lf === len) break;
+      let end = lf;
+      if (end > start && buf[end - 1] === CR) end--;
+      const c0 = buf[start]! | 0x20;
+      const c1 = buf[start + 1]! | 0x20;
+      if (c0 === 0x70 && c1 === 0x75) {
+        // PUB <subject> [reply] <size>: the size is the line's last field.
+        let sizeStart = end;
+        while (sizeStart > start && buf[sizeStart - 1] !== SPACE) sizeStart--;
+        let size = 0;
+        for (let i = sizeStart; i < end; i++) size = size * 10 + buf[i]! - 0x30;
+        const payload = lf + 1;
+        if (payload + size + 2 > len) break; // the payload is not all here yet
+        route(buf, start, end, payload, size);
+        start = payload + size + 2;
+        continue;
       }
-      const n = await conn.read(buf.subarray(kept));
-      if (n === null) return;
-      const len = kept + n;
-      let start = 0;
-      for (;;) {
-        let lf = start;
-        while (lf < len && buf[lf] !== LF) lf++;
-        if (lf === len) break;
-        let end = lf;
-        if (end > start && buf[end - 1] === CR) end--;
-        const c0 = buf[start]! | 0x20;
-        const c1 = buf[start + 1]! | 0x20;
-        if (c0 === 0x70 && c1 === 0x75) {
-          // PUB <subject> [reply] <size>: the size is the line's last field.
-          let sizeStart = end;
-          while (sizeStart > start && buf[sizeStart - 1] !== SPACE) sizeStart--;
-          let size = 0;
-          for (let i = sizeStart; i < end; i++) size = size * 10 + buf[i]! - 0x30;
-          const payload = lf + 1;
-          if (payload + size + 2 > len) break; // the payload is not all here yet
-          route(buf, start, end, payload, size);
-          start = payload + size + 2;
-          continue;
-        }
-        if (c0 === 0x73 && c1 === 0x75) {
-          // SUB <subject> <sid>
-          const a = start + 4;
-          const b = fieldEnd(buf, a, end);
-          const subject = LATIN1.decode(buf.subarray(a, b));
-          const sub = { client: self, sid: buf.slice(b + 1, end) };
-          const list = bySubject.get(subject);
-          if (list === undefined) bySubject.set(subject, [sub]);
-          else list.push(sub);
-        } else if (c0 === 0x70 && c1 === 0x69) {
-          self.append(PONG); // PING
-          touched.add(self);
-        }
-        start = lf + 1;
+      if (c0 === 0x73 && c1 === 0x75) {
+        // SUB <subject> <sid>
+        const a = start + 4;
+        const b = fieldEnd(buf, a, end);
+        const subject = LATIN1.decode(buf.subarray(a, b));
+        const sub = { client: self, sid: buf.slice(b + 1, end) };
+        const list = bySubject.get(subject);
+        if (list === undefined) bySubject.set(subject, [sub]);
+        else list.push(sub);
+      } else if (c0 === 0x70 && c1 === 0x69) {
+        self.append(PONG); // PING
+        touched.add(self);
       }
-      for (const c of touched) c.flush();
-      touched.clear();
-      buf.copyWithin(0, start, len);
-      kept = len - start;
+      start = lf + 1;
     }
-  } catch {
-    // the peer went away
-  } finally {
+    for (const c of touched) c.flush();
+    touched.clear();
+    return start;
+  }, () => {
     for (const [subject, list] of bySubject) {
       const left = list.filter((s) => s.client !== self);
       if (left.length === 0) bySubject.delete(subject);
       else bySubject.set(subject, left);
     }
-    try {
-      conn.close();
-    } catch {
-      // already closed
-    }
-  }
+  });
 }
 
 if (import.meta.main) await startLikeDnatsd(serve);

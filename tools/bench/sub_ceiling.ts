@@ -27,7 +27,7 @@
  *
  * @module
  */
-import { startLikeDnatsd } from "./ceiling_start.ts";
+import { readUntilClosed, startLikeDnatsd } from "./ceiling_start.ts";
 import { Sublist } from "../../lib/router/sublist.ts";
 
 /** One subscription: what a server must keep of a SUB to deliver to it and to UNSUB it. */
@@ -120,64 +120,40 @@ const root = new Node();
 const sublist = new Sublist<Sub>();
 
 /** Handles the lines of one connection until it closes. */
-async function serve(conn: Deno.Conn): Promise<void> {
+function serve(conn: Deno.Conn): Promise<void> {
   const sids = new Map<string, Sub>();
-  let buf = new Uint8Array(256 * 1024);
-  /** Bytes of an unfinished line kept at the start of `buf`. */
-  let kept = 0;
-  try {
-    await conn.write(INFO);
+  return readUntilClosed(conn, INFO, 256 * 1024, (buf, len) => {
+    const text = BYTE_STRINGS ? null : LATIN1.decode(buf.subarray(0, len));
+    let start = 0;
+    let pong = false;
     for (;;) {
-      if (kept === buf.length) {
-        const bigger = new Uint8Array(buf.length * 2);
-        bigger.set(buf);
-        buf = bigger;
-      }
-      const n = await conn.read(buf.subarray(kept));
-      if (n === null) return;
-      const len = kept + n;
-      const text = BYTE_STRINGS ? null : LATIN1.decode(buf.subarray(0, len));
-      let start = 0;
-      let pong = false;
-      for (;;) {
-        let lf = start;
-        while (lf < len && buf[lf] !== LF) lf++;
-        if (lf === len) break;
-        let end = lf;
-        if (end > start && buf[end - 1] === CR) end--;
-        const c0 = buf[start]! | 0x20;
-        if (c0 === 0x73 && (buf[start + 1]! | 0x20) === 0x75) {
-          // SUB <subject> <sid>
-          const a = start + 4;
-          let b = a;
-          while (b < end && buf[b] !== SPACE) b++;
-          if (LEVEL !== "lines") {
-            const sub = text === null
-              ? new Sub(latin1(buf, a, b), latin1(buf, b + 1, end))
-              : new Sub(text.slice(a, b), text.slice(b + 1, end));
-            if (LEVEL === "trie") insert(root, sub);
-            else if (LEVEL === "sublist") sublist.insert(sub);
-            sids.set(sub.sid, sub);
-          }
-        } else if (c0 === 0x70 && (buf[start + 1]! | 0x20) === 0x69) {
-          pong = true; // PING
+      let lf = start;
+      while (lf < len && buf[lf] !== LF) lf++;
+      if (lf === len) break;
+      let end = lf;
+      if (end > start && buf[end - 1] === CR) end--;
+      const c0 = buf[start]! | 0x20;
+      if (c0 === 0x73 && (buf[start + 1]! | 0x20) === 0x75) {
+        // SUB <subject> <sid>
+        const a = start + 4;
+        let b = a;
+        while (b < end && buf[b] !== SPACE) b++;
+        if (LEVEL !== "lines") {
+          const sub = text === null
+            ? new Sub(latin1(buf, a, b), latin1(buf, b + 1, end))
+            : new Sub(text.slice(a, b), text.slice(b + 1, end));
+          if (LEVEL === "trie") insert(root, sub);
+          else if (LEVEL === "sublist") sublist.insert(sub);
+          sids.set(sub.sid, sub);
         }
-        start = lf + 1;
+      } else if (c0 === 0x70 && (buf[start + 1]! | 0x20) === 0x69) {
+        pong = true; // PING
       }
-      // One write per read, after the read's lines, as a server coalescing its output.
-      if (pong) await conn.write(PONG);
-      buf.copyWithin(0, start, len);
-      kept = len - start;
+      start = lf + 1;
     }
-  } catch {
-    // the peer went away
-  } finally {
-    try {
-      conn.close();
-    } catch {
-      // already closed
-    }
-  }
+    // One write per read, after the read's lines, as a server coalescing its output.
+    return pong ? conn.write(PONG).then(() => start) : start;
+  });
 }
 
 if (import.meta.main) await startLikeDnatsd(serve);
