@@ -93,8 +93,7 @@ function releaseBuffer(buf: Uint8Array): void {
   const size = buf.length;
   if (size < INITIAL || size > KEEP_LIMIT) return;
   if (pooledBytes + size > POOL_RESTING_BYTES) {
-    const busy = performance.now() - lastChunkTakenAt < POOL_BUSY_MS;
-    if (!busy || pooledBytes + size > POOL_BUSY_BYTES) return;
+    if (!poolIsBusy(performance.now()) || pooledBytes + size > POOL_BUSY_BYTES) return;
   }
   const k = Math.clz32(INITIAL) - Math.clz32(size);
   if ((INITIAL << k) !== size) return; // not one of ours
@@ -104,12 +103,17 @@ function releaseBuffer(buf: Uint8Array): void {
   pooledBytes += size;
 }
 
+/** Whether backlogs cycle through the pool at `now`: a chunk was taken within {@link POOL_BUSY_MS}. */
+function poolIsBusy(now: number): boolean {
+  return now - lastChunkTakenAt < POOL_BUSY_MS;
+}
+
 /**
  * Drops pooled buffers, largest first, down to {@link POOL_RESTING_BYTES} once
- * no chunk was taken for {@link POOL_BUSY_MS} before `now`.
+ * the pool is no longer busy at `now`.
  */
 function trimIdlePool(now: number): void {
-  if (now - lastChunkTakenAt < POOL_BUSY_MS) return;
+  if (poolIsBusy(now)) return;
   for (let k = POOL_CLASSES - 1; k >= 0 && pooledBytes > POOL_RESTING_BYTES; k--) {
     const free = pool[k];
     while (free.length > 0 && pooledBytes > POOL_RESTING_BYTES) {
