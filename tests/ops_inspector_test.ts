@@ -19,8 +19,9 @@
  * debugger's `/json/list` attributes to another pid is not ours either.
  */
 import { deepEqual, equal, match, ok } from "node:assert/strict";
-import { basename, extname, join, normalize } from "node:path";
+import { basename, join } from "node:path";
 import { MAIN_TS, REPO_ROOT } from "./helpers/server.ts";
+import { serveCheckout } from "./helpers/serve_checkout.ts";
 import { exists, readOrEmpty, type Spawned, spawnLogged, tempDir, waitFor } from "./ops_helpers.ts";
 import { listeningPorts, type PollResult } from "./ops_inspector_poller.ts";
 import { hostTarget, outputFor } from "../tools/compile.ts";
@@ -190,37 +191,11 @@ Deno.test({
   },
 });
 
-const TYPES: Record<string, string> = {
-  ".ts": "application/typescript; charset=utf-8",
-  ".js": "text/javascript; charset=utf-8",
-  ".json": "application/json",
-};
-
-/** Serves the repository over HTTP on 127.0.0.1, as a release URL would. */
-function serveRepo(signal: AbortSignal): Deno.HttpServer<Deno.NetAddr> {
-  return Deno.serve(
-    { hostname: "127.0.0.1", port: 0, signal, onListen: () => {} },
-    async (req) => {
-      const path = normalize(decodeURIComponent(new URL(req.url).pathname));
-      if (path.includes("..")) return new Response("bad path", { status: 400 });
-      try {
-        const body = await Deno.readFile(join(REPO_ROOT, path));
-        return new Response(body, {
-          headers: { "content-type": TYPES[extname(path)] ?? "application/octet-stream" },
-        });
-      } catch {
-        return new Response("not found", { status: 404 });
-      }
-    },
-  );
-}
-
 Deno.test({
   name: "SIGUSR1 never exposes a debugger: deno run -A <URL>/main.ts",
   ignore: !unix,
   fn: async () => {
-    const ac = new AbortController();
-    const http = serveRepo(ac.signal);
+    const repo = serveCheckout("application/typescript; charset=utf-8");
     const dir = tempDir();
     const logFile = join(dir.path, "dnatsd.log");
     const spawned = spawnLogged(Deno.execPath(), [
@@ -229,7 +204,7 @@ Deno.test({
       "--no-config",
       "--no-lock",
       "--no-check",
-      `http://127.0.0.1:${http.addr.port}/main.ts`,
+      `${repo.url}/main.ts`,
       "-a",
       "127.0.0.1",
       "-p",
@@ -242,8 +217,7 @@ Deno.test({
       await signalAndWatch(s);
     } finally {
       await stop(s, spawned);
-      ac.abort();
-      await http.finished;
+      await repo.close();
       dir.remove();
     }
   },

@@ -11,83 +11,8 @@
  */
 import { connect } from "npm:@nats-io/transport-node@3.4.0";
 import { equal, match, ok } from "node:assert/strict";
-import { extname, join, normalize } from "node:path";
-import { REPO_ROOT } from "./helpers/server.ts";
+import { serveCheckout } from "./helpers/serve_checkout.ts";
 import { clientPortOf, spawnLogged, tempDir, waitFor } from "./ops_helpers.ts";
-
-const OTHER_TYPES: Record<string, string> = {
-  ".js": "text/javascript; charset=utf-8",
-  ".json": "application/json",
-};
-
-/** Serves the checkout under `/<prefix>/` with `tsType` (null: no header) for `.ts` files. */
-function serveTree(): {
-  base: (prefix: string) => string;
-  types: Map<string, string | null>;
-  served: Set<string>;
-  close: () => Promise<void>;
-} {
-  const ac = new AbortController();
-  const types = new Map<string, string | null>();
-  const served = new Set<string>();
-  const http = Deno.serve(
-    { hostname: "127.0.0.1", port: 0, signal: ac.signal, onListen: () => {} },
-    async (req) => {
-      const full = normalize(decodeURIComponent(new URL(req.url).pathname));
-      const m = /^\/([^/]+)(\/.*)$/.exec(full);
-      if (full.includes("..") || m === null) return new Response("bad path", { status: 400 });
-      const [, prefix, path] = m;
-      try {
-        const body = await Deno.readFile(join(REPO_ROOT, path));
-        served.add(path);
-        const ext = extname(path);
-        const type = ext === ".ts" ? types.get(prefix) : OTHER_TYPES[ext] ?? "text/plain";
-        return new Response(body, type ? { headers: { "content-type": type } } : {});
-      } catch {
-        return new Response("not found", { status: 404 });
-      }
-    },
-  );
-  return {
-    base: (prefix) => `http://127.0.0.1:${http.addr.port}/${prefix}`,
-    types,
-    served,
-    close: async () => {
-      ac.abort();
-      await http.finished;
-      await forgetCachedModules(http.addr.port);
-    },
-  };
-}
-
-/**
- * Removes what Deno's global cache keeps of modules fetched from
- * `127.0.0.1:<port>`, so runs do not leave a copy of the checkout behind each
- * (hundreds of MB over many runs) and a later server on the same port starts
- * from nothing.
- */
-async function forgetCachedModules(port: number): Promise<void> {
-  const out = await new Deno.Command(Deno.execPath(), { args: ["info", "--json"] }).output();
-  const cache = (JSON.parse(new TextDecoder().decode(out.stdout)) as { modulesCache?: string })
-    .modulesCache;
-  if (cache === undefined) return;
-  await Deno.remove(join(cache, "http", `127.0.0.1_PORT${port}`), { recursive: true }).catch(
-    () => {},
-  );
-}
-
-/**
- * A URL prefix no earlier run used. Deno keeps remote modules in its global
- * cache by URL, and the server's port is a free one, so a port used by an
- * earlier run (of this test or another) with the same prefix would have the
- * run load the cached files instead of asking this server: a CI run failed
- * that way (main.ts never requested). {@link forgetCachedModules} cleans up
- * after a run that ends normally; a fresh prefix makes every URL new even
- * after one that was killed.
- */
-function freshPrefix(name: string): string {
-  return `${name}-${crypto.randomUUID()}`;
-}
 
 /** `.ts` Content-Types that work, as in the README's table (nginx sends video/mp2t). */
 const WORKING: Array<string | null> = [
@@ -99,15 +24,13 @@ const WORKING: Array<string | null> = [
   null,
 ];
 
-for (const [i, type] of WORKING.entries()) {
+for (const type of WORKING) {
   Deno.test(`run from a URL (.ts as ${type ?? "no Content-Type"}): starts and routes`, async () => {
-    const tree = serveTree();
-    const prefix = freshPrefix(`ok${i}`);
-    tree.types.set(prefix, type);
+    const tree = serveCheckout(type);
     const dir = tempDir();
     const s = spawnLogged(Deno.execPath(), [
       ...["run", "-A", "--no-config", "--no-lock", "--no-check"],
-      ...[`${tree.base(prefix)}/main.ts`, "-p", "-1", "-a", "127.0.0.1"],
+      ...[`${tree.url}/main.ts`, "-p", "-1", "-a", "127.0.0.1"],
     ], { cwd: dir.path });
     const logs = s.logs;
     try {
@@ -140,13 +63,11 @@ const BROKEN: Array<[string, RegExp]> = [
 
 for (const [type, says] of BROKEN) {
   Deno.test(`run from a URL (.ts as ${type}): refused with Deno's reason`, async () => {
-    const tree = serveTree();
-    const prefix = freshPrefix("bad");
-    tree.types.set(prefix, type);
+    const tree = serveCheckout(type);
     const dir = tempDir();
     const s = spawnLogged(Deno.execPath(), [
       ...["run", "-A", "--no-config", "--no-lock", "--no-check"],
-      ...[`${tree.base(prefix)}/main.ts`, "-p", "-1", "-a", "127.0.0.1"],
+      ...[`${tree.url}/main.ts`, "-p", "-1", "-a", "127.0.0.1"],
     ], { cwd: dir.path, env: { NO_COLOR: "1" } });
     try {
       const status = await s.exit(60_000);

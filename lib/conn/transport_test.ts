@@ -33,16 +33,34 @@ async function pair(): Promise<{ client: Deno.TcpConn; server: Deno.TcpConn }> {
   return { client, server: server as Deno.TcpConn };
 }
 
+/**
+ * A loopback pair for the transport under test, and a second connection open
+ * under an idle DenoTransport, so that nextTurn() has someone to be fair to.
+ */
+async function pairWithIdleNeighbour(): Promise<
+  { a: { client: Deno.TcpConn; server: Deno.TcpConn }; close: () => void }
+> {
+  const a = await pair();
+  const b = await pair();
+  const idle = new DenoTransport(b.server);
+  idle.start(() => {}, () => {});
+  return {
+    a,
+    close: () => {
+      idle.close();
+      a.client.close();
+      b.client.close();
+    },
+  };
+}
+
 async function writeAll(conn: Deno.Conn, data: Uint8Array): Promise<void> {
   let off = 0;
   while (off < data.length) off += await conn.write(data.subarray(off));
 }
 
 Deno.test("transport: request/reply traffic past the read budget takes no idle wait", async () => {
-  const a = await pair();
-  const b = await pair(); // a second open connection: nextTurn() would wait for its sake
-  const idle = new DenoTransport(b.server);
-  idle.start(() => {}, () => {});
+  const { a, close } = await pairWithIdleNeighbour();
   const t = new DenoTransport(a.server);
   let got = 0;
   let wake: (() => void) | null = null;
@@ -65,9 +83,7 @@ Deno.test("transport: request/reply traffic past the read budget takes no idle w
   } finally {
     timers.restore();
     t.close();
-    idle.close();
-    a.client.close();
-    b.client.close();
+    close();
   }
 });
 
@@ -83,10 +99,7 @@ Deno.test("transport: a connection reading flat out still yields past the budget
   // are bounded.
   const attempts = 6;
   for (let attempt = 1; attempt <= attempts; attempt++) {
-    const a = await pair();
-    const b = await pair();
-    const idle = new DenoTransport(b.server);
-    idle.start(() => {}, () => {});
+    const { a, close } = await pairWithIdleNeighbour();
     const t = new DenoTransport(a.server);
     const total = 4 * READ_TURN_BUDGET;
     let got = 0;
@@ -125,9 +138,7 @@ Deno.test("transport: a connection reading flat out still yields past the budget
     } finally {
       timers.restore();
       t.close();
-      idle.close();
-      a.client.close();
-      b.client.close();
+      close();
     }
   }
   throw new Error(
